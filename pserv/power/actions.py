@@ -1,0 +1,429 @@
+"""
+The five power actions, one class each.
+
+An action drives one node's :class:`~pserv.power.control.PowerControl`
+through its steps: read the current state, send at most the commands its
+kind needs, and verify each command's effect by reading with backoff.  It
+sends each command once; verification only reads.
+
+``cancel()`` stops an action at its next **safe point**:
+
+* before it sends a command (always);
+* while it reads or pauses before any command is unsettled (always);
+* while it waits for a graceful shutdown, if the successor will force the
+  node off anyway (``off`` or ``cycle``).
+
+A command already sent is never un-sent and, except in that last case, its
+effect is verified before the action stops, so whatever runs next reads a
+settled state instead of one still in transition.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, ClassVar, TypeVar
+
+from twisted.internet.defer import (
+    CancelledError,
+    Deferred,
+    TimeoutError as DeferredTimeout,
+    maybeDeferred,
+)
+from twisted.internet.interfaces import IReactorTime
+from twisted.internet.task import deferLater
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+
+from pserv.power.control import PowerControl
+from pserv.power.errors import (
+    PowerError,
+    PowerFatalError,
+    PowerTransientError,
+    PowerUnsupportedError,
+    PowerVerifyError,
+)
+from pserv.power.lifecycle import ActionInput, ActionState, Lifecycle
+from pserv.power.policy import VerifyPolicy
+from pserv.power.states import ActionKind, PowerState
+
+T = TypeVar("T")
+
+ALWAYS: frozenset[ActionKind | None] = frozenset([None, *ActionKind])
+"""Safe for any successor and for an explicit cancel (``None``)."""
+
+NEVER: frozenset[ActionKind | None] = frozenset()
+"""Never a safe point: a command's effect is still unsettled."""
+
+FORCING_OFF: frozenset[ActionKind | None] = frozenset([ActionKind.OFF, ActionKind.CYCLE])
+"""Successors that force a node off themselves, so a graceful wait may end."""
+
+ProgressListener = Callable[["PowerAction", str], None]
+
+log = Logger()
+
+
+class _Stopped(Exception):
+    """
+    The action reached a safe point after ``cancel()``.
+    """
+
+
+class PowerAction:
+    """
+    One power action on one node.
+
+    :ivar id: the action's id (the region's, when it assigned one).
+    :ivar generation: the node's intent generation this action carries.
+    :ivar commands: the commands sent so far, in order.
+    :ivar state: the last power state read.
+    :ivar error: why it failed, once it has.
+    :ivar stopped: whether it stopped at a safe point after ``cancel()``.
+    :ivar progress: the last milestone reached (``"off_verified"`` for a
+        cycle that has seen the node off).
+    :ivar done: fires with the action itself once it is done.
+    """
+
+    kind: ClassVar[ActionKind]
+
+    def __init__(
+        self,
+        control: PowerControl,
+        clock: IReactorTime,
+        *,
+        action_id: int = 0,
+        generation: int = 0,
+        policy: VerifyPolicy | None = None,
+        on_progress: ProgressListener | None = None,
+    ) -> None:
+        self.control = control
+        self.clock = clock
+        self.id = action_id
+        self.generation = generation
+        self.policy = policy if policy is not None else control.verify_policy
+        self.lifecycle = Lifecycle()
+        self.commands: list[str] = []
+        self.state: PowerState | None = None
+        self.error: PowerError | None = None
+        self.stopped = False
+        self.progress: str | None = None
+        self.done: Deferred[PowerAction] = Deferred()
+        self._on_progress = on_progress
+        self._successor: ActionKind | None = None
+        self._pending: Deferred[Any] | None = None
+        self._pending_safe_for = NEVER
+        self._interrupted = False
+        self._can_query = True
+
+    def __repr__(self) -> str:
+        return (
+            f"<{type(self).__name__} id={self.id} gen={self.generation} "
+            f"{self.lifecycle.state.value} {self.control.description}>"
+        )
+
+    def start(self) -> Deferred[PowerAction]:
+        """
+        Begin; the returned Deferred is :attr:`done`.
+        """
+        self.lifecycle.fire(ActionInput.START)
+        running = Deferred.fromCoroutine(self._run())
+        running.addCallbacks(self._finished, self._failed)
+        return self.done
+
+    def cancel(self, successor: ActionKind | None = None) -> None:
+        """
+        Stop at the next safe point.
+
+        :param successor: the kind of action that will run next, or ``None``
+            for an operator's cancel; it decides whether a graceful wait may
+            end early.  Calling again with a new successor re-decides.
+        """
+        was = self.lifecycle.state
+        self.lifecycle.fire(ActionInput.CANCEL)
+        if was is ActionState.WAITING:
+            self.stopped = True
+            self.done.callback(self)
+        elif was is not ActionState.DONE:
+            self._successor = successor
+            self._interrupt_if_safe()
+
+    @property
+    def cancelling(self) -> bool:
+        """Whether ``cancel()`` was called while the action ran."""
+        return self.lifecycle.state is ActionState.CANCELLING
+
+    async def _run(self) -> PowerState:
+        raise NotImplementedError
+
+    def _interrupt_if_safe(self) -> None:
+        pending = self._pending
+        if pending is not None and self._successor in self._pending_safe_for:
+            self._interrupted = True
+            pending.cancel()
+
+    def _safe_point(self, safe_for: frozenset[ActionKind | None]) -> None:
+        if self.cancelling and self._successor in safe_for:
+            raise _Stopped()
+
+    async def _wait(self, waiting: Deferred[T], safe_for: frozenset[ActionKind | None]) -> T:
+        self._pending, self._pending_safe_for = waiting, safe_for
+        try:
+            return await waiting
+        except CancelledError:
+            if self._interrupted:
+                raise _Stopped() from None
+            raise
+        finally:
+            self._pending = None
+
+    async def _pause(self, seconds: float, safe_for: frozenset[ActionKind | None]) -> None:
+        self._safe_point(safe_for)
+        await self._wait(deferLater(self.clock, seconds), safe_for)
+
+    async def _read(self, safe_for: frozenset[ActionKind | None]) -> PowerState:
+        self._safe_point(safe_for)
+        reading = maybeDeferred(self.control.query)
+        reading.addTimeout(self.policy.read_timeout, self.clock)
+        try:
+            state = PowerState(await self._wait(reading, safe_for))
+        except (_Stopped, PowerError):
+            raise
+        except DeferredTimeout:
+            raise PowerTransientError(
+                f"{self.control.description}: no answer to a power read "
+                f"within {self.policy.read_timeout:g}s"
+            ) from None
+        except Exception as e:
+            raise PowerTransientError(f"{self.control.description}: read failed: {e}") from e
+        self.state = state
+        return state
+
+    async def _read_current(self) -> PowerState | None:
+        """
+        The node's state before acting, retrying transient failures within
+        the policy's ``query_deadline``; ``None`` when the driver cannot read.
+        """
+        started = self.clock.seconds()
+        attempt = 0
+        while True:
+            try:
+                return await self._read(ALWAYS)
+            except PowerUnsupportedError:
+                self._can_query = False
+                return None
+            except PowerFatalError:
+                raise
+            except PowerError as e:
+                last_error = e
+            attempt += 1
+            waited = self.clock.seconds() - started
+            remaining = self.policy.query_deadline - waited
+            if remaining <= 0:
+                raise PowerTransientError(
+                    f"could not read the power state after {waited:g}s and "
+                    f"{attempt} read(s), so nothing was sent; last error: {last_error}"
+                )
+            await self._pause(min(self.policy.delay(attempt - 1), remaining), ALWAYS)
+
+    async def _command(
+        self,
+        command: str,
+        target: PowerState,
+        deadline: float | None = None,
+        safe_for: frozenset[ActionKind | None] = NEVER,
+    ) -> PowerState:
+        """
+        Send ``command`` once, then verify that the node reaches ``target``.
+        """
+        send_error = await self._send(command)
+        if deadline is None:
+            deadline = self.policy.deadline
+        return await self._verify(target, deadline, safe_for, send_error)
+
+    async def _send(self, command: str) -> PowerError | None:
+        """
+        Send one command.  A transient failure is returned, not raised: the
+        command may have reached the BMC, so it is verified, never re-sent.
+        """
+        self._safe_point(ALWAYS)
+        self.commands.append(command)
+        sending = maybeDeferred(getattr(self.control, command))
+        sending.addTimeout(self.policy.command_timeout, self.clock)
+        try:
+            await self._wait(sending, NEVER)
+        except PowerFatalError:
+            raise
+        except PowerError as e:
+            return e
+        except DeferredTimeout:
+            return PowerTransientError(
+                f"{self.control.description}: no answer to {command} "
+                f"within {self.policy.command_timeout:g}s"
+            )
+        except Exception as e:
+            return PowerTransientError(f"{self.control.description}: {command} failed: {e}")
+        return None
+
+    async def _verify(
+        self,
+        target: PowerState,
+        deadline: float,
+        safe_for: frozenset[ActionKind | None],
+        last_error: PowerError | None = None,
+    ) -> PowerState:
+        if not self._can_query:
+            return PowerState.UNKNOWN
+        started = self.clock.seconds()
+        seen: PowerState | None = None
+        reads = 0
+        while True:
+            waited = self.clock.seconds() - started
+            remaining = deadline - waited
+            if remaining <= 0:
+                raise PowerVerifyError(target, seen, waited, reads, last_error)
+            await self._pause(min(self.policy.delay(reads), remaining), safe_for)
+            reads += 1
+            try:
+                seen = await self._read(safe_for)
+            except PowerFatalError:
+                raise
+            except PowerError as e:
+                last_error = e
+                continue
+            if seen == target:
+                return seen
+
+    def _progress(self, milestone: str) -> None:
+        self.progress = milestone
+        if self._on_progress is not None:
+            self._on_progress(self, milestone)
+
+    def _finished(self, state: PowerState) -> None:
+        self.state = state
+        self._end()
+
+    def _failed(self, failure: Failure) -> None:
+        if failure.check(_Stopped):
+            self.stopped = True
+        elif failure.check(PowerError):
+            self.error = failure.value
+        else:
+            log.failure("Power action {action} crashed", failure, action=self)
+            self.error = PowerError(f"internal error: {failure.getErrorMessage()}")
+        self._end()
+
+    def _end(self) -> None:
+        self.lifecycle.fire(ActionInput.FINISH)
+        self.done.callback(self)
+
+
+class QueryAction(PowerAction):
+    """
+    Read the power state; change nothing.
+    """
+
+    kind = ActionKind.QUERY
+
+    async def _run(self) -> PowerState:
+        state = await self._read_current()
+        if state is None:
+            raise PowerUnsupportedError(f"{self.control.description}: cannot read power state")
+        return state
+
+
+class _SwitchAction(PowerAction):
+    """
+    Switch the node to this kind's target, unless it is there already.
+    """
+
+    command: ClassVar[str]
+
+    async def _run(self) -> PowerState:
+        target = self.kind.target
+        assert target is not None
+        state = await self._read_current()
+        if state == target:
+            return state
+        return await self._command(self.command, target)
+
+
+class OnAction(_SwitchAction):
+    """
+    Switch on; a node found on is left alone.
+    """
+
+    kind = ActionKind.ON
+    command = "power_on"
+
+
+class OffAction(_SwitchAction):
+    """
+    Switch off at once; a node found off is left alone.
+    """
+
+    kind = ActionKind.OFF
+    command = "power_off"
+
+
+class SoftOffAction(PowerAction):
+    """
+    Shut down gracefully, optionally escalating to a hard off.
+
+    :param escalate_after: seconds to wait for the graceful shutdown before
+        sending a hard off; ``None`` waits up to the policy's
+        ``soft_off_timeout`` and then fails.
+    """
+
+    kind = ActionKind.SOFT_OFF
+
+    def __init__(self, *args: Any, escalate_after: float | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.escalate_after = escalate_after
+
+    async def _run(self) -> PowerState:
+        state = await self._read_current()
+        if state is PowerState.OFF:
+            return state
+        if self.escalate_after is None:
+            return await self._command(
+                "soft_off", PowerState.OFF, self.policy.soft_off_timeout, FORCING_OFF
+            )
+        try:
+            return await self._command(
+                "soft_off", PowerState.OFF, self.escalate_after, FORCING_OFF
+            )
+        except PowerVerifyError:
+            self._progress("escalating")
+        return await self._command("power_off", PowerState.OFF)
+
+
+class CycleAction(PowerAction):
+    """
+    Off, verify off, on, verify on; a node found off is simply switched on.
+
+    It never runs on a failed read: not knowing whether the node is on, it
+    cannot know whether switching it off would be a change nobody asked for.
+    """
+
+    kind = ActionKind.CYCLE
+
+    async def _run(self) -> PowerState:
+        state = await self._read_current()
+        if state is None:
+            raise PowerUnsupportedError(
+                f"{self.control.description}: cannot cycle a node whose power cannot be read"
+            )
+        if state is PowerState.ON:
+            await self._command("power_off", PowerState.OFF)
+            self._progress("off_verified")
+            if self.policy.cycle_delay:
+                await self._pause(self.policy.cycle_delay, ALWAYS)
+        elif state is not PowerState.OFF:
+            raise PowerTransientError(
+                f"{self.control.description}: power state is {state.value}; not cycling"
+            )
+        return await self._command("power_on", PowerState.ON)
+
+
+ACTION_CLASSES: dict[ActionKind, type[PowerAction]] = {
+    cls.kind: cls for cls in (OnAction, OffAction, CycleAction, SoftOffAction, QueryAction)
+}
+"""The class that carries out each kind of action."""

@@ -1,0 +1,175 @@
+"""
+The power-action decision table: what a new request does, given what is
+in flight and what is waiting for one node.
+
+This table is the registry's behaviour, not a description of it: the
+registry looks every request up here, ``docs/power-actions.md`` is rendered
+from it (:func:`render_markdown`), and a test walks it cell by cell.
+
+Rows are ``(in flight, waiting)``.  ``in flight`` is ``none``, the kind of
+the action running, or ``cancelling`` for any action that was told to stop
+and has not yet reached its safe point.  Only the twelve rows the registry
+can reach are listed: a power action never waits behind a running power
+action unless that one is cancelling (a new request either coalesces onto
+it or supersedes it), and a read never holds up a power action (it is
+cancelled at once, being always a safe point).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from pserv.power.states import ActionKind
+
+
+class Decision(str, Enum):
+    """
+    What the registry does with a new request.
+    """
+
+    START = "start"
+    """Create the action and run it now."""
+    JOIN_IN_FLIGHT = "join in flight"
+    """Create nothing: get the outcome of the action in flight."""
+    JOIN_WAITING = "join waiting"
+    """Create nothing: get the outcome of the waiting action."""
+    SUPERSEDE = "supersede"
+    """Cancel the action in flight at its safe point; wait and run next."""
+    WAIT = "wait"
+    """Wait behind the action in flight (which is stopping) and run next."""
+    REPLACE_WAITING = "replace waiting"
+    """Take the waiting action's place; it never runs."""
+
+
+NONE = "none"
+CANCELLING = "cancelling"
+
+IN_FLIGHT_KEYS = (NONE, "query", "on", "off", "cycle", "soft_off", CANCELLING)
+WAITING_KEYS = (NONE, "query", "on", "off", "cycle", "soft_off")
+REQUEST_KINDS = tuple(ActionKind)
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    """
+    One decision, and why.
+    """
+
+    in_flight: str
+    waiting: str
+    request: ActionKind
+    decision: Decision
+    reason: str
+
+
+S, J, JW, X, W, R = (
+    Decision.START,
+    Decision.JOIN_IN_FLIGHT,
+    Decision.JOIN_WAITING,
+    Decision.SUPERSEDE,
+    Decision.WAIT,
+    Decision.REPLACE_WAITING,
+)
+
+IDLE = "nothing is in play, so it runs at once"
+SHARE_READ = "a read is in flight: sharing it answers sooner and costs the BMC nothing"
+READ_YIELDS = (
+    "a read is always a safe point: it is cancelled at once, and the query's "
+    "callers ride the new action and get its verified state"
+)
+RIDE = "a query rides the action in flight and gets the state it verifies"
+DUPLICATE = "the same action is in flight; a second one would only repeat it"
+NEWER_WINS = (
+    "the newer intent wins: the action in flight stops at its next safe point "
+    "(a command it already sent is verified first) and this one runs next"
+)
+CYCLE_OVER_ON = (
+    "a cycle asks for a fresh boot, which `on` does not give: the `on` stops "
+    "before sending if it still can, and the cycle then finds the node off and "
+    "simply switches it on (one boot); if it already sent, its effect is "
+    "verified first and the cycle restarts the node"
+)
+ON_ONTO_CYCLE = "the cycle in flight ends with the node on, which is all `on` asks"
+SOFT_ONTO_OFF = (
+    "the hard off under way ends where a graceful one would; a graceful "
+    "shutdown can no longer be had, and flipping to one would gain nothing"
+)
+ESCALATE = (
+    "a hard off escalates a graceful shutdown: the wait for the OS ends at "
+    "once and the off runs next"
+)
+CYCLE_OVER_SOFT = (
+    "a cycle forces the node off itself, so the wait for the OS ends at once "
+    "and the cycle runs next"
+)
+ON_AFTER_SOFT = (
+    "a shutdown already requested cannot be withdrawn: the soft off keeps "
+    "waiting for it (or times out), then the on runs and reads a settled state"
+)
+STOPPING = (
+    "the action in flight is stopping and its outcome answers nothing here: "
+    "this request waits and runs as soon as it has stopped"
+)
+RIDE_WAITING = "a query rides the waiting action, the next to run, and gets its verified state"
+SAME_AS_WAITING = "the waiting action already carries this intent"
+ON_ONTO_WAITING_CYCLE = "the waiting cycle ends with the node on, which is all `on` asks"
+SOFT_ONTO_WAITING_OFF = "the waiting hard off ends where a graceful one would"
+REPLACE = (
+    "the newer intent replaces the waiting action, which never ran: its "
+    "callers learn that it was superseded"
+)
+REPLACE_QUERY = (
+    "a power action replaces the waiting query; the query's callers ride it "
+    "and get its verified state"
+)
+QUERY_JOINS_QUERY = "the waiting query will read soon; this one shares that read"
+
+_ROWS: dict[tuple[str, str], tuple[tuple[Decision, str], ...]] = {
+    # request:      on                     off                      cycle                     soft_off                  query
+    (NONE, NONE): ((S, IDLE), (S, IDLE), (S, IDLE), (S, IDLE), (S, IDLE)),
+    ("query", NONE): ((X, READ_YIELDS), (X, READ_YIELDS), (X, READ_YIELDS), (X, READ_YIELDS), (J, SHARE_READ)),
+    ("on", NONE): ((J, DUPLICATE), (X, NEWER_WINS), (X, CYCLE_OVER_ON), (X, NEWER_WINS), (J, RIDE)),
+    ("off", NONE): ((X, NEWER_WINS), (J, DUPLICATE), (X, NEWER_WINS), (J, SOFT_ONTO_OFF), (J, RIDE)),
+    ("cycle", NONE): ((J, ON_ONTO_CYCLE), (X, NEWER_WINS), (J, DUPLICATE), (X, NEWER_WINS), (J, RIDE)),
+    ("soft_off", NONE): ((X, ON_AFTER_SOFT), (X, ESCALATE), (X, CYCLE_OVER_SOFT), (J, DUPLICATE), (J, RIDE)),
+    (CANCELLING, NONE): ((W, STOPPING), (W, STOPPING), (W, STOPPING), (W, STOPPING), (W, STOPPING)),
+    (CANCELLING, "query"): ((R, REPLACE_QUERY), (R, REPLACE_QUERY), (R, REPLACE_QUERY), (R, REPLACE_QUERY), (JW, QUERY_JOINS_QUERY)),
+    (CANCELLING, "on"): ((JW, SAME_AS_WAITING), (R, REPLACE), (R, REPLACE), (R, REPLACE), (JW, RIDE_WAITING)),
+    (CANCELLING, "off"): ((R, REPLACE), (JW, SAME_AS_WAITING), (R, REPLACE), (JW, SOFT_ONTO_WAITING_OFF), (JW, RIDE_WAITING)),
+    (CANCELLING, "cycle"): ((JW, ON_ONTO_WAITING_CYCLE), (R, REPLACE), (JW, SAME_AS_WAITING), (R, REPLACE), (JW, RIDE_WAITING)),
+    (CANCELLING, "soft_off"): ((R, REPLACE), (R, REPLACE), (R, REPLACE), (JW, SAME_AS_WAITING), (JW, RIDE_WAITING)),
+}
+
+TABLE: tuple[Cell, ...] = tuple(
+    Cell(in_flight, waiting, kind, decision, reason)
+    for (in_flight, waiting), cells in _ROWS.items()
+    for kind, (decision, reason) in zip(REQUEST_KINDS, cells)
+)
+"""Every reachable cell, row by row."""
+
+DECISIONS: dict[tuple[str, str, ActionKind], Decision] = {
+    (c.in_flight, c.waiting, c.request): c.decision for c in TABLE
+}
+"""``(in flight, waiting, request)`` -> decision, for the registry."""
+
+
+def render_markdown() -> str:
+    """
+    The table as Markdown, one section per row, as ``docs/power-actions.md``
+    shows it.
+    """
+    lines = []
+    for (in_flight, waiting), _ in _ROWS.items():
+        lines.append(f"### In flight: `{in_flight}`, waiting: `{waiting}`\n")
+        lines.append("| request | decision | why |")
+        lines.append("| --- | --- | --- |")
+        for cell in TABLE:
+            if (cell.in_flight, cell.waiting) == (in_flight, waiting):
+                lines.append(f"| `{cell.request.value}` | {cell.decision.value} | {cell.reason} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(render_markdown())

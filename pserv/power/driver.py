@@ -1,0 +1,119 @@
+"""
+The base every power driver shares, and a node's bound control.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Mapping
+
+from twisted.internet.defer import Deferred, fail
+from twisted.internet.interfaces import IReactorTime
+
+from pserv.power.control import PowerControl
+from pserv.power.errors import PowerUnsupportedError
+from pserv.power.policy import DEFAULT_POLICY, VerifyPolicy
+from pserv.power.settings import SettingsSchema
+from pserv.power.states import PowerState
+
+
+class PowerDriver:
+    """
+    A kind of power hardware: IPMI, Redfish, an SNMP PDU, ...
+
+    One instance serves every node of its type on a cluster, so it can share
+    sessions and limit concurrency per BMC or PDU.  Each operation takes the
+    node's validated settings.  An operation a driver does not override is
+    unsupported.
+
+    :cvar name: the ``power_type`` that selects this driver.
+    :cvar settings: what a node of this type must configure.
+    :cvar verify_policy: the default timing of reads and commands.
+    """
+
+    name: ClassVar[str]
+    label: ClassVar[str]
+    settings: ClassVar[SettingsSchema] = SettingsSchema()
+    verify_policy: ClassVar[VerifyPolicy] = DEFAULT_POLICY
+
+    def __init__(self, reactor: IReactorTime | None = None) -> None:
+        self._reactor_or_none = reactor
+
+    @property
+    def reactor(self) -> Any:
+        """
+        The reactor given, or the global one, looked up only when needed.
+        """
+        if self._reactor_or_none is None:
+            from twisted.internet import reactor
+
+            self._reactor_or_none = reactor
+        return self._reactor_or_none
+
+    def bind(self, params: Mapping[str, Any]) -> PowerControl:
+        """
+        Validate a node's settings and return its :class:`PowerControl`.
+
+        :raises PowerSettingsError: naming the bad field.
+        """
+        return BoundControl(self, self.settings.validate(params))
+
+    def describe(self, params: Mapping[str, Any]) -> str:
+        """
+        Names the BMC or PDU for messages; never includes a secret.
+        """
+        address = params.get("address")
+        return f"{self.name} {address}" if address else self.name
+
+    def policy(self, params: Mapping[str, Any]) -> VerifyPolicy:
+        """
+        The verification timing for one node.
+        """
+        return self.verify_policy
+
+    def power_on(self, params: Mapping[str, Any]) -> Deferred[None]:
+        """Switch the node on."""
+        return self._unsupported("power on", params)
+
+    def power_off(self, params: Mapping[str, Any]) -> Deferred[None]:
+        """Switch the node off at once."""
+        return self._unsupported("power off", params)
+
+    def soft_off(self, params: Mapping[str, Any]) -> Deferred[None]:
+        """Ask the operating system to shut down."""
+        return self._unsupported("soft off", params)
+
+    def query(self, params: Mapping[str, Any]) -> Deferred[PowerState]:
+        """Read the power state."""
+        return self._unsupported("query", params)
+
+    def _unsupported(self, what: str, params: Mapping[str, Any]) -> Deferred[Any]:
+        return fail(PowerUnsupportedError(f"{self.describe(params)}: cannot {what}"))
+
+
+class BoundControl:
+    """
+    A driver bound to one node's validated settings: a :class:`PowerControl`.
+    """
+
+    __slots__ = ("driver", "params", "verify_policy", "description")
+
+    def __init__(self, driver: PowerDriver, params: Mapping[str, Any]) -> None:
+        self.driver = driver
+        self.params = params
+        self.verify_policy = driver.policy(params)
+        self.description = driver.describe(params)
+
+    def power_on(self) -> Deferred[None]:
+        return self.driver.power_on(self.params)
+
+    def power_off(self) -> Deferred[None]:
+        return self.driver.power_off(self.params)
+
+    def soft_off(self) -> Deferred[None]:
+        return self.driver.soft_off(self.params)
+
+    def query(self) -> Deferred[PowerState]:
+        return self.driver.query(self.params)
+
+    def __repr__(self) -> str:
+        return f"<BoundControl {self.description}>"

@@ -1,0 +1,49 @@
+"""
+What a power request ends with.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from pserv.power.states import ActionKind, PowerState
+
+
+class OutcomeStatus(str, Enum):
+    """
+    The four ways a request can end.
+    """
+
+    DONE = "done"
+    FAILED = "failed"
+    SUPERSEDED = "superseded"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """
+    The end of one power action, delivered to every request it served.
+
+    :ivar action_id: the action that ran; a request that coalesced onto
+        another action gets that action's id here.
+    :ivar generation: the node's intent generation the action carried when
+        it ended (coalescing a newer request raises it).
+    :ivar state: the verified power state for ``DONE`` (``UNKNOWN`` when the
+        driver cannot read power), else the last state seen, if any.
+    :ivar error: why it failed, for ``FAILED``.
+    :ivar fatal: whether that failure was fatal (no point retrying).
+    :ivar superseded_by: the id of the action that replaced it.
+    :ivar commands: the commands the action sent, in order.
+    """
+
+    status: OutcomeStatus
+    action_id: int
+    kind: ActionKind
+    generation: int
+    state: PowerState | None = None
+    error: str | None = None
+    fatal: bool = False
+    superseded_by: int | None = None
+    commands: tuple[str, ...] = ()

@@ -1,0 +1,413 @@
+"""
+The per-node power-action registry: one action in flight per node, at most
+one waiting, duplicates coalesced and conflicts superseded.
+
+Every request goes through :data:`pserv.power.decisions.DECISIONS`.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from itertools import count
+from typing import Callable
+
+from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import IReactorTime
+
+from pserv.power.actions import ACTION_CLASSES, PowerAction
+from pserv.power.control import PowerControl
+from pserv.power.decisions import CANCELLING, DECISIONS, NONE, Decision
+from pserv.power.outcome import Outcome, OutcomeStatus
+from pserv.power.policy import VerifyPolicy
+from pserv.power.states import ActionKind
+
+
+@dataclass(frozen=True, slots=True)
+class ActionEvent:
+    """
+    Something that happened to an action in the registry.
+
+    :ivar name: ``queued``, ``started``, ``cancelling``, ``progress`` or
+        ``ended``.
+    :ivar detail: the milestone, for ``progress``.
+    :ivar outcome: for ``ended``.
+    """
+
+    name: str
+    node: str
+    action: PowerAction
+    detail: str | None = None
+    outcome: Outcome | None = None
+
+
+ActionListener = Callable[[ActionEvent], None]
+
+
+class _Play:
+    """
+    An action in play and the requests it answers.
+    """
+
+    __slots__ = ("action", "callers", "riders", "successor")
+
+    def __init__(self, action: PowerAction, first: Deferred[Outcome]) -> None:
+        self.action = action
+        self.callers: list[Deferred[Outcome]] = []
+        self.riders: list[Deferred[Outcome]] = []
+        self.successor: _Play | None = None
+        self.add(first)
+
+    def add(self, request: Deferred[Outcome], kind: ActionKind | None = None) -> None:
+        """A power request becomes a caller; a query, a rider."""
+        if (kind or self.action.kind) is ActionKind.QUERY:
+            self.riders.append(request)
+        else:
+            self.callers.append(request)
+
+
+class _Slot:
+    """
+    What is in play for one node.
+    """
+
+    __slots__ = ("in_flight", "waiting")
+
+    def __init__(self) -> None:
+        self.in_flight: _Play | None = None
+        self.waiting: _Play | None = None
+
+    def row(self) -> tuple[str, str]:
+        in_flight = self.in_flight
+        if in_flight is None:
+            first = NONE
+        elif in_flight.action.cancelling:
+            first = CANCELLING
+        else:
+            first = in_flight.action.kind.value
+        waiting = self.waiting
+        return first, NONE if waiting is None else waiting.action.kind.value
+
+
+class PowerActionRegistry:
+    """
+    One per cluster: every node's power actions.
+
+    :param clock: what actions wait on.
+    :param first_id: the id given to the first action the registry numbers
+        itself (requests may bring the region's ids instead).
+    """
+
+    def __init__(self, clock: IReactorTime, *, first_id: int = 1) -> None:
+        self.clock = clock
+        self._slots: dict[str, _Slot] = {}
+        self._generations: dict[str, int] = {}
+        self._ids = count(first_id)
+        self._deliveries: deque[tuple[Deferred[Outcome], Outcome]] = deque()
+        self._delivering = False
+        self._listeners: list[ActionListener] = []
+        self._dispatch = {
+            Decision.START: self._start_now,
+            Decision.JOIN_IN_FLIGHT: self._join_in_flight,
+            Decision.JOIN_WAITING: self._join_waiting,
+            Decision.SUPERSEDE: self._supersede,
+            Decision.WAIT: self._wait,
+            Decision.REPLACE_WAITING: self._replace_waiting,
+        }
+
+    def add_listener(self, listener: ActionListener) -> None:
+        """
+        Call ``listener`` with an :class:`ActionEvent` for every change.
+        """
+        self._listeners.append(listener)
+
+    def request(
+        self,
+        node: str,
+        kind: ActionKind | str,
+        control: PowerControl,
+        *,
+        action_id: int | None = None,
+        generation: int | None = None,
+        escalate_after: float | None = None,
+        policy: VerifyPolicy | None = None,
+    ) -> Deferred[Outcome]:
+        """
+        Ask for a power action on ``node``.
+
+        :param control: the node's power, used if a new action is created.
+        :param action_id: the region's id for this request; a request whose
+            id is already in play joins that action (a re-delivery).
+        :param generation: the node's intent generation for this request;
+            by default the registry counts one up for each power request.  A
+            power request older than the node's current generation is stale
+            and is answered ``superseded`` without running.
+        :param escalate_after: for ``soft_off``, seconds before a hard off.
+        :return: fires exactly once with the :class:`Outcome`.
+        """
+        kind = ActionKind(kind)
+        request: Deferred[Outcome] = Deferred()
+        slot = self._slots.get(node)
+        if slot is None:
+            slot = self._slots[node] = _Slot()
+        generation = self._admit(node, kind, generation)
+        if generation is None:
+            self._refuse_stale(request, node, kind, action_id, slot)
+        elif not self._redelivered(slot, kind, action_id, request):
+            decision = DECISIONS[(*slot.row(), kind)]
+            make = lambda: self._new_play(
+                node, kind, control, request, action_id, generation, escalate_after, policy
+            )
+            self._dispatch[decision](node, slot, kind, request, generation, make)
+        self._forget_if_idle(node, slot)
+        self._drain()
+        return request
+
+    def cancel(self, node: str, action_id: int) -> bool:
+        """
+        An operator's cancel of one action.  A waiting action ends at once,
+        one in flight at its next safe point; every request it answers ends
+        ``cancelled``.
+
+        :return: whether that action was in play.
+        """
+        slot = self._slots.get(node)
+        if slot is None:
+            return False
+        waiting, in_flight = slot.waiting, slot.in_flight
+        if waiting is not None and waiting.action.id == action_id:
+            slot.waiting = None
+            waiting.action.cancel()
+            self._settle(node, waiting, None)
+        elif in_flight is not None and in_flight.action.id == action_id:
+            self._cancel_in_flight(node, in_flight, None)
+        else:
+            return False
+        self._drain()
+        return True
+
+    def in_play(self, node: str) -> tuple[PowerAction | None, PowerAction | None]:
+        """
+        The actions in flight and waiting for ``node``.
+        """
+        slot = self._slots.get(node)
+        if slot is None:
+            return None, None
+        return (
+            slot.in_flight.action if slot.in_flight else None,
+            slot.waiting.action if slot.waiting else None,
+        )
+
+    def row(self, node: str) -> tuple[str, str]:
+        """
+        ``node``'s row of the decision table: ``(in flight, waiting)``.
+        """
+        slot = self._slots.get(node)
+        return slot.row() if slot is not None else (NONE, NONE)
+
+    def generation(self, node: str) -> int:
+        """
+        ``node``'s current intent generation.
+        """
+        return self._generations.get(node, 0)
+
+    def busy_nodes(self) -> list[str]:
+        """
+        The nodes with an action in play.
+        """
+        return list(self._slots)
+
+    # Admission
+
+    def _admit(self, node: str, kind: ActionKind, generation: int | None) -> int | None:
+        current = self._generations.get(node, 0)
+        if not kind.changes_power:
+            return current
+        if generation is None:
+            generation = current + 1
+        elif generation < current:
+            return None
+        self._generations[node] = generation
+        return generation
+
+    def _refuse_stale(
+        self,
+        request: Deferred[Outcome],
+        node: str,
+        kind: ActionKind,
+        action_id: int | None,
+        slot: _Slot,
+    ) -> None:
+        newest = slot.waiting or slot.in_flight
+        current = self._generations.get(node, 0)
+        self._deliveries.append(
+            (
+                request,
+                Outcome(
+                    OutcomeStatus.SUPERSEDED,
+                    action_id or 0,
+                    kind,
+                    current,
+                    error=f"stale request: the node's intent is at generation {current}",
+                    superseded_by=newest.action.id if newest else None,
+                ),
+            )
+        )
+
+    def _redelivered(
+        self, slot: _Slot, kind: ActionKind, action_id: int | None, request: Deferred[Outcome]
+    ) -> bool:
+        if action_id is None:
+            return False
+        for play in (slot.in_flight, slot.waiting):
+            if play is not None and play.action.id == action_id:
+                play.add(request, kind)
+                return True
+        return False
+
+    def _new_play(
+        self,
+        node: str,
+        kind: ActionKind,
+        control: PowerControl,
+        request: Deferred[Outcome],
+        action_id: int | None,
+        generation: int,
+        escalate_after: float | None,
+        policy: VerifyPolicy | None,
+    ) -> _Play:
+        options = {"escalate_after": escalate_after} if kind is ActionKind.SOFT_OFF else {}
+        action = ACTION_CLASSES[kind](
+            control,
+            self.clock,
+            action_id=next(self._ids) if action_id is None else action_id,
+            generation=generation,
+            policy=policy,
+            on_progress=self._progress_listener(node) if self._listeners else None,
+            **options,
+        )
+        self._emit("queued", node, action)
+        return _Play(action, request)
+
+    # Decisions
+
+    def _start_now(self, node: str, slot: _Slot, kind, request, generation, make) -> None:
+        slot.in_flight = make()
+        self._start(node, slot.in_flight)
+
+    def _join_in_flight(self, node: str, slot: _Slot, kind, request, generation, make) -> None:
+        self._join(slot.in_flight, kind, request, generation)
+
+    def _join_waiting(self, node: str, slot: _Slot, kind, request, generation, make) -> None:
+        self._join(slot.waiting, kind, request, generation)
+
+    def _supersede(self, node: str, slot: _Slot, kind, request, generation, make) -> None:
+        in_flight = slot.in_flight
+        slot.waiting = in_flight.successor = make()
+        self._cancel_in_flight(node, in_flight, kind)
+
+    def _wait(self, node: str, slot: _Slot, kind, request, generation, make) -> None:
+        slot.waiting = make()
+        self._cancel_in_flight(node, slot.in_flight, kind)
+
+    def _replace_waiting(self, node: str, slot: _Slot, kind, request, generation, make) -> None:
+        replaced, in_flight = slot.waiting, slot.in_flight
+        slot.waiting = replacement = make()
+        if in_flight.successor is replaced:
+            in_flight.successor = replacement
+        replaced.action.cancel()
+        replaced.successor = replacement
+        self._settle(node, replaced, replacement)
+        self._cancel_in_flight(node, in_flight, kind)
+
+    def _join(self, play: _Play, kind: ActionKind, request: Deferred[Outcome], generation: int) -> None:
+        play.add(request, kind)
+        if generation > play.action.generation:
+            play.action.generation = generation
+
+    # Running
+
+    def _start(self, node: str, play: _Play) -> None:
+        play.action.done.addCallback(self._ended, node, play)
+        self._emit("started", node, play.action)
+        play.action.start()
+
+    def _cancel_in_flight(self, node: str, play: _Play, successor: ActionKind | None) -> None:
+        if not play.action.cancelling:
+            self._emit("cancelling", node, play.action)
+        play.action.cancel(successor)
+
+    def _ended(self, action: PowerAction, node: str, play: _Play) -> None:
+        slot = self._slots[node]
+        following = slot.waiting
+        slot.in_flight, slot.waiting = following, None
+        self._settle(node, play, following)
+        if following is not None:
+            self._start(node, following)
+        self._forget_if_idle(node, slot)
+        self._drain()
+
+    def _settle(self, node: str, play: _Play, following: _Play | None) -> None:
+        """
+        Deliver ``play``'s outcome; a superseded action's query riders move
+        on to ``following``, the action that runs instead.
+        """
+        outcome = _outcome_of(play)
+        self._emit("ended", node, play.action, outcome=outcome)
+        deliveries = self._deliveries
+        for request in play.callers:
+            deliveries.append((request, outcome))
+        if outcome.status is OutcomeStatus.SUPERSEDED and following is not None:
+            following.riders.extend(play.riders)
+        else:
+            for request in play.riders:
+                deliveries.append((request, outcome))
+
+    def _forget_if_idle(self, node: str, slot: _Slot) -> None:
+        if slot.in_flight is None and slot.waiting is None:
+            self._slots.pop(node, None)
+
+    def _drain(self) -> None:
+        if self._delivering:
+            return
+        self._delivering = True
+        try:
+            deliveries = self._deliveries
+            while deliveries:
+                request, outcome = deliveries.popleft()
+                request.callback(outcome)
+        finally:
+            self._delivering = False
+
+    def _emit(self, name: str, node: str, action: PowerAction, **extra) -> None:
+        for listener in self._listeners:
+            listener(ActionEvent(name, node, action, **extra))
+
+    def _progress_listener(self, node: str) -> Callable[[PowerAction, str], None]:
+        return lambda action, milestone: self._emit("progress", node, action, detail=milestone)
+
+
+def _outcome_of(play: _Play) -> Outcome:
+    action = play.action
+    error = action.error
+    if error is not None:
+        status = OutcomeStatus.FAILED
+    elif action.stopped:
+        status = OutcomeStatus.SUPERSEDED if play.successor else OutcomeStatus.CANCELLED
+    else:
+        status = OutcomeStatus.DONE
+    return Outcome(
+        status,
+        action.id,
+        action.kind,
+        action.generation,
+        state=action.state,
+        error=None if error is None else str(error),
+        fatal=bool(error is not None and error.fatal),
+        superseded_by=(
+            play.successor.action.id
+            if status is OutcomeStatus.SUPERSEDED and play.successor
+            else None
+        ),
+        commands=tuple(action.commands),
+    )

@@ -1,0 +1,161 @@
+"""
+An in-memory BMC for tests, simulation and the demo.
+
+:class:`FakeBMC` is a :class:`~pserv.power.control.PowerControl` whose
+calls take a configurable latency on an injected clock, can be made to fail
+or hang, and are cancellable.  It records every command it received and
+every change of its power, so tests can prove what was and was not done.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict, deque
+from typing import Any, Callable
+
+from twisted.internet.defer import Deferred, fail, succeed
+from twisted.internet.interfaces import IDelayedCall, IReactorTime
+
+from pserv.power.errors import PowerError
+from pserv.power.policy import DEFAULT_POLICY, VerifyPolicy
+from pserv.power.states import PowerState
+
+OPERATIONS = ("power_on", "power_off", "soft_off", "query")
+
+
+class FakeBMC:
+    """
+    One emulated BMC.
+
+    :param latency: seconds each call takes to answer.
+    :param settle: seconds after an accepted command before power changes
+        (a slow BMC: reads in between still show the old state).
+    :param shutdown_time: seconds the operating system takes to shut down
+        after a soft off; ``None`` for an OS that ignores it.
+    :ivar power: the real power state.
+    :ivar commands: ``(time, operation)`` for every command the BMC accepted.
+    :ivar changes: ``(time, state)`` for every change of :attr:`power`.
+    :ivar reads: how many queries it answered.
+    """
+
+    def __init__(
+        self,
+        clock: IReactorTime,
+        name: str = "fake",
+        *,
+        power: PowerState = PowerState.OFF,
+        latency: float = 0.0,
+        settle: float = 0.0,
+        shutdown_time: float | None = 5.0,
+        policy: VerifyPolicy = DEFAULT_POLICY,
+    ) -> None:
+        self.clock = clock
+        self.description = f"fake BMC {name}"
+        self.verify_policy = policy
+        self.power = power
+        self.latency = latency
+        self.settle = settle
+        self.shutdown_time = shutdown_time
+        self.commands: list[tuple[float, str]] = []
+        self.changes: list[tuple[float, PowerState]] = []
+        self.reads = 0
+        self.hanging: set[str] = set()
+        self._failures: dict[str, deque[PowerError]] = defaultdict(deque)
+
+    def fail_next(self, operation: str, error: PowerError, times: int = 1) -> None:
+        """
+        Make the next ``times`` calls of ``operation`` fail with ``error``.
+        """
+        self._failures[operation].extend([error] * times)
+
+    def hang(self, *operations: str) -> None:
+        """
+        Make ``operations`` (all of them by default) never answer.
+        """
+        self.hanging.update(operations or OPERATIONS)
+
+    def unhang(self) -> None:
+        """
+        Answer calls again (calls already hung stay hung until cancelled).
+        """
+        self.hanging.clear()
+
+    def press_power_button(self) -> None:
+        """
+        Someone at the machine toggled its power.
+        """
+        self._set(PowerState.OFF if self.power is PowerState.ON else PowerState.ON)
+
+    def power_on(self) -> Deferred[None]:
+        return self._call("power_on", lambda: self._command("power_on", PowerState.ON, self.settle))
+
+    def power_off(self) -> Deferred[None]:
+        return self._call("power_off", lambda: self._command("power_off", PowerState.OFF, self.settle))
+
+    def soft_off(self) -> Deferred[None]:
+        return self._call(
+            "soft_off", lambda: self._command("soft_off", PowerState.OFF, self.shutdown_time)
+        )
+
+    def query(self) -> Deferred[PowerState]:
+        return self._call("query", self._read)
+
+    def _read(self) -> PowerState:
+        self.reads += 1
+        return self.power
+
+    def _command(self, operation: str, target: PowerState, delay: float | None) -> None:
+        self.commands.append((self.clock.seconds(), operation))
+        if delay is None:
+            return
+        if delay == 0:
+            self._set(target)
+        else:
+            self.clock.callLater(delay, self._set, target)
+
+    def _set(self, target: PowerState) -> None:
+        if target is not self.power:
+            self.power = target
+            self.changes.append((self.clock.seconds(), target))
+
+    def _call(self, operation: str, answer: Callable[[], Any]) -> Deferred[Any]:
+        failures = self._failures.get(operation)
+        if operation in self.hanging:
+            return Deferred()
+        if self.latency == 0:
+            if failures:
+                return fail(failures.popleft())
+            return succeed(answer())
+        error = failures.popleft() if failures else None
+        delayed: IDelayedCall | None = None
+
+        def reply() -> None:
+            if error is not None:
+                answering.errback(error)
+            else:
+                answering.callback(answer())
+
+        answering: Deferred[Any] = Deferred(lambda _: delayed.cancel() if delayed else None)
+        delayed = self.clock.callLater(self.latency, reply)
+        return answering
+
+
+class FakeFleet:
+    """
+    Emulated BMCs by address, made on first use.
+    """
+
+    def __init__(self, clock: IReactorTime, **defaults: Any) -> None:
+        self.clock = clock
+        self.defaults = defaults
+        self.bmcs: dict[str, FakeBMC] = {}
+
+    def bmc(self, address: str, **overrides: Any) -> FakeBMC:
+        """
+        The BMC at ``address``, created with the fleet's defaults if new.
+        """
+        bmc = self.bmcs.get(address)
+        if bmc is None:
+            bmc = self.bmcs[address] = FakeBMC(
+                self.clock, address, **{**self.defaults, **overrides}
+            )
+        return bmc

@@ -1,0 +1,3 @@
+"""
+The authenticated RPC between the region and its clusters.
+"""

@@ -1,0 +1,39 @@
+from setuptools import find_packages, setup
+
+setup(
+    name="pserv",
+    version="0.1.0",
+    description="Bare-metal power control that does not lose an operator's intent",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.11",
+    packages=find_packages(include=["pserv", "pserv.*"]),
+    include_package_data=True,
+    install_requires=[
+        "Twisted>=24.7",
+        "Automat>=24.8",
+        "attrs",
+        "treq>=24.9",
+        "pyasn1>=0.6",
+        "pysnmp>=7.1",
+        "pyghmi>=1.6",
+        "python-ipmi>=0.6",
+        "SQLAlchemy>=2.0",
+    ],
+    extras_require={
+        "test": [
+            "pytest>=8",
+            "pytest-twisted>=1.14",
+            "hypothesis>=6.100",
+            "sushy-tools>=2.0",
+        ],
+        "postgres": ["psycopg2-binary>=2.9"],
+    },
+    entry_points={
+        "console_scripts": [
+            "pserv = pserv.cli:main",
+            "pserv-region = pserv.region.cli:main",
+            "pserv-cluster = pserv.cluster_cli:main",
+        ],
+    },
+)
