@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 from twisted.internet.defer import Deferred, fail, succeed
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
+from twisted.internet.task import Clock
 
 from pserv.power.errors import PowerError
 from pserv.power.policy import DEFAULT_POLICY, VerifyPolicy
@@ -35,6 +36,8 @@ class FakeBMC:
     :ivar commands: ``(time, operation)`` for every command the BMC accepted.
     :ivar changes: ``(time, state)`` for every change of :attr:`power`.
     :ivar reads: how many queries it answered.
+    :ivar settling: the hard commands (``power_on``, ``power_off``) accepted
+        whose effect has not shown yet.
     """
 
     def __init__(
@@ -58,6 +61,7 @@ class FakeBMC:
         self.commands: list[tuple[float, str]] = []
         self.changes: list[tuple[float, PowerState]] = []
         self.reads = 0
+        self.settling: list[str] = []
         self.hanging: set[str] = set()
         self._failures: dict[str, deque[PowerError]] = defaultdict(deque)
 
@@ -109,8 +113,15 @@ class FakeBMC:
             return
         if delay == 0:
             self._set(target)
-        else:
+        elif operation == "soft_off":
             self.clock.callLater(delay, self._set, target)
+        else:
+            self.settling.append(operation)
+            self.clock.callLater(delay, self._settle, operation, target)
+
+    def _settle(self, operation: str, target: PowerState) -> None:
+        self.settling.remove(operation)
+        self._set(target)
 
     def _set(self, target: PowerState) -> None:
         if target is not self.power:
@@ -159,3 +170,24 @@ class FakeFleet:
                 self.clock, address, **{**self.defaults, **overrides}
             )
         return bmc
+
+
+def advance_until_idle(clock: Clock, horizon: float = 3600.0) -> float:
+    """
+    Advance ``clock`` from one scheduled call to the next until none is left
+    or ``horizon`` seconds have passed, so timings stay exact.
+
+    :return: the seconds advanced.
+    """
+    start = clock.seconds()
+    end = start + horizon
+    while True:
+        calls = clock.getDelayedCalls()
+        if not calls:
+            break
+        due = min(call.getTime() for call in calls)
+        if due > end:
+            clock.advance(end - clock.seconds())
+            break
+        clock.advance(max(0.0, due - clock.seconds()))
+    return clock.seconds() - start

@@ -1,0 +1,240 @@
+"""
+Tests for pserv.power.registry, on a Clock against in-memory BMCs.
+"""
+
+import pytest
+from twisted.internet.task import Clock
+
+from pserv.power.errors import PowerAuthError
+from pserv.power.outcome import OutcomeStatus
+from pserv.power.registry import PowerActionRegistry
+from pserv.power.states import ActionKind, PowerState
+from pserv.power.testing import FakeBMC, advance_until_idle
+
+ON, OFF = PowerState.ON, PowerState.OFF
+DONE, SUPERSEDED = OutcomeStatus.DONE, OutcomeStatus.SUPERSEDED
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def registry(clock):
+    return PowerActionRegistry(clock)
+
+
+def results(deferreds):
+    fired = []
+    for d in deferreds:
+        d.addCallback(fired.append)
+    return fired
+
+
+def sent(bmc):
+    return [command for _, command in bmc.commands]
+
+
+def test_duplicates_coalesce(clock, registry):
+    """Three identical requests share one action, one command and one outcome."""
+    bmc = FakeBMC(clock, power=OFF, latency=0.5)
+    fired = results([registry.request("n", "on", bmc) for _ in range(3)])
+    advance_until_idle(clock)
+    assert sent(bmc) == ["power_on"]
+    assert len({o.action_id for o in fired}) == 1 and fired[0].state is ON
+
+
+def test_concurrent_queries_share_one_read(clock, registry):
+    """Queries made while one is reading share that read."""
+    bmc = FakeBMC(clock, power=ON, latency=1.0)
+    fired = results([registry.request("n", "query", bmc) for _ in range(5)])
+    advance_until_idle(clock)
+    assert bmc.reads == 1 and [o.state for o in fired] == [ON] * 5
+
+
+def test_conflict_supersedes_before_send(clock, registry):
+    """off arriving while on is still reading stops the on before it sends anything."""
+    bmc = FakeBMC(clock, power=OFF, latency=1.0)
+    on, off = results([registry.request("n", "on", bmc)]), results([registry.request("n", "off", bmc)])
+    advance_until_idle(clock)
+    assert sent(bmc) == []
+    assert (on[0].status, on[0].superseded_by) == (SUPERSEDED, off[0].action_id)
+    assert (off[0].status, off[0].state) == (DONE, OFF)
+
+
+def test_newest_intent_runs(clock, registry):
+    """A burst of flip-flopping requests runs only the newest intent after the one in flight."""
+    bmc = FakeBMC(clock, power=ON, latency=1.0)
+    kinds = ["off", "on", "off", "cycle", "on", "off"]
+    fired = results([registry.request("n", k, bmc) for k in kinds])
+    clock.advance(1.5)
+    advance_until_idle(clock)
+    statuses = [o.status for o in fired]
+    assert statuses[-1] is DONE and bmc.power is OFF
+    assert sent(bmc) == ["power_off"]
+    assert statuses.count(DONE) == 1
+
+
+def test_supersede_waits_for_unsettled_command(clock, registry):
+    """An on superseding an off whose command is in flight runs only after the off is verified."""
+    bmc = FakeBMC(clock, power=ON, latency=1.0, settle=5.0)
+    off = results([registry.request("n", "off", bmc)])
+    clock.advance(1.5)
+    on = results([registry.request("n", "on", bmc)])
+    advance_until_idle(clock)
+    assert sent(bmc) == ["power_off", "power_on"]
+    assert [s for _, s in bmc.changes] == [OFF, ON]
+    assert off[0].state is OFF and on[0].state is ON
+
+
+def test_stale_generation_is_refused(clock, registry):
+    """A power request older than the node's generation is answered superseded without running."""
+    bmc = FakeBMC(clock, power=OFF, latency=1.0)
+    registry.request("n", "on", bmc, generation=5)
+    stale = results([registry.request("n", "off", bmc, generation=3)])
+    assert stale[0].status is SUPERSEDED and "stale" in stale[0].error
+    assert registry.generation("n") == 5
+    advance_until_idle(clock)
+    assert bmc.power is ON
+
+
+def test_generation_counts_up_and_queries_do_not_bump(clock, registry):
+    """Each power request counts the generation up; a query does not."""
+    bmc = FakeBMC(clock, power=OFF)
+    registry.request("n", "on", bmc)
+    registry.request("n", "query", bmc)
+    registry.request("n", "off", bmc)
+    assert registry.generation("n") == 2
+
+
+def test_coalescing_raises_generation(clock, registry):
+    """A newer duplicate raises the shared action's generation, so its outcome is current."""
+    bmc = FakeBMC(clock, power=OFF, latency=1.0)
+    fired = results([registry.request("n", "on", bmc, generation=1), registry.request("n", "on", bmc, generation=2)])
+    advance_until_idle(clock)
+    assert [o.generation for o in fired] == [2, 2]
+
+
+def test_redelivery_joins_action(clock, registry):
+    """A request whose action id is already in play joins that action."""
+    bmc = FakeBMC(clock, power=OFF, latency=1.0)
+    requests = [registry.request("n", "on", bmc, action_id=42), registry.request("n", "off", bmc, action_id=43)]
+    requests.append(registry.request("n", "off", bmc, action_id=43))
+    fired = results(requests)
+    advance_until_idle(clock)
+    assert [o.action_id for o in fired] == [42, 43, 43]
+    assert fired[1] == fired[2]
+
+
+def test_cancel_waiting(clock, registry):
+    """Cancelling a waiting action ends it, and its requests, as cancelled."""
+    bmc = FakeBMC(clock, power=ON, latency=1.0)
+    registry.request("n", "off", bmc)
+    clock.advance(1.5)
+    registry.request("n", "on", bmc)
+    waiting = registry.in_play("n")[1]
+    fired = results([registry.request("n", "on", bmc)])
+    assert registry.cancel("n", waiting.id)
+    assert fired[0].status is OutcomeStatus.CANCELLED
+    advance_until_idle(clock)
+    assert registry.in_play("n") == (None, None)
+    assert sent(bmc) == ["power_off"]
+
+
+def test_cancel_in_flight(clock, registry):
+    """Cancelling the action in flight stops it at its safe point as cancelled."""
+    bmc = FakeBMC(clock, power=OFF, latency=1.0)
+    fired = results([registry.request("n", "on", bmc)])
+    assert registry.cancel("n", registry.in_play("n")[0].id)
+    advance_until_idle(clock)
+    assert fired[0].status is OutcomeStatus.CANCELLED and sent(bmc) == []
+
+
+def test_cancel_unknown(registry):
+    """Cancelling an action that is not in play says so."""
+    assert not registry.cancel("n", 7)
+
+
+def test_query_riders_follow_the_superseding_action(clock, registry):
+    """A query riding a superseded action gets the state of the action that replaced it."""
+    bmc = FakeBMC(clock, power=OFF, latency=1.0)
+    registry.request("n", "on", bmc)
+    query = results([registry.request("n", "query", bmc)])
+    off = results([registry.request("n", "off", bmc)])
+    advance_until_idle(clock)
+    assert query[0] == off[0] and query[0].state is OFF
+
+
+def test_failure_is_reported_with_fatality(clock, registry):
+    """A fatal driver error reaches every caller as failed and fatal."""
+    bmc = FakeBMC(clock, power=OFF)
+    bmc.fail_next("query", PowerAuthError("fake BMC: authentication failed"))
+    fired = results([registry.request("n", "on", bmc)])
+    assert (fired[0].status, fired[0].fatal) == (OutcomeStatus.FAILED, True)
+    assert fired[0].error == "fake BMC: authentication failed"
+
+
+def test_callbacks_may_request_again(clock, registry):
+    """An outcome's callback can make a new request for the same node."""
+    bmc = FakeBMC(clock, power=OFF)
+    second = []
+    registry.request("n", "on", bmc).addCallback(
+        lambda _: registry.request("n", "off", bmc).addCallback(second.append)
+    )
+    advance_until_idle(clock)
+    assert second[0].state is OFF and sent(bmc) == ["power_on", "power_off"]
+
+
+def test_nodes_are_independent(clock, registry):
+    """Actions on different nodes run side by side."""
+    bmcs = [FakeBMC(clock, power=OFF, latency=1.0) for _ in range(3)]
+    for i, bmc in enumerate(bmcs):
+        registry.request(f"n{i}", "on", bmc)
+    assert sorted(registry.busy_nodes()) == ["n0", "n1", "n2"]
+    clock.pump([1.0, 1.0])
+    assert all(sent(b) == ["power_on"] for b in bmcs)
+
+
+def test_idle_nodes_are_forgotten_but_generation_kept(clock, registry):
+    """A node with nothing in play leaves the busy set and keeps its generation."""
+    bmc = FakeBMC(clock, power=OFF)
+    registry.request("n", "on", bmc)
+    advance_until_idle(clock)
+    assert registry.busy_nodes() == [] and registry.generation("n") == 1
+
+
+def test_listener_sees_the_story(clock, registry):
+    """Listeners see queued, started, progress, cancelling and ended, in order."""
+    bmc = FakeBMC(clock, power=ON, latency=1.0)
+    events = []
+    registry.add_listener(lambda e: events.append((e.name, e.action.kind.value, e.detail)))
+    registry.request("n", "cycle", bmc)
+    clock.pump([0.5] * 8)
+    registry.request("n", "off", bmc)
+    advance_until_idle(clock)
+    assert events == [
+        ("queued", "cycle", None),
+        ("started", "cycle", None),
+        ("progress", "cycle", "off_verified"),
+        ("queued", "off", None),
+        ("cancelling", "cycle", None),
+        ("ended", "cycle", None),
+        ("started", "off", None),
+        ("ended", "off", None),
+    ]
+
+
+def test_soft_off_escalation_passes_through(clock, registry):
+    """escalate_after reaches the soft_off action."""
+    bmc = FakeBMC(clock, power=ON, shutdown_time=None)
+    fired = results([registry.request("n", ActionKind.SOFT_OFF, bmc, escalate_after=15)])
+    advance_until_idle(clock)
+    assert sent(bmc) == ["soft_off", "power_off"] and fired[0].state is OFF
+
+
+def test_unknown_kind_is_refused(clock, registry):
+    """A request for a kind that does not exist raises ValueError before anything happens."""
+    with pytest.raises(ValueError):
+        registry.request("n", "reboot", FakeBMC(clock))
+    assert registry.busy_nodes() == []
