@@ -26,7 +26,7 @@ from twisted.internet.defer import (
     CancelledError,
     Deferred,
     TimeoutError as DeferredTimeout,
-    maybeDeferred,
+    fail,
 )
 from twisted.internet.interfaces import IReactorTime
 from twisted.internet.task import deferLater
@@ -59,6 +59,18 @@ FORCING_OFF: frozenset[ActionKind | None] = frozenset([ActionKind.OFF, ActionKin
 ProgressListener = Callable[["PowerAction", str], None]
 
 log = Logger()
+
+
+def _call(operation: Callable[[], Deferred[T]]) -> Deferred[T]:
+    """
+    Call a driver operation; a driver that raises instead of returning a
+    failed Deferred gets the same treatment.  (``maybeDeferred`` does more
+    than this needs and costs a third of an action's time.)
+    """
+    try:
+        return operation()
+    except Exception:
+        return fail()
 
 
 class _Stopped(Exception):
@@ -174,14 +186,19 @@ class PowerAction:
         finally:
             self._pending = None
 
+    def _bounded(self, call: Deferred[T], seconds: float) -> Deferred[T]:
+        """``call``, timed out after ``seconds`` unless it has answered already."""
+        if not call.called:
+            call.addTimeout(seconds, self.clock)
+        return call
+
     async def _pause(self, seconds: float, safe_for: frozenset[ActionKind | None]) -> None:
         self._safe_point(safe_for)
         await self._wait(deferLater(self.clock, seconds), safe_for)
 
     async def _read(self, safe_for: frozenset[ActionKind | None]) -> PowerState:
         self._safe_point(safe_for)
-        reading = maybeDeferred(self.control.query)
-        reading.addTimeout(self.policy.read_timeout, self.clock)
+        reading = self._bounded(_call(self.control.query), self.policy.read_timeout)
         try:
             state = PowerState(await self._wait(reading, safe_for))
         except (_Stopped, PowerError):
@@ -245,8 +262,7 @@ class PowerAction:
         """
         self._safe_point(ALWAYS)
         self.commands.append(command)
-        sending = maybeDeferred(getattr(self.control, command))
-        sending.addTimeout(self.policy.command_timeout, self.clock)
+        sending = self._bounded(_call(getattr(self.control, command)), self.policy.command_timeout)
         try:
             await self._wait(sending, NEVER)
         except PowerFatalError:

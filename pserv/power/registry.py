@@ -43,6 +43,11 @@ class ActionEvent:
 
 ActionListener = Callable[[ActionEvent], None]
 
+_CREATING = frozenset(
+    [Decision.START, Decision.SUPERSEDE, Decision.WAIT, Decision.REPLACE_WAITING]
+)
+"""The decisions that make a new action."""
+
 
 class _Play:
     """
@@ -155,10 +160,13 @@ class PowerActionRegistry:
             self._refuse_stale(request, node, kind, action_id, slot)
         elif not self._redelivered(slot, kind, action_id, request):
             decision = DECISIONS[(*slot.row(), kind)]
-            make = lambda: self._new_play(
-                node, kind, control, request, action_id, generation, escalate_after, policy
-            )
-            self._dispatch[decision](node, slot, kind, request, generation, make)
+            if decision in _CREATING:
+                new = self._new_play(
+                    node, kind, control, request, action_id, generation, escalate_after, policy
+                )
+                self._dispatch[decision](node, slot, kind, new)
+            else:
+                self._dispatch[decision](slot, kind, request, generation)
         self._forget_if_idle(node, slot)
         self._drain()
         return request
@@ -291,28 +299,32 @@ class PowerActionRegistry:
 
     # Decisions
 
-    def _start_now(self, node: str, slot: _Slot, kind, request, generation, make) -> None:
-        slot.in_flight = make()
-        self._start(node, slot.in_flight)
+    def _start_now(self, node: str, slot: _Slot, kind: ActionKind, new: _Play) -> None:
+        slot.in_flight = new
+        self._start(node, new)
 
-    def _join_in_flight(self, node: str, slot: _Slot, kind, request, generation, make) -> None:
+    def _join_in_flight(
+        self, slot: _Slot, kind: ActionKind, request: Deferred[Outcome], generation: int
+    ) -> None:
         self._join(slot.in_flight, kind, request, generation)
 
-    def _join_waiting(self, node: str, slot: _Slot, kind, request, generation, make) -> None:
+    def _join_waiting(
+        self, slot: _Slot, kind: ActionKind, request: Deferred[Outcome], generation: int
+    ) -> None:
         self._join(slot.waiting, kind, request, generation)
 
-    def _supersede(self, node: str, slot: _Slot, kind, request, generation, make) -> None:
+    def _supersede(self, node: str, slot: _Slot, kind: ActionKind, new: _Play) -> None:
         in_flight = slot.in_flight
-        slot.waiting = in_flight.successor = make()
+        slot.waiting = in_flight.successor = new
         self._cancel_in_flight(node, in_flight, kind)
 
-    def _wait(self, node: str, slot: _Slot, kind, request, generation, make) -> None:
-        slot.waiting = make()
+    def _wait(self, node: str, slot: _Slot, kind: ActionKind, new: _Play) -> None:
+        slot.waiting = new
         self._cancel_in_flight(node, slot.in_flight, kind)
 
-    def _replace_waiting(self, node: str, slot: _Slot, kind, request, generation, make) -> None:
+    def _replace_waiting(self, node: str, slot: _Slot, kind: ActionKind, new: _Play) -> None:
         replaced, in_flight = slot.waiting, slot.in_flight
-        slot.waiting = replacement = make()
+        slot.waiting = replacement = new
         if in_flight.successor is replaced:
             in_flight.successor = replacement
         replaced.action.cancel()

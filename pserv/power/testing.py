@@ -10,9 +10,12 @@ every change of its power, so tests can prove what was and was not done.
 from __future__ import annotations
 
 from collections import defaultdict, deque
+from heapq import heappop, heappush
+from itertools import count
 from typing import Any, Callable
 
 from twisted.internet.defer import Deferred, fail, succeed
+from twisted.internet.base import DelayedCall
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.internet.task import Clock
 
@@ -172,6 +175,69 @@ class FakeFleet:
         return bmc
 
 
+class HeapClock(Clock):
+    """
+    A :class:`~twisted.internet.task.Clock` whose pending calls sit in a
+    heap, so scheduling, cancelling and running a call cost O(log n) instead
+    of the O(n) re-sort and list removal of ``Clock``: for benchmarks and
+    simulations with thousands of nodes in flight.  Same semantics otherwise.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._heap: list[tuple[float, int, DelayedCall]] = []
+        self._order = count()
+
+    def callLater(
+        self, delay: float, callable: Callable[..., object], *args: object, **kw: object
+    ) -> IDelayedCall:
+        call = DelayedCall(
+            self.rightNow + delay, callable, args, kw, lambda c: None, self._push, self.seconds
+        )
+        self._push(call)
+        return call
+
+    def _push(self, call: DelayedCall) -> None:
+        heappush(self._heap, (call.getTime(), next(self._order), call))
+
+    def _pending_top(self) -> DelayedCall | None:
+        heap = self._heap
+        while heap:
+            due, _, call = heap[0]
+            if call.cancelled or call.called or due != call.getTime():
+                heappop(heap)
+                continue
+            return call
+        return None
+
+    def next_due(self) -> float | None:
+        """
+        When the earliest pending call is due, or ``None`` if none is.
+        """
+        call = self._pending_top()
+        return None if call is None else call.getTime()
+
+    def getDelayedCalls(self) -> list[IDelayedCall]:
+        return [c for due, _, c in self._heap if c.active() and due == c.getTime()]
+
+    def advance(self, amount: float) -> None:
+        self.rightNow += amount
+        while True:
+            call = self._pending_top()
+            if call is None or call.getTime() > self.rightNow:
+                return
+            heappop(self._heap)
+            call.called = 1
+            call.func(*call.args, **call.kw)
+
+
+def _next_due(clock: Clock) -> float | None:
+    if isinstance(clock, HeapClock):
+        return clock.next_due()
+    calls = clock.getDelayedCalls()
+    return min(call.getTime() for call in calls) if calls else None
+
+
 def advance_until_idle(clock: Clock, horizon: float = 3600.0) -> float:
     """
     Advance ``clock`` from one scheduled call to the next until none is left
@@ -182,10 +248,9 @@ def advance_until_idle(clock: Clock, horizon: float = 3600.0) -> float:
     start = clock.seconds()
     end = start + horizon
     while True:
-        calls = clock.getDelayedCalls()
-        if not calls:
+        due = _next_due(clock)
+        if due is None:
             break
-        due = min(call.getTime() for call in calls)
         if due > end:
             clock.advance(end - clock.seconds())
             break
