@@ -10,7 +10,9 @@ setup(
     packages=find_packages(include=["pserv", "pserv.*"]),
     include_package_data=True,
     install_requires=[
-        "Twisted>=24.7",
+        # [tls]: pyOpenSSL and service-identity, for HTTPS to Redfish BMCs
+        # with host name checking.
+        "Twisted[tls]>=24.7",
         "Automat>=24.8",
         "attrs",
         "treq>=24.9",
@@ -26,6 +28,8 @@ setup(
             "pytest-twisted>=1.14",
             "hypothesis>=6.100",
             "sushy-tools>=2.0",
+            "bcrypt",
+            "cryptography",
         ],
         "postgres": ["psycopg2-binary>=2.9"],
     },

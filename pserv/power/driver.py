@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Mapping
 
-from twisted.internet.defer import Deferred, fail
+from twisted.internet.defer import Deferred, fail, succeed
 from twisted.internet.interfaces import IReactorTime
 
 from pserv.power.control import PowerControl
@@ -85,6 +85,12 @@ class PowerDriver:
     def query(self, params: Mapping[str, Any]) -> Deferred[PowerState]:
         """Read the power state."""
         return self._unsupported("query", params)
+
+    def close(self) -> Deferred[None]:
+        """
+        Release sessions and connections; the cluster calls it on shutdown.
+        """
+        return succeed(None)
 
     def _unsupported(self, what: str, params: Mapping[str, Any]) -> Deferred[Any]:
         return fail(PowerUnsupportedError(f"{self.describe(params)}: cannot {what}"))

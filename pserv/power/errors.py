@@ -54,6 +54,13 @@ class PowerSettingsError(PowerFatalError):
         self.field = field
 
 
+class PowerProtocolError(PowerFatalError):
+    """
+    The BMC or PDU answered with something the protocol does not allow, or
+    a value the driver does not know: retrying would get the same answer.
+    """
+
+
 class PowerTransientError(PowerError):
     """
     A failure that may pass: a timeout, a busy BMC, a refused connection.

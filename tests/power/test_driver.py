@@ -52,3 +52,10 @@ def test_reactor_is_resolved_lazily():
     assert Minimal().reactor is reactor
     clock = Clock()
     assert Minimal(clock).reactor is clock
+
+
+def test_close_by_default_does_nothing():
+    """A driver with nothing to release closes at once."""
+    closed = []
+    Minimal(Clock()).close().addCallback(closed.append)
+    assert closed == [None]

@@ -5,6 +5,7 @@ Tests for pserv.power.errors.
 from pserv.power.errors import (
     PowerAuthError,
     PowerError,
+    PowerProtocolError,
     PowerSettingsError,
     PowerTransientError,
     PowerUnsupportedError,
@@ -14,8 +15,9 @@ from pserv.power.states import PowerState
 
 
 def test_fatal_and_transient():
-    """Auth, unsupported and settings errors are fatal; transient ones are not."""
+    """Auth, unsupported, protocol and settings errors are fatal; transient ones are not."""
     assert PowerAuthError("x").fatal and PowerUnsupportedError("x").fatal
+    assert PowerProtocolError("x").fatal
     assert PowerSettingsError("x", field="port").fatal
     assert not PowerTransientError("x").fatal and not PowerError("x").fatal
 

@@ -14,6 +14,7 @@ from pserv.power.errors import PowerSettingsError
 
 DRIVER_PATHS: dict[str, str] = {
     "fake": "pserv.power.drivers.fake:FakeDriver",
+    "redfish": "pserv.power.drivers.redfish:RedfishDriver",
 }
 """``power_type`` -> ``module:Class``; one row per driver."""
 
