@@ -17,6 +17,8 @@ setup(
         "attrs",
         "treq>=24.9",
         "pyasn1>=0.6",
+        # pysnmp needs it for SNMPv3 privacy (AES, DES).
+        "cryptography",
         "pysnmp>=7.1",
         "pyghmi>=1.6",
         "python-ipmi>=0.6",

@@ -8,13 +8,14 @@ import argparse
 import sys
 
 from pserv import __version__
+from pserv.cli_support import OneLineParser
 
 
 def build_parser() -> argparse.ArgumentParser:
     """
     The ``pserv`` argument parser.
     """
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="pserv",
         description="Bare-metal power control that does not lose an operator's intent.",
     )

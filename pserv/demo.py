@@ -20,7 +20,7 @@ from pserv.power.errors import PowerAuthError
 from pserv.power.outcome import Outcome
 from pserv.power.policy import VerifyPolicy
 from pserv.power.registry import ActionEvent, PowerActionRegistry
-from pserv.power.states import ActionKind, PowerState
+from pserv.power.states import ActionKind
 from pserv.power.testing import FakeFleet
 
 DEMO_POLICY = VerifyPolicy(
@@ -67,13 +67,12 @@ def run_demo(nodes: int = 4, seed: int = 1) -> int:
     """
     Run the demo on the global reactor; returns the exit status.
     """
-    from twisted.internet import reactor
-    from twisted.internet.task import react
+    from pserv.cli_support import run_on_reactor
 
-    del reactor
-    status: list[int] = []
-    react(lambda r: _demo(r, nodes, seed, print).addCallback(status.append))
-    return status[0] if status else 1
+    async def demo(reactor: Any) -> int:
+        return await _demo(reactor, nodes, seed, print)
+
+    return run_on_reactor(demo)
 
 
 def _demo(reactor: Any, nodes: int, seed: int, say: Callable[[str], None]) -> Deferred[int]:

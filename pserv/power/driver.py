@@ -55,7 +55,26 @@ class PowerDriver:
 
         :raises PowerSettingsError: naming the bad field.
         """
-        return BoundControl(self, self.settings.validate(params))
+        return BoundControl(self, self.validate(params))
+
+    def validate(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """
+        A node's settings checked against the schema and then against each
+        other (:meth:`check`), with defaults filled in.  The API and the CLI
+        call this before storing or using settings.
+
+        :raises PowerSettingsError: naming the bad field.
+        """
+        cleaned = self.settings.validate(params)
+        self.check(cleaned)
+        return cleaned
+
+    def check(self, params: Mapping[str, Any]) -> None:
+        """
+        Checks a schema cannot express, such as one setting required only
+        with a value of another.  Raise ``PowerSettingsError`` naming the
+        field; the default checks nothing more.
+        """
 
     def describe(self, params: Mapping[str, Any]) -> str:
         """

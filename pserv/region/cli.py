@@ -7,12 +7,14 @@ from __future__ import annotations
 import argparse
 import sys
 
+from pserv.cli_support import OneLineParser
+
 
 def build_parser() -> argparse.ArgumentParser:
     """
     The ``pserv-region`` argument parser.
     """
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="pserv-region",
         description="The pserv region controller: the store of intent and the REST API.",
     )

@@ -3,7 +3,7 @@ Tests for pserv.power.actions, on a Clock against the in-memory BMC.
 """
 
 import pytest
-from twisted.internet.defer import Deferred, fail, succeed
+from twisted.internet.defer import fail, succeed
 from twisted.internet.task import Clock
 
 from pserv.power.actions import (

@@ -14,7 +14,10 @@ from pserv.power.errors import PowerSettingsError
 
 DRIVER_PATHS: dict[str, str] = {
     "fake": "pserv.power.drivers.fake:FakeDriver",
+    "manual": "pserv.power.drivers.manual:ManualDriver",
     "redfish": "pserv.power.drivers.redfish:RedfishDriver",
+    "snmp_pdu": "pserv.power.drivers.snmp_pdu:SNMPPDUDriver",
+    "wol": "pserv.power.drivers.wol:WakeOnLANDriver",
 }
 """``power_type`` -> ``module:Class``; one row per driver."""
 

@@ -16,7 +16,6 @@ from typing import Any, Awaitable, Callable, Mapping, Sequence
 from twisted.internet.defer import CancelledError, Deferred, succeed
 from twisted.python.failure import Failure
 
-from pserv.power.control import PowerControl
 from pserv.power.driver import PowerDriver
 from pserv.power.drivers.redfish_client import Node, RedfishClient
 from pserv.power.drivers.redfish_discovery import (
@@ -85,15 +84,13 @@ class RedfishDriver(PowerDriver):
             self._client = RedfishClient(http, self.reactor, self.retry_delays)
         return self._client
 
-    def bind(self, params: Mapping[str, Any]) -> PowerControl:
+    def check(self, params: Mapping[str, Any]) -> None:
         """
-        Validate a node's settings, including the address and system id.
+        The address and system id, beyond what the schema checks.
 
         :raises PowerSettingsError: naming the bad field.
         """
-        control = super().bind(params)
-        self._node(control.params)
-        return control
+        self._node(params)
 
     def query(self, params: Mapping[str, Any]) -> Deferred[PowerState]:
         """Read the system's ``PowerState``: ``ON`` or ``OFF``."""

@@ -1,0 +1,41 @@
+"""
+What every pserv command shares: one-line usage errors, and running a
+coroutine on the reactor with its exit status.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any, Callable, Coroutine, NoReturn
+
+EXIT_USAGE = 2
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """
+    An ArgumentParser whose errors are one line on stderr and exit 2.
+    """
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def run_on_reactor(main: Callable[[Any], Coroutine[Any, Any, int]]) -> int:
+    """
+    Run ``main(reactor)`` on the global reactor until it returns an exit
+    status, and return that status.
+    """
+    from twisted.internet.defer import Deferred
+    from twisted.internet.task import react
+
+    status: list[int] = []
+
+    def start(reactor: Any) -> Deferred[None]:
+        return Deferred.fromCoroutine(main(reactor)).addCallback(status.append)
+
+    try:
+        react(start)
+    except SystemExit as e:
+        if not status:
+            return e.code if isinstance(e.code, int) else 1
+    return status[0]

@@ -1,0 +1,46 @@
+"""
+Tests for pserv.power_check: the power-test command's work.
+"""
+
+import pytest
+import pytest_twisted
+from twisted.internet import reactor
+
+from pserv.power_check import EXIT_FAILED, EXIT_OK, PowerCheck, UsageError, parse_settings
+
+
+def test_parse_settings():
+    """key=value pairs become a dict; values may contain '='."""
+    assert parse_settings(["address=10.0.0.1", "password=a=b"]) == {"address": "10.0.0.1", "password": "a=b"}
+
+
+@pytest.mark.parametrize("pairs", [["address"], ["=x"], ["a=1", "a=2"]])
+def test_parse_settings_refuses_nonsense(pairs):
+    """An item without a key or '=' and a repeated key are usage errors."""
+    with pytest.raises(UsageError):
+        parse_settings(pairs)
+
+
+def test_prepare_names_the_bad_field_not_the_secret():
+    """Bad settings are a usage error naming the field, never echoing a secret."""
+    with pytest.raises(UsageError) as caught:
+        PowerCheck.prepare(reactor, "fake", "on", {"address": "n1", "latency": "hunter2"})
+    assert str(caught.value) == "latency: must be a number"
+    with pytest.raises(UsageError, match="power_type: unknown driver"):
+        PowerCheck.prepare(reactor, "nope", "on", {})
+
+
+@pytest_twisted.ensureDeferred
+async def test_run_success():
+    """A successful action exits 0 and prints the verified state and what was sent."""
+    check = PowerCheck.prepare(reactor, "fake", "on", {"address": "n1", "password": "hunter2"})
+    status, line = await check.run(reactor)
+    assert (status, line) == (EXIT_OK, "fake n1: on done: power on [commands sent: power_on]")
+
+
+@pytest_twisted.ensureDeferred
+async def test_run_failure():
+    """A failed action exits 1 and says whether the failure was fatal."""
+    check = PowerCheck.prepare(reactor, "wol", "query", {"mac": "52:54:00:12:34:56"})
+    status, line = await check.run(reactor)
+    assert status == EXIT_FAILED and "query failed (fatal)" in line and "cannot read power" in line
