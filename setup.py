@@ -9,6 +9,7 @@ setup(
     python_requires=">=3.11",
     packages=find_packages(include=["pserv", "pserv.*"]),
     include_package_data=True,
+    package_data={"pserv.region": ["migrations/*.py", "migrations/versions/*.py"]},
     install_requires=[
         # [tls]: pyOpenSSL and service-identity, for HTTPS to Redfish BMCs
         # with host name checking.
@@ -23,6 +24,10 @@ setup(
         "pyghmi>=1.6",
         "python-ipmi>=0.6",
         "SQLAlchemy>=2.0",
+        "alembic>=1.13",
+        # klein: routing for the REST API on twisted.web.
+        "klein>=24.8",
+        "PyYAML>=6",
     ],
     extras_require={
         "test": [
@@ -32,8 +37,11 @@ setup(
             "sushy-tools>=2.0",
             "bcrypt",
             "cryptography",
+            "openapi-spec-validator>=0.7",
+            "jsonschema>=4.18",
         ],
-        "postgres": ["psycopg2-binary>=2.9"],
+        # SQLAlchemy 2.1 drives postgresql:// URLs with psycopg 3.
+        "postgres": ["psycopg[binary]>=3.1"],
     },
     entry_points={
         "console_scripts": [

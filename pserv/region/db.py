@@ -1,0 +1,113 @@
+"""
+The region's database: an engine, and a thread pool sized for it.
+
+Every piece of database work is a function ``work(connection, ...)`` that
+runs in one transaction on the pool, never on the reactor thread, and
+returns plain data.  SQLite (the embedded default) gets one thread, WAL and
+a busy timeout; PostgreSQL gets as many threads as its connection pool.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, TypeVar
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.pool import StaticPool
+from twisted.internet.defer import Deferred
+from twisted.internet.threads import deferToThreadPool
+from twisted.python.threadpool import ThreadPool
+
+T = TypeVar("T")
+
+POSTGRES_POOL = 8
+"""Connections (and threads) for PostgreSQL."""
+
+
+def make_engine(url: str) -> Engine:
+    """
+    An engine for ``url``, tuned for the region's use.
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(url, pool_size=POSTGRES_POOL, max_overflow=0, pool_pre_ping=True)
+    memory = parsed.database in (None, "", ":memory:")
+    engine = create_engine(
+        url,
+        connect_args={"check_same_thread": False},
+        poolclass=StaticPool if memory else None,
+    )
+    event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def pool_threads(engine: Engine) -> int:
+    """
+    How many threads may use ``engine`` at once: one writer for SQLite.
+    """
+    if engine.dialect.name == "sqlite":
+        return 1
+    return POSTGRES_POOL
+
+
+class Database:
+    """
+    Runs database work off the reactor thread.
+
+    :param reactor: what results are delivered on.
+    """
+
+    def __init__(self, engine: Engine, reactor: Any) -> None:
+        self.engine = engine
+        self.reactor = reactor
+        self.pool = ThreadPool(minthreads=1, maxthreads=pool_threads(engine), name="pserv-db")
+        self._started = False
+
+    @classmethod
+    def from_url(cls, url: str, reactor: Any) -> Database:
+        """
+        A database for ``url``.
+        """
+        return cls(make_engine(url), reactor)
+
+    @property
+    def backend(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self.engine.dialect.name
+
+    def start(self) -> None:
+        """Start the thread pool."""
+        if not self._started:
+            self.pool.start()
+            self._started = True
+
+    def stop(self) -> None:
+        """Stop the thread pool and close every connection."""
+        if self._started:
+            self.pool.stop()
+            self._started = False
+        self.engine.dispose()
+
+    def run(self, work: Callable[..., T], *args: Any, **kwargs: Any) -> Deferred[T]:
+        """
+        Run ``work(connection, *args, **kwargs)`` in one transaction on the
+        pool; the Deferred fires on the reactor with its result.
+        """
+        self.start()
+        return deferToThreadPool(self.reactor, self.pool, self.run_now, work, *args, **kwargs)
+
+    def run_now(self, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """
+        Run ``work`` in one transaction on the calling thread: for the
+        command line, where no reactor runs.
+        """
+        with self.engine.begin() as connection:
+            return work(connection, *args, **kwargs)

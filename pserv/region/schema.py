@@ -1,0 +1,102 @@
+"""
+The region's tables, as SQLAlchemy Core metadata.
+
+The migrations under ``migrations/versions`` build exactly this; a test
+compares the two.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+clusters = Table(
+    "clusters",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(63), nullable=False, unique=True),
+    Column("created_at", DateTime, nullable=False),
+    Column("last_seen_at", DateTime),
+)
+
+nodes = Table(
+    "nodes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(63), nullable=False, unique=True),
+    Column("cluster", String(63), index=True),
+    Column("power_type", String(32), nullable=False),
+    Column("power_parameters", JSON, nullable=False),
+    Column("power_secrets", JSON, nullable=False),
+    Column("desired_power_state", String(16), nullable=False),
+    Column("power_state", String(16), nullable=False),
+    Column("power_state_observed_at", DateTime),
+    Column("power_error", Text),
+    Column("generation", Integer, nullable=False),
+    Column("lifecycle", String(16), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+)
+
+power_actions = Table(
+    "power_actions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("node_id", Integer, ForeignKey("nodes.id"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("generation", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("requested_by", String(63), nullable=False),
+    Column("requested_at", DateTime, nullable=False),
+    Column("sent_at", DateTime),
+    Column("started_at", DateTime),
+    Column("finished_at", DateTime),
+    Column("error", Text),
+    Column("superseded_by", Integer),
+    Column("power_state", String(16)),
+    Column("cancel_requested", Boolean, nullable=False),
+    Column("progress", String(32)),
+    Index("ix_power_actions_node_id_status", "node_id", "status"),
+    Index("ix_power_actions_status_requested_at", "status", "requested_at"),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", DateTime, nullable=False, index=True),
+    Column("node_id", Integer, index=True),
+    Column("node_name", String(63)),
+    Column("action_id", Integer),
+    Column("kind", String(32), nullable=False),
+    Column("message", Text, nullable=False),
+)
+
+tokens = Table(
+    "tokens",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(63), nullable=False, unique=True),
+    Column("digest", String(64), nullable=False, unique=True),
+    Column("created_at", DateTime, nullable=False),
+)

@@ -1,0 +1,225 @@
+"""
+Power actions: intent committed before it is acknowledged.
+
+A power request, in one transaction: lock the node, set its desired state,
+count its generation up, insert the action, mark the older pending power
+actions ``superseded``, append the events.  A request that duplicates the
+node's newest outstanding action returns that action instead (the API
+answers 200 rather than 202).  A ``query`` changes no intent and counts no
+generation.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, Iterable, Mapping
+
+from sqlalchemy import select, update
+from sqlalchemy.engine import Connection, Row
+
+from pserv.power.states import ActionKind
+from pserv.region import schema
+from pserv.region.errors import Conflict, Invalid, NotFound
+from pserv.region.store.common import add_event, insert_returning_id, iso, page, utc
+from pserv.region.store.nodes import IN_FLIGHT, OUTSTANDING, find
+
+FINAL = ("done", "failed", "superseded", "cancelled")
+
+
+def action_json(row: Row) -> dict[str, Any]:
+    """An action as the API shows it."""
+    return {
+        "id": row.id,
+        "node": row.node_id,
+        "kind": row.kind,
+        "status": row.status,
+        "generation": row.generation,
+        "requested_by": row.requested_by,
+        "requested_at": iso(row.requested_at),
+        "started_at": iso(row.started_at),
+        "finished_at": iso(row.finished_at),
+        "error": row.error,
+        "superseded_by": row.superseded_by,
+        "power_state": row.power_state,
+        "cancel_requested": bool(row.cancel_requested),
+    }
+
+
+def request_power(
+    connection: Connection, ref: str | int, kind: str, requested_by: str, now: datetime
+) -> tuple[dict[str, Any], bool]:
+    """
+    Commit one power intent for node ``ref``.
+
+    :return: the action, and whether it is new (``False`` for a duplicate).
+    :raises NotFound: no such node.
+    :raises Conflict: the node is being deleted.
+    """
+    node = find(connection, ref, lock=True)
+    return _request(connection, node, ActionKind(kind), requested_by, now)
+
+
+def request_bulk(
+    connection: Connection,
+    refs: Iterable[str | int] | None,
+    filters: Mapping[str, str] | None,
+    kind: str,
+    requested_by: str,
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """
+    One intent for many nodes, all or nothing: any missing or deleting node
+    refuses the whole request.
+    """
+    nodes = _bulk_nodes(connection, refs, filters)
+    return [_request(connection, node, ActionKind(kind), requested_by, now)[0] for node in nodes]
+
+
+def get_action(connection: Connection, action_id: int) -> dict[str, Any]:
+    """The action ``action_id``."""
+    return action_json(_find(connection, action_id))
+
+
+def list_node_actions(
+    connection: Connection, ref: str | int, limit: int, before: int | None
+) -> tuple[list[dict[str, Any]], int | None]:
+    """A page of a node's actions, newest first."""
+    node = find(connection, ref)
+    table = schema.power_actions
+    query = select(table).where(table.c.node_id == node.id).order_by(table.c.id.desc()).limit(limit + 1)
+    if before is not None:
+        query = query.where(table.c.id < before)
+    return page(connection.execute(query).all(), limit, action_json)
+
+
+def cancel_action(connection: Connection, action_id: int, by: str, now: datetime) -> tuple[dict[str, Any], bool]:
+    """
+    An operator's cancel.  A pending action is cancelled at once; one in
+    flight is asked to stop (its cluster stops it at the next safe point).
+    The desired power state does not change: to change intent, ask for the
+    power state wanted.
+
+    :return: the action, and whether it is already cancelled.
+    :raises Conflict: the action has already ended.
+    """
+    row = _find(connection, action_id, lock=True)
+    node = find(connection, row.node_id)
+    if row.status in FINAL:
+        raise Conflict(f"action {action_id} has already ended: {row.status}", "action")
+    if row.status == "pending":
+        _finish(connection, row.id, "cancelled", now)
+        add_event(connection, now, "action_cancelled", f"{row.kind} action {row.id} cancelled by {by}", node, row.id)
+        return get_action(connection, action_id), True
+    connection.execute(
+        update(schema.power_actions).where(schema.power_actions.c.id == row.id).values(cancel_requested=True)
+    )
+    add_event(connection, now, "cancel_requested", f"{row.kind} action {row.id}: cancel requested by {by}", node, row.id)
+    return get_action(connection, action_id), False
+
+
+def expire_stuck(connection: Connection, now: datetime, timeout: float) -> list[int]:
+    """
+    Fail every action left ``pending`` or ``sent`` for over ``timeout``
+    seconds, with the reason ``timed out``; return their ids.
+    """
+    table = schema.power_actions
+    cutoff = utc(now) - timedelta(seconds=timeout)
+    stuck = connection.execute(
+        select(table).where(table.c.status.in_(("pending", "sent")), table.c.requested_at < cutoff)
+    ).all()
+    for row in stuck:
+        _finish(connection, row.id, "failed", now, error="timed out")
+        node = find(connection, row.node_id)
+        add_event(
+            connection, now, "action_failed",
+            f"{row.kind} action {row.id} timed out after {timeout:g}s {row.status}", node, row.id,
+        )
+    return [row.id for row in stuck]
+
+
+def _request(
+    connection: Connection, node: Row, kind: ActionKind, requested_by: str, now: datetime
+) -> tuple[dict[str, Any], bool]:
+    if node.lifecycle == "deleting":
+        raise Conflict(f"node {node.name} is being deleted", "node")
+    newest = _newest_outstanding(connection, node.id)
+    if newest is not None and newest.kind == kind.value:
+        add_event(
+            connection, now, "power_coalesced",
+            f"{kind.value} requested by {requested_by}: same as action {newest.id}", node, newest.id,
+        )
+        return action_json(newest), False
+    generation = node.generation
+    if kind.changes_power:
+        generation += 1
+        connection.execute(
+            update(schema.nodes).where(schema.nodes.c.id == node.id).values(
+                desired_power_state=kind.target.value, generation=generation, updated_at=utc(now)
+            )
+        )
+    action_id = insert_returning_id(
+        connection, schema.power_actions,
+        node_id=node.id, kind=kind.value, generation=generation, status="pending",
+        requested_by=requested_by, requested_at=utc(now), cancel_requested=False,
+    )
+    add_event(connection, now, "power_requested", f"{kind.value} requested by {requested_by}", node, action_id)
+    if kind.changes_power:
+        _supersede_pending(connection, node, action_id, now)
+    return get_action(connection, action_id), True
+
+
+def _supersede_pending(connection: Connection, node: Row, newer: int, now: datetime) -> None:
+    table = schema.power_actions
+    older = connection.execute(
+        select(table.c.id, table.c.kind).where(
+            table.c.node_id == node.id, table.c.status == "pending",
+            table.c.kind != ActionKind.QUERY.value, table.c.id != newer,
+        )
+    ).all()
+    for action_id, kind in older:
+        _finish(connection, action_id, "superseded", now, superseded_by=newer)
+        add_event(
+            connection, now, "action_superseded", f"{kind} action {action_id} superseded by {newer}", node, action_id
+        )
+
+
+def _newest_outstanding(connection: Connection, node_id: int) -> Row | None:
+    table = schema.power_actions
+    return connection.execute(
+        select(table).where(table.c.node_id == node_id, table.c.status.in_(OUTSTANDING))
+        .order_by(table.c.id.desc()).limit(1)
+    ).first()
+
+
+def _bulk_nodes(
+    connection: Connection, refs: Iterable[str | int] | None, filters: Mapping[str, str] | None
+) -> list[Row]:
+    if refs is not None:
+        found = {find(connection, ref).id for ref in refs}
+    else:
+        table = schema.nodes
+        query = select(table.c.id)
+        for name, value in (filters or {}).items():
+            query = query.where(table.c[name] == value)
+        found = set(connection.execute(query).scalars().all())
+    if not found:
+        raise Invalid("nodes: no node matches", "nodes" if refs is not None else "filter")
+    return [find(connection, node_id, lock=True) for node_id in sorted(found)]
+
+
+def _find(connection: Connection, action_id: int, lock: bool = False) -> Row:
+    table = schema.power_actions
+    query = select(table).where(table.c.id == action_id)
+    if lock:
+        query = query.with_for_update()
+    row = connection.execute(query).first()
+    if row is None:
+        raise NotFound(f"no action {action_id}", "action")
+    return row
+
+
+def _finish(connection: Connection, action_id: int, status: str, now: datetime, **values: Any) -> None:
+    table = schema.power_actions
+    connection.execute(
+        update(table).where(table.c.id == action_id).values(status=status, finished_at=utc(now), **values)
+    )

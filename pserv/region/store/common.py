@@ -1,0 +1,66 @@
+"""
+Small helpers the store modules share.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Sequence
+
+from sqlalchemy import Table, insert
+from sqlalchemy.engine import Connection
+
+from pserv.region import schema
+
+
+def iso(moment: datetime | None) -> str | None:
+    """A stored (naive UTC) time as ISO 8601 with ``Z``."""
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
+
+
+def utc(moment: datetime) -> datetime:
+    """A time as the store keeps it: naive UTC."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+    return moment
+
+
+def page(rows: Sequence[Any], limit: int, render: Any) -> tuple[list[dict[str, Any]], int | None]:
+    """
+    Rendered rows of one page, and the cursor for the next page (the last
+    id) when more rows exist; the query asked for ``limit + 1`` rows.
+    """
+    items = [render(row) for row in rows[:limit]]
+    more = len(rows) > limit
+    return items, (rows[limit - 1].id if more else None)
+
+
+def add_event(
+    connection: Connection,
+    at: datetime,
+    kind: str,
+    message: str,
+    node: Any = None,
+    action_id: int | None = None,
+) -> None:
+    """
+    Append one event to the audit log.  ``message`` must hold no secret.
+    """
+    connection.execute(
+        insert(schema.events).values(
+            at=utc(at),
+            kind=kind,
+            message=message,
+            node_id=getattr(node, "id", None),
+            node_name=getattr(node, "name", None),
+            action_id=action_id,
+        )
+    )
+
+
+def insert_returning_id(connection: Connection, table: Table, **values: Any) -> int:
+    """Insert one row and return its id."""
+    result = connection.execute(insert(table).values(**values))
+    return int(result.inserted_primary_key[0])

@@ -1,0 +1,50 @@
+"""
+The audit log: every request, outcome and observed change, append only.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.engine import Connection, Row
+
+from pserv.region import schema
+from pserv.region.store.common import iso, page, utc
+from pserv.region.store.nodes import find
+
+
+def event_json(row: Row) -> dict[str, Any]:
+    """An event as the API shows it."""
+    return {
+        "id": row.id,
+        "at": iso(row.at),
+        "node": row.node_id,
+        "node_name": row.node_name,
+        "action": row.action_id,
+        "kind": row.kind,
+        "message": row.message,
+    }
+
+
+def list_events(
+    connection: Connection,
+    node: str | None,
+    since: datetime | None,
+    limit: int,
+    after: int | None,
+) -> tuple[list[dict[str, Any]], int | None]:
+    """
+    A page of events, oldest first; ``node`` (id or name) and ``since``
+    narrow it, ``after`` continues from an event id.
+    """
+    table = schema.events
+    query = select(table).order_by(table.c.id).limit(limit + 1)
+    if node is not None:
+        query = query.where(table.c.node_id == find(connection, node).id)
+    if since is not None:
+        query = query.where(table.c.at >= utc(since))
+    if after is not None:
+        query = query.where(table.c.id > after)
+    return page(connection.execute(query).all(), limit, event_json)

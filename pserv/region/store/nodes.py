@@ -1,0 +1,227 @@
+"""
+Nodes: enrolment, settings, listing and deletion.
+
+Power settings are validated by the node's driver schema; secret values are
+stored apart (``power_secrets``) and come back from here only as ``"set"``.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any, Mapping
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.engine import Connection, Row
+
+from pserv.power.drivers import driver_class
+from pserv.power.errors import PowerSettingsError
+from pserv.power.settings import REDACTED
+from pserv.region import schema
+from pserv.region.errors import Conflict, Invalid, NotFound
+from pserv.region.store.common import add_event, insert_returning_id, iso, page, utc
+
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
+OUTSTANDING = ("pending", "sent", "running")
+IN_FLIGHT = ("sent", "running")
+
+
+def node_json(row: Row) -> dict[str, Any]:
+    """A node as the API shows it: secrets that are set show as ``"set"``."""
+    parameters = dict(row.power_parameters)
+    parameters.update({name: REDACTED for name, value in row.power_secrets.items() if value})
+    return {
+        "id": row.id,
+        "name": row.name,
+        "cluster": row.cluster,
+        "power_type": row.power_type,
+        "power_parameters": parameters,
+        "desired_power_state": row.desired_power_state,
+        "power_state": row.power_state,
+        "power_state_observed_at": iso(row.power_state_observed_at),
+        "power_error": row.power_error,
+        "generation": row.generation,
+        "lifecycle": row.lifecycle,
+        "created_at": iso(row.created_at),
+        "updated_at": iso(row.updated_at),
+    }
+
+
+def find(connection: Connection, ref: str | int, lock: bool = False) -> Row:
+    """
+    The node whose id (digits) or name is ``ref``.
+
+    :raises NotFound: when there is none.
+    """
+    table = schema.nodes
+    text = str(ref)
+    query = select(table).where(table.c.id == int(text) if text.isdigit() else table.c.name == text)
+    if lock:
+        query = query.with_for_update()
+    row = connection.execute(query).first()
+    if row is None:
+        raise NotFound(f"no node {text!r}", "node")
+    return row
+
+
+def get_node(connection: Connection, ref: str | int) -> dict[str, Any]:
+    """The node ``ref`` (id or name)."""
+    return node_json(find(connection, ref))
+
+
+def create_node(connection: Connection, body: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    """
+    Enrol a node from an API body (already checked for shape).
+
+    :raises Invalid: naming the bad field.
+    :raises Conflict: if the name is taken.
+    """
+    name = _check_name(body["name"])
+    _check_name_free(connection, name)
+    cluster = _check_cluster(body.get("cluster"))
+    raw = body.get("power_parameters")
+    parameters, secrets = split_settings(body["power_type"], {} if raw is None else raw)
+    node_id = insert_returning_id(
+        connection, schema.nodes,
+        name=name, cluster=cluster, power_type=body["power_type"],
+        power_parameters=parameters, power_secrets=secrets,
+        desired_power_state="unknown", power_state="unknown",
+        generation=0, lifecycle="ready", created_at=utc(now), updated_at=utc(now),
+    )
+    row = find(connection, node_id)
+    add_event(connection, now, "node_created", f"node {name} enrolled ({row.power_type})", row)
+    return node_json(row)
+
+
+def update_node(
+    connection: Connection, ref: str | int, body: Mapping[str, Any], now: datetime
+) -> dict[str, Any]:
+    """
+    Change a node's name, cluster, power type or power settings.  A secret
+    sent as ``"set"``, or left out, keeps its stored value.
+    """
+    row = find(connection, ref, lock=True)
+    if row.lifecycle == "deleting":
+        raise Conflict(f"node {row.name} is being deleted", "node")
+    values: dict[str, Any] = {}
+    if "name" in body and body["name"] != row.name:
+        values["name"] = _check_name(body["name"])
+        _check_name_free(connection, values["name"])
+    if "cluster" in body:
+        values["cluster"] = _check_cluster(body["cluster"])
+    if "power_type" in body or "power_parameters" in body:
+        power_type = body.get("power_type", row.power_type)
+        raw = body.get("power_parameters", row.power_parameters)
+        merged = {**raw, **{k: v for k, v in row.power_secrets.items() if raw.get(k) in (None, REDACTED)}}
+        values["power_type"] = power_type
+        values["power_parameters"], values["power_secrets"] = split_settings(power_type, merged)
+    if values:
+        values["updated_at"] = utc(now)
+        connection.execute(update(schema.nodes).where(schema.nodes.c.id == row.id).values(**values))
+        changed = ", ".join(sorted(k for k in values if k not in ("updated_at", "power_secrets")))
+        add_event(connection, now, "node_updated", f"node {row.name} updated: {changed}", row)
+    return node_json(find(connection, row.id))
+
+
+def delete_node(connection: Connection, ref: str | int, now: datetime) -> dict[str, Any] | None:
+    """
+    Delete a node.  Its pending actions are cancelled.  If an action is in
+    flight, the node is marked ``deleting`` and that action asked to stop;
+    the node is then returned and goes once the action ends.  Otherwise the
+    node is gone and ``None`` is returned.
+    """
+    row = find(connection, ref, lock=True)
+    actions = schema.power_actions
+    pending = connection.execute(
+        select(actions.c.id).where(actions.c.node_id == row.id, actions.c.status == "pending")
+    ).scalars().all()
+    for action_id in pending:
+        _end_action(connection, action_id, "cancelled", now)
+        add_event(connection, now, "action_cancelled", f"action {action_id} cancelled: node deleted", row, action_id)
+    in_flight = connection.execute(
+        select(actions.c.id).where(actions.c.node_id == row.id, actions.c.status.in_(IN_FLIGHT))
+    ).scalars().all()
+    if in_flight:
+        connection.execute(update(actions).where(actions.c.id.in_(in_flight)).values(cancel_requested=True))
+        connection.execute(
+            update(schema.nodes).where(schema.nodes.c.id == row.id).values(lifecycle="deleting", updated_at=utc(now))
+        )
+        add_event(connection, now, "node_deleting", f"node {row.name} deleting once its action stops", row)
+        return node_json(find(connection, row.id))
+    connection.execute(delete(actions).where(actions.c.node_id == row.id))
+    connection.execute(delete(schema.nodes).where(schema.nodes.c.id == row.id))
+    add_event(connection, now, "node_deleted", f"node {row.name} deleted", row)
+    return None
+
+
+def list_nodes(
+    connection: Connection, filters: Mapping[str, str], limit: int, after: int | None
+) -> tuple[list[dict[str, Any]], int | None]:
+    """
+    A page of nodes in id order, filtered by ``cluster``, ``power_state``
+    and ``desired_power_state``; returns the items and the next cursor.
+    """
+    table = schema.nodes
+    query = select(table).order_by(table.c.id).limit(limit + 1)
+    for name, value in filters.items():
+        query = query.where(table.c[name] == value)
+    if after is not None:
+        query = query.where(table.c.id > after)
+    return page(connection.execute(query).all(), limit, node_json)
+
+
+def power_settings(connection: Connection, ref: str | int) -> tuple[str, dict[str, Any]]:
+    """
+    A node's power type and full settings, secrets included: only for the
+    cluster that drives it, never for the API.
+    """
+    row = find(connection, ref)
+    return row.power_type, {**row.power_parameters, **row.power_secrets}
+
+
+def split_settings(power_type: Any, raw: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """
+    Validate settings with the driver's schema; return (plain, secrets).
+
+    :raises Invalid: naming the field (``power_type`` or the setting).
+    """
+    if not isinstance(raw, Mapping):
+        raise Invalid("power_parameters: must be an object", "power_parameters")
+    try:
+        cls = driver_class(power_type)
+        cleaned = cls().validate(raw)
+    except PowerSettingsError as e:
+        raise Invalid(str(e), e.field or "power_parameters") from None
+    secrets = cls.settings.secrets(cleaned)
+    plain = {k: v for k, v in cleaned.items() if k not in secrets}
+    return plain, {k: v for k, v in secrets.items() if v not in (None, "")}
+
+
+def _check_name(name: Any) -> str:
+    if not isinstance(name, str) or not NAME.match(name) or name.isdigit():
+        raise Invalid(
+            "name: 1 to 63 letters, digits, '.', '_' or '-', starting with a letter or digit, not all digits",
+            "name",
+        )
+    return name
+
+
+def _check_name_free(connection: Connection, name: str) -> None:
+    taken = connection.execute(select(schema.nodes.c.id).where(schema.nodes.c.name == name)).first()
+    if taken is not None:
+        raise Conflict(f"name: a node named {name!r} exists", "name")
+
+
+def _check_cluster(cluster: Any) -> str | None:
+    if cluster in (None, ""):
+        return None
+    if not isinstance(cluster, str) or not NAME.match(cluster):
+        raise Invalid("cluster: must be a cluster name", "cluster")
+    return cluster
+
+
+def _end_action(connection: Connection, action_id: int, status: str, now: datetime, **values: Any) -> None:
+    actions = schema.power_actions
+    connection.execute(
+        update(actions).where(actions.c.id == action_id).values(status=status, finished_at=utc(now), **values)
+    )

@@ -1,0 +1,152 @@
+"""
+Tests for pserv.region.store.actions, on SQLite and PostgreSQL.
+"""
+
+import pytest
+from sqlalchemy import select
+
+from pserv.region import schema
+from pserv.region.errors import Conflict, Invalid, NotFound
+from pserv.region.store.actions import (
+    cancel_action,
+    expire_stuck,
+    get_action,
+    list_node_actions,
+    request_bulk,
+    request_power,
+)
+from pserv.region.store.nodes import create_node, delete_node, get_node
+
+
+def enrol(run, moments, name="node-1", cluster=None):
+    body = {"name": name, "power_type": "fake", "power_parameters": {"address": name}, "cluster": cluster}
+    return run(create_node, body, moments())
+
+
+def test_request_commits_intent(run, moments):
+    """A power request sets the desired state, counts the generation up and inserts a pending action."""
+    node = enrol(run, moments)
+    action, created = run(request_power, "node-1", "cycle", "alice", moments())
+    assert created and (action["kind"], action["status"], action["generation"]) == ("cycle", "pending", 1)
+    assert action["requested_by"] == "alice" and action["node"] == node["id"]
+    node = run(get_node, node["id"])
+    assert (node["desired_power_state"], node["generation"]) == ("on", 1)
+
+
+def test_soft_off_means_off(run, moments):
+    """soft_off and off set the desired state to off."""
+    enrol(run, moments)
+    run(request_power, "node-1", "soft_off", "a", moments())
+    assert run(get_node, "node-1")["desired_power_state"] == "off"
+
+
+def test_query_changes_no_intent(run, moments):
+    """A query bumps no generation and leaves the desired state alone."""
+    enrol(run, moments)
+    run(request_power, "node-1", "on", "a", moments())
+    query, created = run(request_power, "node-1", "query", "a", moments())
+    node = run(get_node, "node-1")
+    assert created and query["generation"] == 1
+    assert (node["desired_power_state"], node["generation"]) == ("on", 1)
+
+
+def test_duplicate_returns_newest_outstanding(run, moments):
+    """A duplicate of the newest outstanding action returns it, creating nothing."""
+    enrol(run, moments)
+    first, _ = run(request_power, "node-1", "off", "a", moments())
+    again, created = run(request_power, "node-1", "off", "b", moments())
+    assert (again["id"], created) == (first["id"], False)
+    assert run(get_node, "node-1")["generation"] == 1
+
+
+def test_conflict_supersedes_older_pending(run, moments):
+    """A conflicting request supersedes the older pending power action, naming itself."""
+    enrol(run, moments)
+    older, _ = run(request_power, "node-1", "on", "a", moments())
+    run(request_power, "node-1", "query", "a", moments())
+    newer, _ = run(request_power, "node-1", "off", "a", moments())
+    older = run(get_action, older["id"])
+    assert (older["status"], older["superseded_by"]) == ("superseded", newer["id"])
+    statuses = [a["status"] for a in run(list_node_actions, "node-1", 10, None)[0]]
+    assert statuses == ["pending", "pending", "superseded"]
+
+
+def test_deleting_node_refuses_power(run, moments, engine):
+    """A node being deleted refuses power requests with a conflict."""
+    enrol(run, moments)
+    run(request_power, "node-1", "on", "a", moments())
+    with engine.begin() as connection:
+        connection.execute(schema.power_actions.update().values(status="running"))
+    run(delete_node, "node-1", moments())
+    with pytest.raises(Conflict):
+        run(request_power, "node-1", "off", "a", moments())
+
+
+def test_unknown_node(run, moments):
+    """A request for a node that does not exist is not found."""
+    with pytest.raises(NotFound):
+        run(request_power, "ghost", "on", "a", moments())
+
+
+def test_bulk_by_ids_and_filter(run, moments):
+    """Bulk requests make one action per node, by ids or by filter."""
+    for n in range(3):
+        enrol(run, moments, f"n{n}", cluster="rack")
+    by_ids = run(request_bulk, ["n0", "n2"], None, "on", "a", moments())
+    by_filter = run(request_bulk, None, {"cluster": "rack"}, "off", "a", moments())
+    assert len(by_ids) == 2 and len(by_filter) == 3
+    assert all(a["status"] == "pending" and a["kind"] == "off" for a in by_filter)
+
+
+def test_bulk_is_all_or_nothing(run, moments, engine):
+    """One unknown node in a bulk request refuses the whole request and writes nothing."""
+    enrol(run, moments, "n0")
+    with pytest.raises(NotFound):
+        run(request_bulk, ["n0", "ghost"], None, "on", "a", moments())
+    with engine.connect() as connection:
+        assert connection.execute(select(schema.power_actions)).first() is None
+    with pytest.raises(Invalid):
+        run(request_bulk, None, {"cluster": "nowhere"}, "on", "a", moments())
+
+
+def test_cancel_pending(run, moments):
+    """Cancelling a pending action ends it at once."""
+    enrol(run, moments)
+    action, _ = run(request_power, "node-1", "on", "a", moments())
+    cancelled, done = run(cancel_action, action["id"], "b", moments())
+    assert done and cancelled["status"] == "cancelled" and cancelled["finished_at"]
+
+
+def test_cancel_in_flight_and_finished(run, moments, engine):
+    """Cancelling an action in flight asks it to stop; cancelling a finished one conflicts."""
+    enrol(run, moments)
+    action, _ = run(request_power, "node-1", "on", "a", moments())
+    with engine.begin() as connection:
+        connection.execute(schema.power_actions.update().values(status="running"))
+    asked, done = run(cancel_action, action["id"], "b", moments())
+    assert not done and asked["cancel_requested"] and asked["status"] == "running"
+    with engine.begin() as connection:
+        connection.execute(schema.power_actions.update().values(status="done"))
+    with pytest.raises(Conflict):
+        run(cancel_action, action["id"], "b", moments())
+
+
+def test_stuck_actions_time_out(run, moments):
+    """Actions pending longer than the timeout fail with 'timed out'; newer ones stay."""
+    enrol(run, moments)
+    old, _ = run(request_power, "node-1", "on", "a", moments())
+    fresh, _ = run(request_power, "node-1", "query", "a", moments(500))
+    assert run(expire_stuck, moments(200), 600) == [old["id"]]
+    old = run(get_action, old["id"])
+    assert (old["status"], old["error"]) == ("failed", "timed out")
+    assert run(get_action, fresh["id"])["status"] == "pending"
+
+
+def test_actions_page_newest_first(run, moments):
+    """A node's actions list newest first and page backwards."""
+    enrol(run, moments)
+    ids = [run(request_power, "node-1", kind, "a", moments())[0]["id"] for kind in ("on", "off", "on")]
+    items, cursor = run(list_node_actions, "node-1", 2, None)
+    assert [i["id"] for i in items] == ids[::-1][:2]
+    items, cursor = run(list_node_actions, "node-1", 2, cursor)
+    assert [i["id"] for i in items] == [ids[0]] and cursor is None

@@ -1,0 +1,122 @@
+"""
+Tests for pserv.region.store.nodes, on SQLite and PostgreSQL.
+"""
+
+import pytest
+from sqlalchemy import select
+
+from pserv.region import schema
+from pserv.region.errors import Conflict, Invalid, NotFound
+from pserv.region.store.actions import request_power
+from pserv.region.store.nodes import (
+    create_node,
+    delete_node,
+    get_node,
+    list_nodes,
+    power_settings,
+    update_node,
+)
+
+SECRET = "s3cret-hunter2"
+
+
+def enrol(run, moments, name="node-1", **extra):
+    body = {"name": name, "power_type": "fake", "power_parameters": {"address": name, "password": SECRET}}
+    body.update(extra)
+    return run(create_node, body, moments())
+
+
+def test_create_and_show(run, moments):
+    """A new node has unknown power, generation 0, and its secret shows as 'set'."""
+    node = enrol(run, moments, cluster="rack-1")
+    assert node["power_parameters"] == {"address": "node-1", "username": "admin", "password": "set", "latency": 0.0}
+    assert (node["desired_power_state"], node["power_state"], node["generation"]) == ("unknown", "unknown", 0)
+    assert run(get_node, "node-1") == run(get_node, node["id"]) == node
+    assert SECRET not in repr(node)
+
+
+def test_secret_kept_apart_for_the_cluster(run, moments):
+    """Only power_settings returns the secret, for the cluster that drives the node."""
+    node = enrol(run, moments)
+    assert run(power_settings, node["id"])[1]["password"] == SECRET
+
+
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"name": "bad name", "power_type": "fake"}, "name"),
+        ({"name": "1234", "power_type": "fake"}, "name"),
+        ({"name": "n", "power_type": "teleport"}, "power_type"),
+        ({"name": "n", "power_type": "fake", "power_parameters": {}}, "address"),
+        ({"name": "n", "power_type": "fake", "power_parameters": {"address": "a", "latency": "x"}}, "latency"),
+        ({"name": "n", "power_type": "fake", "power_parameters": []}, "power_parameters"),
+        ({"name": "n", "power_type": "fake", "cluster": "no spaces", "power_parameters": {"address": "a"}}, "cluster"),
+    ],
+)
+def test_bad_input_names_the_field_and_writes_nothing(run, moments, engine, body, field):
+    """Invalid enrolment raises naming the field, and leaves no row behind."""
+    with pytest.raises(Invalid) as caught:
+        run(create_node, body, moments())
+    assert caught.value.field == field
+    with engine.connect() as connection:
+        assert connection.execute(select(schema.nodes)).first() is None
+
+
+def test_duplicate_name_conflicts(run, moments):
+    """A second node with the same name is a conflict on 'name'."""
+    enrol(run, moments)
+    with pytest.raises(Conflict) as caught:
+        enrol(run, moments)
+    assert caught.value.field == "name"
+
+
+def test_update_keeps_secret_sent_as_set(run, moments):
+    """Settings sent back with the secret as 'set' keep the stored secret."""
+    node = enrol(run, moments)
+    params = dict(node["power_parameters"], latency=2)
+    updated = run(update_node, node["id"], {"power_parameters": params, "cluster": "rack-2"}, moments(1))
+    assert updated["power_parameters"]["latency"] == 2.0 and updated["cluster"] == "rack-2"
+    assert run(power_settings, node["id"])[1]["password"] == SECRET
+    assert updated["updated_at"] > node["updated_at"]
+
+
+def test_update_rename_conflict(run, moments):
+    """Renaming onto a taken name is a conflict; nothing changes."""
+    enrol(run, moments, "a")
+    enrol(run, moments, "b")
+    with pytest.raises(Conflict):
+        run(update_node, "b", {"name": "a"}, moments())
+    assert run(get_node, "b")["name"] == "b"
+
+
+def test_list_filters_and_pages(run, moments):
+    """Listing filters by cluster and pages by id."""
+    for n in range(5):
+        enrol(run, moments, f"n{n}", cluster="even" if n % 2 == 0 else "odd")
+    items, cursor = run(list_nodes, {"cluster": "even"}, 2, None)
+    assert [i["name"] for i in items] == ["n0", "n2"] and cursor is not None
+    items, cursor = run(list_nodes, {"cluster": "even"}, 2, cursor)
+    assert [i["name"] for i in items] == ["n4"] and cursor is None
+
+
+def test_delete_without_actions(run, moments):
+    """A node with nothing in flight is deleted at once; its pending actions are cancelled."""
+    node = enrol(run, moments)
+    run(request_power, node["id"], "on", "admin", moments())
+    assert run(delete_node, node["id"], moments()) is None
+    with pytest.raises(NotFound):
+        run(get_node, node["id"])
+
+
+def test_delete_with_action_in_flight(run, moments, engine):
+    """A node with an action in flight goes to 'deleting' and asks that action to stop."""
+    node = enrol(run, moments)
+    action, _ = run(request_power, node["id"], "on", "admin", moments())
+    with engine.begin() as connection:
+        connection.execute(schema.power_actions.update().values(status="sent"))
+    deleting = run(delete_node, node["id"], moments())
+    assert deleting["lifecycle"] == "deleting"
+    with engine.connect() as connection:
+        assert connection.execute(select(schema.power_actions.c.cancel_requested)).scalar() is True
+    with pytest.raises(Conflict):
+        run(update_node, node["id"], {"cluster": "x"}, moments())

@@ -1,0 +1,63 @@
+"""
+Tests for pserv.region.db.
+"""
+
+import threading
+
+import pytest_twisted
+from sqlalchemy import text
+from twisted.internet import reactor
+
+from pserv.region.db import Database, make_engine, pool_threads
+
+
+def test_sqlite_gets_one_writer_and_wal(tmp_path):
+    """SQLite runs on one thread, in WAL mode with a busy timeout."""
+    engine = make_engine(f"sqlite:///{tmp_path}/x.sqlite")
+    with engine.connect() as connection:
+        assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert connection.execute(text("PRAGMA busy_timeout")).scalar() == 5000
+    assert pool_threads(engine) == 1
+
+
+def test_postgres_gets_a_thread_per_connection(database_url):
+    """PostgreSQL gets as many threads as pooled connections; SQLite one."""
+    engine = make_engine(database_url)
+    assert pool_threads(engine) == (1 if engine.dialect.name == "sqlite" else 8)
+
+
+@pytest_twisted.ensureDeferred
+async def test_work_runs_off_the_reactor_thread(tmp_path):
+    """Database work runs on the pool, not the reactor thread, in a transaction."""
+    database = Database.from_url(f"sqlite:///{tmp_path}/x.sqlite", reactor)
+    reactor_thread = threading.get_ident()
+
+    def work(connection, value):
+        return threading.get_ident(), connection.execute(text("SELECT :v"), {"v": value}).scalar()
+
+    try:
+        thread, value = await database.run(work, 41)
+    finally:
+        database.stop()
+    assert thread != reactor_thread and value == 41
+
+
+@pytest_twisted.ensureDeferred
+async def test_failed_work_rolls_back(tmp_path):
+    """Work that raises rolls back its transaction and fails the Deferred."""
+    database = Database.from_url(f"sqlite:///{tmp_path}/x.sqlite", reactor)
+    database.run_now(lambda c: c.execute(text("CREATE TABLE t (x INTEGER)")))
+
+    def work(connection):
+        connection.execute(text("INSERT INTO t VALUES (1)"))
+        raise ValueError("no")
+
+    try:
+        try:
+            await database.run(work)
+        except ValueError:
+            pass
+        count = await database.run(lambda c: c.execute(text("SELECT count(*) FROM t")).scalar())
+    finally:
+        database.stop()
+    assert count == 0
