@@ -9,6 +9,7 @@ import sys
 
 from pserv import __version__
 from pserv.cli_support import OneLineParser
+from pserv.client.parser import add_client_commands, is_client_command
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="run the demonstration on emulated BMCs")
     demo.add_argument("--nodes", type=int, default=4, help="how many emulated nodes")
     demo.add_argument("--seed", type=int, default=1, help="seed for the demo's choices")
+    add_client_commands(parser, commands)
     return parser
 
 
@@ -39,6 +41,10 @@ def main(argv: list[str] | None = None) -> int:
         from pserv.demo import run_demo
 
         return run_demo(nodes=args.nodes, seed=args.seed)
+    if is_client_command(args):
+        from pserv.client.runner import run_client
+
+        return run_client(args)
     parser.print_help()
     return 0
 

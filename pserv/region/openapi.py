@@ -190,7 +190,24 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "name": {"type": "string"},
             "label": {"type": "string"},
-            "settings": {"type": "array", "items": {"type": "object"}},
+            "settings": {"type": "array", "items": _ref("Setting")},
+        },
+        "additionalProperties": False,
+    },
+    "Setting": {
+        "type": "object",
+        "required": ["name", "label", "type", "required", "default", "secret"],
+        "properties": {
+            "name": {"type": "string"},
+            "label": {"type": "string"},
+            "type": {"enum": ["string", "integer", "number", "boolean", "choice", "address"]},
+            "required": {"type": "boolean"},
+            "default": {},
+            "secret": {"type": "boolean", "description": "never returned; shows as \"set\""},
+            "choices": {"type": "array", "items": {"type": "string"}},
+            "minimum": {"type": "number"},
+            "maximum": {"type": "number"},
+            "help": {"type": "string"},
         },
         "additionalProperties": False,
     },
@@ -207,6 +224,7 @@ NODE_PARAM = {
 ACTION_PARAM = {"name": "action", "in": "path", "required": True, "schema": {"type": "integer"}}
 LIMIT = {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}}
 AFTER = {"name": "after", "in": "query", "description": "only items with a larger id", "schema": {"type": "integer"}}
+BEFORE = {"name": "before", "in": "query", "description": "only items with a smaller id", "schema": {"type": "integer"}}
 
 BAD = _error("bad input: the body names the field and the reason")
 UNAUTHORIZED = _error("no valid bearer token")
@@ -290,7 +308,7 @@ PATHS: dict[str, Any] = {
         "get": {
             "operationId": "listNodeActions",
             "summary": "A node's power actions, newest first",
-            "parameters": [LIMIT, {**AFTER, "description": "only actions with a smaller id"}],
+            "parameters": [LIMIT, BEFORE],
             "responses": {"200": _json(_ref("ActionPage"), "a page of actions"), "400": BAD, "401": UNAUTHORIZED, "404": MISSING},
         },
     },

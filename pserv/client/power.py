@@ -1,0 +1,69 @@
+"""
+``pserv power on|off|cycle|soft-off|query NODE... [--wait] [--timeout S]``.
+"""
+
+from __future__ import annotations
+
+from argparse import Namespace
+from typing import Any
+
+from twisted.internet.interfaces import IReactorTime
+
+from pserv.client.errors import UsageError
+from pserv.client.http import ApiClient, node_path
+from pserv.client.output import note, print_json, say
+from pserv.client.tables import action_table
+from pserv.client.wait import WaitResult, wait_for_actions
+
+KINDS = {"on": "on", "off": "off", "cycle": "cycle", "soft-off": "soft_off", "query": "query"}
+DEFAULT_TIMEOUT = 600.0
+EXIT_OK, EXIT_FAILED = 0, 1
+
+
+async def request_power(args: Namespace, api: ApiClient, clock: IReactorTime) -> int:
+    """
+    Ask for one power action per node: one node with
+    ``POST /api/v1/nodes/{node}/power``, several with one bulk
+    ``POST /api/v1/power``. With ``--wait``, poll until every action is final.
+
+    :returns: 0 when accepted (or, with ``--wait``, when all are done); 1
+        when any failed, was superseded or cancelled, or time ran out.
+    """
+    if args.timeout is not None and not args.wait:
+        raise UsageError("--timeout: only with --wait")
+    kind = KINDS[args.action]
+    nodes = list(dict.fromkeys(args.nodes))
+    if len(nodes) == 1:
+        actions = [await _request_one(api, nodes[0], kind)]
+    else:
+        response = await api.post("/api/v1/power", {"action": kind, "nodes": nodes})
+        actions = response.body["actions"]
+    if not args.wait:
+        _show(args, actions, single=len(nodes) == 1)
+        return EXIT_OK
+    timeout = DEFAULT_TIMEOUT if args.timeout is None else args.timeout
+    result = await wait_for_actions(api, actions, clock, timeout=timeout, report=note)
+    _show(args, result.actions, single=len(nodes) == 1)
+    return _outcome(result, timeout)
+
+
+async def _request_one(api: ApiClient, node: str, kind: str) -> dict[str, Any]:
+    response = await api.post(node_path(node, "power"), {"action": kind})
+    action = response.body
+    if response.status == 200:
+        note(f"{node}: same as outstanding action {action['id']} ({action['status']}); no new action")
+    return action
+
+
+def _outcome(result: WaitResult, timeout: float) -> int:
+    if result.timed_out:
+        ids = ", ".join(str(a["id"]) for a in result.outstanding)
+        note(f"timed out after {timeout:g} s; still outstanding: action {ids}")
+    return EXIT_OK if result.succeeded else EXIT_FAILED
+
+
+def _show(args: Namespace, actions: list[dict[str, Any]], single: bool) -> None:
+    if args.json:
+        print_json(actions[0] if single else {"actions": actions})
+    else:
+        say(action_table(actions))

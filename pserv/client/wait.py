@@ -1,0 +1,143 @@
+"""
+``--wait``: poll power actions on the reactor clock, with bounded backoff,
+until every one is final or the time is up.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Iterator
+
+from twisted.internet.defer import Deferred, DeferredSemaphore, FirstError, gatherResults
+from twisted.internet.interfaces import IReactorTime
+from twisted.internet.task import deferLater
+
+from pserv.client.errors import is_transient
+from pserv.client.http import ApiClient
+from pserv.client.output import one_line
+
+FINAL = frozenset({"done", "failed", "superseded", "cancelled"})
+UNSUCCESSFUL = ("failed", "superseded", "cancelled")
+POLL_CONCURRENCY = 8
+
+Action = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """
+    Poll delays: ``first``, growing by ``factor`` up to ``cap`` seconds.
+    """
+
+    first: float = 0.5
+    factor: float = 1.5
+    cap: float = 5.0
+
+    def delays(self) -> Iterator[float]:
+        """
+        The delays, without end.
+        """
+        delay = self.first
+        while True:
+            yield delay
+            delay = min(delay * self.factor, self.cap)
+
+
+@dataclass(frozen=True)
+class WaitResult:
+    """
+    The actions as last seen, and whether the time ran out first.
+    """
+
+    actions: list[Action]
+    timed_out: bool
+
+    @property
+    def outstanding(self) -> list[Action]:
+        """
+        The actions not yet final.
+        """
+        return [a for a in self.actions if a["status"] not in FINAL]
+
+    @property
+    def succeeded(self) -> bool:
+        """
+        Whether every action is done (verified) in time.
+        """
+        return not self.timed_out and all(a["status"] == "done" for a in self.actions)
+
+
+def progress_line(actions: Iterable[Action]) -> str:
+    """
+    ``3/10 done, 1 failed``: done out of all, then each unsuccessful end.
+    """
+    actions = list(actions)
+    counts = Counter(a["status"] for a in actions)
+    parts = [f"{counts['done']}/{len(actions)} done"]
+    parts += [f"{counts[s]} {s}" for s in UNSUCCESSFUL if counts[s]]
+    return ", ".join(parts)
+
+
+async def wait_for_actions(
+    api: ApiClient, actions: Iterable[Action], clock: IReactorTime, *,
+    timeout: float, report: Callable[[str], None], backoff: Backoff = Backoff(),
+) -> WaitResult:
+    """
+    Poll ``GET /api/v1/actions/{id}`` for the outstanding actions until all
+    are final or ``timeout`` seconds of ``clock`` pass. ``report`` gets the
+    progress line whenever it changes, and one line per failed poll (an
+    unreachable region or a 5xx is retried; other errors are raised).
+    """
+    latest = {a["id"]: a for a in actions}
+    deadline = clock.seconds() + timeout
+    progress = _Changes(report)
+    progress(progress_line(latest.values()))
+    delays = backoff.delays()
+    while any(a["status"] not in FINAL for a in latest.values()):
+        remaining = deadline - clock.seconds()
+        if remaining <= 0:
+            return WaitResult(list(latest.values()), timed_out=True)
+        await deferLater(clock, min(next(delays), remaining))
+        for action in await _poll(api, [i for i, a in latest.items() if a["status"] not in FINAL], report):
+            latest[action["id"]] = action
+        progress(progress_line(latest.values()))
+    return WaitResult(list(latest.values()), timed_out=False)
+
+
+async def _poll(api: ApiClient, ids: list[int], report: Callable[[str], None]) -> list[Action]:
+    """
+    The actions ``ids`` now, at most ``POLL_CONCURRENCY`` requests at once;
+    none when the region cannot answer just now.
+    """
+    semaphore = DeferredSemaphore(POLL_CONCURRENCY)
+
+    def fetch(action_id: int) -> Deferred[Any]:
+        return Deferred.fromCoroutine(api.get(f"/api/v1/actions/{action_id}"))
+
+    try:
+        responses = await gatherResults(
+            [semaphore.run(fetch, i) for i in ids], consumeErrors=True
+        )
+    except FirstError as e:
+        failure = e.subFailure.value
+        if not is_transient(failure):
+            raise failure from None
+        report(f"warning: {one_line(failure)}; still waiting")
+        return []
+    return [r.body for r in responses]
+
+
+class _Changes:
+    """
+    Passes a line on to ``report`` only when it differs from the last one.
+    """
+
+    def __init__(self, report: Callable[[str], None]) -> None:
+        self._report = report
+        self._last: str | None = None
+
+    def __call__(self, line: str) -> None:
+        if line != self._last:
+            self._last = line
+            self._report(line)

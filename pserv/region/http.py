@@ -1,0 +1,111 @@
+"""
+JSON over HTTP for the REST API: reading bounded bodies, answering JSON,
+and a twisted.web Request that refuses oversized bodies without buffering.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from twisted.web.server import Request
+
+from pserv.region.errors import Invalid, RegionError
+
+MAX_BODY = 1 << 20
+"""The largest request body accepted: 1 MiB."""
+
+
+class BodyTooLarge(RegionError):
+    """The request body is over :data:`MAX_BODY`."""
+
+    status = 413
+
+
+class BoundedRequest(Request):
+    """
+    A Request that keeps at most :data:`MAX_BODY` bytes of body, and
+    remembers that it dropped the rest.
+    """
+
+    too_large = False
+
+    def gotLength(self, length: int | None) -> None:
+        if length is not None and length > MAX_BODY:
+            self.too_large = True
+            length = 0
+        super().gotLength(length)
+
+    def handleContentChunk(self, data: bytes) -> None:
+        if self.too_large:
+            return
+        if self.content.tell() + len(data) > MAX_BODY:
+            self.too_large = True
+            return
+        super().handleContentChunk(data)
+
+
+def read_json(request: Any) -> Any:
+    """
+    The request's JSON body.
+
+    :raises BodyTooLarge: over the limit.
+    :raises Invalid: not JSON.
+    """
+    if getattr(request, "too_large", False):
+        raise BodyTooLarge(f"the body is over {MAX_BODY} bytes")
+    request.content.seek(0)
+    raw = request.content.read()
+    if not raw:
+        raise Invalid("the body must be a JSON object")
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise Invalid("the body is not valid JSON") from None
+
+
+def answer(request: Any, status: int, body: Any = None) -> bytes:
+    """
+    Set ``status`` and return ``body`` as JSON (nothing for ``None``).
+    """
+    request.setResponseCode(status)
+    if body is None:
+        return b""
+    request.setHeader(b"content-type", b"application/json")
+    return json.dumps(body, separators=(",", ":")).encode("utf-8")
+
+
+def query_int(request: Any, name: str, default: int | None, low: int, high: int) -> int | None:
+    """
+    An integer query argument within bounds.
+
+    :raises Invalid: naming the argument.
+    """
+    values = request.args.get(name.encode())
+    if not values:
+        return default
+    try:
+        value = int(values[-1])
+    except ValueError:
+        raise Invalid(f"{name}: must be an integer", name) from None
+    if not low <= value <= high:
+        raise Invalid(f"{name}: must be between {low} and {high}", name)
+    return value
+
+
+def query_text(request: Any, name: str, choices: list[str] | None = None) -> str | None:
+    """
+    A text query argument, checked against ``choices`` when given.
+
+    :raises Invalid: naming the argument.
+    """
+    values = request.args.get(name.encode())
+    if not values:
+        return None
+    try:
+        value = values[-1].decode("utf-8")
+    except UnicodeDecodeError:
+        raise Invalid(f"{name}: must be UTF-8", name) from None
+    if choices is not None and value not in choices:
+        raise Invalid(f"{name}: must be one of " + ", ".join(choices), name)
+    return value

@@ -1,0 +1,133 @@
+"""
+The running region: the database, the API, and the sweep that fails
+actions stuck past their time.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import make_url
+from twisted.internet.task import LoopingCall
+from twisted.logger import Logger
+from twisted.web.server import Site
+
+from pserv.region.api import RegionAPI
+from pserv.region.config import RegionConfig
+from pserv.region.db import Database, make_engine
+from pserv.region.http import BoundedRequest
+from pserv.region.migrate import current_revision, head_revision, upgrade
+from pserv.region.store.actions import expire_stuck
+from pserv.region.store.tokens import create_token, has_tokens
+
+log = Logger()
+
+SWEEP_SECONDS = 30.0
+
+
+class NotInitialized(Exception):
+    """The database has no schema, or an older one: run ``init``."""
+
+
+def initialize(config: RegionConfig) -> str | None:
+    """
+    Create or upgrade everything the region needs: the data directory, the
+    schema, the shared secret.  On the first run, make an ``admin`` token
+    and return it; afterwards return ``None``.
+    """
+    config.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    _write_secret(config.secret_path)
+    _private_sqlite_file(config.database_url)
+    database = Database(make_engine(config.database_url), reactor=None)
+    try:
+        upgrade(database.engine)
+        if database.run_now(has_tokens):
+            return None
+        return database.run_now(create_token, "admin", _utcnow())
+    finally:
+        database.engine.dispose()
+
+
+def _write_secret(path: Path) -> None:
+    if path.exists():
+        return
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(secrets.token_hex(32) + "\n")
+
+
+def _private_sqlite_file(url: str) -> None:
+    """
+    Create an SQLite database file readable by its owner only: it holds BMC
+    passwords.  (SQLite gives its WAL files the database file's mode.)
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return
+    path = Path(parsed.database)
+    if not path.exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+class Region:
+    """
+    One region process's services.
+
+    :param reactor: listens, and receives the database pool's results.
+    :param clock: gives the time for requests, events and the sweep; the
+        reactor unless a test drives a ``Clock``.
+    """
+
+    def __init__(self, config: RegionConfig, reactor: Any, clock: Any = None) -> None:
+        self.config = config
+        self.reactor = reactor
+        self.clock = clock if clock is not None else reactor
+        self.database = Database(make_engine(config.database_url), reactor)
+        self.api = RegionAPI(self.database, self.clock)
+        self._sweep = LoopingCall(self.sweep)
+        self._sweep.clock = self.clock
+        self.port: Any = None
+
+    def start(self) -> None:
+        """
+        Check the schema, then listen and start sweeping.
+
+        :raises NotInitialized: if ``init`` has not been run.
+        """
+        if current_revision(self.database.engine) != head_revision():
+            raise NotInitialized("the database schema is missing or old; run pserv-region init")
+        self.database.start()
+        site = Site(self.api.resource())
+        site.requestFactory = BoundedRequest
+        host, port = self.config.listen_address()
+        self.port = self.reactor.listenTCP(port, site, interface=host)
+        self._sweep.start(SWEEP_SECONDS, now=True)
+        address = self.port.getHost()
+        log.info("pserv-region listening on http://{host}:{port}/", host=address.host, port=address.port)
+
+    def stop(self) -> Any:
+        """Stop sweeping, listening and the database pool."""
+        if self._sweep.running:
+            self._sweep.stop()
+        stopped = self.port.stopListening() if self.port is not None else None
+        self.database.stop()
+        return stopped
+
+    def sweep(self) -> Any:
+        """Fail the actions stuck past ``action_timeout``."""
+        swept = self.database.run(expire_stuck, self.api.now(), self.config.action_timeout)
+        swept.addCallback(self._swept)
+        swept.addErrback(lambda f: log.failure("sweeping stuck actions failed", f))
+        return swept
+
+    def _swept(self, ids: list[int]) -> None:
+        if ids:
+            log.info("{count} stuck action(s) failed as timed out: {ids}", count=len(ids), ids=ids)

@@ -1,0 +1,106 @@
+"""
+Tests for pserv.client.power: ``pserv power ACTION NODE... [--wait]``.
+"""
+
+import json
+
+import pytest_twisted
+
+from tests.client.conftest import run, start
+from tests.client.region_stub import action
+
+
+@pytest_twisted.ensureDeferred
+async def test_one_node_posts_to_its_power(api, stub, capsys):
+    """One node: POST /nodes/{node}/power, soft-off sent as soft_off; 202 prints the action, exit 0."""
+    stub.on("POST", "/api/v1/nodes/n1/power", 202, action(10, kind="soft_off"))
+    assert await run(["power", "soft-off", "n1"], api) == 0
+    assert [(r.method, r.path, r.body) for r in stub.requests] == [
+        ("POST", "/api/v1/nodes/n1/power", {"action": "soft_off"})]
+    out, err = capsys.readouterr()
+    assert out.splitlines()[1].split() == ["10", "1", "soft_off", "pending", "-", "-"] and err == ""
+
+
+@pytest_twisted.ensureDeferred
+async def test_several_nodes_are_one_bulk_request(api, stub, capsys):
+    """Several nodes: one POST /api/v1/power naming each once; --json prints {"actions"}."""
+    result = {"actions": [action(10, 1), action(11, 2)]}
+    stub.on("POST", "/api/v1/power", 202, result)
+    assert await run(["power", "on", "n1", "n2", "n1", "--json"], api) == 0
+    assert [r.body for r in stub.requests] == [{"action": "on", "nodes": ["n1", "n2"]}]
+    assert json.loads(capsys.readouterr().out) == result
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_duplicate_is_the_outstanding_action(api, stub, capsys):
+    """A 200 (duplicate) says no new action was made and shows the outstanding one; exit 0."""
+    stub.on("POST", "/api/v1/nodes/n1/power", 200, action(9, status="sent"))
+    assert await run(["power", "on", "n1", "--json"], api) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["id"] == 9
+    assert err == "pserv: n1: same as outstanding action 9 (sent); no new action\n"
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_deleting_node_is_a_409_exit_2(api, stub, capsys):
+    """The region's 409 is one line and exit 2."""
+    stub.on("POST", "/api/v1/nodes/n1/power", 409, {"error": "the node is being deleted"})
+    assert await run(["power", "cycle", "n1"], api) == 2
+    assert capsys.readouterr().err == "pserv: error: the node is being deleted\n"
+
+
+@pytest_twisted.ensureDeferred
+async def test_timeout_needs_wait(api, stub, capsys):
+    """--timeout without --wait is a usage error, and nothing is requested."""
+    assert await run(["power", "on", "n1", "--timeout", "5"], api) == 2
+    assert stub.requests == [] and "--timeout: only with --wait" in capsys.readouterr().err
+
+
+@pytest_twisted.ensureDeferred
+async def test_wait_over_the_network(api, stub, capsys):
+    """--wait against the loopback region polls GET /actions/{id} on the reactor until done; exit 0."""
+    stub.on("POST", "/api/v1/nodes/n1/power", 202, action(10))
+    stub.on("GET", "/api/v1/actions/10", 200, action(10, status="done"))
+    assert await run(["power", "on", "n1", "--wait"], api) == 0
+    assert [r.path for r in stub.seen("GET")] == ["/api/v1/actions/10"]
+    assert capsys.readouterr().err == "pserv: 0/1 done\npserv: 1/1 done\n"
+
+
+def test_wait_until_done_exits_0(memory_api, stub, clock, capsys):
+    """--wait polls on the clock until every action is done, with progress on stderr; exit 0."""
+    stub.on("POST", "/api/v1/power", 202, {"actions": [action(10, 1), action(11, 2)]})
+    for status in ("running", "done"):
+        stub.on("GET", "/api/v1/actions/10", 200, action(10, 1, status=status))
+    stub.on("GET", "/api/v1/actions/11", 200, action(11, 2, status="done"))
+    d = start(["power", "on", "n1", "n2", "--wait"], memory_api, clock)
+    clock.advance(0.5)
+    assert not d.called
+    clock.advance(0.75)
+    assert d.result == 0
+    out, err = capsys.readouterr()
+    assert err.splitlines() == ["pserv: 0/2 done", "pserv: 1/2 done", "pserv: 2/2 done"]
+    assert [line.split()[3] for line in out.splitlines()[1:]] == ["done", "done"]
+
+
+def test_wait_with_a_failure_exits_1(memory_api, stub, clock, capsys):
+    """--wait: one failed action makes the exit status 1, and the progress says so."""
+    stub.on("POST", "/api/v1/power", 202, {"actions": [action(10, 1), action(11, 2)]})
+    stub.on("GET", "/api/v1/actions/10", 200, action(10, 1, status="done"))
+    stub.on("GET", "/api/v1/actions/11", 200, action(11, 2, status="failed"))
+    d = start(["power", "on", "n1", "n2", "--wait"], memory_api, clock)
+    clock.advance(0.5)
+    assert d.result == 1
+    out, err = capsys.readouterr()
+    assert err.splitlines()[-1] == "pserv: 1/2 done, 1 failed" and "BMC timed out" in out
+
+
+def test_wait_timeout_exits_1(memory_api, stub, clock, capsys):
+    """--wait --timeout: still running when time is up is exit 1, naming the outstanding action."""
+    stub.on("POST", "/api/v1/nodes/n1/power", 202, action(10))
+    stub.on("GET", "/api/v1/actions/10", 200, action(10, status="running"))
+    d = start(["power", "on", "n1", "--wait", "--timeout", "3"], memory_api, clock)
+    clock.pump([0.5, 0.75, 1.125, 0.625])
+    assert d.result == 1
+    assert len(stub.seen("GET")) == 4 and clock.getDelayedCalls() == []
+    assert capsys.readouterr().err.splitlines() == [
+        "pserv: 0/1 done", "pserv: timed out after 3 s; still outstanding: action 10"]

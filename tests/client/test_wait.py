@@ -1,0 +1,90 @@
+"""
+Tests for pserv.client.wait: polling actions on a Clock until they are final.
+"""
+
+from itertools import islice
+
+from twisted.internet.defer import Deferred
+
+from pserv.client.errors import ClientError, UnreachableError
+from pserv.client.wait import Backoff, progress_line, wait_for_actions
+from tests.client.region_stub import action
+
+
+def test_backoff_grows_to_its_cap():
+    """Delays start at first, grow by factor, and never pass the cap."""
+    assert list(islice(Backoff(first=1, factor=2, cap=3).delays(), 5)) == [1, 2, 3, 3, 3]
+    assert max(islice(Backoff().delays(), 50)) == 5.0
+
+
+def test_progress_line():
+    """Progress counts done out of all, then each unsuccessful end that happened."""
+    statuses = ["done", "done", "running", "failed", "cancelled", "pending"]
+    assert progress_line(action(i, status=s) for i, s in enumerate(statuses)) == "2/6 done, 1 failed, 1 cancelled"
+    assert progress_line([action(status="pending")]) == "0/1 done"
+
+
+class Scripted:
+    """An API whose GET /api/v1/actions/ID answers from a script, one step per call."""
+
+    def __init__(self, *steps):
+        self.steps = list(steps)
+        self.calls = []
+
+    async def get(self, path, params=None):
+        self.calls.append(path)
+        step = self.steps.pop(0) if len(self.steps) > 1 else self.steps[0]
+        if isinstance(step, Exception):
+            raise step
+        from pserv.client.http import ApiResponse
+
+        return ApiResponse(200, step)
+
+
+def waiting(api, clock, timeout=60, backoff=Backoff(first=1, factor=2, cap=3)):
+    reports = []
+    d = Deferred.fromCoroutine(wait_for_actions(
+        api, [action(10, status="pending")], clock, timeout=timeout, report=reports.append, backoff=backoff))
+    return d, reports
+
+
+def test_polls_on_the_backoff_schedule_until_final(clock):
+    """Polls come at 1, 3, 6 s on the clock; progress is reported only when it changes."""
+    api = Scripted(action(10, status="running"), action(10, status="running"), action(10, status="done"))
+    d, reports = waiting(api, clock)
+    for at, polls in [(0.9, 0), (1, 1), (2.9, 1), (3, 2), (6, 3)]:
+        clock.advance(at - clock.seconds())
+        assert len(api.calls) == polls
+    assert d.result.succeeded and not d.result.timed_out
+    assert reports == ["0/1 done", "1/1 done"]
+    assert api.calls == ["/api/v1/actions/10"] * 3
+
+
+def test_times_out_on_the_clock(clock):
+    """An action still running at the timeout: a result that timed out, polled once more at the deadline."""
+    api = Scripted(action(10, status="running"))
+    d, _ = waiting(api, clock, timeout=4)
+    clock.advance(1)
+    clock.advance(2)
+    assert not d.called
+    clock.advance(1)
+    assert d.result.timed_out and [a["id"] for a in d.result.outstanding] == [10]
+    assert len(api.calls) == 3 and clock.getDelayedCalls() == []
+
+
+def test_a_region_that_goes_away_is_polled_again(clock):
+    """No answer during a wait is reported and retried; the wait goes on."""
+    api = Scripted(UnreachableError("cannot reach http://r: connection refused"), action(10, status="done"))
+    d, reports = waiting(api, clock)
+    clock.advance(1)
+    clock.advance(2)
+    assert d.result.succeeded
+    assert reports == ["0/1 done", "warning: cannot reach http://r: connection refused; still waiting", "1/1 done"]
+
+
+def test_a_missing_action_ends_the_wait(clock):
+    """A 404 while polling is not retried: it is raised."""
+    d, _ = waiting(Scripted(ClientError(404, "no such action")), clock)
+    clock.advance(1)
+    assert d.result.value.status == 404
+    d.addErrback(lambda f: None)

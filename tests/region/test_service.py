@@ -1,0 +1,55 @@
+"""
+Tests for pserv.region.service.
+"""
+
+import stat
+
+import pytest
+import pytest_twisted
+from sqlalchemy import select
+from twisted.internet import reactor
+from twisted.internet.task import Clock
+
+from pserv.region import schema
+from pserv.region.config import RegionConfig
+from pserv.region.service import NotInitialized, Region, initialize
+
+
+def test_initialize_once(tmp_path):
+    """init makes a private data dir, secret and database, and an admin token only the first time."""
+    config = RegionConfig(data_dir=tmp_path / "data")
+    token = initialize(config)
+    assert token.startswith("pserv_") and initialize(config) is None
+    for path, mode in [(config.data_dir, 0o700), (config.secret_path, 0o600), (config.data_dir / "region.sqlite", 0o600)]:
+        assert stat.S_IMODE(path.stat().st_mode) == mode, path
+    assert len(config.secret_path.read_text().strip()) == 64
+
+
+def test_run_refuses_without_init(tmp_path):
+    """A region whose database has no schema refuses to start."""
+    region = Region(RegionConfig(data_dir=tmp_path, listen="127.0.0.1:0"), reactor)
+    with pytest.raises(NotInitialized):
+        region.start()
+
+
+@pytest_twisted.ensureDeferred
+async def test_sweep_fails_stuck_actions(tmp_path):
+    """The sweep fails actions pending past the timeout, on the region's clock."""
+    config = RegionConfig(data_dir=tmp_path, listen="127.0.0.1:0", action_timeout=60)
+    initialize(config)
+    clock = Clock()
+    clock.advance(1_800_000_000)
+    region = Region(config, reactor, clock)
+    from pserv.region.store.actions import request_power
+    from pserv.region.store.nodes import create_node
+
+    database = region.database
+    database.run_now(create_node, {"name": "n", "power_type": "fake", "power_parameters": {"address": "n"}}, region.api.now())
+    database.run_now(request_power, "n", "on", "admin", region.api.now())
+    clock.advance(61)
+    try:
+        assert await region.sweep() is None
+        status = database.run_now(lambda c: c.execute(select(schema.power_actions.c.status)).scalar())
+    finally:
+        database.stop()
+    assert status == "failed"
