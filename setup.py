@@ -21,8 +21,10 @@ setup(
         # pysnmp needs it for SNMPv3 privacy (AES, DES).
         "cryptography",
         "pysnmp>=7.1",
-        "pyghmi>=1.6",
-        "python-ipmi>=0.6",
+        # The IPMI driver works around races in these versions' internals
+        # (pserv/power/drivers/ipmi_pyghmi.py, ipmi_legacy.py): pinned.
+        "pyghmi>=1.6,<1.7",
+        "python-ipmi>=0.6,<0.7",
         "SQLAlchemy>=2.0",
         "alembic>=1.13",
         # klein: routing for the REST API on twisted.web.

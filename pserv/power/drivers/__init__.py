@@ -14,6 +14,7 @@ from pserv.power.errors import PowerSettingsError
 
 DRIVER_PATHS: dict[str, str] = {
     "fake": "pserv.power.drivers.fake:FakeDriver",
+    "ipmi": "pserv.power.drivers.ipmi:IPMIDriver",
     "manual": "pserv.power.drivers.manual:ManualDriver",
     "redfish": "pserv.power.drivers.redfish:RedfishDriver",
     "snmp_pdu": "pserv.power.drivers.snmp_pdu:SNMPPDUDriver",
