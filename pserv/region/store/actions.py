@@ -14,14 +14,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, Iterable, Mapping
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection, Row
 
 from pserv.power.states import ActionKind
 from pserv.region import schema
 from pserv.region.errors import Conflict, Invalid, NotFound
-from pserv.region.store.common import add_event, insert_returning_id, iso, page, utc
-from pserv.region.store.nodes import IN_FLIGHT, OUTSTANDING, find
+from pserv.region.store.common import add_event, add_events, event_row, iso, page, utc
+from pserv.region.store.nodes import OUTSTANDING, find
 
 FINAL = ("done", "failed", "superseded", "cancelled")
 
@@ -157,30 +157,35 @@ def _request(
                 desired_power_state=kind.target.value, generation=generation, updated_at=utc(now)
             )
         )
-    action_id = insert_returning_id(
-        connection, schema.power_actions,
-        node_id=node.id, kind=kind.value, generation=generation, status="pending",
-        requested_by=requested_by, requested_at=utc(now), cancel_requested=False,
-    )
-    add_event(connection, now, "power_requested", f"{kind.value} requested by {requested_by}", node, action_id)
+    action = connection.execute(
+        insert(schema.power_actions).values(
+            node_id=node.id, kind=kind.value, generation=generation, status="pending",
+            requested_by=requested_by, requested_at=utc(now), cancel_requested=False,
+        ).returning(*schema.power_actions.c)
+    ).one()
+    events = [event_row(now, "power_requested", f"{kind.value} requested by {requested_by}", node, action.id)]
     if kind.changes_power:
-        _supersede_pending(connection, node, action_id, now)
-    return get_action(connection, action_id), True
+        events += _supersede_pending(connection, node, action.id, now)
+    add_events(connection, events)
+    return action_json(action), True
 
 
-def _supersede_pending(connection: Connection, node: Row, newer: int, now: datetime) -> None:
+def _supersede_pending(connection: Connection, node: Row, newer: int, now: datetime) -> list[dict[str, Any]]:
+    """Mark the node's older pending power actions superseded; their events."""
     table = schema.power_actions
     older = connection.execute(
-        select(table.c.id, table.c.kind).where(
+        update(table)
+        .where(
             table.c.node_id == node.id, table.c.status == "pending",
             table.c.kind != ActionKind.QUERY.value, table.c.id != newer,
         )
+        .values(status="superseded", superseded_by=newer, finished_at=utc(now))
+        .returning(table.c.id, table.c.kind)
     ).all()
-    for action_id, kind in older:
-        _finish(connection, action_id, "superseded", now, superseded_by=newer)
-        add_event(
-            connection, now, "action_superseded", f"{kind} action {action_id} superseded by {newer}", node, action_id
-        )
+    return [
+        event_row(now, "action_superseded", f"{kind} action {action_id} superseded by {newer}", node, action_id)
+        for action_id, kind in older
+    ]
 
 
 def _newest_outstanding(connection: Connection, node_id: int) -> Row | None:

@@ -37,6 +37,29 @@ def page(rows: Sequence[Any], limit: int, render: Any) -> tuple[list[dict[str, A
     return items, (rows[limit - 1].id if more else None)
 
 
+def event_row(
+    at: datetime, kind: str, message: str, node: Any = None, action_id: int | None = None
+) -> dict[str, Any]:
+    """
+    One event of the audit log, as a row to insert.  ``message`` must hold
+    no secret.
+    """
+    return {
+        "at": utc(at),
+        "kind": kind,
+        "message": message,
+        "node_id": getattr(node, "id", None),
+        "node_name": getattr(node, "name", None),
+        "action_id": action_id,
+    }
+
+
+def add_events(connection: Connection, rows: list[dict[str, Any]]) -> None:
+    """Append events to the audit log in one statement."""
+    if rows:
+        connection.execute(insert(schema.events), rows)
+
+
 def add_event(
     connection: Connection,
     at: datetime,
@@ -48,16 +71,7 @@ def add_event(
     """
     Append one event to the audit log.  ``message`` must hold no secret.
     """
-    connection.execute(
-        insert(schema.events).values(
-            at=utc(at),
-            kind=kind,
-            message=message,
-            node_id=getattr(node, "id", None),
-            node_name=getattr(node, "name", None),
-            action_id=action_id,
-        )
-    )
+    add_events(connection, [event_row(at, kind, message, node, action_id)])
 
 
 def insert_returning_id(connection: Connection, table: Table, **values: Any) -> int:
