@@ -6,7 +6,7 @@ coroutine on the reactor with its exit status.
 from __future__ import annotations
 
 import argparse
-from typing import Any, Callable, Coroutine, NoReturn
+from typing import Any, Callable, Coroutine, NoReturn, Sequence
 
 EXIT_USAGE = 2
 
@@ -39,3 +39,25 @@ def run_on_reactor(main: Callable[[Any], Coroutine[Any, Any, int]]) -> int:
         if not status:
             return e.code if isinstance(e.code, int) else 1
     return status[0]
+
+
+class UsageError(Exception):
+    """Bad input on the command line: exit 2 with this one-line message."""
+
+
+def parse_settings(pairs: Sequence[str]) -> dict[str, str]:
+    """
+    ``["key=value", ...]`` (repeated ``--set``) as a dict; a value may hold
+    ``=``.
+
+    :raises UsageError: for an item without ``=`` or a repeated key.
+    """
+    settings: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--set {key or pair}: expected key=value")
+        if key in settings:
+            raise UsageError(f"--set {key}: given twice")
+        settings[key] = value
+    return settings

@@ -51,7 +51,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _power_test(parser: argparse.ArgumentParser, args: Any) -> int:
-    from pserv.power_check import PowerCheck, UsageError, parse_settings
+    from pserv.cli_support import UsageError, parse_settings
+    from pserv.power_check import PowerCheck
 
     reactor = install_reactor()
     try:

@@ -11,10 +11,11 @@ settings (an unknown driver, a bad or missing field).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping
 
 from twisted.internet.interfaces import IReactorTime
 
+from pserv.cli_support import UsageError
 from pserv.power.actions import ACTION_CLASSES, PowerAction
 from pserv.power.control import PowerControl
 from pserv.power.driver import PowerDriver
@@ -23,27 +24,6 @@ from pserv.power.errors import PowerSettingsError
 from pserv.power.states import ActionKind
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-
-
-class UsageError(Exception):
-    """Bad input on the command line: exit 2 with this one-line message."""
-
-
-def parse_settings(pairs: Sequence[str]) -> dict[str, str]:
-    """
-    ``["key=value", ...]`` as a dict.
-
-    :raises UsageError: for an item without ``=`` or a repeated key.
-    """
-    settings: dict[str, str] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise UsageError(f"--set {key or pair}: expected key=value")
-        if key in settings:
-            raise UsageError(f"--set {key}: given twice")
-        settings[key] = value
-    return settings
 
 
 @dataclass

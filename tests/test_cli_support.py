@@ -5,7 +5,7 @@ exercised through the commands in subprocesses (tests/test_cluster_cli.py).
 
 import pytest
 
-from pserv.cli_support import OneLineParser
+from pserv.cli_support import OneLineParser, UsageError, parse_settings
 
 
 def test_one_line_usage_error(capsys):
@@ -16,3 +16,15 @@ def test_one_line_usage_error(capsys):
         parser.parse_args(["--count", "many"])
     assert caught.value.code == 2
     assert capsys.readouterr().err == "pserv-x: error: argument --count: invalid int value: 'many'\n"
+
+
+def test_parse_settings():
+    """key=value pairs become a dict; values may contain '='."""
+    assert parse_settings(["address=10.0.0.1", "password=a=b"]) == {"address": "10.0.0.1", "password": "a=b"}
+
+
+@pytest.mark.parametrize("pairs", [["address"], ["=x"], ["a=1", "a=2"]])
+def test_parse_settings_refuses_nonsense(pairs):
+    """An item without a key or '=' and a repeated key are usage errors."""
+    with pytest.raises(UsageError):
+        parse_settings(pairs)

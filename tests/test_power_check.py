@@ -6,19 +6,7 @@ import pytest
 import pytest_twisted
 from twisted.internet import reactor
 
-from pserv.power_check import EXIT_FAILED, EXIT_OK, PowerCheck, UsageError, parse_settings
-
-
-def test_parse_settings():
-    """key=value pairs become a dict; values may contain '='."""
-    assert parse_settings(["address=10.0.0.1", "password=a=b"]) == {"address": "10.0.0.1", "password": "a=b"}
-
-
-@pytest.mark.parametrize("pairs", [["address"], ["=x"], ["a=1", "a=2"]])
-def test_parse_settings_refuses_nonsense(pairs):
-    """An item without a key or '=' and a repeated key are usage errors."""
-    with pytest.raises(UsageError):
-        parse_settings(pairs)
+from pserv.power_check import EXIT_FAILED, EXIT_OK, PowerCheck, UsageError
 
 
 def test_prepare_names_the_bad_field_not_the_secret():

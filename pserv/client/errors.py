@@ -6,10 +6,9 @@ one line on stderr and an exit status.
 from __future__ import annotations
 
 
-class UsageError(Exception):
-    """
-    Bad input the parser could not catch: exit 2 with this one-line message.
-    """
+from pserv.cli_support import UsageError
+
+__all__ = ["UsageError", "ConfigError", "UnreachableError", "ClientError", "is_transient"]
 
 
 class ConfigError(Exception):

@@ -5,10 +5,11 @@
 from __future__ import annotations
 
 from argparse import Namespace
-from typing import Any, Sequence
+from typing import Any
 
 from twisted.internet.interfaces import IReactorTime
 
+from pserv.cli_support import parse_settings
 from pserv.client.errors import UsageError
 from pserv.client.http import ApiClient, node_path
 from pserv.client.output import note_more, print_json, say
@@ -90,23 +91,6 @@ async def delete_node(args: Namespace, api: ApiClient, clock: IReactorTime) -> i
     elif not args.json:
         say(f"{args.node}: deleted")
     return 0
-
-
-def parse_settings(pairs: Sequence[str]) -> dict[str, str]:
-    """
-    ``["key=value", ...]`` as a dict; the value may hold ``=``.
-
-    :raises UsageError: for an item without ``=`` or a repeated key.
-    """
-    settings: dict[str, str] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise UsageError(f"--set {key or pair}: expected key=value")
-        if key in settings:
-            raise UsageError(f"--set {key}: given twice")
-        settings[key] = value
-    return settings
 
 
 async def _new_parameters(args: Namespace, api: ApiClient) -> dict[str, Any] | None:

@@ -8,7 +8,7 @@ import pytest
 import pytest_twisted
 
 from pserv.client.errors import UsageError
-from pserv.client.nodes import parse_settings
+from pserv.cli_support import parse_settings
 from tests.client.conftest import run
 from tests.client.region_stub import node, page
 
