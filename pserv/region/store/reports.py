@@ -1,0 +1,185 @@
+"""
+What clusters report: actions running, their progress and outcomes, and
+observed power states.
+
+Every report is idempotent by action id and refused (recorded, never
+applied) when the reporting cluster does not own the node.  An outcome is
+applied to the node only if it carries the node's current generation of
+intent; a stale one is recorded as an event and changes nothing else.  An
+observed state never moves a node's observation backwards in time.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Mapping
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.engine import Connection, Row
+
+from pserv.region import schema
+from pserv.region.store.actions import FINAL
+from pserv.region.store.common import add_event, utc
+from pserv.region.store.nodes import IN_FLIGHT
+
+OUTCOME_STATUSES = ("done", "failed", "superseded", "cancelled")
+
+
+def mark_sent(connection: Connection, action_ids: list[int], now: datetime) -> None:
+    """Pending actions handed to their cluster become ``sent``."""
+    table = schema.power_actions
+    if action_ids:
+        connection.execute(
+            update(table).where(table.c.id.in_(action_ids), table.c.status == "pending")
+            .values(status="sent", sent_at=utc(now))
+        )
+
+
+def report_running(connection: Connection, cluster: str, action_id: int, now: datetime) -> bool:
+    """
+    The cluster started the action.  :return: whether anything changed.
+    """
+    found = _owned_action(connection, cluster, action_id, now)
+    if found is None or found[0].status not in ("pending", "sent"):
+        return False
+    table = schema.power_actions
+    connection.execute(update(table).where(table.c.id == action_id).values(status="running", started_at=utc(now)))
+    return True
+
+
+def report_progress(connection: Connection, cluster: str, action_id: int, progress: str, now: datetime) -> bool:
+    """
+    The action reached a milestone (``off_verified`` for a cycle), so that
+    recovery finishes it rather than starting it over.
+    """
+    found = _owned_action(connection, cluster, action_id, now)
+    if found is None or found[0].status in FINAL:
+        return False
+    table = schema.power_actions
+    connection.execute(update(table).where(table.c.id == action_id).values(progress=progress[:32]))
+    return True
+
+
+def report_outcome(connection: Connection, cluster: str, outcome: Mapping[str, Any], now: datetime) -> bool:
+    """
+    An action's outcome.  Recorded once; applied to the node only at the
+    node's current generation.
+
+    :return: whether it was applied to the node.
+    """
+    found = _owned_action(connection, cluster, int(outcome["action"]), now)
+    if found is None:
+        return False
+    action, node = found
+    if action.status in FINAL:
+        return False
+    status = outcome["status"] if outcome["status"] in OUTCOME_STATUSES else "failed"
+    _record_outcome(connection, action, status, outcome, now)
+    applied = int(outcome.get("generation", -1)) >= node.generation and action.generation == node.generation
+    if applied and outcome.get("power_state") in ("on", "off"):
+        _observe(connection, node, outcome["power_state"], None, now)
+    elif not applied:
+        add_event(
+            connection, now, "stale_outcome",
+            f"{action.kind} action {action.id} ended {status} at generation {action.generation}; "
+            f"the node's intent is at {node.generation}: not applied", node, action.id,
+        )
+    _finish_deletion(connection, node, now)
+    return applied
+
+
+def report_power_states(
+    connection: Connection, cluster: str, states: list[Mapping[str, Any]], now: datetime
+) -> int:
+    """
+    Observed power states from the cluster's sweep.
+
+    :return: how many changed a node's observed state.
+    """
+    changed = 0
+    for state in states:
+        node = connection.execute(select(schema.nodes).where(schema.nodes.c.id == int(state["node"]))).first()
+        if node is None or node.cluster != cluster:
+            continue
+        observed_at = _parse_time(state.get("observed_at")) or utc(now)
+        if node.power_state_observed_at is not None and observed_at <= node.power_state_observed_at:
+            continue
+        changed += _observe(connection, node, state["power_state"], state.get("error"), observed_at)
+    return changed
+
+
+def _record_outcome(connection: Connection, action: Row, status: str, outcome: Mapping[str, Any], now: datetime) -> None:
+    table = schema.power_actions
+    connection.execute(
+        update(table).where(table.c.id == action.id).values(
+            status=status,
+            finished_at=utc(now),
+            error=outcome.get("error"),
+            power_state=outcome.get("power_state"),
+            superseded_by=outcome.get("superseded_by"),
+            cancel_requested=action.cancel_requested,
+        )
+    )
+    detail = f": {outcome['error']}" if outcome.get("error") else ""
+    add_event(
+        connection, now, f"action_{status}",
+        f"{action.kind} action {action.id} {status}{detail}", _node_of(connection, action), action.id,
+    )
+
+
+def _observe(connection: Connection, node: Row, state: str, error: str | None, at: datetime) -> int:
+    nodes = schema.nodes
+    error = error if state == "error" else None
+    connection.execute(
+        update(nodes).where(nodes.c.id == node.id).values(
+            power_state=state, power_state_observed_at=utc(at), power_error=error
+        )
+    )
+    if state == node.power_state:
+        return 0
+    message = f"power observed {state} (was {node.power_state})" + (f": {error}" if error else "")
+    add_event(connection, at, "power_observed", message, node)
+    return 1
+
+
+def _finish_deletion(connection: Connection, node: Row, now: datetime) -> None:
+    if node.lifecycle != "deleting":
+        return
+    table = schema.power_actions
+    busy = connection.execute(
+        select(table.c.id).where(table.c.node_id == node.id, table.c.status.in_(IN_FLIGHT)).limit(1)
+    ).first()
+    if busy is None:
+        connection.execute(delete(table).where(table.c.node_id == node.id))
+        connection.execute(delete(schema.nodes).where(schema.nodes.c.id == node.id))
+        add_event(connection, now, "node_deleted", f"node {node.name} deleted", node)
+
+
+def _owned_action(connection: Connection, cluster: str, action_id: int, now: datetime) -> tuple[Row, Row] | None:
+    action = connection.execute(
+        select(schema.power_actions).where(schema.power_actions.c.id == action_id)
+    ).first()
+    if action is None:
+        return None
+    node = _node_of(connection, action, lock=True)
+    if node.cluster != cluster:
+        add_event(
+            connection, now, "report_refused",
+            f"cluster {cluster} reported on action {action_id} of a node it does not own", node, action_id,
+        )
+        return None
+    return action, node
+
+
+def _node_of(connection: Connection, action: Row, lock: bool = False) -> Row:
+    query = select(schema.nodes).where(schema.nodes.c.id == action.node_id)
+    return connection.execute(query.with_for_update() if lock else query).one()
+
+
+def _parse_time(text: Any) -> datetime | None:
+    if not isinstance(text, str):
+        return None
+    try:
+        return utc(datetime.fromisoformat(text.replace("Z", "+00:00")))
+    except ValueError:
+        return None

@@ -1,0 +1,47 @@
+"""
+Tests for pserv.region.store.recovery, on SQLite and PostgreSQL.
+"""
+
+from pserv.region.store.actions import get_action, request_power
+from pserv.region.store.nodes import create_node
+from pserv.region.store.recovery import recover
+
+
+def enrol(run, moments, name, cluster):
+    body = {"name": name, "power_type": "fake", "cluster": cluster,
+            "power_parameters": {"address": name, "password": "pw"}}
+    return run(create_node, body, moments())
+
+
+def test_pages_of_owned_nodes_with_intent(run, moments):
+    """Recovery lists only the cluster's nodes, in pages, with settings, intent and outstanding actions."""
+    for n in range(5):
+        enrol(run, moments, f"n{n}", "rack-1")
+    enrol(run, moments, "other", "rack-2")
+    action, _ = run(request_power, "n1", "cycle", "a", moments())
+    first = run(recover, "rack-1", None, 3, moments())
+    second = run(recover, "rack-1", first["next"], 3, moments())
+    assert [n["name"] for n in first["nodes"] + second["nodes"]] == ["n0", "n1", "n2", "n3", "n4"]
+    assert second["next"] is None
+    n1 = first["nodes"][1]
+    assert n1["power_parameters"]["password"] == "pw"
+    assert (n1["desired_power_state"], n1["generation"]) == ("on", 1)
+    assert n1["actions"] == [{"id": action["id"], "kind": "cycle", "generation": 1, "status": "sent",
+                              "progress": None, "cancel_requested": False}]
+
+
+def test_recovery_delivers_pending_actions(run, moments):
+    """Pending actions handed over by recovery are marked sent."""
+    enrol(run, moments, "n0", "rack-1")
+    action, _ = run(request_power, "n0", "on", "a", moments())
+    run(recover, "rack-1", None, 100, moments())
+    assert run(get_action, action["id"])["status"] == "sent"
+
+
+def test_finished_actions_are_not_recovered(run, moments):
+    """Superseded and finished actions are not handed over."""
+    enrol(run, moments, "n0", "rack-1")
+    run(request_power, "n0", "on", "a", moments())
+    newer, _ = run(request_power, "n0", "off", "a", moments())
+    entry = run(recover, "rack-1", None, 100, moments())["nodes"][0]
+    assert [a["id"] for a in entry["actions"]] == [newer["id"]]

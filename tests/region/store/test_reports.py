@@ -1,0 +1,98 @@
+"""
+Tests for pserv.region.store.reports, on SQLite and PostgreSQL.
+"""
+
+from pserv.region.store.actions import get_action, request_power
+from pserv.region.store.events import list_events
+from pserv.region.store.nodes import create_node, delete_node, get_node
+from pserv.region.store.reports import (
+    mark_sent,
+    report_outcome,
+    report_power_states,
+    report_progress,
+    report_running,
+)
+
+
+def enrol(run, moments, name="n", cluster="rack-1"):
+    body = {"name": name, "power_type": "fake", "cluster": cluster, "power_parameters": {"address": name}}
+    return run(create_node, body, moments())
+
+
+def outcome(action, status="done", state="on", **extra):
+    return {"action": action["id"], "node": action["node"], "status": status, "generation": action["generation"],
+            "power_state": state, "error": None, "fatal": False, "superseded_by": None, "commands": [], **extra}
+
+
+def kinds(run, node="n"):
+    return [e["kind"] for e in run(list_events, node, None, 100, None)[0]]
+
+
+def test_action_life_and_applied_outcome(run, moments):
+    """sent, running, progress and a current outcome update the action and the node's observed state."""
+    enrol(run, moments)
+    action, _ = run(request_power, "n", "cycle", "a", moments())
+    run(mark_sent, [action["id"]], moments(1))
+    assert run(report_running, "rack-1", action["id"], moments(1))
+    assert run(report_progress, "rack-1", action["id"], "off_verified", moments(1))
+    assert run(report_outcome, "rack-1", outcome(action), moments(1))
+    shown, node = run(get_action, action["id"]), run(get_node, "n")
+    assert (shown["status"], shown["power_state"], shown["started_at"] is not None) == ("done", "on", True)
+    assert (node["power_state"], node["power_state_observed_at"]) == ("on", "2026-11-22T12:00:04.000Z")
+
+
+def test_outcome_is_idempotent(run, moments):
+    """A re-sent outcome is recorded once and changes nothing more."""
+    enrol(run, moments)
+    action, _ = run(request_power, "n", "off", "a", moments())
+    run(report_outcome, "rack-1", outcome(action, state="off"), moments())
+    assert not run(report_outcome, "rack-1", outcome(action, status="failed", error="x"), moments())
+    assert run(get_action, action["id"])["status"] == "done"
+    assert kinds(run).count("action_done") == 1
+
+
+def test_stale_outcome_is_recorded_not_applied(run, moments):
+    """An outcome from an older generation is recorded, and the node's observed state is left alone."""
+    enrol(run, moments)
+    old, _ = run(request_power, "n", "on", "a", moments())
+    run(mark_sent, [old["id"]], moments())
+    run(request_power, "n", "off", "a", moments())
+    assert not run(report_outcome, "rack-1", outcome(old, state="on"), moments())
+    assert run(get_node, "n")["power_state"] == "unknown"
+    assert "stale_outcome" in kinds(run)
+
+
+def test_reports_from_a_cluster_that_does_not_own_the_node(run, moments):
+    """A cluster reporting on another cluster's node is refused and recorded."""
+    enrol(run, moments)
+    action, _ = run(request_power, "n", "on", "a", moments())
+    assert not run(report_running, "rack-9", action["id"], moments())
+    assert not run(report_outcome, "rack-9", outcome(action), moments())
+    assert run(get_action, action["id"])["status"] == "pending"
+    assert kinds(run).count("report_refused") == 2
+
+
+def test_outcome_completes_a_deletion(run, moments):
+    """A node deleting while its action ran is deleted once the outcome arrives."""
+    enrol(run, moments)
+    action, _ = run(request_power, "n", "on", "a", moments())
+    run(mark_sent, [action["id"]], moments())
+    assert run(delete_node, "n", moments())["lifecycle"] == "deleting"
+    run(report_outcome, "rack-1", outcome(action, status="cancelled", state=None), moments())
+    import pytest
+
+    from pserv.region.errors import NotFound
+    with pytest.raises(NotFound):
+        run(get_node, "n")
+
+
+def test_observed_states_never_go_backwards(run, moments):
+    """An observation older than the node's last one is ignored; changes are events."""
+    node = enrol(run, moments)
+    state = lambda s, at, error=None: {"node": node["id"], "power_state": s, "error": error, "observed_at": at}
+    assert run(report_power_states, "rack-1", [state("on", "2026-11-22T12:01:00Z")], moments()) == 1
+    assert run(report_power_states, "rack-1", [state("off", "2026-11-22T12:00:30Z")], moments()) == 0
+    assert run(report_power_states, "rack-1", [state("error", "2026-11-22T12:02:00Z", "timed out")], moments()) == 1
+    shown = run(get_node, "n")
+    assert (shown["power_state"], shown["power_error"]) == ("error", "timed out")
+    assert run(report_power_states, "rack-9", [state("on", "2026-11-22T12:03:00Z")], moments()) == 0
