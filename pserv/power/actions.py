@@ -56,7 +56,8 @@ NEVER: frozenset[ActionKind | None] = frozenset()
 FORCING_OFF: frozenset[ActionKind | None] = frozenset([ActionKind.OFF, ActionKind.CYCLE])
 """Successors that force a node off themselves, so a graceful wait may end."""
 
-ProgressListener = Callable[["PowerAction", str], None]
+ProgressListener = Callable[["PowerAction", str], "Deferred[object] | None"]
+"""Told of each milestone; a Deferred it returns is waited for (a safe point)."""
 
 log = Logger()
 
@@ -90,7 +91,11 @@ class PowerAction:
     :ivar error: why it failed, once it has.
     :ivar stopped: whether it stopped at a safe point after ``cancel()``.
     :ivar progress: the last milestone reached (``"off_verified"`` for a
-        cycle that has seen the node off).
+        cycle that has seen the node off, ``"escalating"`` for a soft off
+        about to force the node off).  If ``on_progress`` returns a
+        Deferred, the action waits for it before its next command: a cluster
+        uses that to have the region record the milestone first, so that a
+        crash can never make recovery repeat what was already done.
     :ivar done: fires with the action itself once it is done.
     """
 
@@ -307,10 +312,12 @@ class PowerAction:
             if seen == target:
                 return seen
 
-    def _progress(self, milestone: str) -> None:
+    async def _progress(self, milestone: str) -> None:
         self.progress = milestone
         if self._on_progress is not None:
-            self._on_progress(self, milestone)
+            recorded = self._on_progress(self, milestone)
+            if isinstance(recorded, Deferred):
+                await self._wait(recorded, ALWAYS)
 
     def _finished(self, state: PowerState) -> None:
         self.state = state
@@ -407,7 +414,7 @@ class SoftOffAction(PowerAction):
                 "soft_off", PowerState.OFF, self.escalate_after, FORCING_OFF
             )
         except PowerVerifyError:
-            self._progress("escalating")
+            await self._progress("escalating")
         return await self._command("power_off", PowerState.OFF)
 
 
@@ -429,7 +436,7 @@ class CycleAction(PowerAction):
             )
         if state is PowerState.ON:
             await self._command("power_off", PowerState.OFF)
-            self._progress("off_verified")
+            await self._progress("off_verified")
             if self.policy.cycle_delay:
                 await self._pause(self.policy.cycle_delay, ALWAYS)
         elif state is not PowerState.OFF:

@@ -28,9 +28,10 @@ class ActionEvent:
     """
     Something that happened to an action in the registry.
 
-    :ivar name: ``queued``, ``started``, ``cancelling``, ``progress`` or
-        ``ended``.
-    :ivar detail: the milestone, for ``progress``.
+    :ivar name: ``queued``, ``started``, ``joined``, ``cancelling``,
+        ``progress`` or ``ended``.
+    :ivar detail: the milestone, for ``progress``; for ``joined``, the id
+        the joining request brought (or ``None``).
     :ivar outcome: for ``ended``.
     """
 
@@ -42,6 +43,7 @@ class ActionEvent:
 
 
 ActionListener = Callable[[ActionEvent], None]
+Checkpoint = Callable[[str, PowerAction, str], "Deferred[object] | None"]
 
 _CREATING = frozenset(
     [Decision.START, Decision.SUPERSEDE, Decision.WAIT, Decision.REPLACE_WAITING]
@@ -101,10 +103,15 @@ class PowerActionRegistry:
     :param clock: what actions wait on.
     :param first_id: the id given to the first action the registry numbers
         itself (requests may bring the region's ids instead).
+    :param checkpoint: called with (node, action, milestone) at each
+        milestone; an action waits for a Deferred it returns before going on.
     """
 
-    def __init__(self, clock: IReactorTime, *, first_id: int = 1) -> None:
+    def __init__(
+        self, clock: IReactorTime, *, first_id: int = 1, checkpoint: Checkpoint | None = None
+    ) -> None:
         self.clock = clock
+        self._checkpoint = checkpoint
         self._slots: dict[str, _Slot] = {}
         self._generations: dict[str, int] = {}
         self._ids = count(first_id)
@@ -166,7 +173,7 @@ class PowerActionRegistry:
                 )
                 self._dispatch[decision](node, slot, kind, new)
             else:
-                self._dispatch[decision](slot, kind, request, generation)
+                self._dispatch[decision](node, slot, kind, request, generation, action_id)
         self._forget_if_idle(node, slot)
         self._drain()
         return request
@@ -291,7 +298,7 @@ class PowerActionRegistry:
             action_id=next(self._ids) if action_id is None else action_id,
             generation=generation,
             policy=policy,
-            on_progress=self._progress_listener(node) if self._listeners else None,
+            on_progress=self._progress_hook(node) if self._listeners or self._checkpoint else None,
             **options,
         )
         self._emit("queued", node, action)
@@ -303,15 +310,13 @@ class PowerActionRegistry:
         slot.in_flight = new
         self._start(node, new)
 
-    def _join_in_flight(
-        self, slot: _Slot, kind: ActionKind, request: Deferred[Outcome], generation: int
-    ) -> None:
-        self._join(slot.in_flight, kind, request, generation)
+    def _join_in_flight(self, node: str, slot: _Slot, kind: ActionKind, request: Deferred[Outcome],
+                        generation: int, action_id: int | None) -> None:
+        self._join(node, slot.in_flight, kind, request, generation, action_id)
 
-    def _join_waiting(
-        self, slot: _Slot, kind: ActionKind, request: Deferred[Outcome], generation: int
-    ) -> None:
-        self._join(slot.waiting, kind, request, generation)
+    def _join_waiting(self, node: str, slot: _Slot, kind: ActionKind, request: Deferred[Outcome],
+                      generation: int, action_id: int | None) -> None:
+        self._join(node, slot.waiting, kind, request, generation, action_id)
 
     def _supersede(self, node: str, slot: _Slot, kind: ActionKind, new: _Play) -> None:
         in_flight = slot.in_flight
@@ -332,10 +337,12 @@ class PowerActionRegistry:
         self._settle(node, replaced, replacement)
         self._cancel_in_flight(node, in_flight, kind)
 
-    def _join(self, play: _Play, kind: ActionKind, request: Deferred[Outcome], generation: int) -> None:
+    def _join(self, node: str, play: _Play, kind: ActionKind, request: Deferred[Outcome],
+              generation: int, action_id: int | None) -> None:
         play.add(request, kind)
         if generation > play.action.generation:
             play.action.generation = generation
+        self._emit("joined", node, play.action, detail=None if action_id is None else str(action_id))
 
     # Running
 
@@ -395,8 +402,14 @@ class PowerActionRegistry:
         for listener in self._listeners:
             listener(ActionEvent(name, node, action, **extra))
 
-    def _progress_listener(self, node: str) -> Callable[[PowerAction, str], None]:
-        return lambda action, milestone: self._emit("progress", node, action, detail=milestone)
+    def _progress_hook(self, node: str) -> Callable[[PowerAction, str], Deferred[object] | None]:
+        def milestone(action: PowerAction, reached: str) -> Deferred[object] | None:
+            self._emit("progress", node, action, detail=reached)
+            if self._checkpoint is None:
+                return None
+            return self._checkpoint(node, action, reached)
+
+        return milestone
 
 
 def _outcome_of(play: _Play) -> Outcome:

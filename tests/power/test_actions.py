@@ -3,7 +3,7 @@ Tests for pserv.power.actions, on a Clock against the in-memory BMC.
 """
 
 import pytest
-from twisted.internet.defer import fail, succeed
+from twisted.internet.defer import Deferred, fail, succeed
 from twisted.internet.task import Clock
 
 from pserv.power.actions import (
@@ -401,3 +401,27 @@ def test_internal_error_fails_the_action(clock):
     action = run(Broken, FakeBMC(clock), clock)
     assert str(action.error) == "internal error: oops"
     assert action.lifecycle.state is ActionState.DONE
+
+
+def test_cycle_waits_for_its_milestone_to_be_recorded(clock):
+    """A cycle sends power_on only once its off_verified milestone has been recorded."""
+    bmc = FakeBMC(clock, power=ON)
+    recorded = Deferred()
+    action = CycleAction(bmc, clock, on_progress=lambda a, m: recorded if m == "off_verified" else None)
+    action.start()
+    advance_until_idle(clock)
+    assert sent(bmc) == ["power_off"] and action.progress == "off_verified"
+    recorded.callback(None)
+    advance_until_idle(clock)
+    assert sent(bmc) == ["power_off", "power_on"] and action.state is ON
+
+
+def test_waiting_for_a_milestone_is_a_safe_point(clock):
+    """Cancelled while its milestone is being recorded, a cycle stops with the node verified off."""
+    bmc = FakeBMC(clock, power=ON)
+    action = CycleAction(bmc, clock, on_progress=lambda a, m: Deferred())
+    action.start()
+    advance_until_idle(clock)
+    action.cancel(ActionKind.OFF)
+    assert action.stopped and action.lifecycle.state is ActionState.DONE
+    assert sent(bmc) == ["power_off"]

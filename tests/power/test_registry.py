@@ -238,3 +238,35 @@ def test_unknown_kind_is_refused(clock, registry):
     with pytest.raises(ValueError):
         registry.request("n", "reboot", FakeBMC(clock))
     assert registry.busy_nodes() == []
+
+
+def test_checkpoint_is_asked_at_each_milestone(clock):
+    """The registry's checkpoint is called with the node, action and milestone, and waited for."""
+    from twisted.internet.defer import Deferred
+
+    asked = []
+    held = Deferred()
+
+    def checkpoint(node, action, milestone):
+        asked.append((node, action.id, milestone))
+        return held
+
+    registry = PowerActionRegistry(clock, checkpoint=checkpoint)
+    bmc = FakeBMC(clock, power=ON)
+    registry.request("n", "cycle", bmc, action_id=7)
+    advance_until_idle(clock)
+    assert asked == [("n", 7, "off_verified")] and sent(bmc) == ["power_off"]
+    held.callback(None)
+    advance_until_idle(clock)
+    assert sent(bmc) == ["power_off", "power_on"]
+
+
+def test_joins_are_announced_with_the_request_id(clock, registry):
+    """A request that joins an action is announced with the id it brought."""
+    bmc = FakeBMC(clock, power=OFF, latency=1.0)
+    joined = []
+    registry.add_listener(lambda e: joined.append((e.action.id, e.detail)) if e.name == "joined" else None)
+    registry.request("n", "cycle", bmc, action_id=10)
+    registry.request("n", "on", bmc, action_id=11)
+    registry.request("n", "query", bmc)
+    assert joined == [(10, "11"), (10, None)]
