@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 from itertools import count
-from typing import Callable
+from typing import Callable, Iterator
 
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorTime
@@ -101,20 +101,25 @@ class PowerActionRegistry:
     One per cluster: every node's power actions.
 
     :param clock: what actions wait on.
-    :param first_id: the id given to the first action the registry numbers
-        itself (requests may bring the region's ids instead).
+    :param ids: the ids for actions the registry numbers itself (requests
+        may bring the region's ids instead); 1, 2, 3... by default.  A
+        cluster numbers its own -1, -2... so they never meet the region's.
     :param checkpoint: called with (node, action, milestone) at each
         milestone; an action waits for a Deferred it returns before going on.
     """
 
     def __init__(
-        self, clock: IReactorTime, *, first_id: int = 1, checkpoint: Checkpoint | None = None
+        self,
+        clock: IReactorTime,
+        *,
+        ids: Iterator[int] | None = None,
+        checkpoint: Checkpoint | None = None,
     ) -> None:
         self.clock = clock
         self._checkpoint = checkpoint
         self._slots: dict[str, _Slot] = {}
         self._generations: dict[str, int] = {}
-        self._ids = count(first_id)
+        self._ids = ids if ids is not None else count(1)
         self._deliveries: deque[tuple[Deferred[Outcome], Outcome]] = deque()
         self._delivering = False
         self._listeners: list[ActionListener] = []

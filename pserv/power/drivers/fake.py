@@ -31,7 +31,8 @@ class FakeDriver(PowerDriver):
         Setting("address", "BMC name", required=True, help="any name; one BMC per name"),
         Setting("username", "Username", default="admin"),
         Setting("password", "Password", secret=True),
-        Setting("latency", "Latency (s)", SettingType.NUMBER, default=0.0, minimum=0),
+        Setting("latency", "Latency (s)", SettingType.NUMBER, minimum=0,
+                help="seconds each call takes; the fleet's default if not set"),
     )
 
     def __init__(self, reactor: IReactorTime | None = None, fleet: FakeFleet | None = None) -> None:
@@ -54,7 +55,8 @@ class FakeDriver(PowerDriver):
         """
         The emulated BMC a node's settings name.
         """
-        return self.fleet.bmc(params["address"], latency=params.get("latency") or 0.0)
+        latency = params.get("latency")
+        return self.fleet.bmc(params["address"], **({} if latency is None else {"latency": latency}))
 
     def power_on(self, params: Mapping[str, Any]) -> Deferred[None]:
         return self.bmc(params).power_on()

@@ -29,7 +29,7 @@ def enrol(run, moments, name="node-1", **extra):
 def test_create_and_show(run, moments):
     """A new node has unknown power, generation 0, and its secret shows as 'set'."""
     node = enrol(run, moments, cluster="rack-1")
-    assert node["power_parameters"] == {"address": "node-1", "username": "admin", "password": "set", "latency": 0.0}
+    assert node["power_parameters"] == {"address": "node-1", "username": "admin", "password": "set", "latency": None}
     assert (node["desired_power_state"], node["power_state"], node["generation"]) == ("unknown", "unknown", 0)
     assert run(get_node, "node-1") == run(get_node, node["id"]) == node
     assert SECRET not in repr(node)

@@ -1,0 +1,171 @@
+"""
+The region's power requests, run through the registry, every step reported.
+
+A region action becomes a registry request under the region's own action
+id and generation.  Several region actions may ride one registry action
+(a duplicate joins the one in flight); each gets its own reports.  A
+cycle's ``off_verified`` milestone is recorded by the region before the
+cycle sends ``power_on``, for every region action riding it.
+"""
+
+from __future__ import annotations
+
+from itertools import count
+from typing import Any, Mapping
+
+from twisted.internet.defer import Deferred, gatherResults
+from twisted.internet.interfaces import IReactorTime
+from twisted.logger import Logger
+
+from pserv.cluster.drivers import DriverSet
+from pserv.cluster.reports import ReportQueue
+from pserv.power.actions import PowerAction
+from pserv.power.errors import PowerSettingsError
+from pserv.power.lifecycle import ActionState
+from pserv.power.outcome import Outcome
+from pserv.power.registry import ActionEvent, PowerActionRegistry
+
+log = Logger()
+
+RESUMED = {("cycle", "off_verified"): "on"}
+"""A region action interrupted after this milestone finishes as this kind."""
+
+
+class ClusterPower:
+    """
+    The cluster's power work: the registry, its drivers and its reports.
+    """
+
+    def __init__(self, clock: IReactorTime, drivers: DriverSet, reports: ReportQueue) -> None:
+        self.drivers = drivers
+        self.reports = reports
+        self.registry = PowerActionRegistry(clock, ids=count(-1, -1), checkpoint=self._checkpoint)
+        self.registry.add_listener(self._follow)
+        self._riders: dict[int, list[int]] = {}
+        self._outstanding: set[int] = set()
+        self._detached: set[int] = set()
+
+    def perform(self, request: Mapping[str, Any]) -> None:
+        """
+        Run one region action.  A re-delivery of an action still outstanding
+        here (by PerformPower and again by recovery) changes nothing.
+        """
+        action = int(request["action"])
+        if action in self._outstanding:
+            return
+        try:
+            control = self.drivers.control(request["power_type"], request["power_parameters"])
+        except PowerSettingsError as e:
+            self.reports.outcome(_failed(request, str(e)))
+            return
+        self._outstanding.add(action)
+        ran = self.registry.request(
+            str(request["node"]), request["kind"], control,
+            action_id=action, generation=int(request["generation"]),
+        )
+        ran.addCallback(self._ended, request)
+
+    def cancel(self, node: int, action: int) -> bool:
+        """
+        The region's cancel.  An action of its own stops at its safe point;
+        one riding another's action is reported cancelled at once.
+
+        :return: whether the action was outstanding here.
+        """
+        if action not in self._outstanding:
+            return False
+        if self.registry.cancel(str(node), action):
+            return True
+        self._detached.add(action)
+        self._outstanding.discard(action)
+        self.reports.outcome(_outcome_of_cancel(node, action))
+        return True
+
+    def converge(self, nodes: list[Mapping[str, Any]]) -> None:
+        """
+        Act on a recovery answer: re-run every outstanding action that has
+        no outcome (each reads first, so nothing already done is done
+        again), finish interrupted cycles as ``on``, and end those cancelled
+        meanwhile.
+        """
+        for node in nodes:
+            for action in node["actions"]:
+                if action["cancel_requested"] and not self.cancel(node["node"], action["id"]):
+                    self.reports.outcome(_outcome_of_cancel(node["node"], action["id"]))
+                    continue
+                kind = RESUMED.get((action["kind"], action["progress"]), action["kind"])
+                self.perform({**_request_from(node, action), "kind": kind})
+
+    @property
+    def outstanding(self) -> frozenset[int]:
+        """The region actions this cluster owes an outcome."""
+        return frozenset(self._outstanding)
+
+    def _follow(self, event: ActionEvent) -> None:
+        action = event.action
+        if event.name == "queued" and action.id > 0:
+            self._riders[action.id] = [action.id]
+        elif event.name == "joined" and event.detail is not None:
+            rider = int(event.detail)
+            self._riders.setdefault(action.id, []).append(rider)
+            if action.lifecycle.state is not ActionState.WAITING:
+                self.reports.running(rider)
+        elif event.name == "started":
+            for rider in self._riders.get(action.id, ()):
+                self.reports.running(rider)
+        elif event.name == "ended":
+            self._riders.pop(action.id, None)
+
+    def _checkpoint(self, node: str, action: PowerAction, milestone: str) -> Deferred[object] | None:
+        riders = [r for r in self._riders.get(action.id, ()) if r not in self._detached]
+        if not riders:
+            return None
+        return gatherResults([self.reports.progress(rider, milestone) for rider in riders])
+
+    def _ended(self, outcome: Outcome, request: Mapping[str, Any]) -> None:
+        action = int(request["action"])
+        self._outstanding.discard(action)
+        if action in self._detached:
+            self._detached.discard(action)
+            return
+        self.reports.outcome(
+            {
+                "action": action,
+                "node": int(request["node"]),
+                "status": outcome.status.value,
+                "generation": int(request["generation"]),
+                "power_state": outcome.state.value if outcome.state is not None else None,
+                "error": outcome.error,
+                "fatal": outcome.fatal,
+                "superseded_by": outcome.superseded_by,
+                "commands": list(outcome.commands),
+            }
+        )
+
+
+def _request_from(node: Mapping[str, Any], action: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "action": action["id"],
+        "node": node["node"],
+        "name": node["name"],
+        "kind": action["kind"],
+        "generation": action["generation"],
+        "power_type": node["power_type"],
+        "power_parameters": node["power_parameters"],
+    }
+
+
+def _failed(request: Mapping[str, Any], error: str) -> dict[str, Any]:
+    return {
+        "action": int(request["action"]), "node": int(request["node"]), "status": "failed",
+        "generation": int(request["generation"]), "power_state": None, "error": error,
+        "fatal": True, "superseded_by": None, "commands": [],
+    }
+
+
+def _outcome_of_cancel(node: int, action: int) -> dict[str, Any]:
+    return {
+        "action": action, "node": node, "status": "cancelled", "generation": -1,
+        "power_state": None, "error": None, "fatal": False, "superseded_by": None, "commands": [],
+    }
+

@@ -1,0 +1,130 @@
+"""
+Tests for pserv.cluster.power, on a Clock with the fake driver.
+"""
+
+import pytest
+from twisted.internet.task import Clock
+
+from pserv.cluster.drivers import DriverSet
+from pserv.cluster.power import ClusterPower
+from pserv.cluster.reports import ReportQueue
+from pserv.power.drivers.fake import FakeDriver
+from pserv.power.states import PowerState
+from pserv.power.testing import FakeFleet, advance_until_idle
+from tests.cluster.fakes import RecordingLink
+
+
+@pytest.fixture
+def world():
+    clock = Clock()
+    fleet = FakeFleet(clock, latency=0.2)
+    link = RecordingLink()
+    reports = ReportQueue(clock)
+    reports.link_up(link)
+    power = ClusterPower(clock, DriverSet(clock, {"fake": FakeDriver(clock, fleet)}), reports)
+    return clock, fleet, link, power
+
+
+def request(action, kind, node=1, generation=1, **params):
+    return {"action": action, "node": node, "name": f"n{node}", "kind": kind, "generation": generation,
+            "power_type": "fake", "power_parameters": {"address": f"bmc-{node}", **params}}
+
+
+def test_perform_reports_running_then_outcome(world):
+    """A region action runs under its own id and reports running, then its verified outcome."""
+    clock, fleet, link, power = world
+    power.perform(request(10, "on"))
+    advance_until_idle(clock)
+    assert link.reports == [("running", 10), ("outcome", 10, "done", "on")]
+    assert fleet.bmcs["bmc-1"].power is PowerState.ON and power.outstanding == frozenset()
+
+
+def test_redelivery_changes_nothing(world):
+    """An action delivered twice (request and recovery) runs and reports once."""
+    clock, fleet, link, power = world
+    power.perform(request(10, "on"))
+    power.perform(request(10, "on"))
+    advance_until_idle(clock)
+    assert [r for r in link.reports if r[0] == "outcome"] == [("outcome", 10, "done", "on")]
+
+
+def test_supersede_across_actions(world):
+    """on then off in quick succession ends off, the on reported superseded by the off."""
+    clock, fleet, link, power = world
+    power.perform(request(10, "on", generation=1))
+    power.perform(request(11, "off", generation=2))
+    advance_until_idle(clock)
+    outcomes = [r for r in link.reports if r[0] == "outcome"]
+    assert outcomes == [("outcome", 10, "superseded", None), ("outcome", 11, "done", "off")]
+    assert fleet.bmcs["bmc-1"].commands == []
+
+
+def test_riders_get_their_own_reports(world):
+    """A region action that joins another's gets running, progress and outcome reports of its own."""
+    clock, fleet, link, power = world
+    fleet.bmc("bmc-1").power = PowerState.ON
+    power.perform(request(10, "cycle", generation=1))
+    power.perform(request(11, "on", generation=2))
+    advance_until_idle(clock)
+    assert ("progress", 10, "off_verified") in link.reports and ("progress", 11, "off_verified") in link.reports
+    assert ("outcome", 11, "done", "on") in link.reports and ("running", 11) in link.reports
+
+
+def test_cycle_waits_for_the_region_to_record_off(world):
+    """A cycle sends power_on only after the region acknowledged off_verified."""
+    clock, fleet, link, power = world
+    bmc = fleet.bmc("bmc-1")
+    bmc.power = PowerState.ON
+    power.perform(request(10, "cycle"))
+    advance_until_idle(clock)
+    link.hold()
+    power.perform(request(12, "query", node=2))
+    advance_until_idle(clock)
+    assert [c for _, c in bmc.commands] == ["power_off", "power_on"]
+
+
+def test_bad_settings_fail_fatally_at_once(world):
+    """An action whose settings the driver refuses is reported failed, fatal, without running."""
+    clock, fleet, link, power = world
+    power.perform(request(10, "on", latency="soon"))
+    assert link.reports == [("outcome", 10, "failed", None)]
+
+
+def test_cancel_own_and_rider(world):
+    """Cancelling an action stops it at its safe point; cancelling a rider reports it cancelled at once."""
+    clock, fleet, link, power = world
+    power.perform(request(10, "on", generation=1))
+    power.perform(request(11, "query", generation=1))
+    assert power.cancel(1, 11) and ("outcome", 11, "cancelled", None) in link.reports
+    assert power.cancel(1, 10)
+    assert not power.cancel(1, 99)
+    advance_until_idle(clock)
+    outcomes = [r for r in link.reports if r[0] == "outcome"]
+    assert outcomes == [("outcome", 11, "cancelled", None), ("outcome", 10, "cancelled", None)]
+
+
+def test_converge_finishes_an_interrupted_cycle_with_on(world):
+    """Recovery of a cycle already verified off switches the node on, and never off again."""
+    clock, fleet, link, power = world
+    bmc = fleet.bmc("bmc-1")
+    bmc.power = PowerState.ON
+    node = {"node": 1, "name": "n1", "power_type": "fake", "power_parameters": {"address": "bmc-1"},
+            "desired_power_state": "on", "generation": 3,
+            "actions": [{"id": 20, "kind": "cycle", "generation": 3, "status": "running",
+                         "progress": "off_verified", "cancel_requested": False}]}
+    power.converge([node])
+    advance_until_idle(clock)
+    assert bmc.commands == [] and ("outcome", 20, "done", "on") in link.reports
+
+
+def test_converge_ends_cancelled_actions_without_running(world):
+    """Recovery of an action cancelled meanwhile reports it cancelled and sends nothing."""
+    clock, fleet, link, power = world
+    node = {"node": 1, "name": "n1", "power_type": "fake", "power_parameters": {"address": "bmc-1"},
+            "desired_power_state": "on", "generation": 1,
+            "actions": [{"id": 30, "kind": "on", "generation": 1, "status": "sent",
+                         "progress": None, "cancel_requested": True}]}
+    power.converge([node])
+    advance_until_idle(clock)
+    assert link.reports == [("outcome", 30, "cancelled", None)]
+    assert fleet.bmc("bmc-1").commands == []
