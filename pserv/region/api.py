@@ -20,11 +20,13 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound as NoRoute
 
 from pserv.power.drivers import driver_class, driver_names
 from pserv.region.auth import TokenCheck, Unauthorized
+from pserv.region.clusters import ConnectedClusters
 from pserv.region.db import Database
 from pserv.region.errors import Invalid, RegionError
 from pserv.region.http import answer, query_int, query_text, read_json
 from pserv.region.openapi import POWER_STATES, document
 from pserv.region.store import actions, events, nodes
+from pserv.region.store.clusters import list_clusters
 from pserv.region.validation import check_body
 
 log = Logger()
@@ -67,10 +69,11 @@ class RegionAPI:
 
     app = Klein()
 
-    def __init__(self, database: Database, clock: Any) -> None:
+    def __init__(self, database: Database, clock: Any, clusters: ConnectedClusters | None = None) -> None:
         self.database = database
         self.clock = clock
         self.tokens = TokenCheck(database, clock)
+        self.clusters = clusters if clusters is not None else ConnectedClusters(database, clock)
 
     def resource(self) -> Any:
         """The twisted.web resource serving the API."""
@@ -128,6 +131,7 @@ class RegionAPI:
         action, created = await self.database.run(actions.request_power, node, body["action"], who, self.now())
         if not created:
             return 200, action
+        self.clusters.deliver([action["id"]])
         request.setHeader(b"location", f"/api/v1/actions/{action['id']}".encode())
         return 202, action
 
@@ -142,6 +146,7 @@ class RegionAPI:
         done = await self.database.run(
             actions.request_bulk, body.get("nodes"), body.get("filter"), body["action"], who, self.now()
         )
+        self.clusters.deliver([a["id"] for a in done])
         return 202, {"actions": done}
 
     @app.route("/api/v1/nodes/<node>/actions", methods=["GET"])
@@ -161,6 +166,9 @@ class RegionAPI:
     @endpoint
     async def cancel_action(self, request: Any, who: str, action: int) -> tuple[int, Any]:
         result, cancelled = await self.database.run(actions.cancel_action, action, who, self.now())
+        if not cancelled:
+            node = await self.database.run(nodes.get_node, result["node"])
+            self.clusters.cancel(node["cluster"], node["id"], action)
         return (200 if cancelled else 202), result
 
     # Events, drivers, the document
@@ -172,6 +180,12 @@ class RegionAPI:
         limit, after = _paging(request)
         items, cursor = await self.database.run(events.list_events, query_text(request, "node"), since, limit, after)
         return 200, {"items": items, "next": _next(request, cursor)}
+
+    @app.route("/api/v1/clusters", methods=["GET"])
+    @endpoint
+    async def list_clusters(self, request: Any, who: str) -> tuple[int, Any]:
+        rows = await self.database.run(list_clusters)
+        return 200, {"items": self.clusters.describe(rows), "next": None}
 
     @app.route("/api/v1/drivers", methods=["GET"])
     @endpoint

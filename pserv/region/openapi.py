@@ -211,6 +211,19 @@ SCHEMAS: dict[str, Any] = {
         },
         "additionalProperties": False,
     },
+    "Cluster": {
+        "type": "object",
+        "required": ["name", "connected", "last_seen_at", "last_heartbeat", "node_count"],
+        "properties": {
+            "name": {"type": "string"},
+            "connected": {"type": "boolean"},
+            "last_seen_at": TIME,
+            "last_heartbeat": TIME,
+            "node_count": {"type": "integer"},
+        },
+        "additionalProperties": False,
+    },
+    "ClusterPage": _page("Cluster"),
     "NodePage": _page("Node"),
     "ActionPage": _page("Action"),
     "EventPage": _page("Event"),
@@ -353,6 +366,13 @@ PATHS: dict[str, Any] = {
                 LIMIT, AFTER,
             ],
             "responses": {"200": _json(_ref("EventPage"), "a page of events"), "400": BAD, "401": UNAUTHORIZED, "404": MISSING},
+        },
+    },
+    "/api/v1/clusters": {
+        "get": {
+            "operationId": "listClusters",
+            "summary": "Clusters, whether each is connected, its last heartbeat and node count",
+            "responses": {"200": _json(_ref("ClusterPage"), "every cluster"), "401": UNAUTHORIZED},
         },
     },
     "/api/v1/drivers": {

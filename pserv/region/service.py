@@ -17,6 +17,7 @@ from twisted.logger import Logger
 from twisted.web.server import Site
 
 from pserv.region.api import RegionAPI
+from pserv.region.clusters import ConnectedClusters
 from pserv.region.config import RegionConfig
 from pserv.region.db import Database, make_engine
 from pserv.region.http import BoundedRequest
@@ -91,7 +92,8 @@ class Region:
         self.reactor = reactor
         self.clock = clock if clock is not None else reactor
         self.database = Database(make_engine(config.database_url), reactor)
-        self.api = RegionAPI(self.database, self.clock)
+        self.clusters = ConnectedClusters(self.database, self.clock)
+        self.api = RegionAPI(self.database, self.clock, self.clusters)
         self._sweep = LoopingCall(self.sweep)
         self._sweep.clock = self.clock
         self.port: Any = None
@@ -122,7 +124,11 @@ class Region:
         return stopped
 
     def sweep(self) -> Any:
-        """Fail the actions stuck past ``action_timeout``."""
+        """
+        Fail the actions stuck past ``action_timeout``, and hand over any
+        pending action a connected cluster has not been given.
+        """
+        self.clusters.deliver().addErrback(lambda f: log.failure("delivering pending actions failed", f))
         swept = self.database.run(expire_stuck, self.api.now(), self.config.action_timeout)
         swept.addCallback(self._swept)
         swept.addErrback(lambda f: log.failure("sweeping stuck actions failed", f))

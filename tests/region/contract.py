@@ -11,7 +11,7 @@ from typing import Any
 
 import treq
 from jsonschema import Draft202012Validator
-from referencing import Registry, Resource
+from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
 from pserv.region.openapi import document

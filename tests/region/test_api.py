@@ -245,6 +245,18 @@ async def test_secret_never_leaves(api, logged):
     assert not any(SECRET in repr(event) for event in logged)
 
 
+@pytest_twisted.ensureDeferred
+async def test_clusters_are_listed(api, engine, moments):
+    """Registered clusters are listed with their node counts and connection state."""
+    from pserv.region.store.clusters import register_cluster
+
+    with engine.begin() as connection:
+        register_cluster(connection, "rack-1", moments())
+    await enrol(api)
+    listed = await api.call("GET", "/api/v1/clusters")
+    assert [(c["name"], c["connected"], c["node_count"]) for c in listed.body["items"]] == [("rack-1", False, 1)]
+
+
 def test_every_documented_operation_was_exercised():
     """Every path and method in the OpenAPI document was called by the tests above."""
     assert operations() - EXERCISED == set()

@@ -85,3 +85,40 @@ def _mark_sent(connection: Connection, action_ids: list[int], now: datetime) -> 
             .where(table.c.id.in_(action_ids), table.c.status == "pending")
             .values(status="sent", sent_at=utc(now))
         )
+
+
+def claim_for_delivery(
+    connection: Connection, clusters: list[str], action_ids: list[int] | None, now: datetime
+) -> list[dict[str, Any]]:
+    """
+    Pending actions of nodes owned by ``clusters`` (all of them, or only
+    ``action_ids``), marked ``sent``, as PerformPower requests with each
+    node's cluster under ``"cluster"``.
+    """
+    if not clusters:
+        return []
+    actions, nodes = schema.power_actions, schema.nodes
+    query = (
+        select(actions, nodes.c.name, nodes.c.cluster, nodes.c.power_type, nodes.c.power_parameters,
+               nodes.c.power_secrets)
+        .join(nodes, nodes.c.id == actions.c.node_id)
+        .where(actions.c.status == "pending", nodes.c.cluster.in_(clusters))
+        .order_by(actions.c.id)
+    )
+    if action_ids is not None:
+        query = query.where(actions.c.id.in_(action_ids))
+    rows = connection.execute(query).all()
+    _mark_sent(connection, [row.id for row in rows], now)
+    return [
+        {
+            "cluster": row.cluster,
+            "action": row.id,
+            "node": row.node_id,
+            "name": row.name,
+            "kind": row.kind,
+            "generation": row.generation,
+            "power_type": row.power_type,
+            "power_parameters": {**row.power_parameters, **row.power_secrets},
+        }
+        for row in rows
+    ]

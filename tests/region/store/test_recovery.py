@@ -45,3 +45,19 @@ def test_finished_actions_are_not_recovered(run, moments):
     newer, _ = run(request_power, "n0", "off", "a", moments())
     entry = run(recover, "rack-1", None, 100, moments())["nodes"][0]
     assert [a["id"] for a in entry["actions"]] == [newer["id"]]
+
+
+def test_claim_for_delivery(run, moments):
+    """Pending actions of connected clusters' nodes are claimed once, marked sent, with settings."""
+    enrol(run, moments, "n0", "rack-1")
+    enrol(run, moments, "n1", "rack-2")
+    first, _ = run(request_power, "n0", "on", "a", moments())
+    run(request_power, "n1", "on", "a", moments())
+    from pserv.region.store.recovery import claim_for_delivery
+
+    claimed = run(claim_for_delivery, ["rack-1"], None, moments())
+    assert [(c["cluster"], c["action"], c["kind"]) for c in claimed] == [("rack-1", first["id"], "on")]
+    assert claimed[0]["power_parameters"]["password"] == "pw"
+    assert run(get_action, first["id"])["status"] == "sent"
+    assert run(claim_for_delivery, ["rack-1"], None, moments()) == []
+    assert run(claim_for_delivery, [], None, moments()) == []

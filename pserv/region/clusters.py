@@ -1,0 +1,129 @@
+"""
+The clusters connected to this region: who is connected, what they report,
+and delivering power requests and cancels to them.
+
+This is the region's end of the RPC (the ``RegionResponder`` that
+``pserv.rpc`` calls).  The database stays the truth: an action is marked
+``sent`` as it is handed over, and whatever a dropped connection loses is
+handed over again by the cluster's recovery call when it reconnects.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Mapping, Protocol
+
+from twisted.internet.defer import Deferred
+from twisted.logger import Logger
+
+from pserv.region.db import Database
+from pserv.region.store import clusters, recovery, reports
+
+log = Logger()
+
+
+class ClusterConnection(Protocol):
+    """What the region can ask of a connected cluster."""
+
+    def perform_power(self, request: dict[str, Any]) -> Deferred[object]: ...
+
+    def cancel_action(self, node: int, action: int) -> Deferred[bool]: ...
+
+
+class ConnectedClusters:
+    """
+    The region's view of its clusters.
+
+    :param clock: gives the times recorded with reports.
+    """
+
+    def __init__(self, database: Database, clock: Any) -> None:
+        self.database = database
+        self.clock = clock
+        self.connections: dict[str, ClusterConnection] = {}
+        self.last_heartbeat: dict[str, float] = {}
+
+    def now(self) -> datetime:
+        """The clock's time, as the store keeps it."""
+        return datetime.fromtimestamp(self.clock.seconds(), timezone.utc).replace(tzinfo=None)
+
+    # The RegionResponder protocol.
+
+    def cluster_connected(self, name: str, connection: ClusterConnection) -> Deferred[object]:
+        """A cluster authenticated: register it and remember its connection."""
+        self.connections[name] = connection
+        self.last_heartbeat[name] = self.clock.seconds()
+        log.info("cluster {name} connected", name=name)
+        return self.database.run(clusters.register_cluster, name, self.now())
+
+    def cluster_disconnected(self, name: str, connection: ClusterConnection | None = None) -> None:
+        """A cluster's connection is gone."""
+        if connection is None or self.connections.get(name) is connection:
+            self.connections.pop(name, None)
+            log.info("cluster {name} disconnected", name=name)
+
+    def recover(self, cluster: str, after: int | None, limit: int) -> Deferred[dict[str, Any]]:
+        """One page of everything ``cluster`` must converge on."""
+        return self.database.run(recovery.recover, cluster, after, limit, self.now())
+
+    def report_running(self, cluster: str, action: int) -> Deferred[bool]:
+        return self.database.run(reports.report_running, cluster, action, self.now())
+
+    def report_progress(self, cluster: str, action: int, progress: str) -> Deferred[bool]:
+        return self.database.run(reports.report_progress, cluster, action, progress, self.now())
+
+    def report_outcome(self, cluster: str, outcome: Mapping[str, Any]) -> Deferred[bool]:
+        return self.database.run(reports.report_outcome, cluster, outcome, self.now())
+
+    def report_power_states(self, cluster: str, states: list[Mapping[str, Any]]) -> Deferred[int]:
+        return self.database.run(reports.report_power_states, cluster, states, self.now())
+
+    def heartbeat(self, cluster: str) -> None:
+        self.last_heartbeat[cluster] = self.clock.seconds()
+
+    # Delivery.
+
+    def deliver(self, action_ids: list[int] | None = None) -> Deferred[int]:
+        """
+        Hand pending actions (``action_ids``, or all) of connected clusters'
+        nodes to their clusters; returns how many were handed over.
+        """
+        claiming = self.database.run(recovery.claim_for_delivery, sorted(self.connections), action_ids, self.now())
+        return claiming.addCallback(self._hand_over)
+
+    def _hand_over(self, requests: list[dict[str, Any]]) -> int:
+        for request in requests:
+            connection = self.connections.get(request.pop("cluster"))
+            if connection is None:
+                continue
+            sending = connection.perform_power(request)
+            sending.addErrback(self._not_delivered, request["action"])
+        return len(requests)
+
+    def _not_delivered(self, failure: Any, action: int) -> None:
+        log.info("action {action} not delivered ({why}); recovery will hand it over",
+                 action=action, why=failure.getErrorMessage())
+
+    def cancel(self, cluster: str | None, node: int, action: int) -> None:
+        """Ask the cluster running ``action`` to stop it at its safe point."""
+        connection = self.connections.get(cluster or "")
+        if connection is not None:
+            connection.cancel_action(node, action).addErrback(
+                lambda f: log.info("cancel of {action} not delivered: {why}", action=action, why=f.getErrorMessage())
+            )
+
+    def describe(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Stored clusters with whether each is connected and its last heartbeat."""
+        described = []
+        for row in rows:
+            beat = self.last_heartbeat.get(row["name"])
+            described.append({
+                **row,
+                "connected": row["name"] in self.connections,
+                "last_heartbeat": None if beat is None else _iso(beat),
+            })
+        return described
+
+
+def _iso(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, timezone.utc).replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"

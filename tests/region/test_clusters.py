@@ -1,0 +1,96 @@
+"""
+Tests for pserv.region.clusters: the region's end of the cluster RPC, on
+SQLite and PostgreSQL, with a recording stand-in for a cluster's connection.
+"""
+
+import pytest
+import pytest_twisted
+from twisted.internet import reactor
+from twisted.internet.defer import fail, succeed
+
+from pserv.region.clusters import ConnectedClusters
+from pserv.region.db import Database
+from pserv.region.store.actions import get_action, request_power
+from pserv.region.store.clusters import list_clusters
+from pserv.region.store.nodes import create_node
+
+
+class RecordingConnection:
+    def __init__(self, broken=False):
+        self.performed, self.cancelled, self.broken = [], [], broken
+
+    def perform_power(self, request):
+        self.performed.append(request)
+        return fail(ConnectionError("gone")) if self.broken else succeed({})
+
+    def cancel_action(self, node, action):
+        self.cancelled.append((node, action))
+        return succeed(True)
+
+
+@pytest.fixture
+def hub(engine):
+    database = Database(engine, reactor)
+    yield ConnectedClusters(database, reactor)
+    database.stop()
+
+
+def enrol(hub, moments, name, cluster):
+    body = {"name": name, "power_type": "fake", "cluster": cluster, "power_parameters": {"address": name}}
+    return hub.database.run_now(create_node, body, moments())
+
+
+@pytest_twisted.ensureDeferred
+async def test_connected_cluster_gets_its_actions(hub, moments):
+    """A connected cluster is registered and handed its nodes' pending actions, marked sent."""
+    rack1, rack2 = RecordingConnection(), RecordingConnection()
+    await hub.cluster_connected("rack-1", rack1)
+    enrol(hub, moments, "n0", "rack-1")
+    enrol(hub, moments, "n1", "rack-3")
+    mine, _ = hub.database.run_now(request_power, "n0", "on", "a", moments())
+    hub.database.run_now(request_power, "n1", "on", "a", moments())
+    assert await hub.deliver() == 1
+    assert [(r["action"], r["kind"], r["power_type"]) for r in rack1.performed] == [(mine["id"], "on", "fake")]
+    assert hub.database.run_now(get_action, mine["id"])["status"] == "sent"
+    assert rack2.performed == []
+    described = hub.describe(hub.database.run_now(list_clusters))
+    assert [(c["name"], c["connected"]) for c in described] == [("rack-1", True)]
+
+
+@pytest_twisted.ensureDeferred
+async def test_lost_delivery_waits_for_recovery(hub, moments):
+    """A delivery the connection drops leaves the action sent, for recovery to hand over again."""
+    await hub.cluster_connected("rack-1", RecordingConnection(broken=True))
+    enrol(hub, moments, "n0", "rack-1")
+    action, _ = hub.database.run_now(request_power, "n0", "on", "a", moments())
+    await hub.deliver([action["id"]])
+    page = await hub.recover("rack-1", None, 10)
+    assert [a["id"] for a in page["nodes"][0]["actions"]] == [action["id"]]
+
+
+@pytest_twisted.ensureDeferred
+async def test_disconnected_clusters_get_nothing(hub, moments):
+    """After a cluster disconnects, its pending actions stay pending."""
+    connection = RecordingConnection()
+    await hub.cluster_connected("rack-1", connection)
+    hub.cluster_disconnected("rack-1", connection)
+    enrol(hub, moments, "n0", "rack-1")
+    action, _ = hub.database.run_now(request_power, "n0", "on", "a", moments())
+    assert await hub.deliver() == 0
+    assert hub.database.run_now(get_action, action["id"])["status"] == "pending"
+
+
+@pytest_twisted.ensureDeferred
+async def test_reports_and_cancel_pass_through(hub, moments):
+    """Reports reach the store under the cluster's name; cancels reach the cluster."""
+    connection = RecordingConnection()
+    await hub.cluster_connected("rack-1", connection)
+    node = enrol(hub, moments, "n0", "rack-1")
+    action, _ = hub.database.run_now(request_power, "n0", "off", "a", moments())
+    await hub.deliver()
+    assert await hub.report_running("rack-1", action["id"])
+    outcome = {"action": action["id"], "node": node["id"], "status": "done", "generation": 1,
+               "power_state": "off", "error": None, "fatal": False, "superseded_by": None, "commands": []}
+    assert await hub.report_outcome("rack-1", outcome)
+    hub.cancel("rack-1", node["id"], action["id"])
+    assert connection.cancelled == [(node["id"], action["id"])]
