@@ -1,0 +1,58 @@
+"""
+The nodes a cluster owns, as the region last described them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterator, Mapping
+
+
+@dataclass(frozen=True, slots=True)
+class OwnedNode:
+    """
+    One node: its id, name and power settings (secrets included).
+    """
+
+    id: int
+    name: str
+    power_type: str
+    power_parameters: Mapping[str, Any]
+
+
+class NodeBook:
+    """
+    The cluster's nodes, replaced by each recovery and updated by each
+    power request (which carries the node's current settings).
+    """
+
+    def __init__(self) -> None:
+        self._nodes: dict[int, OwnedNode] = {}
+
+    def __len__(self) -> int:
+        return len(self._nodes)
+
+    def __iter__(self) -> Iterator[OwnedNode]:
+        return iter(list(self._nodes.values()))
+
+    def get(self, node: int) -> OwnedNode | None:
+        """The node ``node``, if this cluster owns it."""
+        return self._nodes.get(node)
+
+    def replace(self, entries: list[Mapping[str, Any]]) -> None:
+        """Own exactly the nodes of a recovery answer."""
+        self._nodes = {int(e["node"]): _node_from(e) for e in entries}
+
+    def remember(self, request: Mapping[str, Any]) -> None:
+        """Own, or update, the node a power request names."""
+        node = _node_from(request)
+        self._nodes[node.id] = node
+
+
+def _node_from(entry: Mapping[str, Any]) -> OwnedNode:
+    return OwnedNode(
+        id=int(entry["node"]),
+        name=str(entry["name"]),
+        power_type=str(entry["power_type"]),
+        power_parameters=dict(entry["power_parameters"]),
+    )

@@ -1,0 +1,137 @@
+"""
+The periodic power sync: every interval, read each owned node's power
+state and report what was seen, in batches.
+
+Nodes with an action in play are skipped (that action will report a
+verified state).  Reads go through the registry, so they too are one at a
+time per node, and a power request arriving meanwhile simply takes over.
+Concurrency is bounded across the sweep, and each driver bounds its own per
+BMC or PDU, so one dead BMC holds one slot and delays nothing else.  A node
+whose reads fail ``failures_before_error`` times in a row is reported as
+power ``error`` with the last error, then read again only every 2, 4, 8...
+sweeps (up to ``max_skip``), until a read succeeds.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from twisted.internet.defer import Deferred, DeferredSemaphore, gatherResults
+from twisted.internet.interfaces import IReactorTime
+from twisted.internet.task import LoopingCall
+from twisted.logger import Logger
+
+from pserv.cluster.nodes import NodeBook, OwnedNode
+from pserv.cluster.power import ClusterPower
+from pserv.cluster.reports import ReportQueue
+from pserv.power.errors import PowerSettingsError
+from pserv.power.outcome import Outcome, OutcomeStatus
+from pserv.power.states import ActionKind
+
+log = Logger()
+
+
+class PowerObserver:
+    """
+    Sweeps the cluster's nodes.
+
+    :param interval: seconds between the starts of two sweeps.
+    :param concurrency: reads in flight at once.
+    :param batch: observed states per report.
+    """
+
+    def __init__(
+        self,
+        clock: IReactorTime,
+        book: NodeBook,
+        power: ClusterPower,
+        reports: ReportQueue,
+        *,
+        interval: float = 300.0,
+        concurrency: int = 32,
+        failures_before_error: int = 3,
+        max_skip: int = 32,
+        batch: int = 200,
+    ) -> None:
+        self.clock = clock
+        self.book = book
+        self.power = power
+        self.reports = reports
+        self.interval = interval
+        self.failures_before_error = failures_before_error
+        self.max_skip = max_skip
+        self.batch = batch
+        self._slots = DeferredSemaphore(concurrency)
+        self._failures: dict[int, int] = {}
+        self._skip: dict[int, int] = {}
+        self._seen: list[dict[str, Any]] = []
+        self._loop = LoopingCall(self.sweep)
+        self._loop.clock = clock
+
+    def start(self) -> None:
+        """Sweep now and every ``interval`` seconds."""
+        if not self._loop.running:
+            self._loop.start(self.interval, now=True).addErrback(
+                lambda f: log.failure("the power sweep stopped", f)
+            )
+
+    def stop(self) -> None:
+        """Stop sweeping."""
+        if self._loop.running:
+            self._loop.stop()
+
+    def sweep(self) -> Deferred[object]:
+        """Read every node due for a read; report what was seen."""
+        reads = [self._slots.run(self._read, node) for node in self.book if self._due(node)]
+        done = gatherResults(reads)
+        done.addCallback(lambda _: self._flush())
+        return done
+
+    def _due(self, node: OwnedNode) -> bool:
+        if self.power.registry.in_play(str(node.id)) != (None, None):
+            return False
+        skip = self._skip.get(node.id, 0)
+        if skip:
+            self._skip[node.id] = skip - 1
+            return False
+        return True
+
+    async def _read(self, node: OwnedNode) -> None:
+        try:
+            control = self.power.drivers.control(node.power_type, node.power_parameters)
+        except PowerSettingsError as e:
+            self._failed(node, str(e))
+            return
+        outcome: Outcome = await self.power.registry.request(str(node.id), ActionKind.QUERY, control)
+        if outcome.status is OutcomeStatus.DONE and outcome.state is not None:
+            self._seen_state(node, outcome.state.value)
+        elif outcome.status is OutcomeStatus.FAILED:
+            self._failed(node, outcome.error or "read failed")
+
+    def _seen_state(self, node: OwnedNode, state: str) -> None:
+        self._failures.pop(node.id, None)
+        self._skip.pop(node.id, None)
+        self._add({"node": node.id, "power_state": state, "error": None})
+
+    def _failed(self, node: OwnedNode, error: str) -> None:
+        failures = self._failures[node.id] = self._failures.get(node.id, 0) + 1
+        if failures < self.failures_before_error:
+            return
+        self._skip[node.id] = min(2 ** (failures - self.failures_before_error + 1) - 1, self.max_skip)
+        self._add({"node": node.id, "power_state": "error", "error": error})
+
+    def _add(self, state: dict[str, Any]) -> None:
+        state["observed_at"] = _iso(self.clock.seconds())
+        self._seen.append(state)
+        if len(self._seen) >= self.batch:
+            self._flush()
+
+    def _flush(self) -> None:
+        seen, self._seen = self._seen, []
+        if seen:
+            self.reports.power_states(seen)
+
+
+def _iso(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, timezone.utc).replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
