@@ -76,7 +76,14 @@ class ConnectedClusters:
         return self.database.run(reports.report_outcome, cluster, outcome, self.now())
 
     def report_power_states(self, cluster: str, states: list[Mapping[str, Any]]) -> Deferred[int]:
-        return self.database.run(reports.report_power_states, cluster, states, self.now())
+        """Record observed states; deliver the actions a drift policy made."""
+        recording = self.database.run(reports.report_power_states, cluster, states, self.now())
+        return recording.addCallback(self._enforced)
+
+    def _enforced(self, result: dict[str, Any]) -> int:
+        if result["enforced"]:
+            self.deliver(result["enforced"])
+        return result["changed"]
 
     def heartbeat(self, cluster: str) -> None:
         self.last_heartbeat[cluster] = self.clock.seconds()

@@ -17,6 +17,12 @@ POWER_STATES = ["on", "off", "unknown", "error"]
 ACTION_KINDS = ["on", "off", "cycle", "soft_off", "query"]
 ACTION_STATUSES = ["pending", "sent", "running", "done", "failed", "superseded", "cancelled"]
 LIFECYCLES = ["enrolled", "ready", "deleting"]
+DRIFT_POLICIES = ["observe", "enforce"]
+DRIFT = {
+    "enum": DRIFT_POLICIES,
+    "description": "when the observed power differs from the desired: observe records it; "
+    "enforce, once the same drift is seen twice in a row, requests the desired state",
+}
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -63,7 +69,7 @@ SCHEMAS: dict[str, Any] = {
         "required": [
             "id", "name", "cluster", "power_type", "power_parameters",
             "desired_power_state", "power_state", "power_state_observed_at",
-            "power_error", "generation", "lifecycle", "created_at", "updated_at",
+            "power_error", "generation", "lifecycle", "drift_policy", "created_at", "updated_at",
         ],
         "properties": {
             "id": {"type": "integer"},
@@ -80,6 +86,7 @@ SCHEMAS: dict[str, Any] = {
             "power_error": {"type": ["string", "null"], "description": "the last read error"},
             "generation": {"type": "integer", "description": "intent generation"},
             "lifecycle": {"enum": LIFECYCLES},
+            "drift_policy": DRIFT,
             "created_at": {"type": "string", "format": "date-time"},
             "updated_at": {"type": "string", "format": "date-time"},
         },
@@ -93,6 +100,7 @@ SCHEMAS: dict[str, Any] = {
             "cluster": {"type": ["string", "null"]},
             "power_type": {"type": "string"},
             "power_parameters": {"type": "object"},
+            "drift_policy": DRIFT,
         },
         "additionalProperties": False,
     },
@@ -106,6 +114,7 @@ SCHEMAS: dict[str, Any] = {
                 "type": "object",
                 "description": "replaces the settings; a secret sent as \"set\" or left out keeps its value",
             },
+            "drift_policy": DRIFT,
         },
         "additionalProperties": False,
     },

@@ -56,6 +56,7 @@ nodes = Table(
     Column("lifecycle", String(16), nullable=False),
     Column("created_at", DateTime, nullable=False),
     Column("updated_at", DateTime, nullable=False),
+    Column("drift_policy", String(16), nullable=False, server_default="observe"),
 )
 
 power_actions = Table(

@@ -15,7 +15,7 @@ def test_migrations_build_the_schema(engine):
     with engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection), metadata)
     assert differences == []
-    assert current_revision(engine) == head_revision() == "0001"
+    assert current_revision(engine) == head_revision() == "0002"
 
 
 def test_upgrade_again_keeps_rows(engine, run, moments):
@@ -23,3 +23,39 @@ def test_upgrade_again_keeps_rows(engine, run, moments):
     node = run(create_node, {"name": "n", "power_type": "fake", "power_parameters": {"address": "n"}}, moments())
     upgrade(engine)
     assert run(get_node, node["id"]) == node
+
+
+def test_upgrade_from_0001_keeps_every_node(database_url):
+    """A database at revision 0001 upgraded to the newest keeps its nodes, with drift_policy observe."""
+    import uuid
+
+    from sqlalchemy import text
+
+    from pserv.region.db import make_engine
+
+    if database_url.startswith("sqlite"):
+        url = database_url.replace("region.sqlite", f"old-{uuid.uuid4().hex[:6]}.sqlite")
+    else:
+        url = database_url
+    engine = make_engine(url)
+    if not url.startswith("sqlite"):
+        schema_name = f"old_{uuid.uuid4().hex[:10]}"
+        with engine.begin() as connection:
+            connection.execute(text(f"CREATE SCHEMA {schema_name}"))
+        engine.dispose()
+        engine = make_engine(url.split("?")[0] + f"?options=-csearch_path%3D{schema_name}")
+    upgrade(engine, "0001")
+    with engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO nodes (name, power_type, power_parameters, power_secrets, desired_power_state, "
+            "power_state, generation, lifecycle, created_at, updated_at) VALUES "
+            "('old', 'fake', '{\"address\": \"a\"}', '{}', 'on', 'off', 3, 'ready', '2026-01-01', '2026-01-01')"
+        ))
+    upgrade(engine)
+    with engine.connect() as connection:
+        row = connection.execute(text("SELECT name, generation, drift_policy FROM nodes")).one()
+    assert tuple(row) == ("old", 3, "observe")
+    if not url.startswith("sqlite"):
+        with engine.begin() as connection:
+            connection.execute(text(f"DROP SCHEMA {schema_name} CASCADE"))
+    engine.dispose()

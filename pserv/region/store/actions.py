@@ -56,7 +56,7 @@ def request_power(
     :raises Conflict: the node is being deleted.
     """
     node = find(connection, ref, lock=True)
-    return _request(connection, node, ActionKind(kind), requested_by, now)
+    return request_intent(connection, node, ActionKind(kind), requested_by, now)
 
 
 def request_bulk(
@@ -72,7 +72,7 @@ def request_bulk(
     refuses the whole request.
     """
     nodes = _bulk_nodes(connection, refs, filters)
-    return [_request(connection, node, ActionKind(kind), requested_by, now)[0] for node in nodes]
+    return [request_intent(connection, node, ActionKind(kind), requested_by, now)[0] for node in nodes]
 
 
 def get_action(connection: Connection, action_id: int) -> dict[str, Any]:
@@ -137,9 +137,13 @@ def expire_stuck(connection: Connection, now: datetime, timeout: float) -> list[
     return [row.id for row in stuck]
 
 
-def _request(
+def request_intent(
     connection: Connection, node: Row, kind: ActionKind, requested_by: str, now: datetime
 ) -> tuple[dict[str, Any], bool]:
+    """
+    Commit one power intent for the locked ``node`` row; see
+    :func:`request_power`.
+    """
     if node.lifecycle == "deleting":
         raise Conflict(f"node {node.name} is being deleted", "node")
     newest = _newest_outstanding(connection, node.id)

@@ -42,6 +42,7 @@ def node_json(row: Row) -> dict[str, Any]:
         "power_error": row.power_error,
         "generation": row.generation,
         "lifecycle": row.lifecycle,
+        "drift_policy": row.drift_policy,
         "created_at": iso(row.created_at),
         "updated_at": iso(row.updated_at),
     }
@@ -87,6 +88,7 @@ def create_node(connection: Connection, body: Mapping[str, Any], now: datetime) 
         power_parameters=parameters, power_secrets=secrets,
         desired_power_state="unknown", power_state="unknown",
         generation=0, lifecycle="ready", created_at=utc(now), updated_at=utc(now),
+        drift_policy=body.get("drift_policy", "observe"),
     )
     row = find(connection, node_id)
     add_event(connection, now, "node_created", f"node {name} enrolled ({row.power_type})", row)
@@ -109,6 +111,8 @@ def update_node(
         _check_name_free(connection, values["name"])
     if "cluster" in body:
         values["cluster"] = _check_cluster(body["cluster"])
+    if "drift_policy" in body:
+        values["drift_policy"] = body["drift_policy"]
     if "power_type" in body or "power_parameters" in body:
         power_type = body.get("power_type", row.power_type)
         raw = body.get("power_parameters", row.power_parameters)

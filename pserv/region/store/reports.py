@@ -17,10 +17,11 @@ from typing import Any, Mapping
 from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Connection, Row
 
+from pserv.power.states import ActionKind
 from pserv.region import schema
-from pserv.region.store.actions import FINAL
+from pserv.region.store.actions import FINAL, request_intent
 from pserv.region.store.common import add_event, utc
-from pserv.region.store.nodes import IN_FLIGHT
+from pserv.region.store.nodes import IN_FLIGHT, OUTSTANDING
 
 OUTCOME_STATUSES = ("done", "failed", "superseded", "cancelled")
 
@@ -90,22 +91,46 @@ def report_outcome(connection: Connection, cluster: str, outcome: Mapping[str, A
 
 def report_power_states(
     connection: Connection, cluster: str, states: list[Mapping[str, Any]], now: datetime
-) -> int:
+) -> dict[str, Any]:
     """
-    Observed power states from the cluster's sweep.
+    Observed power states from the cluster's sweep.  A node whose policy is
+    ``enforce``, seen twice in a row in the same state other than the one
+    desired, with nothing outstanding, gets an action restoring it.
 
-    :return: how many changed a node's observed state.
+    :return: ``{"changed": how many observed states changed, "enforced":
+        the ids of the actions made to restore desired states}``.
     """
-    changed = 0
+    changed, enforced = 0, []
     for state in states:
-        node = connection.execute(select(schema.nodes).where(schema.nodes.c.id == int(state["node"]))).first()
+        node = connection.execute(
+            select(schema.nodes).where(schema.nodes.c.id == int(state["node"])).with_for_update()
+        ).first()
         if node is None or node.cluster != cluster:
             continue
         observed_at = _parse_time(state.get("observed_at")) or utc(now)
         if node.power_state_observed_at is not None and observed_at <= node.power_state_observed_at:
             continue
         changed += _observe(connection, node, state["power_state"], state.get("error"), observed_at)
-    return changed
+        restoring = _enforce(connection, node, state["power_state"], now)
+        if restoring is not None:
+            enforced.append(restoring)
+    return {"changed": changed, "enforced": enforced}
+
+
+def _enforce(connection: Connection, node: Row, seen: str, now: datetime) -> int | None:
+    drifted = seen in ("on", "off") and node.desired_power_state in ("on", "off") and seen != node.desired_power_state
+    if not drifted or node.drift_policy != "enforce" or node.power_state != seen or node.lifecycle != "ready":
+        return None
+    table = schema.power_actions
+    busy = connection.execute(
+        select(table.c.id).where(table.c.node_id == node.id, table.c.status.in_(OUTSTANDING)).limit(1)
+    ).first()
+    if busy is not None:
+        return None
+    action, _ = request_intent(connection, node, ActionKind(node.desired_power_state), "drift-policy", now)
+    add_event(connection, now, "drift_enforced",
+              f"power seen {seen} twice, desired {node.desired_power_state}: action {action['id']}", node, action["id"])
+    return action["id"]
 
 
 def _record_outcome(connection: Connection, action: Row, status: str, outcome: Mapping[str, Any], now: datetime) -> None:

@@ -90,9 +90,44 @@ def test_observed_states_never_go_backwards(run, moments):
     """An observation older than the node's last one is ignored; changes are events."""
     node = enrol(run, moments)
     state = lambda s, at, error=None: {"node": node["id"], "power_state": s, "error": error, "observed_at": at}
-    assert run(report_power_states, "rack-1", [state("on", "2026-11-22T12:01:00Z")], moments()) == 1
-    assert run(report_power_states, "rack-1", [state("off", "2026-11-22T12:00:30Z")], moments()) == 0
-    assert run(report_power_states, "rack-1", [state("error", "2026-11-22T12:02:00Z", "timed out")], moments()) == 1
+    changed = lambda states: run(report_power_states, "rack-1", states, moments())["changed"]
+    assert changed([state("on", "2026-11-22T12:01:00Z")]) == 1
+    assert changed([state("off", "2026-11-22T12:00:30Z")]) == 0
+    assert changed([state("error", "2026-11-22T12:02:00Z", "timed out")]) == 1
     shown = run(get_node, "n")
     assert (shown["power_state"], shown["power_error"]) == ("error", "timed out")
-    assert run(report_power_states, "rack-9", [state("on", "2026-11-22T12:03:00Z")], moments()) == 0
+    assert run(report_power_states, "rack-9", [state("on", "2026-11-22T12:03:00Z")], moments())["changed"] == 0
+
+
+def sweep_sees(run, moments, node, state, minute):
+    seen = {"node": node["id"], "power_state": state, "error": None, "observed_at": f"2026-11-22T13:{minute:02d}:00Z"}
+    return run(report_power_states, "rack-1", [seen], moments())["enforced"]
+
+
+def test_enforce_acts_on_the_second_sighting_only(run, moments):
+    """An enforcing node seen off twice while desired on gets an on action; once is not enough."""
+    from pserv.region.store.nodes import update_node
+
+    node = enrol(run, moments)
+    run(update_node, "n", {"drift_policy": "enforce"}, moments())
+    first, _ = run(request_power, "n", "on", "a", moments())
+    run(mark_sent, [first["id"]], moments())
+    run(report_outcome, "rack-1", outcome(first), moments())
+    assert sweep_sees(run, moments, node, "off", 1) == []
+    enforced = sweep_sees(run, moments, node, "off", 2)
+    assert len(enforced) == 1
+    action = run(get_action, enforced[0])
+    assert (action["kind"], action["requested_by"]) == ("on", "drift-policy")
+    assert sweep_sees(run, moments, node, "off", 3) == []
+    assert "drift_enforced" in kinds(run)
+
+
+def test_observe_and_errors_never_act(run, moments):
+    """An observing node, or one whose reads fail, gets no action however often it drifts."""
+    node = enrol(run, moments)
+    run(request_power, "n", "on", "a", moments())
+    first = run(list_events, "n", None, 100, None)
+    for minute in range(1, 4):
+        assert sweep_sees(run, moments, node, "off", minute) == []
+    assert sweep_sees(run, moments, node, "error", 5) == []
+    assert len(first) > 0
