@@ -72,7 +72,7 @@ def load(path: Path | None, overrides: Mapping[str, Any]) -> RegionConfig:
     config = RegionConfig()
     file = path or DEFAULT_CONFIG
     if path is not None or file.exists():
-        config = config.updated(_read(file))
+        config = config.updated(read_yaml(file))
     return config.updated(overrides)
 
 
@@ -84,7 +84,11 @@ def parse_listen(text: str, name: str) -> tuple[str, int]:
     return host.strip("[]") or "0.0.0.0", int(port)
 
 
-def _read(path: Path) -> dict[str, Any]:
+def read_yaml(path: Path) -> dict[str, Any]:
+    """A YAML config file as a mapping.
+
+    :raises ConfigError: naming the file when it cannot be used.
+    """
     try:
         loaded = yaml.safe_load(path.read_text())
     except OSError as e:

@@ -1,0 +1,84 @@
+"""
+The cluster's settings: defaults, then the config file, then the command
+line.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any, Mapping
+
+from pserv.region.config import ConfigError, parse_listen, read_yaml
+
+DEFAULT_CONFIG = Path("/etc/pserv/cluster.yaml")
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    """
+    :ivar region: ``HOST:PORT`` of the region's RPC port.
+    :ivar name: this cluster's name; nodes name it in their ``cluster``.
+    :ivar secret_file: a copy of the region's ``DATA_DIR/secret``.
+    :ivar concurrency: power reads in flight at once during a sweep.
+    :ivar sync_interval: seconds between power sweeps.
+    :ivar failures_before_error: failed reads in a row before a node is
+        reported as power error.
+    """
+
+    region: str = ""
+    name: str = ""
+    secret_file: Path = Path("/etc/pserv/secret")
+    concurrency: int = 32
+    sync_interval: float = 300.0
+    failures_before_error: int = 3
+
+    def region_address(self) -> tuple[str, int]:
+        """``region`` as (host, port)."""
+        return parse_listen(self.region, "region")
+
+    def updated(self, values: Mapping[str, Any]) -> ClusterConfig:
+        """This config with the non-``None`` ``values`` applied and checked."""
+        known = {f.name for f in fields(self)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(f"{unknown[0]}: not a cluster setting")
+        changes = {k: v for k, v in values.items() if v is not None}
+        if "secret_file" in changes:
+            changes["secret_file"] = Path(changes["secret_file"])
+        for name, kind, low in (("concurrency", int, 1), ("failures_before_error", int, 1), ("sync_interval", float, 1)):
+            if name in changes:
+                changes[name] = _at_least(changes[name], kind, low, name)
+        return replace(self, **changes)
+
+    def check(self) -> ClusterConfig:
+        """
+        :raises ConfigError: unless ``region`` and ``name`` are usable.
+        """
+        if not self.region:
+            raise ConfigError("region: required (HOST:PORT of the region's RPC port)")
+        self.region_address()
+        if not NAME.match(self.name):
+            raise ConfigError("name: required: 1 to 63 letters, digits, '.', '_' or '-'")
+        return self
+
+
+def load(path: Path | None, overrides: Mapping[str, Any]) -> ClusterConfig:
+    """Defaults, then the file (the default one only if it exists), then ``overrides``."""
+    config = ClusterConfig()
+    file = path or DEFAULT_CONFIG
+    if path is not None or file.exists():
+        config = config.updated(read_yaml(file))
+    return config.updated(overrides)
+
+
+def _at_least(value: Any, kind: type, low: float, name: str) -> Any:
+    try:
+        number = kind(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name}: must be a number") from None
+    if number < low:
+        raise ConfigError(f"{name}: must be at least {low:g}")
+    return number

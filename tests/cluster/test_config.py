@@ -1,0 +1,35 @@
+"""
+Tests for pserv.cluster.config.
+"""
+
+from pathlib import Path
+
+import pytest
+
+from pserv.cluster.config import ClusterConfig, load
+from pserv.region.config import ConfigError
+
+
+def test_file_then_flags(tmp_path):
+    """The config file sets the cluster up and flags override it."""
+    path = tmp_path / "cluster.yaml"
+    path.write_text("region: 10.0.0.1:5250\nname: rack-1\nsecret_file: /srv/secret\nsync_interval: 60\n")
+    config = load(path, {"name": "rack-2", "concurrency": None}).check()
+    assert (config.region_address(), config.name, config.secret_file) == (("10.0.0.1", 5250), "rack-2", Path("/srv/secret"))
+    assert config.sync_interval == 60.0 and config.concurrency == 32
+
+
+@pytest.mark.parametrize(
+    "values, message",
+    [
+        ({}, "region: required"),
+        ({"region": "nowhere", "name": "r"}, "region: must be HOST:PORT"),
+        ({"region": "h:1", "name": "bad name"}, "name: required"),
+        ({"region": "h:1", "name": "r", "concurrency": 0}, "concurrency: must be at least 1"),
+        ({"region": "h:1", "name": "r", "colour": "red"}, "colour: not a cluster setting"),
+    ],
+)
+def test_bad_settings_name_the_setting(values, message):
+    """A missing or bad setting is refused with a message naming it."""
+    with pytest.raises(ConfigError, match=message):
+        ClusterConfig().updated(values).check()
