@@ -102,7 +102,7 @@ async def measure(reactor, backend: str, database: str | None, args) -> tuple[fl
     with tempfile.TemporaryDirectory() as data_dir:
         token = initialize(Path(data_dir), database)
         region = Region()
-        argv = region_args(Path(data_dir), database) + ["run", "--listen", "127.0.0.1:0"]
+        argv = region_args(Path(data_dir), database) + ["run", "--listen", "127.0.0.1:0", "--rpc-listen", "127.0.0.1:0"]
         reactor.spawnProcess(region, sys.executable, argv, env=None)
         url = await region.ready
         pool = HTTPConnectionPool(reactor)

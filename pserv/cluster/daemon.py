@@ -25,6 +25,8 @@ class RegionSession(RegionLink, Protocol):
 
     def recover_all(self) -> Deferred[list[dict[str, Any]]]: ...
 
+    def when_lost(self) -> Deferred[object]: ...
+
 
 class ClusterDaemon:
     """
@@ -58,6 +60,7 @@ class ClusterDaemon:
         nodes = await session.recover_all()
         self.book.replace(nodes)
         self.reports.link_up(session)
+        session.when_lost().addCallback(lambda _: self.region_lost())
         self.power.converge(nodes)
         log.info("recovered {nodes} node(s), {actions} outstanding action(s)",
                  nodes=len(nodes), actions=sum(len(n["actions"]) for n in nodes))

@@ -28,7 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.add_parser("init", help="create or upgrade the schema and the secret; print the first admin token")
     run = commands.add_parser("run", help="serve the API")
-    run.add_argument("--listen", help="HOST:PORT (default 0.0.0.0:5240)")
+    run.add_argument("--listen", help="HOST:PORT for the API (default 0.0.0.0:5240)")
+    run.add_argument("--rpc-listen", dest="rpc_listen", help="HOST:PORT for the clusters' RPC (default 0.0.0.0:5250)")
     run.add_argument("--action-timeout", dest="action_timeout", type=float,
                      help="seconds before a pending or sent action fails (default 600)")
     token = commands.add_parser("create-token", help="print a new API token")
@@ -47,7 +48,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_OK
-    overrides = {k: getattr(args, k, None) for k in ("data_dir", "database", "listen", "action_timeout")}
+    overrides = {
+        k: getattr(args, k, None) for k in ("data_dir", "database", "listen", "rpc_listen", "action_timeout")
+    }
     try:
         config = load(args.config, overrides)
     except ConfigError as e:
@@ -89,6 +92,7 @@ def _run(parser: Any, config: Any, args: Any) -> int:
     from pserv.cli_support import run_on_reactor
     from pserv.cluster_cli import install_reactor
     from pserv.region.service import NotInitialized, Region
+    from pserv.rpc.auth import SecretError
 
     install_reactor()
     globalLogBeginner.beginLoggingTo([textFileLogObserver(sys.stdout)], redirectStandardIO=False)
@@ -99,7 +103,7 @@ def _run(parser: Any, config: Any, args: Any) -> int:
         region = Region(config, reactor)
         try:
             region.start()
-        except (NotInitialized, OSError) as e:
+        except (NotInitialized, OSError, SecretError) as e:
             print(f"pserv-region: error: {e}", file=sys.stderr)
             return EXIT_FAILED
         stopped: Deferred[None] = Deferred()

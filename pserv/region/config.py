@@ -25,6 +25,7 @@ class RegionConfig:
         material.
     :ivar database: an SQLAlchemy URL; SQLite in the data directory if empty.
     :ivar listen: ``HOST:PORT`` for the API.
+    :ivar rpc_listen: ``HOST:PORT`` for the clusters' RPC (TLS).
     :ivar action_timeout: seconds before an action left pending or sent
         fails as ``timed out``.
     """
@@ -32,6 +33,7 @@ class RegionConfig:
     data_dir: Path = Path("/var/lib/pserv")
     database: str = ""
     listen: str = "0.0.0.0:5240"
+    rpc_listen: str = "0.0.0.0:5250"
     action_timeout: float = 600.0
 
     @property
@@ -48,6 +50,10 @@ class RegionConfig:
         """``listen`` as (host, port)."""
         return parse_listen(self.listen, "listen")
 
+    def rpc_address(self) -> tuple[str, int]:
+        """``rpc_listen`` as (host, port)."""
+        return parse_listen(self.rpc_listen, "rpc_listen")
+
     def updated(self, values: Mapping[str, Any]) -> RegionConfig:
         """This config with the non-``None`` ``values`` applied and checked."""
         known = {f.name for f in fields(self)}
@@ -61,6 +67,7 @@ class RegionConfig:
             changes["action_timeout"] = _positive(changes["action_timeout"], "action_timeout")
         config = replace(self, **changes)
         config.listen_address()
+        config.rpc_address()
         return config
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import make_url
+from twisted.internet.defer import gatherResults
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 from twisted.web.server import Site
@@ -24,6 +25,8 @@ from pserv.region.http import BoundedRequest
 from pserv.region.migrate import current_revision, head_revision, upgrade
 from pserv.region.store.actions import expire_stuck
 from pserv.region.store.tokens import create_token, has_tokens
+from pserv.rpc.auth import load_secret
+from pserv.rpc.protocol import region_rpc_factory
 
 log = Logger()
 
@@ -97,6 +100,8 @@ class Region:
         self._sweep = LoopingCall(self.sweep)
         self._sweep.clock = self.clock
         self.port: Any = None
+        self.rpc_port: Any = None
+        self._rpc_factory: Any = None
 
     def start(self) -> None:
         """
@@ -111,17 +116,27 @@ class Region:
         site.requestFactory = BoundedRequest
         host, port = self.config.listen_address()
         self.port = self.reactor.listenTCP(port, site, interface=host)
+        self._listen_rpc()
         self._sweep.start(SWEEP_SECONDS, now=True)
-        address = self.port.getHost()
+        address, rpc = self.port.getHost(), self.rpc_port.getHost()
+        log.info("pserv-region RPC for clusters on {host}:{port} (TLS)", host=rpc.host, port=rpc.port)
         log.info("pserv-region listening on http://{host}:{port}/", host=address.host, port=address.port)
+
+    def _listen_rpc(self) -> None:
+        secret = load_secret(self.config.secret_path)
+        self._rpc_factory = region_rpc_factory(self.clusters, secret, self.config.data_dir / "tls", self.clock)
+        host, port = self.config.rpc_address()
+        self.rpc_port = self.reactor.listenTCP(port, self._rpc_factory, interface=host)
 
     def stop(self) -> Any:
         """Stop sweeping, listening and the database pool."""
         if self._sweep.running:
             self._sweep.stop()
-        stopped = self.port.stopListening() if self.port is not None else None
+        stopped = [port.stopListening() for port in (self.port, self.rpc_port) if port is not None]
+        if self._rpc_factory is not None:
+            stopped.append(self._rpc_factory.wrappedFactory.disconnect_all())
         self.database.stop()
-        return stopped
+        return gatherResults(stopped)
 
     def sweep(self) -> Any:
         """

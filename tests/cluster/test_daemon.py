@@ -21,6 +21,9 @@ class Session(RecordingLink):
     def recover_all(self):
         return succeed(self.nodes)
 
+    def when_lost(self):
+        return Deferred()
+
 
 def node(actions, **extra):
     return {"node": 1, "name": "n1", "power_type": "fake", "power_parameters": {"address": "b1"},

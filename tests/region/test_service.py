@@ -27,7 +27,7 @@ def test_initialize_once(tmp_path):
 
 def test_run_refuses_without_init(tmp_path):
     """A region whose database has no schema refuses to start."""
-    region = Region(RegionConfig(data_dir=tmp_path, listen="127.0.0.1:0"), reactor)
+    region = Region(RegionConfig(data_dir=tmp_path, listen="127.0.0.1:0", rpc_listen="127.0.0.1:0"), reactor)
     with pytest.raises(NotInitialized):
         region.start()
 

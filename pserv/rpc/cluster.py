@@ -1,0 +1,61 @@
+"""
+The commands the cluster answers (the region sends them), and the
+:class:`ClusterResponder` the cluster daemon implements to answer them.
+
+The cluster refuses both, and drops the connection, until the region has
+proved that it knows the shared secret.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from twisted.protocols import amp
+
+from pserv.rpc.arguments import JSON
+from pserv.rpc.common import COMMAND_ERRORS, SESSION_ERRORS
+
+
+class PerformPower(amp.Command):
+    """
+    Sent by the region when an operator asks for a power action on a node
+    this cluster drives (and again for an action it must re-send).  The
+    answer means *accepted*: the outcome comes later through
+    :class:`~pserv.rpc.region.ReportOutcome`.  A re-delivered action id joins
+    the action that has it.
+    """
+
+    arguments = [(b"request", JSON(dict))]
+    response: list[tuple[bytes, amp.Argument]] = []
+    errors = COMMAND_ERRORS
+    fatalErrors = SESSION_ERRORS
+
+
+class CancelAction(amp.Command):
+    """
+    Sent by the region when an operator cancels an action: the cluster stops
+    it at its next safe point.  ``known`` says whether the cluster had the
+    action in play; the outcome (``cancelled`` or what really happened)
+    comes through :class:`~pserv.rpc.region.ReportOutcome`.
+    """
+
+    arguments = [(b"node", amp.Integer()), (b"action", amp.Integer())]
+    response = [(b"known", amp.Boolean())]
+    errors = COMMAND_ERRORS
+    fatalErrors = SESSION_ERRORS
+
+
+class ClusterResponder(Protocol):
+    """
+    What the cluster daemon implements to answer the region.  Each method
+    may return a plain value or a Deferred; raising
+    :class:`~pserv.rpc.common.InvalidRequest` answers that error, and any
+    other failure is logged and answered
+    :class:`~pserv.rpc.common.CommandFailed`.
+    """
+
+    def perform_power(self, request: dict[str, Any]) -> Any:
+        """Accept a power request (already checked against its shape)."""
+
+    def cancel_action(self, node: int, action: int) -> Any:
+        """Cancel an action; return whether it was known."""

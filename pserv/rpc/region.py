@@ -1,0 +1,181 @@
+"""
+The commands the region answers (a cluster sends them), and the
+:class:`RegionResponder` the region implements to answer them.
+
+Every command but the handshake (:class:`Authenticate`, :class:`Prove`)
+is refused, and the connection dropped, until the handshake completes; the
+cluster's name then comes from the session, never from arguments.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from twisted.internet.defer import Deferred
+from twisted.protocols import amp
+
+from pserv.rpc.arguments import JSON
+from pserv.rpc.common import COMMAND_ERRORS, HANDSHAKE_ERRORS, SESSION_ERRORS
+
+#: The most nodes one ``Recover`` page may ask for.
+MAX_PAGE = 1000
+
+
+class Authenticate(amp.Command):
+    """
+    Sent by a cluster first, on every connection: its name and a fresh
+    random nonce.  The region answers its own nonce and its proof that it
+    knows the shared secret (see ``docs/rpc.md``).
+    """
+
+    arguments = [(b"cluster", amp.Unicode()), (b"cluster_nonce", amp.String())]
+    response = [(b"region_nonce", amp.String()), (b"region_proof", amp.String())]
+    fatalErrors = HANDSHAKE_ERRORS
+
+
+class Prove(amp.Command):
+    """
+    Sent by a cluster once it has checked the region's proof: its own proof
+    that it knows the shared secret.  On success the session belongs to the
+    cluster named in :class:`Authenticate`; on failure the region logs it,
+    drops the connection and acts on nothing the peer sent.
+    """
+
+    arguments = [(b"cluster_proof", amp.String())]
+    response: list[tuple[bytes, amp.Argument]] = []
+    fatalErrors = HANDSHAKE_ERRORS
+
+
+class Recover(amp.Command):
+    """
+    Sent by a cluster on every (re)connect, page after page: everything
+    outstanding for its nodes, the nodes with an id above ``after`` (all for
+    ``None``) in id order, at most ``limit`` of them and at most what fits in
+    one AMP value.  ``next`` is the ``after`` of the next page, ``None``
+    after the last.
+    """
+
+    arguments = [(b"after", amp.Integer(optional=True)), (b"limit", amp.Integer())]
+    response = [(b"nodes", JSON(list)), (b"next", amp.Integer(optional=True))]
+    errors = COMMAND_ERRORS
+    fatalErrors = SESSION_ERRORS
+
+
+class ReportRunning(amp.Command):
+    """
+    Sent by a cluster when it starts running a power action it was sent.
+    Idempotent: the cluster repeats it until it is answered.
+    """
+
+    arguments = [(b"action", amp.Integer())]
+    response: list[tuple[bytes, amp.Argument]] = []
+    errors = COMMAND_ERRORS
+    fatalErrors = SESSION_ERRORS
+
+
+class ReportProgress(amp.Command):
+    """
+    Sent by a cluster when a running action reaches a named step
+    (``off_verified``, ``escalating``, ...).  Idempotent.
+    """
+
+    arguments = [(b"action", amp.Integer()), (b"progress", amp.Unicode())]
+    response: list[tuple[bytes, amp.Argument]] = []
+    errors = COMMAND_ERRORS
+    fatalErrors = SESSION_ERRORS
+
+
+class ReportOutcome(amp.Command):
+    """
+    Sent by a cluster when an action ends: its outcome.  Idempotent: the
+    cluster repeats it, across reconnects, until it is answered;
+    ``applied`` says whether this report changed anything (``False`` for a
+    repeat or a stale report).
+    """
+
+    arguments = [(b"outcome", JSON(dict))]
+    response = [(b"applied", amp.Boolean())]
+    errors = COMMAND_ERRORS
+    fatalErrors = SESSION_ERRORS
+
+
+class ReportPowerStates(amp.Command):
+    """
+    Sent by a cluster with power states it observed (by a query, a power
+    action, or a periodic check).  A batch fits one AMP value: the sending
+    helper splits bigger ones.
+    """
+
+    arguments = [(b"states", JSON(list))]
+    response: list[tuple[bytes, amp.Argument]] = []
+    errors = COMMAND_ERRORS
+    fatalErrors = SESSION_ERRORS
+
+
+class Heartbeat(amp.Command):
+    """
+    Sent by a cluster every few seconds; an answer shows the connection is
+    alive both ways.  A cluster whose heartbeat goes unanswered in time
+    drops the connection and reconnects.
+    """
+
+    arguments: list[tuple[bytes, amp.Argument]] = []
+    response: list[tuple[bytes, amp.Argument]] = []
+    errors = COMMAND_ERRORS
+    fatalErrors = SESSION_ERRORS
+
+
+class ClusterConnection(Protocol):
+    """
+    What the region gets for each authenticated cluster, to send it
+    commands.
+    """
+
+    cluster: str | None
+
+    def perform_power(self, request: dict[str, Any]) -> Deferred[None]:
+        """Send a power request; fires once the cluster has accepted it."""
+
+    def cancel_action(self, node: int, action: int) -> Deferred[bool]:
+        """Ask the cluster to cancel an action; fires with whether it knew it."""
+
+    def disconnect(self) -> None:
+        """Drop the connection."""
+
+
+class RegionResponder(Protocol):
+    """
+    What the region implements to answer clusters.  ``cluster`` is always
+    the authenticated session's name.  Each method may return a plain value
+    or a Deferred; raising :class:`~pserv.rpc.common.InvalidRequest` answers
+    that error, and any other failure is logged and answered
+    :class:`~pserv.rpc.common.CommandFailed`.
+    """
+
+    def cluster_connected(self, name: str, connection: ClusterConnection) -> Any:
+        """A cluster authenticated; ``connection`` sends it commands."""
+
+    def cluster_disconnected(self, name: str) -> Any:
+        """The cluster's current connection is gone."""
+
+    def recover(self, cluster: str, after: int | None, limit: int) -> Any:
+        """
+        A page of recovery entries: ``{"nodes": [...], "next": int | None}``,
+        the cluster's nodes with an id above ``after`` in id order, at most
+        ``limit``; ``next`` is the last node's id when more remain.
+        """
+
+    def report_running(self, cluster: str, action: int) -> Any:
+        """The cluster started running ``action``."""
+
+    def report_progress(self, cluster: str, action: int, progress: str) -> Any:
+        """``action`` reached the step ``progress``."""
+
+    def report_outcome(self, cluster: str, outcome: dict[str, Any]) -> Any:
+        """An action ended; return (or fire with) whether it changed anything."""
+
+    def report_power_states(self, cluster: str, states: list[dict[str, Any]]) -> Any:
+        """Power states the cluster observed."""
+
+    def heartbeat(self, cluster: str) -> Any:
+        """The cluster is alive."""

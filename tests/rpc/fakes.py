@@ -1,0 +1,211 @@
+"""
+Fakes and helpers for the RPC tests: responders that record calls, sample
+data in each documented shape, in-memory connections, log capture.
+"""
+
+from __future__ import annotations
+
+import bisect
+import contextlib
+from typing import Any, Iterator
+
+from twisted.internet.defer import Deferred
+from twisted.internet.task import Clock
+from twisted.logger import formatEvent, globalLogPublisher
+from twisted.test import iosim
+
+from pserv.rpc.protocol import ClusterRPC, RegionRPC, RegionRPCFactory
+
+SECRET = b"0123456789abcdef" * 4
+WRONG_SECRET = b"fedcba9876543210" * 4
+CHANNEL = b"in-memory channel"
+
+
+def recovery_node(node: int, actions: int = 1) -> dict[str, Any]:
+    """A recovery entry in the documented shape."""
+    return {
+        "node": node, "name": f"node-{node}", "power_type": "ipmi",
+        "power_parameters": {"address": f"10.0.{node // 256 % 256}.{node % 256}", "password": "hunter2"},
+        "desired_power_state": "on", "generation": 3,
+        "actions": [
+            {"id": node * 10 + i, "kind": "on", "generation": 3, "status": "sent",
+             "progress": None, "cancel_requested": False}
+            for i in range(actions)
+        ],
+    }
+
+
+def power_request(action: int = 7, node: int = 1) -> dict[str, Any]:
+    """A power request in the documented shape."""
+    return {"action": action, "node": node, "name": f"node-{node}", "kind": "cycle", "generation": 4,
+            "power_type": "redfish", "power_parameters": {"address": "bmc", "password": "s3cret"}}
+
+
+def outcome(action: int = 7) -> dict[str, Any]:
+    """An outcome in the documented shape."""
+    return {"action": action, "node": 1, "status": "done", "generation": 4, "power_state": "on",
+            "error": None, "fatal": False, "superseded_by": None, "commands": ["power_off", "power_on"]}
+
+
+def observed(node: int, error: str | None = None) -> dict[str, Any]:
+    """An observed power state in the documented shape."""
+    return {"node": node, "power_state": "error" if error else "off", "error": error,
+            "observed_at": "2026-05-01T12:00:00+00:00"}
+
+
+class RecordingRegion:
+    """A RegionResponder that records every call and answers from ``nodes``."""
+
+    def __init__(self, nodes: list[dict[str, Any]] | None = None) -> None:
+        self.calls: list[tuple[Any, ...]] = []
+        self.nodes = sorted(nodes or [], key=lambda n: n["node"])
+        self.connections: dict[str, Any] = {}
+        self.applied = True
+        self.heartbeats: Deferred[None] | None = None
+
+    def cluster_connected(self, name: str, connection: Any) -> None:
+        self.calls.append(("cluster_connected", name))
+        self.connections[name] = connection
+
+    def cluster_disconnected(self, name: str) -> None:
+        self.calls.append(("cluster_disconnected", name))
+
+    def recover(self, cluster: str, after: int | None, limit: int) -> dict[str, Any]:
+        self.calls.append(("recover", cluster, after, limit))
+        ids = [n["node"] for n in self.nodes]
+        start = 0 if after is None else bisect.bisect_right(ids, after)
+        page = self.nodes[start:start + limit]
+        more = start + limit < len(self.nodes)
+        return {"nodes": page, "next": page[-1]["node"] if more else None}
+
+    def report_running(self, cluster: str, action: int) -> None:
+        self.calls.append(("report_running", cluster, action))
+
+    def report_progress(self, cluster: str, action: int, progress: str) -> None:
+        self.calls.append(("report_progress", cluster, action, progress))
+
+    def report_outcome(self, cluster: str, outcome: dict[str, Any]) -> bool:
+        self.calls.append(("report_outcome", cluster, outcome))
+        return self.applied
+
+    def report_power_states(self, cluster: str, states: list[dict[str, Any]]) -> None:
+        self.calls.append(("report_power_states", cluster, states))
+
+    def heartbeat(self, cluster: str) -> Deferred[None] | None:
+        self.calls.append(("heartbeat", cluster))
+        return self.heartbeats
+
+    def names(self) -> list[str]:
+        """The names of the methods called, in order."""
+        return [call[0] for call in self.calls]
+
+
+class RecordingCluster:
+    """A ClusterResponder that records every call."""
+
+    def __init__(self, known: bool = True) -> None:
+        self.calls: list[tuple[Any, ...]] = []
+        self.known = known
+
+    def perform_power(self, request: dict[str, Any]) -> None:
+        self.calls.append(("perform_power", request))
+
+    def cancel_action(self, node: int, action: int) -> bool:
+        self.calls.append(("cancel_action", node, action))
+        return self.known
+
+
+class InMemory:
+    """
+    A region factory and a cluster connected in memory by an ``iosim``
+    pump, on a ``Clock``.
+    """
+
+    def __init__(self, region_secret: bytes = SECRET, cluster_secret: bytes = SECRET,
+                 name: str = "rack-1", region: RecordingRegion | None = None,
+                 cluster_channel: bytes = CHANNEL) -> None:
+        self.clock = Clock()
+        self.region = region or RecordingRegion()
+        self.cluster = RecordingCluster()
+        self.factory = RegionRPCFactory(self.region, region_secret, CHANNEL, self.clock)
+        self.client, self.server, self.pump = iosim.connectedServerAndClient(
+            lambda: self.factory.buildProtocol(None),
+            lambda: ClusterRPC(self.cluster, cluster_secret, name, lambda transport: cluster_channel),
+            greet=False,
+        )
+        self.client: ClusterRPC
+        self.server: RegionRPC
+
+    def flush(self) -> None:
+        """Deliver everything in flight, both ways."""
+        self.pump.flush()
+
+    def call(self, deferred: Deferred[Any]) -> Any:
+        """Flush, then the result of ``deferred`` (raising its failure)."""
+        results: list[Any] = []
+        deferred.addBoth(results.append)
+        self.flush()
+        assert results, "no answer after flushing"
+        if hasattr(results[0], "raiseException"):
+            results[0].raiseException()
+        return results[0]
+
+
+@contextlib.contextmanager
+def captured_logs() -> Iterator[list[dict[str, Any]]]:
+    """Collect every Twisted log event emitted inside the block."""
+    events: list[dict[str, Any]] = []
+    globalLogPublisher.addObserver(events.append)
+    try:
+        yield events
+    finally:
+        globalLogPublisher.removeObserver(events.append)
+
+
+def logged_text(events: list[dict[str, Any]]) -> str:
+    """Every event, formatted and as its repr (failures' tracebacks too)."""
+    parts = []
+    for event in events:
+        parts.append(formatEvent(event))
+        parts.append(repr(event))
+        failure = event.get("log_failure")
+        if failure is not None:
+            parts.append(failure.getTraceback())
+    return "\n".join(parts)
+
+
+class MemoryEndpoint:
+    """
+    A client endpoint that connects in memory to a fresh protocol from
+    ``server_factory``; ``refuse`` makes attempts fail as refused.
+    """
+
+    def __init__(self, server_factory: Any) -> None:
+        self.server_factory = server_factory
+        self.refuse = False
+        self.pumps: list[iosim.IOPump] = []
+        self.attempts = 0
+
+    def connect(self, factory: Any) -> Deferred[Any]:
+        """Connect a protocol from ``factory`` to a new server protocol."""
+        from twisted.internet.defer import fail, succeed
+        from twisted.internet.error import ConnectionRefusedError
+
+        self.attempts += 1
+        if self.refuse:
+            return fail(ConnectionRefusedError("refused in memory"))
+        client = factory.buildProtocol(None)
+        server = self.server_factory.buildProtocol(None)
+        self.pumps.append(iosim.connect(server, iosim.makeFakeServer(server), client,
+                                        iosim.makeFakeClient(client), greet=False))
+        return succeed(client)
+
+    def flush(self) -> None:
+        """Deliver everything in flight on every connection made."""
+        for pump in self.pumps:
+            pump.flush()
+
+
+def delays(clock: Clock) -> list[float]:
+    """How far ahead each of ``clock``'s pending calls is."""
+    return sorted(call.getTime() - clock.seconds() for call in clock.getDelayedCalls())

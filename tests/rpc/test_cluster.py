@@ -1,0 +1,67 @@
+"""
+Tests for pserv.rpc.cluster: every command the cluster answers, both ends
+in memory, with a recording responder.
+"""
+
+import pytest
+
+from pserv.rpc.cluster import ClusterResponder, PerformPower
+from pserv.rpc.common import CommandFailed, InvalidRequest
+
+from tests.rpc.fakes import InMemory, RecordingCluster, power_request
+
+
+@pytest.fixture
+def memory():
+    """An authenticated in-memory connection; ``server`` is the region's end."""
+    connection = InMemory()
+    connection.flush()
+    return connection
+
+
+def test_perform_power(memory):
+    """PerformPower carries the request; the answer means accepted."""
+    assert memory.call(memory.server.perform_power(power_request())) is None
+    assert memory.cluster.calls == [("perform_power", power_request())]
+
+
+@pytest.mark.parametrize("known", [True, False])
+def test_cancel_action(memory, known):
+    """CancelAction carries node and action and answers whether the cluster knew it."""
+    memory.cluster.known = known
+    assert memory.call(memory.server.cancel_action(3, 30)) is known
+    assert memory.cluster.calls == [("cancel_action", 3, 30)]
+
+
+def test_malformed_request_is_refused_before_sending(memory):
+    """perform_power refuses a request missing a field without sending it."""
+    broken = {k: v for k, v in power_request().items() if k != "kind"}
+    with pytest.raises(InvalidRequest, match="kind"):
+        memory.call(memory.server.perform_power(broken))
+    assert memory.cluster.calls == []
+
+
+def test_malformed_request_is_refused_by_the_cluster(memory):
+    """A request that bypasses the region's check is refused by the cluster as InvalidRequest."""
+    broken = {**power_request(), "generation": "4"}
+    with pytest.raises(InvalidRequest, match="generation"):
+        memory.call(memory.server.callRemote(PerformPower, request=broken))
+    assert memory.cluster.calls == []
+
+
+def test_responder_failure_answers_command_failed(memory):
+    """A cluster responder that raises answers CommandFailed; the connection stays up."""
+
+    def broken(request):
+        raise RuntimeError("registry is gone")
+
+    memory.cluster.perform_power = broken
+    with pytest.raises(CommandFailed):
+        memory.call(memory.server.perform_power(power_request()))
+    assert memory.call(memory.server.cancel_action(1, 1)) is True
+
+
+def test_recording_cluster_is_a_cluster_responder():
+    """The fake implements every ClusterResponder method."""
+    methods = {name for name in vars(ClusterResponder) if not name.startswith("_")}
+    assert methods <= set(dir(RecordingCluster))

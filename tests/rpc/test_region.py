@@ -1,0 +1,111 @@
+"""
+Tests for pserv.rpc.region: every command the region answers, both ends in
+memory, with a recording responder.
+"""
+
+import pytest
+
+from pserv.rpc.region import MAX_PAGE, Recover, RegionResponder, ReportOutcome
+
+from tests.rpc.fakes import InMemory, RecordingRegion, observed, outcome, recovery_node
+
+
+@pytest.fixture
+def memory():
+    """An authenticated in-memory connection for cluster ``rack-1``."""
+    connection = InMemory(region=RecordingRegion([recovery_node(i) for i in (2, 5, 9)]))
+    connection.flush()
+    connection.region.calls.clear()
+    return connection
+
+
+def test_recover_one_page(memory):
+    """Recover carries after and limit, and answers nodes and next."""
+    answer = memory.call(memory.client.callRemote(Recover, after=2, limit=1))
+    assert answer == {"nodes": [recovery_node(5)], "next": 5}
+    assert memory.region.calls == [("recover", "rack-1", 2, 1)]
+
+
+def test_recover_from_the_start_to_the_end(memory):
+    """after=None starts at the first node; the last page answers next=None."""
+    answer = memory.call(memory.client.callRemote(Recover, after=None, limit=MAX_PAGE))
+    assert answer == {"nodes": [recovery_node(i) for i in (2, 5, 9)], "next": None}
+
+
+def test_recover_all_follows_the_pages(memory):
+    """recover_all asks page after page and returns every entry in order."""
+    nodes = memory.call(memory.client.recover_all(limit=2))
+    assert nodes == [recovery_node(i) for i in (2, 5, 9)]
+    assert memory.region.calls == [("recover", "rack-1", None, 2), ("recover", "rack-1", 5, 2)]
+
+
+def test_report_running(memory):
+    """ReportRunning carries the action id and answers nothing."""
+    assert memory.call(memory.client.report_running(41)) is None
+    assert memory.region.calls == [("report_running", "rack-1", 41)]
+
+
+def test_report_progress(memory):
+    """ReportProgress carries the action id and the step."""
+    assert memory.call(memory.client.report_progress(41, "off_verified")) is None
+    assert memory.region.calls == [("report_progress", "rack-1", 41, "off_verified")]
+
+
+@pytest.mark.parametrize("applied", [True, False])
+def test_report_outcome(memory, applied):
+    """ReportOutcome carries the outcome and answers whether it was applied."""
+    memory.region.applied = applied
+    assert memory.call(memory.client.report_outcome(outcome())) is applied
+    assert memory.region.calls == [("report_outcome", "rack-1", outcome())]
+
+
+def test_report_outcome_of_each_status(memory):
+    """Outcomes of every status and with nulls round-trip unchanged."""
+    sent = []
+    for status, extra in [("failed", {"error": "expected power on", "fatal": True, "power_state": None}),
+                          ("superseded", {"superseded_by": 9, "commands": []}),
+                          ("cancelled", {"power_state": "unknown"})]:
+        sent.append({**outcome(), "status": status, **extra})
+        memory.call(memory.client.report_outcome(sent[-1]))
+    assert [call[2] for call in memory.region.calls] == sent
+
+
+def test_report_power_states(memory):
+    """ReportPowerStates carries the observed states."""
+    states = [observed(1), observed(2, error="BMC refused the password")]
+    assert memory.call(memory.client.report_power_states(states)) is None
+    assert memory.region.calls == [("report_power_states", "rack-1", states)]
+
+
+def test_report_power_states_splits_big_batches(memory):
+    """A batch bigger than one AMP value goes in several commands, in order."""
+    states = [observed(i, error="e" * 200) for i in range(1000)]
+    memory.call(memory.client.report_power_states(states))
+    batches = [call[2] for call in memory.region.calls]
+    assert len(batches) > 1 and [s for batch in batches for s in batch] == states
+
+
+def test_heartbeat(memory):
+    """Heartbeat answers nothing, and the responder hears it."""
+    assert memory.call(memory.client.heartbeat()) is None
+    assert memory.region.calls == [("heartbeat", "rack-1")]
+
+
+def test_the_cluster_name_comes_from_the_session():
+    """No region command but Authenticate carries a cluster name."""
+    from pserv.rpc import region
+
+    commands = [region.Recover, region.ReportRunning, region.ReportProgress, region.ReportOutcome,
+                region.ReportPowerStates, region.Heartbeat, region.Prove]
+    assert all(b"cluster" not in dict(c.arguments) for c in commands)
+
+
+def test_recording_region_is_a_region_responder():
+    """The fake implements every RegionResponder method (so the protocol is what tests use)."""
+    methods = {name for name in vars(RegionResponder) if not name.startswith("_")}
+    assert methods <= set(dir(RecordingRegion))
+
+
+def test_outcome_argument_is_a_json_dict():
+    """ReportOutcome's outcome is a JSON object argument."""
+    assert dict(ReportOutcome.arguments)[b"outcome"].kind is dict
