@@ -53,3 +53,19 @@ def test_power_test_command_fails_with_1():
     """A failed action exits 1."""
     done = power_test("manual", "cycle")
     assert done.returncode == 1 and "cycle failed (fatal)" in done.stdout
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["run", "--name", "rack-1"], "region: required"),
+        (["run", "--region", "h:5250", "--name", "bad name"], "name: required"),
+        (["run", "--region", "h:5250", "--name", "r", "--secret-file", "/nonexistent/secret"], "/nonexistent/secret: cannot read"),
+    ],
+)
+def test_run_refuses_bad_settings_in_one_line(capsys, argv, message):
+    """pserv-cluster run with a missing or bad setting exits 2 with one line naming it."""
+    with pytest.raises(SystemExit) as caught:
+        main(["--config", "/dev/null", *argv])
+    err = capsys.readouterr().err
+    assert caught.value.code == 2 and err.count("\n") == 1 and message in err
