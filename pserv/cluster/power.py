@@ -117,6 +117,7 @@ class ClusterPower:
             self._riders.pop(action.id, None)
 
     def _checkpoint(self, node: str, action: PowerAction, milestone: str) -> Deferred[object] | None:
+        log.info("action {action} on node {node}: {milestone}", action=action.id, node=node, milestone=milestone)
         riders = [r for r in self._riders.get(action.id, ()) if r not in self._detached]
         if not riders:
             return None

@@ -73,7 +73,17 @@ class ConnectedClusters:
         return self.database.run(reports.report_progress, cluster, action, progress, self.now())
 
     def report_outcome(self, cluster: str, outcome: Mapping[str, Any]) -> Deferred[bool]:
-        return self.database.run(reports.report_outcome, cluster, outcome, self.now())
+        """Record an outcome; log it, for operators (never a secret)."""
+        recording = self.database.run(reports.report_outcome, cluster, outcome, self.now())
+        return recording.addCallback(self._recorded, cluster, outcome)
+
+    def _recorded(self, applied: bool, cluster: str, outcome: Mapping[str, Any]) -> bool:
+        log.info(
+            "action {action} {status} (power {state}) from cluster {cluster}{stale}",
+            action=outcome["action"], status=outcome["status"], state=outcome.get("power_state"),
+            cluster=cluster, stale="" if applied else "; not applied to the node",
+        )
+        return applied
 
     def report_power_states(self, cluster: str, states: list[Mapping[str, Any]]) -> Deferred[int]:
         """Record observed states; deliver the actions a drift policy made."""

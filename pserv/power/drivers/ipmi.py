@@ -19,8 +19,7 @@ from twisted.internet.defer import Deferred, TimeoutError, fail, succeed
 from twisted.internet.interfaces import IReactorTime
 from twisted.python.failure import Failure
 
-from pserv.power.control import PowerControl
-from pserv.power.driver import BoundControl, PowerDriver
+from pserv.power.driver import PowerDriver
 from pserv.power.drivers.ipmi_backend import ChassisControl, IPMIBackend
 from pserv.power.drivers.ipmi_errors import timed_out
 from pserv.power.drivers.ipmi_legacy import PythonIpmiBackend
@@ -109,15 +108,14 @@ class IPMIDriver(PowerDriver):
         self._runner: ThreadRunner | None = None
         self._sessions: SessionPool | None = None
 
-    def bind(self, params: Mapping[str, Any]) -> PowerControl:
+    def check(self, params: Mapping[str, Any]) -> None:
         """
-        Validate a node's settings, including what its backend can honour.
+        What the node's backend can honour (password length, cipher suite,
+        K_g, privilege, address family), beyond what the schema checks.
 
         :raises PowerSettingsError: naming the bad field.
         """
-        validated = self.settings.validate(params)
-        self.target(validated)
-        return BoundControl(self, validated)
+        self.target(params)
 
     def describe(self, params: Mapping[str, Any]) -> str:
         """``ipmi ADDRESS:PORT``; never a secret."""

@@ -120,3 +120,12 @@ def test_delete_with_action_in_flight(run, moments, engine):
         assert connection.execute(select(schema.power_actions.c.cancel_requested)).scalar() is True
     with pytest.raises(Conflict):
         run(update_node, node["id"], {"cluster": "x"}, moments())
+
+
+def test_driver_cross_checks_apply_at_enrolment(run, moments):
+    """A setting only the driver's cross-checks refuse (an IPMI 2.0 password over 20 bytes) is refused at enrolment."""
+    body = {"name": "n", "power_type": "ipmi",
+            "power_parameters": {"address": "10.0.0.5", "username": "admin", "password": "x" * 21}}
+    with pytest.raises(Invalid) as caught:
+        run(create_node, body, moments())
+    assert caught.value.field == "password"

@@ -1,0 +1,94 @@
+"""
+Nothing is lost when a process dies: real region and cluster processes on
+loopback, driving an emulated IPMI BMC (pyghmi's BMC server, in its own
+process, which records every chassis control it receives).
+"""
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest_twisted
+import treq
+
+SECRET = "restart-bmc-secret"
+ON, OFF = 1, 0
+
+
+@pytest_twisted.async_yield_fixture
+async def system(tmp_path):
+    from twisted.internet import reactor
+
+    from tests.emulators.ipmi_emulators import PyghmiBMCs
+    from tests.system.processes import start_cluster, start_region
+
+    bmcs = PyghmiBMCs(reactor, 1, "admin", SECRET)
+    (port,) = await bmcs.start()
+    data = tmp_path / "region"
+    done = subprocess.run([sys.executable, "-m", "pserv.region.cli", "--data-dir", str(data), "init"],
+                          capture_output=True, text=True, timeout=60, check=True)
+    token = done.stdout.split("admin token (shown once): ")[1].strip()
+    secret = tmp_path / "secret"
+    shutil.copy(data / "secret", secret)
+    secret.chmod(0o600)
+    region, url, rpc = await start_region(reactor, data)
+    cluster = await start_cluster(reactor, rpc, secret)
+    world = {"reactor": reactor, "bmcs": bmcs, "bmc_port": port, "data": data, "token": token,
+             "secret": secret, "region": region, "url": url, "rpc": rpc, "cluster": cluster}
+    node = {"name": "n1", "cluster": "rack-1", "power_type": "ipmi",
+            "power_parameters": {"address": "127.0.0.1", "port": port, "username": "admin", "password": SECRET}}
+    assert (await call(world, "POST", "/api/v1/nodes", node))[0] == 201
+    yield world
+    for process in (world["cluster"], world["region"]):
+        if not process.ended.called:
+            await process.kill("TERM")
+    await bmcs.stop()
+
+
+async def call(world, method, path, body=None):
+    headers = {"Authorization": [f"Bearer {world['token']}"]}
+    response = await treq.request(method, world["url"] + path, json=body, headers=headers)
+    return response.code, json.loads(await response.content() or b"null")
+
+
+async def controls(world):
+    return (await world["bmcs"].stats(world["bmc_port"]))["controls"]
+
+
+@pytest_twisted.ensureDeferred
+async def test_cluster_killed_mid_cycle_finishes_it_once(system):
+    """A cluster killed with SIGKILL mid-cycle finishes the cycle after a restart: off once, on once."""
+    from tests.system.processes import start_cluster
+
+    await system["bmcs"].set(system["bmc_port"], "power", "on")
+    code, action = await call(system, "POST", "/api/v1/nodes/n1/power", {"action": "cycle"})
+    assert code == 202
+    await system["cluster"].wait_for(rf"action {action['id']} on node \d+: off_verified", 0, timeout=20)
+    await system["cluster"].kill("KILL")
+    recorded = system["region"].wait_for(rf"action {action['id']} done \(power on\)", 0)
+    system["cluster"] = await start_cluster(system["reactor"], system["rpc"], system["secret"])
+    await recorded
+    assert await controls(system) == [OFF, ON]
+    code, node = await call(system, "GET", "/api/v1/nodes/n1")
+    assert (node["power_state"], node["desired_power_state"]) == ("on", "on")
+    assert SECRET not in system["cluster"].output + system["region"].output
+
+
+@pytest_twisted.ensureDeferred
+async def test_region_killed_after_202_completes_the_action(system):
+    """A region killed with SIGKILL right after a 202 completes the action after a restart, sending on once."""
+    from tests.system.processes import start_region
+
+    code, action = await call(system, "POST", "/api/v1/nodes/n1/power", {"action": "on"})
+    assert code == 202
+    await system["region"].kill("KILL")
+    api_port = system["url"].rsplit(":", 1)[1]
+    rpc_port = system["rpc"].rsplit(":", 1)[1]
+    system["region"], system["url"], _ = await start_region(
+        system["reactor"], system["data"], api_port, rpc_port
+    )
+    await system["region"].wait_for(rf"action {action['id']} done \(power on\)", 0)
+    code, shown = await call(system, "GET", f"/api/v1/actions/{action['id']}")
+    assert (shown["status"], shown["power_state"]) == ("done", "on")
+    assert await controls(system) == [ON]
