@@ -17,7 +17,7 @@ from twisted.internet.defer import Deferred, gatherResults
 from pserv.power.drivers.ipmi import IPMIDriver
 from pserv.power.drivers.ipmi_legacy import PythonIpmiBackend
 from pserv.power.drivers.ipmi_pyghmi import PyghmiBackend
-from tests.emulators.ipmi_emulators import IpmiSim, PyghmiBMCs
+from pserv.emulators.ipmi_emulators import IpmiSim, PyghmiBMCs
 
 USERNAME = "pserv"
 PASSWORD = "Sekrit-pserv-42"

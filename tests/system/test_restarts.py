@@ -20,7 +20,7 @@ ON, OFF = 1, 0
 async def system(tmp_path):
     from twisted.internet import reactor
 
-    from tests.emulators.ipmi_emulators import PyghmiBMCs
+    from pserv.emulators.ipmi_emulators import PyghmiBMCs
     from tests.system.processes import start_cluster, start_region
 
     bmcs = PyghmiBMCs(reactor, 1, "admin", SECRET)

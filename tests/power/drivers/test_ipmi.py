@@ -29,7 +29,7 @@ from pserv.power.errors import (
     PowerUnsupportedError,
 )
 from pserv.power.states import PowerState
-from tests.emulators.ipmi_emulators import IpmiSim, free_udp_port
+from pserv.emulators.ipmi_emulators import IpmiSim, free_udp_port
 from tests.emulators.ipmi_fixtures import (  # noqa: F401 - fixtures
     PASSWORD,
     USERNAME,

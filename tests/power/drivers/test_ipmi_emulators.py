@@ -15,7 +15,7 @@ import pytest_twisted
 from twisted.internet.utils import getProcessOutputAndValue
 
 from pserv.power.states import PowerState
-from tests.emulators.ipmi_emulators import IpmiSim, PyghmiBMCs
+from pserv.emulators.ipmi_emulators import IpmiSim, PyghmiBMCs
 from tests.emulators.ipmi_fixtures import (  # noqa: F401 - fixtures
     PASSWORD,
     USERNAME,

@@ -30,7 +30,7 @@ from pserv.power.drivers.ipmi_errors import (
 from pserv.power.drivers.ipmi_legacy import PythonIpmiBackend, classify
 from pserv.power.drivers.ipmi_target import BMCTarget
 from pserv.power.errors import PowerSettingsError
-from tests.emulators.ipmi_emulators import IpmiSim
+from pserv.emulators.ipmi_emulators import IpmiSim
 from tests.emulators.ipmi_fixtures import PASSWORD, USERNAME, ipmi_sims  # noqa: F401
 
 

@@ -17,8 +17,8 @@ from twisted.internet.task import Clock
 
 from pserv.power.drivers import snmp_client
 from pserv.power.drivers.snmp_client import Credentials, SNMPClient, Target
-from tests.emulators import snmp_pdu as emulator
-from tests.emulators.snmp_pdu import CountingRelay, running_emulator
+from pserv.emulators import snmp_pdu as emulator
+from pserv.emulators.snmp_pdu import CountingRelay, running_emulator
 
 RACK_PDU_OUTLET_2 = "1.3.6.1.4.1.318.1.1.12.3.3.1.1.4.2"
 V2C = Credentials("2c", emulator.READ_COMMUNITY, emulator.WRITE_COMMUNITY)

@@ -28,8 +28,8 @@ from pserv.power.errors import (
     PowerUnsupportedError,
 )
 from pserv.power.states import PowerState
-from tests.emulators import snmp_pdu as emulator
-from tests.emulators.snmp_pdu import CountingRelay, running_emulator
+from pserv.emulators import snmp_pdu as emulator
+from pserv.emulators.snmp_pdu import CountingRelay, running_emulator
 
 ON, OFF = PowerState.ON, PowerState.OFF
 WRONG_SECRETS = ("n0t-the-Community", "n0t-the-Auth-Key", "n0t-the-Priv-Key")
@@ -409,6 +409,6 @@ async def test_no_error_message_carries_a_secret(agent, driver):
 
 def test_every_vendor_is_emulated():
     """The agent plays every row of the table, so the round trips cover them all."""
-    from tests.emulators.snmp_pdu_agent import MODELS
+    from pserv.emulators.snmp_pdu_agent import MODELS
 
     assert set(MODELS) == set(VENDORS_BY_NAME)

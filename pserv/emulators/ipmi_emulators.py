@@ -2,7 +2,7 @@
 Real IPMI BMC emulators on loopback, started and stopped from the reactor.
 
 * :class:`PyghmiBMCs`: one child process running several IPMI 2.0 BMCs on
-  pyghmi's BMC server (see :mod:`tests.emulators.ipmi_bmc_server`).
+  pyghmi's BMC server (see :mod:`pserv.emulators.ipmi_bmc_server`).
 * :class:`IpmiSim`: Debian's OpenIPMI ``ipmi_sim``, a full BMC simulator,
   here speaking IPMI 1.5 LAN; its chassis power is a file written by a tiny
   ``chassis_control`` shell script.
@@ -124,7 +124,7 @@ class PyghmiBMCs:
 
     async def start(self) -> list[int]:
         """Start the child; its BMCs' ports."""
-        argv = [sys.executable, "-m", "tests.emulators.ipmi_bmc_server", *self._args]
+        argv = [sys.executable, "-m", "pserv.emulators.ipmi_bmc_server", *self._args]
         env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
         self._reactor.spawnProcess(self._protocol, argv[0], argv, env=env, path=str(REPO_ROOT))
         first = self._protocol.lines.get()

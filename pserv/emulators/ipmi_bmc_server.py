@@ -1,7 +1,7 @@
 """
 Several emulated IPMI 2.0 BMCs in one process, on pyghmi's BMC server.
 
-Run as ``python -m tests.emulators.ipmi_bmc_server --count N --username U
+Run as ``python -m pserv.emulators.ipmi_bmc_server --count N --username U
 --password P``.  It binds N BMCs to free UDP ports on 127.0.0.1, prints
 ``{"ports": [...]}`` on one line, then answers commands read from standard
 input, one JSON line each:

@@ -2,7 +2,7 @@
 A real SNMP agent playing a switched PDU on loopback, for tests.
 
 :class:`SNMPPDUEmulator` runs net-snmp's ``snmpd`` on a free UDP port of
-127.0.0.1 with :mod:`tests.emulators.snmp_pdu_agent` as its ``pass_persist``
+127.0.0.1 with :mod:`pserv.emulators.snmp_pdu_agent` as its ``pass_persist``
 handler for the vendor outlet MIBs and ``sysObjectID``.  It accepts SNMPv1
 and v2c with distinct read and write communities, and SNMPv3 authPriv
 (SHA + AES) for one user.  The test reads and changes the agent's state
@@ -29,7 +29,7 @@ from typing import Any, Iterator
 from twisted.internet.defer import Deferred
 from twisted.internet.protocol import DatagramProtocol
 
-from tests.emulators import snmp_pdu_agent
+from pserv.emulators import snmp_pdu_agent
 
 HANDLER = Path(snmp_pdu_agent.__file__).resolve()
 

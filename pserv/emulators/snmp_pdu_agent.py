@@ -10,7 +10,7 @@ table, so a round trip through snmpd checks the driver's table against a
 second statement of the same facts.
 
 All state lives in one JSON file shared by every handler process and the
-test (see :mod:`tests.emulators.snmp_pdu`): outlet states per model, the
+test (see :mod:`pserv.emulators.snmp_pdu`): outlet states per model, the
 ``sysObjectID`` to report, raw status values to force, delays to inject, and
 a log of every SET with its start and end time.
 """
