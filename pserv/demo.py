@@ -1,141 +1,200 @@
 """
-``pserv demo``: the registry driving emulated BMCs in real time, narrated.
+``pserv demo``: a whole pserv on this machine, on loopback.
 
-Until the region and the cluster daemon exist, the demo shows the heart of
-pserv: one action at a time per node, duplicates coalesced, conflicts
-superseded at a safe point, every command verified, and a bad password
-failing at once instead of being retried.
+It starts a region (SQLite in a data directory), one cluster connected to
+it over TLS, a set of emulated IPMI BMCs (pyghmi's BMC server, in a child
+process) and, where net-snmp's snmpd is installed, an emulated PDU;
+registers them as nodes; prints the API's URL and a token; takes a short
+tour through the API (everything on, one node cycled); and keeps serving
+until interrupted, for ``pserv`` commands against it.
 """
 
 from __future__ import annotations
 
-import random
+import secrets
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable
 
-from twisted.internet.defer import Deferred, DeferredList
-from twisted.internet.interfaces import IReactorTime
+from twisted.internet.defer import Deferred
 
-from pserv.power.errors import PowerAuthError
-from pserv.power.outcome import Outcome
-from pserv.power.policy import VerifyPolicy
-from pserv.power.registry import ActionEvent, PowerActionRegistry
-from pserv.power.states import ActionKind
-from pserv.power.testing import FakeFleet
-
-DEMO_POLICY = VerifyPolicy(
-    delays=(0.2, 0.4, 0.8),
-    deadline=5.0,
-    query_deadline=2.0,
-    read_timeout=1.0,
-    command_timeout=2.0,
-    soft_off_timeout=3.0,
-)
-"""Shorter than the default, so the demo finishes in seconds."""
+DEMO_CLUSTER = "demo-cluster"
 
 
 @dataclass(frozen=True)
-class Step:
-    """
-    One request of the demo's script.
-    """
+class DemoOptions:
+    """What ``pserv demo`` was asked for."""
 
-    at: float
-    node: int
-    kind: ActionKind
-    note: str
-    escalate_after: float | None = None
-
-
-def script(nodes: int) -> list[Step]:
-    """
-    The demo's requests: every node switched on, then one of each story.
-    """
-    steps = [Step(0.0, n, ActionKind.ON, "switch on") for n in range(nodes)]
-    stories = [
-        Step(0.05, 0, ActionKind.ON, "same again: coalesces onto the action in flight"),
-        Step(0.05, 1 % nodes, ActionKind.OFF, "changed my mind: supersedes the on"),
-        Step(0.06, 0, ActionKind.QUERY, "a query rides the action in flight"),
-        Step(3.0, 2 % nodes, ActionKind.CYCLE, "reboot: off, verify, on, verify"),
-        Step(3.0, 3 % nodes, ActionKind.SOFT_OFF, "graceful shutdown the OS ignores", 1.5),
-        Step(3.0, 0, ActionKind.ON, "already on: one read, no command"),
-    ]
-    return steps + stories
+    nodes: int = 4
+    listen: str = "127.0.0.1:5240"
+    rpc_listen: str = "127.0.0.1:5250"
+    data_dir: Path | None = None
+    tour: bool = True
+    stay: bool = True
 
 
-def run_demo(nodes: int = 4, seed: int = 1) -> int:
-    """
-    Run the demo on the global reactor; returns the exit status.
-    """
+def run_demo(options: DemoOptions) -> int:
+    """Run the demo on the global reactor; returns the exit status."""
+    import sys
+
+    sys.stdout.reconfigure(line_buffering=True)
     from pserv.cli_support import run_on_reactor
+    from pserv.cluster_cli import install_reactor
 
-    async def demo(reactor: Any) -> int:
-        return await _demo(reactor, nodes, seed, print)
-
-    return run_on_reactor(demo)
-
-
-def _demo(reactor: Any, nodes: int, seed: int, say: Callable[[str], None]) -> Deferred[int]:
-    rng = random.Random(seed)
-    fleet = FakeFleet(reactor, latency=0.1, settle=0.5, shutdown_time=None, policy=DEMO_POLICY)
-    names = [f"node-{n + 1}" for n in range(nodes)]
-    for name in names:
-        fleet.bmc(name, latency=round(rng.uniform(0.05, 0.2), 2))
-    bad = fleet.bmc("node-bad-password")
-    bad.fail_next("query", PowerAuthError("fake BMC node-bad-password: authentication failed"))
-    registry = PowerActionRegistry(reactor)
-    started = reactor.seconds()
-    registry.add_listener(lambda event: say(_describe(event, reactor.seconds() - started)))
-    say(f"pserv demo: {nodes} emulated BMCs, all off; verification policy {DEMO_POLICY}")
-    requests = [_schedule(reactor, registry, fleet, names, step, say) for step in script(nodes)]
-    requests.append(_schedule(reactor, registry, fleet, ["node-bad-password"],
-                              Step(0.0, 0, ActionKind.ON, "wrong password: fails at once"), say))
-    done = DeferredList(requests)
-    done.addCallback(lambda _: _summary(fleet, names, say))
-    return done
+    install_reactor()
+    return run_on_reactor(lambda reactor: Demo(reactor, options, print).run())
 
 
-def _schedule(
-    reactor: IReactorTime,
-    registry: PowerActionRegistry,
-    fleet: FakeFleet,
-    names: list[str],
-    step: Step,
-    say: Callable[[str], None],
-) -> Deferred[Outcome]:
-    name = names[step.node]
+class Demo:
+    """The demo's parts, started and stopped in order."""
 
-    def ask() -> Deferred[Outcome]:
-        say(f"          {name}: request {step.kind.value} ({step.note})")
-        return registry.request(name, step.kind, fleet.bmc(name), escalate_after=step.escalate_after)
+    def __init__(self, reactor: Any, options: DemoOptions, say: Callable[[str], None]) -> None:
+        self.reactor, self.options, self.say = reactor, options, say
+        self.data_dir = options.data_dir or Path(tempfile.mkdtemp(prefix="pserv-demo-"))
+        self.password = secrets.token_hex(8)
+        self.stops: list[Callable[[], Any]] = []
 
-    from twisted.internet.task import deferLater
+    async def run(self) -> int:
+        try:
+            token = await self.start()
+            if self.options.tour:
+                await self.tour(token)
+            if self.options.stay:
+                self.say("pserv demo: serving until interrupted (Ctrl-C)")
+                await self._interrupted()
+        finally:
+            await self.stop()
+        return 0
 
-    return deferLater(reactor, step.at, ask)
+    async def start(self) -> str:
+        """Start everything; the API token."""
+        from pserv.region.config import RegionConfig
+        from pserv.region.service import Region
+
+        config = RegionConfig(data_dir=self.data_dir, listen=self.options.listen, rpc_listen=self.options.rpc_listen)
+        token = _token(config)
+        ports = await self._start_bmcs()
+        pdu = self._start_pdu()
+        region = Region(config, self.reactor)
+        region.start()
+        self.stops.append(region.stop)
+        await self._start_cluster(config, region.rpc_port.getHost().port)
+        await self._register(region, ports, pdu)
+        self.url = "http://{0.host}:{0.port}".format(region.port.getHost())
+        self.say(f"pserv demo: region at {self.url} (data in {self.data_dir})")
+        self.say(f"pserv demo: token {token}")
+        self.say(f"pserv demo: try  pserv login {self.url} {token} && pserv nodes list")
+        return token
+
+    async def _start_bmcs(self) -> list[int]:
+        from pserv.emulators.ipmi_emulators import PyghmiBMCs
+
+        bmcs = PyghmiBMCs(self.reactor, self.options.nodes, "admin", self.password)
+        ports = await bmcs.start()
+        self.stops.append(bmcs.stop)
+        self.say(f"pserv demo: {len(ports)} emulated IPMI BMCs on 127.0.0.1 ports {ports}")
+        return ports
+
+    def _start_pdu(self) -> Any:
+        from pserv.emulators import snmp_pdu
+
+        missing = snmp_pdu.missing_tools()
+        if missing:
+            self.say(f"pserv demo: no emulated PDU ({', '.join(missing)} not installed)")
+            return None
+        (self.data_dir / "pdu").mkdir(exist_ok=True)
+        pdu = snmp_pdu.SNMPPDUEmulator(self.data_dir / "pdu")
+        pdu.start()
+        self.stops.append(pdu.stop)
+        self.say(f"pserv demo: emulated APC rack PDU (snmpd) on 127.0.0.1 port {pdu.port}")
+        return pdu
+
+    async def _start_cluster(self, config: Any, port: int) -> None:
+        from pserv.cluster.daemon import ClusterDaemon
+        from pserv.cluster.drivers import DriverSet
+        from pserv.rpc.auth import load_secret
+        from pserv.rpc.service import RegionConnection
+
+        daemon = ClusterDaemon(self.reactor, DriverSet(self.reactor), interval=30)
+        connection = RegionConnection.to_region(
+            self.reactor, f"127.0.0.1:{port}", DEMO_CLUSTER, load_secret(config.secret_path),
+            daemon, daemon.region_ready,
+        )
+        connection.startService()
+        self.stops.extend([daemon.stop, connection.stopService])
+        await connection.when_ready()
+        self.say(f"pserv demo: cluster {DEMO_CLUSTER} connected over TLS")
+
+    async def _register(self, region: Any, ports: list[int], pdu: Any) -> None:
+        from pserv.region.store.nodes import create_node
+
+        for number, port in enumerate(ports, 1):
+            parameters = {"address": "127.0.0.1", "port": port, "username": "admin", "password": self.password}
+            await region.database.run(create_node, _node(f"ipmi-{number}", "ipmi", parameters), region.api.now())
+        if pdu is not None:
+            from pserv.emulators.snmp_pdu import READ_COMMUNITY, WRITE_COMMUNITY
+
+            for outlet in (1, 2):
+                parameters = {"address": "127.0.0.1", "port": pdu.port, "vendor": "auto", "outlet": outlet,
+                              "version": "2c", "community": READ_COMMUNITY, "write_community": WRITE_COMMUNITY}
+                await region.database.run(create_node, _node(f"pdu-outlet-{outlet}", "snmp_pdu", parameters),
+                                          region.api.now())
+
+    async def tour(self, token: str) -> None:
+        """Everything on, then one node cycled, each waited for through the API."""
+        from pserv.client.http import ApiClient
+
+        api = ApiClient(self.url, token, self.reactor)
+        names = [node["name"] for node in (await api.get("/api/v1/nodes")).body["items"]]
+        self.say(f"pserv demo: power on {', '.join(names)}")
+        bulk = await api.post("/api/v1/power", {"action": "on", "nodes": names})
+        await self._wait(api, bulk.body["actions"])
+        self.say(f"pserv demo: power cycle {names[0]}")
+        cycle = await api.post(f"/api/v1/nodes/{names[0]}/power", {"action": "cycle"})
+        await self._wait(api, [cycle.body])
+        for event in (await api.get("/api/v1/events", {"node": names[0]})).body["items"]:
+            self.say(f"  {event['at']}  {event['kind']:<16} {event['message']}")
+
+    async def _wait(self, api: Any, actions: list[dict[str, Any]]) -> None:
+        from pserv.client.wait import wait_for_actions
+
+        result = await wait_for_actions(api, actions, self.reactor, timeout=120, report=lambda _: None)
+        for action in result.actions:
+            self.say(f"  action {action['id']} {action['kind']}: {action['status']}, power {action['power_state']}"
+                     + (f" ({action['error']})" if action["error"] else ""))
+
+    def _interrupted(self) -> Deferred[None]:
+        stopped: Deferred[None] = Deferred()
+        self.reactor.addSystemEventTrigger("before", "shutdown", lambda: stopped.callback(None))
+        return stopped
+
+    async def stop(self) -> None:
+        """Stop everything started, newest first."""
+        for stop in reversed(self.stops):
+            result = stop()
+            if isinstance(result, Deferred):
+                await result
+        self.stops = []
 
 
-def _describe(event: ActionEvent, elapsed: float) -> str:
-    action = event.action
-    line = f"[{elapsed:6.2f}s] {event.node}: #{action.id} {action.kind.value} {event.name}"
-    if event.detail:
-        line += f" ({event.detail})"
-    outcome = event.outcome
-    if outcome is not None:
-        line += f" -> {outcome.status.value}"
-        if outcome.state is not None:
-            line += f", power {outcome.state.value}"
-        if outcome.superseded_by is not None:
-            line += f", by #{outcome.superseded_by}"
-        if outcome.error:
-            line += f": {outcome.error}"
-        line += f"; commands sent: {', '.join(outcome.commands) or 'none'}"
-    return line
+def _token(config: Any) -> str:
+    from datetime import datetime, timezone
+
+    from pserv.region.db import Database, make_engine
+    from pserv.region.service import initialize
+    from pserv.region.store.tokens import create_token
+
+    token = initialize(config)
+    if token is not None:
+        return token
+    database = Database(make_engine(config.database_url), reactor=None)
+    try:
+        name = f"demo-{secrets.token_hex(3)}"
+        return database.run_now(create_token, name, datetime.now(timezone.utc).replace(tzinfo=None))
+    finally:
+        database.engine.dispose()
 
 
-def _summary(fleet: FakeFleet, names: list[str], say: Callable[[str], None]) -> int:
-    say(f"\n{'node':<18} {'power':<7} commands the BMC received")
-    for name in names + ["node-bad-password"]:
-        bmc = fleet.bmcs[name]
-        sent = ", ".join(command for _, command in bmc.commands) or "none"
-        say(f"{name:<18} {bmc.power.value:<7} {sent}")
-    return 0
+def _node(name: str, power_type: str, parameters: dict[str, Any]) -> dict[str, Any]:
+    return {"name": name, "cluster": DEMO_CLUSTER, "power_type": power_type, "power_parameters": parameters}

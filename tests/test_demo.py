@@ -1,43 +1,24 @@
 """
-Tests for pserv.demo, run on a Clock instead of the real reactor.
+Tests for pserv.demo: the whole system, as ``pserv demo`` runs it.
 """
 
-from twisted.internet.task import Clock
+import subprocess
+import sys
 
-from pserv.demo import _demo
-from pserv.power.testing import advance_until_idle
-
-
-def run_demo_on_clock(nodes=4):
-    clock = Clock()
-    lines = []
-    status = []
-    _demo(clock, nodes, 1, lines.append).addCallback(status.append)
-    advance_until_idle(clock)
-    return status, "\n".join(lines)
+from pserv.power.drivers.ipmi import IPMIDriver  # noqa: F401 - the demo needs it importable
 
 
-def test_demo_tells_every_story():
-    """The demo finishes with status 0 and shows coalescing, superseding, escalation and a fatal failure."""
-    status, text = run_demo_on_clock()
-    assert status == [0]
-    assert "-> superseded, by #" in text
-    assert "(escalating)" in text and "(off_verified)" in text
-    assert "failed: fake BMC node-bad-password: authentication failed" in text
-    assert "already on: one read, no command" in text
-
-
-def test_demo_final_states():
-    """Every node ends where the script's last request for it says."""
-    _, text = run_demo_on_clock()
-    summary = text.split("commands the BMC received")[1]
-    rows = {line.split()[0]: line.split()[1] for line in summary.strip().splitlines()}
-    assert rows == {
-        "node-1": "on", "node-2": "off", "node-3": "on", "node-4": "off", "node-bad-password": "off",
-    }
-
-
-def test_demo_with_one_node():
-    """The demo still runs with a single node."""
-    status, _ = run_demo_on_clock(nodes=1)
-    assert status == [0]
+def test_demo_runs_the_whole_system():
+    """pserv demo starts region, cluster, BMCs and PDU, switches everything on, cycles one node, and exits 0."""
+    done = subprocess.run(
+        [sys.executable, "-m", "pserv.cli", "demo", "--exit", "--nodes", "2",
+         "--listen", "127.0.0.1:0", "--rpc-listen", "127.0.0.1:0"],
+        capture_output=True, text=True, timeout=180,
+    )
+    out = done.stdout
+    assert done.returncode == 0, out + done.stderr
+    assert "cluster demo-cluster connected over TLS" in out and "pserv demo: token pserv_" in out
+    assert "emulated APC rack PDU" in out
+    actions = [line for line in out.splitlines() if line.startswith("  action ")]
+    assert len(actions) == 5 and all(": done, power on" in line for line in actions), actions
+    assert "Traceback" not in out + done.stderr

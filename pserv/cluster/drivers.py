@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from twisted.internet.defer import Deferred, gatherResults
+from twisted.internet.defer import Deferred, gatherResults, maybeDeferred
 
 from pserv.power.control import PowerControl
 from pserv.power.driver import PowerDriver
@@ -47,4 +47,4 @@ class DriverSet:
 
     def close(self) -> Deferred[object]:
         """Close every driver's sessions and connections."""
-        return gatherResults([driver.close() for driver in self._drivers.values()])
+        return gatherResults([maybeDeferred(driver.close) for driver in self._drivers.values()])
