@@ -92,3 +92,46 @@ async def test_region_killed_after_202_completes_the_action(system):
     code, shown = await call(system, "GET", f"/api/v1/actions/{action['id']}")
     assert (shown["status"], shown["power_state"]) == ("done", "on")
     assert await controls(system) == [ON]
+
+
+class Relay:
+    """A TCP relay between cluster and region whose connections can be cut."""
+
+    def __init__(self, reactor, target_port):
+        from twisted.protocols.portforward import ProxyFactory
+
+        self.factory = ProxyFactory("127.0.0.1", target_port)
+        self.port = reactor.listenTCP(0, self.factory, interface="127.0.0.1")
+        self.servers = []
+        build = self.factory.buildProtocol
+
+        def remember(address):
+            server = build(address)
+            self.servers.append(server)
+            return server
+
+        self.factory.buildProtocol = remember
+
+    def cut(self):
+        for server in self.servers:
+            server.transport.loseConnection()
+        self.servers = []
+
+
+@pytest_twisted.ensureDeferred
+async def test_connection_dropped_with_a_result_in_flight_records_it_once(system):
+    """A connection cut while a result is in flight loses nothing: the outcome is recorded once."""
+    from tests.system.processes import start_cluster
+
+    await system["cluster"].kill("TERM")
+    relay = Relay(system["reactor"], int(system["rpc"].rsplit(":", 1)[1]))
+    system["cluster"] = await start_cluster(system["reactor"], f"127.0.0.1:{relay.port.getHost().port}", system["secret"])
+    await system["bmcs"].set(system["bmc_port"], "power", "on")
+    code, action = await call(system, "POST", "/api/v1/nodes/n1/power", {"action": "cycle"})
+    await system["cluster"].wait_for(rf"action {action['id']} on node \d+: off_verified", 0, timeout=20)
+    relay.cut()
+    await system["region"].wait_for(rf"action {action['id']} done \(power on\)", 0)
+    code, events = await call(system, "GET", "/api/v1/events?node=n1")
+    assert [e["kind"] for e in events["items"]].count("action_done") == 1
+    assert await controls(system) == [OFF, ON]
+    await relay.port.stopListening()
