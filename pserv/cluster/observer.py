@@ -14,7 +14,6 @@ sweeps (up to ``max_skip``), until a read succeeds.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Any
 
 from twisted.internet.defer import Deferred, DeferredSemaphore, gatherResults
@@ -25,6 +24,7 @@ from twisted.logger import Logger
 from pserv.cluster.nodes import NodeBook, OwnedNode
 from pserv.cluster.power import ClusterPower
 from pserv.cluster.reports import ReportQueue
+from pserv.times import iso_from_seconds
 from pserv.power.errors import PowerSettingsError
 from pserv.power.outcome import Outcome, OutcomeStatus
 from pserv.power.states import ActionKind
@@ -122,7 +122,7 @@ class PowerObserver:
         self._add({"node": node.id, "power_state": "error", "error": error})
 
     def _add(self, state: dict[str, Any]) -> None:
-        state["observed_at"] = _iso(self.clock.seconds())
+        state["observed_at"] = iso_from_seconds(self.clock.seconds())
         self._seen.append(state)
         if len(self._seen) >= self.batch:
             self._flush()
@@ -132,6 +132,3 @@ class PowerObserver:
         if seen:
             self.reports.power_states(seen)
 
-
-def _iso(seconds: float) -> str:
-    return datetime.fromtimestamp(seconds, timezone.utc).replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"

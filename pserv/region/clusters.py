@@ -18,6 +18,7 @@ from twisted.logger import Logger
 
 from pserv.region.db import Database
 from pserv.region.store import clusters, recovery, reports
+from pserv.times import iso_from_seconds
 
 log = Logger()
 
@@ -137,10 +138,7 @@ class ConnectedClusters:
             described.append({
                 **row,
                 "connected": row["name"] in self.connections,
-                "last_heartbeat": None if beat is None else _iso(beat),
+                "last_heartbeat": None if beat is None else iso_from_seconds(beat),
             })
         return described
 
-
-def _iso(seconds: float) -> str:
-    return datetime.fromtimestamp(seconds, timezone.utc).replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
