@@ -49,6 +49,8 @@ async def add_node(args: Namespace, api: ApiClient, clock: IReactorTime) -> int:
     body: dict[str, Any] = {"name": args.name, "power_type": args.power_type}
     if args.cluster is not None:
         body["cluster"] = args.cluster or None
+    if args.drift_policy is not None:
+        body["drift_policy"] = args.drift_policy
     settings = parse_settings(args.settings)
     if settings:
         body["power_parameters"] = settings
@@ -68,11 +70,13 @@ async def update_node(args: Namespace, api: ApiClient, clock: IReactorTime) -> i
         body["cluster"] = args.cluster or None
     if args.power_type is not None:
         body["power_type"] = args.power_type
+    if args.drift_policy is not None:
+        body["drift_policy"] = args.drift_policy
     parameters = await _new_parameters(args, api)
     if parameters is not None:
         body["power_parameters"] = parameters
     if not body:
-        raise UsageError("nothing to change: give --name, --cluster, --power-type, --set or --unset")
+        raise UsageError("nothing to change: give --name, --cluster, --power-type, --drift-policy, --set or --unset")
     _show(args, (await api.request("PATCH", node_path(args.node), body=body)).body)
     return 0
 

@@ -102,6 +102,8 @@ def _add_nodes(commands: Any, common: Any) -> None:
 
 def _add_node_settings(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cluster", help="the cluster that acts for it; empty for none")
+    parser.add_argument("--drift-policy", dest="drift_policy", choices=("observe", "enforce"),
+                        help="when power drifts from the desired state: observe it, or enforce the desired state")
     parser.add_argument("--set", dest="settings", metavar="KEY=VALUE", action="append", default=[],
                         help="a power parameter; repeat for each")
 

@@ -170,7 +170,7 @@ def node(id: int = 1, name: str = "n1", **changes: Any) -> dict[str, Any]:
         "power_parameters": {"address": "10.0.0.1", "password": "set"},
         "desired_power_state": "on", "power_state": "on",
         "power_state_observed_at": STAMP, "power_error": None, "generation": 3,
-        "lifecycle": "ready", "created_at": STAMP, "updated_at": STAMP, **changes,
+        "lifecycle": "ready", "drift_policy": "observe", "created_at": STAMP, "updated_at": STAMP, **changes,
     }
 
 
