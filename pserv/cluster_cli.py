@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pserv.cli_support import OneLineParser, run_on_reactor
+from pserv.cli_support import OneLineParser, run_on_reactor, tune_gc
 from pserv.power.drivers import driver_names
 from pserv.power.states import ActionKind
 
@@ -92,6 +92,7 @@ def _run(parser: argparse.ArgumentParser, args: Any) -> int:
     except (ConfigError, SecretError) as e:
         parser.error(str(e))
     install_reactor()
+    tune_gc()
     from twisted.logger import globalLogBeginner, textFileLogObserver
 
     globalLogBeginner.beginLoggingTo([textFileLogObserver(sys.stdout)], redirectStandardIO=False)

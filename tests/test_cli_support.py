@@ -28,3 +28,17 @@ def test_parse_settings_refuses_nonsense(pairs):
     """An item without a key or '=' and a repeated key are usage errors."""
     with pytest.raises(UsageError):
         parse_settings(pairs)
+
+
+def test_tune_gc():
+    """The daemons' GC thresholds are set, and are larger than Python's default."""
+    import gc
+
+    from pserv.cli_support import GC_THRESHOLDS, tune_gc
+
+    before = gc.get_threshold()
+    try:
+        tune_gc()
+        assert gc.get_threshold() == GC_THRESHOLDS and GC_THRESHOLDS[0] > 700
+    finally:
+        gc.set_threshold(*before)

@@ -89,12 +89,13 @@ def _create_token(parser: Any, config: Any, args: Any) -> int:
 def _run(parser: Any, config: Any, args: Any) -> int:
     from twisted.logger import globalLogBeginner, textFileLogObserver
 
-    from pserv.cli_support import run_on_reactor
+    from pserv.cli_support import run_on_reactor, tune_gc
     from pserv.cluster_cli import install_reactor
     from pserv.region.service import NotInitialized, Region
     from pserv.rpc.auth import SecretError
 
     install_reactor()
+    tune_gc()
     globalLogBeginner.beginLoggingTo([textFileLogObserver(sys.stdout)], redirectStandardIO=False)
 
     async def serve(reactor: Any) -> int:
