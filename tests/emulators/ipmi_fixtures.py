@@ -12,11 +12,13 @@ from typing import Any, AsyncIterator, Callable
 
 import pytest
 import pytest_twisted
+from twisted.internet import threads
 from twisted.internet.defer import Deferred, gatherResults
 
 from pserv.power.drivers.ipmi import IPMIDriver
 from pserv.power.drivers.ipmi_legacy import PythonIpmiBackend
 from pserv.power.drivers.ipmi_pyghmi import PyghmiBackend
+from pserv.power.drivers.ipmi_target import BMCTarget
 from pserv.emulators.ipmi_emulators import IpmiSim, PyghmiBMCs
 
 USERNAME = "pserv"
@@ -26,6 +28,21 @@ PASSWORD = "Sekrit-pserv-42"
 PYGHMI_BMC_COUNT = 4
 IPMI_SIM_COUNT = 3
 BACKEND_NAMES = ("pyghmi", "python-ipmi")
+
+
+def bmc_target(backend: str, port: int = 623, **changes: Any) -> BMCTarget:
+    """The settings of an emulated BMC for ``backend``, with ``changes``."""
+    values: dict[str, Any] = dict(
+        address="127.0.0.1", port=port, username=USERNAME, password=PASSWORD,
+        privilege="admin", cipher_suite=3, kg=None, backend=backend,
+    )
+    values.update(changes)
+    return BMCTarget(**values)
+
+
+def in_thread(function: Callable[..., Any], *args: Any) -> Deferred[Any]:
+    """Run a backend's blocking call on a thread, as the driver's pool would."""
+    return threads.deferToThread(function, *args)
 
 
 def _reactor() -> Any:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import socket
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 import pytest_twisted
@@ -17,7 +17,6 @@ from pyipmi.errors import (
     IpmiConnectionError,
     RetryError,
 )
-from twisted.internet import threads
 
 from pserv.power.drivers.ipmi_backend import ChassisControl
 from pserv.power.drivers.ipmi_errors import (
@@ -28,29 +27,18 @@ from pserv.power.drivers.ipmi_errors import (
     BMCRefused,
 )
 from pserv.power.drivers.ipmi_legacy import PythonIpmiBackend, classify
-from pserv.power.drivers.ipmi_target import BMCTarget
 from pserv.power.errors import PowerSettingsError
 from pserv.emulators.ipmi_emulators import IpmiSim
-from tests.emulators.ipmi_fixtures import PASSWORD, USERNAME, ipmi_sims  # noqa: F401
+from tests.emulators.ipmi_fixtures import (  # noqa: F401 - ipmi_sims is a fixture
+    PASSWORD,
+    bmc_target,
+    in_thread as _in_thread,
+    ipmi_sims,
+)
 
 
-def _target(port: int = 623, **changes: Any) -> BMCTarget:
-    values: dict[str, Any] = dict(
-        address="127.0.0.1",
-        port=port,
-        username=USERNAME,
-        password=PASSWORD,
-        privilege="admin",
-        cipher_suite=3,
-        kg=None,
-        backend="python-ipmi",
-    )
-    values.update(changes)
-    return BMCTarget(**values)
-
-
-def _in_thread(function: Callable[..., Any], *args: Any) -> Any:
-    return threads.deferToThread(function, *args)
+def _target(port: int = 623, **changes: Any) -> Any:
+    return bmc_target("python-ipmi", port, **changes)
 
 
 @pytest.mark.parametrize(

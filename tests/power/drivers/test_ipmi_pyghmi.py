@@ -6,12 +6,11 @@ pyghmi's BMC server in a child process.
 from __future__ import annotations
 
 import socket
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 import pytest_twisted
 from pyghmi.ipmi.private import session as pyghmi_session
-from twisted.internet import threads
 
 from pserv.power.drivers.ipmi_backend import ChassisControl
 from pserv.power.drivers.ipmi_errors import (
@@ -24,28 +23,16 @@ from pserv.power.drivers.ipmi_errors import (
     BMCUnsupported,
 )
 from pserv.power.drivers.ipmi_pyghmi import PyghmiBackend, cap_io_waits, classify_message
-from pserv.power.drivers.ipmi_target import BMCTarget
 from pserv.power.errors import PowerSettingsError
-from tests.emulators.ipmi_fixtures import PASSWORD, USERNAME, pyghmi_bmcs  # noqa: F401
+from tests.emulators.ipmi_fixtures import (  # noqa: F401 - pyghmi_bmcs is a fixture
+    bmc_target,
+    in_thread as _in_thread,
+    pyghmi_bmcs,
+)
 
 
-def _target(port: int = 623, **changes: Any) -> BMCTarget:
-    values: dict[str, Any] = dict(
-        address="127.0.0.1",
-        port=port,
-        username=USERNAME,
-        password=PASSWORD,
-        privilege="admin",
-        cipher_suite=3,
-        kg=None,
-        backend="pyghmi",
-    )
-    values.update(changes)
-    return BMCTarget(**values)
-
-
-def _in_thread(function: Callable[..., Any], *args: Any) -> Any:
-    return threads.deferToThread(function, *args)
+def _target(port: int = 623, **changes: Any) -> Any:
+    return bmc_target("pyghmi", port, **changes)
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,6 @@ really abandons the request, engines built off the reactor thread.
 
 from __future__ import annotations
 
-import os
 import threading
 
 import pytest
@@ -19,7 +18,8 @@ from twisted.internet.task import Clock
 from pserv.power.drivers import snmp_client
 from pserv.power.drivers.snmp_client import Credentials, SNMPClient, Target
 from pserv.emulators import snmp_pdu as emulator
-from pserv.emulators.snmp_pdu import CountingRelay, running_emulator
+from pserv.emulators.snmp_pdu import CountingRelay
+from tests.emulators.snmp_fixtures import agent  # noqa: F401 - a fixture
 
 RACK_PDU_OUTLET_2 = "1.3.6.1.4.1.318.1.1.12.3.3.1.1.4.2"
 V2C = Credentials("2c", emulator.READ_COMMUNITY, emulator.WRITE_COMMUNITY)
@@ -29,18 +29,6 @@ V3 = Credentials(
     v3_auth_key=emulator.V3_AUTH_KEY,
     v3_priv_key=emulator.V3_PRIV_KEY,
 )
-
-
-@pytest.fixture(scope="module")
-def agent(tmp_path_factory):
-    missing = emulator.missing_tools()
-    if missing:
-        message = f"needs {', '.join(missing)} (apt-get install snmpd snmp; make test does it as root)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    with running_emulator(tmp_path_factory.mktemp("snmpd")) as running:
-        yield running
 
 
 @pytest.fixture(autouse=True)

@@ -7,7 +7,6 @@ write communities, v3 authPriv).
 from __future__ import annotations
 
 import dataclasses
-import os
 import time
 
 import pytest
@@ -30,23 +29,12 @@ from pserv.power.errors import (
 )
 from pserv.power.states import PowerState
 from pserv.emulators import snmp_pdu as emulator
-from pserv.emulators.snmp_pdu import CountingRelay, running_emulator
+from pserv.emulators.snmp_pdu import CountingRelay
+from tests.emulators.snmp_fixtures import agent  # noqa: F401 - a fixture
 
 ON, OFF = PowerState.ON, PowerState.OFF
 WRONG_SECRETS = ("n0t-the-Community", "n0t-the-Auth-Key", "n0t-the-Priv-Key")
 ALL_SECRETS = emulator.SECRETS + WRONG_SECRETS
-
-
-@pytest.fixture(scope="module")
-def agent(tmp_path_factory):
-    missing = emulator.missing_tools()
-    if missing:
-        message = f"needs {', '.join(missing)} (apt-get install snmpd snmp; make test does it as root)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    with running_emulator(tmp_path_factory.mktemp("snmpd")) as running:
-        yield running
 
 
 @pytest.fixture(autouse=True)
