@@ -26,7 +26,7 @@ from pserv.region.migrate import current_revision, head_revision, upgrade
 from pserv.region.store.actions import expire_stuck
 from pserv.region.store.tokens import create_token, has_tokens
 from pserv.rpc.auth import load_secret
-from pserv.rpc.protocol import region_rpc_factory
+from pserv.rpc.region_protocol import region_rpc_factory
 
 log = Logger()
 

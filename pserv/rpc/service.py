@@ -21,7 +21,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from pserv.rpc.cluster import ClusterResponder
-from pserv.rpc.protocol import ClusterRPC
+from pserv.rpc.cluster_protocol import ClusterRPC
 from pserv.rpc.tls import client_options, peer_fingerprint
 
 log = Logger()

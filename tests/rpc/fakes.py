@@ -14,7 +14,8 @@ from twisted.internet.task import Clock
 from twisted.logger import formatEvent, globalLogPublisher
 from twisted.test import iosim
 
-from pserv.rpc.protocol import ClusterRPC, RegionRPC, RegionRPCFactory
+from pserv.rpc.cluster_protocol import ClusterRPC
+from pserv.rpc.region_protocol import RegionRPC, RegionRPCFactory
 
 SECRET = b"0123456789abcdef" * 4
 WRONG_SECRET = b"fedcba9876543210" * 4

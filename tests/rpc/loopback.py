@@ -13,7 +13,8 @@ from twisted.internet.endpoints import connectProtocol
 from twisted.internet.protocol import Factory, Protocol
 from twisted.protocols.tls import TLSMemoryBIOFactory
 
-from pserv.rpc.protocol import ClusterRPC, region_rpc_factory
+from pserv.rpc.cluster_protocol import ClusterRPC
+from pserv.rpc.region_protocol import region_rpc_factory
 from pserv.rpc.service import region_endpoint
 from pserv.rpc.tls import ensure_certificate, peer_fingerprint
 

@@ -1,5 +1,5 @@
 """
-Tests for pserv.rpc.protocol, in memory: the handshake, refusals, sessions,
+Tests for pserv.rpc.protocol and both ends (region_protocol, cluster_protocol), in memory: the handshake, refusals, sessions,
 deadlines and how failures are answered.
 """
 
@@ -13,7 +13,8 @@ from twisted.test import iosim
 from pserv.rpc import auth
 from pserv.rpc.cluster import PerformPower
 from pserv.rpc.common import AuthenticationFailed, CommandFailed, InvalidRequest, NotAuthenticated
-from pserv.rpc.protocol import ClusterRPC, fit_page
+from pserv.rpc.cluster_protocol import ClusterRPC
+from pserv.rpc.region_protocol import fit_page
 from pserv.rpc.region import Authenticate, Heartbeat, Prove, Recover, ReportOutcome
 
 from tests.rpc.fakes import (

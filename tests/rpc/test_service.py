@@ -10,7 +10,7 @@ from twisted.internet import reactor
 from twisted.internet.defer import Deferred, DeferredQueue
 from twisted.internet.task import Clock, deferLater
 
-from pserv.rpc.protocol import RegionRPCFactory
+from pserv.rpc.region_protocol import RegionRPCFactory
 from pserv.rpc.service import RegionConnection, parse_address, region_endpoint
 
 from tests.rpc.fakes import (

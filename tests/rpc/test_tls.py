@@ -11,7 +11,7 @@ import pytest
 import pytest_twisted
 
 from pserv.rpc.common import AuthenticationFailed
-from pserv.rpc.protocol import ClusterRPC
+from pserv.rpc.cluster_protocol import ClusterRPC
 from pserv.rpc.tls import CERTIFICATE_FILE, KEY_FILE, CertificateError, ensure_certificate
 
 from tests.rpc.fakes import (

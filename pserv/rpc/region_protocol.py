@@ -1,0 +1,276 @@
+"""
+The region's end of each cluster's connection (:class:`RegionRPC`), and the
+factory the region listens with.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from twisted.internet.defer import Deferred, fail, maybeDeferred, succeed
+from twisted.internet.interfaces import IReactorTime
+from twisted.internet.protocol import Factory, connectionDone
+from twisted.logger import Logger
+from twisted.protocols import amp
+from twisted.protocols.tls import TLSMemoryBIOFactory
+from twisted.python.failure import Failure
+
+from pserv.rpc import auth, shapes
+from pserv.rpc.arguments import MAX_VALUE, fitting_prefix, item_sizes
+from pserv.rpc.cluster import CancelAction, PerformPower
+from pserv.rpc.common import AuthenticationFailed, CommandFailed, InvalidRequest, NotAuthenticated
+from pserv.rpc.protocol import GuardedAMP, Session, command_names, describe_peer, empty
+from pserv.rpc.region import (
+    MAX_PAGE, Authenticate, Heartbeat, Prove, Recover, RegionResponder, ReportOutcome,
+    ReportPowerStates, ReportProgress, ReportRunning,
+)
+from pserv.rpc.tls import ensure_certificate
+
+log = Logger()
+
+
+class RegionRPC(GuardedAMP):
+    """
+    The region's end of one cluster's connection.  Built by
+    :class:`RegionRPCFactory`; it is also the ``connection`` the responder
+    gets in ``cluster_connected``.
+
+    :ivar cluster: the authenticated cluster's name, else ``None``.
+    """
+
+    served = command_names([Recover, ReportRunning, ReportProgress, ReportOutcome, ReportPowerStates, Heartbeat])
+    handshake = command_names([Authenticate, Prove])
+    side = "region"
+    factory: RegionRPCFactory
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cluster: str | None = None
+        self._claimed = ""
+        self._nonces = (b"", b"")
+        self._timer: Any = None
+
+    @property
+    def responder(self) -> RegionResponder:
+        """The region's responder."""
+        return self.factory.responder
+
+    def connectionMade(self) -> None:
+        super().connectionMade()
+        self.factory.live.add(self)
+        self._arm(self.factory.handshake_timeout, "completed no handshake")
+
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
+        super().connectionLost(reason)
+        self.session = Session.CLOSED
+        self._disarm()
+        if self.cluster is not None and self.factory.connections.get(self.cluster) is self:
+            del self.factory.connections[self.cluster]
+            told = self._answer("cluster_disconnected", self.responder.cluster_disconnected, self.cluster)
+            told.addErrback(lambda _: None)
+        self.factory.forget(self)
+
+    def ampBoxReceived(self, box: amp.AmpBox) -> None:
+        if self.trusted:
+            self._arm(self.factory.idle_timeout, "sent nothing in time")
+        super().ampBoxReceived(box)
+
+    def _arm(self, seconds: float, why: str) -> None:
+        self._disarm()
+        self._timer = self.factory.clock.callLater(seconds, self._expire, why)
+
+    def _disarm(self) -> None:
+        if self._timer is not None and self._timer.active():
+            self._timer.cancel()
+        self._timer = None
+
+    def _expire(self, why: str) -> None:
+        self._timer = None
+        log.warn("cluster {cluster} at {peer} {why}; disconnecting",
+                 cluster=self.cluster or "(unauthenticated)", peer=describe_peer(self.transport), why=why)
+        self.abort()
+
+    @Authenticate.responder
+    def _authenticate(self, cluster: str, cluster_nonce: bytes) -> dict[str, bytes]:
+        self._claimed = cluster[:64]
+        if self.session is not Session.NEW:
+            self._fail_handshake("sent Authenticate twice")
+        if not auth.CLUSTER_NAME.match(cluster) or not auth.valid_nonce(cluster_nonce):
+            self._fail_handshake("sent a bad name or nonce")
+        region_nonce = auth.new_nonce()
+        self._nonces = (cluster_nonce, region_nonce)
+        self.session = Session.CHALLENGED
+        proof = auth.region_proof(self.factory.secret, cluster, cluster_nonce, region_nonce, self.factory.channel)
+        return {"region_nonce": region_nonce, "region_proof": proof}
+
+    @Prove.responder
+    def _prove(self, cluster_proof: bytes) -> dict[str, Any]:
+        if self.session is not Session.CHALLENGED:
+            self._fail_handshake("sent Prove out of turn")
+        cluster_nonce, region_nonce = self._nonces
+        factory = self.factory
+        expected = auth.cluster_proof(factory.secret, self._claimed, region_nonce, cluster_nonce, factory.channel)
+        if not auth.proofs_match(expected, cluster_proof):
+            self._fail_handshake("failed to prove the shared secret (wrong secret, or a relay in between)")
+        self.session = Session.TRUSTED
+        self.cluster = self._claimed
+        self._arm(self.factory.idle_timeout, "sent nothing in time")
+        self.factory.register(self)
+        return {}
+
+    def _fail_handshake(self, why: str) -> None:
+        log.warn("cluster {cluster!r} at {peer} {why}; disconnecting",
+                 cluster=self._claimed, peer=describe_peer(self.transport), why=why)
+        self.session = Session.CLOSED
+        raise AuthenticationFailed("authentication failed")
+
+    @Recover.responder
+    def _recover(self, after: int | None, limit: int) -> Deferred[dict[str, Any]]:
+        if not 1 <= limit <= MAX_PAGE or (after is not None and after < 0):
+            raise InvalidRequest(f"limit: must be 1 to {MAX_PAGE}; after: must not be negative")
+        asked = maybeDeferred(self.responder.recover, self.cluster, after, limit)
+        return asked.addCallback(fit_page).addErrback(self._failed, "recover")
+
+    @ReportRunning.responder
+    def _report_running(self, action: int) -> Deferred[dict[str, Any]]:
+        return self._answer("report_running", self.responder.report_running, self.cluster, action).addCallback(empty)
+
+    @ReportProgress.responder
+    def _report_progress(self, action: int, progress: str) -> Deferred[dict[str, Any]]:
+        answered = self._answer("report_progress", self.responder.report_progress, self.cluster, action, progress)
+        return answered.addCallback(empty)
+
+    @ReportOutcome.responder
+    def _report_outcome(self, outcome: dict[str, Any]) -> Deferred[dict[str, Any]]:
+        shapes.check_outcome(outcome)
+        answered = self._answer("report_outcome", self.responder.report_outcome, self.cluster, outcome)
+        return answered.addCallback(lambda applied: {"applied": bool(applied)})
+
+    @ReportPowerStates.responder
+    def _report_power_states(self, states: list[Any]) -> Deferred[dict[str, Any]]:
+        for state in states:
+            shapes.check_observed_state(state)
+        answered = self._answer("report_power_states", self.responder.report_power_states, self.cluster, states)
+        return answered.addCallback(empty)
+
+    @Heartbeat.responder
+    def _heartbeat(self) -> Deferred[dict[str, Any]]:
+        return self._answer("heartbeat", self.responder.heartbeat, self.cluster).addCallback(empty)
+
+    def perform_power(self, request: dict[str, Any]) -> Deferred[None]:
+        """
+        Send the cluster a power request; fires once it has accepted it.
+
+        :raises InvalidRequest: (in the Deferred) for a malformed request.
+        """
+        try:
+            shapes.check_power_request(request)
+        except InvalidRequest:
+            return fail()
+        return self._send(PerformPower, request=request).addCallback(lambda _: None)
+
+    def cancel_action(self, node: int, action: int) -> Deferred[bool]:
+        """Ask the cluster to cancel an action; fires with whether it knew it."""
+        return self._send(CancelAction, node=node, action=action).addCallback(lambda r: r["known"])
+
+    def disconnect(self) -> None:
+        """Drop this cluster's connection."""
+        self.close()
+
+    def _send(self, command: type[amp.Command], **arguments: Any) -> Deferred[Any]:
+        if not self.trusted:
+            return fail(NotAuthenticated("the cluster has not authenticated"))
+        return maybeDeferred(self.callRemote, command, **arguments)
+
+
+def fit_page(page: dict[str, Any]) -> dict[str, Any]:
+    """
+    A recovery page cut to fit one AMP value: when the nodes do not all
+    fit, send those that do and make ``next`` the last one's id.
+
+    :raises CommandFailed: if the first node alone does not fit.
+    """
+    nodes, following = list(page["nodes"]), page.get("next")
+    count = fitting_prefix(item_sizes(nodes), MAX_VALUE)
+    if count == 0 and nodes:
+        raise CommandFailed(f"node {nodes[0].get('node')}: its recovery entry does not fit in one AMP value")
+    if count < len(nodes):
+        nodes, following = nodes[:count], nodes[count - 1]["node"]
+    return {"nodes": nodes, "next": following}
+
+
+class RegionRPCFactory(Factory):
+    """
+    Builds :class:`RegionRPC` for each cluster connection, and keeps the
+    authenticated connection of each cluster: a cluster that authenticates
+    again replaces (and drops) its older connection, and the responder
+    hears ``cluster_disconnected`` only when its current connection goes.
+
+    :param channel: what the region binds handshakes to: its certificate's
+        SHA-256 fingerprint.
+    :param clock: times the handshake and idle deadlines.
+    :param handshake_timeout: seconds a new connection has to authenticate.
+    :param idle_timeout: seconds an authenticated cluster may stay silent
+        (it heartbeats more often than that).
+    """
+
+    protocol = RegionRPC
+
+    def __init__(self, responder: RegionResponder, secret: bytes, channel: bytes, clock: IReactorTime,
+                 handshake_timeout: float = 30.0, idle_timeout: float = 60.0) -> None:
+        self.responder = responder
+        self.secret = secret
+        self.channel = channel
+        self.clock = clock
+        self.handshake_timeout = handshake_timeout
+        self.idle_timeout = idle_timeout
+        self.connections: dict[str, RegionRPC] = {}
+        self.live: set[RegionRPC] = set()
+        self._gone: list[Deferred[None]] = []
+
+    def disconnect_all(self) -> Deferred[None]:
+        """Drop every connection (when the region stops); fires once all are gone."""
+        for rpc in list(self.live):
+            rpc.abort()
+        if not self.live:
+            return succeed(None)
+        self._gone.append(Deferred())
+        return self._gone[-1]
+
+    def forget(self, rpc: RegionRPC) -> None:
+        """``rpc``'s connection is gone."""
+        self.live.discard(rpc)
+        if not self.live:
+            self._gone, gone = [], self._gone
+            for d in gone:
+                d.callback(None)
+
+    def register(self, rpc: RegionRPC) -> None:
+        """Make ``rpc`` its cluster's connection, and tell the responder."""
+        name = rpc.cluster
+        assert name is not None
+        older = self.connections.get(name)
+        self.connections[name] = rpc
+        if older is not None and older is not rpc:
+            log.info("cluster {cluster} connected again from {peer}; dropping its older connection",
+                     cluster=name, peer=describe_peer(rpc.transport))
+            older.close()
+        connected = rpc._answer("cluster_connected", self.responder.cluster_connected, name, rpc)
+        connected.addErrback(lambda _: rpc.close())
+
+
+def region_rpc_factory(responder: RegionResponder, secret: bytes, certificate_dir: Path | str,
+                       clock: IReactorTime | None = None, **timeouts: float) -> TLSMemoryBIOFactory:
+    """
+    What the region listens with: TLS with its certificate (made once in
+    ``certificate_dir``) around a :class:`RegionRPCFactory`, which is the
+    result's ``wrappedFactory``.
+
+    :param timeouts: ``handshake_timeout``, ``idle_timeout`` (seconds).
+    """
+    if clock is None:
+        from twisted.internet import reactor as clock  # type: ignore[assignment]
+    certificate = ensure_certificate(certificate_dir)
+    factory = RegionRPCFactory(responder, secret, certificate.fingerprint, clock, **timeouts)
+    return TLSMemoryBIOFactory(certificate.options, False, factory)
