@@ -82,7 +82,7 @@ def _power_test(parser: argparse.ArgumentParser, args: Any) -> int:
 
 def _run(parser: argparse.ArgumentParser, args: Any) -> int:
     from pserv.cluster.config import load
-    from pserv.region.config import ConfigError
+    from pserv.config_files import ConfigError
     from pserv.rpc.auth import SecretError, load_secret
 
     overrides = {k: getattr(args, k) for k in ("region", "name", "secret_file", "concurrency", "sync_interval")}

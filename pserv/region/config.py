@@ -9,13 +9,9 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Mapping
 
-import yaml
+from pserv.config_files import ConfigError, parse_listen, read_yaml
 
 DEFAULT_CONFIG = Path("/etc/pserv/region.yaml")
-
-
-class ConfigError(Exception):
-    """A setting is wrong; the message names it."""
 
 
 @dataclass(frozen=True)
@@ -81,32 +77,6 @@ def load(path: Path | None, overrides: Mapping[str, Any]) -> RegionConfig:
     if path is not None or file.exists():
         config = config.updated(read_yaml(file))
     return config.updated(overrides)
-
-
-def parse_listen(text: str, name: str) -> tuple[str, int]:
-    """``HOST:PORT`` as (host, port)."""
-    host, sep, port = str(text).rpartition(":")
-    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise ConfigError(f"{name}: must be HOST:PORT")
-    return host.strip("[]") or "0.0.0.0", int(port)
-
-
-def read_yaml(path: Path) -> dict[str, Any]:
-    """A YAML config file as a mapping.
-
-    :raises ConfigError: naming the file when it cannot be used.
-    """
-    try:
-        loaded = yaml.safe_load(path.read_text())
-    except OSError as e:
-        raise ConfigError(f"config: cannot read {path}: {e.strerror}") from None
-    except yaml.YAMLError:
-        raise ConfigError(f"config: {path} is not valid YAML") from None
-    if loaded is None:
-        return {}
-    if not isinstance(loaded, dict):
-        raise ConfigError(f"config: {path} must hold a mapping")
-    return loaded
 
 
 def _positive(value: Any, name: str) -> float:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from pserv.cluster.config import ClusterConfig, load
-from pserv.region.config import ConfigError
+from pserv.config_files import ConfigError
 
 
 def test_file_then_flags(tmp_path):

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from pserv.region.config import ConfigError, RegionConfig, load, parse_listen
+from pserv.config_files import ConfigError
+from pserv.region.config import RegionConfig, load
 
 
 def test_defaults():
@@ -47,8 +48,3 @@ def test_missing_file_named_explicitly(tmp_path):
     """A config file named on the command line must exist."""
     with pytest.raises(ConfigError, match="cannot read"):
         load(tmp_path / "nope.yaml", {})
-
-
-def test_parse_listen_ipv6():
-    """Listen addresses may be IPv6 in brackets."""
-    assert parse_listen("[::1]:5240", "listen") == ("::1", 5240)
