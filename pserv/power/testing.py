@@ -74,6 +74,12 @@ class FakeBMC:
         """
         self._failures[operation].extend([error] * times)
 
+    def clear_failures(self) -> None:
+        """
+        Forget every failure queued by :meth:`fail_next`.
+        """
+        self._failures.clear()
+
     def hang(self, *operations: str) -> None:
         """
         Make ``operations`` (all of them by default) never answer.

@@ -88,13 +88,16 @@ class Region:
     :param reactor: listens, and receives the database pool's results.
     :param clock: gives the time for requests, events and the sweep; the
         reactor unless a test drives a ``Clock``.
+    :param database: the database to use instead of ``config.database_url``
+        (the simulation's runs on its clock).
     """
 
-    def __init__(self, config: RegionConfig, reactor: Any, clock: Any = None) -> None:
+    def __init__(self, config: RegionConfig, reactor: Any, clock: Any = None,
+                 database: Database | None = None) -> None:
         self.config = config
         self.reactor = reactor
         self.clock = clock if clock is not None else reactor
-        self.database = Database(make_engine(config.database_url), reactor)
+        self.database = database or Database(make_engine(config.database_url), reactor)
         self.clusters = ConnectedClusters(self.database, self.clock)
         self.api = RegionAPI(self.database, self.clock, self.clusters)
         self._sweep = LoopingCall(self.sweep)
@@ -112,15 +115,23 @@ class Region:
         if current_revision(self.database.engine) != head_revision():
             raise NotInitialized("the database schema is missing or old; run pserv-region init")
         self.database.start()
-        site = Site(self.api.resource())
-        site.requestFactory = BoundedRequest
         host, port = self.config.listen_address()
-        self.port = self.reactor.listenTCP(port, site, interface=host)
+        self.port = self.reactor.listenTCP(port, self.site(), interface=host)
         self._listen_rpc()
-        self._sweep.start(SWEEP_SECONDS, now=True)
+        self.start_sweeping()
         address, rpc = self.port.getHost(), self.rpc_port.getHost()
         log.info("pserv-region RPC for clusters on {host}:{port} (TLS)", host=rpc.host, port=rpc.port)
         log.info("pserv-region listening on http://{host}:{port}/", host=address.host, port=address.port)
+
+    def site(self) -> Site:
+        """The API's web site, with requests bounded in size."""
+        site = Site(self.api.resource(), reactor=self.reactor)
+        site.requestFactory = BoundedRequest
+        return site
+
+    def start_sweeping(self) -> None:
+        """Sweep now and every ``SWEEP_SECONDS``."""
+        self._sweep.start(SWEEP_SECONDS, now=True)
 
     def _listen_rpc(self) -> None:
         secret = load_secret(self.config.secret_path)

@@ -1,0 +1,71 @@
+"""
+Invariant 3: once faults stop, every node whose BMC works converges.
+
+A node has converged when:
+
+- none of its actions is outstanding, and it is not left ``deleting``;
+- the region's observed power is the BMC's real power (the region knows
+  the truth, drift included);
+- with drift policy ``enforce``, the real power is the desired one;
+- with ``observe``, the real power is the desired one if the node's newest
+  power-changing action ended ``done`` and nobody pressed its power button
+  after that action was asked for (a cancelled or failed action, or a
+  button press, leaves a drift the region shows but does not undo).
+"""
+
+from __future__ import annotations
+
+from datetime import timezone
+
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+
+from pserv.region import schema
+from pserv.sim.truth import BMCTruth
+
+OUTSTANDING = ("pending", "sent", "running")
+CHANGING = ("on", "off", "cycle", "soft_off")
+
+
+def unconverged(engine: Engine, truth: BMCTruth) -> list[str]:
+    """Why each node that has not converged has not; empty once all have."""
+    reasons = []
+    with engine.connect() as connection:
+        nodes = connection.execute(select(schema.nodes)).all()
+        actions = connection.execute(
+            select(schema.power_actions).order_by(schema.power_actions.c.id)
+        ).all()
+    by_node: dict[int, list] = {}
+    for action in actions:
+        by_node.setdefault(action.node_id, []).append(action)
+    for node in nodes:
+        why = _why_not(node, by_node.get(node.id, []), truth)
+        if why:
+            reasons.append(f"node {node.id} ({node.power_parameters['address']}): {why}")
+    return reasons
+
+
+def _why_not(node, actions: list, truth: BMCTruth) -> str | None:
+    address = node.power_parameters["address"]
+    bmc = truth.fleet.bmcs[address]
+    real = bmc.power.value
+    outstanding = [f"{a.kind} {a.id} {a.status}" for a in actions if a.status in OUTSTANDING]
+    if outstanding:
+        return "outstanding: " + ", ".join(outstanding)
+    if node.lifecycle == "deleting":
+        return "left deleting"
+    if bmc.settling:
+        return "BMC still settling"
+    if node.power_state != real:
+        return f"region shows {node.power_state}, BMC is {real}"
+    desired = node.desired_power_state
+    if desired not in ("on", "off") or real == desired:
+        return None
+    if node.drift_policy == "enforce":
+        return f"enforced desired {desired}, BMC is {real}"
+    changing = [a for a in actions if a.kind in CHANGING]
+    if changing and changing[-1].status == "done":
+        asked = changing[-1].requested_at.replace(tzinfo=timezone.utc).timestamp()
+        if truth.last_press(address) < asked:
+            return f"newest action {changing[-1].id} done, yet desired {desired} and BMC {real}"
+    return None

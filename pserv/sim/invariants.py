@@ -1,0 +1,244 @@
+"""
+The promises the simulation checks, after every step and at the end.
+
+1. Never two calls in flight to one BMC from live processes, across all
+   clusters and their restarts (checked as each call starts).
+2. Every acknowledged request reaches exactly one outcome: one terminal
+   event per action, a final status that never changes, and, at the end,
+   every acknowledged action ended.
+3. Once faults stop, every node converges within a bounded time
+   (:mod:`pserv.sim.convergence`).
+4. No power change nobody asked for: every command belongs to a running
+   action of a kind that sends it, for an action the region has not ended;
+   no command twice for one action; no ``power_off`` after a cycle's
+   ``off_verified``; no command to a node that has stayed in the command's
+   target since before its action started; no outcome of a stale
+   generation applied.
+5. The region's observed state never goes backwards: its observation time
+   never decreases, and what it records is what the BMC showed then.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Iterable
+
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+
+from pserv.power.registry import ActionEvent
+from pserv.power.states import PowerState
+from pserv.region import schema
+from pserv.sim.process import Process
+from pserv.sim.truth import BMCTruth
+
+FINAL = frozenset(["done", "failed", "superseded", "cancelled"])
+TERMINAL_EVENTS = frozenset(f"action_{status}" for status in FINAL)
+SENDS = {
+    "on": {"power_on"}, "off": {"power_off"}, "cycle": {"power_off", "power_on"},
+    "soft_off": {"soft_off"}, "query": set(),
+}
+TARGET = {"power_on": PowerState.ON, "power_off": PowerState.OFF, "soft_off": PowerState.OFF}
+TIME_SLACK = 2e-6
+
+
+@dataclass(frozen=True)
+class Violation:
+    """A broken promise: which, when, and what happened."""
+
+    invariant: int
+    at: float
+    message: str
+
+    def __str__(self) -> str:
+        return f"invariant {self.invariant} at t={self.at:.3f}: {self.message}"
+
+
+@dataclass
+class Running:
+    """A registry action running in one cluster process."""
+
+    id: int
+    kind: str
+    started_at: float
+    riders: list[int]
+    sent: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Call:
+    """One call in flight to a BMC."""
+
+    process: Process
+    address: str
+    operation: str
+
+
+class Checker:
+    """
+    Watches a world and records every :class:`Violation`.
+
+    :param nodes: node id by BMC address, as the world enrols them.
+    """
+
+    def __init__(self, clock: Any, engine: Engine, truth: BMCTruth, nodes: dict[str, int]) -> None:
+        self.clock = clock
+        self.engine = engine
+        self.truth = truth
+        self.nodes = nodes
+        self.violations: list[Violation] = []
+        self.acknowledged: set[int] = set()
+        self._in_flight: dict[str, list[Call]] = {}
+        self._running: dict[Process, dict[str, Running]] = {}
+        self._joined: dict[Process, dict[int, list[int]]] = {}
+        self._final: dict[int, str] = {}
+        self._terminal_events: dict[int, int] = {}
+        self._last_event = 0
+        self._observed: dict[int, tuple[str, datetime | None]] = {}
+
+    def fail(self, invariant: int, message: str) -> None:
+        """Record a broken promise."""
+        self.violations.append(Violation(invariant, self.clock.seconds(), message))
+
+    # Invariants 1 and 4, as each BMC call starts.
+
+    def call_started(self, process: Process, address: str, operation: str) -> Call:
+        others = [c for c in self._in_flight.get(address, ()) if c.process.alive]
+        if others:
+            held = others[0]
+            self.fail(1, f"{process.name} sent {operation} to {address} while {held.process.name}'s "
+                         f"{held.operation} was in flight")
+        node = self.nodes.get(address)
+        running = self._running.get(process, {}).get(str(node))
+        if running is None:
+            self.fail(4, f"{process.name} sent {operation} to {address} with no action running")
+        elif operation != "query":
+            self._check_command(process, address, operation, running)
+        call = Call(process, address, operation)
+        self._in_flight.setdefault(address, []).append(call)
+        return call
+
+    def call_ended(self, token: object) -> None:
+        assert isinstance(token, Call)
+        calls = self._in_flight.get(token.address, [])
+        if token in calls:
+            calls.remove(token)
+
+    def _check_command(self, process: Process, address: str, operation: str, running: Running) -> None:
+        what = f"{process.name} sent {operation} to {address} for {running.kind} action {running.id}"
+        if operation not in SENDS[running.kind]:
+            self.fail(4, f"{what}: not a command of that kind")
+        if operation in running.sent:
+            self.fail(4, f"{what}: sent twice")
+        running.sent.append(operation)
+        rows = self._actions(running.riders)
+        if running.riders and all(row.status in FINAL for row in rows.values()):
+            self.fail(4, f"{what}: the region has ended every action it serves "
+                         f"({', '.join(f'{i} {rows[i].status}' for i in sorted(rows))})")
+        if operation == "power_off" and any(row.progress == "off_verified" for row in rows.values()):
+            self.fail(4, f"{what}: repeats the off of a cycle already verified off")
+        if self.truth.settled_since(address, TARGET[operation], running.started_at):
+            self.fail(4, f"{what}: the node has been {TARGET[operation].value} since before the action started")
+
+    def _actions(self, ids: Iterable[int]) -> dict[int, Any]:
+        ids = [i for i in ids if i > 0]
+        if not ids:
+            return {}
+        table = schema.power_actions
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(table.c.id, table.c.status, table.c.progress).where(table.c.id.in_(ids))
+            ).all()
+        return {row.id: row for row in rows}
+
+    def registry_event(self, process: Process, event: ActionEvent) -> None:
+        """Follow which action runs on each node in each cluster process."""
+        running = self._running.setdefault(process, {})
+        action = event.action
+        if event.name == "started":
+            riders = [action.id] if action.id > 0 else []
+            waiting = self._joined.setdefault(process, {}).pop(action.id, [])
+            running[event.node] = Running(action.id, action.kind.value, self.clock.seconds(), riders + waiting)
+        elif event.name == "joined" and event.detail is not None:
+            current = running.get(event.node)
+            if current is not None and current.id == action.id:
+                current.riders.append(int(event.detail))
+            else:
+                self._joined.setdefault(process, {}).setdefault(action.id, []).append(int(event.detail))
+        elif event.name == "ended":
+            current = running.get(event.node)
+            if current is not None and current.id == action.id:
+                del running[event.node]
+            self._joined.setdefault(process, {}).pop(action.id, None)
+
+    # Invariant 4: stale outcomes.
+
+    def outcome_recorded(self, outcome: dict[str, Any], applied: bool) -> None:
+        """The region recorded an outcome; if applied, it must be at the node's generation."""
+        if not applied:
+            return
+        actions, nodes = schema.power_actions, schema.nodes
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                select(actions.c.generation, nodes.c.generation.label("current"))
+                .join(nodes, nodes.c.id == actions.c.node_id).where(actions.c.id == int(outcome["action"]))
+            ).first()
+        if row is not None and row.generation != row.current:
+            self.fail(4, f"action {outcome['action']} of generation {row.generation} applied "
+                         f"at generation {row.current}")
+
+    # After every step: invariants 2 and 5.
+
+    def after_step(self) -> None:
+        """Check what the database shows now."""
+        with self.engine.connect() as connection:
+            self._check_outcomes(connection)
+            self._check_observations(connection)
+
+    def _check_outcomes(self, connection: Any) -> None:
+        events = schema.events
+        for row in connection.execute(
+            select(events.c.id, events.c.kind, events.c.action_id)
+            .where(events.c.id > self._last_event).order_by(events.c.id)
+        ):
+            self._last_event = row.id
+            if row.kind in TERMINAL_EVENTS and row.action_id is not None:
+                seen = self._terminal_events[row.action_id] = self._terminal_events.get(row.action_id, 0) + 1
+                if seen > 1:
+                    self.fail(2, f"action {row.action_id} reached a second outcome ({row.kind})")
+        table = schema.power_actions
+        for row in connection.execute(select(table.c.id, table.c.status).where(table.c.status.in_(FINAL))):
+            before = self._final.setdefault(row.id, row.status)
+            if before != row.status:
+                self.fail(2, f"action {row.id} ended {before}, then became {row.status}")
+                self._final[row.id] = row.status
+
+    def _check_observations(self, connection: Any) -> None:
+        nodes = schema.nodes
+        for row in connection.execute(
+            select(nodes.c.id, nodes.c.power_state, nodes.c.power_state_observed_at, nodes.c.power_parameters)
+        ):
+            now = (row.power_state, row.power_state_observed_at)
+            before = self._observed.get(row.id)
+            self._observed[row.id] = now
+            if before == now or row.power_state_observed_at is None:
+                continue
+            if before is not None and before[1] is not None and now[1] < before[1]:
+                self.fail(5, f"node {row.id}: observation went back from {before[1]} to {now[1]}")
+            self._check_truth(row.id, row.power_parameters["address"], row.power_state, row.power_state_observed_at)
+
+    def _check_truth(self, node: int, address: str, state: str, at: datetime) -> None:
+        if state not in ("on", "off"):
+            return
+        seconds = at.replace(tzinfo=timezone.utc).timestamp()
+        if not self.truth.was(address, PowerState(state), seconds - TIME_SLACK, seconds + TIME_SLACK):
+            shown = self.truth.state_at(address, seconds)
+            self.fail(5, f"node {node}: the region records power {state} as seen at t={seconds:.3f}, "
+                         f"when the BMC was {shown.value}")
+
+    # At the end: invariant 2.
+
+    def unended(self) -> list[int]:
+        """Acknowledged actions with no terminal event."""
+        return sorted(a for a in self.acknowledged if self._terminal_events.get(a, 0) == 0)

@@ -1,0 +1,150 @@
+"""
+What operators do to a simulated world, step by step: single power
+requests, bursts of conflicting ones on one node, bulk requests, cancels,
+and nodes added and deleted.  Every request goes through the REST API; an
+action the API acknowledged (``202``, or ``200`` for a duplicate) must
+reach exactly one outcome.
+"""
+
+from __future__ import annotations
+
+from random import Random
+from typing import Any, Protocol
+
+from twisted.internet.defer import Deferred
+
+from pserv.sim.operators import Operator
+
+KINDS = ("on", "off", "cycle", "soft_off", "query")
+KIND_WEIGHTS = (3, 3, 2, 1, 1)
+CHANCES = {
+    "power": 0.25, "burst": 0.03, "bulk": 0.02, "cancel": 0.05, "add": 0.01, "delete": 0.006,
+}
+"""Probability per step (one simulated second) of each kind of operator work."""
+
+
+class WorkloadTargets(Protocol):
+    """What the workload acts on: the world."""
+
+    clock: Any
+    rng: Random
+    clusters: list[Any]
+
+    def log(self, text: str) -> None: ...
+
+    def live_nodes(self) -> list[int]: ...
+
+    def new_bmc(self) -> str: ...
+
+    def enrolled(self, address: str, node: int) -> None: ...
+
+    def deleted(self, node: int) -> None: ...
+
+    def acknowledged(self, action: int) -> None: ...
+
+    def server_error(self, what: str, status: int, body: Any) -> None: ...
+
+
+class Workload:
+    """Operators at work."""
+
+    def __init__(self, world: WorkloadTargets, operator: Operator) -> None:
+        self.world = world
+        self.operator = operator
+        self.actions: list[int] = []
+        self.counts = {name: 0 for name in CHANCES}
+        self.answers: dict[str, int] = {}
+        self._names = 0
+
+    def step(self) -> None:
+        """Draw what the operators do during the next second."""
+        rng = self.world.rng
+        for name, chance in CHANCES.items():
+            if rng.random() < chance:
+                self.counts[name] += 1
+                getattr(self, "_" + name)(rng)
+
+    def add_node(self, rng: Random) -> None:
+        """Enrol a node on a new BMC, on a random cluster and drift policy."""
+        address = self.world.new_bmc()
+        self._names += 1
+        body = {
+            "name": f"node-{self._names}", "cluster": rng.choice(self.world.clusters).name,
+            "power_type": "fake", "power_parameters": {"address": address},
+            "drift_policy": rng.choice(("observe", "enforce")),
+        }
+        self._call("POST", "/api/v1/nodes", body, lambda node: self.world.enrolled(address, node["id"]))
+
+    def _at(self, rng: Random, seconds: float = 1.0) -> float:
+        return rng.uniform(0, seconds)
+
+    def _kind(self, rng: Random) -> str:
+        return rng.choices(KINDS, KIND_WEIGHTS)[0]
+
+    def _power(self, rng: Random) -> None:
+        nodes = self.world.live_nodes()
+        if nodes:
+            self._request(rng.choice(nodes), self._kind(rng), self._at(rng))
+
+    def _burst(self, rng: Random) -> None:
+        nodes = self.world.live_nodes()
+        if nodes:
+            node = rng.choice(nodes)
+            for _ in range(rng.randint(3, 6)):
+                self._request(node, self._kind(rng), self._at(rng, 0.5))
+
+    def _bulk(self, rng: Random) -> None:
+        nodes = self.world.live_nodes()
+        if not nodes:
+            return
+        if rng.random() < 0.5:
+            body: dict[str, Any] = {"nodes": rng.sample(nodes, rng.randint(1, len(nodes)))}
+        else:
+            body = {"filter": {"cluster": rng.choice(self.world.clusters).name}}
+        body["action"] = self._kind(rng)
+        self._later(self._at(rng), "POST", "/api/v1/power", body,
+                    lambda answer: [self._acked(a) for a in answer["actions"]])
+
+    def _cancel(self, rng: Random) -> None:
+        if self.actions:
+            action = rng.choice(self.actions[-20:])
+            self._later(self._at(rng), "POST", f"/api/v1/actions/{action}/cancel", None, None)
+
+    def _add(self, rng: Random) -> None:
+        self.add_node(rng)
+
+    def _delete(self, rng: Random) -> None:
+        nodes = self.world.live_nodes()
+        if len(nodes) > 1:
+            node = rng.choice(nodes)
+            self.world.deleted(node)
+            self._later(self._at(rng), "DELETE", f"/api/v1/nodes/{node}", None, None)
+
+    def _request(self, node: int, kind: str, at: float) -> None:
+        self._later(at, "POST", f"/api/v1/nodes/{node}/power", {"action": kind}, self._acked)
+
+    def _acked(self, action: dict[str, Any]) -> None:
+        self.actions.append(action["id"])
+        self.world.acknowledged(action["id"])
+
+    def _later(self, at: float, method: str, path: str, body: Any, done: Any) -> None:
+        self.world.clock.callLater(at, self._call, method, path, body, done)
+
+    def _call(self, method: str, path: str, body: Any, done: Any) -> Deferred[None]:
+        what = f"{method} {path}" + (f" {body}" if body is not None else "")
+        self.world.log(f"operator: {what}")
+        calling = Deferred.fromCoroutine(self.operator.call(method, path, body))
+        return calling.addCallbacks(self._answered, self._unanswered, (what, done), None, (what,))
+
+    def _answered(self, answer: tuple[int, Any], what: str, done: Any) -> None:
+        status, body = answer
+        self.answers[str(status)] = self.answers.get(str(status), 0) + 1
+        self.world.log(f"operator: {status} for {what}")
+        if status >= 500 or status in (400, 401):
+            self.world.server_error(what, status, body)
+        elif status < 300 and done is not None:
+            done(body)
+
+    def _unanswered(self, failure: Any, what: str) -> None:
+        self.answers["no answer"] = self.answers.get("no answer", 0) + 1
+        self.world.log(f"operator: no answer for {what}: {failure.type.__name__}: {failure.value}")

@@ -1,0 +1,266 @@
+"""
+One simulated world: a region, K clusters, a fleet of BMCs, operators and
+faults, all on one clock and one seeded random generator, so that a seed
+replays the same run event for event.
+
+A run is ``steps`` seconds of chaos (workload and faults, invariants
+checked after every second), then the faults are healed and the workload
+stops, and the world gets ``settle_limit`` simulated seconds to converge.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from random import Random
+from typing import Any, Callable
+
+from sqlalchemy import func, select
+
+from pserv.power.registry import ActionEvent
+from pserv.power.states import PowerState
+from pserv.power.testing import FakeBMC, FakeFleet, HeapClock, advance_until_idle
+from pserv.region import schema
+from pserv.region.service import Region
+from pserv.region.store.tokens import create_token
+from pserv.sim.convergence import unconverged
+from pserv.sim.database import fresh_engine
+from pserv.sim.faults import Faults
+from pserv.sim.invariants import Call, Checker, Violation
+from pserv.sim.network import SimConnection, SimNetwork
+from pserv.sim.operators import Operator
+from pserv.sim.process import Process
+from pserv.sim.processes import SimCluster, SimRegion
+from pserv.sim.truth import BMCTruth
+from pserv.sim.workload import Workload
+
+START = 1_800_000_000.0
+"""The simulated clock's start (2027-01-15), so stored times look real."""
+
+
+@dataclass(frozen=True)
+class Shape:
+    """The size and length of a world."""
+
+    steps: int = 300
+    nodes: int = 6
+    clusters: int = 2
+    settle_limit: float = 900.0
+
+
+@dataclass
+class Result:
+    """What a run did and found."""
+
+    seed: int
+    violations: list[Violation]
+    converged_after: float | None
+    digest: str
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """Whether every invariant held."""
+        return not self.violations
+
+
+class World:
+    """
+    A whole pserv in one process.
+
+    :param faults: the probability per step of each fault to inject.
+    :param trace: called with each line of the event log as it happens.
+    """
+
+    def __init__(self, seed: int, shape: Shape = Shape(), faults: dict[str, float] | None = None,
+                 trace: Callable[[str], None] | None = None) -> None:
+        self.seed = seed
+        self.shape = shape
+        self.rng = Random(seed)
+        self.clock = HeapClock()
+        self.clock.advance(START)
+        self.trace = trace
+        self.events: list[str] = []
+        self._digest = hashlib.sha256()
+        self.engine = fresh_engine()
+        self.fleet = FakeFleet(self.clock)
+        self.truth = BMCTruth(self.fleet)
+        self.node_of: dict[str, int] = {}
+        self._live: list[int] = []
+        self.checker = Checker(self.clock, self.engine, self.truth, self.node_of)
+        self.network = SimNetwork(self.clock, self.rng)
+        self.region = SimRegion(self.clock, self.network, self.engine, self.rng)
+        self.region.on_start.append(self._watch_outcomes)
+        self.clusters = [
+            SimCluster(f"rack-{i}", i, self.clock, self.network, self.fleet, self.rng, self)
+            for i in range(1, shape.clusters + 1)
+        ]
+        self.operator = Operator(self.network, self.clock, self._token())
+        self.workload = Workload(self, self.operator)
+        self.faults = Faults(self, faults or {})
+
+    def _token(self) -> str:
+        with self.engine.begin() as connection:
+            return create_token(connection, "sim", self.now())
+
+    def now(self) -> datetime:
+        """The clock's time as the store keeps it."""
+        return datetime.fromtimestamp(self.clock.seconds(), timezone.utc).replace(tzinfo=None)
+
+    def log(self, text: str) -> None:
+        """Append to the event log (and trace it)."""
+        line = f"{self.clock.seconds() - START:12.6f} {text}"
+        self.events.append(line)
+        self._digest.update(line.encode() + b"\n")
+        if self.trace is not None:
+            self.trace(line)
+
+    # The run.
+
+    def run(self) -> Result:
+        """Run the world: chaos, then healing and convergence."""
+        self.region.start()
+        for cluster in self.clusters:
+            cluster.start()
+        for _ in range(self.shape.nodes):
+            self.workload.add_node(self.rng)
+        for _ in range(self.shape.steps):
+            self.workload.step()
+            self.faults.step()
+            self._second()
+        self.log("chaos ends: healing every fault")
+        self._heal()
+        converged_after = self._converge()
+        return self._result(converged_after)
+
+    def _second(self) -> None:
+        advance_until_idle(self.clock, 1.0)
+        self.checker.after_step()
+
+    def _heal(self) -> None:
+        self.faults.heal()
+        for bmc in self.fleet.bmcs.values():
+            bmc.clear_failures()
+            bmc.unhang()
+
+    def _converge(self) -> float | None:
+        started = self.clock.seconds()
+        while self.clock.seconds() - started < self.shape.settle_limit:
+            for _ in range(5):
+                self._second()
+            if not unconverged(self.engine, self.truth):
+                return self.clock.seconds() - started
+        return None
+
+    def _result(self, converged_after: float | None) -> Result:
+        for action in self.checker.unended():
+            self.checker.fail(2, f"acknowledged action {action} never reached an outcome")
+        if converged_after is None:
+            reasons = unconverged(self.engine, self.truth)
+            self.checker.fail(3, f"not converged {self.shape.settle_limit:g}s after the faults stopped: "
+                                 + "; ".join(reasons[:4]))
+        self.log(f"end: {len(self.checker.violations)} violation(s)")
+        return Result(self.seed, self.checker.violations, converged_after, self._digest.hexdigest(),
+                      self._summary(converged_after))
+
+    def _summary(self, converged_after: float | None) -> dict[str, Any]:
+        table = schema.power_actions
+        with self.engine.connect() as connection:
+            statuses = dict(connection.execute(select(table.c.status, func.count()).group_by(table.c.status)).all())
+        return {
+            "simulated seconds": round(self.clock.seconds() - START, 1),
+            "events": len(self.events),
+            "operator work": dict(self.workload.counts),
+            "answers": dict(sorted(self.workload.answers.items())),
+            "acknowledged actions": len(self.checker.acknowledged),
+            "actions by status": dict(sorted(statuses.items())),
+            "BMC commands": sum(len(b.commands) for b in self.fleet.bmcs.values()),
+            "faults": {k: v for k, v in self.faults.counts.items() if v},
+            "region starts": self.region.incarnation,
+            "cluster starts": sum(c.incarnation for c in self.clusters),
+            "converged after (s)": converged_after,
+        }
+
+    # What the workload and the faults act on.
+
+    def live_nodes(self) -> list[int]:
+        return list(self._live)
+
+    def new_bmc(self) -> str:
+        address = f"bmc-{len(self.truth.initial) + 1}"
+        power = self.rng.choice((PowerState.ON, PowerState.OFF))
+        self.truth.add(address, power, latency=self.rng.uniform(0.01, 0.5), settle=self.rng.uniform(0, 3))
+        return address
+
+    def enrolled(self, address: str, node: int) -> None:
+        self.node_of[address] = node
+        self._live.append(node)
+
+    def deleted(self, node: int) -> None:
+        if node in self._live:
+            self._live.remove(node)
+
+    def acknowledged(self, action: int) -> None:
+        self.checker.acknowledged.add(action)
+
+    def server_error(self, what: str, status: int, body: Any) -> None:
+        self.checker.fail(4 if status < 500 else 2, f"{what} answered {status}: {body}")
+
+    def crash_cluster(self) -> Callable[[], None] | None:
+        up = [c for c in self.clusters if c.up]
+        if not up:
+            return None
+        cluster = self.rng.choice(up)
+        self.log(f"fault: {cluster.process.name} crashes")
+        cluster.crash()
+        return lambda: (cluster.start(), self.log(f"healed: {cluster.process.name} starts"))
+
+    def crash_region(self) -> Callable[[], None] | None:
+        if not self.region.up:
+            return None
+        self.log(f"fault: {self.region.process.name} crashes")
+        self.region.crash()
+        return lambda: (self.region.start(), self.log(f"healed: {self.region.process.name} starts"))
+
+    def cluster_connection(self) -> SimConnection | None:
+        rpc = [c for c in self.network.connections
+               if not c.closed and c.client.process.name.startswith("rack-")]
+        return self.rng.choice(rpc) if rpc else None
+
+    def some_bmc(self) -> tuple[str, FakeBMC] | None:
+        addresses = [a for a in self.truth.initial if a in self.node_of]
+        if not addresses:
+            return None
+        address = self.rng.choice(addresses)
+        return address, self.fleet.bmcs[address]
+
+    def press_button(self, address: str) -> None:
+        self.truth.press(address, self.clock.seconds())
+
+    # What the clusters' BMC lines and registries report.
+
+    def call_started(self, process: Process, address: str, operation: str) -> Call:
+        self.log(f"{process.name}: {operation} {address}")
+        return self.checker.call_started(process, address, operation)
+
+    def call_ended(self, token: object) -> None:
+        self.checker.call_ended(token)
+
+    def registry_event(self, process: Process, event: ActionEvent) -> None:
+        self.checker.registry_event(process, event)
+
+    def _watch_outcomes(self, region: Region) -> None:
+        clusters = region.clusters
+        original = clusters.report_outcome
+
+        def report_outcome(cluster: str, outcome: Any) -> Any:
+            def recorded(applied: bool) -> bool:
+                self.log(f"region: action {outcome['action']} {outcome['status']} "
+                         f"({outcome.get('power_state')}){'' if applied else ' not applied'}")
+                self.checker.outcome_recorded(outcome, applied)
+                return applied
+
+            return original(cluster, outcome).addCallback(recorded)
+
+        clusters.report_outcome = report_outcome  # type: ignore[method-assign]
