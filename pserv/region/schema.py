@@ -57,6 +57,7 @@ nodes = Table(
     Column("created_at", DateTime, nullable=False),
     Column("updated_at", DateTime, nullable=False),
     Column("drift_policy", String(16), nullable=False, server_default="observe"),
+    sqlite_autoincrement=True,
 )
 
 power_actions = Table(
@@ -79,6 +80,7 @@ power_actions = Table(
     Column("progress", String(32)),
     Index("ix_power_actions_node_id_status", "node_id", "status"),
     Index("ix_power_actions_status_requested_at", "status", "requested_at"),
+    sqlite_autoincrement=True,
 )
 
 events = Table(

@@ -139,7 +139,8 @@ class Workload:
     def _answered(self, answer: tuple[int, Any], what: str, done: Any) -> None:
         status, body = answer
         self.answers[str(status)] = self.answers.get(str(status), 0) + 1
-        self.world.log(f"operator: {status} for {what}")
+        ident = f" (action {body['id']})" if isinstance(body, dict) and "kind" in body else ""
+        self.world.log(f"operator: {status}{ident} for {what}")
         if status >= 500 or status in (400, 401):
             self.world.server_error(what, status, body)
         elif status < 300 and done is not None:

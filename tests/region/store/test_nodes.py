@@ -108,6 +108,17 @@ def test_delete_without_actions(run, moments):
         run(get_node, node["id"])
 
 
+def test_ids_of_deleted_nodes_and_actions_are_never_reused(run, moments):
+    """After the newest node and its action are deleted, the next node and action get new ids."""
+    node = enrol(run, moments)
+    action, _ = run(request_power, node["id"], "on", "admin", moments())
+    run(delete_node, node["id"], moments())
+    again = enrol(run, moments, name="node-2")
+    second, _ = run(request_power, again["id"], "on", "admin", moments())
+    assert again["id"] > node["id"]
+    assert second["id"] > action["id"]
+
+
 def test_delete_with_action_in_flight(run, moments, engine):
     """A node with an action in flight goes to 'deleting' and asks that action to stop."""
     node = enrol(run, moments)
