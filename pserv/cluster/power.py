@@ -10,12 +10,14 @@ cycle sends ``power_on``, for every region action riding it.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from itertools import count
 from typing import Any, Mapping
 
-from twisted.internet.defer import Deferred, gatherResults
+from twisted.internet.defer import Deferred, FirstError, gatherResults
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 
 from pserv.cluster.drivers import DriverSet
 from pserv.cluster.reports import ReportQueue
@@ -24,11 +26,15 @@ from pserv.power.errors import PowerSettingsError
 from pserv.power.lifecycle import ActionState
 from pserv.power.outcome import Outcome
 from pserv.power.registry import ActionEvent, PowerActionRegistry
+from pserv.times import iso_from_seconds
 
 log = Logger()
 
 RESUMED = {("cycle", "off_verified"): "on"}
 """A region action interrupted after this milestone finishes as this kind."""
+
+ENDED_MEMORY = 100_000
+"""How many ended region actions a cluster remembers, so as never to run one again."""
 
 
 class ClusterPower:
@@ -44,14 +50,17 @@ class ClusterPower:
         self._riders: dict[int, list[int]] = {}
         self._outstanding: set[int] = set()
         self._detached: set[int] = set()
+        self._ended: OrderedDict[int, None] = OrderedDict()
 
     def perform(self, request: Mapping[str, Any]) -> None:
         """
-        Run one region action.  A re-delivery of an action still outstanding
-        here (by PerformPower and again by recovery) changes nothing.
+        Run one region action.  A re-delivery of an action outstanding or
+        already ended here changes nothing: a recovery answer made before
+        the region heard an outcome still lists that action, and running a
+        finished cycle again would cycle the node twice.
         """
         action = int(request["action"])
-        if action in self._outstanding:
+        if action in self._outstanding or action in self._ended:
             return
         try:
             control = self.drivers.control(request["power_type"], request["power_parameters"])
@@ -63,7 +72,7 @@ class ClusterPower:
             str(request["node"]), request["kind"], control,
             action_id=action, generation=int(request["generation"]),
         )
-        ran.addCallback(self._ended, request)
+        ran.addCallback(self._ended_with, request)
 
     def cancel(self, node: int, action: int) -> bool:
         """
@@ -77,7 +86,7 @@ class ClusterPower:
         if self.registry.cancel(str(node), action):
             return True
         self._detached.add(action)
-        self._outstanding.discard(action)
+        self._end(action)
         self.reports.outcome(_outcome_of_cancel(node, action))
         return True
 
@@ -90,6 +99,8 @@ class ClusterPower:
         """
         for node in nodes:
             for action in node["actions"]:
+                if action["id"] in self._ended:
+                    continue
                 if action["cancel_requested"] and not self.cancel(node["node"], action["id"]):
                     self.reports.outcome(_outcome_of_cancel(node["node"], action["id"]))
                     continue
@@ -121,11 +132,18 @@ class ClusterPower:
         riders = [r for r in self._riders.get(action.id, ()) if r not in self._detached]
         if not riders:
             return None
-        return gatherResults([self.reports.progress(rider, milestone) for rider in riders])
+        recorded = gatherResults([self.reports.progress(rider, milestone) for rider in riders], consumeErrors=True)
+        return recorded.addErrback(_first_failure)
 
-    def _ended(self, outcome: Outcome, request: Mapping[str, Any]) -> None:
-        action = int(request["action"])
+    def _end(self, action: int) -> None:
         self._outstanding.discard(action)
+        self._ended[action] = None
+        if len(self._ended) > ENDED_MEMORY:
+            self._ended.popitem(last=False)
+
+    def _ended_with(self, outcome: Outcome, request: Mapping[str, Any]) -> None:
+        action = int(request["action"])
+        self._end(action)
         if action in self._detached:
             self._detached.discard(action)
             return
@@ -140,8 +158,16 @@ class ClusterPower:
                 "fatal": outcome.fatal,
                 "superseded_by": outcome.superseded_by,
                 "commands": list(outcome.commands),
+                "observed_at": None if outcome.observed_at is None else iso_from_seconds(outcome.observed_at),
             }
         )
+
+
+def _first_failure(failure: Failure) -> Failure:
+    """A failed milestone write's own failure, so a cancel stays a cancel."""
+    if failure.check(FirstError):
+        return failure.value.subFailure
+    return failure
 
 
 def _request_from(node: Mapping[str, Any], action: Mapping[str, Any]) -> dict[str, Any]:
