@@ -119,6 +119,7 @@ class PowerAction:
         self.lifecycle = Lifecycle()
         self.commands: list[str] = []
         self.state: PowerState | None = None
+        self.observed_at: float | None = None
         self.error: PowerError | None = None
         self.stopped = False
         self.progress: str | None = None
@@ -216,6 +217,7 @@ class PowerAction:
         except Exception as e:
             raise PowerTransientError(f"{self.control.description}: read failed: {e}") from e
         self.state = state
+        self.observed_at = self.clock.seconds()
         return state
 
     async def _read_current(self) -> PowerState | None:
@@ -414,8 +416,21 @@ class SoftOffAction(PowerAction):
                 "soft_off", PowerState.OFF, self.escalate_after, FORCING_OFF
             )
         except PowerVerifyError:
+            if self.cancelling:
+                return await self._see_shutdown_through()
             await self._progress("escalating")
         return await self._command("power_off", PowerState.OFF)
+
+    async def _see_shutdown_through(self) -> PowerState:
+        """
+        Superseded by a request that does not force off (``on``, say): the
+        operating system may still shut down at any moment, so rather than
+        hand over a node about to go off, verify up to the full
+        ``soft_off_timeout``; the successor then reads the truth.
+        """
+        assert self.escalate_after is not None
+        remaining = max(self.policy.soft_off_timeout - self.escalate_after, 0.001)
+        return await self._verify(PowerState.OFF, remaining, FORCING_OFF)
 
 
 class CycleAction(PowerAction):

@@ -36,6 +36,7 @@ class Outcome:
     :ivar fatal: whether that failure was fatal (no point retrying).
     :ivar superseded_by: the id of the action that replaced it.
     :ivar commands: the commands the action sent, in order.
+    :ivar observed_at: when ``state`` was read (the clock's seconds), if it was.
     """
 
     status: OutcomeStatus
@@ -47,3 +48,4 @@ class Outcome:
     fatal: bool = False
     superseded_by: int | None = None
     commands: tuple[str, ...] = ()
+    observed_at: float | None = None

@@ -440,4 +440,5 @@ def _outcome_of(play: _Play) -> Outcome:
             else None
         ),
         commands=tuple(action.commands),
+        observed_at=action.observed_at,
     )

@@ -15,6 +15,7 @@ from typing import Any, Callable, Mapping
 from pserv.power.outcome import Outcome
 from pserv.power.states import ActionKind, PowerState
 from pserv.rpc.common import InvalidRequest
+from pserv.times import iso_from_seconds
 
 Check = Callable[[Any], bool]
 
@@ -118,8 +119,14 @@ def check_power_request(value: Any) -> dict[str, Any]:
 
 
 def check_outcome(value: Any) -> dict[str, Any]:
-    """An action's outcome (``ReportOutcome``)."""
-    return check_shape(value, OUTCOME, "outcome")
+    """
+    An action's outcome (``ReportOutcome``).  ``observed_at``, when its
+    power state was read, is optional: clusters before it did not send it.
+    """
+    outcome = check_shape(value, OUTCOME, "outcome")
+    if outcome.get("observed_at") is not None and not _iso_time(outcome["observed_at"]):
+        raise InvalidRequest("outcome: observed_at is not valid")
+    return outcome
 
 
 def check_observed_state(value: Any) -> dict[str, Any]:
@@ -138,4 +145,5 @@ def outcome_json(node: int, outcome: Outcome) -> dict[str, Any]:
         "power_state": outcome.state.value if outcome.state is not None else None,
         "error": outcome.error, "fatal": outcome.fatal, "superseded_by": outcome.superseded_by,
         "commands": list(outcome.commands),
+        "observed_at": None if outcome.observed_at is None else iso_from_seconds(outcome.observed_at),
     }

@@ -69,6 +69,13 @@ def test_observed_at_must_be_iso_8601():
         check_observed_state({**observed(1), "observed_at": "yesterday"})
 
 
+def test_outcome_observed_at_optional_but_checked():
+    """An outcome may leave out observed_at (older clusters), but one given must be ISO 8601."""
+    assert check_outcome(outcome())
+    with pytest.raises(InvalidRequest, match="observed_at"):
+        check_outcome({**outcome(), "observed_at": "yesterday"})
+
+
 def test_extra_keys_pass():
     """Keys a shape does not name are let through, for newer peers."""
     assert check_outcome({**outcome(), "duration": 3.5})["duration"] == 3.5
@@ -87,6 +94,8 @@ def test_outcome_json_from_the_registry():
     from pserv.rpc.shapes import outcome_json
 
     done = Outcome(OutcomeStatus.DONE, 7, ActionKind.CYCLE, 4, PowerState.ON, commands=("power_off", "power_on"))
-    assert check_outcome(outcome_json(1, done)) == outcome()
+    assert check_outcome(outcome_json(1, done)) == {**outcome(), "observed_at": None}
+    read = Outcome(OutcomeStatus.DONE, 7, ActionKind.ON, 4, PowerState.ON, observed_at=1800000000.25)
+    assert check_outcome(outcome_json(1, read))["observed_at"] == "2027-01-15T08:00:00.250Z"
     failed = Outcome(OutcomeStatus.FAILED, 8, ActionKind.ON, 2, error="expected power on", fatal=True)
     assert check_outcome(outcome_json(1, failed))["power_state"] is None

@@ -77,8 +77,10 @@ def report_outcome(connection: Connection, cluster: str, outcome: Mapping[str, A
     status = outcome["status"] if outcome["status"] in OUTCOME_STATUSES else "failed"
     _record_outcome(connection, action, status, outcome, now)
     applied = int(outcome.get("generation", -1)) >= node.generation and action.generation == node.generation
-    if applied and outcome.get("power_state") in ("on", "off"):
-        _observe(connection, node, outcome["power_state"], None, now)
+    seen_at = _parse_time(outcome.get("observed_at")) or utc(now)
+    newer = node.power_state_observed_at is None or seen_at > node.power_state_observed_at
+    if applied and newer and outcome.get("power_state") in ("on", "off"):
+        _observe(connection, node, outcome["power_state"], None, seen_at)
     elif not applied:
         add_event(
             connection, now, "stale_outcome",
