@@ -26,6 +26,8 @@ ALLOWED = {
     ActionKind.SOFT_OFF: {"soft_off", "power_off"},
     ActionKind.QUERY: set(),
 }
+SETTLES_TO = {"power_on": PowerState.ON, "power_off": PowerState.OFF}
+"""A read while a command settles misleads only if the command will change the power."""
 MOST_COMMANDS = {ActionKind.ON: 1, ActionKind.OFF: 1, ActionKind.CYCLE: 2, ActionKind.SOFT_OFF: 2, ActionKind.QUERY: 0}
 
 
@@ -39,7 +41,7 @@ class TracingControl:
         self.first_read = None
 
     def query(self):
-        if self.first_read is None and self.bmc.settling:
+        if self.first_read is None and any(SETTLES_TO[c] is not self.bmc.power for c in self.bmc.settling):
             self.machine.broken.append(
                 f"{self.action} read a state still changing after {self.bmc.settling}"
             )
