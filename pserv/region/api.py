@@ -101,7 +101,9 @@ class RegionAPI:
     @endpoint
     async def create_node(self, request: Any, who: str) -> tuple[int, Any]:
         body = check_body("NodeCreate", read_json(request))
-        node = await self.database.run(nodes.create_node, body, self.now())
+        node, reading = await self.database.run(actions.enrol_node, body, self.now())
+        if reading is not None:
+            self.clusters.deliver([reading])
         request.setHeader(b"location", f"/api/v1/nodes/{node['id']}".encode())
         return 201, node
 
@@ -114,7 +116,10 @@ class RegionAPI:
     @endpoint
     async def update_node(self, request: Any, who: str, node: str) -> tuple[int, Any]:
         body = check_body("NodeUpdate", read_json(request))
-        return 200, await self.database.run(nodes.update_node, node, body, self.now())
+        changed, reading = await self.database.run(actions.change_node, node, body, self.now())
+        if reading is not None:
+            self.clusters.deliver([reading])
+        return 200, changed
 
     @app.route("/api/v1/nodes/<node>", methods=["DELETE"])
     @endpoint

@@ -129,7 +129,8 @@ async def test_events_and_drivers(api):
     await enrol(api)
     await api.call("POST", "/api/v1/nodes/{node}/power", node="node-1", body={"action": "off"})
     listed = await api.call("GET", "/api/v1/events", params={"node": "node-1"})
-    assert [e["kind"] for e in listed.body["items"]] == ["node_created", "power_requested"]
+    kinds = [e["kind"] for e in listed.body["items"]]
+    assert kinds == ["node_created", "power_requested", "power_requested"]  # enrolment's query, then off
     drivers = await api.call("GET", "/api/v1/drivers")
     fake = [d for d in drivers.body if d["name"] == "fake"][0]
     assert any(s["name"] == "password" and s["secret"] for s in fake["settings"])

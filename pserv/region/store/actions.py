@@ -21,7 +21,10 @@ from pserv.power.states import ActionKind
 from pserv.region import schema
 from pserv.region.errors import Conflict, Invalid, NotFound
 from pserv.region.store.common import add_event, add_events, event_row, iso, page, utc
-from pserv.region.store.nodes import OUTSTANDING, find
+from pserv.region.store.nodes import OUTSTANDING, create_node, find, update_node
+
+READ_AFTER_CHANGE = frozenset(["cluster", "power_type", "power_parameters"])
+"""Node fields whose change has the node's power read again."""
 
 FINAL = ("done", "failed", "superseded", "cancelled")
 
@@ -73,6 +76,40 @@ def request_bulk(
     """
     nodes = _bulk_nodes(connection, refs, filters)
     return [request_intent(connection, node, ActionKind(kind), requested_by, now)[0] for node in nodes]
+
+
+def enrol_node(connection: Connection, body: Mapping[str, Any], now: datetime) -> tuple[dict[str, Any], int | None]:
+    """
+    Create a node and, if it has a cluster, a ``query`` action so that its
+    cluster learns of it and the region sees its power at once.
+
+    :return: the node, and the query action's id (``None`` without a cluster).
+    """
+    node = create_node(connection, body, now)
+    return node, _read_power(connection, node, now)
+
+
+def change_node(
+    connection: Connection, ref: str | int, body: Mapping[str, Any], now: datetime
+) -> tuple[dict[str, Any], int | None]:
+    """
+    Update a node; when its cluster or power settings change, request a
+    ``query`` so that the (new) cluster learns the node's settings.
+
+    :return: the node, and the query action's id, if one was made.
+    """
+    node = update_node(connection, ref, body, now)
+    if not READ_AFTER_CHANGE.intersection(body):
+        return node, None
+    return node, _read_power(connection, node, now)
+
+
+def _read_power(connection: Connection, node: Mapping[str, Any], now: datetime) -> int | None:
+    if node["cluster"] is None:
+        return None
+    action, created = request_intent(connection, find(connection, node["id"], lock=True), ActionKind.QUERY,
+                                     "enrolment", now)
+    return action["id"] if created else None
 
 
 def get_action(connection: Connection, action_id: int) -> dict[str, Any]:

@@ -9,6 +9,8 @@ from pserv.region import schema
 from pserv.region.errors import Conflict, Invalid, NotFound
 from pserv.region.store.actions import (
     cancel_action,
+    change_node,
+    enrol_node,
     expire_stuck,
     get_action,
     list_node_actions,
@@ -21,6 +23,29 @@ from pserv.region.store.nodes import create_node, delete_node, get_node
 def enrol(run, moments, name="node-1", cluster=None):
     body = {"name": name, "power_type": "fake", "power_parameters": {"address": name}, "cluster": cluster}
     return run(create_node, body, moments())
+
+
+def test_enrolment_reads_the_power_of_a_node_with_a_cluster(run, moments):
+    """A node enrolled on a cluster gets a pending query, so its cluster learns of it; intent is untouched."""
+    body = {"name": "n", "power_type": "fake", "power_parameters": {"address": "n"}, "cluster": "rack-1"}
+    node, reading = run(enrol_node, body, moments())
+    action = run(get_action, reading)
+    assert (action["kind"], action["status"], action["node"]) == ("query", "pending", node["id"])
+    assert run(get_node, node["id"])["generation"] == 0
+
+
+def test_enrolment_without_a_cluster_reads_nothing(run, moments):
+    """A node with no cluster has nobody to read it: no action is made."""
+    body = {"name": "n", "power_type": "fake", "power_parameters": {"address": "n"}}
+    assert run(enrol_node, body, moments())[1] is None
+
+
+def test_moving_a_node_reads_it_again_renaming_does_not(run, moments):
+    """A change of cluster or power settings makes a query; a rename does not."""
+    node = enrol(run, moments, cluster="rack-1")
+    assert run(change_node, node["id"], {"name": "renamed"}, moments())[1] is None
+    moved, reading = run(change_node, node["id"], {"cluster": "rack-2"}, moments())
+    assert moved["cluster"] == "rack-2" and run(get_action, reading)["kind"] == "query"
 
 
 def test_request_commits_intent(run, moments):
