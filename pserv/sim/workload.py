@@ -141,7 +141,7 @@ class Workload:
         self.answers[str(status)] = self.answers.get(str(status), 0) + 1
         ident = f" (action {body['id']})" if isinstance(body, dict) and "kind" in body else ""
         self.world.log(f"operator: {status}{ident} for {what}")
-        if status >= 500 or status in (400, 401):
+        if status >= 500 or status == 401 or (status == 400 and not _nothing_matched(body)):
             self.world.server_error(what, status, body)
         elif status < 300 and done is not None:
             done(body)
@@ -149,3 +149,8 @@ class Workload:
     def _unanswered(self, failure: Any, what: str) -> None:
         self.answers["no answer"] = self.answers.get("no answer", 0) + 1
         self.world.log(f"operator: no answer for {what}: {failure.type.__name__}: {failure.value}")
+
+
+def _nothing_matched(body: Any) -> bool:
+    """A bulk request whose filter matched no node: a fair refusal."""
+    return isinstance(body, dict) and body.get("error") == "nodes: no node matches"

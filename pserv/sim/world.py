@@ -248,6 +248,10 @@ class World:
         self.checker.call_ended(token)
 
     def registry_event(self, process: Process, event: ActionEvent) -> None:
+        action = event.action
+        detail = "" if event.detail is None else f" {event.detail}"
+        ended = "" if event.outcome is None else f" {event.outcome.status.value} {event.outcome.error or ''}"
+        self.log(f"{process.name}: node {event.node} {action.kind.value} {action.id} {event.name}{detail}{ended}")
         self.checker.registry_event(process, event)
 
     def _watch_outcomes(self, region: Region) -> None:
@@ -264,3 +268,18 @@ class World:
             return original(cluster, outcome).addCallback(recorded)
 
         clusters.report_outcome = report_outcome  # type: ignore[method-assign]
+        observed = clusters.report_power_states
+
+        def report_power_states(cluster: str, states: Any) -> Any:
+            self.log(f"region: from {cluster} observed " + ", ".join(
+                f"{s['node']} {s['power_state']} at {_since_start(s.get('observed_at'))}" for s in states))
+            return observed(cluster, states)
+
+        clusters.report_power_states = report_power_states  # type: ignore[method-assign]
+
+
+def _since_start(iso: str | None) -> str:
+    if iso is None:
+        return "?"
+    moment = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    return f"{moment.timestamp() - START:.6f}"
