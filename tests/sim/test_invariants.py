@@ -1,0 +1,103 @@
+"""
+Tests for pserv.sim.invariants: each check fires on the fault it is for.
+"""
+
+from datetime import datetime, timezone
+
+import pytest
+
+from pserv.power.registry import ActionEvent
+from pserv.power.states import ActionKind, PowerState
+from pserv.power.testing import FakeFleet, HeapClock
+from pserv.region import schema
+from pserv.sim.database import fresh_engine
+from pserv.sim.invariants import Checker
+from pserv.sim.process import Process
+from pserv.sim.truth import BMCTruth
+
+
+class Action:
+    def __init__(self, id, kind):
+        self.id, self.kind = id, kind
+
+
+@pytest.fixture
+def world():
+    clock = HeapClock()
+    clock.advance(1000)
+    truth = BMCTruth(FakeFleet(clock))
+    truth.add("bmc-1", PowerState.OFF)
+    checker = Checker(clock, fresh_engine(), truth, {"bmc-1": 1})
+    return clock, checker, Process("rack-1#1", "10.0.1.1", clock)
+
+
+def start(checker, process, id, kind):
+    checker.registry_event(process, ActionEvent("started", "1", Action(id, ActionKind(kind))))
+
+
+def test_two_calls_in_flight_break_invariant_1(world):
+    """A second call to a BMC while a live process's call is in flight is a violation."""
+    clock, checker, process = world
+    start(checker, process, -1, "query")
+    checker.call_started(process, "bmc-1", "query")
+    checker.call_started(Process("rack-1#2", "10.0.1.1", clock), "bmc-1", "query")
+    assert [v.invariant for v in checker.violations] == [1, 4]
+
+
+def test_a_dead_process_call_does_not_count(world):
+    """A call left in flight by a process that died holds nothing."""
+    clock, checker, process = world
+    start(checker, process, -1, "query")
+    checker.call_started(process, "bmc-1", "query")
+    process.kill()
+    later = Process("rack-1#2", "10.0.1.1", clock)
+    start(checker, later, -2, "query")
+    checker.call_started(later, "bmc-1", "query")
+    assert checker.violations == []
+
+
+def test_a_command_with_no_action_or_of_the_wrong_kind_breaks_invariant_4(world):
+    """A command without a running action, or one its kind never sends, is a violation."""
+    clock, checker, process = world
+    checker.call_ended(checker.call_started(process, "bmc-1", "power_on"))
+    start(checker, process, -1, "query")
+    checker.call_ended(checker.call_started(process, "bmc-1", "power_on"))
+    assert {v.invariant for v in checker.violations} == {4}
+    assert "no action running" in checker.violations[0].message
+    assert "not a command of that kind" in checker.violations[1].message
+
+
+def test_switching_a_node_already_there_breaks_invariant_4(world):
+    """An off sent to a node that has been off since before its action started is a violation."""
+    clock, checker, process = world
+    clock.advance(5)
+    start(checker, process, -1, "off")
+    checker.call_started(process, "bmc-1", "power_off")
+    assert "since before the action started" in checker.violations[-1].message
+
+
+def test_a_second_terminal_event_breaks_invariant_2(world):
+    """Two terminal events for one action are a violation; an unended acknowledged action is listed."""
+    clock, checker, process = world
+    now = datetime(2027, 1, 1)
+    with checker.engine.begin() as connection:
+        for kind in ("action_done", "action_failed"):
+            connection.execute(schema.events.insert().values(at=now, kind=kind, message="m", action_id=7))
+    checker.acknowledged.update({7, 8})
+    checker.after_step()
+    assert [v.invariant for v in checker.violations] == [2]
+    assert checker.unended() == [8]
+
+
+def test_recording_a_state_the_bmc_did_not_have_breaks_invariant_5(world):
+    """The region showing power on as seen when the BMC was off is a violation."""
+    clock, checker, process = world
+    seen = datetime.fromtimestamp(clock.seconds(), timezone.utc).replace(tzinfo=None)
+    with checker.engine.begin() as connection:
+        connection.execute(schema.nodes.insert().values(
+            id=1, name="n", cluster="rack-1", power_type="fake", power_parameters={"address": "bmc-1"},
+            power_secrets={}, desired_power_state="on", power_state="on", power_state_observed_at=seen,
+            generation=1, lifecycle="ready", created_at=seen, updated_at=seen, drift_policy="observe",
+        ))
+    checker.after_step()
+    assert [v.invariant for v in checker.violations] == [5]
