@@ -66,6 +66,7 @@ class FakeBMC:
         self.reads = 0
         self.settling: list[str] = []
         self.hanging: set[str] = set()
+        self._shutdown: IDelayedCall | None = None
         self._failures: dict[str, deque[PowerError]] = defaultdict(deque)
 
     def fail_next(self, operation: str, error: PowerError, times: int = 1) -> None:
@@ -123,7 +124,8 @@ class FakeBMC:
         if delay == 0:
             self._set(target)
         elif operation == "soft_off":
-            self.clock.callLater(delay, self._set, target)
+            if self._shutdown is None or not self._shutdown.active():
+                self._shutdown = self.clock.callLater(delay, self._set, target)
         else:
             self.settling.append(operation)
             self.clock.callLater(delay, self._settle, operation, target)
@@ -133,7 +135,13 @@ class FakeBMC:
         self._set(target)
 
     def _set(self, target: PowerState) -> None:
+        """
+        Switch the power.  Any change ends the operating system that was
+        running, and with it a shutdown it had under way.
+        """
         if target is not self.power:
+            if self._shutdown is not None and self._shutdown.active():
+                self._shutdown.cancel()
             self.power = target
             self.changes.append((self.clock.seconds(), target))
 

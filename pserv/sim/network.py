@@ -102,7 +102,7 @@ class SimNetwork:
 
     def _open(self, address: str, factory: Factory, process: Process, server: Process,
               server_factory: Factory) -> Protocol:
-        name, _, port = address.rpartition(":")
+        _, _, port = address.rpartition(":")
         client_address = IPv4Address("TCP", process.ip, self.next_port())
         server_address = IPv4Address("TCP", server.ip, int(port))
         server_protocol = server_factory.buildProtocol(client_address)

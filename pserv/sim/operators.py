@@ -75,6 +75,6 @@ class Operator:
         kwargs: dict[str, Any] = {"headers": self.headers}
         if body is not None:
             kwargs["json"] = body
-        response = await self.http.request(method, "http://region:5240" + path, **kwargs)
+        response = await self.http.request(method, f"http://{HTTP}{path}", **kwargs)
         content = await treq.content(response)
         return response.code, json.loads(content) if content else None

@@ -54,6 +54,17 @@ def test_soft_off_honoured_or_ignored():
     assert (polite.power, rude.power) == (PowerState.OFF, PowerState.ON)
 
 
+def test_a_power_cycle_ends_a_pending_shutdown():
+    """A shutdown under way dies with its OS: after a hard off and on, the node stays on."""
+    clock = Clock()
+    bmc = FakeBMC(clock, power=PowerState.ON, shutdown_time=10.0)
+    bmc.soft_off()
+    bmc.power_off()
+    bmc.power_on()
+    clock.advance(20)
+    assert bmc.power is PowerState.ON and [s for _, s in bmc.changes] == [PowerState.OFF, PowerState.ON]
+
+
 def test_fail_next_then_recover():
     """fail_next fails exactly that many calls of that operation."""
     clock = Clock()
