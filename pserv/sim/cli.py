@@ -69,7 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(json.dumps({"seed": seed, **result.summary, "digest": result.digest}, indent=2))
         if not result.ok:
             failed.append(seed)
-            print(f"seed {seed} FAILED; replay: {replay_command(seed, argv)}")
+            print(f"seed {seed} FAILED; replay: {replay_command(seed, argv)}", flush=True)
             for violation in result.violations[:10]:
                 print(f"  {violation}")
     if args.seeds > 1:

@@ -48,6 +48,36 @@ def test_redelivery_changes_nothing(world):
     assert [r for r in link.reports if r[0] == "outcome"] == [("outcome", 10, "done", "on")]
 
 
+def test_an_ended_action_delivered_again_is_not_run_again(world):
+    """A recovery answer made before the region heard an outcome does not run a finished cycle twice."""
+    clock, fleet, link, power = world
+    bmc = fleet.bmc("bmc-1")
+    bmc.power = PowerState.ON
+    power.perform(request(10, "cycle"))
+    advance_until_idle(clock)
+    power.converge([{"node": 1, "name": "n1", "power_type": "fake", "power_parameters": {"address": "bmc-1"},
+                     "actions": [{"id": 10, "kind": "cycle", "generation": 1, "progress": "off_verified",
+                                  "cancel_requested": False}]}])
+    power.perform(request(10, "cycle"))
+    advance_until_idle(clock)
+    assert [c for _, c in bmc.commands] == ["power_off", "power_on"]
+    assert [r for r in link.reports if r[0] == "outcome"] == [("outcome", 10, "done", "on")]
+
+
+def test_cancel_while_the_milestone_is_written_is_a_cancel(world):
+    """A cancel arriving while a cycle waits for the region to record off_verified ends it cancelled, not failed."""
+    clock, fleet, link, power = world
+    fleet.bmc("bmc-1").power = PowerState.ON
+    link.hold()
+    power.perform(request(10, "cycle"))
+    advance_until_idle(clock)
+    assert [c for _, c in fleet.bmcs["bmc-1"].commands] == ["power_off"]
+    power.cancel(1, 10)
+    link.release()
+    advance_until_idle(clock)
+    assert link.reports[-1] == ("outcome", 10, "cancelled", "off")
+
+
 def test_supersede_across_actions(world):
     """on then off in quick succession ends off, the on reported superseded by the off."""
     clock, fleet, link, power = world

@@ -41,6 +41,20 @@ def test_action_life_and_applied_outcome(run, moments):
     assert (node["power_state"], node["power_state_observed_at"]) == ("on", "2026-11-22T12:00:04.000Z")
 
 
+def test_outcome_stamps_the_observation_with_its_read_time_and_never_goes_back(run, moments):
+    """An outcome's state is observed at its observed_at; one read before the node's last observation is ignored."""
+    node = enrol(run, moments)
+    seen = {"node": node["id"], "power_state": "off", "error": None, "observed_at": "2026-11-22T12:00:30Z"}
+    run(report_power_states, "rack-1", [seen], moments())
+    old, _ = run(request_power, "n", "on", "a", moments())
+    assert run(report_outcome, "rack-1", outcome(old, "failed", "on", observed_at="2026-11-22T12:00:10Z"), moments(60))
+    assert (run(get_node, "n")["power_state"], run(get_node, "n")["power_state_observed_at"]) == (
+        "off", "2026-11-22T12:00:30.000Z")
+    new, _ = run(request_power, "n", "cycle", "a", moments())
+    run(report_outcome, "rack-1", outcome(new, "done", "on", observed_at="2026-11-22T12:00:45Z"), moments(60))
+    assert run(get_node, "n")["power_state_observed_at"] == "2026-11-22T12:00:45.000Z"
+
+
 def test_outcome_is_idempotent(run, moments):
     """A re-sent outcome is recorded once and changes nothing more."""
     enrol(run, moments)
