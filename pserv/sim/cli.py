@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Sequence
+from typing import Callable, Sequence
+
+from twisted.logger import formatEvent, globalLogBeginner
 
 from pserv.cli_support import OneLineParser
 from pserv.sim.faults import FAULTS, parse_faults
@@ -51,6 +53,18 @@ def run_seed(seed: int, shape: Shape, faults: dict[str, float], trace: bool = Fa
     return World(seed, shape, faults, trace=print if trace else None).run()
 
 
+def _log_to(write: Callable[[str], object] | None) -> None:
+    """
+    The daemons' log lines go into the trace, or nowhere: a fault's
+    expected complaints (a recovery cut short, say) are not findings.
+    """
+    def observe(event: dict) -> None:
+        if write is not None:
+            write(f"{'':12} log: {formatEvent(event)}")
+
+    globalLogBeginner.beginLoggingTo([observe], redirectStandardIO=False)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parser().parse_args(argv)
@@ -62,6 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if getattr(args, name) < 1:
             parser().error(f"--{name}: must be at least 1")
     shape = Shape(steps=args.steps, nodes=args.nodes, clusters=args.clusters)
+    _log_to(print if args.trace else None)
     failed = []
     for seed in range(args.seed, args.seed + args.seeds):
         result = run_seed(seed, shape, faults, args.trace)
