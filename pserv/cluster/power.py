@@ -26,7 +26,7 @@ from pserv.power.errors import PowerSettingsError
 from pserv.power.lifecycle import ActionState
 from pserv.power.outcome import Outcome
 from pserv.power.registry import ActionEvent, PowerActionRegistry
-from pserv.times import iso_from_seconds
+from pserv.rpc.shapes import outcome_json
 
 log = Logger()
 
@@ -147,20 +147,8 @@ class ClusterPower:
         if action in self._detached:
             self._detached.discard(action)
             return
-        self.reports.outcome(
-            {
-                "action": action,
-                "node": int(request["node"]),
-                "status": outcome.status.value,
-                "generation": int(request["generation"]),
-                "power_state": outcome.state.value if outcome.state is not None else None,
-                "error": outcome.error,
-                "fatal": outcome.fatal,
-                "superseded_by": outcome.superseded_by,
-                "commands": list(outcome.commands),
-                "observed_at": None if outcome.observed_at is None else iso_from_seconds(outcome.observed_at),
-            }
-        )
+        reported = outcome_json(int(request["node"]), outcome)
+        self.reports.outcome({**reported, "action": action, "generation": int(request["generation"])})
 
 
 def _first_failure(failure: Failure) -> Failure:

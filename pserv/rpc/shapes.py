@@ -83,15 +83,20 @@ OUTCOME: dict[str, Check] = {
     "fatal": _bool, "superseded_by": _optional(_int), "commands": _list_of(_str),
 }
 
+OUTCOME_OPTIONAL: dict[str, Check] = {"observed_at": _optional(_iso_time)}
+"""Outcome fields older clusters leave out."""
+
 OBSERVED_STATE: dict[str, Check] = {
     "node": _int, "power_state": _one_of("on", "off", "error"), "error": _optional(_str),
     "observed_at": _iso_time,
 }
 
 
-def check_shape(value: Any, shape: Mapping[str, Check], what: str) -> dict[str, Any]:
+def check_shape(value: Any, shape: Mapping[str, Check], what: str,
+                optional: Mapping[str, Check] | None = None) -> dict[str, Any]:
     """
-    ``value`` if it is a dict whose fields pass ``shape``'s checks.
+    ``value`` if it is a dict whose fields pass ``shape``'s checks, and
+    whose ``optional`` fields, where present, pass theirs.
 
     :raises InvalidRequest: naming ``what`` and the first bad field.
     """
@@ -101,6 +106,9 @@ def check_shape(value: Any, shape: Mapping[str, Check], what: str) -> dict[str, 
         if field not in value:
             raise InvalidRequest(f"{what}: {field} is missing")
         if not check(value[field]):
+            raise InvalidRequest(f"{what}: {field} is not valid")
+    for field, check in (optional or {}).items():
+        if field in value and not check(value[field]):
             raise InvalidRequest(f"{what}: {field} is not valid")
     return value
 
@@ -123,10 +131,7 @@ def check_outcome(value: Any) -> dict[str, Any]:
     An action's outcome (``ReportOutcome``).  ``observed_at``, when its
     power state was read, is optional: clusters before it did not send it.
     """
-    outcome = check_shape(value, OUTCOME, "outcome")
-    if outcome.get("observed_at") is not None and not _iso_time(outcome["observed_at"]):
-        raise InvalidRequest("outcome: observed_at is not valid")
-    return outcome
+    return check_shape(value, OUTCOME, "outcome", OUTCOME_OPTIONAL)
 
 
 def check_observed_state(value: Any) -> dict[str, Any]:

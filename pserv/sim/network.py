@@ -179,7 +179,7 @@ class SimConnection:
         """An orderly close, once what ``closer`` wrote has arrived."""
         clock = self.network.clock
         at = max(closer.next_arrival, clock.seconds() + self.network.latency(), self.stalled_until)
-        clock.callLater(at - clock.seconds(), self._close, Failure(ConnectionDone()), Failure(ConnectionDone()))
+        clock.callLater(at - clock.seconds(), self._close, Failure(ConnectionDone()))
 
     def abort(self, aborter: SimTransport) -> None:
         """``aborter`` drops the connection at once, discarding data in flight."""
@@ -199,13 +199,13 @@ class SimConnection:
         for end in (self.client, self.server):
             self._later(end, Failure(reason))
 
-    def _close(self, first: Failure, second: Failure) -> None:
+    def _close(self, reason: Failure) -> None:
         if self.closed:
             return
         self.closed = True
         self.network.forget(self)
-        self.client.lost(first)
-        self.server.lost(second)
+        self.client.lost(reason)
+        self.server.lost(reason)
 
     def _later(self, end: SimTransport, reason: Failure) -> None:
         self.network.clock.callLater(self.network.latency(), end.lost, reason)

@@ -1,5 +1,6 @@
 """
-The snmpd PDU agent as a pytest fixture, one per test module.
+The snmpd PDU agent as a pytest fixture, one per test module, and a relay
+in front of it that counts the requests.
 """
 
 import os
@@ -7,7 +8,7 @@ import os
 import pytest
 
 from pserv.emulators import snmp_pdu as emulator
-from pserv.emulators.snmp_pdu import running_emulator
+from pserv.emulators.snmp_pdu import CountingRelay, running_emulator
 
 
 @pytest.fixture(scope="module")
@@ -21,3 +22,14 @@ def agent(tmp_path_factory):
         pytest.skip(message)
     with running_emulator(tmp_path_factory.mktemp("snmpd")) as running:
         yield running
+
+
+@pytest.fixture
+def relay(agent):
+    """A relay to the agent that counts requests, so tests can see what was sent."""
+    from twisted.internet import reactor
+
+    made = CountingRelay(reactor, (agent.address, agent.port))
+    made.start()
+    yield made
+    made.stop()

@@ -18,8 +18,7 @@ from twisted.internet.task import Clock
 from pserv.power.drivers import snmp_client
 from pserv.power.drivers.snmp_client import Credentials, SNMPClient, Target
 from pserv.emulators import snmp_pdu as emulator
-from pserv.emulators.snmp_pdu import CountingRelay
-from tests.emulators.snmp_fixtures import agent  # noqa: F401 - a fixture
+from tests.emulators.snmp_fixtures import agent, relay  # noqa: F401 - fixtures
 
 RACK_PDU_OUTLET_2 = "1.3.6.1.4.1.318.1.1.12.3.3.1.1.4.2"
 V2C = Credentials("2c", emulator.READ_COMMUNITY, emulator.WRITE_COMMUNITY)
@@ -41,14 +40,6 @@ def client():
     made = SNMPClient(reactor, timeout=0.3, retries=1)
     yield made
     made.close()
-
-
-@pytest.fixture
-def relay(agent):
-    made = CountingRelay(reactor, (agent.address, agent.port))
-    made.start()
-    yield made
-    made.stop()
 
 
 def target(agent, credentials=V2C, port=None) -> Target:

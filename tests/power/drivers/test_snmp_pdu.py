@@ -11,7 +11,6 @@ import time
 
 import pytest
 import pytest_twisted
-from twisted.internet import reactor
 from twisted.internet.defer import CancelledError, gatherResults
 from twisted.internet.task import Clock
 
@@ -29,8 +28,7 @@ from pserv.power.errors import (
 )
 from pserv.power.states import PowerState
 from pserv.emulators import snmp_pdu as emulator
-from pserv.emulators.snmp_pdu import CountingRelay
-from tests.emulators.snmp_fixtures import agent  # noqa: F401 - a fixture
+from tests.emulators.snmp_fixtures import agent, relay  # noqa: F401 - fixtures
 
 ON, OFF = PowerState.ON, PowerState.OFF
 WRONG_SECRETS = ("n0t-the-Community", "n0t-the-Auth-Key", "n0t-the-Priv-Key")
@@ -48,14 +46,6 @@ def driver():
     made = SNMPPDUDriver(timeout=0.3, retries=1)
     yield made
     made.close()
-
-
-@pytest.fixture
-def relay(agent):
-    made = CountingRelay(reactor, (agent.address, agent.port))
-    made.start()
-    yield made
-    made.stop()
 
 
 def v2c(agent, outlet=1, vendor="apc_rackpdu", **extra) -> dict:
