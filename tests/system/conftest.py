@@ -78,7 +78,16 @@ class Pserv:
             "power_parameters": {"address": name, **params},
         })
         assert code == 201, node
+        await self.enrolment_read(node)
         return node
+
+    async def enrolment_read(self, node):
+        """Wait for the query a new node gets, so that tests start from an idle node."""
+        code, actions = await self.api("GET", f"/api/v1/nodes/{node['id']}/actions")
+        assert code == 200, actions
+        for action in actions["items"]:
+            if action["kind"] == "query":
+                await self.outcome_of(action["id"])
 
     async def power(self, node, action):
         code, body = await self.api("POST", f"/api/v1/nodes/{node}/power", {"action": action})
