@@ -22,7 +22,7 @@ setup(
         "cryptography",
         "pysnmp>=7.1",
         # The IPMI driver works around races in these versions' internals
-        # (pserv/power/drivers/ipmi_pyghmi.py, ipmi_legacy.py): pinned.
+        # (pserv/power/drivers/ipmi/pyghmi_backend.py, ipmi_legacy.py): pinned.
         "pyghmi>=1.6,<1.7",
         "python-ipmi>=0.6,<0.7",
         "SQLAlchemy>=2.0",
@@ -47,9 +47,9 @@ setup(
     },
     entry_points={
         "console_scripts": [
-            "pserv = pserv.cli:main",
-            "pserv-region = pserv.region.cli:main",
-            "pserv-cluster = pserv.cluster_cli:main",
+            "pserv = pserv.scripts.pserv:main",
+            "pserv-region = pserv.scripts.region:main",
+            "pserv-cluster = pserv.scripts.cluster:main",
         ],
     },
 )

@@ -58,7 +58,7 @@ class Region(ProcessProtocol):
 
 
 def region_args(data_dir: Path, database: str | None) -> list[str]:
-    args = [sys.executable, "-m", "pserv.region.cli", "--data-dir", str(data_dir)]
+    args = [sys.executable, "-m", "pserv.scripts.region", "--data-dir", str(data_dir)]
     return args + (["--database", database] if database else [])
 
 

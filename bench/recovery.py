@@ -34,9 +34,9 @@ from sqlalchemy import insert  # noqa: E402
 from twisted.internet import defer, task  # noqa: E402
 
 from pserv.cluster.daemon import ClusterDaemon  # noqa: E402
-from pserv.cluster.drivers import DriverSet  # noqa: E402
-from pserv.power.drivers.fake import FakeDriver  # noqa: E402
-from pserv.power.testing import FakeFleet  # noqa: E402
+from pserv.cluster.driver_set import DriverSet  # noqa: E402
+from pserv.testing.fake_driver import FakeDriver  # noqa: E402
+from pserv.testing.power import FakeFleet  # noqa: E402
 from pserv.region import schema  # noqa: E402
 from pserv.region.config import RegionConfig  # noqa: E402
 from pserv.region.service import Region, initialize  # noqa: E402

@@ -25,7 +25,7 @@ import tracemalloc
 
 from pserv.power.registry import PowerActionRegistry
 from pserv.power.states import PowerState
-from pserv.power.testing import FakeBMC, HeapClock, advance_until_idle
+from pserv.testing.power import FakeBMC, HeapClock, advance_until_idle
 
 BURSTS = (
     ("on", "on", "query", "off", "off", "cycle", "query", "cycle"),

@@ -5,7 +5,7 @@ Usage: ``python bench/sweep.py N [--concurrency C]``
 
 Starts N IPMI 2.0 BMCs on loopback: pyghmi's BMC server (the base of
 OpenStack's virtualbmc), in-memory chassis, up to 250 BMCs per child
-process (see ``pserv/emulators/ipmi_bmc_server.py``).  It is the lightest
+process (see ``pserv/testing/emulators/ipmi_bmc_server.py``).  It is the lightest
 emulator here that ``ipmitool -I lanplus``, freeipmi's ``ipmipower`` and
 pyghmi all speak to: a few hundred bytes of state per BMC, no process per
 BMC.  Then, with the same bound on concurrent queries, it reads every
@@ -39,9 +39,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from twisted.internet import defer, task  # noqa: E402
 from twisted.internet.utils import getProcessOutputAndValue  # noqa: E402
 
-from pserv.power.drivers.ipmi import IPMIDriver  # noqa: E402
+from pserv.power.drivers.ipmi.driver import IPMIDriver  # noqa: E402
 from pserv.power.states import PowerState  # noqa: E402
-from pserv.emulators.ipmi_emulators import PyghmiBMCs  # noqa: E402
+from pserv.testing.emulators.ipmi_emulators import PyghmiBMCs  # noqa: E402
 
 USERNAME = "bench"
 PASSWORD = "Bench-pass-1"

@@ -6,7 +6,7 @@ one line on stderr and an exit status.
 from __future__ import annotations
 
 
-from pserv.cli_support import UsageError
+from pserv.scripts.support import UsageError
 
 __all__ = ["UsageError", "ConfigError", "UnreachableError", "ClientError", "is_transient"]
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from twisted.internet.interfaces import IReactorTime
 
-from pserv.cli_support import parse_settings
+from pserv.scripts.support import parse_settings
 from pserv.client.errors import UsageError
 from pserv.client.http import ApiClient, node_path
 from pserv.client.output import note_more, print_json, say

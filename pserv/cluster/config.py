@@ -10,7 +10,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Mapping
 
-from pserv.config_files import ConfigError, parse_listen, read_yaml
+from pserv.util.config import ConfigError, parse_listen, read_yaml
 
 DEFAULT_CONFIG = Path("/etc/pserv/cluster.yaml")
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")

@@ -11,7 +11,7 @@ from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
-from pserv.cluster.drivers import DriverSet
+from pserv.cluster.driver_set import DriverSet
 from pserv.cluster.nodes import NodeBook
 from pserv.cluster.observer import PowerObserver
 from pserv.cluster.power import ClusterPower

@@ -24,7 +24,7 @@ from twisted.logger import Logger
 from pserv.cluster.nodes import NodeBook, OwnedNode
 from pserv.cluster.power import ClusterPower
 from pserv.cluster.reports import ReportQueue
-from pserv.times import iso_from_seconds
+from pserv.util.times import iso_from_seconds
 from pserv.power.errors import PowerSettingsError
 from pserv.power.outcome import Outcome, OutcomeStatus
 from pserv.power.states import ActionKind

@@ -19,7 +19,7 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from pserv.cluster.drivers import DriverSet
+from pserv.cluster.driver_set import DriverSet
 from pserv.cluster.reports import ReportQueue
 from pserv.power.actions import PowerAction
 from pserv.power.errors import PowerSettingsError

@@ -18,7 +18,7 @@ from twisted.logger import Logger
 
 from pserv.region.db import Database
 from pserv.region.store import clusters, recovery, reports
-from pserv.times import iso_from_seconds
+from pserv.util.times import iso_from_seconds
 
 log = Logger()
 

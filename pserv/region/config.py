@@ -9,7 +9,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Mapping
 
-from pserv.config_files import ConfigError, parse_listen, read_yaml
+from pserv.util.config import ConfigError, parse_listen, read_yaml
 
 DEFAULT_CONFIG = Path("/etc/pserv/region.yaml")
 

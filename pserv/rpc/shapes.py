@@ -15,7 +15,7 @@ from typing import Any, Callable, Mapping
 from pserv.power.outcome import Outcome
 from pserv.power.states import ActionKind, PowerState
 from pserv.rpc.common import InvalidRequest
-from pserv.times import iso_from_seconds
+from pserv.util.times import iso_from_seconds
 
 Check = Callable[[Any], bool]
 

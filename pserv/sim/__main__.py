@@ -1,7 +1,7 @@
-"""``python -m pserv.sim``; see :mod:`pserv.sim.cli`."""
+"""``python -m pserv.sim``; see :mod:`pserv.scripts.sim`."""
 
 import sys
 
-from pserv.sim.cli import main
+from pserv.scripts.sim import main
 
 sys.exit(main())

@@ -1,7 +1,7 @@
 """
 The simulated BMCs, and each cluster process's lines to them.
 
-The BMCs (:class:`~pserv.power.testing.FakeBMC`) belong to the world and
+The BMCs (:class:`~pserv.testing.power.FakeBMC`) belong to the world and
 outlive every process.  A cluster process reaches them through its own
 :class:`FleetView`, whose :class:`BMCLine` reports every call to a
 :class:`CallWatcher` (the invariant checker) and drops the answers meant
@@ -16,7 +16,7 @@ from typing import Any, Callable, Protocol
 from twisted.internet.defer import Deferred
 
 from pserv.power.policy import VerifyPolicy
-from pserv.power.testing import FakeBMC, FakeFleet
+from pserv.testing.power import FakeBMC, FakeFleet
 from pserv.sim.process import Process
 
 

@@ -13,7 +13,7 @@ from random import Random
 from typing import Any, Callable, Protocol
 
 from pserv.power.errors import PowerAuthError, PowerTransientError
-from pserv.power.testing import FakeBMC
+from pserv.testing.power import FakeBMC
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,10 @@ from typing import Any, Callable, Protocol
 from sqlalchemy.engine import Engine
 
 from pserv.cluster.daemon import ClusterDaemon
-from pserv.cluster.drivers import DriverSet
-from pserv.power.drivers.fake import FakeDriver
+from pserv.cluster.driver_set import DriverSet
+from pserv.testing.fake_driver import FakeDriver
 from pserv.power.registry import ActionEvent
-from pserv.power.testing import FakeFleet
+from pserv.testing.power import FakeFleet
 from pserv.region.config import RegionConfig
 from pserv.region.service import Region
 from pserv.rpc.region_protocol import RegionRPCFactory

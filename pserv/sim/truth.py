@@ -7,7 +7,7 @@ pserv believed and did with this.
 from __future__ import annotations
 
 from pserv.power.states import PowerState
-from pserv.power.testing import FakeBMC, FakeFleet
+from pserv.testing.power import FakeBMC, FakeFleet
 
 
 class BMCTruth:

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 
 from pserv.power.registry import ActionEvent
 from pserv.power.states import PowerState
-from pserv.power.testing import FakeBMC, FakeFleet, HeapClock, advance_until_idle
+from pserv.testing.power import FakeBMC, FakeFleet, HeapClock, advance_until_idle
 from pserv.region import schema
 from pserv.region.service import Region
 from pserv.region.store.tokens import create_token

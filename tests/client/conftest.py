@@ -16,9 +16,8 @@ from twisted.internet.task import Clock
 from twisted.web.server import Site
 
 from pserv.client.http import ApiClient
-from pserv.client.parser import build_parser
-from pserv.client.runner import execute
-from tests.client.region_stub import TOKEN, StubRegion
+from pserv.scripts.pserv import build_client_parser as build_parser, execute
+from pserv.testing.region_stub import TOKEN, StubRegion
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import json
 import pytest_twisted
 
 from tests.client.conftest import run
-from tests.client.region_stub import action, page
+from pserv.testing.region_stub import action, page
 
 
 @pytest_twisted.ensureDeferred

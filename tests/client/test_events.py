@@ -7,7 +7,7 @@ import json
 import pytest_twisted
 
 from tests.client.conftest import run, start
-from tests.client.region_stub import event, page
+from pserv.testing.region_stub import event, page
 
 
 @pytest_twisted.ensureDeferred

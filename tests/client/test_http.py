@@ -11,7 +11,7 @@ from twisted.web.server import NOT_DONE_YET
 from treq.testing import StubTreq
 
 from pserv.client.http import ApiClient, ClientError, UnreachableError, node_path
-from tests.client.region_stub import TOKEN, node, page
+from pserv.testing.region_stub import TOKEN, node, page
 
 
 @pytest_twisted.ensureDeferred

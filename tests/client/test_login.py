@@ -11,7 +11,7 @@ import yaml
 from pserv.client.http import ApiClient
 from pserv.client.login import _in_clear
 from tests.client.conftest import run
-from tests.client.region_stub import TOKEN
+from pserv.testing.region_stub import TOKEN
 
 
 @pytest.fixture

@@ -8,9 +8,9 @@ import pytest
 import pytest_twisted
 
 from pserv.client.errors import UsageError
-from pserv.cli_support import parse_settings
+from pserv.scripts.support import parse_settings
 from tests.client.conftest import run
-from tests.client.region_stub import node, page
+from pserv.testing.region_stub import node, page
 
 SECRET = "hunter2-do-not-print"
 

@@ -7,7 +7,7 @@ import json
 import pytest_twisted
 
 from tests.client.conftest import run, start
-from tests.client.region_stub import action
+from pserv.testing.region_stub import action
 
 
 @pytest_twisted.ensureDeferred

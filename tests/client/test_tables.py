@@ -3,7 +3,7 @@ Tests for pserv.client.tables.
 """
 
 from pserv.client.tables import action_table, cell, details, event_line, node_table, render_table
-from tests.client.region_stub import action, event, node
+from pserv.testing.region_stub import action, event, node
 
 
 def test_columns_are_aligned_and_none_is_a_dash():

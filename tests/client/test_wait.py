@@ -8,7 +8,7 @@ from twisted.internet.defer import Deferred
 
 from pserv.client.errors import ClientError, UnreachableError
 from pserv.client.wait import Backoff, progress_line, wait_for_actions
-from tests.client.region_stub import action
+from pserv.testing.region_stub import action
 
 
 def test_backoff_grows_to_its_cap():

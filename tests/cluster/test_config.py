@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from pserv.cluster.config import ClusterConfig, load
-from pserv.config_files import ConfigError
+from pserv.util.config import ConfigError
 
 
 def test_file_then_flags(tmp_path):

@@ -6,11 +6,11 @@ from twisted.internet.defer import Deferred, succeed
 from twisted.internet.task import Clock
 
 from pserv.cluster.daemon import ClusterDaemon
-from pserv.cluster.drivers import DriverSet
-from pserv.power.drivers.fake import FakeDriver
+from pserv.cluster.driver_set import DriverSet
+from pserv.testing.fake_driver import FakeDriver
 from pserv.power.states import PowerState
-from pserv.power.testing import FakeFleet, advance_until_idle
-from tests.cluster.fakes import RecordingLink
+from pserv.testing.power import FakeFleet, advance_until_idle
+from pserv.testing.cluster import RecordingLink
 
 
 class Session(RecordingLink):

@@ -5,13 +5,13 @@ Tests for pserv.cluster.power, on a Clock with the fake driver.
 import pytest
 from twisted.internet.task import Clock
 
-from pserv.cluster.drivers import DriverSet
+from pserv.cluster.driver_set import DriverSet
 from pserv.cluster.power import ClusterPower
 from pserv.cluster.reports import ReportQueue
-from pserv.power.drivers.fake import FakeDriver
+from pserv.testing.fake_driver import FakeDriver
 from pserv.power.states import PowerState
-from pserv.power.testing import FakeFleet, advance_until_idle
-from tests.cluster.fakes import RecordingLink
+from pserv.testing.power import FakeFleet, advance_until_idle
+from pserv.testing.cluster import RecordingLink
 
 
 @pytest.fixture

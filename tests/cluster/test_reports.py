@@ -5,8 +5,8 @@ Tests for pserv.cluster.reports.
 from twisted.internet.task import Clock
 
 from pserv.cluster.reports import ReportQueue
-from pserv.power.testing import advance_until_idle
-from tests.cluster.fakes import RecordingLink
+from pserv.testing.power import advance_until_idle
+from pserv.testing.cluster import RecordingLink
 
 
 def outcome(action, status="done"):

@@ -15,11 +15,11 @@ import pytest_twisted
 from twisted.internet import threads
 from twisted.internet.defer import Deferred, gatherResults
 
-from pserv.power.drivers.ipmi import IPMIDriver
-from pserv.power.drivers.ipmi_legacy import PythonIpmiBackend
-from pserv.power.drivers.ipmi_pyghmi import PyghmiBackend
-from pserv.power.drivers.ipmi_target import BMCTarget
-from pserv.emulators.ipmi_emulators import IpmiSim, PyghmiBMCs
+from pserv.power.drivers.ipmi.driver import IPMIDriver
+from pserv.power.drivers.ipmi.pyipmi_backend import PythonIpmiBackend
+from pserv.power.drivers.ipmi.pyghmi_backend import PyghmiBackend
+from pserv.power.drivers.ipmi.target import BMCTarget
+from pserv.testing.emulators.ipmi_emulators import IpmiSim, PyghmiBMCs
 
 USERNAME = "pserv"
 PASSWORD = "Sekrit-pserv-42"

@@ -7,8 +7,8 @@ import os
 
 import pytest
 
-from pserv.emulators import snmp_pdu as emulator
-from pserv.emulators.snmp_pdu import CountingRelay, running_emulator
+from pserv.testing.emulators import snmp_pdu as emulator
+from pserv.testing.emulators.snmp_pdu import CountingRelay, running_emulator
 
 
 @pytest.fixture(scope="module")

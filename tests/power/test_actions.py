@@ -21,7 +21,7 @@ from pserv.power.errors import (
 )
 from pserv.power.lifecycle import ActionState, InvalidTransition
 from pserv.power.states import ActionKind, PowerState
-from pserv.power.testing import FakeBMC, advance_until_idle
+from pserv.testing.power import FakeBMC, advance_until_idle
 
 ON, OFF = PowerState.ON, PowerState.OFF
 

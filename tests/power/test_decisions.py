@@ -26,7 +26,7 @@ from pserv.power.lifecycle import ActionState
 from pserv.power.outcome import OutcomeStatus
 from pserv.power.registry import PowerActionRegistry
 from pserv.power.states import ActionKind, PowerState
-from pserv.power.testing import FakeBMC, advance_until_idle
+from pserv.testing.power import FakeBMC, advance_until_idle
 
 NODE = "node-1"
 STARTING_POWER = {

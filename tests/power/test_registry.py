@@ -9,7 +9,7 @@ from pserv.power.errors import PowerAuthError
 from pserv.power.outcome import OutcomeStatus
 from pserv.power.registry import PowerActionRegistry
 from pserv.power.states import ActionKind, PowerState
-from pserv.power.testing import FakeBMC, advance_until_idle
+from pserv.testing.power import FakeBMC, advance_until_idle
 
 ON, OFF = PowerState.ON, PowerState.OFF
 DONE, SUPERSEDED = OutcomeStatus.DONE, OutcomeStatus.SUPERSEDED

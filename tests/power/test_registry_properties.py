@@ -13,7 +13,7 @@ from pserv.power.lifecycle import ActionState
 from pserv.power.outcome import OutcomeStatus
 from pserv.power.registry import PowerActionRegistry
 from pserv.power.states import ActionKind, PowerState
-from pserv.power.testing import OPERATIONS, FakeBMC, advance_until_idle
+from pserv.testing.power import OPERATIONS, FakeBMC, advance_until_idle
 
 RELIABLE = ("r0", "r1")
 FLAKY = ("f0",)

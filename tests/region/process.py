@@ -43,7 +43,7 @@ class RegionProcess(ProcessProtocol):
 
 def start_region(*args: str) -> RegionProcess:
     process = RegionProcess()
-    argv = [sys.executable, "-m", "pserv.region.cli", *args, "run", "--listen", "127.0.0.1:0",
+    argv = [sys.executable, "-m", "pserv.scripts.region", *args, "run", "--listen", "127.0.0.1:0",
             "--rpc-listen", "127.0.0.1:0"]
     reactor.spawnProcess(process, sys.executable, argv, env=None)
     return process

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pserv.config_files import ConfigError
+from pserv.util.config import ConfigError
 from pserv.region.config import RegionConfig, load
 
 

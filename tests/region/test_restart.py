@@ -16,7 +16,7 @@ SECRET = "kill-test-secret-7731"
 
 def init(data_dir):
     done = subprocess.run(
-        [sys.executable, "-m", "pserv.region.cli", "--data-dir", str(data_dir), "init"],
+        [sys.executable, "-m", "pserv.scripts.region", "--data-dir", str(data_dir), "init"],
         capture_output=True, text=True, timeout=60, check=True,
     )
     return done.stdout.split("admin token (shown once): ")[1].strip()

@@ -18,7 +18,7 @@ from pserv.rpc.region_protocol import region_rpc_factory
 from pserv.rpc.service import region_endpoint
 from pserv.rpc.tls import ensure_certificate, peer_fingerprint
 
-from tests.rpc.fakes import SECRET, RecordingCluster
+from pserv.testing.rpc import SECRET, RecordingCluster
 
 
 def within(deferred: Deferred[Any], seconds: float = 10.0) -> Deferred[Any]:

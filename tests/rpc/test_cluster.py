@@ -8,7 +8,7 @@ import pytest
 from pserv.rpc.cluster import ClusterResponder, PerformPower
 from pserv.rpc.common import CommandFailed, InvalidRequest
 
-from tests.rpc.fakes import InMemory, RecordingCluster, power_request
+from pserv.testing.rpc import InMemory, RecordingCluster, power_request
 
 
 @pytest.fixture

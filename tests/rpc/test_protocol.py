@@ -17,7 +17,7 @@ from pserv.rpc.cluster_protocol import ClusterRPC
 from pserv.rpc.region_protocol import fit_page
 from pserv.rpc.region import Authenticate, Heartbeat, Prove, Recover, ReportOutcome
 
-from tests.rpc.fakes import (
+from pserv.testing.rpc import (
     CHANNEL, SECRET, WRONG_SECRET, InMemory, RecordingCluster, RecordingRegion, captured_logs,
     logged_text, observed, outcome, power_request, recovery_node,
 )

@@ -7,7 +7,7 @@ import pytest
 
 from pserv.rpc.region import MAX_PAGE, Recover, RegionResponder, ReportOutcome
 
-from tests.rpc.fakes import InMemory, RecordingRegion, observed, outcome, recovery_node
+from pserv.testing.rpc import InMemory, RecordingRegion, observed, outcome, recovery_node
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from twisted.internet.task import Clock, deferLater
 from pserv.rpc.region_protocol import RegionRPCFactory
 from pserv.rpc.service import RegionConnection, parse_address, region_endpoint
 
-from tests.rpc.fakes import (
+from pserv.testing.rpc import (
     CHANNEL, SECRET, WRONG_SECRET, MemoryEndpoint, RecordingCluster, RecordingRegion, delays,
 )
 from tests.rpc.loopback import LoopbackRegion, within

@@ -10,7 +10,7 @@ from pserv.rpc.shapes import (
     check_power_request, check_recovery_node,
 )
 
-from tests.rpc.fakes import observed, outcome, power_request, recovery_node
+from pserv.testing.rpc import observed, outcome, power_request, recovery_node
 
 CASES = [
     (check_recovery_node, recovery_node(4, actions=2), RECOVERY_NODE),

@@ -14,7 +14,7 @@ from pserv.rpc.common import AuthenticationFailed
 from pserv.rpc.cluster_protocol import ClusterRPC
 from pserv.rpc.tls import CERTIFICATE_FILE, KEY_FILE, CertificateError, ensure_certificate
 
-from tests.rpc.fakes import (
+from pserv.testing.rpc import (
     SECRET, WRONG_SECRET, RecordingCluster, RecordingRegion, captured_logs, logged_text, observed, outcome,
     power_request, recovery_node,
 )

@@ -1,7 +1,7 @@
 """Tests for pserv.sim.bmcs."""
 
 from pserv.power.states import PowerState
-from pserv.power.testing import FakeFleet, HeapClock, advance_until_idle
+from pserv.testing.power import FakeFleet, HeapClock, advance_until_idle
 from pserv.sim.bmcs import FleetView
 from pserv.sim.process import Process
 

@@ -3,7 +3,7 @@
 from datetime import datetime
 
 from pserv.power.states import PowerState
-from pserv.power.testing import FakeFleet, HeapClock
+from pserv.testing.power import FakeFleet, HeapClock
 from pserv.region import schema
 from pserv.sim.convergence import unconverged
 from pserv.sim.database import fresh_engine

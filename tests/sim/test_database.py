@@ -5,7 +5,7 @@ from random import Random
 
 from sqlalchemy import select
 
-from pserv.power.testing import HeapClock, advance_until_idle
+from pserv.testing.power import HeapClock, advance_until_idle
 from pserv.region import schema
 from pserv.region.migrate import current_revision, head_revision
 from pserv.sim.database import SimDatabase, fresh_engine

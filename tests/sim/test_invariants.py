@@ -8,7 +8,7 @@ import pytest
 
 from pserv.power.registry import ActionEvent
 from pserv.power.states import ActionKind, PowerState
-from pserv.power.testing import FakeFleet, HeapClock
+from pserv.testing.power import FakeFleet, HeapClock
 from pserv.region import schema
 from pserv.sim.database import fresh_engine
 from pserv.sim.invariants import Checker

@@ -5,7 +5,7 @@ from random import Random
 from twisted.internet.error import ConnectionRefusedError
 from twisted.internet.protocol import Factory, Protocol
 
-from pserv.power.testing import HeapClock, advance_until_idle
+from pserv.testing.power import HeapClock, advance_until_idle
 from pserv.sim.network import SimNetwork
 from pserv.sim.process import Process
 

@@ -5,7 +5,7 @@ together: the simulated region and clusters start, crash and restart.
 
 from random import Random
 
-from pserv.power.testing import advance_until_idle
+from pserv.testing.power import advance_until_idle
 from pserv.sim.world import Shape, World
 
 

@@ -12,9 +12,9 @@ import treq
 from twisted.internet.defer import Deferred
 
 from pserv.cluster.daemon import ClusterDaemon
-from pserv.cluster.drivers import DriverSet
-from pserv.power.drivers.fake import FakeDriver
-from pserv.power.testing import FakeFleet
+from pserv.cluster.driver_set import DriverSet
+from pserv.testing.fake_driver import FakeDriver
+from pserv.testing.power import FakeFleet
 from pserv.region.config import RegionConfig
 from pserv.rpc.auth import load_secret
 from pserv.rpc.service import RegionConnection

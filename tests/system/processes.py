@@ -75,7 +75,7 @@ def spawn(reactor, name, *args):
 
 async def start_region(reactor, data_dir, api_port=0, rpc_port=0):
     """A region process; fires with (process, api URL, RPC HOST:PORT) once it listens."""
-    region = spawn(reactor, "region", "pserv.region.cli", "--data-dir", str(data_dir), "run",
+    region = spawn(reactor, "region", "pserv.scripts.region", "--data-dir", str(data_dir), "run",
                    "--listen", f"127.0.0.1:{api_port}", "--rpc-listen", f"127.0.0.1:{rpc_port}")
     rpc = await region.wait_for(r"RPC for clusters on ([\d.]+):(\d+)", 0)
     api = await region.wait_for(r"listening on (http://[\d.]+:\d+)/", 0)
@@ -84,7 +84,7 @@ async def start_region(reactor, data_dir, api_port=0, rpc_port=0):
 
 async def start_cluster(reactor, rpc, secret_file):
     """A cluster process named rack-1; fires with it once it has recovered."""
-    cluster = spawn(reactor, "cluster", "pserv.cluster_cli", "run", "--region", rpc,
+    cluster = spawn(reactor, "cluster", "pserv.scripts.cluster", "run", "--region", rpc,
                     "--name", "rack-1", "--secret-file", str(secret_file), "--sync-interval", "3600")
     await cluster.wait_for(r"recovered \d+ node", 0)
     return cluster

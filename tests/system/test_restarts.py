@@ -20,13 +20,13 @@ ON, OFF = 1, 0
 async def system(tmp_path):
     from twisted.internet import reactor
 
-    from pserv.emulators.ipmi_emulators import PyghmiBMCs
+    from pserv.testing.emulators.ipmi_emulators import PyghmiBMCs
     from tests.system.processes import start_cluster, start_region
 
     bmcs = PyghmiBMCs(reactor, 1, "admin", SECRET)
     (port,) = await bmcs.start()
     data = tmp_path / "region"
-    done = subprocess.run([sys.executable, "-m", "pserv.region.cli", "--data-dir", str(data), "init"],
+    done = subprocess.run([sys.executable, "-m", "pserv.scripts.region", "--data-dir", str(data), "init"],
                           capture_output=True, text=True, timeout=60, check=True)
     token = done.stdout.split("admin token (shown once): ")[1].strip()
     secret = tmp_path / "secret"

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 from importlib import import_module
 
-from pserv.power.driver import PowerDriver
+from pserv.power.drivers.base import PowerDriver
 from pserv.power.errors import PowerSettingsError
 
 DRIVER_PATHS: dict[str, str] = {
-    "fake": "pserv.power.drivers.fake:FakeDriver",
-    "ipmi": "pserv.power.drivers.ipmi:IPMIDriver",
+    "fake": "pserv.testing.fake_driver:FakeDriver",
+    "ipmi": "pserv.power.drivers.ipmi.driver:IPMIDriver",
     "manual": "pserv.power.drivers.manual:ManualDriver",
-    "redfish": "pserv.power.drivers.redfish:RedfishDriver",
-    "snmp_pdu": "pserv.power.drivers.snmp_pdu:SNMPPDUDriver",
+    "redfish": "pserv.power.drivers.redfish.driver:RedfishDriver",
+    "snmp_pdu": "pserv.power.drivers.snmp.driver:SNMPPDUDriver",
     "wol": "pserv.power.drivers.wol:WakeOnLANDriver",
 }
 """``power_type`` -> ``module:Class``; one row per driver."""

@@ -13,7 +13,7 @@ from typing import Any, Mapping
 from twisted.internet.defer import Deferred, fail, succeed
 from twisted.logger import Logger
 
-from pserv.power.driver import PowerDriver
+from pserv.power.drivers.base import PowerDriver
 from pserv.power.errors import PowerUnsupportedError
 from pserv.power.settings import Setting, SettingsSchema
 

@@ -14,7 +14,7 @@ from typing import Any, Mapping
 from twisted.internet.defer import Deferred, fail, succeed
 from twisted.internet.protocol import DatagramProtocol
 
-from pserv.power.driver import PowerDriver
+from pserv.power.drivers.base import PowerDriver
 from pserv.power.errors import PowerTransientError, PowerUnsupportedError
 from pserv.power.settings import Setting, SettingsSchema, SettingType
 

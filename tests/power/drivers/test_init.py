@@ -4,7 +4,7 @@ Tests for pserv.power.drivers: the table of drivers by name.
 
 import pytest
 
-from pserv.power.driver import PowerDriver
+from pserv.power.drivers.base import PowerDriver
 from pserv.power.drivers import DRIVER_PATHS, driver_class, driver_names
 from pserv.power.errors import PowerSettingsError
 

@@ -1,0 +1,50 @@
+"""
+One driver instance per power type, made on first use.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from twisted.internet.defer import Deferred, gatherResults, maybeDeferred
+
+from pserv.power.control import PowerControl
+from pserv.power.drivers.base import PowerDriver
+from pserv.power.drivers import driver_class
+
+
+class DriverSet:
+    """
+    The cluster's drivers, shared by all nodes of each type so they can
+    reuse sessions and limit concurrency per BMC or PDU.
+
+    :param overrides: driver instances to use for some power types (the
+        demo and tests give the ``fake`` driver a fleet of their own).
+    """
+
+    def __init__(self, reactor: Any, overrides: Mapping[str, PowerDriver] | None = None) -> None:
+        self.reactor = reactor
+        self._drivers: dict[str, PowerDriver] = dict(overrides or {})
+
+    def driver(self, power_type: str) -> PowerDriver:
+        """
+        The driver for ``power_type``.
+
+        :raises PowerSettingsError: for an unknown power type.
+        """
+        found = self._drivers.get(power_type)
+        if found is None:
+            found = self._drivers[power_type] = driver_class(power_type)(self.reactor)
+        return found
+
+    def control(self, power_type: str, params: Mapping[str, Any]) -> PowerControl:
+        """
+        A node's power, bound to its validated settings.
+
+        :raises PowerSettingsError: naming the bad field.
+        """
+        return self.driver(power_type).bind(params)
+
+    def close(self) -> Deferred[object]:
+        """Close every driver's sessions and connections."""
+        return gatherResults([maybeDeferred(driver.close) for driver in self._drivers.values()])

@@ -1,0 +1,200 @@
+"""
+``pserv demo``: a whole pserv on this machine, on loopback.
+
+It starts a region (SQLite in a data directory), one cluster connected to
+it over TLS, a set of emulated IPMI BMCs (pyghmi's BMC server, in a child
+process) and, where net-snmp's snmpd is installed, an emulated PDU;
+registers them as nodes; prints the API's URL and a token; takes a short
+tour through the API (everything on, one node cycled); and keeps serving
+until interrupted, for ``pserv`` commands against it.
+"""
+
+from __future__ import annotations
+
+import secrets
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from twisted.internet.defer import Deferred
+
+DEMO_CLUSTER = "demo-cluster"
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    """What ``pserv demo`` was asked for."""
+
+    nodes: int = 4
+    listen: str = "127.0.0.1:5240"
+    rpc_listen: str = "127.0.0.1:5250"
+    data_dir: Path | None = None
+    tour: bool = True
+    stay: bool = True
+
+
+def run_demo(options: DemoOptions) -> int:
+    """Run the demo on the global reactor; returns the exit status."""
+    import sys
+
+    sys.stdout.reconfigure(line_buffering=True)
+    from pserv.scripts.support import run_on_reactor
+    from pserv.scripts.cluster import install_reactor
+
+    install_reactor()
+    return run_on_reactor(lambda reactor: Demo(reactor, options, print).run())
+
+
+class Demo:
+    """The demo's parts, started and stopped in order."""
+
+    def __init__(self, reactor: Any, options: DemoOptions, say: Callable[[str], None]) -> None:
+        self.reactor, self.options, self.say = reactor, options, say
+        self.data_dir = options.data_dir or Path(tempfile.mkdtemp(prefix="pserv-demo-"))
+        self.password = secrets.token_hex(8)
+        self.stops: list[Callable[[], Any]] = []
+
+    async def run(self) -> int:
+        try:
+            token = await self.start()
+            if self.options.tour:
+                await self.tour(token)
+            if self.options.stay:
+                self.say("pserv demo: serving until interrupted (Ctrl-C)")
+                await self._interrupted()
+        finally:
+            await self.stop()
+        return 0
+
+    async def start(self) -> str:
+        """Start everything; the API token."""
+        from pserv.region.config import RegionConfig
+        from pserv.region.service import Region
+
+        config = RegionConfig(data_dir=self.data_dir, listen=self.options.listen, rpc_listen=self.options.rpc_listen)
+        token = _token(config)
+        ports = await self._start_bmcs()
+        pdu = self._start_pdu()
+        region = Region(config, self.reactor)
+        region.start()
+        self.stops.append(region.stop)
+        await self._start_cluster(config, region.rpc_port.getHost().port)
+        await self._register(region, ports, pdu)
+        self.url = "http://{0.host}:{0.port}".format(region.port.getHost())
+        self.say(f"pserv demo: region at {self.url} (data in {self.data_dir})")
+        self.say(f"pserv demo: token {token}")
+        self.say(f"pserv demo: try  pserv login {self.url} {token} && pserv nodes list")
+        return token
+
+    async def _start_bmcs(self) -> list[int]:
+        from pserv.testing.emulators.ipmi_emulators import PyghmiBMCs
+
+        bmcs = PyghmiBMCs(self.reactor, self.options.nodes, "admin", self.password)
+        ports = await bmcs.start()
+        self.stops.append(bmcs.stop)
+        self.say(f"pserv demo: {len(ports)} emulated IPMI BMCs on 127.0.0.1 ports {ports}")
+        return ports
+
+    def _start_pdu(self) -> Any:
+        from pserv.testing.emulators import snmp_pdu
+
+        missing = snmp_pdu.missing_tools()
+        if missing:
+            self.say(f"pserv demo: no emulated PDU ({', '.join(missing)} not installed)")
+            return None
+        (self.data_dir / "pdu").mkdir(exist_ok=True)
+        pdu = snmp_pdu.SNMPPDUEmulator(self.data_dir / "pdu")
+        pdu.start()
+        self.stops.append(pdu.stop)
+        self.say(f"pserv demo: emulated APC rack PDU (snmpd) on 127.0.0.1 port {pdu.port}")
+        return pdu
+
+    async def _start_cluster(self, config: Any, port: int) -> None:
+        from pserv.cluster.daemon import ClusterDaemon
+        from pserv.cluster.driver_set import DriverSet
+        from pserv.rpc.auth import load_secret
+        from pserv.rpc.service import RegionConnection
+
+        daemon = ClusterDaemon(self.reactor, DriverSet(self.reactor), interval=30)
+        connection = RegionConnection.to_region(
+            self.reactor, f"127.0.0.1:{port}", DEMO_CLUSTER, load_secret(config.secret_path),
+            daemon, daemon.region_ready,
+        )
+        connection.startService()
+        self.stops.extend([daemon.stop, connection.stopService])
+        await connection.when_ready()
+        self.say(f"pserv demo: cluster {DEMO_CLUSTER} connected over TLS")
+
+    async def _register(self, region: Any, ports: list[int], pdu: Any) -> None:
+        from pserv.region.store.nodes import create_node
+
+        for number, port in enumerate(ports, 1):
+            parameters = {"address": "127.0.0.1", "port": port, "username": "admin", "password": self.password}
+            await region.database.run(create_node, _node(f"ipmi-{number}", "ipmi", parameters), region.api.now())
+        if pdu is not None:
+            from pserv.testing.emulators.snmp_pdu import READ_COMMUNITY, WRITE_COMMUNITY
+
+            for outlet in (1, 2):
+                parameters = {"address": "127.0.0.1", "port": pdu.port, "vendor": "auto", "outlet": outlet,
+                              "version": "2c", "community": READ_COMMUNITY, "write_community": WRITE_COMMUNITY}
+                await region.database.run(create_node, _node(f"pdu-outlet-{outlet}", "snmp_pdu", parameters),
+                                          region.api.now())
+
+    async def tour(self, token: str) -> None:
+        """Everything on, then one node cycled, each waited for through the API."""
+        from pserv.client.http import ApiClient
+
+        api = ApiClient(self.url, token, self.reactor)
+        names = [node["name"] for node in (await api.get("/api/v1/nodes")).body["items"]]
+        self.say(f"pserv demo: power on {', '.join(names)}")
+        bulk = await api.post("/api/v1/power", {"action": "on", "nodes": names})
+        await self._wait(api, bulk.body["actions"])
+        self.say(f"pserv demo: power cycle {names[0]}")
+        cycle = await api.post(f"/api/v1/nodes/{names[0]}/power", {"action": "cycle"})
+        await self._wait(api, [cycle.body])
+        for event in (await api.get("/api/v1/events", {"node": names[0]})).body["items"]:
+            self.say(f"  {event['at']}  {event['kind']:<16} {event['message']}")
+
+    async def _wait(self, api: Any, actions: list[dict[str, Any]]) -> None:
+        from pserv.client.wait import wait_for_actions
+
+        result = await wait_for_actions(api, actions, self.reactor, timeout=120, report=lambda _: None)
+        for action in result.actions:
+            self.say(f"  action {action['id']} {action['kind']}: {action['status']}, power {action['power_state']}"
+                     + (f" ({action['error']})" if action["error"] else ""))
+
+    def _interrupted(self) -> Deferred[None]:
+        stopped: Deferred[None] = Deferred()
+        self.reactor.addSystemEventTrigger("before", "shutdown", lambda: stopped.callback(None))
+        return stopped
+
+    async def stop(self) -> None:
+        """Stop everything started, newest first."""
+        for stop in reversed(self.stops):
+            result = stop()
+            if isinstance(result, Deferred):
+                await result
+        self.stops = []
+
+
+def _token(config: Any) -> str:
+    from datetime import datetime, timezone
+
+    from pserv.region.db import Database, make_engine
+    from pserv.region.service import initialize
+    from pserv.region.store.tokens import create_token
+
+    token = initialize(config)
+    if token is not None:
+        return token
+    database = Database(make_engine(config.database_url), reactor=None)
+    try:
+        name = f"demo-{secrets.token_hex(3)}"
+        return database.run_now(create_token, name, datetime.now(timezone.utc).replace(tzinfo=None))
+    finally:
+        database.engine.dispose()
+
+
+def _node(name: str, power_type: str, parameters: dict[str, Any]) -> dict[str, Any]:
+    return {"name": name, "cluster": DEMO_CLUSTER, "power_type": power_type, "power_parameters": parameters}

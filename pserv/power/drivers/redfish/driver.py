@@ -1,0 +1,190 @@
+"""
+The Redfish power driver: a node's ComputerSystem, switched by
+``ComputerSystem.Reset`` and read from ``PowerState``.
+
+One driver serves every Redfish node of a cluster.  It caches, per BMC and
+``system_id``, where the system and its reset action are, and shares one
+connection pool, and at most one session per BMC and user, among its nodes.
+It sends single commands and single reads: verification and retrying a
+command belong to the actions above it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Awaitable, Callable, Mapping, Sequence
+
+from twisted.internet.defer import CancelledError, Deferred, succeed
+from twisted.python.failure import Failure
+
+from pserv.power.drivers.base import PowerDriver
+from pserv.power.drivers.redfish.client import Node, RedfishClient
+from pserv.power.drivers.redfish.discovery import (
+    SystemInfo,
+    choose_reset_type,
+    discover,
+    power_state,
+)
+from pserv.power.drivers.redfish.endpoint import parse_address
+from pserv.power.drivers.redfish.http import RedfishHttp
+from pserv.power.drivers.redfish.retry import DEFAULT_DELAYS
+from pserv.power.drivers.redfish.session import Credentials
+from pserv.power.errors import PowerSettingsError, PowerTransientError
+from pserv.power.policy import VerifyPolicy
+from pserv.power.settings import Setting, SettingsSchema, SettingType
+from pserv.power.states import PowerState
+
+Work = Callable[[Node], Awaitable[Any]]
+
+
+class RedfishDriver(PowerDriver):
+    """
+    Power through a Redfish BMC.
+
+    :param request_timeout: seconds one HTTP exchange may take.
+    :param retry_delays: seconds before each retry of a busy BMC.
+    :param per_bmc: the most requests in flight to one BMC at a time.
+    """
+
+    name = "redfish"
+    label = "Redfish"
+    verify_policy = VerifyPolicy(read_timeout=20.0)
+    """A first read discovers (root, collection, system, maybe a login): on a
+    slow BMC that is several round trips, each bounded by ``request_timeout``."""
+    settings = SettingsSchema(
+        Setting("address", "BMC address", required=True,
+                help="host, host:port or URL (https://host:port); HTTPS unless the URL says http"),
+        Setting("username", "Username"),
+        Setting("password", "Password", secret=True),
+        Setting("system_id", "System id",
+                help="the ComputerSystem's Id or path; needed when the BMC has several"),
+        Setting("verify_tls", "Verify TLS certificate", SettingType.BOOLEAN, default=True,
+                help="turn off only for a BMC with a self-signed certificate"),
+    )
+
+    def __init__(
+        self,
+        reactor: Any = None,
+        *,
+        request_timeout: float = 10.0,
+        retry_delays: Sequence[float] = DEFAULT_DELAYS,
+        per_bmc: int = 2,
+    ) -> None:
+        super().__init__(reactor)
+        self.request_timeout = request_timeout
+        self.retry_delays = tuple(retry_delays)
+        self.per_bmc = per_bmc
+        self._client: RedfishClient | None = None
+        self._systems: dict[tuple, SystemInfo] = {}
+
+    @property
+    def client(self) -> RedfishClient:
+        """The HTTP client, made on first use on :attr:`reactor`."""
+        if self._client is None:
+            http = RedfishHttp(self.reactor, timeout=self.request_timeout, per_bmc=self.per_bmc)
+            self._client = RedfishClient(http, self.reactor, self.retry_delays)
+        return self._client
+
+    def check(self, params: Mapping[str, Any]) -> None:
+        """
+        The address and system id, beyond what the schema checks.
+
+        :raises PowerSettingsError: naming the bad field.
+        """
+        self._node(params)
+
+    def query(self, params: Mapping[str, Any]) -> Deferred[PowerState]:
+        """Read the system's ``PowerState``: ``ON`` or ``OFF``."""
+        return self._run(params, "query", self._query, self.policy(params).read_timeout)
+
+    def power_on(self, params: Mapping[str, Any]) -> Deferred[None]:
+        """Send ``ComputerSystem.Reset`` with ``On`` (or ``ForceOn``)."""
+        return self._command(params, "power on", "On")
+
+    def power_off(self, params: Mapping[str, Any]) -> Deferred[None]:
+        """Send ``ComputerSystem.Reset`` with ``ForceOff``."""
+        return self._command(params, "power off", "ForceOff")
+
+    def soft_off(self, params: Mapping[str, Any]) -> Deferred[None]:
+        """Send ``ComputerSystem.Reset`` with ``GracefulShutdown``."""
+        return self._command(params, "soft off", "GracefulShutdown")
+
+    def close(self) -> Deferred[None]:
+        """
+        Delete any sessions and close every connection; for shutdown.
+        """
+        client, self._client = self._client, None
+        self._systems.clear()
+        return client.close() if client is not None else succeed(None)
+
+    def _command(self, params: Mapping[str, Any], what: str, reset_type: str) -> Deferred[None]:
+        async def reset(node: Node) -> None:
+            await self._reset(node, reset_type)
+
+        return self._run(params, what, reset, self.policy(params).command_timeout)
+
+    def _run(self, params: Mapping[str, Any], what: str, work: Work, timeout: float) -> Deferred[Any]:
+        label = self.describe(params)
+
+        async def run() -> Any:
+            return await work(self._node(params))
+
+        def timed_out(result: Any, seconds: float) -> Any:
+            if isinstance(result, Failure) and result.check(CancelledError):
+                return Failure(PowerTransientError(f"{label}: {what} took over {seconds:g}s"))
+            return result
+
+        done = Deferred.fromCoroutine(run())
+        return done.addTimeout(timeout, self.reactor, onTimeoutCancel=timed_out)
+
+    async def _query(self, node: Node) -> PowerState:
+        key = _cache_key(node)
+        info = self._systems.get(key)
+        if info is not None:
+            try:
+                document = await self.client.get(node, info.path, not_found_field="system_id")
+                return power_state(document, node.label)
+            except PowerSettingsError:
+                self._systems.pop(key, None)
+        info, document = await self._discover(node)
+        return power_state(document, node.label)
+
+    async def _reset(self, node: Node, wanted: str) -> None:
+        info = self._systems.get(_cache_key(node))
+        cached = info is not None
+        if info is None:
+            info, _ = await self._discover(node)
+        try:
+            await self._post_reset(node, info, wanted)
+        except PowerSettingsError:
+            if not cached:
+                raise
+            # A 404 means the BMC did not act: find the system again, send once more.
+            self._systems.pop(_cache_key(node), None)
+            info, _ = await self._discover(node)
+            await self._post_reset(node, info, wanted)
+
+    async def _post_reset(self, node: Node, info: SystemInfo, wanted: str) -> None:
+        body = {"ResetType": choose_reset_type(wanted, info, node.label)}
+        await self.client.call(node, "POST", info.reset_target, body, not_found_field="system_id")
+
+    async def _discover(self, node: Node) -> tuple[SystemInfo, dict[str, Any]]:
+        info, document = await discover(self.client, node)
+        self._systems[_cache_key(node)] = info
+        return info, document
+
+    def _node(self, params: Mapping[str, Any]) -> Node:
+        endpoint = parse_address(params.get("address"), _verify(params.get("verify_tls", True)))
+        system_id = params.get("system_id") or None
+        if system_id is not None and "/" in system_id and not system_id.startswith("/redfish/v1/"):
+            raise PowerSettingsError("system_id: must be an Id or a /redfish/v1/ path", field="system_id")
+        creds = Credentials(params.get("username") or None, params.get("password"))
+        return Node(endpoint, creds, system_id, self.describe(params))
+
+
+def _cache_key(node: Node) -> tuple:
+    return (node.endpoint.origin, node.system_id)
+
+
+def _verify(value: Any) -> bool:
+    return RedfishDriver.settings["verify_tls"].clean(value) if value is not None else True
+

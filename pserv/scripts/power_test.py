@@ -1,0 +1,84 @@
+"""
+``pserv-cluster power-test``: run one power action through a driver from
+the cluster host, and say what happened.
+
+It is how an operator checks a BMC's address and credentials before
+enrolling a node, and how the drivers are driven from outside the tests.
+Exit status: 0 when the action succeeded, 1 when it failed, 2 for bad
+settings (an unknown driver, a bad or missing field).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from twisted.internet.interfaces import IReactorTime
+
+from pserv.scripts.support import UsageError
+from pserv.power.actions import ACTION_CLASSES, PowerAction
+from pserv.power.control import PowerControl
+from pserv.power.drivers.base import PowerDriver
+from pserv.power.drivers import driver_class
+from pserv.power.errors import PowerSettingsError
+from pserv.power.states import ActionKind
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+@dataclass
+class PowerCheck:
+    """
+    One validated power-test: a driver, a node's control and an action kind.
+    """
+
+    driver: PowerDriver
+    control: PowerControl
+    kind: ActionKind
+    escalate_after: float | None = None
+
+    @classmethod
+    def prepare(
+        cls,
+        reactor: IReactorTime,
+        power_type: str,
+        kind: str,
+        settings: Mapping[str, Any],
+        escalate_after: float | None = None,
+    ) -> PowerCheck:
+        """
+        Validate everything before anything is sent.
+
+        :raises UsageError: naming the bad field, never a secret's value.
+        """
+        try:
+            driver = driver_class(power_type)(reactor)
+            control = driver.bind(settings)
+        except PowerSettingsError as e:
+            raise UsageError(str(e)) from None
+        return cls(driver, control, ActionKind(kind), escalate_after)
+
+    async def run(self, reactor: IReactorTime) -> tuple[int, str]:
+        """
+        Run the action; return the exit status and the line to print.
+        """
+        options = {"escalate_after": self.escalate_after} if self.kind is ActionKind.SOFT_OFF else {}
+        action: PowerAction = ACTION_CLASSES[self.kind](self.control, reactor, **options)
+        try:
+            await action.start()
+        finally:
+            await self.driver.close()
+        return report(action)
+
+
+def report(action: PowerAction) -> tuple[int, str]:
+    """
+    The exit status and one line for a finished action.
+    """
+    sent = ", ".join(action.commands) or "none"
+    prefix = f"{action.control.description}: {action.kind.value}"
+    if action.error is not None:
+        kind = "fatal" if action.error.fatal else "transient"
+        return EXIT_FAILED, f"{prefix} failed ({kind}): {action.error} [commands sent: {sent}]"
+    state = action.state.value if action.state is not None else "unknown"
+    return EXIT_OK, f"{prefix} done: power {state} [commands sent: {sent}]"

@@ -1,0 +1,142 @@
+"""
+``pserv-region``: the region controller's command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from pserv.scripts.support import OneLineParser
+
+EXIT_OK, EXIT_FAILED = 0, 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """
+    The ``pserv-region`` argument parser.
+    """
+    parser = OneLineParser(
+        prog="pserv-region",
+        description="The pserv region controller: the store of intent and the REST API.",
+    )
+    parser.add_argument("--config", type=Path, help="config file (default /etc/pserv/region.yaml, if present)")
+    parser.add_argument("--data-dir", dest="data_dir", help="database, secret and TLS material (default /var/lib/pserv)")
+    parser.add_argument("--database", help="SQLAlchemy URL (default: SQLite in the data directory)")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.add_parser("init", help="create or upgrade the schema and the secret; print the first admin token")
+    run = commands.add_parser("run", help="serve the API")
+    run.add_argument("--listen", help="HOST:PORT for the API (default 0.0.0.0:5240)")
+    run.add_argument("--rpc-listen", dest="rpc_listen", help="HOST:PORT for the clusters' RPC (default 0.0.0.0:5250)")
+    run.add_argument("--action-timeout", dest="action_timeout", type=float,
+                     help="seconds before a pending or sent action fails (default 600)")
+    token = commands.add_parser("create-token", help="print a new API token")
+    token.add_argument("name", help="who or what the token is for")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """
+    Run ``pserv-region``; returns the exit status.
+    """
+    from pserv.region.config import ConfigError, load
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_OK
+    overrides = {
+        k: getattr(args, k, None) for k in ("data_dir", "database", "listen", "rpc_listen", "action_timeout")
+    }
+    try:
+        config = load(args.config, overrides)
+    except ConfigError as e:
+        parser.error(str(e))
+    return COMMANDS[args.command](parser, config, args)
+
+
+def _init(parser: Any, config: Any, args: Any) -> int:
+    from pserv.region.service import initialize
+
+    token = _or_fail(parser, initialize, config)
+    print(f"pserv-region: schema ready in {_safe_url(config.database_url)}; secret at {config.secret_path}")
+    if token is not None:
+        print(f"admin token (shown once): {token}")
+    return EXIT_OK
+
+
+def _create_token(parser: Any, config: Any, args: Any) -> int:
+    from datetime import datetime, timezone
+
+    from pserv.region.db import Database, make_engine
+    from pserv.region.errors import RegionError
+    from pserv.region.store.tokens import create_token
+
+    database = Database(make_engine(config.database_url), reactor=None)
+    try:
+        token = database.run_now(create_token, args.name, datetime.now(timezone.utc).replace(tzinfo=None))
+    except RegionError as e:
+        parser.error(e.message)
+    finally:
+        database.engine.dispose()
+    print(token)
+    return EXIT_OK
+
+
+def _run(parser: Any, config: Any, args: Any) -> int:
+    from twisted.logger import globalLogBeginner, textFileLogObserver
+
+    from pserv.scripts.support import run_on_reactor, tune_gc
+    from pserv.scripts.cluster import install_reactor
+    from pserv.region.service import NotInitialized, Region
+    from pserv.rpc.auth import SecretError
+
+    install_reactor()
+    tune_gc()
+    globalLogBeginner.beginLoggingTo([textFileLogObserver(sys.stdout)], redirectStandardIO=False)
+
+    async def serve(reactor: Any) -> int:
+        from twisted.internet.defer import Deferred
+
+        region = Region(config, reactor)
+        try:
+            region.start()
+        except (NotInitialized, OSError, SecretError) as e:
+            print(f"pserv-region: error: {e}", file=sys.stderr)
+            return EXIT_FAILED
+        stopped: Deferred[None] = Deferred()
+        reactor.addSystemEventTrigger("before", "shutdown", lambda: (region.stop(), stopped.callback(None)))
+        await stopped
+        return EXIT_OK
+
+    return run_on_reactor(serve)
+
+
+def _or_fail(parser: Any, work: Any, *args: Any) -> Any:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        return work(*args)
+    except (OSError, SQLAlchemyError) as e:
+        print(f"pserv-region: error: {getattr(e, 'strerror', None) or type(e).__name__}: {_first_line(e)}", file=sys.stderr)
+        raise SystemExit(EXIT_FAILED) from None
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).splitlines()[0] if str(error) else type(error).__name__
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+COMMANDS = {"init": _init, "run": _run, "create-token": _create_token}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,240 @@
+"""
+Several emulated IPMI 2.0 BMCs in one process, on pyghmi's BMC server.
+
+Run as ``python -m pserv.testing.emulators.ipmi_bmc_server --count N --username U
+--password P``.  It binds N BMCs to free UDP ports on 127.0.0.1, prints
+``{"ports": [...]}`` on one line, then answers commands read from standard
+input, one JSON line each:
+
+* ``stats PORT`` -> the BMC's power state and counters;
+* ``set PORT NAME JSON`` -> changes ``power`` ("on"/"off"), ``muted``
+  (drop every packet), ``cipher_query`` (answer "Get Channel Cipher
+  Suites"), ``soft_supported`` or ``max_sessions``.
+
+It exits when standard input closes.
+
+Why a separate process: pyghmi keeps client and server sessions in the same
+process-wide tables (``Session.bmc_handlers``, one I/O thread, one select
+loop).  A BMC server inside the test process would share them with the
+driver's client sessions, and its listening loop would process their
+packets and timeouts on its own thread; the driver would not be tested as
+it runs in production.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import struct
+import sys
+import threading
+from typing import Any
+
+from pyghmi.ipmi import bmc as pyghmi_bmc
+from pyghmi.ipmi.private import serversession
+from pyghmi.ipmi.private import session as pyghmi_session
+
+from pserv.power.drivers.ipmi.pyghmi_backend import fix_pyghmi_io
+
+OPEN_SESSION_REQUEST = 0x10
+OPEN_SESSION_RESPONSE = 0x11
+SETTABLE = {"power", "muted", "cipher_query", "soft_supported", "max_sessions"}
+
+
+class CountingSession(serversession.ServerSession):
+    """
+    A server-side session that counts handshakes and closes for its BMC.
+    """
+
+    counted = False
+
+    def _got_rakp1(self, data: Any) -> None:
+        self.bmc.rakp1 += 1
+        super()._got_rakp1(data)
+
+    def _got_rakp3(self, data: Any) -> None:
+        super()._got_rakp3(data)
+        if not self.counted and self.ipmicallback == self.handle_client_request:
+            self.counted = True
+            self.bmc.established += 1
+            self.bmc.active += 1
+
+    def _handle_ipmi_packet(self, data: Any, sockaddr: Any = None, qent: Any = None) -> Any:
+        if self.bmc.muted:
+            return None
+        if _is_open_session_request(bytearray(data)):
+            # A new handshake from a client address this session had: like
+            # a real BMC, start a new session.  (pyghmi's server would feed
+            # it to this stale session.)
+            self.forget()
+            self.bmc.sessionless_data(data, sockaddr)
+            return None
+        return super()._handle_ipmi_packet(data, sockaddr=sockaddr, qent=qent)
+
+    def forget(self) -> None:
+        """Stop routing this client's packets to this session."""
+        handlers = pyghmi_session.Session.bmc_handlers.get(self.sockaddr, {})
+        if handlers.get(self.bmc.port) is self:
+            del handlers[self.bmc.port]
+
+    def handle_client_request(self, request: Any) -> None:
+        self.bmc.requests += 1
+        super().handle_client_request(request)
+
+    def close_server_session(self) -> None:
+        self.forget()
+        self.bmc.closes += 1
+        if self.counted:
+            self.counted = False
+            self.bmc.active -= 1
+
+
+class EmulatedBMC(pyghmi_bmc.Bmc):
+    """
+    One BMC with an in-memory chassis, and switches to misbehave like real ones.
+    """
+
+    def __init__(self, authdata: dict[str, str], address: str) -> None:
+        super().__init__(authdata, port=0, address=address)
+        # pyghmi routes a session's packets by this BMC's port number.
+        self.port = self.serversocket.getsockname()[1]
+        self.power = "off"
+        self.muted = False
+        self.cipher_query = True
+        self.soft_supported = True
+        self.max_sessions: int | None = None
+        self.opens = self.rakp1 = self.established = self.closes = 0
+        self.active = self.refused = self.requests = 0
+        self.controls: list[int] = []
+
+    def get_power_state(self) -> str:
+        return self.power
+
+    def power_on(self) -> int:
+        self.controls.append(1)
+        self.power = "on"
+        return 0
+
+    def power_off(self) -> int:
+        self.controls.append(0)
+        self.power = "off"
+        return 0
+
+    def power_shutdown(self) -> int:
+        self.controls.append(5)
+        if not self.soft_supported:
+            raise NotImplementedError
+        if self.power == "off":
+            return 0xD5  # like many BMCs: no soft shutdown while off
+        self.power = "off"
+        return 0
+
+    def power_reset(self) -> int:
+        self.controls.append(3)
+        return 0xD5 if self.power == "off" else 0
+
+    def sessionless_data(self, data: Any, sockaddr: Any) -> None:
+        if self.muted:
+            return
+        packet = bytearray(data)
+        if _is_open_session_request(packet):
+            self._open_session(packet, sockaddr)
+        elif self.cipher_query or not _is_cipher_suites_query(packet):
+            super().sessionless_data(data, sockaddr)
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "power": self.power,
+            "opens": self.opens,
+            "rakp1": self.rakp1,
+            "established": self.established,
+            "closes": self.closes,
+            "active": self.active,
+            "refused": self.refused,
+            "requests": self.requests,
+            "controls": list(self.controls),
+        }
+
+    def _open_session(self, packet: bytearray, sockaddr: Any) -> None:
+        self.opens += 1
+        if self.max_sessions is not None and self.active >= self.max_sessions:
+            self.refused += 1
+            self._refuse_session(packet, sockaddr)
+            return
+        CountingSession(
+            self.authdata, self.kg, sockaddr, self.serversocket, packet[16:], self.uuid, bmc=self
+        )
+
+    def _refuse_session(self, packet: bytearray, sockaddr: Any) -> None:
+        request = packet[16:]
+        # RMCP+ Open Session Response, status 0x01: insufficient resources.
+        payload = bytes([request[0], 0x01, 0, 0]) + bytes(request[4:8])
+        header = b"\x06\x00\xff\x07" + bytes([6, OPEN_SESSION_RESPONSE]) + bytes(8)
+        response = header + struct.pack("<H", len(payload)) + payload
+        pyghmi_session._io_sendto(self.serversocket, response, sockaddr)
+
+
+def _is_open_session_request(packet: bytearray) -> bool:
+    return (
+        len(packet) >= 22
+        and packet[0] == 6
+        and packet[2:4] == b"\xff\x07"
+        and packet[4] == 6
+        and packet[5] == OPEN_SESSION_REQUEST
+    )
+
+
+def _is_cipher_suites_query(packet: bytearray) -> bool:
+    if len(packet) < 22:
+        return False
+    if packet[4] == 6:
+        packet = packet[2:]
+    return len(packet) > 19 and (packet[15] >> 2) == 6 and packet[19] == 0x54
+
+
+def _answer(bmcs: dict[int, EmulatedBMC], line: str) -> dict[str, Any]:
+    words = line.split(None, 3)
+    if not words:
+        return {"error": "empty command"}
+    if words[0] == "stats" and len(words) == 2:
+        return bmcs[int(words[1])].stats()
+    if words[0] == "set" and len(words) == 4 and words[2] in SETTABLE:
+        setattr(bmcs[int(words[1])], words[2], json.loads(words[3]))
+        return {"ok": True}
+    return {"error": f"unknown command {line!r}"}
+
+
+def _control(bmcs: dict[int, EmulatedBMC]) -> None:
+    for line in sys.stdin:
+        try:
+            reply = _answer(bmcs, line.strip())
+        except (KeyError, ValueError) as error:
+            reply = {"error": repr(error)}
+        print(json.dumps(reply), flush=True)
+    os._exit(0)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Start the BMCs and serve until standard input closes."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
+    parser.add_argument("--count", type=int, default=1)
+    parser.add_argument("--username", default="admin")
+    parser.add_argument("--password", default="password")
+    parser.add_argument("--address", default="127.0.0.1")
+    args = parser.parse_args(argv)
+    authdata = {args.username: args.password}
+    bmcs = {b.port: b for b in (EmulatedBMC(authdata, args.address) for _ in range(args.count))}
+    print(json.dumps({"ports": list(bmcs)}), flush=True)
+    threading.Thread(target=_control, args=(bmcs,), daemon=True).start()
+    # pyghmi's shared I/O loop has races that stall or hang a busy server;
+    # see pserv.power.drivers.ipmi.pyghmi_backend, whose workarounds apply here too.
+    # This loop always waits, so each slice scans every BMC's socket: 50 ms
+    # keeps that cheap with hundreds of BMCs.
+    fix_pyghmi_io(wait_slice=0.05)
+    while True:
+        pyghmi_session.Session.wait_for_rsp(timeout=30)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,34 @@
+"""
+Tests for pserv.scripts.power_test: the power-test command's work.
+"""
+
+import pytest
+import pytest_twisted
+from twisted.internet import reactor
+
+from pserv.scripts.power_test import EXIT_FAILED, EXIT_OK, PowerCheck, UsageError
+
+
+def test_prepare_names_the_bad_field_not_the_secret():
+    """Bad settings are a usage error naming the field, never echoing a secret."""
+    with pytest.raises(UsageError) as caught:
+        PowerCheck.prepare(reactor, "fake", "on", {"address": "n1", "latency": "hunter2"})
+    assert str(caught.value) == "latency: must be a number"
+    with pytest.raises(UsageError, match="power_type: unknown driver"):
+        PowerCheck.prepare(reactor, "nope", "on", {})
+
+
+@pytest_twisted.ensureDeferred
+async def test_run_success():
+    """A successful action exits 0 and prints the verified state and what was sent."""
+    check = PowerCheck.prepare(reactor, "fake", "on", {"address": "n1", "password": "hunter2"})
+    status, line = await check.run(reactor)
+    assert (status, line) == (EXIT_OK, "fake n1: on done: power on [commands sent: power_on]")
+
+
+@pytest_twisted.ensureDeferred
+async def test_run_failure():
+    """A failed action exits 1 and says whether the failure was fatal."""
+    check = PowerCheck.prepare(reactor, "wol", "query", {"mac": "52:54:00:12:34:56"})
+    status, line = await check.run(reactor)
+    assert status == EXIT_FAILED and "query failed (fatal)" in line and "cannot read power" in line

@@ -1,0 +1,26 @@
+"""Tests for pserv.scripts.sim."""
+
+import pytest
+
+from pserv.scripts.sim import main, replay_command
+
+
+def test_replay_command_keeps_the_world_and_names_the_seed():
+    """The replay command keeps the other arguments and replaces the seed range by the seed."""
+    argv = ["--seed", "0", "--seeds", "100", "--steps", "60", "--faults", "bmc-hang"]
+    assert replay_command(42, argv) == "python -m pserv.sim --seed 42 --steps 60 --faults bmc-hang"
+
+
+def test_one_seed_prints_a_summary(capsys):
+    """A run of one seed prints its summary and exits 0 when every invariant held."""
+    assert main(["--seed", "3", "--steps", "10", "--faults", "none"]) == 0
+    assert '"digest"' in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv", [["--faults", "meteor"], ["--steps", "0"], ["--seed", "x"]])
+def test_bad_arguments_exit_2_with_one_line(argv, capsys):
+    """Bad arguments exit 2 with a one-line message, no traceback."""
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    assert exited.value.code == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1

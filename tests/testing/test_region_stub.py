@@ -1,0 +1,53 @@
+"""
+Tests for the stub region itself: it holds to the OpenAPI contract, so the
+client's tests cannot pass against answers the region may not give.
+"""
+
+import pytest
+
+from pserv.testing.region_stub import (
+    ContractError, StubRegion, action, check_answer, event, node, page,
+)
+
+
+def test_factories_conform():
+    """The canned Node, Action, Event and page bodies validate against the contract's schemas."""
+    check_answer("GET", "/api/v1/nodes", 200, page([node(), node(2, "n2", cluster=None)], "/api/v1/nodes?after=2"))
+    for status in ("pending", "done", "failed", "superseded", "cancelled"):
+        check_answer("GET", "/api/v1/actions/7", 200, action(7, status=status))
+    check_answer("GET", "/api/v1/events", 200, page([event(1), event(2, node=None, node_name=None)]))
+
+
+@pytest.mark.parametrize("method, path, status, body, message", [
+    ("GET", "/api/v1/nodes/n1", 200, {"id": 1}, "'name' is a required property"),
+    ("GET", "/api/v1/actions/1", 200, action(status="exploded"), "is not one of"),
+    ("POST", "/api/v1/nodes/n1/power", 201, action(), "has no 201 answer"),
+    ("DELETE", "/api/v1/nodes/n1", 204, {"gone": True}, "has no body"),
+    ("GET", "/api/v1/nodes/n1", 404, {"error": "x", "extra": 1}, "Additional properties"),
+    ("GET", "/api/v2/nodes", 200, {}, "no such path"),
+])
+def test_answers_outside_the_contract_are_refused(method, path, status, body, message):
+    """An answer the contract does not allow cannot be canned."""
+    with pytest.raises(ContractError, match=message):
+        StubRegion().on(method, path, status, body)
+
+
+def test_records_a_request_body_the_contract_does_not_allow(memory_api, stub):
+    """A request body outside the contract is a recorded violation (which fails the test that sent it)."""
+    from twisted.internet.defer import Deferred
+
+    stub.on("POST", "/api/v1/nodes/n1/power", 202, action())
+    d = Deferred.fromCoroutine(memory_api.post("/api/v1/nodes/n1/power", {"action": "reboot"}))
+    d.addErrback(lambda f: None)
+    assert stub.violations and "is not one of" in stub.violations[0]
+    stub.violations.clear()
+
+
+def test_records_an_undeclared_query_parameter(memory_api, stub):
+    """A query parameter the operation does not declare is a recorded violation."""
+    from twisted.internet.defer import Deferred
+
+    stub.on("GET", "/api/v1/nodes", 200, page([]))
+    Deferred.fromCoroutine(memory_api.get("/api/v1/nodes", {"colour": "red"})).addErrback(lambda f: None)
+    assert stub.violations == ["GET /api/v1/nodes: no query parameter 'colour'"]
+    stub.violations.clear()
