@@ -55,3 +55,64 @@ _TARGETS = {
     ActionKind.SOFT_OFF: PowerState.OFF,
     ActionKind.QUERY: None,
 }
+
+
+class ActionStatus(str, Enum):
+    """
+    Where a region power action is in its life, as the store, the API, the
+    RPC, the client and the simulation name it.
+
+    ``PENDING`` is committed and not yet handed to a cluster, ``SENT`` handed
+    over, ``RUNNING`` started by the cluster; the other four are final and
+    match :class:`~pserv.power.outcome.OutcomeStatus`.
+    """
+
+    PENDING = "pending"
+    SENT = "sent"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    SUPERSEDED = "superseded"
+    CANCELLED = "cancelled"
+
+    @property
+    def final(self) -> bool:
+        """Whether the action has ended; a final status never changes."""
+        return self in FINAL
+
+    def may_become(self, new: ActionStatus) -> bool:
+        """Whether :data:`TRANSITIONS` lets an action go from this status to ``new``."""
+        return new in TRANSITIONS[self]
+
+    def check_transition(self, new: ActionStatus) -> None:
+        """
+        :raises InvalidTransition: when :data:`TRANSITIONS` does not allow
+            going from this status to ``new``.
+        """
+        if not self.may_become(new):
+            raise InvalidTransition(f"an action cannot go from {self.value} to {new.value}")
+
+
+class InvalidTransition(ValueError):
+    """A change of action status that :data:`TRANSITIONS` does not allow."""
+
+
+FINAL = frozenset({ActionStatus.DONE, ActionStatus.FAILED, ActionStatus.SUPERSEDED, ActionStatus.CANCELLED})
+"""The statuses an action ends in."""
+
+OUTSTANDING = frozenset({ActionStatus.PENDING, ActionStatus.SENT, ActionStatus.RUNNING})
+"""The statuses of an action that has not ended: what recovery returns."""
+
+IN_FLIGHT = frozenset({ActionStatus.SENT, ActionStatus.RUNNING})
+"""The statuses of an action a cluster may be holding."""
+
+TRANSITIONS: dict[ActionStatus, frozenset[ActionStatus]] = {
+    # A cluster's "running" report can overtake the region marking it sent,
+    # and an outcome can arrive for an action the region still holds
+    # pending (a recovery answer that crossed the hand-over).
+    ActionStatus.PENDING: frozenset({ActionStatus.SENT, ActionStatus.RUNNING}) | FINAL,
+    ActionStatus.SENT: frozenset({ActionStatus.RUNNING}) | FINAL,
+    ActionStatus.RUNNING: FINAL,
+    **{status: frozenset() for status in FINAL},
+}
+"""Every change of status an action may make; anything else is an error."""
