@@ -7,18 +7,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from pserv.power.states import ActionKind, PowerState
+from pserv.power.states import ActionKind, ActionStatus, PowerState
 
-
-class OutcomeStatus(str, Enum):
-    """
-    The four ways a request can end.
-    """
-
-    DONE = "done"
-    FAILED = "failed"
-    SUPERSEDED = "superseded"
-    CANCELLED = "cancelled"
+OutcomeStatus = Enum(  # type: ignore[misc]
+    "OutcomeStatus",
+    [(status.name, status.value) for status in ActionStatus if status.final],
+    type=str,
+    module=__name__,
+    qualname="OutcomeStatus",
+)
+OutcomeStatus.__doc__ = """
+The four ways a request can end: the final :class:`~pserv.power.states.ActionStatus`
+members, by the same names, so that the two cannot drift apart (``DONE``,
+``FAILED``, ``SUPERSEDED``, ``CANCELLED``).
+"""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,10 +1,15 @@
 """
-Power states and the kinds of power action.
+The one vocabulary of power: power states, the kinds of power action, and a
+region action's statuses with the table of changes between them.
+
+The store's SQL, the OpenAPI document, the RPC shapes, the client and the
+simulation all read these; none writes a state, a kind or a status out.
 """
 
 from __future__ import annotations
 
 from enum import Enum
+from typing import Iterable
 
 
 class PowerState(str, Enum):
@@ -19,6 +24,10 @@ class PowerState(str, Enum):
     OFF = "off"
     UNKNOWN = "unknown"
     ERROR = "error"
+
+
+DEFINITE = frozenset({PowerState.ON, PowerState.OFF})
+"""The power states that say where a node's power is; the only ones a driver reads."""
 
 
 class ActionKind(str, Enum):
@@ -81,11 +90,18 @@ class ActionStatus(str, Enum):
         return self in FINAL
 
     def may_become(self, new: ActionStatus) -> bool:
-        """Whether :data:`TRANSITIONS` lets an action go from this status to ``new``."""
+        """
+        Whether :data:`TRANSITIONS` lets an action go from this status to ``new``.
+
+        :param new: the status asked for.
+        """
         return new in TRANSITIONS[self]
 
     def check_transition(self, new: ActionStatus) -> None:
         """
+        Refuse a change of status the table does not list.
+
+        :param new: the status asked for.
         :raises InvalidTransition: when :data:`TRANSITIONS` does not allow
             going from this status to ``new``.
         """
@@ -106,6 +122,9 @@ OUTSTANDING = frozenset({ActionStatus.PENDING, ActionStatus.SENT, ActionStatus.R
 IN_FLIGHT = frozenset({ActionStatus.SENT, ActionStatus.RUNNING})
 """The statuses of an action a cluster may be holding."""
 
+UNSTARTED = frozenset({ActionStatus.PENDING, ActionStatus.SENT})
+"""The statuses of an action no cluster has started: what times out."""
+
 TRANSITIONS: dict[ActionStatus, frozenset[ActionStatus]] = {
     # A cluster's "running" report can overtake the region marking it sent,
     # and an outcome can arrive for an action the region still holds
@@ -116,3 +135,41 @@ TRANSITIONS: dict[ActionStatus, frozenset[ActionStatus]] = {
     **{status: frozenset() for status in FINAL},
 }
 """Every change of status an action may make; anything else is an error."""
+
+
+_REACHING = {
+    status: frozenset(source for source, targets in TRANSITIONS.items() if status in targets)
+    for status in ActionStatus
+}
+
+
+def reaching(status: ActionStatus) -> frozenset[ActionStatus]:
+    """
+    The statuses :data:`TRANSITIONS` lets become ``status``: the only ones a
+    change to ``status`` may start from.
+
+    :param status: the status to reach.
+    """
+    return _REACHING[status]
+
+
+def values(members: Iterable[Enum]) -> list[str]:
+    """
+    The names of ``members`` as the API and the database spell them, sorted:
+    for SQL ``IN`` and for messages.
+
+    :param members: states, kinds or statuses, e.g. :data:`FINAL`.
+    """
+    return sorted(member.value for member in members)
+
+
+def render_transitions() -> str:
+    """
+    :data:`TRANSITIONS` as a Markdown table, one row per status, as
+    ``docs/api.md`` shows it.
+    """
+    lines = ["| status | may become |", "| --- | --- |"]
+    for status in ActionStatus:
+        targets = [f"`{target.value}`" for target in ActionStatus if status.may_become(target)]
+        lines.append(f"| `{status.value}` | {', '.join(targets) or 'nothing: final'} |")
+    return "\n".join(lines) + "\n"
