@@ -17,16 +17,15 @@ from typing import Any, Iterable, Mapping
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection, Row
 
-from pserv.power.states import ActionKind
+from pserv.power.states import OUTSTANDING, UNSTARTED, ActionKind, ActionStatus, values
 from pserv.region import schema
 from pserv.region.errors import Conflict, Invalid, NotFound
 from pserv.region.store.common import add_event, add_events, event_row, iso, page, utc
-from pserv.region.store.nodes import OUTSTANDING, create_node, find, update_node
+from pserv.region.store.nodes import create_node, find, update_node
+from pserv.region.store.transitions import move, move_one
 
 READ_AFTER_CHANGE = frozenset(["cluster", "power_type", "power_parameters"])
 """Node fields whose change has the node's power read again."""
-
-FINAL = ("done", "failed", "superseded", "cancelled")
 
 
 def action_json(row: Row) -> dict[str, Any]:
@@ -141,10 +140,10 @@ def cancel_action(connection: Connection, action_id: int, by: str, now: datetime
     """
     row = _find(connection, action_id, lock=True)
     node = find(connection, row.node_id)
-    if row.status in FINAL:
+    if ActionStatus(row.status).final:
         raise Conflict(f"action {action_id} has already ended: {row.status}", "action")
-    if row.status == "pending":
-        _finish(connection, row.id, "cancelled", now)
+    if row.status == ActionStatus.PENDING:
+        move_one(connection, row.id, ActionStatus.CANCELLED, now)
         add_event(connection, now, "action_cancelled", f"{row.kind} action {row.id} cancelled by {by}", node, row.id)
         return get_action(connection, action_id), True
     connection.execute(
@@ -162,16 +161,17 @@ def expire_stuck(connection: Connection, now: datetime, timeout: float) -> list[
     table = schema.power_actions
     cutoff = utc(now) - timedelta(seconds=timeout)
     stuck = connection.execute(
-        select(table).where(table.c.status.in_(("pending", "sent")), table.c.requested_at < cutoff)
+        select(table).where(table.c.status.in_(values(UNSTARTED)), table.c.requested_at < cutoff)
     ).all()
-    for row in stuck:
-        _finish(connection, row.id, "failed", now, error="timed out")
+    failed = move(connection, [row.id for row in stuck], ActionStatus.FAILED, now, only_from=UNSTARTED,
+                  error="timed out")
+    for row in (row for row in stuck if row.id in failed):
         node = find(connection, row.node_id)
         add_event(
             connection, now, "action_failed",
             f"{row.kind} action {row.id} timed out after {timeout:g}s {row.status}", node, row.id,
         )
-    return [row.id for row in stuck]
+    return failed
 
 
 def request_intent(
@@ -200,7 +200,7 @@ def request_intent(
         )
     action = connection.execute(
         insert(schema.power_actions).values(
-            node_id=node.id, kind=kind.value, generation=generation, status="pending",
+            node_id=node.id, kind=kind.value, generation=generation, status=ActionStatus.PENDING.value,
             requested_by=requested_by, requested_at=utc(now), cancel_requested=False,
         ).returning(*schema.power_actions.c)
     ).one()
@@ -214,25 +214,26 @@ def request_intent(
 def _supersede_pending(connection: Connection, node: Row, newer: int, now: datetime) -> list[dict[str, Any]]:
     """Mark the node's older pending power actions superseded; their events."""
     table = schema.power_actions
-    older = connection.execute(
-        update(table)
-        .where(
-            table.c.node_id == node.id, table.c.status == "pending",
+    older = dict(connection.execute(
+        select(table.c.id, table.c.kind).where(
+            table.c.node_id == node.id, table.c.status == ActionStatus.PENDING.value,
             table.c.kind != ActionKind.QUERY.value, table.c.id != newer,
         )
-        .values(status="superseded", superseded_by=newer, finished_at=utc(now))
-        .returning(table.c.id, table.c.kind)
-    ).all()
+    ).all())
+    superseded = move(
+        connection, list(older), ActionStatus.SUPERSEDED, now, only_from={ActionStatus.PENDING}, superseded_by=newer
+    )
     return [
-        event_row(now, "action_superseded", f"{kind} action {action_id} superseded by {newer}", node, action_id)
-        for action_id, kind in older
+        event_row(now, "action_superseded", f"{older[action_id]} action {action_id} superseded by {newer}",
+                  node, action_id)
+        for action_id in superseded
     ]
 
 
 def _newest_outstanding(connection: Connection, node_id: int) -> Row | None:
     table = schema.power_actions
     return connection.execute(
-        select(table).where(table.c.node_id == node_id, table.c.status.in_(OUTSTANDING))
+        select(table).where(table.c.node_id == node_id, table.c.status.in_(values(OUTSTANDING)))
         .order_by(table.c.id.desc()).limit(1)
     ).first()
 
@@ -262,10 +263,3 @@ def _find(connection: Connection, action_id: int, lock: bool = False) -> Row:
     if row is None:
         raise NotFound(f"no action {action_id}", "action")
     return row
-
-
-def _finish(connection: Connection, action_id: int, status: str, now: datetime, **values: Any) -> None:
-    table = schema.power_actions
-    connection.execute(
-        update(table).where(table.c.id == action_id).values(status=status, finished_at=utc(now), **values)
-    )

@@ -17,13 +17,13 @@ from sqlalchemy.engine import Connection, Row
 from pserv.power.drivers import driver_class
 from pserv.power.errors import PowerSettingsError
 from pserv.power.settings import REDACTED
+from pserv.power.states import IN_FLIGHT, ActionStatus, PowerState, values
 from pserv.region import schema
 from pserv.region.errors import Conflict, Invalid, NotFound
 from pserv.region.store.common import add_event, insert_returning_id, iso, page, utc
+from pserv.region.store.transitions import move
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
-OUTSTANDING = ("pending", "sent", "running")
-IN_FLIGHT = ("sent", "running")
 
 
 def node_json(row: Row) -> dict[str, Any]:
@@ -86,7 +86,7 @@ def create_node(connection: Connection, body: Mapping[str, Any], now: datetime) 
         connection, schema.nodes,
         name=name, cluster=cluster, power_type=body["power_type"],
         power_parameters=parameters, power_secrets=secrets,
-        desired_power_state="unknown", power_state="unknown",
+        desired_power_state=PowerState.UNKNOWN.value, power_state=PowerState.UNKNOWN.value,
         generation=0, lifecycle="ready", created_at=utc(now), updated_at=utc(now),
         drift_policy=body.get("drift_policy", "observe"),
     )
@@ -137,13 +137,12 @@ def delete_node(connection: Connection, ref: str | int, now: datetime) -> dict[s
     row = find(connection, ref, lock=True)
     actions = schema.power_actions
     pending = connection.execute(
-        select(actions.c.id).where(actions.c.node_id == row.id, actions.c.status == "pending")
+        select(actions.c.id).where(actions.c.node_id == row.id, actions.c.status == ActionStatus.PENDING.value)
     ).scalars().all()
-    for action_id in pending:
-        _end_action(connection, action_id, "cancelled", now)
+    for action_id in move(connection, pending, ActionStatus.CANCELLED, now, only_from={ActionStatus.PENDING}):
         add_event(connection, now, "action_cancelled", f"action {action_id} cancelled: node deleted", row, action_id)
     in_flight = connection.execute(
-        select(actions.c.id).where(actions.c.node_id == row.id, actions.c.status.in_(IN_FLIGHT))
+        select(actions.c.id).where(actions.c.node_id == row.id, actions.c.status.in_(values(IN_FLIGHT)))
     ).scalars().all()
     if in_flight:
         connection.execute(update(actions).where(actions.c.id.in_(in_flight)).values(cancel_requested=True))
@@ -222,10 +221,3 @@ def _check_cluster(cluster: Any) -> str | None:
     if not isinstance(cluster, str) or not NAME.match(cluster):
         raise Invalid("cluster: must be a cluster name", "cluster")
     return cluster
-
-
-def _end_action(connection: Connection, action_id: int, status: str, now: datetime, **values: Any) -> None:
-    actions = schema.power_actions
-    connection.execute(
-        update(actions).where(actions.c.id == action_id).values(status=status, finished_at=utc(now), **values)
-    )

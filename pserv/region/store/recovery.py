@@ -15,9 +15,9 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
 
+from pserv.power.states import OUTSTANDING
 from pserv.region import schema
 from pserv.region.store.common import utc
-from pserv.region.store.nodes import OUTSTANDING
 
 
 def recover(

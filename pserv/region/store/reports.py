@@ -17,23 +17,16 @@ from typing import Any, Mapping
 from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Connection, Row
 
-from pserv.power.states import ActionKind
+from pserv.power.states import DEFINITE, FINAL, IN_FLIGHT, OUTSTANDING, ActionKind, ActionStatus, PowerState, values
 from pserv.region import schema
-from pserv.region.store.actions import FINAL, request_intent
+from pserv.region.store.actions import request_intent
 from pserv.region.store.common import add_event, utc
-from pserv.region.store.nodes import IN_FLIGHT, OUTSTANDING
-
-OUTCOME_STATUSES = ("done", "failed", "superseded", "cancelled")
+from pserv.region.store.transitions import move
 
 
 def mark_sent(connection: Connection, action_ids: list[int], now: datetime) -> None:
     """Pending actions handed to their cluster become ``sent``."""
-    table = schema.power_actions
-    if action_ids:
-        connection.execute(
-            update(table).where(table.c.id.in_(action_ids), table.c.status == "pending")
-            .values(status="sent", sent_at=utc(now))
-        )
+    move(connection, action_ids, ActionStatus.SENT, now)
 
 
 def report_running(connection: Connection, cluster: str, action_id: int, now: datetime) -> bool:
@@ -41,11 +34,7 @@ def report_running(connection: Connection, cluster: str, action_id: int, now: da
     The cluster started the action.  :return: whether anything changed.
     """
     found = _owned_action(connection, cluster, action_id, now)
-    if found is None or found[0].status not in ("pending", "sent"):
-        return False
-    table = schema.power_actions
-    connection.execute(update(table).where(table.c.id == action_id).values(status="running", started_at=utc(now)))
-    return True
+    return found is not None and bool(move(connection, [action_id], ActionStatus.RUNNING, now))
 
 
 def report_progress(connection: Connection, cluster: str, action_id: int, progress: str, now: datetime) -> bool:
@@ -54,7 +43,7 @@ def report_progress(connection: Connection, cluster: str, action_id: int, progre
     recovery finishes it rather than starting it over.
     """
     found = _owned_action(connection, cluster, action_id, now)
-    if found is None or found[0].status in FINAL:
+    if found is None or ActionStatus(found[0].status).final:
         return False
     table = schema.power_actions
     connection.execute(update(table).where(table.c.id == action_id).values(progress=progress[:32]))
@@ -72,19 +61,18 @@ def report_outcome(connection: Connection, cluster: str, outcome: Mapping[str, A
     if found is None:
         return False
     action, node = found
-    if action.status in FINAL:
+    status = ActionStatus(outcome["status"]) if outcome["status"] in values(FINAL) else ActionStatus.FAILED
+    if not _record_outcome(connection, action, status, outcome, now):
         return False
-    status = outcome["status"] if outcome["status"] in OUTCOME_STATUSES else "failed"
-    _record_outcome(connection, action, status, outcome, now)
     applied = int(outcome.get("generation", -1)) >= node.generation and action.generation == node.generation
     seen_at = _parse_time(outcome.get("observed_at")) or utc(now)
     newer = node.power_state_observed_at is None or seen_at > node.power_state_observed_at
-    if applied and newer and outcome.get("power_state") in ("on", "off"):
+    if applied and newer and outcome.get("power_state") in values(DEFINITE):
         _observe(connection, node, outcome["power_state"], None, seen_at)
     elif not applied:
         add_event(
             connection, now, "stale_outcome",
-            f"{action.kind} action {action.id} ended {status} at generation {action.generation}; "
+            f"{action.kind} action {action.id} ended {status.value} at generation {action.generation}; "
             f"the node's intent is at {node.generation}: not applied", node, action.id,
         )
     _finish_deletion(connection, node, now)
@@ -120,12 +108,12 @@ def report_power_states(
 
 
 def _enforce(connection: Connection, node: Row, seen: str, now: datetime) -> int | None:
-    drifted = seen in ("on", "off") and node.desired_power_state in ("on", "off") and seen != node.desired_power_state
+    drifted = seen in DEFINITE and node.desired_power_state in DEFINITE and seen != node.desired_power_state
     if not drifted or node.drift_policy != "enforce" or node.power_state != seen or node.lifecycle != "ready":
         return None
     table = schema.power_actions
     busy = connection.execute(
-        select(table.c.id).where(table.c.node_id == node.id, table.c.status.in_(OUTSTANDING)).limit(1)
+        select(table.c.id).where(table.c.node_id == node.id, table.c.status.in_(values(OUTSTANDING))).limit(1)
     ).first()
     if busy is not None:
         return None
@@ -135,28 +123,30 @@ def _enforce(connection: Connection, node: Row, seen: str, now: datetime) -> int
     return action["id"]
 
 
-def _record_outcome(connection: Connection, action: Row, status: str, outcome: Mapping[str, Any], now: datetime) -> None:
-    table = schema.power_actions
-    connection.execute(
-        update(table).where(table.c.id == action.id).values(
-            status=status,
-            finished_at=utc(now),
-            error=outcome.get("error"),
-            power_state=outcome.get("power_state"),
-            superseded_by=outcome.get("superseded_by"),
-            cancel_requested=action.cancel_requested,
-        )
+def _record_outcome(
+    connection: Connection, action: Row, status: ActionStatus, outcome: Mapping[str, Any], now: datetime
+) -> bool:
+    """End the action with its outcome, once; whether it ended now (not before)."""
+    ended = move(
+        connection, [action.id], status, now,
+        error=outcome.get("error"),
+        power_state=outcome.get("power_state"),
+        superseded_by=outcome.get("superseded_by"),
+        cancel_requested=action.cancel_requested,
     )
+    if not ended:
+        return False
     detail = f": {outcome['error']}" if outcome.get("error") else ""
     add_event(
-        connection, now, f"action_{status}",
-        f"{action.kind} action {action.id} {status}{detail}", _node_of(connection, action), action.id,
+        connection, now, f"action_{status.value}",
+        f"{action.kind} action {action.id} {status.value}{detail}", _node_of(connection, action), action.id,
     )
+    return True
 
 
 def _observe(connection: Connection, node: Row, state: str, error: str | None, at: datetime) -> int:
     nodes = schema.nodes
-    error = error if state == "error" else None
+    error = error if state == PowerState.ERROR else None
     connection.execute(
         update(nodes).where(nodes.c.id == node.id).values(
             power_state=state, power_state_observed_at=utc(at), power_error=error
@@ -174,7 +164,7 @@ def _finish_deletion(connection: Connection, node: Row, now: datetime) -> None:
         return
     table = schema.power_actions
     busy = connection.execute(
-        select(table.c.id).where(table.c.node_id == node.id, table.c.status.in_(IN_FLIGHT)).limit(1)
+        select(table.c.id).where(table.c.node_id == node.id, table.c.status.in_(values(IN_FLIGHT))).limit(1)
     ).first()
     if busy is None:
         connection.execute(delete(table).where(table.c.node_id == node.id))

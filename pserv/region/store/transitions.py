@@ -1,0 +1,97 @@
+"""
+The one place the region changes a power action's status.
+
+:func:`move` writes ``UPDATE ... WHERE status IN (...)`` with only the
+statuses :data:`~pserv.power.states.TRANSITIONS` lets reach the new one, so
+no statement can make a change the table does not list; :func:`move_one`
+is the direct request for one action, and refuses an undeclared change
+with :class:`~pserv.power.states.InvalidTransition`.  Inserting a new
+``pending`` action is not a change of status.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Collection
+
+from sqlalchemy import select, update
+from sqlalchemy.engine import Connection
+
+from pserv.power.states import FINAL, ActionStatus, reaching
+from pserv.power.states import values as status_values
+from pserv.region import schema
+from pserv.region.errors import NotFound
+from pserv.region.store.common import utc
+
+STAMPS = {
+    ActionStatus.SENT: "sent_at",
+    ActionStatus.RUNNING: "started_at",
+    **{status: "finished_at" for status in FINAL},
+}
+"""The column that records when an action reached each status."""
+
+
+def move(
+    connection: Connection,
+    action_ids: Collection[int],
+    to: ActionStatus,
+    now: datetime,
+    *,
+    only_from: Collection[ActionStatus] | None = None,
+    **values: Any,
+) -> list[int]:
+    """
+    Move those of the actions ``action_ids`` whose status may become ``to``;
+    the others are left as they are.  The time of the change goes in the
+    status's column (:data:`STAMPS`).
+
+    :param action_ids: the actions to move.
+    :param to: their new status.
+    :param now: when.
+    :param only_from: move only actions in these statuses (each must be
+        allowed to reach ``to``); by default, from every status that is.
+    :param values: other columns to set with the status.
+    :return: the ids of the actions that moved, in order: how many moved
+        is its length.
+    :raises InvalidTransition: when ``only_from`` names a status the table
+        does not let become ``to``.
+    """
+    if "status" in values or STAMPS.get(to) in values:
+        raise TypeError("move() sets the status and its time itself")
+    sources = reaching(to) if only_from is None else _allowed(only_from, to)
+    if not action_ids or not sources:
+        return []
+    table = schema.power_actions
+    statement = (
+        update(table)
+        .where(table.c.id.in_(sorted(set(action_ids))), table.c.status.in_(status_values(sources)))
+        .values(status=to.value, **{STAMPS[to]: utc(now)}, **values)
+        .returning(table.c.id)
+    )
+    return sorted(connection.execute(statement).scalars().all())
+
+
+def move_one(connection: Connection, action_id: int, to: ActionStatus, now: datetime, **values: Any) -> None:
+    """
+    Move the action ``action_id`` to ``to``, as asked directly: the action
+    is locked, and a change the table does not list is refused.
+
+    :param action_id: the action.
+    :param to: its new status.
+    :param now: when.
+    :param values: other columns to set with the status.
+    :raises NotFound: there is no such action.
+    :raises InvalidTransition: the action's status may not become ``to``.
+    """
+    table = schema.power_actions
+    row = connection.execute(select(table.c.status).where(table.c.id == action_id).with_for_update()).first()
+    if row is None:
+        raise NotFound(f"no action {action_id}", "action")
+    ActionStatus(row.status).check_transition(to)
+    move(connection, [action_id], to, now, **values)
+
+
+def _allowed(only_from: Collection[ActionStatus], to: ActionStatus) -> frozenset[ActionStatus]:
+    for status in only_from:
+        status.check_transition(to)
+    return frozenset(only_from)
