@@ -4,7 +4,8 @@ The REST API's OpenAPI 3.1 document, as data.
 It is the contract: the region serves it at ``/api/v1/openapi.json``, the
 ``pserv`` CLI and the web UI are written against it, and the tests validate
 it, exercise every path it lists and check every response body against its
-schemas.
+schemas.  The paths are here; the component schemas are in
+:mod:`pserv.region.openapi_schemas`.
 """
 
 from __future__ import annotations
@@ -12,21 +13,9 @@ from __future__ import annotations
 from typing import Any
 
 from pserv import __version__
+from pserv.region.openapi_schemas import POWER_STATES, SCHEMAS, ref
 
-POWER_STATES = ["on", "off", "unknown", "error"]
-ACTION_KINDS = ["on", "off", "cycle", "soft_off", "query"]
-ACTION_STATUSES = ["pending", "sent", "running", "done", "failed", "superseded", "cancelled"]
-LIFECYCLES = ["enrolled", "ready", "deleting"]
-DRIFT_POLICIES = ["observe", "enforce"]
-DRIFT = {
-    "enum": DRIFT_POLICIES,
-    "description": "when the observed power differs from the desired: observe records it; "
-    "enforce, once the same drift is seen twice in a row, requests the desired state",
-}
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
+__all__ = ["PATHS", "POWER_STATES", "SCHEMAS", "document"]
 
 
 def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
@@ -34,209 +23,8 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 
 
 def _error(description: str) -> dict[str, Any]:
-    return _json(_ref("Error"), description)
+    return _json(ref("Error"), description)
 
-
-def _page(item: str) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "required": ["items", "next"],
-        "properties": {
-            "items": {"type": "array", "items": _ref(item)},
-            "next": {
-                "type": ["string", "null"],
-                "description": "the URL of the next page, or null on the last",
-            },
-        },
-        "additionalProperties": False,
-    }
-
-
-TIME = {"type": ["string", "null"], "format": "date-time"}
-
-SCHEMAS: dict[str, Any] = {
-    "Error": {
-        "type": "object",
-        "required": ["error"],
-        "properties": {
-            "error": {"type": "string", "description": "what is wrong, in one sentence"},
-            "field": {"type": "string", "description": "the field to blame, when one is"},
-        },
-        "additionalProperties": False,
-    },
-    "Node": {
-        "type": "object",
-        "required": [
-            "id", "name", "cluster", "power_type", "power_parameters",
-            "desired_power_state", "power_state", "power_state_observed_at",
-            "power_error", "generation", "lifecycle", "drift_policy", "created_at", "updated_at",
-        ],
-        "properties": {
-            "id": {"type": "integer"},
-            "name": {"type": "string"},
-            "cluster": {"type": ["string", "null"], "description": "the cluster that acts for it"},
-            "power_type": {"type": "string"},
-            "power_parameters": {
-                "type": "object",
-                "description": "driver settings; a secret that is set shows as \"set\"",
-            },
-            "desired_power_state": {"enum": POWER_STATES},
-            "power_state": {"enum": POWER_STATES, "description": "last observed"},
-            "power_state_observed_at": TIME,
-            "power_error": {"type": ["string", "null"], "description": "the last read error"},
-            "generation": {"type": "integer", "description": "intent generation"},
-            "lifecycle": {"enum": LIFECYCLES},
-            "drift_policy": DRIFT,
-            "created_at": {"type": "string", "format": "date-time"},
-            "updated_at": {"type": "string", "format": "date-time"},
-        },
-        "additionalProperties": False,
-    },
-    "NodeCreate": {
-        "type": "object",
-        "required": ["name", "power_type"],
-        "properties": {
-            "name": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$"},
-            "cluster": {"type": ["string", "null"]},
-            "power_type": {"type": "string"},
-            "power_parameters": {"type": "object"},
-            "drift_policy": DRIFT,
-        },
-        "additionalProperties": False,
-    },
-    "NodeUpdate": {
-        "type": "object",
-        "properties": {
-            "name": {"type": "string"},
-            "cluster": {"type": ["string", "null"]},
-            "power_type": {"type": "string"},
-            "power_parameters": {
-                "type": "object",
-                "description": "replaces the settings; a secret sent as \"set\" or left out keeps its value",
-            },
-            "drift_policy": DRIFT,
-        },
-        "additionalProperties": False,
-    },
-    "Action": {
-        "type": "object",
-        "required": [
-            "id", "node", "kind", "status", "generation", "requested_by",
-            "requested_at", "started_at", "finished_at", "error",
-            "superseded_by", "power_state", "cancel_requested",
-        ],
-        "properties": {
-            "id": {"type": "integer"},
-            "node": {"type": "integer", "description": "the node's id"},
-            "kind": {"enum": ACTION_KINDS},
-            "status": {"enum": ACTION_STATUSES},
-            "generation": {"type": "integer"},
-            "requested_by": {"type": "string", "description": "the token's name"},
-            "requested_at": {"type": "string", "format": "date-time"},
-            "started_at": TIME,
-            "finished_at": TIME,
-            "error": {"type": ["string", "null"]},
-            "superseded_by": {"type": ["integer", "null"]},
-            "power_state": {
-                "enum": POWER_STATES + [None],
-                "description": "the state the action verified, once done",
-            },
-            "cancel_requested": {"type": "boolean"},
-        },
-        "additionalProperties": False,
-    },
-    "PowerRequest": {
-        "type": "object",
-        "required": ["action"],
-        "properties": {"action": {"enum": ACTION_KINDS}},
-        "additionalProperties": False,
-    },
-    "BulkPowerRequest": {
-        "type": "object",
-        "required": ["action"],
-        "properties": {
-            "action": {"enum": ACTION_KINDS},
-            "nodes": {
-                "type": "array",
-                "items": {"type": ["integer", "string"]},
-                "description": "node ids or names; give this or filter",
-            },
-            "filter": {
-                "type": "object",
-                "properties": {
-                    "cluster": {"type": "string"},
-                    "power_state": {"enum": POWER_STATES},
-                    "desired_power_state": {"enum": POWER_STATES},
-                },
-                "additionalProperties": False,
-            },
-        },
-        "additionalProperties": False,
-    },
-    "BulkPowerResult": {
-        "type": "object",
-        "required": ["actions"],
-        "properties": {"actions": {"type": "array", "items": _ref("Action")}},
-        "additionalProperties": False,
-    },
-    "Event": {
-        "type": "object",
-        "required": ["id", "at", "node", "node_name", "action", "kind", "message"],
-        "properties": {
-            "id": {"type": "integer"},
-            "at": {"type": "string", "format": "date-time"},
-            "node": {"type": ["integer", "null"]},
-            "node_name": {"type": ["string", "null"]},
-            "action": {"type": ["integer", "null"]},
-            "kind": {"type": "string"},
-            "message": {"type": "string"},
-        },
-        "additionalProperties": False,
-    },
-    "Driver": {
-        "type": "object",
-        "required": ["name", "label", "settings"],
-        "properties": {
-            "name": {"type": "string"},
-            "label": {"type": "string"},
-            "settings": {"type": "array", "items": _ref("Setting")},
-        },
-        "additionalProperties": False,
-    },
-    "Setting": {
-        "type": "object",
-        "required": ["name", "label", "type", "required", "default", "secret"],
-        "properties": {
-            "name": {"type": "string"},
-            "label": {"type": "string"},
-            "type": {"enum": ["string", "integer", "number", "boolean", "choice", "address"]},
-            "required": {"type": "boolean"},
-            "default": {},
-            "secret": {"type": "boolean", "description": "never returned; shows as \"set\""},
-            "choices": {"type": "array", "items": {"type": "string"}},
-            "minimum": {"type": "number"},
-            "maximum": {"type": "number"},
-            "help": {"type": "string"},
-        },
-        "additionalProperties": False,
-    },
-    "Cluster": {
-        "type": "object",
-        "required": ["name", "connected", "last_seen_at", "last_heartbeat", "node_count"],
-        "properties": {
-            "name": {"type": "string"},
-            "connected": {"type": "boolean"},
-            "last_seen_at": TIME,
-            "last_heartbeat": TIME,
-            "node_count": {"type": "integer"},
-        },
-        "additionalProperties": False,
-    },
-    "ClusterPage": _page("Cluster"),
-    "NodePage": _page("Node"),
-    "ActionPage": _page("Action"),
-    "EventPage": _page("Event"),
-}
 
 NODE_PARAM = {
     "name": "node", "in": "path", "required": True,
@@ -260,7 +48,7 @@ def _query(name: str, schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def _body(name: str) -> dict[str, Any]:
-    return {"required": True, "content": {"application/json": {"schema": _ref(name)}}}
+    return {"required": True, "content": {"application/json": {"schema": ref(name)}}}
 
 
 PATHS: dict[str, Any] = {
@@ -274,14 +62,14 @@ PATHS: dict[str, Any] = {
                 _query("desired_power_state", {"enum": POWER_STATES}),
                 LIMIT, AFTER,
             ],
-            "responses": {"200": _json(_ref("NodePage"), "a page of nodes"), "400": BAD, "401": UNAUTHORIZED},
+            "responses": {"200": _json(ref("NodePage"), "a page of nodes"), "400": BAD, "401": UNAUTHORIZED},
         },
         "post": {
             "operationId": "createNode",
             "summary": "Enrol a node",
             "requestBody": _body("NodeCreate"),
             "responses": {
-                "201": _json(_ref("Node"), "the node, with a Location header"),
+                "201": _json(ref("Node"), "the node, with a Location header"),
                 "400": BAD, "401": UNAUTHORIZED, "409": _error("a node with that name exists"), "413": TOO_LARGE,
             },
         },
@@ -291,14 +79,14 @@ PATHS: dict[str, Any] = {
         "get": {
             "operationId": "getNode",
             "summary": "Show a node",
-            "responses": {"200": _json(_ref("Node"), "the node"), "401": UNAUTHORIZED, "404": MISSING},
+            "responses": {"200": _json(ref("Node"), "the node"), "401": UNAUTHORIZED, "404": MISSING},
         },
         "patch": {
             "operationId": "updateNode",
             "summary": "Change a node's name, cluster or power settings",
             "requestBody": _body("NodeUpdate"),
             "responses": {
-                "200": _json(_ref("Node"), "the node"), "400": BAD, "401": UNAUTHORIZED,
+                "200": _json(ref("Node"), "the node"), "400": BAD, "401": UNAUTHORIZED,
                 "404": MISSING, "409": CONFLICT, "413": TOO_LARGE,
             },
         },
@@ -307,7 +95,7 @@ PATHS: dict[str, Any] = {
             "summary": "Delete a node; pending actions are cancelled, one in flight first",
             "responses": {
                 "204": {"description": "deleted"},
-                "202": _json(_ref("Node"), "an action is in flight: the node is deleting until it stops"),
+                "202": _json(ref("Node"), "an action is in flight: the node is deleting until it stops"),
                 "401": UNAUTHORIZED, "404": MISSING,
             },
         },
@@ -319,8 +107,8 @@ PATHS: dict[str, Any] = {
             "summary": "State a power intent; committed before the answer",
             "requestBody": _body("PowerRequest"),
             "responses": {
-                "202": _json(_ref("Action"), "accepted: the new action, with a Location header"),
-                "200": _json(_ref("Action"), "a duplicate of the newest outstanding action: that action"),
+                "202": _json(ref("Action"), "accepted: the new action, with a Location header"),
+                "200": _json(ref("Action"), "a duplicate of the newest outstanding action: that action"),
                 "400": BAD, "401": UNAUTHORIZED, "404": MISSING, "409": CONFLICT, "413": TOO_LARGE,
             },
         },
@@ -331,7 +119,7 @@ PATHS: dict[str, Any] = {
             "operationId": "listNodeActions",
             "summary": "A node's power actions, newest first",
             "parameters": [LIMIT, BEFORE],
-            "responses": {"200": _json(_ref("ActionPage"), "a page of actions"), "400": BAD, "401": UNAUTHORIZED, "404": MISSING},
+            "responses": {"200": _json(ref("ActionPage"), "a page of actions"), "400": BAD, "401": UNAUTHORIZED, "404": MISSING},
         },
     },
     "/api/v1/power": {
@@ -340,7 +128,7 @@ PATHS: dict[str, Any] = {
             "summary": "One power intent for many nodes, in one transaction",
             "requestBody": _body("BulkPowerRequest"),
             "responses": {
-                "202": _json(_ref("BulkPowerResult"), "one action per node"),
+                "202": _json(ref("BulkPowerResult"), "one action per node"),
                 "400": BAD, "401": UNAUTHORIZED, "404": MISSING, "409": CONFLICT, "413": TOO_LARGE,
             },
         },
@@ -350,7 +138,7 @@ PATHS: dict[str, Any] = {
         "get": {
             "operationId": "getAction",
             "summary": "Show a power action",
-            "responses": {"200": _json(_ref("Action"), "the action"), "401": UNAUTHORIZED, "404": MISSING},
+            "responses": {"200": _json(ref("Action"), "the action"), "401": UNAUTHORIZED, "404": MISSING},
         },
     },
     "/api/v1/actions/{action}/cancel": {
@@ -359,8 +147,8 @@ PATHS: dict[str, Any] = {
             "operationId": "cancelAction",
             "summary": "Cancel an action: at once if pending, at its safe point if in flight",
             "responses": {
-                "200": _json(_ref("Action"), "cancelled"),
-                "202": _json(_ref("Action"), "in flight: the cluster stops it at its next safe point"),
+                "200": _json(ref("Action"), "cancelled"),
+                "202": _json(ref("Action"), "in flight: the cluster stops it at its next safe point"),
                 "401": UNAUTHORIZED, "404": MISSING, "409": _error("the action has already ended"),
             },
         },
@@ -374,14 +162,14 @@ PATHS: dict[str, Any] = {
                 _query("since", {"type": "string", "format": "date-time"}),
                 LIMIT, AFTER,
             ],
-            "responses": {"200": _json(_ref("EventPage"), "a page of events"), "400": BAD, "401": UNAUTHORIZED, "404": MISSING},
+            "responses": {"200": _json(ref("EventPage"), "a page of events"), "400": BAD, "401": UNAUTHORIZED, "404": MISSING},
         },
     },
     "/api/v1/clusters": {
         "get": {
             "operationId": "listClusters",
             "summary": "Clusters, whether each is connected, its last heartbeat and node count",
-            "responses": {"200": _json(_ref("ClusterPage"), "every cluster"), "401": UNAUTHORIZED},
+            "responses": {"200": _json(ref("ClusterPage"), "every cluster"), "401": UNAUTHORIZED},
         },
     },
     "/api/v1/drivers": {
@@ -389,7 +177,7 @@ PATHS: dict[str, Any] = {
             "operationId": "listDrivers",
             "summary": "Power drivers and their settings, for forms and validation",
             "responses": {
-                "200": _json({"type": "array", "items": _ref("Driver")}, "every driver"),
+                "200": _json({"type": "array", "items": ref("Driver")}, "every driver"),
                 "401": UNAUTHORIZED,
             },
         },
