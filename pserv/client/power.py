@@ -9,13 +9,13 @@ from typing import Any
 
 from twisted.internet.interfaces import IReactorTime
 
+from pserv.client.choices import POWER_ACTIONS
 from pserv.client.errors import UsageError
 from pserv.client.http import ApiClient, node_path
 from pserv.client.output import note, print_json, say
 from pserv.client.tables import action_table
 from pserv.client.wait import WaitResult, wait_for_actions
 
-KINDS = {"on": "on", "off": "off", "cycle": "cycle", "soft-off": "soft_off", "query": "query"}
 DEFAULT_TIMEOUT = 600.0
 EXIT_OK, EXIT_FAILED = 0, 1
 
@@ -31,7 +31,7 @@ async def request_power(args: Namespace, api: ApiClient, clock: IReactorTime) ->
     """
     if args.timeout is not None and not args.wait:
         raise UsageError("--timeout: only with --wait")
-    kind = KINDS[args.action]
+    kind = POWER_ACTIONS[args.action].value
     nodes = list(dict.fromkeys(args.nodes))
     if len(nodes) == 1:
         actions = [await _request_one(api, nodes[0], kind)]

@@ -16,9 +16,10 @@ from twisted.internet.task import deferLater
 from pserv.client.errors import is_transient
 from pserv.client.http import ApiClient
 from pserv.client.output import one_line
+from pserv.power.states import FINAL, ActionStatus
 
-FINAL = frozenset({"done", "failed", "superseded", "cancelled"})
-UNSUCCESSFUL = ("failed", "superseded", "cancelled")
+UNSUCCESSFUL = tuple(status for status in ActionStatus if status.final and status is not ActionStatus.DONE)
+"""The ways an action can end other than done, in the order the progress line names them."""
 POLL_CONCURRENCY = 8
 
 Action = dict[str, Any]
@@ -65,7 +66,7 @@ class WaitResult:
         """
         Whether every action is done (verified) in time.
         """
-        return not self.timed_out and all(a["status"] == "done" for a in self.actions)
+        return not self.timed_out and all(a["status"] == ActionStatus.DONE for a in self.actions)
 
 
 def progress_line(actions: Iterable[Action]) -> str:
@@ -74,8 +75,8 @@ def progress_line(actions: Iterable[Action]) -> str:
     """
     actions = list(actions)
     counts = Counter(a["status"] for a in actions)
-    parts = [f"{counts['done']}/{len(actions)} done"]
-    parts += [f"{counts[s]} {s}" for s in UNSUCCESSFUL if counts[s]]
+    parts = [f"{counts[ActionStatus.DONE]}/{len(actions)} {ActionStatus.DONE.value}"]
+    parts += [f"{counts[s]} {s.value}" for s in UNSUCCESSFUL if counts[s]]
     return ", ".join(parts)
 
 

@@ -20,14 +20,13 @@ from twisted.internet.defer import CancelledError, Deferred
 from twisted.internet.interfaces import IReactorTime
 
 from pserv import __version__
+from pserv.client.choices import POWER_ACTIONS, POWER_STATES
 from pserv.client.config import Credentials, check_token, check_url, resolve_credentials
 from pserv.client.errors import ClientError, ConfigError, UnreachableError, UsageError
 from pserv.client.http import ApiClient
 from pserv.client.output import error, note
 from pserv.scripts.support import OneLineParser, run_on_reactor
 
-POWER_STATES = ("on", "off", "unknown", "error")
-POWER_ACTIONS = ("on", "off", "cycle", "soft-off", "query")
 EXITS = "Exit 0 on success, 1 when the region cannot be reached or refuses the token, " \
         "2 for bad input (including the region's 400, 404, 409 and 413)."
 
@@ -128,7 +127,7 @@ def _add_power(commands: Any, common: Any) -> None:
                   "power nodes on, off, cycle or soft-off, or query their state")
     power.description += " With --wait, exit 1 also when any action failed, was superseded " \
                          "or cancelled, or time ran out."
-    power.add_argument("action", metavar="ACTION", choices=POWER_ACTIONS, help=", ".join(POWER_ACTIONS))
+    power.add_argument("action", metavar="ACTION", choices=list(POWER_ACTIONS), help=", ".join(POWER_ACTIONS))
     power.add_argument("nodes", metavar="NODE", nargs="+", help="ids or names; several make one bulk request")
     power.add_argument("--wait", action="store_true", help="wait until every action is final, with progress on stderr")
     power.add_argument("--timeout", type=_positive(float), metavar="SECONDS", help="with --wait: give up after this long (600)")

@@ -20,11 +20,12 @@ from datetime import timezone
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
+from pserv.power.states import DEFINITE, OUTSTANDING, ActionKind, ActionStatus
 from pserv.region import schema
 from pserv.sim.truth import BMCTruth
 
-OUTSTANDING = ("pending", "sent", "running")
-CHANGING = ("on", "off", "cycle", "soft_off")
+CHANGING = frozenset(kind for kind in ActionKind if kind.changes_power)
+"""The kinds of action that change power."""
 
 
 def unconverged(engine: Engine, truth: BMCTruth) -> list[str]:
@@ -59,12 +60,12 @@ def _why_not(node, actions: list, truth: BMCTruth) -> str | None:
     if node.power_state != real:
         return f"region shows {node.power_state}, BMC is {real}"
     desired = node.desired_power_state
-    if desired not in ("on", "off") or real == desired:
+    if desired not in DEFINITE or real == desired:
         return None
     if node.drift_policy == "enforce":
         return f"enforced desired {desired}, BMC is {real}"
     changing = [a for a in actions if a.kind in CHANGING]
-    if changing and changing[-1].status == "done":
+    if changing and changing[-1].status == ActionStatus.DONE:
         asked = changing[-1].requested_at.replace(tzinfo=timezone.utc).timestamp()
         if truth.last_press(address) < asked:
             return f"newest action {changing[-1].id} done, yet desired {desired} and BMC {real}"

@@ -28,16 +28,15 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from pserv.power.registry import ActionEvent
-from pserv.power.states import PowerState
+from pserv.power.states import DEFINITE, FINAL, ActionKind, PowerState, values
 from pserv.region import schema
 from pserv.sim.process import Process
 from pserv.sim.truth import BMCTruth
 
-FINAL = frozenset(["done", "failed", "superseded", "cancelled"])
-TERMINAL_EVENTS = frozenset(f"action_{status}" for status in FINAL)
+TERMINAL_EVENTS = frozenset(f"action_{status.value}" for status in FINAL)
 SENDS = {
-    "on": {"power_on"}, "off": {"power_off"}, "cycle": {"power_off", "power_on"},
-    "soft_off": {"soft_off"}, "query": set(),
+    ActionKind.ON: {"power_on"}, ActionKind.OFF: {"power_off"}, ActionKind.CYCLE: {"power_off", "power_on"},
+    ActionKind.SOFT_OFF: {"soft_off"}, ActionKind.QUERY: set(),
 }
 TARGET = {"power_on": PowerState.ON, "power_off": PowerState.OFF, "soft_off": PowerState.OFF}
 TIME_SLACK = 0.0011
@@ -217,7 +216,7 @@ class Checker:
                 if seen > 1:
                     self.fail(2, f"action {row.action_id} reached a second outcome ({row.kind})")
         table = schema.power_actions
-        for row in connection.execute(select(table.c.id, table.c.status).where(table.c.status.in_(FINAL))):
+        for row in connection.execute(select(table.c.id, table.c.status).where(table.c.status.in_(values(FINAL)))):
             before = self._final.setdefault(row.id, row.status)
             if before != row.status:
                 self.fail(2, f"action {row.id} ended {before}, then became {row.status}")
@@ -238,7 +237,7 @@ class Checker:
             self._check_truth(row.id, row.power_parameters["address"], row.power_state, row.power_state_observed_at)
 
     def _check_truth(self, node: int, address: str, state: str, at: datetime) -> None:
-        if state not in ("on", "off"):
+        if state not in DEFINITE:
             return
         seconds = at.replace(tzinfo=timezone.utc).timestamp()
         if not self.truth.was(address, PowerState(state), seconds - TIME_SLACK, seconds + TIME_SLACK):

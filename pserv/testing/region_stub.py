@@ -20,6 +20,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 from twisted.web.resource import Resource as WebResource
 
+from pserv.power.states import FINAL, ActionKind, ActionStatus, PowerState
 from pserv.region.openapi import document
 
 TOKEN = "tok-3f9a.SECRET"
@@ -168,21 +169,21 @@ def node(id: int = 1, name: str = "n1", **changes: Any) -> dict[str, Any]:
     return {
         "id": id, "name": name, "cluster": "rack-1", "power_type": "ipmi",
         "power_parameters": {"address": "10.0.0.1", "password": "set"},
-        "desired_power_state": "on", "power_state": "on",
+        "desired_power_state": PowerState.ON.value, "power_state": PowerState.ON.value,
         "power_state_observed_at": STAMP, "power_error": None, "generation": 3,
         "lifecycle": "ready", "drift_policy": "observe", "created_at": STAMP, "updated_at": STAMP, **changes,
     }
 
 
-def action(id: int = 10, node: int = 1, status: str = "pending", **changes: Any) -> dict[str, Any]:
+def action(id: int = 10, node: int = 1, status: str = ActionStatus.PENDING.value, **changes: Any) -> dict[str, Any]:
     """An Action."""
-    final = status in ("done", "failed", "superseded", "cancelled")
+    final = status in FINAL
     return {
-        "id": id, "node": node, "kind": "on", "status": status, "generation": 4,
+        "id": id, "node": node, "kind": ActionKind.ON.value, "status": status, "generation": 4,
         "requested_by": "ops", "requested_at": STAMP, "started_at": None,
         "finished_at": STAMP if final else None,
-        "error": "BMC timed out" if status == "failed" else None,
-        "superseded_by": None, "power_state": "on" if status == "done" else None,
+        "error": "BMC timed out" if status == ActionStatus.FAILED else None,
+        "superseded_by": None, "power_state": PowerState.ON.value if status == ActionStatus.DONE else None,
         "cancel_requested": False, **changes,
     }
 
