@@ -3,7 +3,9 @@ The one vocabulary of power: power states, the kinds of power action, and a
 region action's statuses with the table of changes between them.
 
 The store's SQL, the OpenAPI document, the RPC shapes, the client and the
-simulation all read these; none writes a state, a kind or a status out.
+simulation read these rather than spelling the names out; the region
+changes an action's status only as :data:`TRANSITIONS` allows
+(:mod:`pserv.region.store.transitions`).
 """
 
 from __future__ import annotations
