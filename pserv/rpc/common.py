@@ -4,11 +4,11 @@ commands declare.
 
 No command is answered by both sides; each side's commands live in
 :mod:`pserv.rpc.region` (the region answers) and :mod:`pserv.rpc.cluster`
-(the cluster answers).
+(the cluster answers), and the messages they carry in
+:mod:`pserv.rpc.messages`.
 """
 
 from __future__ import annotations
-
 
 class NotAuthenticated(Exception):
     """
@@ -26,8 +26,8 @@ class AuthenticationFailed(Exception):
 
 class InvalidRequest(Exception):
     """
-    A command's arguments do not make sense (a bad data shape, a limit out
-    of range).  The message names the field; the connection stays up.
+    A command's arguments do not make sense (a bad message, a limit out of
+    range).  The message names the field; the connection stays up.
     """
 
 

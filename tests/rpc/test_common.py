@@ -75,3 +75,4 @@ def test_docs_list_every_command_and_error():
     text = (Path(__file__).parents[2] / "docs" / "rpc.md").read_text()
     assert all(f"`{command.__name__}`" in text for command in COMMANDS)
     assert all(f"`{tag.decode()}`" in text for tag in {**COMMAND_ERRORS, **HANDSHAKE_ERRORS}.values())
+
