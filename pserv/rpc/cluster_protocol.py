@@ -15,7 +15,7 @@ from twisted.python.failure import Failure
 from pserv.rpc import auth
 from pserv.rpc.arguments import split_to_fit
 from pserv.rpc.cluster import CancelAction, ClusterResponder, PerformPower
-from pserv.rpc.common import AuthenticationFailed, InvalidRequest, NotAuthenticated
+from pserv.rpc.common import VERSION, AuthenticationFailed, InvalidRequest, NotAuthenticated, version_mismatch
 from pserv.rpc.messages import (
     CancelRequest, ObservedState, OutcomeReport, PowerRequest, ProgressReport, RecoveryNode, RecoveryQuery,
     RunningReport,
@@ -85,10 +85,13 @@ class ClusterRPC(GuardedAMP):
     def connectionMade(self) -> None:
         super().connectionMade()
         nonce = auth.new_nonce()
-        asked = self.callRemote(Authenticate, cluster=self.name, cluster_nonce=nonce)
+        asked = self.callRemote(Authenticate, cluster=self.name, cluster_nonce=nonce, version=VERSION)
         asked.addCallback(self._check_region, nonce).addErrback(self._handshake_failed)
 
-    def _check_region(self, answer: dict[str, bytes], cluster_nonce: bytes) -> Deferred[Any]:
+    def _check_region(self, answer: dict[str, Any], cluster_nonce: bytes) -> Deferred[Any]:
+        mismatch = version_mismatch(answer["version"], "cluster", "region")
+        if mismatch is not None:
+            raise mismatch
         region_nonce = answer["region_nonce"]
         try:
             channel = self.channel(self.transport)

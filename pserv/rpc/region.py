@@ -28,12 +28,17 @@ MAX_PAGE = 1000
 class Authenticate(amp.Command):
     """
     Sent by a cluster first, on every connection: its name and a fresh
-    random nonce.  The region answers its own nonce and its proof that it
-    knows the shared secret (see ``docs/rpc.md``).
+    random nonce, and the protocol version it speaks.  The region answers
+    its own nonce, its proof that it knows the shared secret (see
+    ``docs/rpc.md``) and its version; either side refuses a peer of another
+    version (``VERSION_MISMATCH``).  ``version`` is optional only so that a
+    peer from before versions were sent gets that clear refusal.
     """
 
-    arguments = [(b"cluster", amp.Unicode()), (b"cluster_nonce", amp.String())]
-    response = [(b"region_nonce", amp.String()), (b"region_proof", amp.String())]
+    arguments = [(b"cluster", amp.Unicode()), (b"cluster_nonce", amp.String()),
+                 (b"version", amp.Integer(optional=True))]
+    response = [(b"region_nonce", amp.String()), (b"region_proof", amp.String()),
+                (b"version", amp.Integer(optional=True))]
     fatalErrors = HANDSHAKE_ERRORS
 
 

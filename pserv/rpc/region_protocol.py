@@ -20,7 +20,9 @@ from twisted.python.failure import Failure
 from pserv.rpc import auth, wire
 from pserv.rpc.arguments import MAX_VALUE, encode_json, fitting_prefix, item_sizes
 from pserv.rpc.cluster import CancelAction, PerformPower
-from pserv.rpc.common import AuthenticationFailed, CommandFailed, InvalidRequest, NotAuthenticated
+from pserv.rpc.common import (
+    VERSION, AuthenticationFailed, CommandFailed, InvalidRequest, NotAuthenticated, version_mismatch,
+)
 from pserv.rpc.messages import (
     CancelRequest, ObservedState, OutcomeReport, PowerRequest, ProgressReport, RecoveryPage, RecoveryQuery,
     RunningReport,
@@ -97,8 +99,11 @@ class RegionRPC(GuardedAMP):
         self.abort()
 
     @Authenticate.responder
-    def _authenticate(self, cluster: str, cluster_nonce: bytes) -> dict[str, bytes]:
+    def _authenticate(self, cluster: str, cluster_nonce: bytes, version: int | None) -> dict[str, Any]:
         self._claimed = cluster[:64]
+        mismatch = version_mismatch(version, "region", "cluster")
+        if mismatch is not None:
+            self._fail_handshake(f"is refused: {mismatch}", mismatch)
         if self.session is not Session.NEW:
             self._fail_handshake("sent Authenticate twice")
         if not auth.CLUSTER_NAME.match(cluster) or not auth.valid_nonce(cluster_nonce):
@@ -107,7 +112,7 @@ class RegionRPC(GuardedAMP):
         self._nonces = (cluster_nonce, region_nonce)
         self.session = Session.CHALLENGED
         proof = auth.region_proof(self.factory.secret, cluster, cluster_nonce, region_nonce, self.factory.channel)
-        return {"region_nonce": region_nonce, "region_proof": proof}
+        return {"region_nonce": region_nonce, "region_proof": proof, "version": VERSION}
 
     @Prove.responder
     def _prove(self, cluster_proof: bytes) -> dict[str, Any]:
@@ -124,11 +129,11 @@ class RegionRPC(GuardedAMP):
         self.factory.register(self)
         return {}
 
-    def _fail_handshake(self, why: str) -> None:
+    def _fail_handshake(self, why: str, error: Exception | None = None) -> None:
         log.warn("cluster {cluster!r} at {peer} {why}; disconnecting",
                  cluster=self._claimed, peer=describe_peer(self.transport), why=why)
         self.session = Session.CLOSED
-        raise AuthenticationFailed("authentication failed")
+        raise error or AuthenticationFailed("authentication failed")
 
     @Recover.responder
     def _recover(self, query: RecoveryQuery) -> Deferred[dict[str, Any]]:

@@ -1,6 +1,7 @@
 """
 Fakes and helpers for the RPC tests: responders that record calls, a
-sample of each message, in-memory connections, log capture.
+sample of each message, in-memory connections, peers from before protocol
+versions, log capture.
 """
 
 from __future__ import annotations
@@ -13,14 +14,18 @@ from typing import Any, Iterator
 from twisted.internet.defer import Deferred
 from twisted.internet.task import Clock
 from twisted.logger import formatEvent, globalLogPublisher
+from twisted.protocols import amp
 from twisted.test import iosim
 
 from pserv.power.states import ActionKind, ActionStatus, PowerState
+from pserv.rpc import auth
 from pserv.rpc.cluster_protocol import ClusterRPC
+from pserv.rpc.common import AuthenticationFailed, NotAuthenticated
 from pserv.rpc.messages import (
     CancelRequest, ObservedState, OutcomeReport, PowerRequest, ProgressReport, RecoveryAction, RecoveryNode,
     RecoveryPage, RecoveryQuery, RunningReport,
 )
+from pserv.rpc.region import Prove
 from pserv.rpc.region_protocol import RegionRPC, RegionRPCFactory
 
 SECRET = b"0123456789abcdef" * 4
@@ -156,6 +161,59 @@ class InMemory:
         if hasattr(results[0], "raiseException"):
             results[0].raiseException()
         return results[0]
+
+
+class UnversionedAuthenticate(amp.Command):
+    """
+    ``Authenticate`` as the releases before protocol versions declared it: no
+    version either way, and no ``VERSION_MISMATCH`` among its errors.
+    """
+
+    commandName = b"Authenticate"
+    arguments = [(b"cluster", amp.Unicode()), (b"cluster_nonce", amp.String())]
+    response = [(b"region_nonce", amp.String()), (b"region_proof", amp.String())]
+    fatalErrors = {AuthenticationFailed: b"AUTHENTICATION_FAILED", NotAuthenticated: b"NOT_AUTHENTICATED"}
+
+
+class UnversionedCluster(amp.AMP):
+    """
+    A cluster from before protocol versions: sends the old ``Authenticate``
+    on connection, and keeps what came of it in ``answer``.
+    """
+
+    def __init__(self, name: str = "rack-1") -> None:
+        super().__init__()
+        self.name = name
+        self.answer: list[Any] = []
+
+    def connectionMade(self) -> None:
+        super().connectionMade()
+        asked = self.callRemote(UnversionedAuthenticate, cluster=self.name, cluster_nonce=auth.new_nonce())
+        asked.addBoth(self.answer.append)
+
+
+class UnversionedRegion(amp.AMP):
+    """
+    A region from before protocol versions: answers the old ``Authenticate``
+    with a good proof and no version, and records the commands it gets.
+    """
+
+    def __init__(self, secret: bytes = SECRET, channel: bytes = CHANNEL) -> None:
+        super().__init__()
+        self.secret, self.channel = secret, channel
+        self.asked: list[str] = []
+
+    @UnversionedAuthenticate.responder
+    def authenticate(self, cluster: str, cluster_nonce: bytes) -> dict[str, bytes]:
+        self.asked.append("Authenticate")
+        nonce = auth.new_nonce()
+        proof = auth.region_proof(self.secret, cluster, cluster_nonce, nonce, self.channel)
+        return {"region_nonce": nonce, "region_proof": proof}
+
+    @Prove.responder
+    def prove(self, cluster_proof: bytes) -> dict[str, Any]:
+        self.asked.append("Prove")
+        return {}
 
 
 @contextlib.contextmanager

@@ -14,7 +14,7 @@ from twisted.test import iosim
 from pserv.rpc import auth, wire
 from pserv.rpc.arguments import MAX_VALUE
 from pserv.rpc.cluster import PerformPower
-from pserv.rpc.common import AuthenticationFailed, CommandFailed, InvalidRequest, NotAuthenticated
+from pserv.rpc.common import VERSION, AuthenticationFailed, CommandFailed, InvalidRequest, NotAuthenticated
 from pserv.rpc.cluster_protocol import ClusterRPC
 from pserv.rpc.messages import ProgressReport, RecoveryPage, RecoveryQuery, RunningReport
 from pserv.rpc.region_protocol import fit_page
@@ -77,7 +77,7 @@ def test_region_drops_a_cluster_with_the_wrong_secret():
     memory.region.calls.clear()
     with captured_logs() as events:
         nonce = os.urandom(32)
-        sent = [client.callRemote(Authenticate, cluster="rack-9", cluster_nonce=nonce)]
+        sent = [client.callRemote(Authenticate, cluster="rack-9", cluster_nonce=nonce, version=VERSION)]
         bad = auth.cluster_proof(WRONG_SECRET, "rack-9", b"r" * 32, b"c" * 32, CHANNEL)
         sent.append(client.callRemote(Prove, cluster_proof=bad))
         sent.append(client.callRemote(ReportOutcome, outcome=outcome()))
@@ -116,7 +116,7 @@ def test_command_before_the_handshake_is_refused():
     client, server, pump = raw_client(memory)
     first = client.callRemote(ReportOutcome, outcome=outcome())
     nonce = os.urandom(32)
-    then = client.callRemote(Authenticate, cluster="rack-1", cluster_nonce=nonce)
+    then = client.callRemote(Authenticate, cluster="rack-1", cluster_nonce=nonce, version=VERSION)
     collected = results(first, then)
     pump.flush()
     [refused, later] = collected.get()
@@ -140,7 +140,7 @@ def test_region_command_before_the_region_proved_itself_is_refused():
 def test_bad_name_or_nonce_fails_authentication(name, nonce):
     """Authenticate with a malformed name or nonce is refused and the connection dropped."""
     client, server, pump = raw_client(InMemory())
-    collected = results(client.callRemote(Authenticate, cluster=name, cluster_nonce=nonce))
+    collected = results(client.callRemote(Authenticate, cluster=name, cluster_nonce=nonce, version=VERSION))
     pump.flush()
     assert collected.get()[0].check(AuthenticationFailed) and server.gone
 
@@ -156,8 +156,8 @@ def test_prove_out_of_turn_fails():
 def test_authenticate_twice_fails():
     """A second Authenticate on one connection fails authentication."""
     client, server, pump = raw_client(InMemory())
-    first = client.callRemote(Authenticate, cluster="rack-1", cluster_nonce=os.urandom(32))
-    second = client.callRemote(Authenticate, cluster="rack-1", cluster_nonce=os.urandom(32))
+    first = client.callRemote(Authenticate, cluster="rack-1", cluster_nonce=os.urandom(32), version=VERSION)
+    second = client.callRemote(Authenticate, cluster="rack-1", cluster_nonce=os.urandom(32), version=VERSION)
     collected = results(first, second)
     pump.flush()
     answers = collected.get()
