@@ -16,6 +16,7 @@ setup(
         "Twisted[tls]>=24.7",
         "Automat>=24.8",
         "attrs",
+        "cattrs>=24.1",  # the RPC messages' one conversion to and from the wire (pserv/rpc/wire.py)
         "treq>=24.9",
         "pyasn1>=0.6",
         # pysnmp needs it for SNMPv3 privacy (AES, DES).

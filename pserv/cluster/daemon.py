@@ -5,7 +5,7 @@ does each time it (re)connects.
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Protocol
+from typing import Any, Protocol
 
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorTime
@@ -16,6 +16,7 @@ from pserv.cluster.nodes import NodeBook
 from pserv.cluster.observer import PowerObserver
 from pserv.cluster.power import ClusterPower
 from pserv.cluster.reports import RegionLink, ReportQueue
+from pserv.rpc.messages import CancelRequest, PowerRequest, RecoveryNode
 
 log = Logger()
 
@@ -23,7 +24,7 @@ log = Logger()
 class RegionSession(RegionLink, Protocol):
     """An authenticated connection to the region."""
 
-    def recover_all(self) -> Deferred[list[dict[str, Any]]]: ...
+    def recover_all(self) -> Deferred[list[RecoveryNode]]: ...
 
     def when_lost(self) -> Deferred[object]: ...
 
@@ -43,14 +44,14 @@ class ClusterDaemon:
         self.book = NodeBook()
         self.observer = PowerObserver(clock, self.book, self.power, self.reports, **observer_settings)
 
-    def perform_power(self, request: Mapping[str, Any]) -> None:
+    def perform_power(self, request: PowerRequest) -> None:
         """The region asks for a power action: run it, reporting each step."""
         self.book.remember(request)
         self.power.perform(request)
 
-    def cancel_action(self, node: int, action: int) -> bool:
+    def cancel_action(self, cancel: CancelRequest) -> bool:
         """The region cancels an action; whether it was outstanding here."""
-        return self.power.cancel(node, action)
+        return self.power.cancel(cancel.node, cancel.action)
 
     async def region_ready(self, session: RegionSession) -> None:
         """
@@ -63,7 +64,7 @@ class ClusterDaemon:
         session.when_lost().addCallback(lambda _: self.region_lost())
         self.power.converge(nodes)
         log.info("recovered {nodes} node(s), {actions} outstanding action(s)",
-                 nodes=len(nodes), actions=sum(len(n["actions"]) for n in nodes))
+                 nodes=len(nodes), actions=sum(len(n.actions) for n in nodes))
         self.observer.start()
 
     def region_lost(self) -> None:

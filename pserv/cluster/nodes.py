@@ -5,7 +5,9 @@ The nodes a cluster owns, as the region last described them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterator, Mapping, Sequence
+
+from pserv.rpc.messages import PowerRequest, RecoveryNode
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,20 +41,18 @@ class NodeBook:
         """The node ``node``, if this cluster owns it."""
         return self._nodes.get(node)
 
-    def replace(self, entries: list[Mapping[str, Any]]) -> None:
+    def replace(self, entries: Sequence[RecoveryNode]) -> None:
         """Own exactly the nodes of a recovery answer."""
-        self._nodes = {int(e["node"]): _node_from(e) for e in entries}
+        self._nodes = {e.node: _node_from(e) for e in entries}
 
-    def remember(self, request: Mapping[str, Any]) -> None:
+    def remember(self, request: PowerRequest) -> None:
         """Own, or update, the node a power request names."""
         node = _node_from(request)
         self._nodes[node.id] = node
 
 
-def _node_from(entry: Mapping[str, Any]) -> OwnedNode:
+def _node_from(entry: RecoveryNode | PowerRequest) -> OwnedNode:
     return OwnedNode(
-        id=int(entry["node"]),
-        name=str(entry["name"]),
-        power_type=str(entry["power_type"]),
-        power_parameters=dict(entry["power_parameters"]),
+        id=entry.node, name=entry.name, power_type=entry.power_type,
+        power_parameters=dict(entry.power_parameters),
     )

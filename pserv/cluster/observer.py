@@ -14,8 +14,6 @@ sweeps (up to ``max_skip``), until a read succeeds.
 
 from __future__ import annotations
 
-from typing import Any
-
 from twisted.internet.defer import Deferred, DeferredSemaphore, gatherResults
 from twisted.internet.interfaces import IReactorTime
 from twisted.internet.task import LoopingCall
@@ -24,10 +22,11 @@ from twisted.logger import Logger
 from pserv.cluster.nodes import NodeBook, OwnedNode
 from pserv.cluster.power import ClusterPower
 from pserv.cluster.reports import ReportQueue
-from pserv.util.times import iso_from_seconds
 from pserv.power.errors import PowerSettingsError
 from pserv.power.outcome import Outcome, OutcomeStatus
-from pserv.power.states import ActionKind
+from pserv.power.states import ActionKind, PowerState
+from pserv.rpc.messages import ObservedState
+from pserv.util.times import moment_from_seconds
 
 log = Logger()
 
@@ -65,7 +64,7 @@ class PowerObserver:
         self._slots = DeferredSemaphore(concurrency)
         self._failures: dict[int, int] = {}
         self._skip: dict[int, int] = {}
-        self._seen: list[dict[str, Any]] = []
+        self._seen: list[ObservedState] = []
         self._loop = LoopingCall(self.sweep)
         self._loop.clock = clock
 
@@ -105,25 +104,24 @@ class PowerObserver:
             return
         outcome: Outcome = await self.power.registry.request(str(node.id), ActionKind.QUERY, control)
         if outcome.status is OutcomeStatus.DONE and outcome.state is not None:
-            self._seen_state(node, outcome.state.value)
+            self._seen_state(node, outcome.state)
         elif outcome.status is OutcomeStatus.FAILED:
             self._failed(node, outcome.error or "read failed")
 
-    def _seen_state(self, node: OwnedNode, state: str) -> None:
+    def _seen_state(self, node: OwnedNode, state: PowerState) -> None:
         self._failures.pop(node.id, None)
         self._skip.pop(node.id, None)
-        self._add({"node": node.id, "power_state": state, "error": None})
+        self._add(node, state, None)
 
     def _failed(self, node: OwnedNode, error: str) -> None:
         failures = self._failures[node.id] = self._failures.get(node.id, 0) + 1
         if failures < self.failures_before_error:
             return
         self._skip[node.id] = min(2 ** (failures - self.failures_before_error + 1) - 1, self.max_skip)
-        self._add({"node": node.id, "power_state": "error", "error": error})
+        self._add(node, PowerState.ERROR, error)
 
-    def _add(self, state: dict[str, Any]) -> None:
-        state["observed_at"] = iso_from_seconds(self.clock.seconds())
-        self._seen.append(state)
+    def _add(self, node: OwnedNode, state: PowerState, error: str | None) -> None:
+        self._seen.append(ObservedState(node.id, state, error, moment_from_seconds(self.clock.seconds())))
         if len(self._seen) >= self.batch:
             self._flush()
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from itertools import count
-from typing import Any, Mapping
 
 from twisted.internet.defer import Deferred, FirstError, gatherResults
 from twisted.internet.interfaces import IReactorTime
@@ -26,11 +25,12 @@ from pserv.power.errors import PowerSettingsError
 from pserv.power.lifecycle import ActionState
 from pserv.power.outcome import Outcome
 from pserv.power.registry import ActionEvent, PowerActionRegistry
-from pserv.rpc.shapes import outcome_json
+from pserv.power.states import ActionKind
+from pserv.rpc.messages import OutcomeReport, PowerRequest, RecoveryNode
 
 log = Logger()
 
-RESUMED = {("cycle", "off_verified"): "on"}
+RESUMED = {(ActionKind.CYCLE, "off_verified"): ActionKind.ON}
 """A region action interrupted after this milestone finishes as this kind."""
 
 ENDED_MEMORY = 100_000
@@ -52,25 +52,24 @@ class ClusterPower:
         self._detached: set[int] = set()
         self._ended: OrderedDict[int, None] = OrderedDict()
 
-    def perform(self, request: Mapping[str, Any]) -> None:
+    def perform(self, request: PowerRequest) -> None:
         """
         Run one region action.  A re-delivery of an action outstanding or
         already ended here changes nothing: a recovery answer made before
         the region heard an outcome still lists that action, and running a
         finished cycle again would cycle the node twice.
         """
-        action = int(request["action"])
+        action = request.action
         if action in self._outstanding or action in self._ended:
             return
         try:
-            control = self.drivers.control(request["power_type"], request["power_parameters"])
+            control = self.drivers.control(request.power_type, request.power_parameters)
         except PowerSettingsError as e:
-            self.reports.outcome(_failed(request, str(e)))
+            self.reports.outcome(OutcomeReport.failed(request, str(e)))
             return
         self._outstanding.add(action)
         ran = self.registry.request(
-            str(request["node"]), request["kind"], control,
-            action_id=action, generation=int(request["generation"]),
+            str(request.node), request.kind, control, action_id=action, generation=request.generation,
         )
         ran.addCallback(self._ended_with, request)
 
@@ -87,10 +86,10 @@ class ClusterPower:
             return True
         self._detached.add(action)
         self._end(action)
-        self.reports.outcome(_outcome_of_cancel(node, action))
+        self.reports.outcome(OutcomeReport.cancelled(node, action))
         return True
 
-    def converge(self, nodes: list[Mapping[str, Any]]) -> None:
+    def converge(self, nodes: list[RecoveryNode]) -> None:
         """
         Act on a recovery answer: re-run every outstanding action that has
         no outcome (each reads first, so nothing already done is done
@@ -98,14 +97,13 @@ class ClusterPower:
         meanwhile.
         """
         for node in nodes:
-            for action in node["actions"]:
-                if action["id"] in self._ended:
+            for action in node.actions:
+                if action.id in self._ended:
                     continue
-                if action["cancel_requested"] and not self.cancel(node["node"], action["id"]):
-                    self.reports.outcome(_outcome_of_cancel(node["node"], action["id"]))
+                if action.cancel_requested and not self.cancel(node.node, action.id):
+                    self.reports.outcome(OutcomeReport.cancelled(node.node, action.id))
                     continue
-                kind = RESUMED.get((action["kind"], action["progress"]), action["kind"])
-                self.perform({**_request_from(node, action), "kind": kind})
+                self.perform(node.request(action, RESUMED.get((action.kind, action.progress))))
 
     @property
     def outstanding(self) -> frozenset[int]:
@@ -141,14 +139,12 @@ class ClusterPower:
         if len(self._ended) > ENDED_MEMORY:
             self._ended.popitem(last=False)
 
-    def _ended_with(self, outcome: Outcome, request: Mapping[str, Any]) -> None:
-        action = int(request["action"])
-        self._end(action)
-        if action in self._detached:
-            self._detached.discard(action)
+    def _ended_with(self, outcome: Outcome, request: PowerRequest) -> None:
+        self._end(request.action)
+        if request.action in self._detached:
+            self._detached.discard(request.action)
             return
-        reported = outcome_json(int(request["node"]), outcome)
-        self.reports.outcome({**reported, "action": action, "generation": int(request["generation"])})
+        self.reports.outcome(OutcomeReport.answering(request, outcome))
 
 
 def _first_failure(failure: Failure) -> Failure:
@@ -156,31 +152,3 @@ def _first_failure(failure: Failure) -> Failure:
     if failure.check(FirstError):
         return failure.value.subFailure
     return failure
-
-
-def _request_from(node: Mapping[str, Any], action: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        "action": action["id"],
-        "node": node["node"],
-        "name": node["name"],
-        "kind": action["kind"],
-        "generation": action["generation"],
-        "power_type": node["power_type"],
-        "power_parameters": node["power_parameters"],
-    }
-
-
-def _failed(request: Mapping[str, Any], error: str) -> dict[str, Any]:
-    return {
-        "action": int(request["action"]), "node": int(request["node"]), "status": "failed",
-        "generation": int(request["generation"]), "power_state": None, "error": error,
-        "fatal": True, "superseded_by": None, "commands": [],
-    }
-
-
-def _outcome_of_cancel(node: int, action: int) -> dict[str, Any]:
-    return {
-        "action": action, "node": node, "status": "cancelled", "generation": -1,
-        "power_state": None, "error": None, "fatal": False, "superseded_by": None, "commands": [],
-    }
-

@@ -11,12 +11,14 @@ which recovery re-runs what has no outcome).
 
 from __future__ import annotations
 
-from typing import Any, Callable, Protocol
+from typing import Callable, Protocol, Sequence
 
 from twisted.internet.defer import Deferred, DeferredSemaphore
 from twisted.internet.interfaces import IReactorTime
 from twisted.internet.task import deferLater
 from twisted.logger import Logger
+
+from pserv.rpc.messages import ObservedState, OutcomeReport, ProgressReport, RunningReport
 
 log = Logger()
 
@@ -26,13 +28,13 @@ RETRY_DELAYS = (0.5, 1.0, 2.0, 5.0, 10.0)
 class RegionLink(Protocol):
     """What the cluster's RPC connection offers for reporting."""
 
-    def report_running(self, action: int) -> Deferred[object]: ...
+    def report_running(self, report: RunningReport) -> Deferred[object]: ...
 
-    def report_progress(self, action: int, progress: str) -> Deferred[object]: ...
+    def report_progress(self, report: ProgressReport) -> Deferred[object]: ...
 
-    def report_outcome(self, outcome: dict[str, Any]) -> Deferred[object]: ...
+    def report_outcome(self, outcome: OutcomeReport) -> Deferred[object]: ...
 
-    def report_power_states(self, states: list[dict[str, Any]]) -> Deferred[object]: ...
+    def report_power_states(self, states: Sequence[ObservedState]) -> Deferred[object]: ...
 
 
 Send = Callable[[RegionLink], "Deferred[object]"]
@@ -70,17 +72,19 @@ class ReportQueue:
 
     def running(self, action: int) -> Deferred[object]:
         """Report that ``action`` started."""
-        return self._enqueue(action, lambda link: link.report_running(action))
+        report = RunningReport(action)
+        return self._enqueue(action, lambda link: link.report_running(report))
 
     def progress(self, action: int, milestone: str) -> Deferred[object]:
         """Report a milestone; fires once the region has recorded it."""
-        return self._enqueue(action, lambda link: link.report_progress(action, milestone))
+        report = ProgressReport(action, milestone)
+        return self._enqueue(action, lambda link: link.report_progress(report))
 
-    def outcome(self, outcome: dict[str, Any]) -> Deferred[object]:
+    def outcome(self, outcome: OutcomeReport) -> Deferred[object]:
         """Report an action's outcome; fires once the region has it."""
-        return self._enqueue(int(outcome["action"]), lambda link: link.report_outcome(outcome))
+        return self._enqueue(outcome.action, lambda link: link.report_outcome(outcome))
 
-    def power_states(self, states: list[dict[str, Any]]) -> Deferred[object]:
+    def power_states(self, states: Sequence[ObservedState]) -> Deferred[object]:
         """Report observed power states."""
         return self._slots.run(self._send, lambda link: link.report_power_states(states))
 

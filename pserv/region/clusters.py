@@ -6,18 +6,27 @@ This is the region's end of the RPC (the ``RegionResponder`` that
 ``pserv.rpc`` calls).  The database stays the truth: an action is marked
 ``sent`` as it is handed over, and whatever a dropped connection loses is
 handed over again by the cluster's recovery call when it reconnects.
+
+The store builds the messages the region sends; the reports it applies it
+takes as the plain data of :func:`pserv.rpc.wire.unstructure`, turned so
+here, in one place (:func:`store_form`).
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any, Mapping, Protocol
+from typing import Any, Protocol, Sequence
 
 from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 
 from pserv.region.db import Database
 from pserv.region.store import clusters, recovery, reports
+from pserv.rpc import wire
+from pserv.rpc.messages import (
+    CancelRequest, ObservedState, OutcomeReport, PowerRequest, ProgressReport, RecoveryPage, RecoveryQuery,
+    RunningReport,
+)
 from pserv.util.times import iso_from_seconds
 
 log = Logger()
@@ -26,9 +35,9 @@ log = Logger()
 class ClusterConnection(Protocol):
     """What the region can ask of a connected cluster."""
 
-    def perform_power(self, request: dict[str, Any]) -> Deferred[object]: ...
+    def perform_power(self, request: PowerRequest) -> Deferred[object]: ...
 
-    def cancel_action(self, node: int, action: int) -> Deferred[bool]: ...
+    def cancel_action(self, cancel: CancelRequest) -> Deferred[bool]: ...
 
 
 class ConnectedClusters:
@@ -63,32 +72,33 @@ class ConnectedClusters:
             self.connections.pop(name, None)
             log.info("cluster {name} disconnected", name=name)
 
-    def recover(self, cluster: str, after: int | None, limit: int) -> Deferred[dict[str, Any]]:
+    def recover(self, cluster: str, query: RecoveryQuery) -> Deferred[RecoveryPage]:
         """One page of everything ``cluster`` must converge on."""
-        return self.database.run(recovery.recover, cluster, after, limit, self.now())
+        return self.database.run(recovery.recover, cluster, query.after, query.limit, self.now())
 
-    def report_running(self, cluster: str, action: int) -> Deferred[bool]:
-        return self.database.run(reports.report_running, cluster, action, self.now())
+    def report_running(self, cluster: str, report: RunningReport) -> Deferred[bool]:
+        return self.database.run(reports.report_running, cluster, report.action, self.now())
 
-    def report_progress(self, cluster: str, action: int, progress: str) -> Deferred[bool]:
-        return self.database.run(reports.report_progress, cluster, action, progress, self.now())
+    def report_progress(self, cluster: str, report: ProgressReport) -> Deferred[bool]:
+        return self.database.run(reports.report_progress, cluster, report.action, report.progress, self.now())
 
-    def report_outcome(self, cluster: str, outcome: Mapping[str, Any]) -> Deferred[bool]:
+    def report_outcome(self, cluster: str, outcome: OutcomeReport) -> Deferred[bool]:
         """Record an outcome; log it, for operators (never a secret)."""
-        recording = self.database.run(reports.report_outcome, cluster, outcome, self.now())
+        recording = self.database.run(reports.report_outcome, cluster, store_form(outcome), self.now())
         return recording.addCallback(self._recorded, cluster, outcome)
 
-    def _recorded(self, applied: bool, cluster: str, outcome: Mapping[str, Any]) -> bool:
+    def _recorded(self, applied: bool, cluster: str, outcome: OutcomeReport) -> bool:
         log.info(
             "action {action} {status} (power {state}) from cluster {cluster}{stale}",
-            action=outcome["action"], status=outcome["status"], state=outcome.get("power_state"),
+            action=outcome.action, status=outcome.status.value,
+            state=None if outcome.power_state is None else outcome.power_state.value,
             cluster=cluster, stale="" if applied else "; not applied to the node",
         )
         return applied
 
-    def report_power_states(self, cluster: str, states: list[Mapping[str, Any]]) -> Deferred[int]:
+    def report_power_states(self, cluster: str, states: Sequence[ObservedState]) -> Deferred[int]:
         """Record observed states; deliver the actions a drift policy made."""
-        recording = self.database.run(reports.report_power_states, cluster, states, self.now())
+        recording = self.database.run(reports.report_power_states, cluster, store_form(tuple(states)), self.now())
         return recording.addCallback(self._enforced)
 
     def _enforced(self, result: dict[str, Any]) -> int:
@@ -109,13 +119,13 @@ class ConnectedClusters:
         claiming = self.database.run(recovery.claim_for_delivery, sorted(self.connections), action_ids, self.now())
         return claiming.addCallback(self._hand_over)
 
-    def _hand_over(self, requests: list[dict[str, Any]]) -> int:
-        for request in requests:
-            connection = self.connections.get(request.pop("cluster"))
+    def _hand_over(self, requests: list[tuple[str, PowerRequest]]) -> int:
+        for cluster, request in requests:
+            connection = self.connections.get(cluster)
             if connection is None:
                 continue
             sending = connection.perform_power(request)
-            sending.addErrback(self._not_delivered, request["action"])
+            sending.addErrback(self._not_delivered, request.action)
         return len(requests)
 
     def _not_delivered(self, failure: Any, action: int) -> None:
@@ -126,7 +136,7 @@ class ConnectedClusters:
         """Ask the cluster running ``action`` to stop it at its safe point."""
         connection = self.connections.get(cluster or "")
         if connection is not None:
-            connection.cancel_action(node, action).addErrback(
+            connection.cancel_action(CancelRequest(node, action)).addErrback(
                 lambda f: log.info("cancel of {action} not delivered: {why}", action=action, why=f.getErrorMessage())
             )
 
@@ -142,3 +152,10 @@ class ConnectedClusters:
             })
         return described
 
+
+def store_form(report: OutcomeReport | tuple[ObservedState, ...]) -> Any:
+    """
+    A report as the store's report functions take it: its plain wire data
+    (enums as values, times as ISO 8601 text).
+    """
+    return wire.unstructure(report)

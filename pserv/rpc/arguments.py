@@ -1,6 +1,7 @@
 """
-AMP argument types for pserv's RPC: JSON values with their size checked,
-and helpers that cut lists of items to fit one AMP value.
+AMP argument types for pserv's RPC: a message (:mod:`pserv.rpc.messages`)
+as JSON, its size checked, checked once by the receiving end as it
+deserialises it; and helpers that cut lists of items to fit one AMP value.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from typing import Any, Sequence
 
 from twisted.protocols import amp
 
-from pserv.rpc.common import TooLarge
+from pserv.rpc import wire
+from pserv.rpc.common import COMMAND_ERRORS, InvalidRequest, TooLarge
 
 #: The largest value AMP can carry, in bytes (64 KiB - 1).
 MAX_VALUE = amp.MAX_VALUE_LENGTH
@@ -38,37 +40,56 @@ def decode_json(data: bytes) -> Any:
     return json.loads(data.decode("utf-8"), parse_constant=_no_constants)
 
 
-class JSON(amp.Argument):
+class Message(amp.Argument):
     """
-    A JSON value of one kind (``dict`` or ``list``), at most ``MAX_VALUE``
-    bytes once encoded.  The sender checks the size and raises
-    :class:`TooLarge` before anything is sent.
+    A message of one kind (a class of :mod:`pserv.rpc.messages`, or a tuple
+    of one) as JSON of at most ``MAX_VALUE`` bytes.  The sender raises
+    :class:`TooLarge` before anything is sent; the receiver checks the
+    message as it deserialises it (:func:`pserv.rpc.wire.structure`) and
+    raises :class:`InvalidRequest` naming the field.
+
+    :param kind: what the value is.
+    :param what: names the value in errors (``request``, ``outcome``).
     """
 
-    def __init__(self, kind: type, optional: bool = False) -> None:
+    def __init__(self, kind: Any, what: str, optional: bool = False) -> None:
         super().__init__(optional)
         self.kind = kind
+        self.what = what
 
     def toString(self, inObject: Any) -> bytes:
-        self._check_kind(inObject)
-        data = encode_json(inObject)
+        data = encode_json(wire.unstructure(inObject))
         if len(data) > MAX_VALUE:
-            raise TooLarge(f"a JSON {self.kind.__name__} of {len(data)} bytes; AMP carries at most {MAX_VALUE}")
+            raise TooLarge(f"{self.what}: {len(data)} bytes of JSON; AMP carries at most {MAX_VALUE}")
         return data
 
     def fromString(self, inString: bytes) -> Any:
-        value = decode_json(inString)
-        self._check_kind(value)
-        return value
+        try:
+            value = decode_json(inString)
+        except ValueError:
+            raise InvalidRequest(f"{self.what}: not JSON") from None
+        return wire.structure(value, self.kind, self.what)
 
-    def _check_kind(self, value: Any) -> None:
-        if not isinstance(value, self.kind):
-            raise TypeError(f"expected a JSON {self.kind.__name__}, got {type(value).__name__}")
+
+class ParsesMessages:
+    """
+    Mixed into a command (before ``amp.Command``) whose arguments are
+    messages: a message that fails its check answers ``INVALID_REQUEST``,
+    as a responder's own :class:`InvalidRequest` does, and the connection
+    stays up.  (AMP alone would answer an unknown error and drop it.)
+    """
+
+    @classmethod
+    def parseArguments(cls, box: amp.AmpBox, protocol: amp.AMP) -> dict[str, Any]:
+        try:
+            return super().parseArguments(box, protocol)  # type: ignore[misc, no-any-return]
+        except InvalidRequest as e:
+            raise amp.RemoteAmpError(COMMAND_ERRORS[InvalidRequest], str(e)) from None
 
 
 def item_sizes(items: Sequence[Any]) -> list[int]:
-    """The encoded size of each item of a JSON list."""
-    return [len(encode_json(item)) for item in items]
+    """The encoded size of each item (a message, or plain data) of a JSON list."""
+    return [len(encode_json(wire.unstructure(item))) for item in items]
 
 
 def fitting_prefix(sizes: Sequence[int], limit: int = MAX_VALUE) -> int:

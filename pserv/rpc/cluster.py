@@ -12,11 +12,12 @@ from typing import Any, Protocol
 
 from twisted.protocols import amp
 
-from pserv.rpc.arguments import JSON
+from pserv.rpc.arguments import Message, ParsesMessages
 from pserv.rpc.common import COMMAND_ERRORS, SESSION_ERRORS
+from pserv.rpc.messages import CancelRequest, PowerRequest
 
 
-class PerformPower(amp.Command):
+class PerformPower(ParsesMessages, amp.Command):
     """
     Sent by the region when an operator asks for a power action on a node
     this cluster drives (and again for an action it must re-send).  The
@@ -25,13 +26,13 @@ class PerformPower(amp.Command):
     the action that has it.
     """
 
-    arguments = [(b"request", JSON(dict))]
+    arguments = [(b"request", Message(PowerRequest, "request"))]
     response: list[tuple[bytes, amp.Argument]] = []
     errors = COMMAND_ERRORS
     fatalErrors = SESSION_ERRORS
 
 
-class CancelAction(amp.Command):
+class CancelAction(ParsesMessages, amp.Command):
     """
     Sent by the region when an operator cancels an action: the cluster stops
     it at its next safe point.  ``known`` says whether the cluster had the
@@ -39,7 +40,7 @@ class CancelAction(amp.Command):
     comes through :class:`~pserv.rpc.region.ReportOutcome`.
     """
 
-    arguments = [(b"node", amp.Integer()), (b"action", amp.Integer())]
+    arguments = [(b"cancel", Message(CancelRequest, "cancel"))]
     response = [(b"known", amp.Boolean())]
     errors = COMMAND_ERRORS
     fatalErrors = SESSION_ERRORS
@@ -54,8 +55,8 @@ class ClusterResponder(Protocol):
     :class:`~pserv.rpc.common.CommandFailed`.
     """
 
-    def perform_power(self, request: dict[str, Any]) -> Any:
-        """Accept a power request (already checked against its shape)."""
+    def perform_power(self, request: PowerRequest) -> Any:
+        """Accept a power request (already checked, as it was deserialised)."""
 
-    def cancel_action(self, node: int, action: int) -> Any:
+    def cancel_action(self, cancel: CancelRequest) -> Any:
         """Cancel an action; return whether it was known."""

@@ -4,7 +4,7 @@ The cluster's end of its connection to the region (:class:`ClusterRPC`).
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from twisted.internet.defer import Deferred, DeferredList, fail, maybeDeferred, succeed
 from twisted.internet.protocol import connectionDone
@@ -12,10 +12,14 @@ from twisted.logger import Logger
 from twisted.protocols import amp
 from twisted.python.failure import Failure
 
-from pserv.rpc import auth, shapes
+from pserv.rpc import auth
 from pserv.rpc.arguments import split_to_fit
 from pserv.rpc.cluster import CancelAction, ClusterResponder, PerformPower
-from pserv.rpc.common import AuthenticationFailed, InvalidRequest, NotAuthenticated
+from pserv.rpc.common import VERSION, AuthenticationFailed, InvalidRequest, NotAuthenticated, version_mismatch
+from pserv.rpc.messages import (
+    CancelRequest, ObservedState, OutcomeReport, PowerRequest, ProgressReport, RecoveryNode, RecoveryQuery,
+    RunningReport,
+)
 from pserv.rpc.protocol import GuardedAMP, Session, command_names, describe_peer, empty
 from pserv.rpc.region import (
     Authenticate, Heartbeat, Prove, Recover, ReportOutcome, ReportPowerStates, ReportProgress,
@@ -81,10 +85,13 @@ class ClusterRPC(GuardedAMP):
     def connectionMade(self) -> None:
         super().connectionMade()
         nonce = auth.new_nonce()
-        asked = self.callRemote(Authenticate, cluster=self.name, cluster_nonce=nonce)
+        asked = self.callRemote(Authenticate, cluster=self.name, cluster_nonce=nonce, version=VERSION)
         asked.addCallback(self._check_region, nonce).addErrback(self._handshake_failed)
 
-    def _check_region(self, answer: dict[str, bytes], cluster_nonce: bytes) -> Deferred[Any]:
+    def _check_region(self, answer: dict[str, Any], cluster_nonce: bytes) -> Deferred[Any]:
+        mismatch = version_mismatch(answer["version"], "cluster", "region")
+        if mismatch is not None:
+            raise mismatch
         region_nonce = answer["region_nonce"]
         try:
             channel = self.channel(self.transport)
@@ -135,13 +142,12 @@ class ClusterRPC(GuardedAMP):
             d.callback(None)
 
     @PerformPower.responder
-    def _perform_power(self, request: dict[str, Any]) -> Deferred[dict[str, Any]]:
-        shapes.check_power_request(request)
+    def _perform_power(self, request: PowerRequest) -> Deferred[dict[str, Any]]:
         return self._answer("perform_power", self.responder.perform_power, request).addCallback(empty)
 
     @CancelAction.responder
-    def _cancel_action(self, node: int, action: int) -> Deferred[dict[str, Any]]:
-        answered = self._answer("cancel_action", self.responder.cancel_action, node, action)
+    def _cancel_action(self, cancel: CancelRequest) -> Deferred[dict[str, Any]]:
+        answered = self._answer("cancel_action", self.responder.cancel_action, cancel)
         return answered.addCallback(lambda known: {"known": bool(known)})
 
     def _call(self, command: type[amp.Command], **arguments: Any) -> Deferred[Any]:
@@ -149,58 +155,51 @@ class ClusterRPC(GuardedAMP):
             return fail(NotAuthenticated("not authenticated to the region"))
         return maybeDeferred(self.callRemote, command, **arguments)
 
-    def recover_all(self, limit: int = RECOVERY_PAGE) -> Deferred[list[dict[str, Any]]]:
+    def recover_all(self, limit: int = RECOVERY_PAGE) -> Deferred[list[RecoveryNode]]:
         """
         Everything outstanding for this cluster's nodes, page after page.
 
-        :raises InvalidRequest: (in the Deferred) for a malformed entry or
-            a page that does not advance.
+        :raises InvalidRequest: (in the Deferred) for a malformed page, or
+            one that does not advance.
         """
         return Deferred.fromCoroutine(self._recover_all(limit))
 
-    async def _recover_all(self, limit: int) -> list[dict[str, Any]]:
-        nodes: list[dict[str, Any]] = []
+    async def _recover_all(self, limit: int) -> list[RecoveryNode]:
+        nodes: list[RecoveryNode] = []
         after: int | None = None
         while True:
-            page = await self._call(Recover, after=after, limit=limit)
-            nodes.extend(shapes.check_recovery_node(node) for node in page["nodes"])
-            following = page["next"]
-            if following is None:
+            page = (await self._call(Recover, query=RecoveryQuery(after=after, limit=limit)))["page"]
+            nodes.extend(page.nodes)
+            if page.next is None:
                 return nodes
-            if after is not None and following <= after:
+            if after is not None and page.next <= after:
                 raise InvalidRequest(f"recovery did not advance past node {after}")
-            after = following
+            after = page.next
 
-    def report_running(self, action: int) -> Deferred[None]:
-        """Tell the region ``action`` started running."""
-        return self._call(ReportRunning, action=action).addCallback(lambda _: None)
+    def report_running(self, report: RunningReport) -> Deferred[None]:
+        """Tell the region an action started running."""
+        return self._call(ReportRunning, report=report).addCallback(lambda _: None)
 
-    def report_progress(self, action: int, progress: str) -> Deferred[None]:
-        """Tell the region ``action`` reached the step ``progress``."""
-        return self._call(ReportProgress, action=action, progress=progress).addCallback(lambda _: None)
+    def report_progress(self, report: ProgressReport) -> Deferred[None]:
+        """Tell the region an action reached a milestone."""
+        return self._call(ReportProgress, report=report).addCallback(lambda _: None)
 
-    def report_outcome(self, outcome: dict[str, Any]) -> Deferred[bool]:
+    def report_outcome(self, outcome: OutcomeReport) -> Deferred[bool]:
         """Report an outcome; fires with whether the region applied it."""
-        try:
-            shapes.check_outcome(outcome)
-        except InvalidRequest:
-            return fail()
         return self._call(ReportOutcome, outcome=outcome).addCallback(lambda r: r["applied"])
 
-    def report_power_states(self, states: list[dict[str, Any]]) -> Deferred[None]:
+    def report_power_states(self, states: Sequence[ObservedState]) -> Deferred[None]:
         """
         Report observed power states, in as many ``ReportPowerStates`` as
         it takes to fit each in one AMP value (sent together, in order).
 
-        :raises InvalidRequest, TooLarge: (in the Deferred) for a malformed
-            state, or one too big to send alone.
+        :raises TooLarge: (in the Deferred) for a state too big to send alone.
+        :raises InvalidRequest: (in the Deferred) if the region refuses a batch.
         """
         return Deferred.fromCoroutine(self._report_power_states(states))
 
-    async def _report_power_states(self, states: list[dict[str, Any]]) -> None:
-        for state in states:
-            shapes.check_observed_state(state)
-        sent = [self._call(ReportPowerStates, states=batch) for batch in split_to_fit(states)]
+    async def _report_power_states(self, states: Sequence[ObservedState]) -> None:
+        sent = [self._call(ReportPowerStates, states=tuple(batch)) for batch in split_to_fit(states)]
         for ok, result in await DeferredList(sent, consumeErrors=True):
             if not ok:
                 result.raiseException()

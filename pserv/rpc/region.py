@@ -14,8 +14,12 @@ from typing import Any, Protocol
 from twisted.internet.defer import Deferred
 from twisted.protocols import amp
 
-from pserv.rpc.arguments import JSON
+from pserv.rpc.arguments import Message, ParsesMessages
 from pserv.rpc.common import COMMAND_ERRORS, HANDSHAKE_ERRORS, SESSION_ERRORS
+from pserv.rpc.messages import (
+    CancelRequest, ObservedState, OutcomeReport, PowerRequest, ProgressReport, RecoveryPage, RecoveryQuery,
+    RunningReport,
+)
 
 #: The most nodes one ``Recover`` page may ask for.
 MAX_PAGE = 1000
@@ -24,12 +28,17 @@ MAX_PAGE = 1000
 class Authenticate(amp.Command):
     """
     Sent by a cluster first, on every connection: its name and a fresh
-    random nonce.  The region answers its own nonce and its proof that it
-    knows the shared secret (see ``docs/rpc.md``).
+    random nonce, and the protocol version it speaks.  The region answers
+    its own nonce, its proof that it knows the shared secret (see
+    ``docs/rpc.md``) and its version; either side refuses a peer of another
+    version (``VERSION_MISMATCH``).  ``version`` is optional only so that a
+    peer from before versions were sent gets that clear refusal.
     """
 
-    arguments = [(b"cluster", amp.Unicode()), (b"cluster_nonce", amp.String())]
-    response = [(b"region_nonce", amp.String()), (b"region_proof", amp.String())]
+    arguments = [(b"cluster", amp.Unicode()), (b"cluster_nonce", amp.String()),
+                 (b"version", amp.Integer(optional=True))]
+    response = [(b"region_nonce", amp.String()), (b"region_proof", amp.String()),
+                (b"version", amp.Integer(optional=True))]
     fatalErrors = HANDSHAKE_ERRORS
 
 
@@ -46,46 +55,46 @@ class Prove(amp.Command):
     fatalErrors = HANDSHAKE_ERRORS
 
 
-class Recover(amp.Command):
+class Recover(ParsesMessages, amp.Command):
     """
     Sent by a cluster on every (re)connect, page after page: everything
-    outstanding for its nodes, the nodes with an id above ``after`` (all for
-    ``None``) in id order, at most ``limit`` of them and at most what fits in
-    one AMP value.  ``next`` is the ``after`` of the next page, ``None``
-    after the last.
+    outstanding for its nodes, the nodes with an id above ``query.after``
+    (all for ``None``) in id order, at most ``query.limit`` of them and at
+    most what fits in one AMP value.  The page's ``next`` is the ``after``
+    of the next page, ``None`` after the last.
     """
 
-    arguments = [(b"after", amp.Integer(optional=True)), (b"limit", amp.Integer())]
-    response = [(b"nodes", JSON(list)), (b"next", amp.Integer(optional=True))]
+    arguments = [(b"query", Message(RecoveryQuery, "query"))]
+    response = [(b"page", Message(RecoveryPage, "page"))]
     errors = COMMAND_ERRORS
     fatalErrors = SESSION_ERRORS
 
 
-class ReportRunning(amp.Command):
+class ReportRunning(ParsesMessages, amp.Command):
     """
     Sent by a cluster when it starts running a power action it was sent.
     Idempotent: the cluster repeats it until it is answered.
     """
 
-    arguments = [(b"action", amp.Integer())]
+    arguments = [(b"report", Message(RunningReport, "report"))]
     response: list[tuple[bytes, amp.Argument]] = []
     errors = COMMAND_ERRORS
     fatalErrors = SESSION_ERRORS
 
 
-class ReportProgress(amp.Command):
+class ReportProgress(ParsesMessages, amp.Command):
     """
     Sent by a cluster when a running action reaches a named step
     (``off_verified``, ``escalating``, ...).  Idempotent.
     """
 
-    arguments = [(b"action", amp.Integer()), (b"progress", amp.Unicode())]
+    arguments = [(b"report", Message(ProgressReport, "report"))]
     response: list[tuple[bytes, amp.Argument]] = []
     errors = COMMAND_ERRORS
     fatalErrors = SESSION_ERRORS
 
 
-class ReportOutcome(amp.Command):
+class ReportOutcome(ParsesMessages, amp.Command):
     """
     Sent by a cluster when an action ends: its outcome.  Idempotent: the
     cluster repeats it, across reconnects, until it is answered;
@@ -93,20 +102,20 @@ class ReportOutcome(amp.Command):
     repeat or a stale report).
     """
 
-    arguments = [(b"outcome", JSON(dict))]
+    arguments = [(b"outcome", Message(OutcomeReport, "outcome"))]
     response = [(b"applied", amp.Boolean())]
     errors = COMMAND_ERRORS
     fatalErrors = SESSION_ERRORS
 
 
-class ReportPowerStates(amp.Command):
+class ReportPowerStates(ParsesMessages, amp.Command):
     """
     Sent by a cluster with power states it observed (by a query, a power
     action, or a periodic check).  A batch fits one AMP value: the sending
     helper splits bigger ones.
     """
 
-    arguments = [(b"states", JSON(list))]
+    arguments = [(b"states", Message(tuple[ObservedState, ...], "states"))]
     response: list[tuple[bytes, amp.Argument]] = []
     errors = COMMAND_ERRORS
     fatalErrors = SESSION_ERRORS
@@ -133,10 +142,10 @@ class ClusterConnection(Protocol):
 
     cluster: str | None
 
-    def perform_power(self, request: dict[str, Any]) -> Deferred[None]:
+    def perform_power(self, request: PowerRequest) -> Deferred[None]:
         """Send a power request; fires once the cluster has accepted it."""
 
-    def cancel_action(self, node: int, action: int) -> Deferred[bool]:
+    def cancel_action(self, cancel: CancelRequest) -> Deferred[bool]:
         """Ask the cluster to cancel an action; fires with whether it knew it."""
 
     def disconnect(self) -> None:
@@ -158,23 +167,23 @@ class RegionResponder(Protocol):
     def cluster_disconnected(self, name: str) -> Any:
         """The cluster's current connection is gone."""
 
-    def recover(self, cluster: str, after: int | None, limit: int) -> Any:
+    def recover(self, cluster: str, query: RecoveryQuery) -> Any:
         """
-        A page of recovery entries: ``{"nodes": [...], "next": int | None}``,
-        the cluster's nodes with an id above ``after`` in id order, at most
-        ``limit``; ``next`` is the last node's id when more remain.
+        A :class:`~pserv.rpc.messages.RecoveryPage`: the cluster's nodes with
+        an id above ``query.after`` in id order, at most ``query.limit``;
+        ``next`` is the last node's id when more remain.
         """
 
-    def report_running(self, cluster: str, action: int) -> Any:
-        """The cluster started running ``action``."""
+    def report_running(self, cluster: str, report: RunningReport) -> Any:
+        """The cluster started running ``report.action``."""
 
-    def report_progress(self, cluster: str, action: int, progress: str) -> Any:
-        """``action`` reached the step ``progress``."""
+    def report_progress(self, cluster: str, report: ProgressReport) -> Any:
+        """``report.action`` reached the step ``report.progress``."""
 
-    def report_outcome(self, cluster: str, outcome: dict[str, Any]) -> Any:
+    def report_outcome(self, cluster: str, outcome: OutcomeReport) -> Any:
         """An action ended; return (or fire with) whether it changed anything."""
 
-    def report_power_states(self, cluster: str, states: list[dict[str, Any]]) -> Any:
+    def report_power_states(self, cluster: str, states: tuple[ObservedState, ...]) -> Any:
         """Power states the cluster observed."""
 
     def heartbeat(self, cluster: str) -> Any:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import attrs
 from twisted.internet.defer import Deferred, fail, maybeDeferred, succeed
 from twisted.internet.interfaces import IReactorTime
 from twisted.internet.protocol import Factory, connectionDone
@@ -16,10 +17,16 @@ from twisted.protocols import amp
 from twisted.protocols.tls import TLSMemoryBIOFactory
 from twisted.python.failure import Failure
 
-from pserv.rpc import auth, shapes
-from pserv.rpc.arguments import MAX_VALUE, fitting_prefix, item_sizes
+from pserv.rpc import auth, wire
+from pserv.rpc.arguments import MAX_VALUE, encode_json, fitting_prefix, item_sizes
 from pserv.rpc.cluster import CancelAction, PerformPower
-from pserv.rpc.common import AuthenticationFailed, CommandFailed, InvalidRequest, NotAuthenticated
+from pserv.rpc.common import (
+    VERSION, AuthenticationFailed, CommandFailed, InvalidRequest, NotAuthenticated, version_mismatch,
+)
+from pserv.rpc.messages import (
+    CancelRequest, ObservedState, OutcomeReport, PowerRequest, ProgressReport, RecoveryPage, RecoveryQuery,
+    RunningReport,
+)
 from pserv.rpc.protocol import GuardedAMP, Session, command_names, describe_peer, empty
 from pserv.rpc.region import (
     MAX_PAGE, Authenticate, Heartbeat, Prove, Recover, RegionResponder, ReportOutcome,
@@ -92,8 +99,11 @@ class RegionRPC(GuardedAMP):
         self.abort()
 
     @Authenticate.responder
-    def _authenticate(self, cluster: str, cluster_nonce: bytes) -> dict[str, bytes]:
+    def _authenticate(self, cluster: str, cluster_nonce: bytes, version: int | None) -> dict[str, Any]:
         self._claimed = cluster[:64]
+        mismatch = version_mismatch(version, "region", "cluster")
+        if mismatch is not None:
+            self._fail_handshake(f"is refused: {mismatch}", mismatch)
         if self.session is not Session.NEW:
             self._fail_handshake("sent Authenticate twice")
         if not auth.CLUSTER_NAME.match(cluster) or not auth.valid_nonce(cluster_nonce):
@@ -102,7 +112,7 @@ class RegionRPC(GuardedAMP):
         self._nonces = (cluster_nonce, region_nonce)
         self.session = Session.CHALLENGED
         proof = auth.region_proof(self.factory.secret, cluster, cluster_nonce, region_nonce, self.factory.channel)
-        return {"region_nonce": region_nonce, "region_proof": proof}
+        return {"region_nonce": region_nonce, "region_proof": proof, "version": VERSION}
 
     @Prove.responder
     def _prove(self, cluster_proof: bytes) -> dict[str, Any]:
@@ -119,38 +129,35 @@ class RegionRPC(GuardedAMP):
         self.factory.register(self)
         return {}
 
-    def _fail_handshake(self, why: str) -> None:
+    def _fail_handshake(self, why: str, error: Exception | None = None) -> None:
         log.warn("cluster {cluster!r} at {peer} {why}; disconnecting",
                  cluster=self._claimed, peer=describe_peer(self.transport), why=why)
         self.session = Session.CLOSED
-        raise AuthenticationFailed("authentication failed")
+        raise error or AuthenticationFailed("authentication failed")
 
     @Recover.responder
-    def _recover(self, after: int | None, limit: int) -> Deferred[dict[str, Any]]:
-        if not 1 <= limit <= MAX_PAGE or (after is not None and after < 0):
-            raise InvalidRequest(f"limit: must be 1 to {MAX_PAGE}; after: must not be negative")
-        asked = maybeDeferred(self.responder.recover, self.cluster, after, limit)
-        return asked.addCallback(fit_page).addErrback(self._failed, "recover")
+    def _recover(self, query: RecoveryQuery) -> Deferred[dict[str, Any]]:
+        if not 1 <= query.limit <= MAX_PAGE or (query.after is not None and query.after < 0):
+            raise InvalidRequest(f"query: limit must be 1 to {MAX_PAGE}, and after not negative")
+        asked = maybeDeferred(self.responder.recover, self.cluster, query)
+        return asked.addCallback(lambda page: {"page": fit_page(page)}).addErrback(self._failed, "recover")
 
     @ReportRunning.responder
-    def _report_running(self, action: int) -> Deferred[dict[str, Any]]:
-        return self._answer("report_running", self.responder.report_running, self.cluster, action).addCallback(empty)
+    def _report_running(self, report: RunningReport) -> Deferred[dict[str, Any]]:
+        return self._answer("report_running", self.responder.report_running, self.cluster, report).addCallback(empty)
 
     @ReportProgress.responder
-    def _report_progress(self, action: int, progress: str) -> Deferred[dict[str, Any]]:
-        answered = self._answer("report_progress", self.responder.report_progress, self.cluster, action, progress)
+    def _report_progress(self, report: ProgressReport) -> Deferred[dict[str, Any]]:
+        answered = self._answer("report_progress", self.responder.report_progress, self.cluster, report)
         return answered.addCallback(empty)
 
     @ReportOutcome.responder
-    def _report_outcome(self, outcome: dict[str, Any]) -> Deferred[dict[str, Any]]:
-        shapes.check_outcome(outcome)
+    def _report_outcome(self, outcome: OutcomeReport) -> Deferred[dict[str, Any]]:
         answered = self._answer("report_outcome", self.responder.report_outcome, self.cluster, outcome)
         return answered.addCallback(lambda applied: {"applied": bool(applied)})
 
     @ReportPowerStates.responder
-    def _report_power_states(self, states: list[Any]) -> Deferred[dict[str, Any]]:
-        for state in states:
-            shapes.check_observed_state(state)
+    def _report_power_states(self, states: tuple[ObservedState, ...]) -> Deferred[dict[str, Any]]:
         answered = self._answer("report_power_states", self.responder.report_power_states, self.cluster, states)
         return answered.addCallback(empty)
 
@@ -158,21 +165,13 @@ class RegionRPC(GuardedAMP):
     def _heartbeat(self) -> Deferred[dict[str, Any]]:
         return self._answer("heartbeat", self.responder.heartbeat, self.cluster).addCallback(empty)
 
-    def perform_power(self, request: dict[str, Any]) -> Deferred[None]:
-        """
-        Send the cluster a power request; fires once it has accepted it.
-
-        :raises InvalidRequest: (in the Deferred) for a malformed request.
-        """
-        try:
-            shapes.check_power_request(request)
-        except InvalidRequest:
-            return fail()
+    def perform_power(self, request: PowerRequest) -> Deferred[None]:
+        """Send the cluster a power request; fires once it has accepted it."""
         return self._send(PerformPower, request=request).addCallback(lambda _: None)
 
-    def cancel_action(self, node: int, action: int) -> Deferred[bool]:
+    def cancel_action(self, cancel: CancelRequest) -> Deferred[bool]:
         """Ask the cluster to cancel an action; fires with whether it knew it."""
-        return self._send(CancelAction, node=node, action=action).addCallback(lambda r: r["known"])
+        return self._send(CancelAction, cancel=cancel).addCallback(lambda r: r["known"])
 
     def disconnect(self) -> None:
         """Drop this cluster's connection."""
@@ -184,20 +183,24 @@ class RegionRPC(GuardedAMP):
         return maybeDeferred(self.callRemote, command, **arguments)
 
 
-def fit_page(page: dict[str, Any]) -> dict[str, Any]:
+def fit_page(page: RecoveryPage) -> RecoveryPage:
     """
     A recovery page cut to fit one AMP value: when the nodes do not all
     fit, send those that do and make ``next`` the last one's id.
 
     :raises CommandFailed: if the first node alone does not fit.
     """
-    nodes, following = list(page["nodes"]), page.get("next")
-    count = fitting_prefix(item_sizes(nodes), MAX_VALUE)
+    nodes = page.nodes
+    # Room for the nodes: what is left of one value around an empty list
+    # (its "[]" counted by fitting_prefix) and the largest ``next`` it may get.
+    largest = max([page.next or 0, *(node.node for node in nodes)])
+    envelope = len(encode_json(wire.unstructure(attrs.evolve(page, nodes=(), next=largest)))) - 2
+    count = fitting_prefix(item_sizes(nodes), MAX_VALUE - envelope)
     if count == 0 and nodes:
-        raise CommandFailed(f"node {nodes[0].get('node')}: its recovery entry does not fit in one AMP value")
+        raise CommandFailed(f"node {nodes[0].node}: its recovery entry does not fit in one AMP value")
     if count < len(nodes):
-        nodes, following = nodes[:count], nodes[count - 1]["node"]
-    return {"nodes": nodes, "next": following}
+        return RecoveryPage(nodes=nodes[:count], next=nodes[count - 1].node)
+    return page
 
 
 class RegionRPCFactory(Factory):

@@ -14,7 +14,7 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from random import Random
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from sqlalchemy import func, select
 
@@ -22,6 +22,7 @@ from pserv.power.registry import ActionEvent
 from pserv.power.states import PowerState
 from pserv.testing.power import FakeBMC, FakeFleet, HeapClock, advance_until_idle
 from pserv.region import schema
+from pserv.region.clusters import store_form
 from pserv.region.service import Region
 from pserv.region.store.tokens import create_token
 from pserv.sim.convergence import unconverged
@@ -32,6 +33,7 @@ from pserv.sim.network import SimConnection, SimNetwork
 from pserv.sim.operators import Operator
 from pserv.sim.process import Process
 from pserv.sim.processes import SimCluster, SimRegion
+from pserv.rpc.messages import ObservedState, OutcomeReport
 from pserv.sim.truth import BMCTruth
 from pserv.sim.workload import Workload
 
@@ -258,11 +260,12 @@ class World:
         clusters = region.clusters
         original = clusters.report_outcome
 
-        def report_outcome(cluster: str, outcome: Any) -> Any:
+        def report_outcome(cluster: str, outcome: OutcomeReport) -> Any:
             def recorded(applied: bool) -> bool:
-                self.log(f"region: action {outcome['action']} {outcome['status']} "
-                         f"({outcome.get('power_state')}){'' if applied else ' not applied'}")
-                self.checker.outcome_recorded(outcome, applied)
+                state = None if outcome.power_state is None else outcome.power_state.value
+                self.log(f"region: action {outcome.action} {outcome.status.value} "
+                         f"({state}){'' if applied else ' not applied'}")
+                self.checker.outcome_recorded(store_form(outcome), applied)
                 return applied
 
             return original(cluster, outcome).addCallback(recorded)
@@ -270,16 +273,13 @@ class World:
         clusters.report_outcome = report_outcome  # type: ignore[method-assign]
         observed = clusters.report_power_states
 
-        def report_power_states(cluster: str, states: Any) -> Any:
+        def report_power_states(cluster: str, states: Sequence[ObservedState]) -> Any:
             self.log(f"region: from {cluster} observed " + ", ".join(
-                f"{s['node']} {s['power_state']} at {_since_start(s.get('observed_at'))}" for s in states))
+                f"{s.node} {s.power_state.value} at {_since_start(s.observed_at)}" for s in states))
             return observed(cluster, states)
 
         clusters.report_power_states = report_power_states  # type: ignore[method-assign]
 
 
-def _since_start(iso: str | None) -> str:
-    if iso is None:
-        return "?"
-    moment = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+def _since_start(moment: datetime) -> str:
     return f"{moment.timestamp() - START:.6f}"

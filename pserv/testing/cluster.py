@@ -5,44 +5,57 @@ in memory and over TLS, in tests/rpc; the two meet in the end-to-end
 tests.)
 """
 
+from __future__ import annotations
+
+from typing import Any, Sequence
+
 from twisted.internet.defer import Deferred, fail, succeed
+
+from pserv.rpc.messages import ObservedState, OutcomeReport, ProgressReport, RunningReport
 
 
 class RecordingLink:
-    """Records every report; can fail the next N, or hold them."""
+    """
+    A ``RegionLink`` that records every report as a short tuple
+    (``("outcome", action, status, power_state)`` with the enums' values);
+    it can fail the next N, or hold them.
+    """
 
-    def __init__(self):
-        self.reports = []
+    def __init__(self) -> None:
+        self.reports: list[tuple[Any, ...]] = []
         self.failures = 0
-        self.held = None
+        self.held: list[Deferred[object]] | None = None
 
-    def _answer(self, report, result=None):
+    def _answer(self, report: tuple[Any, ...], result: object = None) -> Deferred[object]:
         if self.failures:
             self.failures -= 1
             return fail(ConnectionError("link dropped"))
         self.reports.append(report)
         if self.held is not None:
-            waiting = Deferred()
+            waiting: Deferred[object] = Deferred()
             self.held.append(waiting)
             return waiting
         return succeed(result)
 
-    def report_running(self, action):
-        return self._answer(("running", action))
+    def report_running(self, report: RunningReport) -> Deferred[object]:
+        return self._answer(("running", report.action))
 
-    def report_progress(self, action, progress):
-        return self._answer(("progress", action, progress))
+    def report_progress(self, report: ProgressReport) -> Deferred[object]:
+        return self._answer(("progress", report.action, report.progress))
 
-    def report_outcome(self, outcome):
-        return self._answer(("outcome", outcome["action"], outcome["status"], outcome["power_state"]), True)
+    def report_outcome(self, outcome: OutcomeReport) -> Deferred[object]:
+        state = None if outcome.power_state is None else outcome.power_state.value
+        return self._answer(("outcome", outcome.action, outcome.status.value, state), True)
 
-    def report_power_states(self, states):
+    def report_power_states(self, states: Sequence[ObservedState]) -> Deferred[object]:
         return self._answer(("states", len(states)))
 
-    def hold(self):
+    def hold(self) -> None:
+        """Leave every report from now on unanswered until :meth:`release`."""
         self.held = []
 
-    def release(self):
-        held, self.held = self.held, None
+    def release(self) -> None:
+        """Answer every held report, and stop holding."""
+        held, self.held = self.held or [], None
         for waiting in held:
             waiting.callback(None)

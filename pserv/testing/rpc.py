@@ -1,20 +1,31 @@
 """
-Fakes and helpers for the RPC tests: responders that record calls, sample
-data in each documented shape, in-memory connections, log capture.
+Fakes and helpers for the RPC tests: responders that record calls, a
+sample of each message, in-memory connections, peers from before protocol
+versions, log capture.
 """
 
 from __future__ import annotations
 
 import bisect
 import contextlib
+from datetime import datetime, timezone
 from typing import Any, Iterator
 
 from twisted.internet.defer import Deferred
 from twisted.internet.task import Clock
 from twisted.logger import formatEvent, globalLogPublisher
+from twisted.protocols import amp
 from twisted.test import iosim
 
+from pserv.power.states import ActionKind, ActionStatus, PowerState
+from pserv.rpc import auth
 from pserv.rpc.cluster_protocol import ClusterRPC
+from pserv.rpc.common import AuthenticationFailed, NotAuthenticated
+from pserv.rpc.messages import (
+    CancelRequest, ObservedState, OutcomeReport, PowerRequest, ProgressReport, RecoveryAction, RecoveryNode,
+    RecoveryPage, RecoveryQuery, RunningReport,
+)
+from pserv.rpc.region import Prove
 from pserv.rpc.region_protocol import RegionRPC, RegionRPCFactory
 
 SECRET = b"0123456789abcdef" * 4
@@ -22,44 +33,44 @@ WRONG_SECRET = b"fedcba9876543210" * 4
 CHANNEL = b"in-memory channel"
 
 
-def recovery_node(node: int, actions: int = 1) -> dict[str, Any]:
-    """A recovery entry in the documented shape."""
-    return {
-        "node": node, "name": f"node-{node}", "power_type": "ipmi",
-        "power_parameters": {"address": f"10.0.{node // 256 % 256}.{node % 256}", "password": "hunter2"},
-        "desired_power_state": "on", "generation": 3,
-        "actions": [
-            {"id": node * 10 + i, "kind": "on", "generation": 3, "status": "sent",
-             "progress": None, "cancel_requested": False}
+def recovery_node(node: int, actions: int = 1) -> RecoveryNode:
+    """A recovery entry, its settings holding a password."""
+    return RecoveryNode(
+        node=node, name=f"node-{node}", power_type="ipmi",
+        power_parameters={"address": f"10.0.{node // 256 % 256}.{node % 256}", "password": "hunter2"},
+        desired_power_state=PowerState.ON, generation=3,
+        actions=tuple(
+            RecoveryAction(id=node * 10 + i, kind=ActionKind.ON, generation=3, status=ActionStatus.SENT,
+                           progress=None, cancel_requested=False)
             for i in range(actions)
-        ],
-    }
+        ),
+    )
 
 
-def power_request(action: int = 7, node: int = 1) -> dict[str, Any]:
-    """A power request in the documented shape."""
-    return {"action": action, "node": node, "name": f"node-{node}", "kind": "cycle", "generation": 4,
-            "power_type": "redfish", "power_parameters": {"address": "bmc", "password": "s3cret"}}
+def power_request(action: int = 7, node: int = 1) -> PowerRequest:
+    """A power request, its settings holding a password."""
+    return PowerRequest(action=action, node=node, name=f"node-{node}", kind=ActionKind.CYCLE, generation=4,
+                        power_type="redfish", power_parameters={"address": "bmc", "password": "s3cret"})
 
 
-def outcome(action: int = 7) -> dict[str, Any]:
-    """An outcome in the documented shape."""
-    return {"action": action, "node": 1, "status": "done", "generation": 4, "power_state": "on",
-            "error": None, "fatal": False, "superseded_by": None, "commands": ["power_off", "power_on"]}
+def outcome(action: int = 7) -> OutcomeReport:
+    """The outcome of a cycle that ended on."""
+    return OutcomeReport(action=action, node=1, status=ActionStatus.DONE, generation=4, power_state=PowerState.ON,
+                         error=None, fatal=False, superseded_by=None, commands=("power_off", "power_on"))
 
 
-def observed(node: int, error: str | None = None) -> dict[str, Any]:
-    """An observed power state in the documented shape."""
-    return {"node": node, "power_state": "error" if error else "off", "error": error,
-            "observed_at": "2026-05-01T12:00:00+00:00"}
+def observed(node: int, error: str | None = None) -> ObservedState:
+    """A power state observed off, or (with ``error``) a failed read."""
+    return ObservedState(node=node, power_state=PowerState.ERROR if error else PowerState.OFF, error=error,
+                         observed_at=datetime(2026, 5, 1, 12, tzinfo=timezone.utc))
 
 
 class RecordingRegion:
     """A RegionResponder that records every call and answers from ``nodes``."""
 
-    def __init__(self, nodes: list[dict[str, Any]] | None = None) -> None:
+    def __init__(self, nodes: list[RecoveryNode] | None = None) -> None:
         self.calls: list[tuple[Any, ...]] = []
-        self.nodes = sorted(nodes or [], key=lambda n: n["node"])
+        self.nodes = sorted(nodes or [], key=lambda n: n.node)
         self.connections: dict[str, Any] = {}
         self.applied = True
         self.heartbeats: Deferred[None] | None = None
@@ -71,25 +82,25 @@ class RecordingRegion:
     def cluster_disconnected(self, name: str) -> None:
         self.calls.append(("cluster_disconnected", name))
 
-    def recover(self, cluster: str, after: int | None, limit: int) -> dict[str, Any]:
-        self.calls.append(("recover", cluster, after, limit))
-        ids = [n["node"] for n in self.nodes]
-        start = 0 if after is None else bisect.bisect_right(ids, after)
-        page = self.nodes[start:start + limit]
-        more = start + limit < len(self.nodes)
-        return {"nodes": page, "next": page[-1]["node"] if more else None}
+    def recover(self, cluster: str, query: RecoveryQuery) -> RecoveryPage:
+        self.calls.append(("recover", cluster, query))
+        ids = [n.node for n in self.nodes]
+        start = 0 if query.after is None else bisect.bisect_right(ids, query.after)
+        page = self.nodes[start:start + query.limit]
+        more = start + query.limit < len(self.nodes)
+        return RecoveryPage(nodes=tuple(page), next=page[-1].node if more else None)
 
-    def report_running(self, cluster: str, action: int) -> None:
-        self.calls.append(("report_running", cluster, action))
+    def report_running(self, cluster: str, report: RunningReport) -> None:
+        self.calls.append(("report_running", cluster, report))
 
-    def report_progress(self, cluster: str, action: int, progress: str) -> None:
-        self.calls.append(("report_progress", cluster, action, progress))
+    def report_progress(self, cluster: str, report: ProgressReport) -> None:
+        self.calls.append(("report_progress", cluster, report))
 
-    def report_outcome(self, cluster: str, outcome: dict[str, Any]) -> bool:
+    def report_outcome(self, cluster: str, outcome: OutcomeReport) -> bool:
         self.calls.append(("report_outcome", cluster, outcome))
         return self.applied
 
-    def report_power_states(self, cluster: str, states: list[dict[str, Any]]) -> None:
+    def report_power_states(self, cluster: str, states: tuple[ObservedState, ...]) -> None:
         self.calls.append(("report_power_states", cluster, states))
 
     def heartbeat(self, cluster: str) -> Deferred[None] | None:
@@ -108,11 +119,11 @@ class RecordingCluster:
         self.calls: list[tuple[Any, ...]] = []
         self.known = known
 
-    def perform_power(self, request: dict[str, Any]) -> None:
+    def perform_power(self, request: PowerRequest) -> None:
         self.calls.append(("perform_power", request))
 
-    def cancel_action(self, node: int, action: int) -> bool:
-        self.calls.append(("cancel_action", node, action))
+    def cancel_action(self, cancel: CancelRequest) -> bool:
+        self.calls.append(("cancel_action", cancel))
         return self.known
 
 
@@ -150,6 +161,59 @@ class InMemory:
         if hasattr(results[0], "raiseException"):
             results[0].raiseException()
         return results[0]
+
+
+class UnversionedAuthenticate(amp.Command):
+    """
+    ``Authenticate`` as the releases before protocol versions declared it: no
+    version either way, and no ``VERSION_MISMATCH`` among its errors.
+    """
+
+    commandName = b"Authenticate"
+    arguments = [(b"cluster", amp.Unicode()), (b"cluster_nonce", amp.String())]
+    response = [(b"region_nonce", amp.String()), (b"region_proof", amp.String())]
+    fatalErrors = {AuthenticationFailed: b"AUTHENTICATION_FAILED", NotAuthenticated: b"NOT_AUTHENTICATED"}
+
+
+class UnversionedCluster(amp.AMP):
+    """
+    A cluster from before protocol versions: sends the old ``Authenticate``
+    on connection, and keeps what came of it in ``answer``.
+    """
+
+    def __init__(self, name: str = "rack-1") -> None:
+        super().__init__()
+        self.name = name
+        self.answer: list[Any] = []
+
+    def connectionMade(self) -> None:
+        super().connectionMade()
+        asked = self.callRemote(UnversionedAuthenticate, cluster=self.name, cluster_nonce=auth.new_nonce())
+        asked.addBoth(self.answer.append)
+
+
+class UnversionedRegion(amp.AMP):
+    """
+    A region from before protocol versions: answers the old ``Authenticate``
+    with a good proof and no version, and records the commands it gets.
+    """
+
+    def __init__(self, secret: bytes = SECRET, channel: bytes = CHANNEL) -> None:
+        super().__init__()
+        self.secret, self.channel = secret, channel
+        self.asked: list[str] = []
+
+    @UnversionedAuthenticate.responder
+    def authenticate(self, cluster: str, cluster_nonce: bytes) -> dict[str, bytes]:
+        self.asked.append("Authenticate")
+        nonce = auth.new_nonce()
+        proof = auth.region_proof(self.secret, cluster, cluster_nonce, nonce, self.channel)
+        return {"region_nonce": nonce, "region_proof": proof}
+
+    @Prove.responder
+    def prove(self, cluster_proof: bytes) -> dict[str, Any]:
+        self.asked.append("Prove")
+        return {}
 
 
 @contextlib.contextmanager

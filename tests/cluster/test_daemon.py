@@ -8,7 +8,8 @@ from twisted.internet.task import Clock
 from pserv.cluster.daemon import ClusterDaemon
 from pserv.cluster.driver_set import DriverSet
 from pserv.testing.fake_driver import FakeDriver
-from pserv.power.states import PowerState
+from pserv.power.states import ActionKind, ActionStatus, PowerState
+from pserv.rpc.messages import CancelRequest, PowerRequest, RecoveryAction, RecoveryNode
 from pserv.testing.power import FakeFleet, advance_until_idle
 from pserv.testing.cluster import RecordingLink
 
@@ -25,9 +26,9 @@ class Session(RecordingLink):
         return Deferred()
 
 
-def node(actions, **extra):
-    return {"node": 1, "name": "n1", "power_type": "fake", "power_parameters": {"address": "b1"},
-            "desired_power_state": "on", "generation": 2, "actions": actions, **extra}
+def node(actions):
+    return RecoveryNode(node=1, name="n1", power_type="fake", power_parameters={"address": "b1"},
+                        desired_power_state=PowerState.ON, generation=2, actions=tuple(actions))
 
 
 def test_reconnect_recovers_and_converges():
@@ -35,8 +36,8 @@ def test_reconnect_recovers_and_converges():
     clock = Clock()
     fleet = FakeFleet(clock)
     daemon = ClusterDaemon(clock, DriverSet(clock, {"fake": FakeDriver(clock, fleet)}), interval=600)
-    session = Session([node([{"id": 9, "kind": "on", "generation": 2, "status": "sent",
-                              "progress": None, "cancel_requested": False}])])
+    session = Session([node([RecoveryAction(id=9, kind=ActionKind.ON, generation=2, status=ActionStatus.SENT,
+                                            progress=None, cancel_requested=False)])])
     done = []
     Deferred.fromCoroutine(daemon.region_ready(session)).addCallback(done.append)
     advance_until_idle(clock, 30)
@@ -53,9 +54,9 @@ def test_requests_update_the_book_and_run():
     daemon = ClusterDaemon(clock, DriverSet(clock, {"fake": FakeDriver(clock, fleet)}))
     session = Session([])
     daemon.reports.link_up(session)
-    daemon.perform_power({"action": 3, "node": 4, "name": "n4", "kind": "off", "generation": 1,
-                          "power_type": "fake", "power_parameters": {"address": "b4"}})
+    daemon.perform_power(PowerRequest(action=3, node=4, name="n4", kind=ActionKind.OFF, generation=1,
+                                      power_type="fake", power_parameters={"address": "b4"}))
     advance_until_idle(clock)
     assert daemon.book.get(4).name == "n4"
     assert ("outcome", 3, "done", "off") in session.reports
-    assert not daemon.cancel_action(4, 3)
+    assert not daemon.cancel_action(CancelRequest(4, 3))

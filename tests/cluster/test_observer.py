@@ -13,7 +13,9 @@ from pserv.cluster.reports import ReportQueue
 from pserv.testing.fake_driver import FakeDriver
 from pserv.power.errors import PowerTransientError
 from pserv.power.policy import VerifyPolicy
-from pserv.power.states import PowerState
+from pserv.power.states import ActionKind, PowerState
+from pserv.rpc import wire
+from pserv.rpc.messages import PowerRequest, RecoveryNode
 from pserv.testing.power import FakeFleet, advance_until_idle
 from pserv.testing.cluster import RecordingLink
 
@@ -26,7 +28,7 @@ class StatesLink(RecordingLink):
         self.states = []
 
     def report_power_states(self, states):
-        self.states.append(states)
+        self.states.append(wire.unstructure(tuple(states)))
         return super().report_power_states(states)
 
 
@@ -39,7 +41,8 @@ def world():
     reports.link_up(link)
     power = ClusterPower(clock, DriverSet(clock, {"fake": FakeDriver(clock, fleet)}), reports)
     book = NodeBook()
-    book.replace([{"node": n, "name": f"n{n}", "power_type": "fake", "power_parameters": {"address": f"b{n}"}}
+    book.replace([RecoveryNode(node=n, name=f"n{n}", power_type="fake", power_parameters={"address": f"b{n}"},
+                               desired_power_state=PowerState.UNKNOWN, generation=1, actions=())
                   for n in (1, 2, 3)])
     observer = PowerObserver(clock, book, power, reports, interval=60, failures_before_error=2, batch=2)
     return clock, fleet, link, power, observer
@@ -69,8 +72,8 @@ def test_sweep_reports_every_node_in_batches(world):
 def test_nodes_with_an_action_in_play_are_skipped(world):
     """A node with an action in play is not read by the sweep."""
     clock, fleet, link, power, observer = world
-    power.perform({"action": 5, "node": 1, "name": "n1", "kind": "on", "generation": 1,
-                   "power_type": "fake", "power_parameters": {"address": "b1"}})
+    power.perform(PowerRequest(action=5, node=1, name="n1", kind=ActionKind.ON, generation=1,
+                               power_type="fake", power_parameters={"address": "b1"}))
     sweep(clock, observer)
     assert 1 not in [s["node"] for b in link.states for s in b]
 

@@ -9,7 +9,8 @@ from pserv.cluster.driver_set import DriverSet
 from pserv.cluster.power import ClusterPower
 from pserv.cluster.reports import ReportQueue
 from pserv.testing.fake_driver import FakeDriver
-from pserv.power.states import PowerState
+from pserv.power.states import ActionKind, ActionStatus, PowerState
+from pserv.rpc.messages import PowerRequest, RecoveryAction, RecoveryNode
 from pserv.testing.power import FakeFleet, advance_until_idle
 from pserv.testing.cluster import RecordingLink
 
@@ -26,8 +27,16 @@ def world():
 
 
 def request(action, kind, node=1, generation=1, **params):
-    return {"action": action, "node": node, "name": f"n{node}", "kind": kind, "generation": generation,
-            "power_type": "fake", "power_parameters": {"address": f"bmc-{node}", **params}}
+    return PowerRequest(action=action, node=node, name=f"n{node}", kind=ActionKind(kind), generation=generation,
+                        power_type="fake", power_parameters={"address": f"bmc-{node}", **params})
+
+
+def recovered(action, kind, generation, status="running", progress=None, cancel_requested=False):
+    """Node 1's recovery entry, with one outstanding action."""
+    outstanding = RecoveryAction(id=action, kind=ActionKind(kind), generation=generation,
+                                 status=ActionStatus(status), progress=progress, cancel_requested=cancel_requested)
+    return RecoveryNode(node=1, name="n1", power_type="fake", power_parameters={"address": "bmc-1"},
+                        desired_power_state=PowerState.ON, generation=generation, actions=(outstanding,))
 
 
 def test_perform_reports_running_then_outcome(world):
@@ -55,9 +64,7 @@ def test_an_ended_action_delivered_again_is_not_run_again(world):
     bmc.power = PowerState.ON
     power.perform(request(10, "cycle"))
     advance_until_idle(clock)
-    power.converge([{"node": 1, "name": "n1", "power_type": "fake", "power_parameters": {"address": "bmc-1"},
-                     "actions": [{"id": 10, "kind": "cycle", "generation": 1, "progress": "off_verified",
-                                  "cancel_requested": False}]}])
+    power.converge([recovered(10, "cycle", 1, progress="off_verified")])
     power.perform(request(10, "cycle"))
     advance_until_idle(clock)
     assert [c for _, c in bmc.commands] == ["power_off", "power_on"]
@@ -138,11 +145,7 @@ def test_converge_finishes_an_interrupted_cycle_with_on(world):
     clock, fleet, link, power = world
     bmc = fleet.bmc("bmc-1")
     bmc.power = PowerState.ON
-    node = {"node": 1, "name": "n1", "power_type": "fake", "power_parameters": {"address": "bmc-1"},
-            "desired_power_state": "on", "generation": 3,
-            "actions": [{"id": 20, "kind": "cycle", "generation": 3, "status": "running",
-                         "progress": "off_verified", "cancel_requested": False}]}
-    power.converge([node])
+    power.converge([recovered(20, "cycle", 3, progress="off_verified")])
     advance_until_idle(clock)
     assert bmc.commands == [] and ("outcome", 20, "done", "on") in link.reports
 
@@ -150,11 +153,7 @@ def test_converge_finishes_an_interrupted_cycle_with_on(world):
 def test_converge_ends_cancelled_actions_without_running(world):
     """Recovery of an action cancelled meanwhile reports it cancelled and sends nothing."""
     clock, fleet, link, power = world
-    node = {"node": 1, "name": "n1", "power_type": "fake", "power_parameters": {"address": "bmc-1"},
-            "desired_power_state": "on", "generation": 1,
-            "actions": [{"id": 30, "kind": "on", "generation": 1, "status": "sent",
-                         "progress": None, "cancel_requested": True}]}
-    power.converge([node])
+    power.converge([recovered(30, "on", 1, status="sent", cancel_requested=True)])
     advance_until_idle(clock)
     assert link.reports == [("outcome", 30, "cancelled", None)]
     assert fleet.bmc("bmc-1").commands == []

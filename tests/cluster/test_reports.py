@@ -5,12 +5,15 @@ Tests for pserv.cluster.reports.
 from twisted.internet.task import Clock
 
 from pserv.cluster.reports import ReportQueue
+from pserv.power.states import ActionStatus, PowerState
+from pserv.rpc.messages import OutcomeReport
 from pserv.testing.power import advance_until_idle
 from pserv.testing.cluster import RecordingLink
 
 
 def outcome(action, status="done"):
-    return {"action": action, "status": status, "power_state": "on"}
+    return OutcomeReport(action=action, node=1, status=ActionStatus(status), generation=1, power_state=PowerState.ON,
+                         error=None, fatal=False, superseded_by=None, commands=())
 
 
 def test_reports_wait_for_the_link_then_go_in_order():

@@ -8,11 +8,13 @@ import pytest_twisted
 from twisted.internet import reactor
 from twisted.internet.defer import fail, succeed
 
+from pserv.power.states import ActionStatus, PowerState
 from pserv.region.clusters import ConnectedClusters
 from pserv.region.db import Database
 from pserv.region.store.actions import get_action, request_power
 from pserv.region.store.clusters import list_clusters
 from pserv.region.store.nodes import create_node
+from pserv.rpc.messages import OutcomeReport, RecoveryQuery, RunningReport
 
 
 class RecordingConnection:
@@ -23,8 +25,8 @@ class RecordingConnection:
         self.performed.append(request)
         return fail(ConnectionError("gone")) if self.broken else succeed({})
 
-    def cancel_action(self, node, action):
-        self.cancelled.append((node, action))
+    def cancel_action(self, cancel):
+        self.cancelled.append((cancel.node, cancel.action))
         return succeed(True)
 
 
@@ -50,7 +52,7 @@ async def test_connected_cluster_gets_its_actions(hub, moments):
     mine, _ = hub.database.run_now(request_power, "n0", "on", "a", moments())
     hub.database.run_now(request_power, "n1", "on", "a", moments())
     assert await hub.deliver() == 1
-    assert [(r["action"], r["kind"], r["power_type"]) for r in rack1.performed] == [(mine["id"], "on", "fake")]
+    assert [(r.action, r.kind, r.power_type) for r in rack1.performed] == [(mine["id"], "on", "fake")]
     assert hub.database.run_now(get_action, mine["id"])["status"] == "sent"
     assert rack2.performed == []
     described = hub.describe(hub.database.run_now(list_clusters))
@@ -64,8 +66,8 @@ async def test_lost_delivery_waits_for_recovery(hub, moments):
     enrol(hub, moments, "n0", "rack-1")
     action, _ = hub.database.run_now(request_power, "n0", "on", "a", moments())
     await hub.deliver([action["id"]])
-    page = await hub.recover("rack-1", None, 10)
-    assert [a["id"] for a in page["nodes"][0]["actions"]] == [action["id"]]
+    page = await hub.recover("rack-1", RecoveryQuery(after=None, limit=10))
+    assert [a.id for a in page.nodes[0].actions] == [action["id"]]
 
 
 @pytest_twisted.ensureDeferred
@@ -88,9 +90,9 @@ async def test_reports_and_cancel_pass_through(hub, moments):
     node = enrol(hub, moments, "n0", "rack-1")
     action, _ = hub.database.run_now(request_power, "n0", "off", "a", moments())
     await hub.deliver()
-    assert await hub.report_running("rack-1", action["id"])
-    outcome = {"action": action["id"], "node": node["id"], "status": "done", "generation": 1,
-               "power_state": "off", "error": None, "fatal": False, "superseded_by": None, "commands": []}
+    assert await hub.report_running("rack-1", RunningReport(action["id"]))
+    outcome = OutcomeReport(action=action["id"], node=node["id"], status=ActionStatus.DONE, generation=1,
+                            power_state=PowerState.OFF, error=None, fatal=False, superseded_by=None, commands=())
     assert await hub.report_outcome("rack-1", outcome)
     hub.cancel("rack-1", node["id"], action["id"])
     assert connection.cancelled == [(node["id"], action["id"])]

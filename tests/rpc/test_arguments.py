@@ -2,12 +2,19 @@
 Tests for pserv.rpc.arguments.
 """
 
+from typing import Any
+
+import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pserv.rpc.arguments import JSON, MAX_VALUE, encode_json, fitting_prefix, item_sizes, split_to_fit
-from pserv.rpc.common import TooLarge
+from pserv.rpc import wire
+from pserv.rpc.arguments import MAX_VALUE, Message, encode_json, fitting_prefix, item_sizes, split_to_fit
+from pserv.rpc.common import InvalidRequest, TooLarge
+from pserv.rpc.messages import OutcomeReport, PowerRequest
+
+from pserv.testing.rpc import outcome, power_request
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=20),
@@ -17,44 +24,57 @@ json_values = st.recursive(
 
 
 @given(st.dictionaries(st.text(max_size=10), json_values, max_size=5))
-def test_json_dict_round_trips(value):
-    """A dict survives toString and fromString unchanged."""
-    argument = JSON(dict)
+def test_json_object_round_trips(value):
+    """An object of any JSON values survives toString and fromString unchanged."""
+    argument = Message(dict[str, Any], "value")
     assert argument.fromString(argument.toString(value)) == value
 
 
-def test_json_list_round_trips_unicode():
-    """A list with non-ASCII text round-trips."""
-    argument = JSON(list)
-    assert argument.fromString(argument.toString(["é", {"n": 1}])) == ["é", {"n": 1}]
+def test_message_round_trips_unicode():
+    """A message with non-ASCII text round-trips, as ASCII JSON."""
+    argument = Message(PowerRequest, "request")
+    request = attrs.evolve(power_request(), name="nœud-é")
+    data = argument.toString(request)
+    assert data.isascii() and argument.fromString(data) == request
 
 
-def test_wrong_kind_is_refused_both_ways():
-    """A list where a dict is expected is refused on send and on receipt."""
-    with pytest.raises(TypeError):
-        JSON(dict).toString([1])
-    with pytest.raises(TypeError):
-        JSON(dict).fromString(b"[1]")
+def test_message_is_its_wire_form():
+    """A message argument is the compact JSON of the message's wire form."""
+    assert Message(OutcomeReport, "outcome").toString(outcome()) == encode_json(wire.unstructure(outcome()))
+
+
+def test_wrong_kind_is_refused_on_receipt():
+    """A list where an object is expected is refused on receipt, naming the value."""
+    with pytest.raises(InvalidRequest, match="request: must be an object"):
+        Message(PowerRequest, "request").fromString(b"[1]")
+
+
+def test_a_bad_message_is_refused_on_receipt_naming_the_field():
+    """Deserialising checks the message: a field missing is InvalidRequest naming it."""
+    data = wire.unstructure(outcome())
+    del data["generation"]
+    with pytest.raises(InvalidRequest, match="outcome: generation is missing"):
+        Message(OutcomeReport, "outcome").fromString(encode_json(data))
 
 
 def test_too_large_is_refused_before_sending():
     """A value over 64 KiB raises TooLarge with its size."""
     with pytest.raises(TooLarge, match="bytes"):
-        JSON(list).toString(["x" * MAX_VALUE])
+        Message(list[Any], "value").toString(["x" * MAX_VALUE])
 
 
 def test_exactly_the_limit_fits():
     """A value of exactly MAX_VALUE bytes is accepted."""
     value = ["x" * (MAX_VALUE - 4)]
-    assert len(JSON(list).toString(value)) == MAX_VALUE
+    assert len(Message(list[Any], "value").toString(value)) == MAX_VALUE
 
 
 def test_nan_is_refused():
-    """NaN is not JSON, either way."""
+    """NaN is not JSON, either way: refused by the sender, and as InvalidRequest on receipt."""
     with pytest.raises(ValueError):
         encode_json([float("nan")])
-    with pytest.raises(ValueError):
-        JSON(list).fromString(b"[NaN]")
+    with pytest.raises(InvalidRequest, match="not JSON"):
+        Message(list[Any], "value").fromString(b"[NaN]")
 
 
 def test_fitting_prefix_counts_brackets_and_commas():
@@ -82,5 +102,6 @@ def test_an_item_too_big_alone_is_refused():
 
 
 def test_item_sizes():
-    """item_sizes gives each item's encoded size."""
+    """item_sizes gives each item's encoded size, a message's as its wire form."""
     assert item_sizes([1, "ab", {"k": None}]) == [1, 4, 10]
+    assert item_sizes([outcome()]) == [len(encode_json(wire.unstructure(outcome())))]

@@ -5,8 +5,11 @@ in memory, with a recording responder.
 
 import pytest
 
-from pserv.rpc.cluster import ClusterResponder, PerformPower
+from pserv.rpc import wire
+from pserv.rpc.arguments import Message
+from pserv.rpc.cluster import CancelAction, ClusterResponder, PerformPower
 from pserv.rpc.common import CommandFailed, InvalidRequest
+from pserv.rpc.messages import CancelRequest, PowerRequest
 
 from pserv.testing.rpc import InMemory, RecordingCluster, power_request
 
@@ -29,24 +32,25 @@ def test_perform_power(memory):
 def test_cancel_action(memory, known):
     """CancelAction carries node and action and answers whether the cluster knew it."""
     memory.cluster.known = known
-    assert memory.call(memory.server.cancel_action(3, 30)) is known
-    assert memory.cluster.calls == [("cancel_action", 3, 30)]
+    assert memory.call(memory.server.cancel_action(CancelRequest(3, 30))) is known
+    assert memory.cluster.calls == [("cancel_action", CancelRequest(3, 30))]
 
 
-def test_malformed_request_is_refused_before_sending(memory):
-    """perform_power refuses a request missing a field without sending it."""
-    broken = {k: v for k, v in power_request().items() if k != "kind"}
+def test_request_missing_a_field_is_refused_by_the_cluster(memory):
+    """perform_power's request missing a field is refused by the cluster, naming it; nothing is run."""
+    broken = {k: v for k, v in wire.unstructure(power_request()).items() if k != "kind"}
     with pytest.raises(InvalidRequest, match="kind"):
         memory.call(memory.server.perform_power(broken))
     assert memory.cluster.calls == []
 
 
 def test_malformed_request_is_refused_by_the_cluster(memory):
-    """A request that bypasses the region's check is refused by the cluster as InvalidRequest."""
-    broken = {**power_request(), "generation": "4"}
-    with pytest.raises(InvalidRequest, match="generation"):
+    """A request with a mistyped field is refused by the cluster as InvalidRequest; the connection stays up."""
+    broken = {**wire.unstructure(power_request()), "generation": "4"}
+    with pytest.raises(InvalidRequest, match="request: generation is not valid"):
         memory.call(memory.server.callRemote(PerformPower, request=broken))
     assert memory.cluster.calls == []
+    assert memory.call(memory.server.perform_power(power_request())) is None
 
 
 def test_responder_failure_answers_command_failed(memory):
@@ -58,10 +62,17 @@ def test_responder_failure_answers_command_failed(memory):
     memory.cluster.perform_power = broken
     with pytest.raises(CommandFailed):
         memory.call(memory.server.perform_power(power_request()))
-    assert memory.call(memory.server.cancel_action(1, 1)) is True
+    assert memory.call(memory.server.cancel_action(CancelRequest(1, 1))) is True
 
 
 def test_recording_cluster_is_a_cluster_responder():
     """The fake implements every ClusterResponder method."""
     methods = {name for name in vars(ClusterResponder) if not name.startswith("_")}
     assert methods <= set(dir(RecordingCluster))
+
+
+def test_the_commands_carry_messages():
+    """PerformPower carries a PowerRequest and CancelAction a CancelRequest."""
+    assert dict(PerformPower.arguments)[b"request"].kind is PowerRequest
+    request, = CancelAction.arguments
+    assert request[0] == b"cancel" and isinstance(request[1], Message) and request[1].kind is CancelRequest

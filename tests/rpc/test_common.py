@@ -1,20 +1,32 @@
 """
-Tests for pserv.rpc.common, and for what every command in pserv.rpc
-declares.
+Tests for pserv.rpc.common, for what every command in pserv.rpc declares,
+and for the protocol version both ends check in the handshake (against
+peers from before versions, in memory).
 """
 
 import importlib
 import inspect
+import os
 import pkgutil
 
 import pytest
+from twisted.internet.task import Clock
+from twisted.logger import formatEvent
 from twisted.protocols import amp
+from twisted.test import iosim
 
 import pserv.rpc
+from pserv.rpc.cluster_protocol import ClusterRPC
 from pserv.rpc.common import (
-    COMMAND_ERRORS, HANDSHAKE_ERRORS, SESSION_ERRORS, AuthenticationFailed, NotAuthenticated,
+    COMMAND_ERRORS, HANDSHAKE_ERRORS, SESSION_ERRORS, UNVERSIONED, VERSION, AuthenticationFailed,
+    NotAuthenticated, VersionMismatch, version_mismatch,
 )
 from pserv.rpc.region import Authenticate, Prove
+from pserv.rpc.region_protocol import RegionRPCFactory
+
+from pserv.testing.rpc import (
+    CHANNEL, SECRET, RecordingCluster, RecordingRegion, UnversionedCluster, UnversionedRegion, captured_logs,
+)
 
 
 def all_commands():
@@ -75,3 +87,68 @@ def test_docs_list_every_command_and_error():
     text = (Path(__file__).parents[2] / "docs" / "rpc.md").read_text()
     assert all(f"`{command.__name__}`" in text for command in COMMANDS)
     assert all(f"`{tag.decode()}`" in text for tag in {**COMMAND_ERRORS, **HANDSHAKE_ERRORS}.values())
+
+
+def test_version_mismatch_names_both_versions():
+    """No error for this version; otherwise one naming both versions, a peer sending none being version 1."""
+    assert version_mismatch(VERSION, "region", "cluster") is None
+    old = version_mismatch(None, "region", "cluster")
+    assert isinstance(old, VersionMismatch)
+    assert str(old).startswith(f"the cluster speaks RPC protocol version {UNVERSIONED} and the region version {VERSION}")
+    assert f"version {VERSION + 1} and the cluster version {VERSION}" in str(version_mismatch(VERSION + 1, "cluster",
+                                                                                               "region"))
+
+
+def version_lines(events):
+    """The log lines that speak of protocol versions."""
+    return [formatEvent(event) for event in events if "protocol version" in formatEvent(event)]
+
+
+def test_an_unversioned_cluster_gets_a_clear_error_from_the_region():
+    """A cluster from before versions is told both versions, logged once by the region and dropped; no traceback."""
+    region = RecordingRegion()
+    factory = RegionRPCFactory(region, SECRET, CHANNEL, Clock())
+    with captured_logs() as events:
+        old, server, pump = iosim.connectedServerAndClient(
+            lambda: factory.buildProtocol(None), UnversionedCluster, greet=False)
+        pump.flush()
+    [answer] = old.answer
+    assert answer.check(amp.UnknownRemoteError)  # the old cluster has no class for the tag: it sees the text
+    assert f"version {UNVERSIONED} and the region version {VERSION}" in answer.getErrorMessage()
+    assert server.gone and region.calls == [] and factory.connections == {}
+    [line] = version_lines(events)
+    assert "'rack-1'" in line and "disconnecting" in line
+    assert not any("log_failure" in event for event in events)
+
+
+def test_a_cluster_of_another_version_is_refused():
+    """A cluster sending another version gets VersionMismatch naming both, and is dropped."""
+    client, server, pump = iosim.connectedServerAndClient(
+        lambda: RegionRPCFactory(RecordingRegion(), SECRET, CHANNEL, Clock()).buildProtocol(None), amp.AMP,
+        greet=False)
+    answers = []
+    client.callRemote(Authenticate, cluster="rack-1", cluster_nonce=os.urandom(32), version=VERSION + 1) \
+        .addErrback(answers.append)
+    pump.flush()
+    [answer] = answers
+    assert answer.check(VersionMismatch) and f"version {VERSION + 1} and the region version {VERSION}" in str(answer.value)
+    assert server.gone
+
+
+def test_a_cluster_refuses_an_unversioned_region():
+    """A region from before versions is refused before Prove: both versions in one log line, no traceback."""
+    cluster = RecordingCluster()
+    with captured_logs() as events:
+        client, old, pump = iosim.connectedServerAndClient(
+            UnversionedRegion, lambda: ClusterRPC(cluster, SECRET, "rack-1", lambda transport: CHANNEL), greet=False)
+        ready = client.when_ready()
+        pump.flush()
+    failures = []
+    ready.addErrback(failures.append)
+    [failure] = failures
+    assert failure.check(VersionMismatch)
+    assert f"the region speaks RPC protocol version {UNVERSIONED} and the cluster version {VERSION}" in str(failure.value)
+    assert old.asked == ["Authenticate"] and client.gone and cluster.calls == []
+    [line] = version_lines(events)
+    assert "rack-1" in line and "disconnecting" in line
+    assert not any("log_failure" in event for event in events)

@@ -5,15 +5,18 @@ deadlines and how failures are answered.
 
 import os
 
+import attrs
 import pytest
 from twisted.internet.error import ConnectionDone, ConnectionLost
 from twisted.protocols import amp
 from twisted.test import iosim
 
-from pserv.rpc import auth
+from pserv.rpc import auth, wire
+from pserv.rpc.arguments import MAX_VALUE
 from pserv.rpc.cluster import PerformPower
-from pserv.rpc.common import AuthenticationFailed, CommandFailed, InvalidRequest, NotAuthenticated
+from pserv.rpc.common import VERSION, AuthenticationFailed, CommandFailed, InvalidRequest, NotAuthenticated
 from pserv.rpc.cluster_protocol import ClusterRPC
+from pserv.rpc.messages import ProgressReport, RecoveryPage, RecoveryQuery, RunningReport
 from pserv.rpc.region_protocol import fit_page
 from pserv.rpc.region import Authenticate, Heartbeat, Prove, Recover, ReportOutcome
 
@@ -73,7 +76,8 @@ def test_region_drops_a_cluster_with_the_wrong_secret():
     client, server, pump = raw_client(memory)
     memory.region.calls.clear()
     with captured_logs() as events:
-        sent = [client.callRemote(Authenticate, cluster="rack-9", cluster_nonce=os.urandom(32))]
+        nonce = os.urandom(32)
+        sent = [client.callRemote(Authenticate, cluster="rack-9", cluster_nonce=nonce, version=VERSION)]
         bad = auth.cluster_proof(WRONG_SECRET, "rack-9", b"r" * 32, b"c" * 32, CHANNEL)
         sent.append(client.callRemote(Prove, cluster_proof=bad))
         sent.append(client.callRemote(ReportOutcome, outcome=outcome()))
@@ -112,7 +116,7 @@ def test_command_before_the_handshake_is_refused():
     client, server, pump = raw_client(memory)
     first = client.callRemote(ReportOutcome, outcome=outcome())
     nonce = os.urandom(32)
-    then = client.callRemote(Authenticate, cluster="rack-1", cluster_nonce=nonce)
+    then = client.callRemote(Authenticate, cluster="rack-1", cluster_nonce=nonce, version=VERSION)
     collected = results(first, then)
     pump.flush()
     [refused, later] = collected.get()
@@ -136,7 +140,7 @@ def test_region_command_before_the_region_proved_itself_is_refused():
 def test_bad_name_or_nonce_fails_authentication(name, nonce):
     """Authenticate with a malformed name or nonce is refused and the connection dropped."""
     client, server, pump = raw_client(InMemory())
-    collected = results(client.callRemote(Authenticate, cluster=name, cluster_nonce=nonce))
+    collected = results(client.callRemote(Authenticate, cluster=name, cluster_nonce=nonce, version=VERSION))
     pump.flush()
     assert collected.get()[0].check(AuthenticationFailed) and server.gone
 
@@ -152,8 +156,8 @@ def test_prove_out_of_turn_fails():
 def test_authenticate_twice_fails():
     """A second Authenticate on one connection fails authentication."""
     client, server, pump = raw_client(InMemory())
-    first = client.callRemote(Authenticate, cluster="rack-1", cluster_nonce=os.urandom(32))
-    second = client.callRemote(Authenticate, cluster="rack-1", cluster_nonce=os.urandom(32))
+    first = client.callRemote(Authenticate, cluster="rack-1", cluster_nonce=os.urandom(32), version=VERSION)
+    second = client.callRemote(Authenticate, cluster="rack-1", cluster_nonce=os.urandom(32), version=VERSION)
     collected = results(first, second)
     pump.flush()
     answers = collected.get()
@@ -231,14 +235,14 @@ def test_responder_failure_answers_command_failed():
     """A responder that raises answers CommandFailed, logged on the region; the connection stays up."""
     memory = InMemory()
 
-    def broken(cluster, action):
+    def broken(cluster, report):
         raise RuntimeError("database is down")
 
     memory.region.report_running = broken
     memory.flush()
     with captured_logs() as events:
         with pytest.raises(CommandFailed, match="see its log"):
-            memory.call(memory.client.report_running(5))
+            memory.call(memory.client.report_running(RunningReport(5)))
     assert "database is down" in logged_text(events)
     assert memory.call(memory.client.heartbeat()) is None
 
@@ -247,20 +251,20 @@ def test_responder_invalid_request_passes_through():
     """A responder's InvalidRequest reaches the cluster with its message."""
     memory = InMemory()
 
-    def picky(cluster, action, progress):
+    def picky(cluster, report):
         raise InvalidRequest("progress: unknown step")
 
     memory.region.report_progress = picky
     memory.flush()
     with pytest.raises(InvalidRequest, match="unknown step"):
-        memory.call(memory.client.report_progress(5, "nonsense"))
+        memory.call(memory.client.report_progress(ProgressReport(5, "nonsense")))
 
 
 def test_malformed_outcome_is_invalid():
     """An outcome missing a field is refused as InvalidRequest before the responder sees it."""
     memory = InMemory()
     memory.flush()
-    broken = {k: v for k, v in outcome().items() if k != "generation"}
+    broken = {k: v for k, v in wire.unstructure(outcome()).items() if k != "generation"}
     with pytest.raises(InvalidRequest, match="generation"):
         memory.call(memory.client.callRemote(ReportOutcome, outcome=broken))
     with pytest.raises(InvalidRequest, match="generation"):
@@ -271,7 +275,8 @@ def test_malformed_outcome_is_invalid():
 def test_reports_refused_locally_before_authentication():
     """The cluster's helpers fail with NotAuthenticated, sending nothing, until it has authenticated."""
     memory = InMemory()
-    for call in (memory.client.heartbeat(), memory.client.report_running(1), memory.client.recover_all()):
+    for call in (memory.client.heartbeat(), memory.client.report_running(RunningReport(1)),
+                 memory.client.recover_all()):
         with pytest.raises(NotAuthenticated):
             memory.call(call)
     assert memory.client.authenticated and memory.region.names() == ["cluster_connected"]
@@ -290,29 +295,30 @@ def test_recover_checks_its_arguments(after, limit):
     memory = InMemory()
     memory.flush()
     with pytest.raises(InvalidRequest):
-        memory.call(memory.client.callRemote(Recover, after=after, limit=limit))
+        memory.call(memory.client.callRemote(Recover, query=RecoveryQuery(after=after, limit=limit)))
 
 
 def test_fit_page_cuts_to_one_amp_value():
     """A page too big for one AMP value is cut, and next names its last node."""
     nodes = [recovery_node(i, actions=20) for i in range(1, 201)]
-    page = fit_page({"nodes": nodes, "next": None})
-    assert 0 < len(page["nodes"]) < 200 and page["next"] == page["nodes"][-1]["node"]
-    assert fit_page({"nodes": nodes[:2], "next": 5}) == {"nodes": nodes[:2], "next": 5}
+    page = fit_page(RecoveryPage(nodes=tuple(nodes), next=None))
+    assert 0 < len(page.nodes) < 200 and page.next == page.nodes[-1].node
+    assert len(Recover.response[0][1].toString(page)) <= MAX_VALUE
+    assert fit_page(RecoveryPage(nodes=tuple(nodes[:2]), next=5)) == RecoveryPage(nodes=tuple(nodes[:2]), next=5)
 
 
 def test_fit_page_refuses_an_entry_too_big_alone():
     """A node whose entry alone exceeds 64 KiB fails the page as CommandFailed."""
     huge = recovery_node(1)
-    huge["power_parameters"]["blob"] = "x" * 70000
+    huge.power_parameters["blob"] = "x" * 70000
     with pytest.raises(CommandFailed, match="node 1"):
-        fit_page({"nodes": [huge], "next": None})
+        fit_page(RecoveryPage(nodes=(huge,), next=None))
 
 
 def test_recover_all_refuses_a_cursor_that_does_not_advance():
     """recover_all fails rather than loop when the region's next does not advance."""
     memory = InMemory()
-    memory.region.recover = lambda cluster, after, limit: {"nodes": [recovery_node(3)], "next": 3}
+    memory.region.recover = lambda cluster, query: RecoveryPage(nodes=(recovery_node(3),), next=3)
     memory.flush()
     with pytest.raises(InvalidRequest, match="did not advance"):
         memory.call(memory.client.recover_all())
@@ -328,10 +334,10 @@ def test_unknown_command_after_authentication_is_unhandled():
 
 
 def test_power_states_batches_are_checked():
-    """A malformed observed state fails report_power_states locally."""
+    """A malformed observed state is refused by the region, naming it; the responder hears nothing."""
     memory = InMemory()
     memory.flush()
-    bad = observed(1)
-    bad["power_state"] = "sideways"
-    with pytest.raises(InvalidRequest, match="power_state"):
+    bad = attrs.evolve(observed(1), power_state="sideways")
+    with pytest.raises(InvalidRequest, match=r"states: \[1\]\.power_state is not valid"):
         memory.call(memory.client.report_power_states([observed(2), bad]))
+    assert memory.region.names() == ["cluster_connected"]

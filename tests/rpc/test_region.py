@@ -3,10 +3,16 @@ Tests for pserv.rpc.region: every command the region answers, both ends in
 memory, with a recording responder.
 """
 
+import attrs
 import pytest
 
-from pserv.rpc.region import MAX_PAGE, Recover, RegionResponder, ReportOutcome
+from pserv.rpc.arguments import Message
+from pserv.rpc.messages import (
+    ObservedState, OutcomeReport, ProgressReport, RecoveryPage, RecoveryQuery, RunningReport,
+)
+from pserv.rpc.region import MAX_PAGE, Recover, RegionResponder, ReportOutcome, ReportPowerStates
 
+from pserv.power.states import ActionStatus, PowerState
 from pserv.testing.rpc import InMemory, RecordingRegion, observed, outcome, recovery_node
 
 
@@ -21,34 +27,34 @@ def memory():
 
 def test_recover_one_page(memory):
     """Recover carries after and limit, and answers nodes and next."""
-    answer = memory.call(memory.client.callRemote(Recover, after=2, limit=1))
-    assert answer == {"nodes": [recovery_node(5)], "next": 5}
-    assert memory.region.calls == [("recover", "rack-1", 2, 1)]
+    answer = memory.call(memory.client.callRemote(Recover, query=RecoveryQuery(after=2, limit=1)))
+    assert answer == {"page": RecoveryPage(nodes=(recovery_node(5),), next=5)}
+    assert memory.region.calls == [("recover", "rack-1", RecoveryQuery(2, 1))]
 
 
 def test_recover_from_the_start_to_the_end(memory):
     """after=None starts at the first node; the last page answers next=None."""
-    answer = memory.call(memory.client.callRemote(Recover, after=None, limit=MAX_PAGE))
-    assert answer == {"nodes": [recovery_node(i) for i in (2, 5, 9)], "next": None}
+    answer = memory.call(memory.client.callRemote(Recover, query=RecoveryQuery(after=None, limit=MAX_PAGE)))
+    assert answer == {"page": RecoveryPage(nodes=tuple(recovery_node(i) for i in (2, 5, 9)), next=None)}
 
 
 def test_recover_all_follows_the_pages(memory):
     """recover_all asks page after page and returns every entry in order."""
     nodes = memory.call(memory.client.recover_all(limit=2))
     assert nodes == [recovery_node(i) for i in (2, 5, 9)]
-    assert memory.region.calls == [("recover", "rack-1", None, 2), ("recover", "rack-1", 5, 2)]
+    assert memory.region.calls == [("recover", "rack-1", RecoveryQuery(None, 2)), ("recover", "rack-1", RecoveryQuery(5, 2))]
 
 
 def test_report_running(memory):
     """ReportRunning carries the action id and answers nothing."""
-    assert memory.call(memory.client.report_running(41)) is None
-    assert memory.region.calls == [("report_running", "rack-1", 41)]
+    assert memory.call(memory.client.report_running(RunningReport(41))) is None
+    assert memory.region.calls == [("report_running", "rack-1", RunningReport(41))]
 
 
 def test_report_progress(memory):
     """ReportProgress carries the action id and the step."""
-    assert memory.call(memory.client.report_progress(41, "off_verified")) is None
-    assert memory.region.calls == [("report_progress", "rack-1", 41, "off_verified")]
+    assert memory.call(memory.client.report_progress(ProgressReport(41, "off_verified"))) is None
+    assert memory.region.calls == [("report_progress", "rack-1", ProgressReport(41, "off_verified"))]
 
 
 @pytest.mark.parametrize("applied", [True, False])
@@ -63,16 +69,16 @@ def test_report_outcome_of_each_status(memory):
     """Outcomes of every status and with nulls round-trip unchanged."""
     sent = []
     for status, extra in [("failed", {"error": "expected power on", "fatal": True, "power_state": None}),
-                          ("superseded", {"superseded_by": 9, "commands": []}),
-                          ("cancelled", {"power_state": "unknown"})]:
-        sent.append({**outcome(), "status": status, **extra})
+                          ("superseded", {"superseded_by": 9, "commands": ()}),
+                          ("cancelled", {"power_state": PowerState.UNKNOWN})]:
+        sent.append(attrs.evolve(outcome(), status=ActionStatus(status), **extra))
         memory.call(memory.client.report_outcome(sent[-1]))
     assert [call[2] for call in memory.region.calls] == sent
 
 
 def test_report_power_states(memory):
     """ReportPowerStates carries the observed states."""
-    states = [observed(1), observed(2, error="BMC refused the password")]
+    states = (observed(1), observed(2, error="BMC refused the password"))
     assert memory.call(memory.client.report_power_states(states)) is None
     assert memory.region.calls == [("report_power_states", "rack-1", states)]
 
@@ -83,6 +89,7 @@ def test_report_power_states_splits_big_batches(memory):
     memory.call(memory.client.report_power_states(states))
     batches = [call[2] for call in memory.region.calls]
     assert len(batches) > 1 and [s for batch in batches for s in batch] == states
+    assert all(isinstance(batch, tuple) for batch in batches)
 
 
 def test_heartbeat(memory):
@@ -106,6 +113,9 @@ def test_recording_region_is_a_region_responder():
     assert methods <= set(dir(RecordingRegion))
 
 
-def test_outcome_argument_is_a_json_dict():
-    """ReportOutcome's outcome is a JSON object argument."""
-    assert dict(ReportOutcome.arguments)[b"outcome"].kind is dict
+def test_the_commands_carry_messages():
+    """ReportOutcome carries an OutcomeReport, ReportPowerStates a tuple of ObservedState, Recover a query and a page."""
+    assert dict(ReportOutcome.arguments)[b"outcome"].kind is OutcomeReport
+    assert dict(ReportPowerStates.arguments)[b"states"].kind == tuple[ObservedState, ...]
+    assert [type(argument) for _, argument in Recover.arguments + Recover.response] == [Message, Message]
+    assert dict(Recover.response)[b"page"].kind is RecoveryPage

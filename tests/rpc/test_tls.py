@@ -12,6 +12,7 @@ import pytest_twisted
 
 from pserv.rpc.common import AuthenticationFailed
 from pserv.rpc.cluster_protocol import ClusterRPC
+from pserv.rpc.messages import CancelRequest, ProgressReport, RunningReport
 from pserv.rpc.tls import CERTIFICATE_FILE, KEY_FILE, CertificateError, ensure_certificate
 
 from pserv.testing.rpc import (
@@ -76,7 +77,7 @@ async def test_every_command_over_tls(tmp_path):
     assert region.responder.names() == [
         "cluster_connected", "recover", "report_running", "report_progress", "report_outcome",
         "report_power_states", "heartbeat", "cluster_disconnected"]
-    assert cluster.calls == [("perform_power", power_request()), ("cancel_action", 1, 10)]
+    assert cluster.calls == [("perform_power", power_request()), ("cancel_action", CancelRequest(1, 10))]
     text = logged_text(events)
     assert "authenticated to the region" in text
     assert all(secret not in text for secret in (SECRET.decode(), "hunter2", "s3cret"))
@@ -87,14 +88,14 @@ async def exercise_every_command(rpc, region):
     try:
         await within(rpc.when_ready())
         assert await within(rpc.recover_all()) == [recovery_node(1)]
-        await within(rpc.report_running(10))
-        await within(rpc.report_progress(10, "off_verified"))
+        await within(rpc.report_running(RunningReport(10)))
+        await within(rpc.report_progress(ProgressReport(10, "off_verified")))
         assert await within(rpc.report_outcome(outcome(10))) is True
         await within(rpc.report_power_states([observed(1)]))
         await within(rpc.heartbeat())
         connection = region.responder.connections["rack-1"]
         await within(connection.perform_power(power_request()))
-        assert await within(connection.cancel_action(1, 10)) is True
+        assert await within(connection.cancel_action(CancelRequest(1, 10))) is True
     except BaseException:
         await disconnect(rpc)
         await region.stop()
@@ -115,8 +116,8 @@ async def test_recovery_of_ten_thousand_nodes(tmp_path):
         await disconnect(rpc)
         await region.stop()
     pages = [call for call in region.responder.calls if call[0] == "recover"]
-    assert len(pages) > 10 and pages[0][2] is None
-    assert all(call[2] < following[2] for call, following in zip(pages[1:], pages[2:]))
+    assert len(pages) > 10 and pages[0][2].after is None
+    assert all(call[2].after < following[2].after for call, following in zip(pages[1:], pages[2:]))
 
 
 @pytest_twisted.ensureDeferred

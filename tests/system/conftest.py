@@ -38,10 +38,10 @@ class Pserv:
         clusters = self.region.clusters
         original = clusters.report_running
 
-        def report_running(cluster, action):
-            done = original(cluster, action)
-            waiter = self.running.setdefault(action, Deferred())
-            done.addCallback(lambda result: (None if waiter.called else waiter.callback(action), result)[1])
+        def report_running(cluster, report):
+            done = original(cluster, report)
+            waiter = self.running.setdefault(report.action, Deferred())
+            done.addCallback(lambda result: (None if waiter.called else waiter.callback(report.action), result)[1])
             return done
 
         clusters.report_running = report_running
@@ -55,9 +55,9 @@ class Pserv:
         original = clusters.report_outcome
 
         def report_outcome(cluster, outcome):
-            self.outcome_calls.append(outcome["action"])
+            self.outcome_calls.append(outcome.action)
             done = original(cluster, outcome)
-            waiter = self.outcomes.setdefault(outcome["action"], Deferred())
+            waiter = self.outcomes.setdefault(outcome.action, Deferred())
             done.addCallback(lambda applied: (None if waiter.called else waiter.callback(outcome), applied)[1])
             return done
 

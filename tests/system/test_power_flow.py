@@ -14,7 +14,7 @@ async def test_request_is_carried_out_and_recorded(pserv):
     pserv.fleet.bmc("n1").power = PowerState.ON
     action = await pserv.power("n1", "cycle")
     outcome = await pserv.outcome_of(action["id"])
-    assert (outcome["status"], outcome["power_state"], outcome["commands"]) == ("done", "on", ["power_off", "power_on"])
+    assert (outcome.status, outcome.power_state, outcome.commands) == ("done", "on", ("power_off", "power_on"))
     code, shown = await pserv.api("GET", f"/api/v1/actions/{action['id']}")
     assert (shown["status"], shown["power_state"]) == ("done", "on")
     code, node = await pserv.api("GET", f"/api/v1/nodes/{node['id']}")
@@ -43,7 +43,7 @@ async def test_result_survives_a_dropped_connection_exactly_once(pserv):
     action = await pserv.power("n1", "on")
     pserv.connection.rpc.transport.loseConnection()
     outcome = await pserv.outcome_of(action["id"])
-    assert outcome["status"] == "done"
+    assert outcome.status == "done"
     code, events = await pserv.api("GET", "/api/v1/events?node=n1")
     done = [e for e in events["items"] if e["kind"] == "action_done" and e["action"] == action["id"]]
     assert len(done) == 1
@@ -59,5 +59,5 @@ async def test_cancel_reaches_the_cluster(pserv):
     code, asked = await pserv.api("POST", f"/api/v1/actions/{action['id']}/cancel")
     assert (code, asked["cancel_requested"]) == (202, True)
     outcome = await pserv.outcome_of(action["id"])
-    assert (outcome["status"], outcome["commands"]) == ("cancelled", [])
+    assert (outcome.status, outcome.commands) == ("cancelled", ())
     assert pserv.fleet.bmc("n1").commands == []

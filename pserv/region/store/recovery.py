@@ -1,10 +1,13 @@
 """
-Recovery: everything a cluster must converge on, a page at a time.
+Recovery: everything a cluster must converge on, a page at a time, and the
+pending actions handed to connected clusters.
 
 Every node the cluster owns comes with its full power settings (secrets
 included: this goes only to the authenticated cluster), its desired state,
 its generation and its outstanding actions.  Pending actions handed over
-here are marked ``sent``: recovery is how they are delivered.
+here are marked ``sent``: recovery is how they are delivered.  This module
+is where the region builds the messages it sends (:class:`RecoveryPage`,
+:class:`PowerRequest`), from rows.
 """
 
 from __future__ import annotations
@@ -12,20 +15,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from pserv.power.states import OUTSTANDING
+from pserv.power.states import OUTSTANDING, ActionKind, ActionStatus, PowerState, values
 from pserv.region import schema
-from pserv.region.store.common import utc
+from pserv.region.store.reports import mark_sent
+from pserv.rpc.messages import PowerRequest, RecoveryAction, RecoveryNode, RecoveryPage
 
 
-def recover(
-    connection: Connection, cluster: str, after: int | None, limit: int, now: datetime
-) -> dict[str, Any]:
-    """
-    One page of ``cluster``'s nodes, in id order: ``{"nodes", "next"}``.
-    """
+def recover(connection: Connection, cluster: str, after: int | None, limit: int, now: datetime) -> RecoveryPage:
+    """One page of ``cluster``'s nodes with an id above ``after``, in id order, at most ``limit``."""
     table = schema.nodes
     query = select(table).where(table.c.cluster == cluster).order_by(table.c.id).limit(limit + 1)
     if after is not None:
@@ -33,33 +33,40 @@ def recover(
     rows = connection.execute(query).all()
     page, more = rows[:limit], len(rows) > limit
     outstanding = _outstanding(connection, [row.id for row in page])
-    _mark_sent(connection, [a.id for actions in outstanding.values() for a in actions if a.status == "pending"], now)
-    return {
-        "nodes": [_entry(row, outstanding.get(row.id, [])) for row in page],
-        "next": page[-1].id if more else None,
-    }
+    pending = [a.id for actions in outstanding.values() for a in actions if a.status == ActionStatus.PENDING]
+    mark_sent(connection, pending, now)
+    return RecoveryPage(
+        nodes=tuple(_entry(row, outstanding.get(row.id, [])) for row in page),
+        next=page[-1].id if more else None,
+    )
 
 
-def _entry(row: Any, actions: list[Any]) -> dict[str, Any]:
-    return {
-        "node": row.id,
-        "name": row.name,
-        "power_type": row.power_type,
-        "power_parameters": {**row.power_parameters, **row.power_secrets},
-        "desired_power_state": row.desired_power_state,
-        "generation": row.generation,
-        "actions": [
-            {
-                "id": a.id,
-                "kind": a.kind,
-                "generation": a.generation,
-                "status": "sent" if a.status == "pending" else a.status,
-                "progress": a.progress,
-                "cancel_requested": bool(a.cancel_requested),
-            }
+def _entry(row: Any, actions: list[Any]) -> RecoveryNode:
+    return RecoveryNode(
+        node=row.id,
+        name=row.name,
+        power_type=row.power_type,
+        power_parameters=_settings(row),
+        desired_power_state=PowerState(row.desired_power_state),
+        generation=row.generation,
+        actions=tuple(
+            RecoveryAction(
+                id=a.id,
+                kind=ActionKind(a.kind),
+                generation=a.generation,
+                # Handed over by this very answer (marked sent in recover).
+                status=ActionStatus.SENT if a.status == ActionStatus.PENDING else ActionStatus(a.status),
+                progress=a.progress,
+                cancel_requested=bool(a.cancel_requested),
+            )
             for a in actions
-        ],
-    }
+        ),
+    )
+
+
+def _settings(row: Any) -> dict[str, Any]:
+    """A node's power parameters, secrets included."""
+    return {**row.power_parameters, **row.power_secrets}
 
 
 def _outstanding(connection: Connection, node_ids: list[int]) -> dict[int, list[Any]]:
@@ -68,7 +75,7 @@ def _outstanding(connection: Connection, node_ids: list[int]) -> dict[int, list[
     table = schema.power_actions
     rows = connection.execute(
         select(table)
-        .where(table.c.node_id.in_(node_ids), table.c.status.in_(OUTSTANDING))
+        .where(table.c.node_id.in_(node_ids), table.c.status.in_(values(OUTSTANDING)))
         .order_by(table.c.id)
     ).all()
     found: dict[int, list[Any]] = {}
@@ -77,23 +84,13 @@ def _outstanding(connection: Connection, node_ids: list[int]) -> dict[int, list[
     return found
 
 
-def _mark_sent(connection: Connection, action_ids: list[int], now: datetime) -> None:
-    if action_ids:
-        table = schema.power_actions
-        connection.execute(
-            update(table)
-            .where(table.c.id.in_(action_ids), table.c.status == "pending")
-            .values(status="sent", sent_at=utc(now))
-        )
-
-
 def claim_for_delivery(
     connection: Connection, clusters: list[str], action_ids: list[int] | None, now: datetime
-) -> list[dict[str, Any]]:
+) -> list[tuple[str, PowerRequest]]:
     """
     Pending actions of nodes owned by ``clusters`` (all of them, or only
-    ``action_ids``), marked ``sent``, as PerformPower requests with each
-    node's cluster under ``"cluster"``.
+    ``action_ids``), marked ``sent``: each as its node's cluster and the
+    request to send it.
     """
     if not clusters:
         return []
@@ -102,23 +99,18 @@ def claim_for_delivery(
         select(actions, nodes.c.name, nodes.c.cluster, nodes.c.power_type, nodes.c.power_parameters,
                nodes.c.power_secrets)
         .join(nodes, nodes.c.id == actions.c.node_id)
-        .where(actions.c.status == "pending", nodes.c.cluster.in_(clusters))
+        .where(actions.c.status == ActionStatus.PENDING.value, nodes.c.cluster.in_(clusters))
         .order_by(actions.c.id)
     )
     if action_ids is not None:
         query = query.where(actions.c.id.in_(action_ids))
     rows = connection.execute(query).all()
-    _mark_sent(connection, [row.id for row in rows], now)
-    return [
-        {
-            "cluster": row.cluster,
-            "action": row.id,
-            "node": row.node_id,
-            "name": row.name,
-            "kind": row.kind,
-            "generation": row.generation,
-            "power_type": row.power_type,
-            "power_parameters": {**row.power_parameters, **row.power_secrets},
-        }
-        for row in rows
-    ]
+    mark_sent(connection, [row.id for row in rows], now)
+    return [(row.cluster, _request(row)) for row in rows]
+
+
+def _request(row: Any) -> PowerRequest:
+    return PowerRequest(
+        action=row.id, node=row.node_id, name=row.name, kind=ActionKind(row.kind), generation=row.generation,
+        power_type=row.power_type, power_parameters=_settings(row),
+    )

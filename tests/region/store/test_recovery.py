@@ -2,9 +2,11 @@
 Tests for pserv.region.store.recovery, on SQLite and PostgreSQL.
 """
 
+from pserv.power.states import ActionKind, ActionStatus
 from pserv.region.store.actions import get_action, request_power
 from pserv.region.store.nodes import create_node
 from pserv.region.store.recovery import recover
+from pserv.rpc.messages import RecoveryAction
 
 
 def enrol(run, moments, name, cluster):
@@ -20,14 +22,14 @@ def test_pages_of_owned_nodes_with_intent(run, moments):
     enrol(run, moments, "other", "rack-2")
     action, _ = run(request_power, "n1", "cycle", "a", moments())
     first = run(recover, "rack-1", None, 3, moments())
-    second = run(recover, "rack-1", first["next"], 3, moments())
-    assert [n["name"] for n in first["nodes"] + second["nodes"]] == ["n0", "n1", "n2", "n3", "n4"]
-    assert second["next"] is None
-    n1 = first["nodes"][1]
-    assert n1["power_parameters"]["password"] == "pw"
-    assert (n1["desired_power_state"], n1["generation"]) == ("on", 1)
-    assert n1["actions"] == [{"id": action["id"], "kind": "cycle", "generation": 1, "status": "sent",
-                              "progress": None, "cancel_requested": False}]
+    second = run(recover, "rack-1", first.next, 3, moments())
+    assert [n.name for n in first.nodes + second.nodes] == ["n0", "n1", "n2", "n3", "n4"]
+    assert second.next is None
+    n1 = first.nodes[1]
+    assert n1.power_parameters["password"] == "pw"
+    assert (n1.desired_power_state, n1.generation) == ("on", 1)
+    assert n1.actions == (RecoveryAction(id=action["id"], kind=ActionKind.CYCLE, generation=1,
+                                         status=ActionStatus.SENT, progress=None, cancel_requested=False),)
 
 
 def test_recovery_delivers_pending_actions(run, moments):
@@ -43,8 +45,8 @@ def test_finished_actions_are_not_recovered(run, moments):
     enrol(run, moments, "n0", "rack-1")
     run(request_power, "n0", "on", "a", moments())
     newer, _ = run(request_power, "n0", "off", "a", moments())
-    entry = run(recover, "rack-1", None, 100, moments())["nodes"][0]
-    assert [a["id"] for a in entry["actions"]] == [newer["id"]]
+    entry = run(recover, "rack-1", None, 100, moments()).nodes[0]
+    assert [a.id for a in entry.actions] == [newer["id"]]
 
 
 def test_claim_for_delivery(run, moments):
@@ -56,8 +58,8 @@ def test_claim_for_delivery(run, moments):
     from pserv.region.store.recovery import claim_for_delivery
 
     claimed = run(claim_for_delivery, ["rack-1"], None, moments())
-    assert [(c["cluster"], c["action"], c["kind"]) for c in claimed] == [("rack-1", first["id"], "on")]
-    assert claimed[0]["power_parameters"]["password"] == "pw"
+    assert [(cluster, r.action, r.kind) for cluster, r in claimed] == [("rack-1", first["id"], "on")]
+    assert claimed[0][1].power_parameters["password"] == "pw"
     assert run(get_action, first["id"])["status"] == "sent"
     assert run(claim_for_delivery, ["rack-1"], None, moments()) == []
     assert run(claim_for_delivery, [], None, moments()) == []

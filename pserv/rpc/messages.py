@@ -1,0 +1,223 @@
+"""
+The messages the region and its clusters exchange: one frozen class each.
+
+Every command after the handshake carries one of these (or a tuple of
+them), and :mod:`pserv.rpc.wire` is the one conversion to and from the
+wire: the receiving end checks a message once, as it deserialises it.
+``docs/rpc.md`` shows each class's fields as they travel; a test keeps the
+two in step.
+
+Senders build messages here, in one place each: the region's store builds
+:class:`PowerRequest` and :class:`RecoveryPage`; the cluster builds its
+reports with the constructors of :class:`OutcomeReport`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import Annotated, Any
+
+import attrs
+
+from pserv.power.outcome import Outcome
+from pserv.power.states import FINAL, OUTSTANDING, ActionKind, ActionStatus, PowerState
+from pserv.util.times import moment_from_seconds
+
+
+@attrs.frozen
+class Among:
+    """Marks an enum field whose value must be one of ``members``."""
+
+    members: frozenset[Enum]
+
+
+FinalStatus = Annotated[ActionStatus, Among(FINAL)]
+"""How an action ended: one of the final statuses."""
+
+OutstandingStatus = Annotated[ActionStatus, Among(OUTSTANDING)]
+"""Where an action not yet ended stands."""
+
+DesiredPower = Annotated[PowerState, Among(frozenset({PowerState.ON, PowerState.OFF, PowerState.UNKNOWN}))]
+"""What an operator can want a node's power to be (``unknown``: no wish yet)."""
+
+ObservedPower = Annotated[PowerState, Among(frozenset({PowerState.ON, PowerState.OFF, PowerState.ERROR}))]
+"""What a cluster can see when it reads a node's power (``error``: the read failed)."""
+
+NO_GENERATION = -1
+"""
+The generation of an outcome for an action the cluster ended without
+running it (cancelled before it started, or while the cluster was away):
+the cluster never took on its generation.  It is below every real one
+(they start at 1), so the region records such an outcome and never applies
+it to the node.
+"""
+
+
+@attrs.frozen
+class PowerRequest:
+    """``PerformPower``: a power action for a cluster to run, with everything it needs."""
+
+    action: int
+    node: int
+    name: str
+    kind: ActionKind
+    generation: int
+    power_type: str
+    power_parameters: dict[str, Any]
+
+
+@attrs.frozen
+class CancelRequest:
+    """``CancelAction``: stop ``action`` on ``node`` at its next safe point."""
+
+    node: int
+    action: int
+
+
+@attrs.frozen
+class RecoveryQuery:
+    """``Recover``: the nodes with an id above ``after`` (all for ``None``), at most ``limit``."""
+
+    after: int | None
+    limit: int
+
+
+@attrs.frozen
+class RecoveryAction:
+    """One outstanding action of a recovery entry."""
+
+    id: int
+    kind: ActionKind
+    generation: int
+    status: OutstandingStatus
+    progress: str | None
+    cancel_requested: bool
+
+
+@attrs.frozen
+class RecoveryNode:
+    """A recovery entry: one node and everything outstanding for it."""
+
+    node: int
+    name: str
+    power_type: str
+    power_parameters: dict[str, Any]
+    desired_power_state: DesiredPower
+    generation: int
+    actions: tuple[RecoveryAction, ...]
+
+    def request(self, action: RecoveryAction, kind: ActionKind | None = None) -> PowerRequest:
+        """
+        The power request that re-runs ``action`` of this node.
+
+        :param kind: what to run instead of the action's own kind (an
+            interrupted cycle finishes as ``on``).
+        """
+        return PowerRequest(
+            action=action.id, node=self.node, name=self.name, kind=kind or action.kind,
+            generation=action.generation, power_type=self.power_type, power_parameters=self.power_parameters,
+        )
+
+
+@attrs.frozen
+class RecoveryPage:
+    """``Recover``'s answer: entries in node id order; ``next`` the next page's ``after``, ``None`` after the last."""
+
+    nodes: tuple[RecoveryNode, ...]
+    next: int | None
+
+
+@attrs.frozen
+class RunningReport:
+    """``ReportRunning``: the cluster started running ``action``."""
+
+    action: int
+
+
+@attrs.frozen
+class ProgressReport:
+    """``ReportProgress``: ``action`` reached the milestone ``progress`` (``off_verified``, ...)."""
+
+    action: int
+    progress: str
+
+
+@attrs.frozen
+class OutcomeReport:
+    """
+    ``ReportOutcome``: how an action ended.
+
+    :ivar action: the region action this outcome answers.
+    :ivar generation: the generation the action ran at (:data:`NO_GENERATION`
+        for one the cluster ended without running).
+    :ivar power_state: the verified state for ``done``, else the last seen.
+    :ivar observed_at: when ``power_state`` was read; ``None`` when it was
+        not (and from clusters before the field, which leave it out: the
+        region then uses the time the report arrived).
+    """
+
+    action: int
+    node: int
+    status: FinalStatus
+    generation: int
+    power_state: PowerState | None
+    error: str | None
+    fatal: bool
+    superseded_by: int | None
+    commands: tuple[str, ...]
+    observed_at: datetime | None = None
+
+    @classmethod
+    def from_outcome(cls, node: int, outcome: Outcome) -> OutcomeReport:
+        """A registry :class:`~pserv.power.outcome.Outcome` for ``node``, under the registry's id and generation."""
+        return cls(
+            action=outcome.action_id, node=node, status=ActionStatus(outcome.status.value),
+            generation=outcome.generation, power_state=outcome.state, error=outcome.error,
+            fatal=outcome.fatal, superseded_by=outcome.superseded_by, commands=tuple(outcome.commands),
+            observed_at=None if outcome.observed_at is None else moment_from_seconds(outcome.observed_at),
+        )
+
+    @classmethod
+    def answering(cls, request: PowerRequest, outcome: Outcome) -> OutcomeReport:
+        """
+        The report for ``request`` of the registry action that served it:
+        under the request's own action id and generation (a request that
+        joined another action gets its own report).
+        """
+        report = cls.from_outcome(request.node, outcome)
+        return attrs.evolve(report, action=request.action, generation=request.generation)
+
+    @classmethod
+    def failed(cls, request: PowerRequest, error: str) -> OutcomeReport:
+        """``request`` failed fatally before it ran (its settings were refused, say)."""
+        return cls(
+            action=request.action, node=request.node, status=ActionStatus.FAILED,
+            generation=request.generation, power_state=None, error=error, fatal=True,
+            superseded_by=None, commands=(),
+        )
+
+    @classmethod
+    def cancelled(cls, node: int, action: int) -> OutcomeReport:
+        """``action`` cancelled before this cluster ran it: at :data:`NO_GENERATION`."""
+        return cls(
+            action=action, node=node, status=ActionStatus.CANCELLED, generation=NO_GENERATION,
+            power_state=None, error=None, fatal=False, superseded_by=None, commands=(),
+        )
+
+
+@attrs.frozen
+class ObservedState:
+    """One entry of ``ReportPowerStates``: a node's power as the cluster read it, and when."""
+
+    node: int
+    power_state: ObservedPower
+    error: str | None
+    observed_at: datetime
+
+
+MESSAGES: tuple[type, ...] = (
+    PowerRequest, CancelRequest, RecoveryQuery, RecoveryPage, RecoveryNode, RecoveryAction,
+    RunningReport, ProgressReport, OutcomeReport, ObservedState,
+)
+"""Every message class, in the order ``docs/rpc.md`` describes them."""
