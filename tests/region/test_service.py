@@ -13,6 +13,7 @@ from twisted.internet.task import Clock
 from pserv.region import schema
 from pserv.region.config import RegionConfig
 from pserv.region.service import NotInitialized, Region, initialize
+from pserv.testing.fake_driver import POWER_TYPES_WITH_FAKE
 
 
 def test_initialize_once(tmp_path):
@@ -44,7 +45,8 @@ async def test_sweep_fails_stuck_actions(tmp_path):
     from pserv.region.store.nodes import create_node
 
     database = region.database
-    database.run_now(create_node, {"name": "n", "power_type": "fake", "power_parameters": {"address": "n"}}, region.api.now())
+    database.run_now(create_node, {"name": "n", "power_type": "fake", "power_parameters": {"address": "n"}},
+                     region.api.now(), power_types=POWER_TYPES_WITH_FAKE)
     database.run_now(request_power, "n", "on", "admin", region.api.now())
     clock.advance(61)
     try:

@@ -16,6 +16,7 @@ from pserv.region.store.nodes import (
     power_settings,
     update_node,
 )
+from pserv.testing.fake_driver import POWER_TYPES_WITH_FAKE
 
 SECRET = "s3cret-hunter2"
 
@@ -23,7 +24,7 @@ SECRET = "s3cret-hunter2"
 def enrol(run, moments, name="node-1", **extra):
     body = {"name": name, "power_type": "fake", "power_parameters": {"address": name, "password": SECRET}}
     body.update(extra)
-    return run(create_node, body, moments())
+    return run(create_node, body, moments(), power_types=POWER_TYPES_WITH_FAKE)
 
 
 def test_create_and_show(run, moments):
@@ -56,7 +57,7 @@ def test_secret_kept_apart_for_the_cluster(run, moments):
 def test_bad_input_names_the_field_and_writes_nothing(run, moments, engine, body, field):
     """Invalid enrolment raises naming the field, and leaves no row behind."""
     with pytest.raises(Invalid) as caught:
-        run(create_node, body, moments())
+        run(create_node, body, moments(), power_types=POWER_TYPES_WITH_FAKE)
     assert caught.value.field == field
     with engine.connect() as connection:
         assert connection.execute(select(schema.nodes)).first() is None
@@ -74,7 +75,8 @@ def test_update_keeps_secret_sent_as_set(run, moments):
     """Settings sent back with the secret as 'set' keep the stored secret."""
     node = enrol(run, moments)
     params = dict(node["power_parameters"], latency=2)
-    updated = run(update_node, node["id"], {"power_parameters": params, "cluster": "rack-2"}, moments(1))
+    updated = run(update_node, node["id"], {"power_parameters": params, "cluster": "rack-2"}, moments(1),
+                  power_types=POWER_TYPES_WITH_FAKE)
     assert updated["power_parameters"]["latency"] == 2.0 and updated["cluster"] == "rack-2"
     assert run(power_settings, node["id"])[1]["password"] == SECRET
     assert updated["updated_at"] > node["updated_at"]
@@ -138,5 +140,5 @@ def test_driver_cross_checks_apply_at_enrolment(run, moments):
     body = {"name": "n", "power_type": "ipmi",
             "power_parameters": {"address": "10.0.0.5", "username": "admin", "password": "x" * 21}}
     with pytest.raises(Invalid) as caught:
-        run(create_node, body, moments())
+        run(create_node, body, moments(), power_types=POWER_TYPES_WITH_FAKE)
     assert caught.value.field == "password"
