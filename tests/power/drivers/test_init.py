@@ -8,6 +8,7 @@ from pserv.power.drivers.base import PowerDriver
 from pserv.power.drivers import DRIVER_PATHS, driver_class, driver_names
 from pserv.power.errors import PowerSettingsError
 from pserv.power.types import POWER_TYPES
+from tests.power.types.answers import settings_answers
 
 
 def test_fake_is_not_listed():
@@ -39,3 +40,20 @@ def test_unknown_type_names_the_field(name):
     with pytest.raises(PowerSettingsError) as caught:
         driver_class(name)
     assert caught.value.field == "power_type"
+
+
+@pytest.mark.parametrize("name", sorted(DRIVER_PATHS))
+def test_drivers_answer_as_before(name):
+    """Each driver's own validate() still answers every captured input as the drivers did: same settings, same field, same message."""
+    driver = driver_class(name)()
+    cases = [c for c in settings_answers() if c["power_type"] == name and isinstance(c["raw"], dict)]
+    for case in cases:
+        try:
+            cleaned = driver.validate(case["raw"])
+        except PowerSettingsError as error:
+            assert {"error": str(error), "field": error.field} == case["outcome"], case["raw"]
+        else:
+            secrets = driver.settings.secrets(cleaned)
+            assert {k: v for k, v in cleaned.items() if k not in secrets} == case["outcome"]["plain"]
+            assert {k: v for k, v in secrets.items() if v not in (None, "")} == case["outcome"]["secrets"]
+    assert len(cases) > 50

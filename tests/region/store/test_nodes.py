@@ -2,6 +2,10 @@
 Tests for pserv.region.store.nodes, on SQLite and PostgreSQL.
 """
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from sqlalchemy import select
 
@@ -14,9 +18,11 @@ from pserv.region.store.nodes import (
     get_node,
     list_nodes,
     power_settings,
+    split_settings,
     update_node,
 )
 from pserv.testing.fake_driver import POWER_TYPES_WITH_FAKE
+from tests.power.types.answers import settings_answers
 
 SECRET = "s3cret-hunter2"
 
@@ -140,5 +146,51 @@ def test_driver_cross_checks_apply_at_enrolment(run, moments):
     body = {"name": "n", "power_type": "ipmi",
             "power_parameters": {"address": "10.0.0.5", "username": "admin", "password": "x" * 21}}
     with pytest.raises(Invalid) as caught:
-        run(create_node, body, moments(), power_types=POWER_TYPES_WITH_FAKE)
+        run(create_node, body, moments())
     assert caught.value.field == "password"
+
+
+def test_production_nodes_cannot_be_fake(run, moments):
+    """Without power types given, the store knows no fake type: enrolment names power_type and lists the real ones."""
+    with pytest.raises(Invalid) as caught:
+        run(create_node, {"name": "n", "power_type": "fake", "power_parameters": {"address": "a"}}, moments())
+    assert caught.value.field == "power_type"
+    assert caught.value.message == "power_type: unknown driver 'fake'; known: ipmi, manual, redfish, snmp_pdu, wol"
+
+
+def test_split_settings_answers_as_the_drivers_did():
+    """split_settings, with the power types alone, answers every captured input exactly as it did when it built drivers."""
+    answers = settings_answers()
+    for case in answers:
+        try:
+            plain, secrets = split_settings(POWER_TYPES_WITH_FAKE, case["power_type"], case["raw"])
+        except Invalid as error:
+            assert {"error": error.message, "field": error.field} == case["outcome"], case
+        else:
+            assert {"plain": plain, "secrets": secrets} == case["outcome"], case
+    assert len(answers) > 4000
+
+
+VALIDATE_EVERY_TYPE = """
+import sys
+from pserv.power.types import POWER_TYPES
+from pserv.region.api import RegionAPI
+from pserv.region.errors import Invalid
+from pserv.region.store.nodes import split_settings
+from tests.power.types.answers import settings_answers
+for case in settings_answers():
+    if isinstance(case["power_type"], str) and case["power_type"] in POWER_TYPES:
+        try:
+            split_settings(POWER_TYPES, case["power_type"], case["raw"])
+        except Invalid:
+            pass
+POWER_TYPES.describe()
+print(sorted({m.split(".")[0] for m in sys.modules} & {"pyghmi", "pyipmi", "pysnmp", "pyasn1", "OpenSSL", "treq"}))
+"""
+
+
+def test_validating_every_type_loads_no_bmc_library():
+    """Validating nodes of every power type, as the region does, imports no BMC library (driver_class() did)."""
+    done = subprocess.run([sys.executable, "-c", VALIDATE_EVERY_TYPE], capture_output=True, text=True, timeout=60,
+                          cwd=Path(__file__).parents[3])
+    assert (done.returncode, done.stderr, done.stdout) == (0, "", "[]\n")
