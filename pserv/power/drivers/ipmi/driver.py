@@ -31,6 +31,7 @@ from pserv.power.errors import PowerError
 from pserv.power.states import PowerState
 from pserv.power.types.ipmi import IPMI
 
+
 class IPMIDriver(PowerDriver):
     """
     Chassis power over IPMI, one instance for every IPMI node of a cluster.

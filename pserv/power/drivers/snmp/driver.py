@@ -45,6 +45,7 @@ from pserv.power.types.snmp_vendors import AUTO, PDUVendor
 
 T = TypeVar("T")
 
+
 @dataclass(frozen=True)
 class Outlet:
     """
@@ -251,4 +252,3 @@ def _is_oid(value: Any) -> bool:
 
 def _shown(value: Any) -> str:
     return str(value.prettyPrint()) if hasattr(value, "prettyPrint") else repr(value)
-
