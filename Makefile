@@ -14,8 +14,19 @@ STAMP := $(VENV)/.installed
 demo: setup
 	$(BIN)/pserv demo
 
+# Each part's tests run on the reactor its daemon uses (tests/conftest.py):
+# one pytest run on Twisted's default reactor (region, client, simulation),
+# one on asyncio (cluster, drivers, demo, whole system).  PYTEST_ARGS goes
+# to both.  The target fails if either run fails; a run that selects no
+# test (exit 5) is fine only if the other ran some.
 test: setup
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	@status=0; ran=0; \
+	for reactor in default asyncio; do \
+	  $(BIN)/python -m pytest --reactor=$$reactor $(PYTEST_ARGS); code=$$?; \
+	  case $$code in 0) ran=1 ;; 5) ;; *) status=$$code ;; esac; \
+	done; \
+	if [ $$status -ne 0 ]; then exit $$status; fi; \
+	if [ $$ran -eq 0 ]; then echo "make test: no test ran"; exit 5; fi
 
 setup: $(STAMP)
 

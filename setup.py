@@ -10,38 +10,48 @@ setup(
     packages=find_packages(include=["pserv", "pserv.*"]),
     include_package_data=True,
     package_data={"pserv.region": ["migrations/*.py", "migrations/versions/*.py"]},
+    # Every third-party module pserv imports at run time (outside
+    # pserv/testing), by distribution; tests/test_setup.py checks it.
     install_requires=[
-        # [tls]: pyOpenSSL and service-identity, for HTTPS to Redfish BMCs
-        # with host name checking.
+        # [tls]: pyOpenSSL and service-identity: the RPC's TLS, and HTTPS to
+        # Redfish BMCs with host name checking.
         "Twisted[tls]>=24.7",
+        "pyOpenSSL",
+        "zope.interface",
         "Automat>=24.8",
         "attrs",
         "cattrs>=24.1",  # the RPC messages' one conversion to and from the wire (pserv/rpc/wire.py)
         "treq>=24.9",
         "pyasn1>=0.6",
-        # pysnmp needs it for SNMPv3 privacy (AES, DES).
+        # pysnmp needs it for SNMPv3 privacy (AES, DES); the RPC's certificate.
         "cryptography",
         "pysnmp>=7.1",
         # The IPMI driver works around races in these versions' internals
-        # (pserv/power/drivers/ipmi/pyghmi_backend.py, ipmi_legacy.py): pinned.
+        # (pserv/power/drivers/ipmi/pyghmi_backend.py, pyipmi_backend.py): pinned.
         "pyghmi>=1.6,<1.7",
         "python-ipmi>=0.6,<0.7",
         "SQLAlchemy>=2.0",
         "alembic>=1.13",
-        # klein: routing for the REST API on twisted.web.
+        # klein: routing for the REST API on twisted.web (over Werkzeug's).
         "klein>=24.8",
+        "Werkzeug",
+        # The region checks request bodies against the OpenAPI schemas.
+        "jsonschema>=4.18",
         "PyYAML>=6",
     ],
     extras_require={
+        # The tests, and what pserv/testing needs beyond the above: the
+        # emulators (sushy-tools, bcrypt, pytest fixtures) and the stub
+        # region's schema registry (referencing).  The fake driver, the
+        # fakes the simulation and the demo use need nothing more.
         "test": [
             "pytest>=8",
             "pytest-twisted>=1.14",
             "hypothesis>=6.100",
             "sushy-tools>=2.0",
             "bcrypt",
-            "cryptography",
             "openapi-spec-validator>=0.7",
-            "jsonschema>=4.18",
+            "referencing",
         ],
         # SQLAlchemy 2.1 drives postgresql:// URLs with psycopg 3.
         "postgres": ["psycopg[binary]>=3.1"],

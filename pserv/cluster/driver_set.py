@@ -18,8 +18,9 @@ class DriverSet:
     The cluster's drivers, shared by all nodes of each type so they can
     reuse sessions and limit concurrency per BMC or PDU.
 
-    :param overrides: driver instances to use for some power types (the
-        demo and tests give the ``fake`` driver a fleet of their own).
+    :param overrides: driver instances to use for some power types: the
+        only way to drive ``fake`` nodes, which no production driver serves
+        (tests and the simulation give a ``FakeDriver`` a fleet of their own).
     """
 
     def __init__(self, reactor: Any, overrides: Mapping[str, PowerDriver] | None = None) -> None:

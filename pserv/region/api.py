@@ -14,17 +14,17 @@ from datetime import datetime, timezone
 from typing import Any, Awaitable, Callable
 from urllib.parse import urlencode
 
-from klein import Klein
 from twisted.logger import Logger
 from werkzeug.exceptions import MethodNotAllowed, NotFound as NoRoute
 
-from pserv.power.drivers import driver_class, driver_names
+from pserv.power.types import POWER_TYPES, PowerTypes
 from pserv.region.auth import TokenCheck, Unauthorized
 from pserv.region.clusters import ConnectedClusters
 from pserv.region.db import Database
 from pserv.region.errors import Invalid, RegionError
 from pserv.region.http import answer, query_int, query_text, read_json
 from pserv.region.openapi import POWER_STATES, document
+from pserv.region.routes import Routes
 from pserv.region.store import actions, events, nodes
 from pserv.region.store.clusters import list_clusters
 from pserv.region.validation import check_body
@@ -65,15 +65,19 @@ class RegionAPI:
     The API's routes.
 
     :param clock: gives the times stored with requests and events.
+    :param power_types: the power types a node may have: the production
+        ones unless a test or the simulation adds ``fake``.
     """
 
-    app = Klein()
+    app = Routes()
 
-    def __init__(self, database: Database, clock: Any, clusters: ConnectedClusters | None = None) -> None:
+    def __init__(self, database: Database, clock: Any, clusters: ConnectedClusters | None = None,
+                 power_types: PowerTypes = POWER_TYPES) -> None:
         self.database = database
         self.clock = clock
         self.tokens = TokenCheck(database, clock)
         self.clusters = clusters if clusters is not None else ConnectedClusters(database, clock)
+        self.power_types = power_types
 
     def resource(self) -> Any:
         """The twisted.web resource serving the API."""
@@ -101,7 +105,7 @@ class RegionAPI:
     @endpoint
     async def create_node(self, request: Any, who: str) -> tuple[int, Any]:
         body = check_body("NodeCreate", read_json(request))
-        node, reading = await self.database.run(actions.enrol_node, body, self.now())
+        node, reading = await self.database.run(actions.enrol_node, body, self.now(), power_types=self.power_types)
         if reading is not None:
             self.clusters.deliver([reading])
         request.setHeader(b"location", f"/api/v1/nodes/{node['id']}".encode())
@@ -116,7 +120,9 @@ class RegionAPI:
     @endpoint
     async def update_node(self, request: Any, who: str, node: str) -> tuple[int, Any]:
         body = check_body("NodeUpdate", read_json(request))
-        changed, reading = await self.database.run(actions.change_node, node, body, self.now())
+        changed, reading = await self.database.run(
+            actions.change_node, node, body, self.now(), power_types=self.power_types
+        )
         if reading is not None:
             self.clusters.deliver([reading])
         return 200, changed
@@ -195,11 +201,7 @@ class RegionAPI:
     @app.route("/api/v1/drivers", methods=["GET"])
     @endpoint
     async def list_drivers(self, request: Any, who: str) -> tuple[int, Any]:
-        described = []
-        for name in driver_names():
-            cls = driver_class(name)
-            described.append({"name": name, "label": cls.label, "settings": cls.settings.describe()})
-        return 200, described
+        return 200, self.power_types.describe()
 
     @app.route("/api/v1/openapi.json", methods=["GET"])
     def openapi(self, request: Any) -> bytes:

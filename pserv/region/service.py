@@ -1,6 +1,10 @@
 """
 The running region: the database, the API, and the sweep that fails
 actions stuck past their time.
+
+Importing this module loads no driver, no BMC library and no reactor: the
+RPC's TLS (pyOpenSSL, ``cryptography``) is imported when the listener
+starts (:meth:`Region.start`).
 """
 
 from __future__ import annotations
@@ -25,8 +29,8 @@ from pserv.region.http import BoundedRequest
 from pserv.region.migrate import current_revision, head_revision, upgrade
 from pserv.region.store.actions import expire_stuck
 from pserv.region.store.tokens import create_token, has_tokens
+from pserv.power.types import POWER_TYPES, PowerTypes
 from pserv.rpc.auth import load_secret
-from pserv.rpc.region_protocol import region_rpc_factory
 
 log = Logger()
 
@@ -90,16 +94,18 @@ class Region:
         reactor unless a test drives a ``Clock``.
     :param database: the database to use instead of ``config.database_url``
         (the simulation's runs on its clock).
+    :param power_types: the power types its nodes may have: the production
+        ones, unless a test, the simulation or the demo adds ``fake``.
     """
 
     def __init__(self, config: RegionConfig, reactor: Any, clock: Any = None,
-                 database: Database | None = None) -> None:
+                 database: Database | None = None, power_types: PowerTypes = POWER_TYPES) -> None:
         self.config = config
         self.reactor = reactor
         self.clock = clock if clock is not None else reactor
         self.database = database or Database(make_engine(config.database_url), reactor)
         self.clusters = ConnectedClusters(self.database, self.clock)
-        self.api = RegionAPI(self.database, self.clock, self.clusters)
+        self.api = RegionAPI(self.database, self.clock, self.clusters, power_types)
         self._sweep = LoopingCall(self.sweep)
         self._sweep.clock = self.clock
         self.port: Any = None
@@ -134,6 +140,9 @@ class Region:
         self._sweep.start(SWEEP_SECONDS, now=True)
 
     def _listen_rpc(self) -> None:
+        # TLS, and with it pyOpenSSL, only once the region listens.
+        from pserv.rpc.region_protocol import region_rpc_factory
+
         secret = load_secret(self.config.secret_path)
         self._rpc_factory = region_rpc_factory(self.clusters, secret, self.config.data_dir / "tls", self.clock)
         host, port = self.config.rpc_address()

@@ -1,5 +1,9 @@
 """
-``pserv-cluster``: the cluster daemon's command.
+``pserv-cluster``: the cluster daemon's command.  It runs on Twisted's
+asyncio reactor (pysnmp's API is asyncio's) and drives the production
+power types only; a test that wants the ``fake`` driver in a real cluster
+command calls :func:`main` with ``extra_drivers`` itself (no option,
+setting or file can add it).
 """
 
 from __future__ import annotations
@@ -7,16 +11,25 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
-from pserv.scripts.support import OneLineParser, run_on_reactor, tune_gc
+from pserv.scripts.support import OneLineParser, log_reactor, run_on_reactor, tune_gc
 from pserv.power.drivers import driver_names
 from pserv.power.states import ActionKind
 
+if TYPE_CHECKING:
+    from pserv.cluster.driver_set import DriverSet
+    from pserv.power.drivers.base import PowerDriver
 
-def build_parser() -> argparse.ArgumentParser:
+DriverFactory = Callable[[Any], "PowerDriver"]
+"""Makes a driver on the reactor it is given: a driver class will do."""
+
+
+def build_parser(extra_types: tuple[str, ...] = ()) -> argparse.ArgumentParser:
     """
     The ``pserv-cluster`` argument parser.
+
+    :param extra_types: power types beyond the production ones, for the help.
     """
     parser = OneLineParser(
         prog="pserv-cluster",
@@ -36,7 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run one power action through a driver from this host. "
         "Exit 0 on success, 1 when the action failed, 2 for bad settings.",
     )
-    test.add_argument("power_type", metavar="TYPE", help="one of: " + ", ".join(driver_names()))
+    known = sorted([*driver_names(), *extra_types])
+    test.add_argument("power_type", metavar="TYPE", help="one of: " + ", ".join(known))
     test.add_argument("action", metavar="ACTION", choices=[k.value for k in ActionKind],
                       help="one of: " + ", ".join(k.value for k in ActionKind))
     test.add_argument("--set", dest="settings", metavar="KEY=VALUE", action="append", default=[],
@@ -46,28 +60,43 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, extra_drivers: Mapping[str, DriverFactory] | None = None) -> int:
     """
     Run ``pserv-cluster``; returns the exit status.
+
+    :param extra_drivers: drivers beyond the production ones, by power type
+        (tests give the ``fake`` driver); none if not given.
     """
-    parser = build_parser()
+    extra = dict(extra_drivers or {})
+    parser = build_parser(tuple(extra))
     args = parser.parse_args(argv)
     if args.command == "power-test":
-        return _power_test(parser, args)
+        return _power_test(parser, args, extra)
     if args.command == "run":
-        return _run(parser, args)
+        return _run(parser, args, extra)
     parser.print_help()
     return 0
 
 
-def _power_test(parser: argparse.ArgumentParser, args: Any) -> int:
+def drivers_on(reactor: Any, extra_drivers: Mapping[str, DriverFactory]) -> DriverSet:
+    """
+    The cluster's drivers on ``reactor``: the production ones, and
+    ``extra_drivers`` made on it.
+    """
+    from pserv.cluster.driver_set import DriverSet
+
+    return DriverSet(reactor, {name: make(reactor) for name, make in extra_drivers.items()})
+
+
+def _power_test(parser: argparse.ArgumentParser, args: Any, extra: Mapping[str, DriverFactory]) -> int:
     from pserv.scripts.support import UsageError, parse_settings
     from pserv.scripts.power_test import PowerCheck
 
     reactor = install_reactor()
     try:
         check = PowerCheck.prepare(
-            reactor, args.power_type, args.action, parse_settings(args.settings), args.escalate_after
+            reactor, args.power_type, args.action, parse_settings(args.settings), args.escalate_after,
+            drivers_on(reactor, extra),
         )
     except UsageError as e:
         parser.error(str(e))
@@ -80,7 +109,7 @@ def _power_test(parser: argparse.ArgumentParser, args: Any) -> int:
     return run_on_reactor(run)
 
 
-def _run(parser: argparse.ArgumentParser, args: Any) -> int:
+def _run(parser: argparse.ArgumentParser, args: Any, extra: Mapping[str, DriverFactory]) -> int:
     from pserv.cluster.config import load
     from pserv.util.config import ConfigError
     from pserv.rpc.auth import SecretError, load_secret
@@ -96,18 +125,18 @@ def _run(parser: argparse.ArgumentParser, args: Any) -> int:
     from twisted.logger import globalLogBeginner, textFileLogObserver
 
     globalLogBeginner.beginLoggingTo([textFileLogObserver(sys.stdout)], redirectStandardIO=False)
-    return run_on_reactor(lambda reactor: _serve(reactor, config, secret))
+    return run_on_reactor(lambda reactor: _serve(reactor, config, secret, drivers_on(reactor, extra)))
 
 
-async def _serve(reactor: Any, config: Any, secret: bytes) -> int:
+async def _serve(reactor: Any, config: Any, secret: bytes, drivers: DriverSet) -> int:
     from twisted.internet.defer import Deferred
 
     from pserv.cluster.daemon import ClusterDaemon
-    from pserv.cluster.driver_set import DriverSet
     from pserv.rpc.service import RegionConnection
 
+    log_reactor(reactor)
     daemon = ClusterDaemon(
-        reactor, DriverSet(reactor), interval=config.sync_interval,
+        reactor, drivers, interval=config.sync_interval,
         concurrency=config.concurrency, failures_before_error=config.failures_before_error,
     )
     connection = RegionConnection.to_region(
@@ -129,8 +158,10 @@ async def _serve(reactor: Any, config: Any, secret: bytes) -> int:
 
 def install_reactor() -> Any:
     """
-    The asyncio reactor (pysnmp's asyncio API needs it), installed unless a
-    reactor already is.
+    The asyncio reactor, installed unless a reactor already is: the
+    cluster's, for pysnmp's asyncio API (the SNMP PDU driver), and the
+    demo's, which runs a cluster.  The region and the ``pserv`` client run
+    on Twisted's default reactor instead.
     """
     from twisted.internet import asyncioreactor, error
 

@@ -15,11 +15,11 @@ from typing import Any, Mapping
 
 from twisted.internet.interfaces import IReactorTime
 
+from pserv.cluster.driver_set import DriverSet
 from pserv.scripts.support import UsageError
 from pserv.power.actions import ACTION_CLASSES, PowerAction
 from pserv.power.control import PowerControl
 from pserv.power.drivers.base import PowerDriver
-from pserv.power.drivers import driver_class
 from pserv.power.errors import PowerSettingsError
 from pserv.power.states import ActionKind
 
@@ -45,14 +45,17 @@ class PowerCheck:
         kind: str,
         settings: Mapping[str, Any],
         escalate_after: float | None = None,
+        drivers: DriverSet | None = None,
     ) -> PowerCheck:
         """
         Validate everything before anything is sent.
 
+        :param drivers: where the driver comes from: the production drivers
+            on ``reactor`` if not given.
         :raises UsageError: naming the bad field, never a secret's value.
         """
         try:
-            driver = driver_class(power_type)(reactor)
+            driver = (drivers or DriverSet(reactor)).driver(power_type)
             control = driver.bind(settings)
         except PowerSettingsError as e:
             raise UsageError(str(e)) from None

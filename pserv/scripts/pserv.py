@@ -214,13 +214,11 @@ async def execute(args: Namespace, api: ApiClient, clock: IReactorTime) -> int:
 
 def run_client(args: Namespace) -> int:
     """
-    Run the command ``args`` name on the asyncio reactor; an interrupt
-    (SIGINT, SIGTERM) cancels it.
+    Run the command ``args`` name on Twisted's default reactor; an
+    interrupt (SIGINT, SIGTERM) cancels it.
 
     :returns: its exit status.
     """
-    from pserv.scripts.cluster import install_reactor
-
     try:
         credentials = _credentials(args)
     except UsageError as e:
@@ -229,7 +227,6 @@ def run_client(args: Namespace) -> int:
     except ConfigError as e:
         error(str(e))
         return EXIT_FAILED
-    install_reactor()
 
     async def main(reactor: Any) -> int:
         api = ApiClient(credentials.url, credentials.token, reactor)

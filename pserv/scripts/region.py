@@ -1,5 +1,8 @@
 """
-``pserv-region``: the region controller's command.
+``pserv-region``: the region controller's command.  It runs on Twisted's
+default reactor and knows the production power types only; a test that
+wants ``fake`` nodes in a real region process calls :func:`main` with
+``power_types`` itself (no option, setting or file can add it).
 """
 
 from __future__ import annotations
@@ -7,9 +10,12 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pserv.scripts.support import OneLineParser
+
+if TYPE_CHECKING:
+    from pserv.power.types import PowerTypes
 
 EXIT_OK, EXIT_FAILED = 0, 1
 
@@ -37,10 +43,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, power_types: PowerTypes | None = None) -> int:
     """
     Run ``pserv-region``; returns the exit status.
+
+    :param power_types: the power types nodes may have; the production
+        ones (:data:`pserv.power.types.POWER_TYPES`) if not given.
     """
+    from pserv.power.types import POWER_TYPES
     from pserv.region.config import ConfigError, load
 
     parser = build_parser()
@@ -55,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         config = load(args.config, overrides)
     except ConfigError as e:
         parser.error(str(e))
+    args.power_types = power_types if power_types is not None else POWER_TYPES
     return COMMANDS[args.command](parser, config, args)
 
 
@@ -89,19 +100,18 @@ def _create_token(parser: Any, config: Any, args: Any) -> int:
 def _run(parser: Any, config: Any, args: Any) -> int:
     from twisted.logger import globalLogBeginner, textFileLogObserver
 
-    from pserv.scripts.support import run_on_reactor, tune_gc
-    from pserv.scripts.cluster import install_reactor
+    from pserv.scripts.support import log_reactor, run_on_reactor, tune_gc
     from pserv.region.service import NotInitialized, Region
     from pserv.rpc.auth import SecretError
 
-    install_reactor()
     tune_gc()
     globalLogBeginner.beginLoggingTo([textFileLogObserver(sys.stdout)], redirectStandardIO=False)
 
     async def serve(reactor: Any) -> int:
         from twisted.internet.defer import Deferred
 
-        region = Region(config, reactor)
+        log_reactor(reactor)
+        region = Region(config, reactor, power_types=args.power_types)
         try:
             region.start()
         except (NotInitialized, OSError, SecretError) as e:

@@ -41,6 +41,17 @@ def run_on_reactor(main: Callable[[Any], Coroutine[Any, Any, int]]) -> int:
     return status[0]
 
 
+def log_reactor(reactor: Any) -> None:
+    """
+    Log which reactor a daemon runs on, as ``twistd`` does: each daemon
+    chooses its own (the region Twisted's default, the cluster asyncio).
+    """
+    from twisted.logger import Logger
+    from twisted.python.reflect import qual
+
+    Logger().info("reactor class: {name}", name=qual(type(reactor)))
+
+
 class UsageError(Exception):
     """Bad input on the command line: exit 2 with this one-line message."""
 

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 
 from pserv.cluster.daemon import ClusterDaemon
 from pserv.cluster.driver_set import DriverSet
-from pserv.testing.fake_driver import FakeDriver
+from pserv.testing.fake_driver import POWER_TYPES_WITH_FAKE, FakeDriver
 from pserv.power.registry import ActionEvent
 from pserv.testing.power import FakeFleet
 from pserv.region.config import RegionConfig
@@ -68,7 +68,8 @@ class SimRegion:
         self.incarnation += 1
         process = self.process = Process(f"region#{self.incarnation}", "10.0.0.1", self.clock)
         database = SimDatabase(self.engine, process.clock, self.rng)
-        region = self.region = Region(self.config, reactor=process.clock, clock=process.clock, database=database)
+        region = self.region = Region(self.config, reactor=process.clock, clock=process.clock, database=database,
+                                      power_types=POWER_TYPES_WITH_FAKE)
         for hook in self.on_start:
             hook(region)
         rpc = RegionRPCFactory(region.clusters, SECRET, CHANNEL, process.clock)

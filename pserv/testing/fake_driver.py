@@ -1,7 +1,13 @@
 """
-The ``fake`` driver: nodes whose BMCs are :class:`~pserv.testing.power.FakeBMC`
-objects in memory, for the demo, simulation and registry tests.  It is not a
-stand-in for testing real drivers, which run against real emulators.
+The ``fake`` power type and driver: nodes whose BMCs are
+:class:`~pserv.testing.power.FakeBMC` objects in memory, for the demo,
+simulation and registry tests.  It is not a stand-in for testing real
+drivers, which run against real emulators.
+
+Production knows nothing of it (:data:`pserv.power.types.POWER_TYPES` and
+:data:`pserv.power.drivers.DRIVER_PATHS` leave it out).  Whoever wants fake
+nodes says so: a region built with :data:`POWER_TYPES_WITH_FAKE`, a
+cluster's ``DriverSet`` given a :class:`FakeDriver`.
 """
 
 from __future__ import annotations
@@ -14,7 +20,25 @@ from twisted.internet.interfaces import IReactorTime
 from pserv.power.drivers.base import PowerDriver
 from pserv.power.settings import Setting, SettingsSchema, SettingType
 from pserv.power.states import PowerState
+from pserv.power.types import POWER_TYPES, PowerType
 from pserv.testing.power import FakeBMC, FakeFleet
+
+FAKE = PowerType(
+    "fake",
+    "Emulated BMC (in memory)",
+    SettingsSchema(
+        Setting("address", "BMC name", required=True, help="any name; one BMC per name"),
+        Setting("username", "Username", default="admin"),
+        Setting("password", "Password", secret=True),
+        Setting("latency", "Latency (s)", SettingType.NUMBER, minimum=0,
+                help="seconds each call takes; the fleet's default if not set"),
+    ),
+)
+"""The ``fake`` power type."""
+
+POWER_TYPES_WITH_FAKE = POWER_TYPES.adding(FAKE)
+"""The production power types and ``fake``: for regions of tests, the
+simulation and the demo."""
 
 
 class FakeDriver(PowerDriver):
@@ -25,15 +49,7 @@ class FakeDriver(PowerDriver):
         if not given.
     """
 
-    name = "fake"
-    label = "Emulated BMC (in memory)"
-    settings = SettingsSchema(
-        Setting("address", "BMC name", required=True, help="any name; one BMC per name"),
-        Setting("username", "Username", default="admin"),
-        Setting("password", "Password", secret=True),
-        Setting("latency", "Latency (s)", SettingType.NUMBER, minimum=0,
-                help="seconds each call takes; the fleet's default if not set"),
-    )
+    power_type = FAKE
 
     def __init__(self, reactor: IReactorTime | None = None, fleet: FakeFleet | None = None) -> None:
         super().__init__(reactor)

@@ -15,6 +15,7 @@ from pserv.region.api import RegionAPI
 from pserv.region.db import Database, make_engine
 from pserv.region.http import BoundedRequest
 from pserv.region.migrate import upgrade
+from pserv.testing.fake_driver import POWER_TYPES_WITH_FAKE
 from pserv.region.store.tokens import create_token
 from tests.client.conftest import run
 
@@ -29,7 +30,7 @@ def region(tmp_path):
     from datetime import datetime
 
     token = database.run_now(create_token, "ops", datetime(2026, 11, 22))
-    site = Site(RegionAPI(database, reactor).resource())
+    site = Site(RegionAPI(database, reactor, power_types=POWER_TYPES_WITH_FAKE).resource())
     site.requestFactory = BoundedRequest
     port = reactor.listenTCP(0, site, interface="127.0.0.1")
     yield ApiClient(f"http://127.0.0.1:{port.getHost().port}", token, reactor)

@@ -1,6 +1,11 @@
 """
 A real ``pserv-region`` process for tests: started with spawnProcess,
 ready when it logs the address it listens on, killable with any signal.
+
+It is the region's own command (:func:`pserv.scripts.region.main`) with the
+``fake`` power type added by the caller, the one way to add it: the
+installed ``pserv-region`` passes none, and no option, setting or file
+can, so a production config cannot slip into this.
 """
 
 import re
@@ -11,6 +16,16 @@ from twisted.internet.defer import Deferred
 from twisted.internet.protocol import ProcessProtocol
 
 LISTENING = re.compile(rb"listening on http://([\d.]+):(\d+)/")
+
+REGION_WITH_FAKE = (
+    "import sys; from pserv.scripts.region import main; "
+    "from pserv.testing.fake_driver import POWER_TYPES_WITH_FAKE; "
+    "sys.exit(main(sys.argv[1:], power_types=POWER_TYPES_WITH_FAKE))"
+)
+"""``python -c`` source: ``pserv-region ARGS`` whose nodes may be fake."""
+
+PRODUCTION_REGION = ("-m", "pserv.scripts.region")
+"""``python -m pserv.scripts.region``: ``pserv-region`` as installed."""
 
 
 class RegionProcess(ProcessProtocol):
@@ -41,9 +56,14 @@ class RegionProcess(ProcessProtocol):
         return self.ended
 
 
-def start_region(*args: str) -> RegionProcess:
+def start_region(*args: str, fake: bool) -> RegionProcess:
+    """
+    ``pserv-region ARGS run`` on loopback ports; with ``fake``, its nodes
+    may be fake.
+    """
     process = RegionProcess()
-    argv = [sys.executable, "-m", "pserv.scripts.region", *args, "run", "--listen", "127.0.0.1:0",
+    command = ("-c", REGION_WITH_FAKE) if fake else PRODUCTION_REGION
+    argv = [sys.executable, *command, *args, "run", "--listen", "127.0.0.1:0",
             "--rpc-listen", "127.0.0.1:0"]
     reactor.spawnProcess(process, sys.executable, argv, env=None)
     return process

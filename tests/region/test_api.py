@@ -4,6 +4,7 @@ PostgreSQL; every answer is checked against the OpenAPI contract.
 """
 
 import json
+from pathlib import Path
 
 import pytest
 import pytest_twisted
@@ -12,11 +13,16 @@ from twisted.internet import reactor
 from twisted.logger import globalLogPublisher
 from twisted.web.server import Site
 
+from pserv.power.types import POWER_TYPES
 from pserv.region.api import RegionAPI
 from pserv.region.db import Database
 from pserv.region.http import MAX_BODY, BoundedRequest
 from pserv.region.store.tokens import create_token
+from pserv.testing.fake_driver import POWER_TYPES_WITH_FAKE
 from tests.region.contract import EXERCISED, APIClient, operations
+
+DRIVERS_DOCUMENT = json.loads((Path(__file__).parent / "drivers_document.json").read_text())
+"""What GET /api/v1/drivers served before the region stopped loading drivers (5d7b644)."""
 
 SECRET = "hunter2-very-secret"
 NODE = {"name": "node-1", "power_type": "fake", "cluster": "rack-1",
@@ -32,17 +38,28 @@ def logged():
     globalLogPublisher.removeObserver(events.append)
 
 
-@pytest.fixture
-def api(engine, moments):
+def serve(engine, moments, power_types):
     database = Database(engine, reactor)
     with engine.begin() as connection:
         token = create_token(connection, "admin", moments())
-    site = Site(RegionAPI(database, reactor).resource())
+    site = Site(RegionAPI(database, reactor, power_types=power_types).resource())
     site.requestFactory = BoundedRequest
     port = reactor.listenTCP(0, site, interface="127.0.0.1")
     yield APIClient(f"http://127.0.0.1:{port.getHost().port}", token)
     port.stopListening()
     database.pool.stop() if database._started else None
+
+
+@pytest.fixture
+def api(engine, moments):
+    """The API of a region whose nodes may be fake, as in tests and the simulation."""
+    yield from serve(engine, moments, POWER_TYPES_WITH_FAKE)
+
+
+@pytest.fixture
+def production_api(engine, moments):
+    """The API of a production region: RegionAPI's own power types."""
+    yield from serve(engine, moments, POWER_TYPES)
 
 
 async def enrol(api, **changes):
@@ -136,6 +153,25 @@ async def test_events_and_drivers(api):
     assert any(s["name"] == "password" and s["secret"] for s in fake["settings"])
     bad = await api.call("GET", "/api/v1/events", params={"since": "yesterday"})
     assert (bad.status, bad.body["field"]) == (400, "since")
+
+
+@pytest_twisted.ensureDeferred
+async def test_drivers_document_is_the_one_served_before(api):
+    """GET /api/v1/drivers serves, field for field, what it served when the region built drivers to ask them."""
+    drivers = await api.call("GET", "/api/v1/drivers")
+    assert (drivers.status, drivers.body) == (200, DRIVERS_DOCUMENT)
+
+
+@pytest_twisted.ensureDeferred
+async def test_production_region_has_no_fake_driver(production_api):
+    """A production region serves every driver but fake, and refuses a fake node naming power_type."""
+    drivers = await production_api.call("GET", "/api/v1/drivers")
+    assert drivers.body == [d for d in DRIVERS_DOCUMENT if d["name"] != "fake"]
+    refused = await production_api.call("POST", "/api/v1/nodes", body=NODE)
+    assert (refused.status, refused.body) == (400, {
+        "error": "power_type: unknown driver 'fake'; known: ipmi, manual, redfish, snmp_pdu, wol",
+        "field": "power_type",
+    })
 
 
 @pytest_twisted.ensureDeferred

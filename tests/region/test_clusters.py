@@ -15,6 +15,7 @@ from pserv.region.store.actions import get_action, request_power
 from pserv.region.store.clusters import list_clusters
 from pserv.region.store.nodes import create_node
 from pserv.rpc.messages import OutcomeReport, RecoveryQuery, RunningReport
+from pserv.testing.fake_driver import POWER_TYPES_WITH_FAKE
 
 
 class RecordingConnection:
@@ -39,7 +40,7 @@ def hub(engine):
 
 def enrol(hub, moments, name, cluster):
     body = {"name": name, "power_type": "fake", "cluster": cluster, "power_parameters": {"address": name}}
-    return hub.database.run_now(create_node, body, moments())
+    return hub.database.run_now(create_node, body, moments(), power_types=POWER_TYPES_WITH_FAKE)
 
 
 @pytest_twisted.ensureDeferred

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from pserv.util.config import ConfigError
 from pserv.region.config import RegionConfig, load
+from pserv.util.config import ConfigError
 
 
 def test_defaults():

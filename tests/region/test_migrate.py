@@ -8,6 +8,7 @@ from alembic.runtime.migration import MigrationContext
 from pserv.region.migrate import current_revision, head_revision, upgrade
 from pserv.region.schema import metadata
 from pserv.region.store.nodes import create_node, get_node
+from pserv.testing.fake_driver import POWER_TYPES_WITH_FAKE
 
 
 def test_migrations_build_the_schema(engine):
@@ -20,7 +21,8 @@ def test_migrations_build_the_schema(engine):
 
 def test_upgrade_again_keeps_rows(engine, run, moments):
     """Running the upgrade on an up-to-date database changes nothing and loses no row."""
-    node = run(create_node, {"name": "n", "power_type": "fake", "power_parameters": {"address": "n"}}, moments())
+    node = run(create_node, {"name": "n", "power_type": "fake", "power_parameters": {"address": "n"}},
+               moments(), power_types=POWER_TYPES_WITH_FAKE)
     upgrade(engine)
     assert run(get_node, node["id"]) == node
 

@@ -4,7 +4,12 @@ Tests for pserv.region.openapi_schemas: the enums are the power vocabulary.
 
 from pserv.power.states import ActionKind, ActionStatus, PowerState
 from pserv.region.openapi import document
-from pserv.region.openapi_schemas import ACTION_KINDS, ACTION_STATUSES, POWER_STATES, SCHEMAS
+from pserv.region.openapi_schemas import (
+    ACTION_KINDS,
+    ACTION_STATUSES,
+    POWER_STATES,
+    SCHEMAS,
+)
 
 
 def test_enums_are_the_vocabulary_in_its_order():

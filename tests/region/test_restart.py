@@ -27,7 +27,7 @@ async def test_sigkill_right_after_202_loses_nothing(tmp_path):
     """An action answered 202 is found after the region is killed with SIGKILL and restarted."""
     token = init(tmp_path)
     auth = {"Authorization": [f"Bearer {token}"]}
-    first = start_region("--data-dir", str(tmp_path))
+    first = start_region("--data-dir", str(tmp_path), fake=True)
     url = await first.ready
     node = {"name": "n1", "power_type": "fake", "power_parameters": {"address": "b1", "password": SECRET}}
     await (await treq.post(f"{url}/api/v1/nodes", json=node, headers=auth)).content()
@@ -35,7 +35,7 @@ async def test_sigkill_right_after_202_loses_nothing(tmp_path):
     accepted = json.loads(await response.content())
     assert response.code == 202
     await first.kill("KILL")
-    second = start_region("--data-dir", str(tmp_path))
+    second = start_region("--data-dir", str(tmp_path), fake=True)
     url = await second.ready
     try:
         found = json.loads(await (await treq.get(f"{url}/api/v1/actions/{accepted['id']}", headers=auth)).content())

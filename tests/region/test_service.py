@@ -3,6 +3,8 @@ Tests for pserv.region.service.
 """
 
 import stat
+import subprocess
+import sys
 
 import pytest
 import pytest_twisted
@@ -13,6 +15,22 @@ from twisted.internet.task import Clock
 from pserv.region import schema
 from pserv.region.config import RegionConfig
 from pserv.region.service import NotInitialized, Region, initialize
+from pserv.testing.fake_driver import POWER_TYPES_WITH_FAKE
+
+NO_DRIVER_CODE = (
+    "import sys, pserv.region.service, pserv.region.api; "
+    "assert not {'pyghmi','pyipmi','pysnmp','OpenSSL', 'pysnmp', 'pyasn1', 'sushy', 'bcrypt', "
+    "'sushy_tools', 'treq'} & {m.split('.')[0] for m in sys.modules}"
+)
+"""The issue's check: the BMC libraries (with the Redfish driver's treq and the
+emulators' sushy_tools), and pyOpenSSL, which the region imports only when its
+RPC listener starts."""
+
+NO_DRIVER_MODULE = (
+    "import sys, pserv.region.service, pserv.region.api; "
+    "print([m for m in sys.modules if m.startswith(('pserv.power.drivers', 'pserv.testing', 'pserv.cluster'))"
+    " or m in ('twisted.internet.reactor', 'klein')])"
+)
 
 
 def test_initialize_once(tmp_path):
@@ -44,7 +62,8 @@ async def test_sweep_fails_stuck_actions(tmp_path):
     from pserv.region.store.nodes import create_node
 
     database = region.database
-    database.run_now(create_node, {"name": "n", "power_type": "fake", "power_parameters": {"address": "n"}}, region.api.now())
+    database.run_now(create_node, {"name": "n", "power_type": "fake", "power_parameters": {"address": "n"}},
+                     region.api.now(), power_types=POWER_TYPES_WITH_FAKE)
     database.run_now(request_power, "n", "on", "admin", region.api.now())
     clock.advance(61)
     try:
@@ -53,3 +72,16 @@ async def test_sweep_fails_stuck_actions(tmp_path):
     finally:
         database.stop()
     assert status == "failed"
+
+
+def test_importing_the_region_loads_no_bmc_library():
+    """Importing the region's service and API, in a fresh interpreter, loads no BMC library and no pyOpenSSL."""
+    done = subprocess.run([sys.executable, "-c", NO_DRIVER_CODE], capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stderr) == (0, "")
+
+
+def test_importing_the_region_loads_no_driver_and_no_reactor():
+    """Importing the region loads no driver, cluster or testing module, no klein and installs no reactor."""
+    done = subprocess.run([sys.executable, "-c", NO_DRIVER_MODULE], capture_output=True, text=True, timeout=60,
+                          check=True)
+    assert done.stdout == "[]\n"

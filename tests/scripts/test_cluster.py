@@ -6,8 +6,16 @@ import subprocess
 import sys
 
 import pytest
+import pytest_twisted
 
 from pserv.scripts.cluster import main
+from pserv.testing.fake_driver import FakeDriver
+
+CLUSTER_WITH_FAKE = (
+    "import sys; from pserv.scripts.cluster import main; from pserv.testing.fake_driver import FakeDriver; "
+    "sys.exit(main(sys.argv[1:], extra_drivers={'fake': FakeDriver}))"
+)
+"""``python -c`` source: ``pserv-cluster ARGS`` with the fake driver added, as only a test can."""
 
 
 def test_prints_help(capsys):
@@ -28,22 +36,38 @@ def test_prints_help(capsys):
 def test_bad_input_exits_2_with_one_line(capsys, argv, message):
     """Bad input exits 2 with one line on stderr naming the problem."""
     with pytest.raises(SystemExit) as caught:
-        main(argv)
+        main(argv, extra_drivers={"fake": FakeDriver})
     err = capsys.readouterr().err
     assert caught.value.code == 2
     assert err.count("\n") == 1 and message in err
 
 
-def power_test(*args):
+def test_fake_is_unknown_in_production(capsys):
+    """Without a test adding it, power-test refuses the fake driver in one line naming power_type."""
+    with pytest.raises(SystemExit) as caught:
+        main(["power-test", "fake", "on", "--set", "address=n1"])
+    err = capsys.readouterr().err
+    assert caught.value.code == 2 and err.count("\n") == 1
+    assert "power_type: unknown driver 'fake'; known: ipmi, manual, redfish, snmp_pdu, wol" in err
+
+
+def power_test(*args, fake=False):
+    command = ["-c", CLUSTER_WITH_FAKE] if fake else ["-m", "pserv.scripts.cluster"]
     return subprocess.run(
-        [sys.executable, "-m", "pserv.scripts.cluster", "power-test", *args],
+        [sys.executable, *command, "power-test", *args],
         capture_output=True, text=True, timeout=60,
     )
 
 
+def test_installed_command_refuses_fake():
+    """pserv-cluster as installed answers power_type: unknown driver 'fake' and exits 2."""
+    done = power_test("fake", "on", "--set", "address=n1")
+    assert done.returncode == 2 and "power_type: unknown driver 'fake'" in done.stderr
+
+
 def test_power_test_command_succeeds():
     """The command runs an action on the real reactor, prints one line, exits 0."""
-    done = power_test("fake", "cycle", "--set", "address=n1", "--set", "password=hunter2")
+    done = power_test("fake", "cycle", "--set", "address=n1", "--set", "password=hunter2", fake=True)
     assert (done.returncode, done.stderr) == (0, "")
     assert done.stdout == "fake n1: cycle done: power on [commands sent: power_on]\n"
     assert "hunter2" not in done.stdout
@@ -69,3 +93,22 @@ def test_run_refuses_bad_settings_in_one_line(capsys, argv, message):
         main(["--config", "/dev/null", *argv])
     err = capsys.readouterr().err
     assert caught.value.code == 2 and err.count("\n") == 1 and message in err
+
+
+@pytest_twisted.ensureDeferred
+async def test_run_is_on_the_asyncio_reactor(tmp_path):
+    """pserv-cluster run says it runs on Twisted's asyncio reactor, which pysnmp needs."""
+    from twisted.internet import reactor
+
+    from tests.system.processes import spawn
+
+    secret = tmp_path / "secret"
+    secret.write_text("0" * 64 + "\n")
+    secret.chmod(0o600)
+    cluster = spawn(reactor, "cluster", "pserv.scripts.cluster", "run", "--region", "127.0.0.1:9",
+                    "--name", "rack-1", "--secret-file", str(secret))
+    try:
+        await cluster.wait_for(r"reactor class: (\S+)", 0)
+    finally:
+        await cluster.kill("TERM")
+    assert "reactor class: twisted.internet.asyncioreactor.AsyncioSelectorReactor" in cluster.output

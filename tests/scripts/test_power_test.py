@@ -6,22 +6,34 @@ import pytest
 import pytest_twisted
 from twisted.internet import reactor
 
+from pserv.cluster.driver_set import DriverSet
 from pserv.scripts.power_test import EXIT_FAILED, EXIT_OK, PowerCheck, UsageError
+from pserv.testing.fake_driver import FakeDriver
+
+
+def with_fake():
+    return DriverSet(reactor, {"fake": FakeDriver(reactor)})
 
 
 def test_prepare_names_the_bad_field_not_the_secret():
     """Bad settings are a usage error naming the field, never echoing a secret."""
     with pytest.raises(UsageError) as caught:
-        PowerCheck.prepare(reactor, "fake", "on", {"address": "n1", "latency": "hunter2"})
+        PowerCheck.prepare(reactor, "fake", "on", {"address": "n1", "latency": "hunter2"}, drivers=with_fake())
     assert str(caught.value) == "latency: must be a number"
     with pytest.raises(UsageError, match="power_type: unknown driver"):
         PowerCheck.prepare(reactor, "nope", "on", {})
 
 
+def test_prepare_knows_no_fake_unless_given():
+    """Without drivers given, only production drivers are known: fake is an unknown power_type."""
+    with pytest.raises(UsageError, match="^power_type: unknown driver 'fake'; known: ipmi, manual"):
+        PowerCheck.prepare(reactor, "fake", "on", {"address": "n1"})
+
+
 @pytest_twisted.ensureDeferred
 async def test_run_success():
     """A successful action exits 0 and prints the verified state and what was sent."""
-    check = PowerCheck.prepare(reactor, "fake", "on", {"address": "n1", "password": "hunter2"})
+    check = PowerCheck.prepare(reactor, "fake", "on", {"address": "n1", "password": "hunter2"}, drivers=with_fake())
     status, line = await check.run(reactor)
     assert (status, line) == (EXIT_OK, "fake n1: on done: power on [commands sent: power_on]")
 

@@ -2,9 +2,14 @@
 Tests for pserv.scripts.region.
 """
 
+import json
+
 import pytest
+import pytest_twisted
+import treq
 
 from pserv.scripts.region import main
+from tests.region.process import start_region
 
 
 def test_prints_help(capsys):
@@ -43,3 +48,21 @@ def test_unreachable_database_is_one_line(tmp_path, capsys):
     assert caught.value.code == 1
     err = capsys.readouterr().err
     assert err.startswith("pserv-region: error:") and err.count("\n") == 1
+
+
+@pytest_twisted.ensureDeferred
+async def test_run_is_on_the_default_reactor_and_knows_no_fake(tmp_path, capsys):
+    """pserv-region run says it runs on Twisted's default reactor, and answers a fake node 400 naming power_type."""
+    assert main(["--data-dir", str(tmp_path), "init"]) == 0
+    token = capsys.readouterr().out.split("admin token (shown once): ")[1].strip()
+    region = start_region("--data-dir", str(tmp_path), fake=False)
+    url = await region.ready
+    try:
+        node = {"name": "n1", "power_type": "fake", "power_parameters": {"address": "b1"}}
+        response = await treq.post(f"{url}/api/v1/nodes", json=node, headers={"Authorization": [f"Bearer {token}"]})
+        refused = json.loads(await response.content())
+    finally:
+        await region.kill("TERM")
+    assert response.code == 400 and refused["field"] == "power_type"
+    assert refused["error"].startswith("power_type: unknown driver 'fake'; known: ipmi, manual")
+    assert b"reactor class: twisted.internet.epollreactor.EPollReactor" in region.output

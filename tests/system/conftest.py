@@ -13,7 +13,7 @@ from twisted.internet.defer import Deferred
 
 from pserv.cluster.daemon import ClusterDaemon
 from pserv.cluster.driver_set import DriverSet
-from pserv.testing.fake_driver import FakeDriver
+from pserv.testing.fake_driver import POWER_TYPES_WITH_FAKE, FakeDriver
 from pserv.testing.power import FakeFleet
 from pserv.region.config import RegionConfig
 from pserv.rpc.auth import load_secret
@@ -104,7 +104,7 @@ async def pserv(tmp_path):
 
     config = RegionConfig(data_dir=tmp_path, listen="127.0.0.1:0", rpc_listen="127.0.0.1:0")
     token = initialize(config)
-    region = Region(config, reactor)
+    region = Region(config, reactor, power_types=POWER_TYPES_WITH_FAKE)
     region.start()
     fleet = FakeFleet(reactor, latency=0.02, settle=0.1)
     daemon = ClusterDaemon(reactor, DriverSet(reactor, {"fake": FakeDriver(reactor, fleet)}), interval=3600)

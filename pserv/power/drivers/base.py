@@ -14,6 +14,7 @@ from pserv.power.errors import PowerUnsupportedError
 from pserv.power.policy import DEFAULT_POLICY, VerifyPolicy
 from pserv.power.settings import SettingsSchema
 from pserv.power.states import PowerState
+from pserv.power.types import PowerType
 
 
 class PowerDriver:
@@ -25,15 +26,26 @@ class PowerDriver:
     node's validated settings.  An operation a driver does not override is
     unsupported.
 
+    :cvar power_type: the power type this driver drives (its name, label,
+        settings and checks, from :mod:`pserv.power.types`); a subclass
+        sets it, and gets :attr:`name`, :attr:`label` and :attr:`settings`
+        from it.
     :cvar name: the ``power_type`` that selects this driver.
     :cvar settings: what a node of this type must configure.
     :cvar verify_policy: the default timing of reads and commands.
     """
 
+    power_type: ClassVar[PowerType]
     name: ClassVar[str]
     label: ClassVar[str]
-    settings: ClassVar[SettingsSchema] = SettingsSchema()
+    settings: ClassVar[SettingsSchema]
     verify_policy: ClassVar[VerifyPolicy] = DEFAULT_POLICY
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        kind = cls.__dict__.get("power_type")
+        if kind is not None:
+            cls.name, cls.label, cls.settings = kind.name, kind.label, kind.settings
 
     def __init__(self, reactor: IReactorTime | None = None) -> None:
         self._reactor_or_none = reactor
@@ -60,8 +72,9 @@ class PowerDriver:
     def validate(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """
         A node's settings checked against the schema and then against each
-        other (:meth:`check`), with defaults filled in.  The API and the CLI
-        call this before storing or using settings.
+        other (:meth:`check`), with defaults filled in.  The cluster calls
+        this before using settings (the region validates with the power
+        type alone).
 
         :raises PowerSettingsError: naming the bad field.
         """
@@ -72,9 +85,10 @@ class PowerDriver:
     def check(self, params: Mapping[str, Any]) -> None:
         """
         Checks a schema cannot express, such as one setting required only
-        with a value of another.  Raise ``PowerSettingsError`` naming the
-        field; the default checks nothing more.
+        with a value of another: the power type's own (``power_type.check``).
+        Raise ``PowerSettingsError`` naming the field.
         """
+        self.power_type.check(params)
 
     def describe(self, params: Mapping[str, Any]) -> str:
         """

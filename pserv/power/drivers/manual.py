@@ -15,7 +15,7 @@ from twisted.logger import Logger
 
 from pserv.power.drivers.base import PowerDriver
 from pserv.power.errors import PowerUnsupportedError
-from pserv.power.settings import Setting, SettingsSchema
+from pserv.power.types.manual import MANUAL
 
 log = Logger()
 
@@ -25,11 +25,7 @@ class ManualDriver(PowerDriver):
     Asks an operator to switch power.
     """
 
-    name = "manual"
-    label = "Manual (an operator switches power)"
-    settings = SettingsSchema(
-        Setting("instructions", "Instructions", help="where the node is, what to press"),
-    )
+    power_type = MANUAL
 
     def describe(self, params: Mapping[str, Any]) -> str:
         return "manual"

@@ -16,9 +16,7 @@ from twisted.internet.protocol import DatagramProtocol
 
 from pserv.power.drivers.base import PowerDriver
 from pserv.power.errors import PowerTransientError, PowerUnsupportedError
-from pserv.power.settings import Setting, SettingsSchema, SettingType
-
-_MAC = re.compile(r"^[0-9a-f]{2}([:-]?)[0-9a-f]{2}(\1[0-9a-f]{2}){4}$", re.IGNORECASE)
+from pserv.power.types.wol import WOL
 
 
 def magic_packet(mac: str) -> bytes:
@@ -34,17 +32,7 @@ class WakeOnLANDriver(PowerDriver):
     Switches nodes on with a Wake-on-LAN magic packet.
     """
 
-    name = "wol"
-    label = "Wake-on-LAN"
-    settings = SettingsSchema(
-        Setting("mac", "MAC address", required=True, help="aa:bb:cc:dd:ee:ff"),
-        Setting("broadcast", "Broadcast address", SettingType.ADDRESS, default="255.255.255.255"),
-        Setting("port", "UDP port", SettingType.INTEGER, default=9, minimum=1, maximum=65535),
-    )
-
-    def check(self, params: Mapping[str, Any]) -> None:
-        if not _MAC.match(params["mac"]):
-            raise self.settings["mac"].error("must be a MAC address like aa:bb:cc:dd:ee:ff")
+    power_type = WOL
 
     def describe(self, params: Mapping[str, Any]) -> str:
         return f"wol {params.get('mac')}"

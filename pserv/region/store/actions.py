@@ -18,6 +18,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection, Row
 
 from pserv.power.states import OUTSTANDING, UNSTARTED, ActionKind, ActionStatus, values
+from pserv.power.types import POWER_TYPES, PowerTypes
 from pserv.region import schema
 from pserv.region.errors import Conflict, Invalid, NotFound
 from pserv.region.store.common import add_event, add_events, event_row, iso, page, utc
@@ -77,27 +78,32 @@ def request_bulk(
     return [request_intent(connection, node, ActionKind(kind), requested_by, now)[0] for node in nodes]
 
 
-def enrol_node(connection: Connection, body: Mapping[str, Any], now: datetime) -> tuple[dict[str, Any], int | None]:
+def enrol_node(
+    connection: Connection, body: Mapping[str, Any], now: datetime, *, power_types: PowerTypes = POWER_TYPES
+) -> tuple[dict[str, Any], int | None]:
     """
     Create a node and, if it has a cluster, a ``query`` action so that its
     cluster learns of it and the region sees its power at once.
 
+    :param power_types: the power types the node may have.
     :return: the node, and the query action's id (``None`` without a cluster).
     """
-    node = create_node(connection, body, now)
+    node = create_node(connection, body, now, power_types=power_types)
     return node, _read_power(connection, node, now)
 
 
 def change_node(
-    connection: Connection, ref: str | int, body: Mapping[str, Any], now: datetime
+    connection: Connection, ref: str | int, body: Mapping[str, Any], now: datetime,
+    *, power_types: PowerTypes = POWER_TYPES,
 ) -> tuple[dict[str, Any], int | None]:
     """
     Update a node; when its cluster or power settings change, request a
     ``query`` so that the (new) cluster learns the node's settings.
 
+    :param power_types: the power types the node may have.
     :return: the node, and the query action's id, if one was made.
     """
-    node = update_node(connection, ref, body, now)
+    node = update_node(connection, ref, body, now, power_types=power_types)
     if not READ_AFTER_CHANGE.intersection(body):
         return node, None
     return node, _read_power(connection, node, now)

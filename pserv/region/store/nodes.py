@@ -1,8 +1,11 @@
 """
 Nodes: enrolment, settings, listing and deletion.
 
-Power settings are validated by the node's driver schema; secret values are
-stored apart (``power_secrets``) and come back from here only as ``"set"``.
+Power settings are validated by the node's power type
+(:mod:`pserv.power.types`: schemas as data, no driver code); secret values
+are stored apart (``power_secrets``) and come back from here only as
+``"set"``.  The power types a node may have are the production ones unless
+the caller passes others (tests and the simulation add ``fake``).
 """
 
 from __future__ import annotations
@@ -14,10 +17,10 @@ from typing import Any, Mapping
 from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Connection, Row
 
-from pserv.power.drivers import driver_class
 from pserv.power.errors import PowerSettingsError
 from pserv.power.settings import REDACTED
 from pserv.power.states import IN_FLIGHT, ActionStatus, PowerState, values
+from pserv.power.types import POWER_TYPES, PowerTypes
 from pserv.region import schema
 from pserv.region.errors import Conflict, Invalid, NotFound
 from pserv.region.store.common import add_event, insert_returning_id, iso, page, utc
@@ -70,10 +73,13 @@ def get_node(connection: Connection, ref: str | int) -> dict[str, Any]:
     return node_json(find(connection, ref))
 
 
-def create_node(connection: Connection, body: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+def create_node(
+    connection: Connection, body: Mapping[str, Any], now: datetime, *, power_types: PowerTypes = POWER_TYPES
+) -> dict[str, Any]:
     """
     Enrol a node from an API body (already checked for shape).
 
+    :param power_types: the power types the node may have.
     :raises Invalid: naming the bad field.
     :raises Conflict: if the name is taken.
     """
@@ -81,7 +87,7 @@ def create_node(connection: Connection, body: Mapping[str, Any], now: datetime) 
     _check_name_free(connection, name)
     cluster = _check_cluster(body.get("cluster"))
     raw = body.get("power_parameters")
-    parameters, secrets = split_settings(body["power_type"], {} if raw is None else raw)
+    parameters, secrets = split_settings(power_types, body["power_type"], {} if raw is None else raw)
     node_id = insert_returning_id(
         connection, schema.nodes,
         name=name, cluster=cluster, power_type=body["power_type"],
@@ -96,11 +102,14 @@ def create_node(connection: Connection, body: Mapping[str, Any], now: datetime) 
 
 
 def update_node(
-    connection: Connection, ref: str | int, body: Mapping[str, Any], now: datetime
+    connection: Connection, ref: str | int, body: Mapping[str, Any], now: datetime,
+    *, power_types: PowerTypes = POWER_TYPES,
 ) -> dict[str, Any]:
     """
     Change a node's name, cluster, power type or power settings.  A secret
     sent as ``"set"``, or left out, keeps its stored value.
+
+    :param power_types: the power types the node may have.
     """
     row = find(connection, ref, lock=True)
     if row.lifecycle == "deleting":
@@ -118,7 +127,7 @@ def update_node(
         raw = body.get("power_parameters", row.power_parameters)
         merged = {**raw, **{k: v for k, v in row.power_secrets.items() if raw.get(k) in (None, REDACTED)}}
         values["power_type"] = power_type
-        values["power_parameters"], values["power_secrets"] = split_settings(power_type, merged)
+        values["power_parameters"], values["power_secrets"] = split_settings(power_types, power_type, merged)
     if values:
         values["updated_at"] = utc(now)
         connection.execute(update(schema.nodes).where(schema.nodes.c.id == row.id).values(**values))
@@ -182,20 +191,22 @@ def power_settings(connection: Connection, ref: str | int) -> tuple[str, dict[st
     return row.power_type, {**row.power_parameters, **row.power_secrets}
 
 
-def split_settings(power_type: Any, raw: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+def split_settings(power_types: PowerTypes, power_type: Any, raw: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     """
-    Validate settings with the driver's schema; return (plain, secrets).
+    Validate settings with their power type's schema and checks; return
+    (plain, secrets).
 
+    :param power_types: the power types a node may have.
     :raises Invalid: naming the field (``power_type`` or the setting).
     """
     if not isinstance(raw, Mapping):
         raise Invalid("power_parameters: must be an object", "power_parameters")
     try:
-        cls = driver_class(power_type)
-        cleaned = cls().validate(raw)
+        kind = power_types.find(power_type)
+        cleaned = kind.validate(raw)
     except PowerSettingsError as e:
         raise Invalid(str(e), e.field or "power_parameters") from None
-    secrets = cls.settings.secrets(cleaned)
+    secrets = kind.settings.secrets(cleaned)
     plain = {k: v for k, v in cleaned.items() if k not in secrets}
     return plain, {k: v for k, v in secrets.items() if v not in (None, "")}
 

@@ -17,7 +17,16 @@ from typing import Any, Mapping
 from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Connection, Row
 
-from pserv.power.states import DEFINITE, FINAL, IN_FLIGHT, OUTSTANDING, ActionKind, ActionStatus, PowerState, values
+from pserv.power.states import (
+    DEFINITE,
+    FINAL,
+    IN_FLIGHT,
+    OUTSTANDING,
+    ActionKind,
+    ActionStatus,
+    PowerState,
+    values,
+)
 from pserv.region import schema
 from pserv.region.store.actions import request_intent
 from pserv.region.store.common import add_event, utc

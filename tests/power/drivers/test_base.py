@@ -8,15 +8,14 @@ from twisted.internet.task import Clock
 from pserv.power.drivers.base import BoundControl, PowerDriver
 from pserv.power.errors import PowerSettingsError, PowerUnsupportedError
 from pserv.power.settings import Setting, SettingsSchema, SettingType
+from pserv.power.types import PowerType
 
 
 class Minimal(PowerDriver):
-    name = "minimal"
-    label = "Minimal"
-    settings = SettingsSchema(
+    power_type = PowerType("minimal", "Minimal", SettingsSchema(
         Setting("address", "Address", SettingType.ADDRESS, required=True),
         Setting("password", "Password", secret=True),
-    )
+    ))
 
 
 def test_bind_validates_and_binds():
@@ -59,3 +58,26 @@ def test_close_by_default_does_nothing():
     closed = []
     Minimal(Clock()).close().addCallback(closed.append)
     assert closed == [None]
+
+
+def test_name_label_and_settings_come_from_the_power_type():
+    """A driver's name, label and settings are its power type's."""
+    assert (Minimal.name, Minimal.label, Minimal.settings) == (
+        "minimal", "Minimal", Minimal.power_type.settings,
+    )
+
+
+def test_validate_runs_the_power_types_check():
+    """validate() checks settings against each other with the power type's check, naming the field."""
+
+    def no_localhost(params):
+        if params["address"] == "localhost":
+            raise PowerSettingsError("address: must not be this host", field="address")
+
+    class Checked(PowerDriver):
+        power_type = PowerType("checked", "Checked", Minimal.settings, no_localhost)
+
+    assert Checked(Clock()).validate({"address": "10.0.0.9"})["address"] == "10.0.0.9"
+    with pytest.raises(PowerSettingsError) as caught:
+        Checked(Clock()).validate({"address": "localhost"})
+    assert caught.value.field == "address"

@@ -18,17 +18,18 @@ from pserv.region.store.actions import (
     request_power,
 )
 from pserv.region.store.nodes import create_node, delete_node, get_node
+from pserv.testing.fake_driver import POWER_TYPES_WITH_FAKE
 
 
 def enrol(run, moments, name="node-1", cluster=None):
     body = {"name": name, "power_type": "fake", "power_parameters": {"address": name}, "cluster": cluster}
-    return run(create_node, body, moments())
+    return run(create_node, body, moments(), power_types=POWER_TYPES_WITH_FAKE)
 
 
 def test_enrolment_reads_the_power_of_a_node_with_a_cluster(run, moments):
     """A node enrolled on a cluster gets a pending query, so its cluster learns of it; intent is untouched."""
     body = {"name": "n", "power_type": "fake", "power_parameters": {"address": "n"}, "cluster": "rack-1"}
-    node, reading = run(enrol_node, body, moments())
+    node, reading = run(enrol_node, body, moments(), power_types=POWER_TYPES_WITH_FAKE)
     action = run(get_action, reading)
     assert (action["kind"], action["status"], action["node"]) == ("query", "pending", node["id"])
     assert run(get_node, node["id"])["generation"] == 0
@@ -37,7 +38,7 @@ def test_enrolment_reads_the_power_of_a_node_with_a_cluster(run, moments):
 def test_enrolment_without_a_cluster_reads_nothing(run, moments):
     """A node with no cluster has nobody to read it: no action is made."""
     body = {"name": "n", "power_type": "fake", "power_parameters": {"address": "n"}}
-    assert run(enrol_node, body, moments())[1] is None
+    assert run(enrol_node, body, moments(), power_types=POWER_TYPES_WITH_FAKE)[1] is None
 
 
 def test_moving_a_node_reads_it_again_renaming_does_not(run, moments):

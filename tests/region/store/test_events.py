@@ -5,11 +5,13 @@ Tests for pserv.region.store.events, on SQLite and PostgreSQL.
 from pserv.region.store.actions import request_power
 from pserv.region.store.events import list_events
 from pserv.region.store.nodes import create_node
+from pserv.testing.fake_driver import POWER_TYPES_WITH_FAKE
 
 
 def test_every_request_is_recorded(run, moments):
     """Enrolment, requests, coalescing and superseding all reach the audit log, in order."""
-    run(create_node, {"name": "n", "power_type": "fake", "power_parameters": {"address": "n", "password": "pw-42"}}, moments())
+    run(create_node, {"name": "n", "power_type": "fake", "power_parameters": {"address": "n", "password": "pw-42"}},
+        moments(), power_types=POWER_TYPES_WITH_FAKE)
     run(request_power, "n", "on", "alice", moments(1))
     run(request_power, "n", "on", "bob", moments(1))
     run(request_power, "n", "off", "carol", moments(1))
@@ -22,7 +24,8 @@ def test_every_request_is_recorded(run, moments):
 
 def test_since_and_after(run, moments):
     """Events filter by time and continue after an id."""
-    run(create_node, {"name": "n", "power_type": "fake", "power_parameters": {"address": "n"}}, moments())
+    run(create_node, {"name": "n", "power_type": "fake", "power_parameters": {"address": "n"}},
+        moments(), power_types=POWER_TYPES_WITH_FAKE)
     mark = moments(10)
     run(request_power, "n", "on", "a", moments(1))
     items, _ = run(list_events, None, mark, 100, None)

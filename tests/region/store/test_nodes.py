@@ -2,6 +2,10 @@
 Tests for pserv.region.store.nodes, on SQLite and PostgreSQL.
 """
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from sqlalchemy import select
 
@@ -14,8 +18,11 @@ from pserv.region.store.nodes import (
     get_node,
     list_nodes,
     power_settings,
+    split_settings,
     update_node,
 )
+from pserv.testing.fake_driver import POWER_TYPES_WITH_FAKE
+from tests.power.types.answers import settings_answers
 
 SECRET = "s3cret-hunter2"
 
@@ -23,7 +30,7 @@ SECRET = "s3cret-hunter2"
 def enrol(run, moments, name="node-1", **extra):
     body = {"name": name, "power_type": "fake", "power_parameters": {"address": name, "password": SECRET}}
     body.update(extra)
-    return run(create_node, body, moments())
+    return run(create_node, body, moments(), power_types=POWER_TYPES_WITH_FAKE)
 
 
 def test_create_and_show(run, moments):
@@ -56,7 +63,7 @@ def test_secret_kept_apart_for_the_cluster(run, moments):
 def test_bad_input_names_the_field_and_writes_nothing(run, moments, engine, body, field):
     """Invalid enrolment raises naming the field, and leaves no row behind."""
     with pytest.raises(Invalid) as caught:
-        run(create_node, body, moments())
+        run(create_node, body, moments(), power_types=POWER_TYPES_WITH_FAKE)
     assert caught.value.field == field
     with engine.connect() as connection:
         assert connection.execute(select(schema.nodes)).first() is None
@@ -74,7 +81,8 @@ def test_update_keeps_secret_sent_as_set(run, moments):
     """Settings sent back with the secret as 'set' keep the stored secret."""
     node = enrol(run, moments)
     params = dict(node["power_parameters"], latency=2)
-    updated = run(update_node, node["id"], {"power_parameters": params, "cluster": "rack-2"}, moments(1))
+    updated = run(update_node, node["id"], {"power_parameters": params, "cluster": "rack-2"}, moments(1),
+                  power_types=POWER_TYPES_WITH_FAKE)
     assert updated["power_parameters"]["latency"] == 2.0 and updated["cluster"] == "rack-2"
     assert run(power_settings, node["id"])[1]["password"] == SECRET
     assert updated["updated_at"] > node["updated_at"]
@@ -140,3 +148,49 @@ def test_driver_cross_checks_apply_at_enrolment(run, moments):
     with pytest.raises(Invalid) as caught:
         run(create_node, body, moments())
     assert caught.value.field == "password"
+
+
+def test_production_nodes_cannot_be_fake(run, moments):
+    """Without power types given, the store knows no fake type: enrolment names power_type and lists the real ones."""
+    with pytest.raises(Invalid) as caught:
+        run(create_node, {"name": "n", "power_type": "fake", "power_parameters": {"address": "a"}}, moments())
+    assert caught.value.field == "power_type"
+    assert caught.value.message == "power_type: unknown driver 'fake'; known: ipmi, manual, redfish, snmp_pdu, wol"
+
+
+def test_split_settings_answers_as_the_drivers_did():
+    """split_settings, with the power types alone, answers every captured input exactly as it did when it built drivers."""
+    answers = settings_answers()
+    for case in answers:
+        try:
+            plain, secrets = split_settings(POWER_TYPES_WITH_FAKE, case["power_type"], case["raw"])
+        except Invalid as error:
+            assert {"error": error.message, "field": error.field} == case["outcome"], case
+        else:
+            assert {"plain": plain, "secrets": secrets} == case["outcome"], case
+    assert len(answers) > 4000
+
+
+VALIDATE_EVERY_TYPE = """
+import sys
+from pserv.power.types import POWER_TYPES
+from pserv.region.api import RegionAPI
+from pserv.region.errors import Invalid
+from pserv.region.store.nodes import split_settings
+from tests.power.types.answers import settings_answers
+for case in settings_answers():
+    if isinstance(case["power_type"], str) and case["power_type"] in POWER_TYPES:
+        try:
+            split_settings(POWER_TYPES, case["power_type"], case["raw"])
+        except Invalid:
+            pass
+POWER_TYPES.describe()
+print(sorted({m.split(".")[0] for m in sys.modules} & {"pyghmi", "pyipmi", "pysnmp", "pyasn1", "OpenSSL", "treq"}))
+"""
+
+
+def test_validating_every_type_loads_no_bmc_library():
+    """Validating nodes of every power type, as the region does, imports no BMC library (driver_class() did)."""
+    done = subprocess.run([sys.executable, "-c", VALIDATE_EVERY_TYPE], capture_output=True, text=True, timeout=60,
+                          cwd=Path(__file__).parents[3])
+    assert (done.returncode, done.stderr, done.stdout) == (0, "", "[]\n")

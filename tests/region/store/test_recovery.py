@@ -7,12 +7,13 @@ from pserv.region.store.actions import get_action, request_power
 from pserv.region.store.nodes import create_node
 from pserv.region.store.recovery import recover
 from pserv.rpc.messages import RecoveryAction
+from pserv.testing.fake_driver import POWER_TYPES_WITH_FAKE
 
 
 def enrol(run, moments, name, cluster):
     body = {"name": name, "power_type": "fake", "cluster": cluster,
             "power_parameters": {"address": name, "password": "pw"}}
-    return run(create_node, body, moments())
+    return run(create_node, body, moments(), power_types=POWER_TYPES_WITH_FAKE)
 
 
 def test_pages_of_owned_nodes_with_intent(run, moments):

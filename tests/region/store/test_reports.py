@@ -12,11 +12,12 @@ from pserv.region.store.reports import (
     report_progress,
     report_running,
 )
+from pserv.testing.fake_driver import POWER_TYPES_WITH_FAKE
 
 
 def enrol(run, moments, name="n", cluster="rack-1"):
     body = {"name": name, "power_type": "fake", "cluster": cluster, "power_parameters": {"address": name}}
-    return run(create_node, body, moments())
+    return run(create_node, body, moments(), power_types=POWER_TYPES_WITH_FAKE)
 
 
 def outcome(action, status="done", state="on", **extra):

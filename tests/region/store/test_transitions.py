@@ -11,6 +11,7 @@ from pserv.region.errors import NotFound
 from pserv.region.store.common import utc
 from pserv.region.store.nodes import create_node
 from pserv.region.store.transitions import STAMPS, move, move_one
+from pserv.testing.fake_driver import POWER_TYPES_WITH_FAKE
 
 PENDING, SENT, RUNNING = ActionStatus.PENDING, ActionStatus.SENT, ActionStatus.RUNNING
 DONE, FAILED, CANCELLED = ActionStatus.DONE, ActionStatus.FAILED, ActionStatus.CANCELLED
@@ -19,7 +20,7 @@ DONE, FAILED, CANCELLED = ActionStatus.DONE, ActionStatus.FAILED, ActionStatus.C
 @pytest.fixture
 def node(run, moments):
     body = {"name": "n", "power_type": "fake", "power_parameters": {"address": "n"}, "cluster": "rack-1"}
-    return run(create_node, body, moments())
+    return run(create_node, body, moments(), power_types=POWER_TYPES_WITH_FAKE)
 
 
 @pytest.fixture

@@ -25,48 +25,11 @@ from pserv.power.drivers.ipmi.errors import timed_out
 from pserv.power.drivers.ipmi.pyipmi_backend import PythonIpmiBackend
 from pserv.power.drivers.ipmi.pyghmi_backend import PyghmiBackend
 from pserv.power.drivers.ipmi.sessions import BMCStats, SessionPool
-from pserv.power.drivers.ipmi.target import PRIVILEGE_LEVELS, BMCTarget, endpoint
+from pserv.power.drivers.ipmi.target import BMCTarget, endpoint
 from pserv.power.drivers.ipmi.threads import ThreadRunner
 from pserv.power.errors import PowerError
-from pserv.power.settings import Setting, SettingsSchema, SettingType
 from pserv.power.states import PowerState
-
-BACKENDS = ("pyghmi", "python-ipmi")
-"""The ``backend`` choices; the first is the default."""
-
-SETTINGS = SettingsSchema(
-    Setting("address", "BMC address", SettingType.ADDRESS, required=True),
-    Setting("port", "UDP port", SettingType.INTEGER, default=623, minimum=1, maximum=65535),
-    Setting("username", "Username", help="Empty for the anonymous (null) user."),
-    Setting("password", "Password", secret=True),
-    Setting(
-        "privilege",
-        "Privilege level",
-        SettingType.CHOICE,
-        default="admin",
-        choices=tuple(PRIVILEGE_LEVELS),
-        help="Power control needs operator or admin.",
-    ),
-    Setting(
-        "cipher_suite",
-        "Cipher suite",
-        SettingType.INTEGER,
-        default=3,
-        minimum=0,
-        maximum=17,
-        help="3 (SHA-1, AES) or 17 (SHA-256, AES) with pyghmi; used as is, "
-        "without asking the BMC which suites it has.",
-    ),
-    Setting("kg", "BMC key (Kg)", secret=True, help="Only if the BMC has one set."),
-    Setting(
-        "backend",
-        "Backend",
-        SettingType.CHOICE,
-        default=BACKENDS[0],
-        choices=BACKENDS,
-        help="pyghmi: IPMI 2.0 (lanplus). python-ipmi: IPMI 1.5 (lan), for old BMCs.",
-    ),
-)
+from pserv.power.types.ipmi import IPMI
 
 
 class IPMIDriver(PowerDriver):
@@ -83,9 +46,7 @@ class IPMIDriver(PowerDriver):
     :param backends: the backends by name, to replace the real ones.
     """
 
-    name = "ipmi"
-    label = "IPMI"
-    settings = SETTINGS
+    power_type = IPMI
 
     def __init__(
         self,
@@ -111,7 +72,9 @@ class IPMIDriver(PowerDriver):
     def check(self, params: Mapping[str, Any]) -> None:
         """
         What the node's backend can honour (password length, cipher suite,
-        K_g, privilege, address family), beyond what the schema checks.
+        K_g, privilege, address family), beyond what the schema checks: the
+        backend's check, which for the real ones is the power type's
+        (:mod:`pserv.power.types.ipmi`).
 
         :raises PowerSettingsError: naming the bad field.
         """

@@ -56,7 +56,8 @@ from pserv.power.drivers.ipmi.errors import (
     BMCRefused,
     BMCUnsupported,
 )
-from pserv.power.drivers.ipmi.target import BMCTarget, setting_error
+from pserv.power.drivers.ipmi.target import BMCTarget
+from pserv.power.types.ipmi import check_pyghmi
 
 WAIT_SLICE = 0.01
 """The longest one wait in pyghmi's I/O loop lasts before a re-check."""
@@ -117,7 +118,7 @@ class _Suite17Session(_OwnSession):
 
 
 SESSION_CLASSES: dict[int, type[_OwnSession]] = {3: _Suite3Session, 17: _Suite17Session}
-"""The cipher suites this backend can propose."""
+"""The session class for each of :data:`~pserv.power.types.ipmi.PYGHMI_CIPHER_SUITES`."""
 
 
 class PyghmiBackend:
@@ -134,16 +135,11 @@ class PyghmiBackend:
 
     def check(self, target: BMCTarget) -> None:
         """
-        Reject settings pyghmi cannot honour.
+        Reject settings pyghmi cannot honour (:func:`~pserv.power.types.ipmi.check_pyghmi`).
 
         :raises PowerSettingsError: naming the field.
         """
-        if target.cipher_suite not in SESSION_CLASSES:
-            raise setting_error("cipher_suite", "the pyghmi backend supports suites 3 and 17")
-        if len(target.password.encode("utf-8")) > 20:
-            raise setting_error("password", "must be at most 20 bytes for IPMI 2.0")
-        if len(target.username.encode("utf-8")) > 16:
-            raise setting_error("username", "must be at most 16 bytes")
+        check_pyghmi(target.settings())
 
     def open(self, target: BMCTarget) -> Any:
         """

@@ -15,7 +15,6 @@ the password (fatal), not as a timeout.
 
 from __future__ import annotations
 
-import ipaddress
 import socket
 from contextlib import suppress
 from typing import Any
@@ -42,12 +41,13 @@ from pserv.power.drivers.ipmi.errors import (
     BMCProtocolError,
     BMCRefused,
 )
-from pserv.power.drivers.ipmi.target import BMCTarget, setting_error
+from pserv.power.drivers.ipmi.target import BMCTarget
+from pserv.power.types.ipmi import check_python_ipmi
 
 BMC_IPMB_ADDRESS = 0x20
 
 _PRIVILEGES = {"user": "user", "operator": "operator", "admin": "administrator"}
-"""Settings' privilege names to python-ipmi's."""
+"""Each of :data:`~pserv.power.types.ipmi.PYTHON_IPMI_PRIVILEGES` as python-ipmi names it."""
 
 
 class _Rmcp(Rmcp):
@@ -120,22 +120,12 @@ class PythonIpmiBackend:
 
     def check(self, target: BMCTarget) -> None:
         """
-        Reject settings IPMI 1.5 or python-ipmi cannot honour.
+        Reject settings IPMI 1.5 or python-ipmi cannot honour
+        (:func:`~pserv.power.types.ipmi.check_python_ipmi`).
 
         :raises PowerSettingsError: naming the field.
         """
-        if target.cipher_suite != 3:
-            raise setting_error("cipher_suite", "IPMI 1.5 (python-ipmi) has no cipher suites")
-        if target.kg:
-            raise setting_error("kg", "IPMI 1.5 (python-ipmi) has no Kg")
-        if target.privilege not in _PRIVILEGES:
-            raise setting_error("privilege", "python-ipmi supports user, operator and admin")
-        if len(target.password.encode("utf-8")) > 16:
-            raise setting_error("password", "must be at most 16 bytes for IPMI 1.5")
-        if len(target.username.encode("utf-8")) > 16:
-            raise setting_error("username", "must be at most 16 bytes")
-        if _is_ipv6(target.address):
-            raise setting_error("address", "python-ipmi reaches IPv4 addresses and names only")
+        check_python_ipmi(target.settings())
 
     def open(self, target: BMCTarget) -> Any:
         """
@@ -213,10 +203,3 @@ def _send(connection: Any, request: Any) -> Any:
     if response.completion_code:
         raise BMCCompletionCode(response.completion_code)
     return response
-
-
-def _is_ipv6(address: str) -> bool:
-    try:
-        return ipaddress.ip_address(address).version == 6
-    except ValueError:
-        return False

@@ -4,19 +4,13 @@ One BMC as the IPMI driver addresses it: where, as whom, over which backend.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from pserv.power.errors import PowerSettingsError
-
-PRIVILEGE_LEVELS: dict[str, int] = {
-    "callback": 1,
-    "user": 2,
-    "operator": 3,
-    "admin": 4,
-}
-"""IPMI privilege names, as the settings spell them, to their wire values."""
+from pserv.power.types.ipmi import PRIVILEGE_LEVELS
 
 
 @dataclass(frozen=True)
@@ -87,6 +81,12 @@ class BMCTarget:
             _digest(self.password),
             _digest(self.kg or ""),
         )
+
+    def settings(self) -> dict[str, Any]:
+        """
+        This target as the node's settings, for the power type's checks.
+        """
+        return dataclasses.asdict(self)
 
     @property
     def secrets(self) -> tuple[str, ...]:

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from twisted.internet.defer import Deferred
 
-from pserv.power.drivers.redfish.endpoint import Endpoint
+from pserv.power.types.redfish_endpoint import Endpoint
 from pserv.power.drivers.redfish.errors import RedfishProtocolError, error_for_status
 from pserv.power.drivers.redfish.http import RedfishHttp, Reply
 from pserv.power.drivers.redfish.retry import DEFAULT_DELAYS, with_retries

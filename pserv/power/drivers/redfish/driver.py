@@ -24,14 +24,14 @@ from pserv.power.drivers.redfish.discovery import (
     discover,
     power_state,
 )
-from pserv.power.drivers.redfish.endpoint import parse_address
 from pserv.power.drivers.redfish.http import RedfishHttp
 from pserv.power.drivers.redfish.retry import DEFAULT_DELAYS
 from pserv.power.drivers.redfish.session import Credentials
 from pserv.power.errors import PowerSettingsError, PowerTransientError
 from pserv.power.policy import VerifyPolicy
-from pserv.power.settings import Setting, SettingsSchema, SettingType
 from pserv.power.states import PowerState
+from pserv.power.types import redfish as redfish_type
+from pserv.power.types.redfish import REDFISH
 
 Work = Callable[[Node], Awaitable[Any]]
 
@@ -45,21 +45,10 @@ class RedfishDriver(PowerDriver):
     :param per_bmc: the most requests in flight to one BMC at a time.
     """
 
-    name = "redfish"
-    label = "Redfish"
+    power_type = REDFISH
     verify_policy = VerifyPolicy(read_timeout=20.0)
     """A first read discovers (root, collection, system, maybe a login): on a
     slow BMC that is several round trips, each bounded by ``request_timeout``."""
-    settings = SettingsSchema(
-        Setting("address", "BMC address", required=True,
-                help="host, host:port or URL (https://host:port); HTTPS unless the URL says http"),
-        Setting("username", "Username"),
-        Setting("password", "Password", secret=True),
-        Setting("system_id", "System id",
-                help="the ComputerSystem's Id or path; needed when the BMC has several"),
-        Setting("verify_tls", "Verify TLS certificate", SettingType.BOOLEAN, default=True,
-                help="turn off only for a BMC with a self-signed certificate"),
-    )
 
     def __init__(
         self,
@@ -83,14 +72,6 @@ class RedfishDriver(PowerDriver):
             http = RedfishHttp(self.reactor, timeout=self.request_timeout, per_bmc=self.per_bmc)
             self._client = RedfishClient(http, self.reactor, self.retry_delays)
         return self._client
-
-    def check(self, params: Mapping[str, Any]) -> None:
-        """
-        The address and system id, beyond what the schema checks.
-
-        :raises PowerSettingsError: naming the bad field.
-        """
-        self._node(params)
 
     def query(self, params: Mapping[str, Any]) -> Deferred[PowerState]:
         """Read the system's ``PowerState``: ``ON`` or ``OFF``."""
@@ -173,18 +154,10 @@ class RedfishDriver(PowerDriver):
         return info, document
 
     def _node(self, params: Mapping[str, Any]) -> Node:
-        endpoint = parse_address(params.get("address"), _verify(params.get("verify_tls", True)))
-        system_id = params.get("system_id") or None
-        if system_id is not None and "/" in system_id and not system_id.startswith("/redfish/v1/"):
-            raise PowerSettingsError("system_id: must be an Id or a /redfish/v1/ path", field="system_id")
+        endpoint, system_id = redfish_type.endpoint(params), redfish_type.system_id(params)
         creds = Credentials(params.get("username") or None, params.get("password"))
         return Node(endpoint, creds, system_id, self.describe(params))
 
 
 def _cache_key(node: Node) -> tuple:
     return (node.endpoint.origin, node.system_id)
-
-
-def _verify(value: Any) -> bool:
-    return RedfishDriver.settings["verify_tls"].clean(value) if value is not None else True
-

@@ -35,7 +35,7 @@ from twisted.web.http_headers import Headers
 from twisted.web.iweb import IPolicyForHTTPS, IResponse
 from zope.interface import implementer
 
-from pserv.power.drivers.redfish.endpoint import Endpoint
+from pserv.power.types.redfish_endpoint import Endpoint
 from pserv.power.drivers.redfish.errors import RedfishProtocolError, RedfishTLSError
 from pserv.power.errors import PowerError, PowerTransientError
 

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 from twisted.internet.defer import Deferred, gatherResults, succeed
 from twisted.python.failure import Failure
 
-from pserv.power.drivers.redfish.endpoint import Endpoint
+from pserv.power.types.redfish_endpoint import Endpoint
 from pserv.power.drivers.redfish.errors import RedfishProtocolError, error_for_status
 from pserv.power.drivers.redfish.http import Reply
 

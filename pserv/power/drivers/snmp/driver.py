@@ -3,7 +3,7 @@ The ``snmp_pdu`` power driver: one outlet of a switched PDU, over SNMP.
 
 A node's power is one outlet.  Switching it is a single SNMP SET, reading it
 a single GET, with the OIDs and values of the PDU's vendor row in
-:mod:`pserv.power.drivers.snmp.vendors` (or the row ``sysObjectID`` picks when
+:mod:`pserv.power.types.snmp_vendors` (or the row ``sysObjectID`` picks when
 ``vendor`` is ``auto``).  Every request to one PDU waits its turn in that
 PDU's queue.  SNMPv1, v2c (separate read and write communities) and v3
 (authPriv, or authNoPriv) are supported.  A PDU cannot shut an operating
@@ -23,16 +23,7 @@ from twisted.internet.defer import Deferred, fail
 from twisted.internet.interfaces import IReactorTime
 
 from pserv.power.drivers.base import PowerDriver
-from pserv.power.drivers.snmp import vendors as pdu_vendors
-from pserv.power.drivers.snmp.vendors import AUTO, PDUVendor
-from pserv.power.drivers.snmp.client import (
-    AUTH_PROTOCOLS,
-    PRIV_PROTOCOLS,
-    Credentials,
-    SNMPAddressError,
-    SNMPClient,
-    Target,
-)
+from pserv.power.drivers.snmp.client import Credentials, SNMPAddressError, SNMPClient, Target
 from pserv.power.drivers.snmp.errors import (
     Exchange,
     PDUProtocolError,
@@ -47,72 +38,12 @@ from pserv.power.errors import (
     PowerUnsupportedError,
 )
 from pserv.power.policy import VerifyPolicy
-from pserv.power.settings import Setting, SettingsSchema, SettingType
 from pserv.power.states import PowerState
+from pserv.power.types import snmp_vendors as pdu_vendors
+from pserv.power.types.snmp_pdu import SNMP_PDU
+from pserv.power.types.snmp_vendors import AUTO, PDUVendor
 
 T = TypeVar("T")
-
-MIN_V3_KEY = 8
-"""SNMPv3 passphrases shorter than this are refused (RFC 3414, net-snmp)."""
-
-
-SETTINGS = SettingsSchema(
-    Setting("address", "PDU address", SettingType.ADDRESS, required=True),
-    Setting("port", "SNMP UDP port", SettingType.INTEGER, default=161, minimum=1, maximum=65535),
-    Setting(
-        "vendor", "PDU vendor", SettingType.CHOICE, default=AUTO,
-        choices=pdu_vendors.vendor_names(),
-        help="auto reads sysObjectID to pick the vendor",
-    ),
-    Setting("outlet", "Outlet number", SettingType.INTEGER, required=True, minimum=1),
-    Setting("version", "SNMP version", SettingType.CHOICE, default="2c", choices=("1", "2c", "3")),
-    Setting("community", "Community (read)", secret=True, help="SNMPv1/v2c"),
-    Setting(
-        "write_community", "Write community", secret=True,
-        help="SNMPv1/v2c community for switching; defaults to community",
-    ),
-    Setting("v3_user", "SNMPv3 user"),
-    Setting(
-        "v3_auth_protocol", "SNMPv3 authentication protocol", SettingType.CHOICE,
-        default="SHA", choices=tuple(AUTH_PROTOCOLS),
-    ),
-    Setting("v3_auth_key", "SNMPv3 authentication key", secret=True),
-    Setting(
-        "v3_priv_protocol", "SNMPv3 privacy protocol", SettingType.CHOICE,
-        default="AES", choices=tuple(PRIV_PROTOCOLS),
-        help="none means authNoPriv",
-    ),
-    Setting("v3_priv_key", "SNMPv3 privacy key", secret=True),
-    Setting(
-        "cycle_delay", "Seconds off during a power cycle", SettingType.NUMBER,
-        default=5.0, minimum=0, maximum=3600,
-    ),
-)
-"""The ``snmp_pdu`` settings, in form order."""
-
-
-def check_credentials(params: Mapping[str, Any]) -> None:
-    """
-    Check the settings that depend on ``version``.
-
-    :raises PowerSettingsError: naming the missing or bad field.
-    """
-    version = params["version"]
-    if version in ("1", "2c"):
-        if not params.get("community"):
-            raise SETTINGS["community"].error(f"is required for SNMP version {version}")
-        return
-    if not params.get("v3_user"):
-        raise SETTINGS["v3_user"].error("is required for SNMP version 3")
-    keys = ["v3_auth_key"]
-    if params["v3_priv_protocol"] != "none":
-        keys.append("v3_priv_key")
-    for name in keys:
-        key = params.get(name) or ""
-        if not key:
-            raise SETTINGS[name].error("is required for SNMP version 3")
-        if len(key) < MIN_V3_KEY:
-            raise SETTINGS[name].error(f"must be at least {MIN_V3_KEY} characters")
 
 
 @dataclass(frozen=True)
@@ -182,9 +113,7 @@ class SNMPPDUDriver(PowerDriver):
     :param retries: how many times an unanswered request is resent.
     """
 
-    name: ClassVar[str] = "snmp_pdu"
-    label: ClassVar[str] = "SNMP PDU outlet"
-    settings: ClassVar[SettingsSchema] = SETTINGS
+    power_type = SNMP_PDU
     verify_policy: ClassVar[VerifyPolicy] = VerifyPolicy(
         delays=(0.5, 1.0, 2.0), deadline=30.0, read_timeout=10.0, command_timeout=15.0
     )
@@ -210,14 +139,6 @@ class SNMPPDUDriver(PowerDriver):
         """Close every PDU's SNMP engine; for shutdown and tests."""
         if self._client is not None:
             self._client.close()
-
-    def check(self, params: Mapping[str, Any]) -> None:
-        """
-        The settings ``version`` requires.
-
-        :raises PowerSettingsError: naming the bad field.
-        """
-        check_credentials(params)
 
     def describe(self, params: Mapping[str, Any]) -> str:
         """``snmp_pdu ADDRESS outlet N``; never a community or key."""
@@ -331,4 +252,3 @@ def _is_oid(value: Any) -> bool:
 
 def _shown(value: Any) -> str:
     return str(value.prettyPrint()) if hasattr(value, "prettyPrint") else repr(value)
-

@@ -153,3 +153,11 @@ async def test_suite_17_against_sha1_only_bmc_is_unsupported(pyghmi_bmcs: Any) -
     """Suite 17 against a BMC that only signs with SHA-1 fails fast, naming the suite."""
     with pytest.raises(BMCUnsupported, match="cipher suite 17, try 3"):
         await _in_thread(PyghmiBackend().open, _target(pyghmi_bmcs.ports[2], cipher_suite=17))
+
+
+def test_a_session_class_for_each_suite_the_power_type_allows() -> None:
+    """The backend can propose exactly the cipher suites the ipmi power type lets pyghmi nodes have."""
+    from pserv.power.drivers.ipmi.pyghmi_backend import SESSION_CLASSES
+    from pserv.power.types.ipmi import PYGHMI_CIPHER_SUITES
+
+    assert tuple(SESSION_CLASSES) == PYGHMI_CIPHER_SUITES

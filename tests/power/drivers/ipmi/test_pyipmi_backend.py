@@ -128,3 +128,11 @@ async def test_paused_bmc_gives_no_answer(ipmi_sims: list[IpmiSim]) -> None:
             await _in_thread(PythonIpmiBackend(0.3).open, _target(sim.port))
     finally:
         sim.resume()
+
+
+def test_a_python_ipmi_name_for_each_privilege_the_power_type_allows() -> None:
+    """The backend names exactly the privileges the ipmi power type lets python-ipmi nodes have."""
+    from pserv.power.drivers.ipmi.pyipmi_backend import _PRIVILEGES
+    from pserv.power.types.ipmi import PYTHON_IPMI_PRIVILEGES
+
+    assert tuple(_PRIVILEGES) == PYTHON_IPMI_PRIVILEGES

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from pserv.power.drivers.ipmi.driver import SETTINGS
+from pserv.power.types.ipmi import SETTINGS
 from pserv.power.drivers.ipmi.target import BMCTarget, endpoint, setting_error
 from pserv.power.errors import PowerSettingsError
 

@@ -16,7 +16,7 @@ from twisted.internet import reactor
 from twisted.internet.defer import CancelledError
 from twisted.internet.task import deferLater
 
-from pserv.power.drivers.redfish.endpoint import parse_address
+from pserv.power.types.redfish_endpoint import parse_address
 from pserv.power.drivers.redfish.errors import RedfishProtocolError
 from pserv.power.drivers.redfish.http import MAX_BODY, RedfishHttp
 from pserv.power.errors import PowerTransientError

@@ -191,3 +191,11 @@ async def test_cancel_keeps_an_engine_another_request_still_uses(agent, client, 
     first.cancel()
     assert int((await second).value) == 1
     assert client.engine_for(via_relay) is not None
+
+
+def test_a_pysnmp_protocol_for_each_choice_of_the_power_type() -> None:
+    """The client maps exactly the SNMPv3 protocol choices the snmp_pdu power type offers."""
+    from pserv.power.drivers.snmp.client import AUTH_PROTOCOLS, PRIV_PROTOCOLS
+    from pserv.power.types.snmp_pdu import AUTH_PROTOCOL_NAMES, PRIV_PROTOCOL_NAMES
+
+    assert (tuple(AUTH_PROTOCOLS), tuple(PRIV_PROTOCOLS)) == (AUTH_PROTOCOL_NAMES, PRIV_PROTOCOL_NAMES)

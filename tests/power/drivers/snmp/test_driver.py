@@ -15,7 +15,7 @@ from twisted.internet.defer import CancelledError, gatherResults
 from twisted.internet.task import Clock
 
 from pserv.power.control import PowerControl
-from pserv.power.drivers.snmp.vendors import VENDORS, VENDORS_BY_NAME
+from pserv.power.types.snmp_vendors import VENDORS, VENDORS_BY_NAME
 from pserv.power.drivers.snmp.errors import PDUProtocolError
 from pserv.power.drivers.snmp.driver import SNMPPDUDriver
 from pserv.power.errors import (

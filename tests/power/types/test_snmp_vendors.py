@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pserv.power.drivers.snmp import vendors as pdu_vendors
-from pserv.power.drivers.snmp.vendors import (
+from pserv.power.types import snmp_vendors as pdu_vendors
+from pserv.power.types.snmp_vendors import (
     AUTO,
     ENTERPRISES,
     OUTLET,
@@ -26,7 +26,7 @@ from pserv.power.drivers.snmp.vendors import (
 )
 from pserv.power.states import PowerState
 
-DOC = Path(__file__).resolve().parents[4] / "docs" / "drivers" / "snmp_pdu.md"
+DOC = Path(__file__).resolve().parents[3] / "docs" / "drivers" / "snmp_pdu.md"
 TABLE_START = "<!-- vendor-table:start -->"
 TABLE_END = "<!-- vendor-table:end -->"
 

@@ -1,5 +1,5 @@
 """
-Tests for pserv.power.drivers.redfish.endpoint: the ``address`` setting.
+Tests for pserv.power.types.redfish_endpoint: the ``address`` setting.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import ipaddress
 import pytest
 from hypothesis import given, strategies as st
 
-from pserv.power.drivers.redfish.endpoint import Endpoint, parse_address
+from pserv.power.types.redfish_endpoint import Endpoint, parse_address
 from pserv.power.errors import PowerSettingsError
 
 

@@ -1,5 +1,8 @@
 """
-Where a Redfish service lives: the ``address`` setting, parsed and checked.
+Where a Redfish service lives: the ``redfish`` power type's ``address``
+setting, parsed and checked.  The region checks addresses with it; the
+Redfish driver (:mod:`pserv.power.drivers.redfish`) reaches the service it
+names.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 """
-The PDUs the ``snmp_pdu`` driver can switch, as data.
+The PDUs the ``snmp_pdu`` power type can switch, as data: the ``vendor``
+setting's choices, and what the driver sends for each.
 
 One :class:`PDUVendor` row per outlet MIB: which OID switches an outlet, with
 which values, and which OID and values report its state.  An OID is written

@@ -1,0 +1,78 @@
+"""
+Tests for setup.py: every third-party module pserv imports is declared,
+at run time in ``install_requires``, in pserv/testing and the tests in the
+``test`` extra as well.
+"""
+
+import ast
+import re
+import sys
+from importlib.metadata import packages_distributions
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def declared() -> dict[str, set[str]]:
+    """``install_requires`` and each extra of setup.py, as normalized distribution names."""
+    call = next(node for node in ast.walk(ast.parse((ROOT / "setup.py").read_text()))
+                if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "setup")
+    options = {k.arg: ast.literal_eval(k.value) for k in call.keywords if k.arg in ("install_requires", "extras_require")}
+    groups = {"install_requires": options["install_requires"], **options["extras_require"]}
+    return {group: {normalized(re.split(r"[\[<>=!~;\s]", r, maxsplit=1)[0]) for r in requirements}
+            for group, requirements in groups.items()}
+
+
+def normalized(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def third_party_imports(paths: list[Path]) -> dict[str, Path]:
+    """Each third-party top-level module imported anywhere in ``paths``, with one file importing it."""
+    found: dict[str, Path] = {}
+    for path in paths:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                top = name.split(".")[0]
+                if top not in sys.stdlib_module_names and top not in ("pserv", "tests", "__future__"):
+                    found.setdefault(top, path)
+    return found
+
+
+def undeclared(paths: list[Path], allowed: set[str]) -> list[str]:
+    providers = packages_distributions()
+    missing = []
+    for module, path in sorted(third_party_imports(paths).items()):
+        distributions = {normalized(d) for d in providers.get(module, [])}
+        if not distributions & allowed:
+            missing.append(f"{module} ({path.relative_to(ROOT)}; from {sorted(distributions) or 'nothing installed'})")
+    return missing
+
+
+def sources(under: str, leaving_out: str | None = None) -> list[Path]:
+    return [p for p in sorted((ROOT / under).rglob("*.py")) if leaving_out is None or leaving_out not in p.parts]
+
+
+def test_runtime_imports_are_install_requires():
+    """Every third-party module imported under pserv/ (pserv/testing aside) is an install_requires entry."""
+    assert undeclared(sources("pserv", leaving_out="testing"), declared()["install_requires"]) == []
+
+
+@pytest.mark.parametrize("tree", ["pserv/testing", "tests"])
+def test_testing_imports_are_declared_with_the_test_extra(tree):
+    """pserv/testing and the tests import only what install_requires and the test extra declare."""
+    groups = declared()
+    assert undeclared(sources(tree), groups["install_requires"] | groups["test"]) == []
+
+
+def test_jsonschema_is_a_runtime_dependency():
+    """The region validates request bodies with jsonschema, so installing pserv installs it."""
+    assert "jsonschema" in declared()["install_requires"]
