@@ -49,6 +49,7 @@ from pserv.power.errors import (
 from pserv.power.policy import VerifyPolicy
 from pserv.power.settings import Setting, SettingsSchema, SettingType
 from pserv.power.states import PowerState
+from pserv.util.backoff import exponential
 
 T = TypeVar("T")
 
@@ -186,7 +187,7 @@ class SNMPPDUDriver(PowerDriver):
     label: ClassVar[str] = "SNMP PDU outlet"
     settings: ClassVar[SettingsSchema] = SETTINGS
     verify_policy: ClassVar[VerifyPolicy] = VerifyPolicy(
-        delays=(0.5, 1.0, 2.0), deadline=30.0, read_timeout=10.0, command_timeout=15.0
+        backoff=exponential(0.5, 2.0), deadline=30.0, read_timeout=10.0, command_timeout=15.0
     )
 
     def __init__(

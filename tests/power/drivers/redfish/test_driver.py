@@ -41,9 +41,10 @@ from pserv.testing.emulators.redfish import (  # noqa: F401
     sushy,
     sushy_tls,
 )
+from pserv.util.backoff import exponential
 
 ON, OFF = PowerState.ON, PowerState.OFF
-VERIFY = VerifyPolicy(delays=(0.25, 0.5, 1.0), deadline=15.0)
+VERIFY = VerifyPolicy(backoff=exponential(0.25, 1.0), deadline=15.0)
 """Reads after a command: the emulator's delay is at most 11 s (+1 s rounding)."""
 
 
@@ -243,7 +244,7 @@ async def test_an_operation_is_bounded_by_the_policy(stub_bmc) -> None:
 
     redfish_tree(stub_bmc.stub)
     stub_bmc.stub.on("GET", "/redfish/v1/Systems", Answer(503, delay=0.05))
-    driver = Quick(retry_delays=(0.1, 0.1, 0.1))
+    driver = Quick(retry_backoff=exponential(0.1, 0.1), retries=3)
     with pytest.raises(PowerTransientError, match=r"query took over 0.2s"):
         await driver.query({"address": stub_bmc.address})
     await driver.close()
