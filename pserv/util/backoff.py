@@ -6,14 +6,16 @@ zero) and giving seconds, the shape of the ``retryPolicy`` of Twisted's
 ``ClientService``.  pserv's policies are Twisted's own
 :func:`~twisted.application.internet.backoffPolicy` without its jitter:
 verification reads, Redfish retries and ``--wait`` polls run on an injected
-clock, and their waits are documented (and tested) to the millisecond.  The
-RPC reconnection (:mod:`pserv.rpc.service`) keeps Twisted's jitter, since
-many clusters reconnecting at once should not stay in step.
+clock, and their waits are documented (and tested) to the millisecond.  A
+wait that does not grow by a factor (the cluster's report retries) is a
+:func:`stepped` sequence, which Twisted has no policy for.  The RPC
+reconnection (:mod:`pserv.rpc.service`) keeps Twisted's jitter, since many
+clusters reconnecting at once should not stay in step.
 """
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Sequence
 
 from twisted.application.internet import backoffPolicy
 
@@ -48,6 +50,23 @@ def exponential(first: float, cap: float, factor: float = 2.0) -> Backoff:
     if factor < 1:
         raise ValueError("the factor must be at least 1: waits never shrink")
     return backoffPolicy(first, cap, factor, jitter=no_jitter)
+
+
+def stepped(delays: Sequence[float]) -> Backoff:
+    """
+    ``delays[n]`` before attempt ``n``; the last delay repeats.
+
+    :param delays: seconds, in order; at least one, each positive.
+    :raises ValueError: for no delays, or one that is not positive.
+    """
+    waits = tuple(delays)
+    if not waits or any(wait <= 0 for wait in waits):
+        raise ValueError("delays must be a non-empty list of positive seconds")
+
+    def policy(attempt: int) -> float:
+        return waits[min(attempt, len(waits) - 1)]
+
+    return policy
 
 
 def longest(backoff: Backoff, attempts: int) -> float:

@@ -1,10 +1,10 @@
 """
-Tests for pserv.util.backoff: Twisted's backoffPolicy, without jitter.
+Tests for pserv.util.backoff: Twisted's backoffPolicy without jitter, and fixed sequences.
 """
 
 import pytest
 
-from pserv.util.backoff import exponential, longest, no_jitter
+from pserv.util.backoff import exponential, longest, no_jitter, stepped
 
 
 def test_exponential_doubles_up_to_its_cap():
@@ -49,3 +49,16 @@ def test_longest_is_the_longest_of_the_first_attempts():
     assert longest(backoff, 3) == 2.0
     assert longest(backoff, 1) == 0.5
     assert longest(backoff, 0) == 0.5
+
+
+def test_stepped_follows_its_delays_then_repeats_the_last():
+    """stepped((0.5, 1, 2, 5, 10)) waits those seconds in order, then 10 s for good."""
+    backoff = stepped((0.5, 1.0, 2.0, 5.0, 10.0))
+    assert [backoff(n) for n in range(7)] == [0.5, 1, 2, 5, 10, 10, 10]
+
+
+@pytest.mark.parametrize("delays", [(), (1.0, 0.0), (-1.0,)])
+def test_stepped_refuses_waits_that_are_not_positive(delays):
+    """A sequence with no delay, or one that is not positive, is refused."""
+    with pytest.raises(ValueError):
+        stepped(delays)
