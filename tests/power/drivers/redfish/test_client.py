@@ -14,7 +14,7 @@ from pserv.power.drivers.redfish.driver import RedfishDriver
 from pserv.power.drivers.redfish.errors import RedfishProtocolError
 from pserv.power.errors import PowerFatalError, PowerSettingsError
 from pserv.power.states import PowerState
-from pserv.testing.emulators.redfish import Answer, redfish_tree, reset_path, stub_bmc  # noqa: F401
+from pserv.testing.emulators.redfish_stub import Answer, redfish_tree, reset_path, stub_bmc  # noqa: F401
 from pserv.util.backoff import exponential
 
 SYSTEM = "/redfish/v1/Systems/1"

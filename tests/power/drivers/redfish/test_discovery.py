@@ -22,7 +22,13 @@ from pserv.power.drivers.redfish.discovery import (
 from pserv.power.drivers.redfish.errors import RedfishProtocolError
 from pserv.power.errors import PowerSettingsError, PowerTransientError, PowerUnsupportedError
 from pserv.power.states import PowerState
-from pserv.testing.emulators.redfish import Answer, redfish_tree, reset_path, stub_bmc, system_document  # noqa: F401
+from pserv.testing.emulators.redfish_stub import (  # noqa: F401
+    Answer,
+    redfish_tree,
+    reset_path,
+    stub_bmc,
+    system_document,
+)
 from pserv.util.backoff import exponential
 
 LABEL = "redfish bmc"

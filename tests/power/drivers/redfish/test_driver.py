@@ -25,6 +25,7 @@ from pserv.power.drivers.redfish.errors import RedfishTLSError
 from pserv.power.errors import PowerAuthError, PowerSettingsError, PowerTransientError
 from pserv.power.policy import VerifyPolicy
 from pserv.power.states import PowerState
+from pserv.testing.emulators.loopback import ClockSpy, closed_port, silent_server  # noqa: F401
 from pserv.testing.emulators.redfish import (  # noqa: F401
     OFF_SYSTEM,
     ON_SYSTEM,
@@ -32,15 +33,10 @@ from pserv.testing.emulators.redfish import (  # noqa: F401
     SOFT_SYSTEM,
     STILL_OFF,
     STILL_ON,
-    Answer,
-    ClockSpy,
-    closed_port,
-    redfish_tree,
-    silent_server,
-    stub_bmc,
     sushy,
     sushy_tls,
 )
+from pserv.testing.emulators.redfish_stub import Answer, redfish_tree, stub_bmc  # noqa: F401
 from pserv.util.backoff import exponential
 
 ON, OFF = PowerState.ON, PowerState.OFF

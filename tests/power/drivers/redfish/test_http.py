@@ -20,14 +20,13 @@ from pserv.power.drivers.redfish.endpoint import parse_address
 from pserv.power.drivers.redfish.errors import RedfishProtocolError
 from pserv.power.drivers.redfish.http import MAX_BODY, RedfishHttp
 from pserv.power.errors import PowerTransientError
-from pserv.testing.emulators.redfish import (  # noqa: F401
-    Answer,
+from pserv.testing.emulators.loopback import (  # noqa: F401
     ClockSpy,
     closed_port,
     garbage_server,
     silent_server,
-    stub_bmc,
 )
+from pserv.testing.emulators.redfish_stub import Answer, stub_bmc  # noqa: F401
 
 WHAT = "redfish test: GET /redfish/v1/"
 

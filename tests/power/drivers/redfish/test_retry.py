@@ -18,7 +18,13 @@ from pserv.power.drivers.redfish.http import Reply
 from pserv.power.drivers.redfish.retry import retry_delay, retryable, with_retries
 from pserv.power.errors import PowerTransientError
 from pserv.power.states import PowerState
-from pserv.testing.emulators.redfish import Answer, redfish_tree, reset_path, stub_bmc, system_document  # noqa: F401
+from pserv.testing.emulators.redfish_stub import (  # noqa: F401
+    Answer,
+    redfish_tree,
+    reset_path,
+    stub_bmc,
+    system_document,
+)
 from pserv.util.backoff import exponential
 
 BACKOFF = exponential(0.5, 2.0)

@@ -22,7 +22,12 @@ from pserv.power.drivers.redfish.driver import RedfishDriver
 from pserv.power.drivers.redfish.session import Credentials
 from pserv.power.errors import PowerAuthError, PowerFatalError
 from pserv.power.states import PowerState
-from pserv.testing.emulators.redfish import Answer, redfish_tree, stub_bmc, system_document  # noqa: F401
+from pserv.testing.emulators.redfish_stub import (  # noqa: F401
+    Answer,
+    redfish_tree,
+    stub_bmc,
+    system_document,
+)
 from pserv.util.backoff import exponential
 
 SESSIONS = "/redfish/v1/SessionService/Sessions"
