@@ -152,7 +152,7 @@ class EmulatedBMC(pyghmi_bmc.Bmc):
         packet = bytearray(data)
         if _is_open_session_request(packet):
             self._open_session(packet, sockaddr)
-        elif self.cipher_query or not _is_cipher_suites_query(packet):
+        elif self.cipher_query or not is_cipher_suites_query(packet):
             super().sessionless_data(data, sockaddr)
 
     def stats(self) -> dict[str, Any]:
@@ -197,7 +197,11 @@ def _is_open_session_request(packet: bytearray) -> bool:
     )
 
 
-def _is_cipher_suites_query(packet: bytearray) -> bool:
+def is_cipher_suites_query(packet: bytes | bytearray) -> bool:
+    """
+    Whether ``packet`` is a sessionless "Get Channel Cipher Suites"
+    request (App netfn, command 0x54), in IPMI 1.5 or RMCP+ framing.
+    """
     if len(packet) < 22:
         return False
     if packet[4] == 6:

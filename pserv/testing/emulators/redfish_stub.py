@@ -62,6 +62,7 @@ class StubBMC(resource.Resource):
         self.in_flight = 0
         self.most_in_flight = 0
         self._watchers: list[tuple[str, str, Deferred[None]]] = []
+        self._none_held: list[Deferred[None]] = []
 
     def on(self, method: str, path: str, *answers: Answer) -> None:
         """Answer ``method path`` with ``answers`` in turn."""
@@ -79,11 +80,20 @@ class StubBMC(resource.Resource):
         self._watchers.append((method, path, arrived))
         return arrived
 
+    def when_none_held(self) -> Deferred[None]:
+        """Fires once no request is held, answered or dropped (at once if none is)."""
+        if not self.held:
+            return succeed(None)
+        emptied: Deferred[None] = Deferred()
+        self._none_held.append(emptied)
+        return emptied
+
     def release(self) -> None:
         """Answer every held request."""
         held, self.held = self.held, []
         for request, answer in held:
             self._finish(request, answer)
+        self._check_none_held()
 
     def render(self, request: server.Request) -> bytes | int:
         method, path = request.method.decode(), request.path.decode()
@@ -125,6 +135,13 @@ class StubBMC(resource.Resource):
         self.in_flight -= 1
         self.held = [(r, a) for r, a in self.held if r is not request]
         request.stub_lost = True  # type: ignore[attr-defined]
+        self._check_none_held()
+
+    def _check_none_held(self) -> None:
+        if not self.held:
+            waiting, self._none_held = self._none_held, []
+            for emptied in waiting:
+                emptied.callback(None)
 
     def _finish(self, request: server.Request, answer: Answer) -> None:
         if getattr(request, "stub_lost", False):

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any, Awaitable, Callable, Mapping
 
 from twisted.internet.defer import CancelledError, Deferred, succeed
+from twisted.internet.interfaces import IReactorTime
 from twisted.python.failure import Failure
 
 from pserv.power.drivers.base import PowerDriver
@@ -41,6 +42,7 @@ class RedfishDriver(PowerDriver):
     """
     Power through a Redfish BMC.
 
+    :param clock: times each HTTP exchange out; the reactor if omitted.
     :param request_timeout: seconds one HTTP exchange may take.
     :param retry_backoff: the wait before retry ``n`` (from zero) of a
         request a busy BMC refused.
@@ -68,12 +70,14 @@ class RedfishDriver(PowerDriver):
         self,
         reactor: Any = None,
         *,
+        clock: IReactorTime | None = None,
         request_timeout: float = 10.0,
         retry_backoff: Backoff = DEFAULT_BACKOFF,
         retries: int = DEFAULT_RETRIES,
         per_bmc: int = 2,
     ) -> None:
         super().__init__(reactor)
+        self._clock = clock
         self.request_timeout = request_timeout
         self.retry_backoff = retry_backoff
         self.retries = retries
@@ -85,7 +89,9 @@ class RedfishDriver(PowerDriver):
     def client(self) -> RedfishClient:
         """The HTTP client, made on first use on :attr:`reactor`."""
         if self._client is None:
-            http = RedfishHttp(self.reactor, timeout=self.request_timeout, per_bmc=self.per_bmc)
+            http = RedfishHttp(
+                self.reactor, timeout=self.request_timeout, per_bmc=self.per_bmc, clock=self._clock
+            )
             self._client = RedfishClient(http, self.reactor, self.retry_backoff, self.retries)
         return self._client
 

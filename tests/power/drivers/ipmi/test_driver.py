@@ -9,7 +9,6 @@ The IPMI driver against real BMC emulators on loopback, for both backends.
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 import pytest
@@ -29,10 +28,12 @@ from pserv.power.errors import (
     PowerUnsupportedError,
 )
 from pserv.power.states import PowerState
+from pserv.testing.emulators.ipmi_bmc_server import is_cipher_suites_query
 from pserv.testing.emulators.ipmi_emulators import IpmiSim, free_udp_port
 from tests.emulators.ipmi_fixtures import (  # noqa: F401 - fixtures
     PASSWORD,
     USERNAME,
+    ipmi_relay,
     ipmi_sims,
     make_driver,
     nodes,
@@ -118,31 +119,37 @@ async def test_wrong_username_is_fatal(make_driver: Any, ipmi_sims: list[IpmiSim
 
 @pytest_twisted.ensureDeferred
 async def test_paused_bmc_times_out_within_bound(nodes: list[Any], make_driver: Any) -> None:
-    """A BMC that stops answering gives PowerTransientError "timed out" in bounded time."""
+    """A BMC that stops answering gives PowerTransientError "timed out" when the driver's clock reaches the call's timeout."""
     node = nodes[2]
-    driver = make_driver(timeout=1.0)
+    clock = Clock()
+    driver = make_driver(timeout=1.0, clock=clock)
     await node.pause()
-    started = time.monotonic()
     try:
-        error = await _failure(driver.query(node.params))
+        call = driver.query(node.params)
+        clock.advance(0.999)
+        assert not call.called
+        clock.advance(0.001)
+        assert call.called
+        error = await _failure(call)
     finally:
         await node.resume()
     assert isinstance(error, PowerTransientError) and not error.fatal
     assert "timed out" in str(error) and _label(node) in str(error)
-    assert time.monotonic() - started < 3.0
 
 
 @pytest_twisted.ensureDeferred
 async def test_nothing_listening_is_transient_and_bounded(
     nodes: list[Any], make_driver: Any
 ) -> None:
-    """A port with nothing behind it fails transiently, within the call's timeout."""
+    """A port with nothing behind it has failed transiently once the driver's clock reaches the call's timeout."""
     params = dict(nodes[0].params, port=free_udp_port())
-    started = time.monotonic()
-    error = await _failure(make_driver(timeout=1.0).query(params))
+    clock = Clock()
+    call = make_driver(timeout=1.0, clock=clock).query(params)
+    clock.advance(1.0)
+    assert call.called
+    error = await _failure(call)
     assert isinstance(error, PowerTransientError)
     assert f"ipmi 127.0.0.1:{params['port']}: query" in str(error)
-    assert time.monotonic() - started < 3.0
 
 
 @pytest_twisted.ensureDeferred
@@ -334,41 +341,41 @@ async def test_unsupported_power_control_python_ipmi(make_driver: Any, tmp_path:
 
 
 @pytest_twisted.ensureDeferred
-async def test_bmc_without_cipher_suite_discovery(make_driver: Any, pyghmi_bmcs: Any) -> None:
-    """A BMC that never answers Get Channel Cipher Suites still answers at once."""
+async def test_bmc_without_cipher_suite_discovery(make_driver: Any, pyghmi_bmcs: Any, ipmi_relay: Any) -> None:
+    """A BMC that never answers Get Channel Cipher Suites still answers at once: nothing is sent that it ignores."""
     port = pyghmi_bmcs.ports[2]
     await pyghmi_bmcs.set(port, "cipher_query", False)
-    params = {"address": "127.0.0.1", "port": port, "username": USERNAME, "password": PASSWORD}
-    started = time.monotonic()
+    relay = ipmi_relay(port)
+    params = {"address": "127.0.0.1", "port": relay.port, "username": USERNAME, "password": PASSWORD}
     try:
-        assert await make_driver(timeout=2.0).query(params) == PowerState.OFF
+        assert await make_driver().query(params) == PowerState.OFF
     finally:
         await pyghmi_bmcs.set(port, "cipher_query", True)
-    assert time.monotonic() - started < 2.0
+    assert relay.requests > 0 and not [p for p in relay.seen if is_cipher_suites_query(p)]
 
 
 @pytest.mark.parametrize("suite", [3, 17])
 @pytest_twisted.ensureDeferred
 async def test_lanplus_to_ipmi_sim_without_discovery(
-    suite: int, make_driver: Any, ipmi_sims: list[IpmiSim]
+    suite: int, make_driver: Any, ipmi_sims: list[IpmiSim], ipmi_relay: Any
 ) -> None:
-    """pyghmi reaches ipmi_sim (which never answers Get Channel Cipher Suites) at once."""
+    """pyghmi reaches ipmi_sim (which never answers Get Channel Cipher Suites) at once: it sends no such query."""
     sim = ipmi_sims[2]
+    relay = ipmi_relay(sim.port)
     params = {
         "address": "127.0.0.1",
-        "port": sim.port,
+        "port": relay.port,
         "username": USERNAME,
         "password": PASSWORD,
         "cipher_suite": suite,
     }
-    driver = make_driver(timeout=2.0)
-    started = time.monotonic()
+    driver = make_driver()
     try:
         await driver.power_on(params)
         assert sim.power == "on" and await driver.query(params) == PowerState.ON
     finally:
         sim.set_power("off")
-    assert time.monotonic() - started < 2.0
+    assert relay.requests > 0 and not [p for p in relay.seen if is_cipher_suites_query(p)]
 
 
 @pytest_twisted.ensureDeferred

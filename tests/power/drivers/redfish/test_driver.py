@@ -17,7 +17,7 @@ import pytest
 import pytest_twisted
 from twisted.internet import reactor
 from twisted.internet.defer import CancelledError, Deferred, gatherResults
-from twisted.internet.task import deferLater
+from twisted.internet.task import Clock
 
 from pserv.power.actions import OffAction, OnAction, SoftOffAction
 from pserv.power.drivers.redfish.driver import RedfishDriver
@@ -193,12 +193,16 @@ async def test_connection_refused_is_transient(driver) -> None:
 
 @pytest_twisted.ensureDeferred
 async def test_a_bmc_that_never_answers_times_out_as_transient(silent_server) -> None:
-    """A BMC that accepts but never replies fails transient within the request timeout."""
-    driver = RedfishDriver(request_timeout=0.5)
-    started = reactor.seconds()
+    """A BMC that accepts but never replies fails transient when the driver's clock reaches the request timeout."""
+    clock = Clock()
+    driver = RedfishDriver(clock=clock, request_timeout=0.5)
+    call = driver.query({"address": silent_server.address})
+    await silent_server.factory.requested
+    clock.advance(0.499)
+    assert not call.called
+    clock.advance(0.001)
     with pytest.raises(PowerTransientError, match="no reply within 0.5s"):
-        await driver.query({"address": silent_server.address})
-    assert reactor.seconds() - started < 2.0
+        await call
     await silent_server.factory.connections[0].lost
     await driver.close()
 
@@ -213,11 +217,11 @@ async def test_cancelling_a_query_drops_the_connection(silent_server) -> None:
     call.addBoth(results.append)
     connection = await silent_server.factory.requested
     call.cancel()
-    await connection.lost
-    await deferLater(reactor, 0)
     assert len(results) == 1 and results[0].check(CancelledError)
+    await connection.lost
     assert [t for t in spy.timers if t.active()] == []
     await driver.close()
+    assert len(results) == 1
 
 
 @pytest_twisted.ensureDeferred
