@@ -52,6 +52,20 @@ def _reactor() -> Any:
     return reactor
 
 
+async def failure_of(deferred: Deferred[Any]) -> BaseException:
+    """What ``deferred`` failed with; an AssertionError if it succeeded."""
+    try:
+        await deferred
+    except BaseException as error:  # noqa: BLE001 - returned for asserts
+        return error
+    raise AssertionError("expected a failure")
+
+
+def node_label(node: Any) -> str:
+    """How the driver names an emulated node's BMC in its errors."""
+    return f"ipmi 127.0.0.1:{node.port}"
+
+
 class PyghmiNode:
     """A BMC in the pyghmi emulator process, for the ``pyghmi`` backend."""
 
