@@ -7,9 +7,15 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator
+from itertools import count
+from typing import Any, Callable, Iterable
 
-from twisted.internet.defer import Deferred, DeferredSemaphore, FirstError, gatherResults
+from twisted.internet.defer import (
+    Deferred,
+    DeferredSemaphore,
+    FirstError,
+    gatherResults,
+)
 from twisted.internet.interfaces import IReactorTime
 from twisted.internet.task import deferLater
 
@@ -17,6 +23,7 @@ from pserv.client.errors import is_transient
 from pserv.client.http import ApiClient
 from pserv.client.output import one_line
 from pserv.power.states import FINAL, ActionStatus
+from pserv.util.backoff import Backoff, exponential
 
 UNSUCCESSFUL = tuple(status for status in ActionStatus if status.final and status is not ActionStatus.DONE)
 """The ways an action can end other than done, in the order the progress line names them."""
@@ -24,25 +31,8 @@ POLL_CONCURRENCY = 8
 
 Action = dict[str, Any]
 
-
-@dataclass(frozen=True)
-class Backoff:
-    """
-    Poll delays: ``first``, growing by ``factor`` up to ``cap`` seconds.
-    """
-
-    first: float = 0.5
-    factor: float = 1.5
-    cap: float = 5.0
-
-    def delays(self) -> Iterator[float]:
-        """
-        The delays, without end.
-        """
-        delay = self.first
-        while True:
-            yield delay
-            delay = min(delay * self.factor, self.cap)
+POLL_BACKOFF: Backoff = exponential(0.5, 5.0, factor=1.5)
+"""Seconds before poll ``n``: 0.5, growing by half each time up to 5."""
 
 
 @dataclass(frozen=True)
@@ -82,19 +72,20 @@ def progress_line(actions: Iterable[Action]) -> str:
 
 async def wait_for_actions(
     api: ApiClient, actions: Iterable[Action], clock: IReactorTime, *,
-    timeout: float, report: Callable[[str], None], backoff: Backoff = Backoff(),
+    timeout: float, report: Callable[[str], None], backoff: Backoff = POLL_BACKOFF,
 ) -> WaitResult:
     """
     Poll ``GET /api/v1/actions/{id}`` for the outstanding actions until all
     are final or ``timeout`` seconds of ``clock`` pass. ``report`` gets the
     progress line whenever it changes, and one line per failed poll (an
     unreachable region or a 5xx is retried; other errors are raised).
+    ``backoff`` gives the wait before poll ``n`` (from zero).
     """
     latest = {a["id"]: a for a in actions}
     deadline = clock.seconds() + timeout
     progress = _Changes(report)
     progress(progress_line(latest.values()))
-    delays = backoff.delays()
+    delays = map(backoff, count())
     while any(a["status"] not in FINAL for a in latest.values()):
         remaining = deadline - clock.seconds()
         if remaining <= 0:

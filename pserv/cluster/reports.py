@@ -18,11 +18,18 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.internet.task import deferLater
 from twisted.logger import Logger
 
-from pserv.rpc.messages import ObservedState, OutcomeReport, ProgressReport, RunningReport
+from pserv.rpc.messages import (
+    ObservedState,
+    OutcomeReport,
+    ProgressReport,
+    RunningReport,
+)
+from pserv.util.backoff import Backoff, stepped
 
 log = Logger()
 
-RETRY_DELAYS = (0.5, 1.0, 2.0, 5.0, 10.0)
+REPORT_BACKOFF: Backoff = stepped((0.5, 1.0, 2.0, 5.0, 10.0))
+"""Seconds before retry ``n`` of a report: 0.5, 1, 2, 5, then 10 for good."""
 
 
 class RegionLink(Protocol):
@@ -45,10 +52,14 @@ class ReportQueue:
     Reports waiting for the region's acknowledgement.
 
     :param concurrency: reports in flight at once.
+    :param backoff: the wait before retry ``n`` (from zero) of a report.
     """
 
-    def __init__(self, clock: IReactorTime, concurrency: int = 32) -> None:
+    def __init__(
+        self, clock: IReactorTime, concurrency: int = 32, backoff: Backoff = REPORT_BACKOFF
+    ) -> None:
         self.clock = clock
+        self._backoff = backoff
         self._link: RegionLink | None = None
         self._waiting_for_link: list[Deferred[RegionLink]] = []
         self._queues: dict[int, list[tuple[Send, Deferred[object]]]] = {}
@@ -114,7 +125,7 @@ class ReportQueue:
             try:
                 return await send(link)
             except Exception as e:
-                delay = RETRY_DELAYS[min(attempt, len(RETRY_DELAYS) - 1)]
+                delay = self._backoff(attempt)
                 log.warn("report to the region failed ({error}); again in {delay}s", error=e, delay=delay)
                 attempt += 1
                 await deferLater(self.clock, delay)

@@ -23,9 +23,10 @@ from pserv.power.policy import VerifyPolicy
 from pserv.power.registry import ActionEvent, PowerActionRegistry
 from pserv.power.states import ActionKind
 from pserv.testing.power import FakeFleet
+from pserv.util.backoff import exponential
 
 DEMO_POLICY = VerifyPolicy(
-    delays=(0.2, 0.4, 0.8),
+    backoff=exponential(0.2, 0.8),
     deadline=5.0,
     query_deadline=2.0,
     read_timeout=1.0,

@@ -245,7 +245,7 @@ class PowerAction:
                     f"could not read the power state after {waited:g}s and "
                     f"{attempt} read(s), so nothing was sent; last error: {last_error}"
                 )
-            await self._pause(min(self.policy.delay(attempt - 1), remaining), ALWAYS)
+            await self._pause(min(self.policy.backoff(attempt - 1), remaining), ALWAYS)
 
     async def _command(
         self,
@@ -302,7 +302,7 @@ class PowerAction:
             remaining = deadline - waited
             if remaining <= 0:
                 raise PowerVerifyError(target, seen, waited, reads, last_error)
-            await self._pause(min(self.policy.delay(reads), remaining), safe_for)
+            await self._pause(min(self.policy.backoff(reads), remaining), safe_for)
             reads += 1
             try:
                 seen = await self._read(safe_for)

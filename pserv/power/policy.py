@@ -6,18 +6,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pserv.util.backoff import Backoff, exponential
+
+VERIFY_BACKOFF: Backoff = exponential(0.5, 8.0)
+"""Verification reads wait 0.5, 1, 2, 4, 8 s, then 8 s again."""
+
 
 @dataclass(frozen=True, slots=True)
 class VerifyPolicy:
     """
     The timing of one driver's reads and commands.
 
-    After a command, an action reads the power state, waiting ``delays[0]``,
-    then ``delays[1]``, ... between reads (the last delay repeats), until it
+    After a command, an action reads the power state, waiting
+    ``backoff(0)``, then ``backoff(1)``, ... seconds between reads, until it
     sees the target state or ``deadline`` seconds have passed.  It never
-    re-sends the command.
+    re-sends the command.  The same waits space the retries of a failed
+    first read.
 
-    :ivar delays: seconds to wait between verification reads.
+    :ivar backoff: the wait before read ``n`` (from zero), a
+        :data:`~pserv.util.backoff.Backoff`.
     :ivar deadline: seconds after a command by which its effect must show.
     :ivar query_deadline: seconds a query, or the read that starts every
         action, keeps retrying transient read failures.
@@ -29,7 +36,7 @@ class VerifyPolicy:
     :ivar cycle_delay: seconds a ``cycle`` waits between verified off and on.
     """
 
-    delays: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0, 8.0)
+    backoff: Backoff = VERIFY_BACKOFF
     deadline: float = 60.0
     query_deadline: float = 20.0
     read_timeout: float = 10.0
@@ -38,19 +45,13 @@ class VerifyPolicy:
     cycle_delay: float = 0.0
 
     def __post_init__(self) -> None:
-        if not self.delays or any(d <= 0 for d in self.delays):
-            raise ValueError("delays must be a non-empty list of positive seconds")
+        if not self.backoff(0) > 0:
+            raise ValueError("backoff must wait a positive number of seconds")
         for name in ("deadline", "query_deadline", "read_timeout", "command_timeout", "soft_off_timeout"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")
         if self.cycle_delay < 0:
             raise ValueError("cycle_delay must not be negative")
-
-    def delay(self, attempt: int) -> float:
-        """
-        The wait before read number ``attempt + 1`` (counting from zero).
-        """
-        return self.delays[min(attempt, len(self.delays) - 1)]
 
 
 DEFAULT_POLICY = VerifyPolicy()

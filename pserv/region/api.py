@@ -107,7 +107,7 @@ class RegionAPI:
         body = check_body("NodeCreate", read_json(request))
         node, reading = await self.database.run(actions.enrol_node, body, self.now(), power_types=self.power_types)
         if reading is not None:
-            self.clusters.deliver([reading])
+            self.clusters.start_delivery([reading])
         request.setHeader(b"location", f"/api/v1/nodes/{node['id']}".encode())
         return 201, node
 
@@ -124,7 +124,7 @@ class RegionAPI:
             actions.change_node, node, body, self.now(), power_types=self.power_types
         )
         if reading is not None:
-            self.clusters.deliver([reading])
+            self.clusters.start_delivery([reading])
         return 200, changed
 
     @app.route("/api/v1/nodes/<node>", methods=["DELETE"])
@@ -142,7 +142,7 @@ class RegionAPI:
         action, created = await self.database.run(actions.request_power, node, body["action"], who, self.now())
         if not created:
             return 200, action
-        self.clusters.deliver([action["id"]])
+        self.clusters.start_delivery([action["id"]])
         request.setHeader(b"location", f"/api/v1/actions/{action['id']}".encode())
         return 202, action
 
@@ -157,7 +157,7 @@ class RegionAPI:
         done = await self.database.run(
             actions.request_bulk, body.get("nodes"), body.get("filter"), body["action"], who, self.now()
         )
-        self.clusters.deliver([a["id"] for a in done])
+        self.clusters.start_delivery([a["id"] for a in done])
         return 202, {"actions": done}
 
     @app.route("/api/v1/nodes/<node>/actions", methods=["GET"])

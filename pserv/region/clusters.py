@@ -19,12 +19,20 @@ from typing import Any, Protocol, Sequence
 
 from twisted.internet.defer import Deferred
 from twisted.logger import Logger
+from twisted.python.failure import Failure
+from twisted.python.reflect import qual
 
 from pserv.region.db import Database
 from pserv.region.store import clusters, recovery, reports
 from pserv.rpc import wire
 from pserv.rpc.messages import (
-    CancelRequest, ObservedState, OutcomeReport, PowerRequest, ProgressReport, RecoveryPage, RecoveryQuery,
+    CancelRequest,
+    ObservedState,
+    OutcomeReport,
+    PowerRequest,
+    ProgressReport,
+    RecoveryPage,
+    RecoveryQuery,
     RunningReport,
 )
 from pserv.util.times import iso_from_seconds
@@ -103,7 +111,7 @@ class ConnectedClusters:
 
     def _enforced(self, result: dict[str, Any]) -> int:
         if result["enforced"]:
-            self.deliver(result["enforced"])
+            self.start_delivery(result["enforced"])
         return result["changed"]
 
     def heartbeat(self, cluster: str) -> None:
@@ -118,6 +126,16 @@ class ConnectedClusters:
         """
         claiming = self.database.run(recovery.claim_for_delivery, sorted(self.connections), action_ids, self.now())
         return claiming.addCallback(self._hand_over)
+
+    def start_delivery(self, action_ids: list[int] | None = None) -> Deferred[int | None]:
+        """
+        :meth:`deliver`, for a caller that need not wait: a failure is
+        handled by :func:`log_undelivered`, so the result never fails.
+
+        :param action_ids: the actions to hand over; all pending if ``None``.
+        :returns: how many were handed over, or ``None`` if that failed.
+        """
+        return self.deliver(action_ids).addErrback(log_undelivered, action_ids)
 
     def _hand_over(self, requests: list[tuple[str, PowerRequest]]) -> int:
         for cluster, request in requests:
@@ -159,3 +177,25 @@ def store_form(report: OutcomeReport | tuple[ObservedState, ...]) -> Any:
     (enums as values, times as ISO 8601 text).
     """
     return wire.unstructure(report)
+UNDELIVERED = (
+    "handing over {actions} failed ({error}); they stay pending or sent until "
+    "their cluster's recovery hands them over"
+)
+"""The log line of a failed :meth:`ConnectedClusters.start_delivery`."""
+
+
+def log_undelivered(failure: Failure, action_ids: list[int] | None) -> None:
+    """
+    Log a failed hand-over as a handled error, and end the failure there.
+
+    Nothing is lost: an action not yet claimed is still ``pending``, one
+    claimed is ``sent``, and the cluster's recovery call returns both.  The
+    line names the actions and the exception's type, not its message or
+    traceback: those can quote the request, and the request carries the
+    node's secrets.
+
+    :param failure: why :meth:`ConnectedClusters.deliver` failed.
+    :param action_ids: the actions it was handing over; ``None`` for all.
+    """
+    actions = "every pending action" if action_ids is None else f"actions {sorted(action_ids)}"
+    log.error(UNDELIVERED, actions=actions, error=qual(failure.type))

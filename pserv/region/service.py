@@ -163,7 +163,7 @@ class Region:
         Fail the actions stuck past ``action_timeout``, and hand over any
         pending action a connected cluster has not been given.
         """
-        self.clusters.deliver().addErrback(lambda f: log.failure("delivering pending actions failed", f))
+        self.clusters.start_delivery()
         swept = self.database.run(expire_stuck, self.api.now(), self.config.action_timeout)
         swept.addCallback(self._swept)
         swept.addErrback(lambda f: log.failure("sweeping stuck actions failed", f))

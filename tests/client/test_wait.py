@@ -2,19 +2,19 @@
 Tests for pserv.client.wait: polling actions on a Clock until they are final.
 """
 
-from itertools import islice
-
 from twisted.internet.defer import Deferred
 
 from pserv.client.errors import ClientError, UnreachableError
-from pserv.client.wait import Backoff, progress_line, wait_for_actions
+from pserv.client.wait import POLL_BACKOFF, progress_line, wait_for_actions
 from pserv.testing.region_stub import action
+from pserv.util.backoff import exponential
 
 
 def test_backoff_grows_to_its_cap():
     """Delays start at first, grow by factor, and never pass the cap."""
-    assert list(islice(Backoff(first=1, factor=2, cap=3).delays(), 5)) == [1, 2, 3, 3, 3]
-    assert max(islice(Backoff().delays(), 50)) == 5.0
+    assert [exponential(1, 3, factor=2)(n) for n in range(5)] == [1, 2, 3, 3, 3]
+    assert [POLL_BACKOFF(n) for n in range(3)] == [0.5, 0.75, 1.125]
+    assert max(POLL_BACKOFF(n) for n in range(50)) == 5.0
 
 
 def test_progress_line():
@@ -41,7 +41,7 @@ class Scripted:
         return ApiResponse(200, step)
 
 
-def waiting(api, clock, timeout=60, backoff=Backoff(first=1, factor=2, cap=3)):
+def waiting(api, clock, timeout=60, backoff=exponential(1, 3, factor=2)):
     reports = []
     d = Deferred.fromCoroutine(wait_for_actions(
         api, [action(10, status="pending")], clock, timeout=timeout, report=reports.append, backoff=backoff))

@@ -18,8 +18,9 @@ from pserv.rpc import wire
 from pserv.rpc.messages import PowerRequest, RecoveryNode
 from pserv.testing.power import FakeFleet, advance_until_idle
 from pserv.testing.cluster import RecordingLink
+from pserv.util.backoff import exponential
 
-QUICK = VerifyPolicy(query_deadline=1.0, read_timeout=1.0, delays=(0.5,))
+QUICK = VerifyPolicy(query_deadline=1.0, read_timeout=1.0, backoff=exponential(0.5, 0.5))
 
 
 class StatesLink(RecordingLink):

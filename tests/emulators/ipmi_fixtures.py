@@ -8,7 +8,7 @@ module-scoped (started once per test module, on free loopback ports); the
 
 from __future__ import annotations
 
-from typing import Any, AsyncIterator, Callable
+from typing import Any, AsyncIterator, Callable, Iterator
 
 import pytest
 import pytest_twisted
@@ -20,6 +20,7 @@ from pserv.power.drivers.ipmi.pyipmi_backend import PythonIpmiBackend
 from pserv.power.drivers.ipmi.pyghmi_backend import PyghmiBackend
 from pserv.power.drivers.ipmi.target import BMCTarget
 from pserv.testing.emulators.ipmi_emulators import IpmiSim, PyghmiBMCs
+from pserv.testing.emulators.udp_relay import CountingRelay
 
 USERNAME = "pserv"
 PASSWORD = "Sekrit-pserv-42"
@@ -49,6 +50,20 @@ def _reactor() -> Any:
     from twisted.internet import reactor
 
     return reactor
+
+
+async def failure_of(deferred: Deferred[Any]) -> BaseException:
+    """What ``deferred`` failed with; an AssertionError if it succeeded."""
+    try:
+        await deferred
+    except BaseException as error:  # noqa: BLE001 - returned for asserts
+        return error
+    raise AssertionError("expected a failure")
+
+
+def node_label(node: Any) -> str:
+    """How the driver names an emulated node's BMC in its errors."""
+    return f"ipmi 127.0.0.1:{node.port}"
 
 
 class PyghmiNode:
@@ -207,3 +222,19 @@ async def make_driver() -> AsyncIterator[Callable[..., IPMIDriver]]:
     yield make
     for driver in made:
         await driver.close()
+
+
+@pytest.fixture
+def ipmi_relay() -> Iterator[Callable[[int], CountingRelay]]:
+    """Puts a relay that keeps every request in front of a BMC's port; closes them all afterwards."""
+    made: list[CountingRelay] = []
+
+    def relay(port: int) -> CountingRelay:
+        started = CountingRelay(_reactor(), ("127.0.0.1", port))
+        started.start()
+        made.append(started)
+        return started
+
+    yield relay
+    for started in made:
+        started.stop()

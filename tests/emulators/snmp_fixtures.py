@@ -8,7 +8,8 @@ import os
 import pytest
 
 from pserv.testing.emulators import snmp_pdu as emulator
-from pserv.testing.emulators.snmp_pdu import CountingRelay, running_emulator
+from pserv.testing.emulators.snmp_pdu import running_emulator
+from pserv.testing.emulators.udp_relay import CountingRelay
 
 
 @pytest.fixture(scope="module")

@@ -9,15 +9,15 @@ from pserv.power.policy import DEFAULT_POLICY, VerifyPolicy
 
 def test_default_backoff():
     """The default waits 0.5, 1, 2, 4, 8 s, then 8 s again, within 60 s."""
-    assert [DEFAULT_POLICY.delay(n) for n in range(7)] == [0.5, 1, 2, 4, 8, 8, 8]
+    assert [DEFAULT_POLICY.backoff(n) for n in range(7)] == [0.5, 1, 2, 4, 8, 8, 8]
     assert DEFAULT_POLICY.deadline == 60
 
 
 @pytest.mark.parametrize(
     "bad",
     [
-        {"delays": ()},
-        {"delays": (1, 0)},
+        {"backoff": lambda attempt: 0.0},
+        {"backoff": lambda attempt: -1.0},
         {"deadline": 0},
         {"read_timeout": -1},
         {"query_deadline": 0},

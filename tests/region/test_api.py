@@ -3,6 +3,7 @@ Tests for pserv.region.api over real HTTP on loopback, on SQLite and
 PostgreSQL; every answer is checked against the OpenAPI contract.
 """
 
+import gc
 import json
 from pathlib import Path
 
@@ -10,11 +11,13 @@ import pytest
 import pytest_twisted
 import treq
 from twisted.internet import reactor
-from twisted.logger import globalLogPublisher
+from twisted.internet.defer import fail
+from twisted.logger import LogLevel, formatEvent, globalLogPublisher
 from twisted.web.server import Site
 
 from pserv.power.types import POWER_TYPES
 from pserv.region.api import RegionAPI
+from pserv.region.clusters import UNDELIVERED, ConnectedClusters
 from pserv.region.db import Database
 from pserv.region.http import MAX_BODY, BoundedRequest
 from pserv.region.store.tokens import create_token
@@ -38,11 +41,17 @@ def logged():
     globalLogPublisher.removeObserver(events.append)
 
 
-def serve(engine, moments, power_types):
+@pytest.fixture
+def clusters():
+    """The API's ConnectedClusters class; a test may parametrize another."""
+    return ConnectedClusters
+
+
+def serve(engine, moments, power_types, clusters=ConnectedClusters):
     database = Database(engine, reactor)
     with engine.begin() as connection:
         token = create_token(connection, "admin", moments())
-    site = Site(RegionAPI(database, reactor, power_types=power_types).resource())
+    site = Site(RegionAPI(database, reactor, clusters(database, reactor), power_types=power_types).resource())
     site.requestFactory = BoundedRequest
     port = reactor.listenTCP(0, site, interface="127.0.0.1")
     yield APIClient(f"http://127.0.0.1:{port.getHost().port}", token)
@@ -51,9 +60,9 @@ def serve(engine, moments, power_types):
 
 
 @pytest.fixture
-def api(engine, moments):
+def api(engine, moments, clusters):
     """The API of a region whose nodes may be fake, as in tests and the simulation."""
-    yield from serve(engine, moments, POWER_TYPES_WITH_FAKE)
+    yield from serve(engine, moments, POWER_TYPES_WITH_FAKE, clusters)
 
 
 @pytest.fixture
@@ -297,3 +306,46 @@ async def test_clusters_are_listed(api, engine, moments):
 def test_every_documented_operation_was_exercised():
     """Every path and method in the OpenAPI document was called by the tests above."""
     assert operations() - EXERCISED == set()
+
+
+class FailingClusters(ConnectedClusters):
+    """Clusters whose every hand-over fails, with a secret in the error."""
+
+    delivering: list = []
+
+    def deliver(self, action_ids=None):
+        self.delivering.append(action_ids)
+        return fail(RuntimeError(f"claim failed for password {SECRET}"))
+
+
+async def _hand_over(api, route):
+    """Call one of the four routes that hand actions over to a cluster."""
+    if route == "enrol":
+        await enrol(api)
+        return
+    await enrol(api, cluster=None)
+    if route == "change":
+        await api.call("PATCH", "/api/v1/nodes/{node}", node="node-1", body={"cluster": "rack-1"})
+    elif route == "power":
+        await api.call("POST", "/api/v1/nodes/{node}/power", node="node-1", body={"action": "on"})
+    else:
+        await api.call("POST", "/api/v1/power", body={"nodes": ["node-1"], "action": "on"})
+
+
+@pytest.mark.parametrize("clusters", [FailingClusters])
+@pytest.mark.parametrize("route", ["enrol", "change", "power", "bulk"])
+@pytest_twisted.ensureDeferred
+async def test_a_failed_hand_over_is_logged_as_handled(api, engine, logged, clusters, route):
+    """A failing deliver() is one handled error naming the actions, no secret, no unhandled Deferred."""
+    FailingClusters.delivering = []
+    await _hand_over(api, route)
+    gc.collect()
+    [action_ids] = FailingClusters.delivering
+    errors = [e for e in logged if e.get("log_level") in (LogLevel.error, LogLevel.critical) or e.get("isError")]
+    assert [e.get("log_format") for e in errors] == [UNDELIVERED]
+    assert f"actions {action_ids}" in formatEvent(errors[0]) and "RuntimeError" in formatEvent(errors[0])
+    assert not any(SECRET in repr(event) or SECRET in formatEvent(event) for event in logged)
+    with engine.connect() as connection:
+        from sqlalchemy import text
+        statuses = connection.execute(text("SELECT status FROM power_actions")).scalars().all()
+    assert statuses == ["pending"]

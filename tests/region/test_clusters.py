@@ -3,13 +3,16 @@ Tests for pserv.region.clusters: the region's end of the cluster RPC, on
 SQLite and PostgreSQL, with a recording stand-in for a cluster's connection.
 """
 
+import gc
+
 import pytest
 import pytest_twisted
 from twisted.internet import reactor
 from twisted.internet.defer import fail, succeed
+from twisted.logger import LogLevel, formatEvent, globalLogPublisher
 
 from pserv.power.states import ActionStatus, PowerState
-from pserv.region.clusters import ConnectedClusters
+from pserv.region.clusters import UNDELIVERED, ConnectedClusters
 from pserv.region.db import Database
 from pserv.region.store.actions import get_action, request_power
 from pserv.region.store.clusters import list_clusters
@@ -97,3 +100,33 @@ async def test_reports_and_cancel_pass_through(hub, moments):
     assert await hub.report_outcome("rack-1", outcome)
     hub.cancel("rack-1", node["id"], action["id"])
     assert connection.cancelled == [(node["id"], action["id"])]
+
+
+class RaisingConnection(RecordingConnection):
+    """A connection that cannot even send, and quotes the request in its error."""
+
+    def perform_power(self, request):
+        raise TypeError(f"cannot send {request}")
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_failed_start_delivery_is_logged_without_secrets(hub, moments):
+    """start_delivery logs a failing hand-over as one handled error, no secret; recovery still has the action."""
+    await hub.cluster_connected("rack-1", RaisingConnection())
+    body = {"name": "n0", "power_type": "fake", "cluster": "rack-1",
+            "power_parameters": {"address": "n0", "password": "n0t-the-Password"}}
+    hub.database.run_now(create_node, body, moments())
+    action, _ = hub.database.run_now(request_power, "n0", "on", "a", moments())
+    events = []
+    globalLogPublisher.addObserver(events.append)
+    try:
+        assert await hub.start_delivery([action["id"]]) is None
+        gc.collect()
+    finally:
+        globalLogPublisher.removeObserver(events.append)
+    errors = [e for e in events if e.get("log_level") in (LogLevel.error, LogLevel.critical) or e.get("isError")]
+    assert [e["log_format"] for e in errors] == [UNDELIVERED]
+    assert "builtins.TypeError" in formatEvent(errors[0]) and f"actions [{action['id']}]" in formatEvent(errors[0])
+    assert not any("n0t-the-Password" in repr(e) + formatEvent(e) for e in events)
+    page = await hub.recover("rack-1", None, 10)
+    assert [a["id"] for a in page["nodes"][0]["actions"]] == [action["id"]]

@@ -19,6 +19,17 @@ loop).  A BMC server inside the test process would share them with the
 driver's client sessions, and its listening loop would process their
 packets and timeouts on its own thread; the driver would not be tested as
 it runs in production.
+
+Why its own receive loop: pyghmi's loop (``Session.wait_for_rsp``) passes
+packets from its I/O thread to the waiting thread, and that hand-over has
+the races the driver works around (a lost wakeup; a socket one thread
+switched to blocking mode while the other reads it).  This process does
+not reuse the driver's workaround, so that a fault in that workaround shows
+in the driver's tests instead of being shared by the BMCs they run against:
+:func:`serve` takes the BMCs' sockets away from pyghmi's I/O thread and
+reads them on one thread, the one that answers.  One thread receiving,
+handling and sending leaves nothing to race with; pyghmi is used only to
+handle each packet.
 """
 
 from __future__ import annotations
@@ -26,6 +37,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import selectors
 import struct
 import sys
 import threading
@@ -35,11 +47,11 @@ from pyghmi.ipmi import bmc as pyghmi_bmc
 from pyghmi.ipmi.private import serversession
 from pyghmi.ipmi.private import session as pyghmi_session
 
-from pserv.power.drivers.ipmi.pyghmi_backend import fix_pyghmi_io
-
 OPEN_SESSION_REQUEST = 0x10
 OPEN_SESSION_RESPONSE = 0x11
 SETTABLE = {"power", "muted", "cipher_query", "soft_supported", "max_sessions"}
+MAX_PACKET = 3000
+"""The largest datagram read, as pyghmi reads them."""
 
 
 class CountingSession(serversession.ServerSession):
@@ -140,7 +152,7 @@ class EmulatedBMC(pyghmi_bmc.Bmc):
         packet = bytearray(data)
         if _is_open_session_request(packet):
             self._open_session(packet, sockaddr)
-        elif self.cipher_query or not _is_cipher_suites_query(packet):
+        elif self.cipher_query or not is_cipher_suites_query(packet):
             super().sessionless_data(data, sockaddr)
 
     def stats(self) -> dict[str, Any]:
@@ -185,7 +197,11 @@ def _is_open_session_request(packet: bytearray) -> bool:
     )
 
 
-def _is_cipher_suites_query(packet: bytearray) -> bool:
+def is_cipher_suites_query(packet: bytes | bytearray) -> bool:
+    """
+    Whether ``packet`` is a sessionless "Get Channel Cipher Suites"
+    request (App netfn, command 0x54), in IPMI 1.5 or RMCP+ framing.
+    """
     if len(packet) < 22:
         return False
     if packet[4] == 6:
@@ -215,6 +231,49 @@ def _control(bmcs: dict[int, EmulatedBMC]) -> None:
     os._exit(0)
 
 
+def own_sockets(bmcs: dict[int, EmulatedBMC]) -> selectors.BaseSelector:
+    """
+    Take the BMCs' sockets from pyghmi's I/O thread: a selector over them,
+    for :func:`serve`.  Call it before any client can know the ports.
+    """
+    selector = selectors.DefaultSelector()
+    for bmc in bmcs.values():
+        pyghmi_session.iosockets.remove(bmc.serversocket)
+        selector.register(bmc.serversocket, selectors.EVENT_READ)
+    return selector
+
+
+def serve(selector: selectors.BaseSelector) -> None:
+    """
+    Answer the BMCs' packets on this thread, forever.
+
+    Only this thread reads the sockets, so one the selector reports
+    readable holds a datagram, and ``recvfrom`` takes it at once whatever
+    blocking mode pyghmi's last send left the socket in.
+    """
+    while True:
+        for key, _ in selector.select():
+            sock: Any = key.fileobj
+            data, sockaddr = sock.recvfrom(MAX_PACKET)
+            _dispatch(sock, data, sockaddr)
+
+
+def _dispatch(sock: Any, data: bytes, sockaddr: Any) -> None:
+    """
+    Hand one datagram to the session it belongs to, as pyghmi's I/O
+    thread would: the client's session on this BMC's port, else the BMC.
+    """
+    if len(data) < 4:
+        return  # pyghmi's wake-up bytes, or noise
+    handlers = pyghmi_session.Session.bmc_handlers
+    session = handlers.get(sockaddr, {}).get(sock.getsockname()[1])
+    in_session = session is not None
+    if session is None:
+        session = handlers[sock][0]
+    session.pktqueue.append((data, sockaddr, sock, in_session))
+    session.process_pktqueue()
+
+
 def main(argv: list[str] | None = None) -> None:
     """Start the BMCs and serve until standard input closes."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
@@ -225,15 +284,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     authdata = {args.username: args.password}
     bmcs = {b.port: b for b in (EmulatedBMC(authdata, args.address) for _ in range(args.count))}
+    selector = own_sockets(bmcs)
     print(json.dumps({"ports": list(bmcs)}), flush=True)
     threading.Thread(target=_control, args=(bmcs,), daemon=True).start()
-    # pyghmi's shared I/O loop has races that stall or hang a busy server;
-    # see pserv.power.drivers.ipmi.pyghmi_backend, whose workarounds apply here too.
-    # This loop always waits, so each slice scans every BMC's socket: 50 ms
-    # keeps that cheap with hundreds of BMCs.
-    fix_pyghmi_io(wait_slice=0.05)
-    while True:
-        pyghmi_session.Session.wait_for_rsp(timeout=30)
+    serve(selector)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 from urllib.parse import urlsplit
 
 from twisted.internet.defer import Deferred
@@ -18,8 +18,9 @@ from twisted.internet.defer import Deferred
 from pserv.power.types.redfish_endpoint import Endpoint
 from pserv.power.drivers.redfish.errors import RedfishProtocolError, error_for_status
 from pserv.power.drivers.redfish.http import RedfishHttp, Reply
-from pserv.power.drivers.redfish.retry import DEFAULT_DELAYS, with_retries
+from pserv.power.drivers.redfish.retry import DEFAULT_BACKOFF, DEFAULT_RETRIES, with_retries
 from pserv.power.drivers.redfish.session import Credentials, Sessions, SessionsUnavailable
+from pserv.util.backoff import Backoff
 
 SERVICE_ROOT = "/redfish/v1/"
 DEFAULT_SYSTEMS = "/redfish/v1/Systems"
@@ -53,12 +54,20 @@ class ServiceRoot:
 class RedfishClient:
     """
     Sends authenticated requests and turns failed statuses into errors.
+
+    :param clock: runs the waits between retries of a busy BMC.
+    :param backoff: the wait before retry ``n`` (from zero).
+    :param retries: the most times one request is sent again.
     """
 
-    def __init__(self, http: RedfishHttp, clock: Any, delays: Sequence[float] = DEFAULT_DELAYS) -> None:
+    def __init__(
+        self, http: RedfishHttp, clock: Any,
+        backoff: Backoff = DEFAULT_BACKOFF, retries: int = DEFAULT_RETRIES,
+    ) -> None:
         self.http = http
         self.clock = clock
-        self.delays = tuple(delays)
+        self.backoff = backoff
+        self.retries = retries
         self.sessions = Sessions(self.send, clock)
         self._roots: dict[Endpoint, ServiceRoot] = {}
         self._basic_only: set[Endpoint] = set()
@@ -106,7 +115,8 @@ class RedfishClient:
         One request with no auth of its own, retried while the BMC is busy.
         """
         return Deferred.fromCoroutine(with_retries(
-            self.clock, lambda: self.http.send(endpoint, method, path, **kwargs), method, self.delays,
+            self.clock, lambda: self.http.send(endpoint, method, path, **kwargs), method,
+            self.backoff, self.retries,
         ))
 
     async def root(self, node: Node) -> ServiceRoot:

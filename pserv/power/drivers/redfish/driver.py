@@ -11,9 +11,10 @@ command belong to the actions above it.
 
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable, Mapping, Sequence
+from typing import Any, Awaitable, Callable, Mapping
 
 from twisted.internet.defer import CancelledError, Deferred, succeed
+from twisted.internet.interfaces import IReactorTime
 from twisted.python.failure import Failure
 
 from pserv.power.drivers.base import PowerDriver
@@ -25,13 +26,14 @@ from pserv.power.drivers.redfish.discovery import (
     power_state,
 )
 from pserv.power.drivers.redfish.http import RedfishHttp
-from pserv.power.drivers.redfish.retry import DEFAULT_DELAYS
+from pserv.power.drivers.redfish.retry import DEFAULT_BACKOFF, DEFAULT_RETRIES
 from pserv.power.drivers.redfish.session import Credentials
 from pserv.power.errors import PowerSettingsError, PowerTransientError
 from pserv.power.policy import VerifyPolicy
 from pserv.power.states import PowerState
 from pserv.power.types import redfish as redfish_type
 from pserv.power.types.redfish import REDFISH
+from pserv.util.backoff import Backoff
 
 Work = Callable[[Node], Awaitable[Any]]
 
@@ -40,8 +42,11 @@ class RedfishDriver(PowerDriver):
     """
     Power through a Redfish BMC.
 
+    :param clock: times each HTTP exchange out; the reactor if omitted.
     :param request_timeout: seconds one HTTP exchange may take.
-    :param retry_delays: seconds before each retry of a busy BMC.
+    :param retry_backoff: the wait before retry ``n`` (from zero) of a
+        request a busy BMC refused.
+    :param retries: the most times such a request is sent again.
     :param per_bmc: the most requests in flight to one BMC at a time.
     """
 
@@ -54,13 +59,17 @@ class RedfishDriver(PowerDriver):
         self,
         reactor: Any = None,
         *,
+        clock: IReactorTime | None = None,
         request_timeout: float = 10.0,
-        retry_delays: Sequence[float] = DEFAULT_DELAYS,
+        retry_backoff: Backoff = DEFAULT_BACKOFF,
+        retries: int = DEFAULT_RETRIES,
         per_bmc: int = 2,
     ) -> None:
         super().__init__(reactor)
+        self._clock = clock
         self.request_timeout = request_timeout
-        self.retry_delays = tuple(retry_delays)
+        self.retry_backoff = retry_backoff
+        self.retries = retries
         self.per_bmc = per_bmc
         self._client: RedfishClient | None = None
         self._systems: dict[tuple, SystemInfo] = {}
@@ -69,8 +78,10 @@ class RedfishDriver(PowerDriver):
     def client(self) -> RedfishClient:
         """The HTTP client, made on first use on :attr:`reactor`."""
         if self._client is None:
-            http = RedfishHttp(self.reactor, timeout=self.request_timeout, per_bmc=self.per_bmc)
-            self._client = RedfishClient(http, self.reactor, self.retry_delays)
+            http = RedfishHttp(
+                self.reactor, timeout=self.request_timeout, per_bmc=self.per_bmc, clock=self._clock
+            )
+            self._client = RedfishClient(http, self.reactor, self.retry_backoff, self.retries)
         return self._client
 
     def query(self, params: Mapping[str, Any]) -> Deferred[PowerState]:

@@ -24,7 +24,7 @@ from twisted.internet.defer import (
     gatherResults,
     succeed,
 )
-from twisted.internet.interfaces import IOpenSSLClientConnectionCreator
+from twisted.internet.interfaces import IOpenSSLClientConnectionCreator, IReactorTime
 from twisted.internet.protocol import Protocol
 from twisted.internet.ssl import CertificateOptions
 from twisted.python.failure import Failure
@@ -74,13 +74,19 @@ class RedfishHttp:
     Each TLS mode has its own pool, so a connection opened without
     verification is never reused by a node that requires it.
 
+    :param reactor: connects and runs the exchanges.
     :param timeout: seconds one exchange (connect, send, whole reply) may take.
     :param per_bmc: the most requests in flight to one BMC at a time.
+    :param clock: times each exchange out; the reactor if omitted.
     """
 
-    def __init__(self, reactor: Any, *, timeout: float = 10.0, per_bmc: int = 2) -> None:
+    def __init__(
+        self, reactor: Any, *, timeout: float = 10.0, per_bmc: int = 2,
+        clock: IReactorTime | None = None,
+    ) -> None:
         self.timeout = timeout
         self._reactor = reactor
+        self._clock = clock if clock is not None else reactor
         self._per_bmc = per_bmc
         self._limits: dict[tuple[str, str, int], DeferredSemaphore] = {}
         self._pools = {True: self._pool(), False: self._pool()}
@@ -126,7 +132,7 @@ class RedfishHttp:
         await limit.acquire()
         try:
             exchange = Deferred.fromCoroutine(self._exchange(endpoint.verify_tls, *request))
-            exchange.addTimeout(self.timeout, self._reactor, onTimeoutCancel=_timed_out)
+            exchange.addTimeout(self.timeout, self._clock, onTimeoutCancel=_timed_out)
             return await exchange
         except (CancelledError, PowerError):
             raise

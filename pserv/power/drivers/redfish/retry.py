@@ -13,12 +13,13 @@ wait.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
 from twisted.internet.defer import Deferred
 from twisted.internet.task import deferLater
 
 from pserv.power.drivers.redfish.http import Reply
+from pserv.util.backoff import Backoff, exponential, longest
 
 BUSY = frozenset({409, 429, 503})
 """Statuses that say the BMC did not act: any request may be sent again."""
@@ -28,8 +29,11 @@ FAILING = frozenset({500, 502, 504})
 
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 
-DEFAULT_DELAYS: tuple[float, ...] = (0.5, 1.0, 2.0)
-"""Seconds before each retry; their count is the most retries made."""
+DEFAULT_BACKOFF: Backoff = exponential(0.5, 2.0)
+"""Seconds before retry ``n``: 0.5, 1, then 2."""
+
+DEFAULT_RETRIES = 3
+"""The most times one request is sent again."""
 
 
 def retryable(method: str, code: int) -> bool:
@@ -39,16 +43,21 @@ def retryable(method: str, code: int) -> bool:
     return code in BUSY or (code in FAILING and method.upper() in SAFE_METHODS)
 
 
-def backoff(attempt: int, delays: Sequence[float], retry_after: str | None = None) -> float:
+def retry_delay(backoff: Backoff, attempt: int, retries: int, retry_after: str | None = None) -> float:
     """
     Seconds to wait before retry number ``attempt`` (from zero).
 
     A ``Retry-After`` in seconds replaces the delay, capped at the longest
-    delay so a BMC cannot stall us; an HTTP-date is ignored.
+    wait of the ``retries`` so a BMC cannot stall us; an HTTP-date is
+    ignored.
+
+    :param backoff: the waits before the retries.
+    :param retries: how many retries there are at most.
+    :param retry_after: the reply's ``Retry-After`` header, if any.
     """
-    delay = delays[min(attempt, len(delays) - 1)]
+    delay = backoff(attempt)
     if retry_after is not None and retry_after.strip().isdigit():
-        delay = min(float(retry_after.strip()), max(delays))
+        delay = min(float(retry_after.strip()), longest(backoff, retries))
     return delay
 
 
@@ -56,18 +65,23 @@ async def with_retries(
     clock: Any,
     send: Callable[[], Deferred[Reply]],
     method: str,
-    delays: Sequence[float] = DEFAULT_DELAYS,
+    backoff: Backoff = DEFAULT_BACKOFF,
+    retries: int = DEFAULT_RETRIES,
 ) -> Reply:
     """
-    Call ``send`` until its reply is not retryable or the delays run out.
+    Call ``send`` until its reply is not retryable or ``retries`` are spent.
 
     :param clock: provides ``callLater``; the waits run on it.
+    :param send: sends the request once.
+    :param method: the request's method, which decides what is retryable.
+    :param backoff: the wait before retry ``n`` (from zero).
+    :param retries: the most times the request is sent again.
     :returns: the last reply, whatever its status.
     """
     reply = await send()
-    for attempt in range(len(delays)):
+    for attempt in range(retries):
         if not retryable(method, reply.code):
             break
-        await deferLater(clock, backoff(attempt, delays, reply.header("Retry-After")))
+        await deferLater(clock, retry_delay(backoff, attempt, retries, reply.header("Retry-After")))
         reply = await send()
     return reply

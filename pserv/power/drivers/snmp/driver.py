@@ -23,7 +23,12 @@ from twisted.internet.defer import Deferred, fail
 from twisted.internet.interfaces import IReactorTime
 
 from pserv.power.drivers.base import PowerDriver
-from pserv.power.drivers.snmp.client import Credentials, SNMPAddressError, SNMPClient, Target
+from pserv.power.drivers.snmp.client import (
+    Credentials,
+    SNMPAddressError,
+    SNMPClient,
+    Target,
+)
 from pserv.power.drivers.snmp.errors import (
     Exchange,
     PDUProtocolError,
@@ -42,6 +47,7 @@ from pserv.power.states import PowerState
 from pserv.power.types import snmp_vendors as pdu_vendors
 from pserv.power.types.snmp_pdu import SNMP_PDU
 from pserv.power.types.snmp_vendors import AUTO, PDUVendor
+from pserv.util.backoff import exponential
 
 T = TypeVar("T")
 
@@ -115,7 +121,7 @@ class SNMPPDUDriver(PowerDriver):
 
     power_type = SNMP_PDU
     verify_policy: ClassVar[VerifyPolicy] = VerifyPolicy(
-        delays=(0.5, 1.0, 2.0), deadline=30.0, read_timeout=10.0, command_timeout=15.0
+        backoff=exponential(0.5, 2.0), deadline=30.0, read_timeout=10.0, command_timeout=15.0
     )
 
     def __init__(

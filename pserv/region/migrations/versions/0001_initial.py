@@ -14,6 +14,16 @@ depends_on = None
 
 
 def upgrade() -> None:
+    """Create the five tables, each with its indexes."""
+    _clusters()
+    _nodes()
+    _power_actions()
+    _events()
+    _tokens()
+
+
+def _clusters() -> None:
+    """The clusters that have connected, by name."""
     op.create_table(
         "clusters",
         sa.Column("id", sa.Integer, primary_key=True),
@@ -23,6 +33,10 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_clusters"),
         sa.UniqueConstraint("name", name="uq_clusters_name"),
     )
+
+
+def _nodes() -> None:
+    """Each node: its power settings, desired and observed state, generation."""
     op.create_table(
         "nodes",
         sa.Column("id", sa.Integer),
@@ -43,6 +57,10 @@ def upgrade() -> None:
         sa.UniqueConstraint("name", name="uq_nodes_name"),
     )
     op.create_index("ix_nodes_cluster", "nodes", ["cluster"])
+
+
+def _power_actions() -> None:
+    """Each power action of a node, with its status and outcome."""
     op.create_table(
         "power_actions",
         sa.Column("id", sa.Integer),
@@ -65,6 +83,10 @@ def upgrade() -> None:
     )
     op.create_index("ix_power_actions_node_id_status", "power_actions", ["node_id", "status"])
     op.create_index("ix_power_actions_status_requested_at", "power_actions", ["status", "requested_at"])
+
+
+def _events() -> None:
+    """What happened, for operators."""
     op.create_table(
         "events",
         sa.Column("id", sa.Integer),
@@ -78,6 +100,10 @@ def upgrade() -> None:
     )
     op.create_index("ix_events_at", "events", ["at"])
     op.create_index("ix_events_node_id", "events", ["node_id"])
+
+
+def _tokens() -> None:
+    """API tokens: a name and a digest, never the token."""
     op.create_table(
         "tokens",
         sa.Column("id", sa.Integer),

@@ -14,14 +14,15 @@ from pserv.power.drivers.redfish.driver import RedfishDriver
 from pserv.power.drivers.redfish.errors import RedfishProtocolError
 from pserv.power.errors import PowerFatalError, PowerSettingsError
 from pserv.power.states import PowerState
-from pserv.testing.emulators.redfish import Answer, redfish_tree, reset_path, stub_bmc  # noqa: F401
+from pserv.testing.emulators.redfish_stub import Answer, redfish_tree, reset_path, stub_bmc  # noqa: F401
+from pserv.util.backoff import exponential
 
 SYSTEM = "/redfish/v1/Systems/1"
 
 
 @pytest_twisted.async_yield_fixture
 async def driver():
-    driver = RedfishDriver(request_timeout=5.0, retry_delays=(0.01,))
+    driver = RedfishDriver(request_timeout=5.0, retry_backoff=exponential(0.01, 0.01), retries=1)
     yield driver
     await driver.close()
 

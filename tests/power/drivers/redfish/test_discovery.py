@@ -22,7 +22,14 @@ from pserv.power.drivers.redfish.discovery import (
 from pserv.power.drivers.redfish.errors import RedfishProtocolError
 from pserv.power.errors import PowerSettingsError, PowerTransientError, PowerUnsupportedError
 from pserv.power.states import PowerState
-from pserv.testing.emulators.redfish import Answer, redfish_tree, reset_path, stub_bmc, system_document  # noqa: F401
+from pserv.testing.emulators.redfish_stub import (  # noqa: F401
+    Answer,
+    redfish_tree,
+    reset_path,
+    stub_bmc,
+    system_document,
+)
+from pserv.util.backoff import exponential
 
 LABEL = "redfish bmc"
 MEMBERS = ["/redfish/v1/Systems/1", "/redfish/v1/Systems/blade%202"]
@@ -126,7 +133,7 @@ def test_a_missing_power_state_is_transient_and_an_unknown_one_is_not() -> None:
 
 @pytest_twisted.async_yield_fixture
 async def driver():
-    driver = RedfishDriver(request_timeout=5.0, retry_delays=(0.01,))
+    driver = RedfishDriver(request_timeout=5.0, retry_backoff=exponential(0.01, 0.01), retries=1)
     yield driver
     await driver.close()
 

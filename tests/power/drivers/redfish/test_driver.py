@@ -17,7 +17,7 @@ import pytest
 import pytest_twisted
 from twisted.internet import reactor
 from twisted.internet.defer import CancelledError, Deferred, gatherResults
-from twisted.internet.task import deferLater
+from twisted.internet.task import Clock
 
 from pserv.power.actions import OffAction, OnAction, SoftOffAction
 from pserv.power.drivers.redfish.driver import RedfishDriver
@@ -25,6 +25,7 @@ from pserv.power.drivers.redfish.errors import RedfishTLSError
 from pserv.power.errors import PowerAuthError, PowerSettingsError, PowerTransientError
 from pserv.power.policy import VerifyPolicy
 from pserv.power.states import PowerState
+from pserv.testing.emulators.loopback import ClockSpy, closed_port, silent_server  # noqa: F401
 from pserv.testing.emulators.redfish import (  # noqa: F401
     OFF_SYSTEM,
     ON_SYSTEM,
@@ -32,18 +33,14 @@ from pserv.testing.emulators.redfish import (  # noqa: F401
     SOFT_SYSTEM,
     STILL_OFF,
     STILL_ON,
-    Answer,
-    ClockSpy,
-    closed_port,
-    redfish_tree,
-    silent_server,
-    stub_bmc,
     sushy,
     sushy_tls,
 )
+from pserv.testing.emulators.redfish_stub import Answer, redfish_tree, stub_bmc  # noqa: F401
+from pserv.util.backoff import exponential
 
 ON, OFF = PowerState.ON, PowerState.OFF
-VERIFY = VerifyPolicy(delays=(0.25, 0.5, 1.0), deadline=15.0)
+VERIFY = VerifyPolicy(backoff=exponential(0.25, 1.0), deadline=15.0)
 """Reads after a command: the emulator's delay is at most 11 s (+1 s rounding)."""
 
 
@@ -196,12 +193,16 @@ async def test_connection_refused_is_transient(driver) -> None:
 
 @pytest_twisted.ensureDeferred
 async def test_a_bmc_that_never_answers_times_out_as_transient(silent_server) -> None:
-    """A BMC that accepts but never replies fails transient within the request timeout."""
-    driver = RedfishDriver(request_timeout=0.5)
-    started = reactor.seconds()
+    """A BMC that accepts but never replies fails transient when the driver's clock reaches the request timeout."""
+    clock = Clock()
+    driver = RedfishDriver(clock=clock, request_timeout=0.5)
+    call = driver.query({"address": silent_server.address})
+    await silent_server.factory.requested
+    clock.advance(0.499)
+    assert not call.called
+    clock.advance(0.001)
     with pytest.raises(PowerTransientError, match="no reply within 0.5s"):
-        await driver.query({"address": silent_server.address})
-    assert reactor.seconds() - started < 2.0
+        await call
     await silent_server.factory.connections[0].lost
     await driver.close()
 
@@ -216,11 +217,11 @@ async def test_cancelling_a_query_drops_the_connection(silent_server) -> None:
     call.addBoth(results.append)
     connection = await silent_server.factory.requested
     call.cancel()
-    await connection.lost
-    await deferLater(reactor, 0)
     assert len(results) == 1 and results[0].check(CancelledError)
+    await connection.lost
     assert [t for t in spy.timers if t.active()] == []
     await driver.close()
+    assert len(results) == 1
 
 
 @pytest_twisted.ensureDeferred
@@ -243,7 +244,7 @@ async def test_an_operation_is_bounded_by_the_policy(stub_bmc) -> None:
 
     redfish_tree(stub_bmc.stub)
     stub_bmc.stub.on("GET", "/redfish/v1/Systems", Answer(503, delay=0.05))
-    driver = Quick(retry_delays=(0.1, 0.1, 0.1))
+    driver = Quick(retry_backoff=exponential(0.1, 0.1), retries=3)
     with pytest.raises(PowerTransientError, match=r"query took over 0.2s"):
         await driver.query({"address": stub_bmc.address})
     await driver.close()

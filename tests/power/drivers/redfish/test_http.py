@@ -3,7 +3,7 @@ Tests for pserv.power.drivers.redfish.http: one bounded, cancellable exchange.
 
 These use in-process servers that misbehave on purpose (never answer, stall
 mid-body, speak something else); the sushy-tools emulator is exercised in
-test_redfish.py.
+test_driver.py.
 """
 
 from __future__ import annotations
@@ -14,20 +14,19 @@ import pytest
 import pytest_twisted
 from twisted.internet import reactor
 from twisted.internet.defer import CancelledError
-from twisted.internet.task import deferLater
+from twisted.internet.task import Clock
 
 from pserv.power.types.redfish_endpoint import parse_address
 from pserv.power.drivers.redfish.errors import RedfishProtocolError
 from pserv.power.drivers.redfish.http import MAX_BODY, RedfishHttp
 from pserv.power.errors import PowerTransientError
-from pserv.testing.emulators.redfish import (  # noqa: F401
-    Answer,
+from pserv.testing.emulators.loopback import (  # noqa: F401
     ClockSpy,
     closed_port,
     garbage_server,
     silent_server,
-    stub_bmc,
 )
+from pserv.testing.emulators.redfish_stub import Answer, stub_bmc  # noqa: F401
 
 WHAT = "redfish test: GET /redfish/v1/"
 
@@ -65,13 +64,19 @@ async def test_connections_are_kept_and_reused(stub_bmc, http) -> None:
 
 
 @pytest_twisted.ensureDeferred
-async def test_a_silent_bmc_times_out_as_transient_and_is_dropped(silent_server, http) -> None:
-    """A BMC that accepts but never answers fails transient within the timeout, connection closed."""
-    started = reactor.seconds()
+async def test_a_silent_bmc_times_out_as_transient_and_is_dropped(silent_server) -> None:
+    """A BMC that accepts but never answers fails transient when the clock reaches the timeout, connection closed."""
+    clock = Clock()
+    http = RedfishHttp(reactor, timeout=0.5, clock=clock)
+    call = http.send(endpoint(silent_server.address), "GET", "/redfish/v1/", what=WHAT)
+    await silent_server.factory.requested
+    clock.advance(0.499)
+    assert not call.called
+    clock.advance(0.001)
     with pytest.raises(PowerTransientError, match=r"no reply within 0\.5s"):
-        await http.send(endpoint(silent_server.address), "GET", "/redfish/v1/", what=WHAT)
-    assert reactor.seconds() - started < 2.0
+        await call
     await silent_server.factory.connections[0].lost
+    await http.close()
 
 
 @pytest_twisted.ensureDeferred
@@ -80,7 +85,7 @@ async def test_a_body_that_stalls_times_out_and_is_dropped(stub_bmc, http) -> No
     stub_bmc.stub.on("GET", "/redfish/v1/", Answer(200, hold=True, partial=b'{"Id": '))
     with pytest.raises(PowerTransientError, match="no reply within"):
         await http.send(endpoint(stub_bmc.address), "GET", "/redfish/v1/", what=WHAT)
-    await deferLater(reactor, 0.05)
+    await stub_bmc.stub.when_none_held()
     assert stub_bmc.stub.held == []
 
 
@@ -94,11 +99,12 @@ async def test_cancel_aborts_the_request_with_no_late_callback(silent_server) ->
     call.addBoth(results.append)
     connection = await silent_server.factory.requested
     call.cancel()
-    await connection.lost
-    await deferLater(reactor, 0.05)
     assert len(results) == 1 and results[0].check(CancelledError)
+    await connection.lost
     assert [t for t in spy.timers if t.active()] == []
     await http.close()
+    # No timer armed and no connection left: nothing remains that could fire late.
+    assert len(results) == 1
 
 
 @pytest_twisted.ensureDeferred

@@ -15,12 +15,20 @@ from twisted.web.http_headers import Headers
 
 from pserv.power.drivers.redfish.driver import RedfishDriver
 from pserv.power.drivers.redfish.http import Reply
-from pserv.power.drivers.redfish.retry import backoff, retryable, with_retries
+from pserv.power.drivers.redfish.retry import retry_delay, retryable, with_retries
 from pserv.power.errors import PowerTransientError
 from pserv.power.states import PowerState
-from pserv.testing.emulators.redfish import Answer, redfish_tree, reset_path, stub_bmc, system_document  # noqa: F401
+from pserv.testing.emulators.redfish_stub import (  # noqa: F401
+    Answer,
+    redfish_tree,
+    reset_path,
+    stub_bmc,
+    system_document,
+)
+from pserv.util.backoff import exponential
 
-DELAYS = (0.5, 1.0, 2.0)
+BACKOFF = exponential(0.5, 2.0)
+RETRIES = 3
 
 
 def reply(code: int, **headers: str) -> Reply:
@@ -42,12 +50,12 @@ def test_which_replies_are_retried(method: str, code: int, expected: bool) -> No
     assert retryable(method, code) is expected
 
 
-def test_backoff_follows_the_delays_and_caps_retry_after() -> None:
+def test_retry_delay_follows_the_backoff_and_caps_retry_after() -> None:
     """Delays run in order; Retry-After replaces one, capped at the longest delay."""
-    assert [backoff(i, DELAYS) for i in range(4)] == [0.5, 1.0, 2.0, 2.0]
-    assert backoff(0, DELAYS, "1") == 1.0
-    assert backoff(0, DELAYS, "3600") == 2.0
-    assert backoff(0, DELAYS, "Wed, 21 Oct 2015 07:28:00 GMT") == 0.5
+    assert [retry_delay(BACKOFF, i, RETRIES) for i in range(4)] == [0.5, 1.0, 2.0, 2.0]
+    assert retry_delay(BACKOFF, 0, RETRIES, "1") == 1.0
+    assert retry_delay(BACKOFF, 0, RETRIES, "3600") == 2.0
+    assert retry_delay(BACKOFF, 0, RETRIES, "Wed, 21 Oct 2015 07:28:00 GMT") == 0.5
 
 
 def test_retries_wait_on_the_injected_clock_and_are_bounded() -> None:
@@ -58,7 +66,7 @@ def test_retries_wait_on_the_injected_clock_and_are_bounded() -> None:
         sent.append(clock.seconds())
         return succeed(reply(503))
 
-    result = Deferred.fromCoroutine(with_retries(clock, send, "POST", DELAYS))
+    result = Deferred.fromCoroutine(with_retries(clock, send, "POST", BACKOFF, RETRIES))
     clock.pump([0.5, 1.0, 2.0, 10.0])
     assert sent == [0.0, 0.5, 1.5, 3.5]
     assert result.result.code == 503
@@ -68,7 +76,7 @@ def test_success_ends_the_retries() -> None:
     """A reply that is not busy is returned at once, with no further sends."""
     clock = Clock()
     replies = iter([reply(409), reply(204)])
-    result = Deferred.fromCoroutine(with_retries(clock, lambda: succeed(next(replies)), "POST", DELAYS))
+    result = Deferred.fromCoroutine(with_retries(clock, lambda: succeed(next(replies)), "POST", BACKOFF, RETRIES))
     clock.advance(0.5)
     assert result.result.code == 204
     assert not clock.getDelayedCalls()
@@ -78,7 +86,7 @@ def test_cancelling_during_a_wait_sends_nothing_more() -> None:
     """Cancelling while waiting to retry stops the loop and leaves no timer."""
     clock, sent = Clock(), []
     result = Deferred.fromCoroutine(
-        with_retries(clock, lambda: sent.append(1) or succeed(reply(503)), "GET", DELAYS))
+        with_retries(clock, lambda: sent.append(1) or succeed(reply(503)), "GET", BACKOFF, RETRIES))
     result.cancel()
     clock.advance(10)
     assert sent == [1]
@@ -89,7 +97,7 @@ def test_cancelling_during_a_wait_sends_nothing_more() -> None:
 
 @pytest_twisted.async_yield_fixture
 async def fast_driver():
-    driver = RedfishDriver(request_timeout=5.0, retry_delays=(0.01, 0.02, 0.04))
+    driver = RedfishDriver(request_timeout=5.0, retry_backoff=exponential(0.01, 0.04), retries=3)
     yield driver
     await driver.close()
 

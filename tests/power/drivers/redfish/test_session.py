@@ -22,7 +22,13 @@ from pserv.power.drivers.redfish.driver import RedfishDriver
 from pserv.power.drivers.redfish.session import Credentials
 from pserv.power.errors import PowerAuthError, PowerFatalError
 from pserv.power.states import PowerState
-from pserv.testing.emulators.redfish import Answer, redfish_tree, stub_bmc, system_document  # noqa: F401
+from pserv.testing.emulators.redfish_stub import (  # noqa: F401
+    Answer,
+    redfish_tree,
+    stub_bmc,
+    system_document,
+)
+from pserv.util.backoff import exponential
 
 SESSIONS = "/redfish/v1/SessionService/Sessions"
 SYSTEM = "/redfish/v1/Systems/1"
@@ -64,7 +70,7 @@ async def session_bmc(stub_bmc):
 
 @pytest_twisted.async_yield_fixture
 async def driver():
-    driver = RedfishDriver(request_timeout=5.0, retry_delays=(0.01,))
+    driver = RedfishDriver(request_timeout=5.0, retry_backoff=exponential(0.01, 0.01), retries=1)
     yield driver
     await driver.close()
 
