@@ -115,7 +115,7 @@ async def test_a_failed_start_delivery_is_logged_without_secrets(hub, moments):
     await hub.cluster_connected("rack-1", RaisingConnection())
     body = {"name": "n0", "power_type": "fake", "cluster": "rack-1",
             "power_parameters": {"address": "n0", "password": "n0t-the-Password"}}
-    hub.database.run_now(create_node, body, moments())
+    hub.database.run_now(create_node, body, moments(), power_types=POWER_TYPES_WITH_FAKE)
     action, _ = hub.database.run_now(request_power, "n0", "on", "a", moments())
     events = []
     globalLogPublisher.addObserver(events.append)
@@ -128,5 +128,5 @@ async def test_a_failed_start_delivery_is_logged_without_secrets(hub, moments):
     assert [e["log_format"] for e in errors] == [UNDELIVERED]
     assert "builtins.TypeError" in formatEvent(errors[0]) and f"actions [{action['id']}]" in formatEvent(errors[0])
     assert not any("n0t-the-Password" in repr(e) + formatEvent(e) for e in events)
-    page = await hub.recover("rack-1", None, 10)
-    assert [a["id"] for a in page["nodes"][0]["actions"]] == [action["id"]]
+    page = await hub.recover("rack-1", RecoveryQuery(after=None, limit=10))
+    assert [a.id for a in page.nodes[0].actions] == [action["id"]]
