@@ -22,6 +22,8 @@ from pserv.region.auth import TokenCheck, Unauthorized
 from pserv.region.clusters import ConnectedClusters
 from pserv.region.db import Database
 from pserv.region.errors import Invalid, RegionError
+from pserv.region.store.common import utc
+from pserv.util.times import moment_from_iso
 from pserv.region.http import answer, query_int, query_text, read_json
 from pserv.region.openapi import POWER_STATES, document
 from pserv.region.routes import Routes
@@ -233,9 +235,6 @@ def _time(text: str | None, field: str) -> datetime | None:
     if text is None:
         return None
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return utc(moment_from_iso(text))
     except ValueError:
         raise Invalid(f"{field}: must be an ISO 8601 time", field) from None
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
-    return moment

@@ -20,8 +20,8 @@ from sqlalchemy.engine import Connection, Row
 from pserv.power.states import OUTSTANDING, UNSTARTED, ActionKind, ActionStatus, values
 from pserv.power.types import POWER_TYPES, PowerTypes
 from pserv.region import schema
-from pserv.region.errors import Conflict, Invalid, NotFound
-from pserv.region.store.common import add_event, add_events, event_row, iso, page, utc
+from pserv.region.errors import Conflict, Invalid
+from pserv.region.store.common import add_event, add_events, event_row, iso, one_row, page, utc
 from pserv.region.store.nodes import create_node, find, update_node
 from pserv.region.store.transitions import move, move_one
 
@@ -262,10 +262,4 @@ def _bulk_nodes(
 
 def _find(connection: Connection, action_id: int, lock: bool = False) -> Row:
     table = schema.power_actions
-    query = select(table).where(table.c.id == action_id)
-    if lock:
-        query = query.with_for_update()
-    row = connection.execute(query).first()
-    if row is None:
-        raise NotFound(f"no action {action_id}", "action")
-    return row
+    return one_row(connection, select(table).where(table.c.id == action_id), f"no action {action_id}", "action", lock)

@@ -7,17 +7,17 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any, Sequence
 
-from sqlalchemy import Table, insert
-from sqlalchemy.engine import Connection
+from sqlalchemy import Select, Table, insert
+from sqlalchemy.engine import Connection, Row
 
 from pserv.region import schema
+from pserv.region.errors import NotFound
+from pserv.util.times import iso_from_moment
 
 
 def iso(moment: datetime | None) -> str | None:
     """A stored (naive UTC) time as ISO 8601 with ``Z``."""
-    if moment is None:
-        return None
-    return moment.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
+    return None if moment is None else iso_from_moment(moment)
 
 
 def utc(moment: datetime) -> datetime:
@@ -25,6 +25,18 @@ def utc(moment: datetime) -> datetime:
     if moment.tzinfo is not None:
         moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
     return moment
+
+
+def one_row(connection: Connection, query: Select[Any], missing: str, field: str, lock: bool = False) -> Row[Any]:
+    """
+    The one row ``query`` selects, locked for update if ``lock``.
+
+    :raises NotFound: saying ``missing``, naming ``field``, when there is none.
+    """
+    row = connection.execute(query.with_for_update() if lock else query).first()
+    if row is None:
+        raise NotFound(missing, field)
+    return row
 
 
 def page(rows: Sequence[Any], limit: int, render: Any) -> tuple[list[dict[str, Any]], int | None]:

@@ -22,8 +22,8 @@ from pserv.power.settings import REDACTED
 from pserv.power.states import IN_FLIGHT, ActionStatus, PowerState, values
 from pserv.power.types import POWER_TYPES, PowerTypes
 from pserv.region import schema
-from pserv.region.errors import Conflict, Invalid, NotFound
-from pserv.region.store.common import add_event, insert_returning_id, iso, page, utc
+from pserv.region.errors import Conflict, Invalid
+from pserv.region.store.common import add_event, insert_returning_id, iso, one_row, page, utc
 from pserv.region.store.transitions import move
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
@@ -60,12 +60,7 @@ def find(connection: Connection, ref: str | int, lock: bool = False) -> Row:
     table = schema.nodes
     text = str(ref)
     query = select(table).where(table.c.id == int(text) if text.isdigit() else table.c.name == text)
-    if lock:
-        query = query.with_for_update()
-    row = connection.execute(query).first()
-    if row is None:
-        raise NotFound(f"no node {text!r}", "node")
-    return row
+    return one_row(connection, query, f"no node {text!r}", "node", lock)
 
 
 def get_node(connection: Connection, ref: str | int) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from pserv.power.states import (
 from pserv.region import schema
 from pserv.region.store.actions import request_intent
 from pserv.region.store.common import add_event, utc
+from pserv.util.times import moment_from_iso
 from pserv.region.store.transitions import move
 
 
@@ -206,6 +207,6 @@ def _parse_time(text: Any) -> datetime | None:
     if not isinstance(text, str):
         return None
     try:
-        return utc(datetime.fromisoformat(text.replace("Z", "+00:00")))
+        return utc(moment_from_iso(text))
     except ValueError:
         return None
