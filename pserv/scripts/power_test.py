@@ -16,7 +16,8 @@ from typing import Any, Mapping
 from twisted.internet.interfaces import IReactorTime
 
 from pserv.scripts.support import UsageError
-from pserv.power.actions import ACTION_CLASSES, PowerAction
+from pserv.power.actions import ACTION_CLASSES
+from pserv.power.steps import PowerAction
 from pserv.power.control import PowerControl
 from pserv.power.drivers.base import PowerDriver
 from pserv.power.drivers import driver_class
