@@ -3,15 +3,19 @@ The life of one power action: a state machine driven by :data:`TRANSITIONS`.
 
 ::
 
-    waiting --start--> running --finish--> done
-       |                | ^ wait / resume: one step (a read, a pause, a command)
-       |              cancel
-       |                v
-       |             cancelling --finish--> done   (ran to its end: its last command verified)
-       |                |  ^ cancel: a new successor, decided again
-       |               stop: a safe point (a step about to begin, or the one waited on)
-       |                v
-       +--cancel--> done <--finish-- stopping       (stopped, handing over to its successor)
+    waiting --start--> running --cancel--> cancelling --stop--> stopping
+       |                  |                    |                   |
+     cancel             finish               finish              finish
+       v                  v                    v                   v
+    done (stopped,      done                 done                done (stopped:
+     never ran)                        (its last command         handed over)
+                                          verified)
+
+``running`` and ``cancelling`` go through ``wait`` and ``resume`` for each
+step (a read, a pause, a command, a milestone being recorded);
+``cancelling`` takes ``cancel`` again when a new successor decides again.
+``stop`` is a safe point: a step about to begin is safe for the successor,
+or the one waited on is, and is cancelled.
 
 Each state holds its own data.  ``running`` and ``cancelling`` hold the step
 in flight: the Deferred the action waits on and the successors for which
@@ -35,7 +39,7 @@ from twisted.internet.defer import Deferred
 from pserv.power.states import ActionKind
 from pserv.util.machine import InvalidTransition, StateMachine, Table
 
-__all__ = ["ActionInput", "ActionState", "InvalidTransition", "Lifecycle", "TRANSITIONS"]
+__all__ = ["ActionInput", "ActionState", "InvalidTransition", "Lifecycle", "TRANSITIONS", "render_markdown"]
 
 
 class ActionState(str, Enum):
@@ -155,3 +159,18 @@ class Lifecycle(StateMachine[ActionState, ActionInput]):
     def _end(self, stopped: bool = False) -> None:
         self.stopped = stopped
         self.done.callback(self.owner)
+
+
+def render_markdown() -> str:
+    """
+    :data:`TRANSITIONS` as a Markdown table, one row per state and one
+    column per input, as ``docs/power-actions.md`` shows it.
+    """
+    lines = [
+        "| state | " + " | ".join(event.value for event in ActionInput) + " |",
+        "| --- |" + " --- |" * len(ActionInput),
+    ]
+    for state in ActionState:
+        cells = [TRANSITIONS.get((state, event), (None, None))[0] for event in ActionInput]
+        lines.append(f"| {state.value} | " + " | ".join(c.value if c else "—" for c in cells) + " |")
+    return "\n".join(lines) + "\n"

@@ -5,7 +5,8 @@ output)`` that the code is driven by.
 A subclass of :class:`StateMachine` names its first state and gives its
 table as data; the table is checked when the class is made (every output
 is a method of the class, every state can be reached from the first one),
-so a wrong table fails at import.  :meth:`StateMachine.fire` looks the input
+so a wrong table fails at import.  A further subclass may override outputs:
+its table is resolved against its own methods.  :meth:`StateMachine.fire` looks the input
 up before it runs anything: an input the table does not declare for the
 current state raises :class:`InvalidTransition` and changes nothing.
 
@@ -58,7 +59,7 @@ class StateMachine(Generic[S, I]):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        if "table" in cls.__dict__:
+        if getattr(cls, "table", None) is not None:
             cls._moves = compile_table(cls, cls.initial, cls.table)
 
     def __init__(self) -> None:

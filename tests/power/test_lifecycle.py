@@ -2,6 +2,8 @@
 Tests for pserv.power.lifecycle.
 """
 
+from pathlib import Path
+
 import pytest
 from twisted.internet.defer import CancelledError, Deferred
 
@@ -11,6 +13,7 @@ from pserv.power.lifecycle import (
     ActionState,
     InvalidTransition,
     Lifecycle,
+    render_markdown,
 )
 from pserv.power.states import ActionKind
 
@@ -134,3 +137,9 @@ def test_done_fires_with_the_owner_and_says_how_it_ended():
         life.done.addCallback(fired.append)
     assert fired == [owner] * 3
     assert (ran.stopped, stopped.stopped, never.stopped) == (False, True, True)
+
+
+def test_docs_show_the_table():
+    """docs/power-actions.md shows the lifecycle's table exactly as the code holds it."""
+    doc = Path(__file__).parents[2] / "docs" / "power-actions.md"
+    assert render_markdown() in doc.read_text()
