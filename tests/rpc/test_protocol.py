@@ -16,6 +16,7 @@ from pserv.rpc.common import AuthenticationFailed, CommandFailed, InvalidRequest
 from pserv.rpc.cluster_protocol import ClusterRPC
 from pserv.rpc.region_protocol import fit_page
 from pserv.rpc.region import Authenticate, Heartbeat, Prove, Recover, ReportOutcome
+from pserv.rpc.session import SessionState
 
 from pserv.testing.rpc import (
     CHANNEL, SECRET, WRONG_SECRET, InMemory, RecordingCluster, RecordingRegion, captured_logs,
@@ -335,3 +336,18 @@ def test_power_states_batches_are_checked():
     bad["power_state"] = "sideways"
     with pytest.raises(InvalidRequest, match="power_state"):
         memory.call(memory.client.report_power_states([observed(2), bad]))
+
+
+def test_command_before_the_handshake_is_logged_and_leaves_the_session_refused():
+    """A report before the handshake is logged once, refused, and the region's session stays refused."""
+    memory = InMemory()
+    memory.client.transport.loseConnection()
+    memory.flush()
+    client, server, pump = raw_client(memory)
+    with captured_logs() as events:
+        collected = results(client.callRemote(Heartbeat), client.callRemote(Heartbeat))
+        pump.flush()
+    assert all(answer.check(NotAuthenticated, ConnectionDone, ConnectionLost) for answer in collected.get())
+    text = logged_text(events)
+    assert text.count("refused 'Heartbeat' before the handshake") == 1
+    assert server.gone and server.session.state is SessionState.REFUSED
