@@ -32,6 +32,7 @@ class Admission:
         """
         The generation a request runs at, or ``None`` if it is stale.
 
+        :param kind: what the request asks for: only power requests count.
         :param generation: the region's generation for the request, or
             ``None`` to count one up (for a power request).
         """
@@ -49,6 +50,7 @@ class Admission:
         """
         What a stale request is answered.
 
+        :param action_id: the region's id the request brought, if any.
         :param newest: the action carrying the node's current intent, if any.
         """
         current = self._generations.get(node, 0)

@@ -132,6 +132,8 @@ class Lifecycle(StateMachine[ActionState, ActionInput]):
         Whether a step that is a safe point for ``safe_for`` is where the
         action stops now; if so, it is ``stopping``.  Once stopping, it takes
         no further step.
+
+        :param safe_for: the successors for which the step is a safe point.
         """
         if self.state is _CANCELLING and self.successor in safe_for:
             self.fire(I.STOP)

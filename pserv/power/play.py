@@ -41,7 +41,11 @@ class Play:
         self.add(first)
 
     def add(self, request: Deferred[Outcome], kind: ActionKind | None = None) -> None:
-        """A power request becomes a caller; a query, a rider."""
+        """
+        A power request becomes a caller; a query, a rider.
+
+        :param kind: what ``request`` asked for; the action's kind by default.
+        """
         if (kind or self.action.kind) is _QUERY:
             self.riders.append(request)
         else:
@@ -110,6 +114,9 @@ class Slot:
         """
         Whether ``action_id`` is in play already; if so, ``request`` joins
         it (a re-delivery of the same action).
+
+        :param kind: what ``request`` asks for.
+        :param action_id: the region's id the request brought, if any.
         """
         if action_id is None:
             return False

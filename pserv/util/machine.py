@@ -69,6 +69,8 @@ class StateMachine(Generic[S, I]):
         """
         Move on ``event`` and run its output with ``args``.
 
+        :param event: the input.
+        :param args: what the output is called with.
         :return: the state the machine is in once the output has run.
         :raises InvalidTransition: when the table does not declare ``event``
             in the current state; nothing has run.
@@ -83,7 +85,11 @@ class StateMachine(Generic[S, I]):
         return self.state
 
     def allows(self, event: I) -> bool:
-        """Whether the table declares ``event`` in the current state."""
+        """
+        Whether the table declares ``event`` in the current state.
+
+        :param event: the input.
+        """
         return (self.state, event) in self._moves
 
 
@@ -93,6 +99,9 @@ def compile_table(
     """
     ``table`` with each output name resolved to ``owner``'s method.
 
+    :param owner: the machine's class, which holds the outputs.
+    :param initial: the state a new machine is in.
+    :param table: ``(state, input) -> (next state, output name or None)``.
     :raises TypeError: if an output is not a method of ``owner``, a state
         or input is not of its table's enum, or a state of the enum cannot be
         reached from ``initial``.
@@ -113,7 +122,12 @@ def compile_table(
 
 
 def reachable(initial: S, table: Table[S, Any]) -> set[S]:
-    """The states ``table`` can reach from ``initial``."""
+    """
+    The states ``table`` can reach from ``initial``.
+
+    :param initial: where to start.
+    :param table: ``(state, input) -> (next state, output)``.
+    """
     seen, frontier = {initial}, [initial]
     while frontier:
         state = frontier.pop()
