@@ -36,7 +36,6 @@ class RegionRPC(GuardedAMP):
     The region's end of one cluster's connection.  Built by
     :class:`RegionRPCFactory`; it is also the ``connection`` the responder
     gets in ``cluster_connected``.
-
     """
 
     served = command_names([Recover, ReportRunning, ReportProgress, ReportOutcome, ReportPowerStates, Heartbeat])

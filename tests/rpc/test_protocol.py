@@ -351,3 +351,30 @@ def test_command_before_the_handshake_is_logged_and_leaves_the_session_refused()
     text = logged_text(events)
     assert text.count("refused 'Heartbeat' before the handshake") == 1
     assert server.gone and server.session.state is SessionState.REFUSED
+
+
+def test_a_refused_region_stays_refused_though_it_proves_itself():
+    """A region that sent a command before proving itself stays refused: no Prove, no trust, no readiness."""
+    proves = []
+
+    class EagerRegion(amp.AMP):
+        @Authenticate.responder
+        def authenticate(self, cluster, cluster_nonce):
+            self.callRemote(PerformPower, request=power_request()).addErrback(lambda _: None)
+            region_nonce = os.urandom(32)
+            proof = auth.region_proof(SECRET, cluster, cluster_nonce, region_nonce, CHANNEL)
+            return {"region_nonce": region_nonce, "region_proof": proof}
+
+        @Prove.responder
+        def prove(self, cluster_proof):
+            proves.append(cluster_proof)
+            return {}
+
+    cluster = RecordingCluster()
+    rpc = ClusterRPC(cluster, SECRET, "rack-1", lambda t: CHANNEL)
+    region, client, pump = iosim.connectedServerAndClient(EagerRegion, lambda: rpc, greet=False)
+    ready = results(rpc.when_ready())
+    pump.flush()
+    assert proves == [] and cluster.calls == [] and not rpc.authenticated
+    assert rpc.session.state is SessionState.REFUSED and not rpc.trusted
+    assert ready.get()[0].check(NotAuthenticated, AuthenticationFailed, ConnectionDone, ConnectionLost)
