@@ -95,9 +95,9 @@ class RegionRPC(GuardedAMP):
     @Authenticate.responder
     def _authenticate(self, cluster: str, cluster_nonce: bytes) -> dict[str, bytes]:
         if not self.session.allows(SessionInput.CHALLENGE):
-            self._fail_handshake("sent Authenticate twice", cluster)
+            self._fail_handshake("sent Authenticate twice", claimed=cluster)
         if not auth.CLUSTER_NAME.match(cluster) or not auth.valid_nonce(cluster_nonce):
-            self._fail_handshake("sent a bad name or nonce", cluster)
+            self._fail_handshake("sent a bad name or nonce", claimed=cluster)
         region_nonce = auth.new_nonce()
         self.session.fire(SessionInput.CHALLENGE, cluster, cluster_nonce, region_nonce)
         proof = auth.region_proof(self.factory.secret, cluster, cluster_nonce, region_nonce, self.factory.channel)
@@ -118,7 +118,7 @@ class RegionRPC(GuardedAMP):
         self.factory.register(self)
         return {}
 
-    def _fail_handshake(self, why: str, claimed: str | None = None) -> None:
+    def _fail_handshake(self, why: str, *, claimed: str | None = None) -> None:
         if claimed is None:
             claimed = self.session.cluster or ""
         log.warn("cluster {cluster!r} at {peer} {why}; disconnecting",
