@@ -97,7 +97,8 @@ class Lifecycle(StateMachine[ActionState, ActionInput]):
     """
     One action's state and the data of that state.
 
-    :param owner: what :attr:`done` fires with (the action).
+    :param owner: what :attr:`done` fires with (the action); let go of
+        once done.
     :ivar successor: in ``cancelling`` and ``stopping``, the kind of action
         that runs next, or ``None``.
     :ivar step: in ``running`` and ``cancelling``, the Deferred waited on.
@@ -155,12 +156,15 @@ class Lifecycle(StateMachine[ActionState, ActionInput]):
             self.step.cancel()
 
     def _never_ran(self, successor: ActionKind | None = None) -> None:
-        self.stopped = True
-        self.done.callback(self.owner)
+        self._end(True)
 
     def _end(self, stopped: bool = False) -> None:
+        # Let go of the owner (the action holds its lifecycle): a finished
+        # action is then freed as soon as nobody holds it, not by the
+        # garbage collector.
         self.stopped = stopped
-        self.done.callback(self.owner)
+        owner, self.owner = self.owner, None
+        self.done.callback(owner)
 
 
 def render_markdown() -> str:
