@@ -143,3 +143,10 @@ def test_docs_show_the_table():
     """docs/power-actions.md shows the lifecycle's table exactly as the code holds it."""
     doc = Path(__file__).parents[2] / "docs" / "power-actions.md"
     assert render_markdown() in doc.read_text()
+
+
+def test_done_lets_go_of_the_owner():
+    """Once done, a lifecycle no longer holds its owner, so the two make no cycle."""
+    life = started(object())
+    life.fire(ActionInput.FINISH)
+    assert life.owner is None
