@@ -115,7 +115,7 @@ class Lifecycle(StateMachine[ActionState, ActionInput]):
     table = TRANSITIONS
 
     def __init__(self, owner: Any = None) -> None:
-        super().__init__()
+        self.state = self.initial  # StateMachine.__init__, without the call: one per action
         self.owner = owner
         self.successor: ActionKind | None = None
         self.step: Deferred[Any] | None = None

@@ -93,17 +93,12 @@ class Slot:
         in_flight = self.in_flight
         if in_flight is None:
             first = NONE
-        elif in_flight.action.cancelling:
+        elif in_flight.action.lifecycle.cancelling:
             first = CANCELLING
         else:
             first = in_flight.action.kind.value
         waiting = self.waiting
         return first, NONE if waiting is None else waiting.action.kind.value
-
-    @property
-    def idle(self) -> bool:
-        """Whether nothing is in play."""
-        return self.in_flight is None and self.waiting is None
 
     @property
     def newest(self) -> Play | None:

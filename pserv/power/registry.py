@@ -292,7 +292,7 @@ class PowerActionRegistry:
                 deliveries.append((request, outcome))
 
     def _forget_if_idle(self, node: str, slot: Slot) -> None:
-        if slot.idle:
+        if slot.in_flight is None and slot.waiting is None:
             self._slots.pop(node, None)
 
     def _drain(self) -> None:

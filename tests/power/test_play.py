@@ -67,14 +67,14 @@ def test_outcome_of_a_stopped_action_is_superseded_only_with_a_successor(clock):
 def test_a_slots_row_names_what_is_in_flight_and_waiting(clock):
     """The row is none or the kind in flight (cancelling once told to stop), and the kind waiting."""
     slot = Slot()
-    assert (slot.row(), slot.idle, slot.newest) == ((NONE, NONE), True, None)
+    assert (slot.row(), slot.newest) == ((NONE, NONE), None)
     slot.in_flight = play_of(OnAction, clock, latency=1.0)
     slot.in_flight.action.start()
     assert slot.row() == ("on", NONE) and slot.newest is slot.in_flight
     clock.advance(1.5)  # its power_on is in flight: not a safe point
     slot.in_flight.action.cancel(ActionKind.OFF)
     slot.waiting = play_of(OffAction, clock)
-    assert slot.row() == (CANCELLING, "off") and slot.newest is slot.waiting and not slot.idle
+    assert slot.row() == (CANCELLING, "off") and slot.newest is slot.waiting
 
 
 def test_a_redelivered_id_joins_its_play(clock):
