@@ -7,7 +7,6 @@ from pserv.power.actions import (
     CycleAction,
     OffAction,
     OnAction,
-    PowerAction,
     QueryAction,
     SoftOffAction,
 )
@@ -26,6 +25,7 @@ from pserv.power.outcome import Outcome, OutcomeStatus
 from pserv.power.policy import DEFAULT_POLICY, VerifyPolicy
 from pserv.power.registry import ActionEvent, PowerActionRegistry
 from pserv.power.states import ActionKind, PowerState
+from pserv.power.steps import PowerAction
 
 __all__ = [
     "ACTION_CLASSES",

@@ -1,20 +1,45 @@
 """
-The life of one power action, as an explicit transition table.
+The life of one power action: a state machine driven by :data:`TRANSITIONS`.
 
 ::
 
-    waiting --start--> running --finish--> done
-       |                  |
-       +--cancel--> done  +--cancel--> cancelling --finish--> done
+    waiting --start--> running --cancel--> cancelling --stop--> stopping
+       |                  |                    |                   |
+     cancel             finish               finish              finish
+       v                  v                    v                   v
+    done (stopped,      done                 done                done (stopped:
+     never ran)                        (its last command         handed over)
+                                          verified)
 
-``cancel`` is idempotent once an action is cancelling or done.  Any input
-not in :data:`TRANSITIONS` raises :class:`InvalidTransition`: an action
-cannot start twice, finish before it starts, or start after it is done.
+``running`` and ``cancelling`` go through ``wait`` and ``resume`` for each
+step (a read, a pause, a command, a milestone being recorded);
+``cancelling`` takes ``cancel`` again when a new successor decides again.
+``stop`` is a safe point: a step about to begin is safe for the successor,
+or the one waited on is, and is cancelled.
+
+Each state holds its own data.  ``running`` and ``cancelling`` hold the step
+in flight: the Deferred the action waits on and the successors for which
+that wait is a safe point.  ``cancelling`` and ``stopping`` hold the
+successor, the kind of action waiting to run next (``None`` for an
+operator's cancel).  ``done`` holds whether the action stopped.  Whoever
+waits for the end waits on :attr:`Lifecycle.done`.
+
+Any input the table does not declare raises :class:`InvalidTransition`
+before anything runs: an action cannot start twice, finish before it
+starts, begin a step while stopping, or start after it is done.
 """
 
 from __future__ import annotations
 
 from enum import Enum
+from typing import Any
+
+from twisted.internet.defer import Deferred
+
+from pserv.power.states import ActionKind
+from pserv.util.machine import InvalidTransition, StateMachine, Table
+
+__all__ = ["ActionInput", "ActionState", "InvalidTransition", "Lifecycle", "TRANSITIONS", "render_markdown"]
 
 
 class ActionState(str, Enum):
@@ -25,6 +50,7 @@ class ActionState(str, Enum):
     WAITING = "waiting"
     RUNNING = "running"
     CANCELLING = "cancelling"
+    STOPPING = "stopping"
     DONE = "done"
 
 
@@ -34,51 +60,123 @@ class ActionInput(str, Enum):
     """
 
     START = "start"
+    WAIT = "wait"
+    RESUME = "resume"
     CANCEL = "cancel"
+    STOP = "stop"
     FINISH = "finish"
 
 
-TRANSITIONS: dict[tuple[ActionState, ActionInput], ActionState] = {
-    (ActionState.WAITING, ActionInput.START): ActionState.RUNNING,
-    (ActionState.WAITING, ActionInput.CANCEL): ActionState.DONE,
-    (ActionState.RUNNING, ActionInput.CANCEL): ActionState.CANCELLING,
-    (ActionState.RUNNING, ActionInput.FINISH): ActionState.DONE,
-    (ActionState.CANCELLING, ActionInput.CANCEL): ActionState.CANCELLING,
-    (ActionState.CANCELLING, ActionInput.FINISH): ActionState.DONE,
-    (ActionState.DONE, ActionInput.CANCEL): ActionState.DONE,
+S, I = ActionState, ActionInput
+
+TRANSITIONS: Table[ActionState, ActionInput] = {
+    (S.WAITING, I.START): (S.RUNNING, None),
+    (S.WAITING, I.CANCEL): (S.DONE, "_never_ran"),
+    (S.RUNNING, I.WAIT): (S.RUNNING, "_hold"),
+    (S.RUNNING, I.RESUME): (S.RUNNING, "_release"),
+    (S.RUNNING, I.CANCEL): (S.CANCELLING, "_stop_when_safe"),
+    (S.RUNNING, I.FINISH): (S.DONE, "_end"),
+    (S.CANCELLING, I.WAIT): (S.CANCELLING, "_hold"),
+    (S.CANCELLING, I.RESUME): (S.CANCELLING, "_release"),
+    (S.CANCELLING, I.CANCEL): (S.CANCELLING, "_stop_when_safe"),
+    (S.CANCELLING, I.STOP): (S.STOPPING, "_interrupt"),
+    (S.CANCELLING, I.FINISH): (S.DONE, "_end"),
+    (S.STOPPING, I.RESUME): (S.STOPPING, "_release"),
+    (S.STOPPING, I.CANCEL): (S.STOPPING, None),
+    (S.STOPPING, I.STOP): (S.STOPPING, None),
+    (S.STOPPING, I.FINISH): (S.DONE, "_end"),
+    (S.DONE, I.CANCEL): (S.DONE, None),
 }
-"""Every declared transition: (state, input) -> next state."""
+"""Every declared transition: (state, input) -> (next state, output)."""
+
+_CANCELLING, _STOPPING = S.CANCELLING, S.STOPPING
+_TOLD_TO_STOP = frozenset([_CANCELLING, _STOPPING])
 
 
-class InvalidTransition(Exception):
+class Lifecycle(StateMachine[ActionState, ActionInput]):
     """
-    An input arrived in a state that does not declare it.
+    One action's state and the data of that state.
+
+    :param owner: what :attr:`done` fires with (the action); let go of
+        once done.
+    :ivar successor: in ``cancelling`` and ``stopping``, the kind of action
+        that runs next, or ``None``.
+    :ivar step: in ``running`` and ``cancelling``, the Deferred waited on.
+    :ivar safe_for: the successors for which waiting on :attr:`step` is a
+        safe point.
+    :ivar stopped: in ``done``, whether the action stopped at a safe point
+        (or never ran).
+    :ivar done: fires with ``owner`` on entering ``done``.
     """
 
-    def __init__(self, state: ActionState, event: ActionInput) -> None:
-        super().__init__(f"no transition from {state.value} on {event.value}")
-        self.state = state
-        self.event = event
+    __slots__ = ("owner", "successor", "step", "safe_for", "stopped", "done")
 
+    initial = ActionState.WAITING
+    table = TRANSITIONS
 
-class Lifecycle:
-    """
-    The current :class:`ActionState` of one action.
-    """
+    def __init__(self, owner: Any = None) -> None:
+        self.state = self.initial  # StateMachine.__init__, without the call: one per action
+        self.owner = owner
+        self.successor: ActionKind | None = None
+        self.step: Deferred[Any] | None = None
+        self.safe_for: frozenset[ActionKind | None] = frozenset()
+        self.stopped = False
+        self.done: Deferred[Any] = Deferred()
 
-    __slots__ = ("state",)
+    @property
+    def cancelling(self) -> bool:
+        """Whether it was told to stop while it ran and has not ended."""
+        return self.state in _TOLD_TO_STOP
 
-    def __init__(self) -> None:
-        self.state = ActionState.WAITING
-
-    def fire(self, event: ActionInput) -> ActionState:
+    def stops_at(self, safe_for: frozenset[ActionKind | None]) -> bool:
         """
-        Apply ``event`` and return the new state.
+        Whether a step that is a safe point for ``safe_for`` is where the
+        action stops now; if so, it is ``stopping``.  Once stopping, it takes
+        no further step.
 
-        :raises InvalidTransition: when the table does not declare it.
+        :param safe_for: the successors for which the step is a safe point.
         """
-        try:
-            self.state = TRANSITIONS[self.state, event]
-        except KeyError:
-            raise InvalidTransition(self.state, event) from None
-        return self.state
+        if self.state is _CANCELLING and self.successor in safe_for:
+            self.fire(I.STOP)
+        return self.state is _STOPPING
+
+    def _hold(self, step: Deferred[Any], safe_for: frozenset[ActionKind | None]) -> None:
+        self.step, self.safe_for = step, safe_for
+
+    def _release(self) -> None:
+        self.step = None
+
+    def _stop_when_safe(self, successor: ActionKind | None = None) -> None:
+        self.successor = successor
+        if self.step is not None and successor in self.safe_for:
+            self.fire(I.STOP)
+
+    def _interrupt(self) -> None:
+        if self.step is not None:
+            self.step.cancel()
+
+    def _never_ran(self, successor: ActionKind | None = None) -> None:
+        self._end(True)
+
+    def _end(self, stopped: bool = False) -> None:
+        # Let go of the owner (the action holds its lifecycle): a finished
+        # action is then freed as soon as nobody holds it, not by the
+        # garbage collector.
+        self.stopped = stopped
+        owner, self.owner = self.owner, None
+        self.done.callback(owner)
+
+
+def render_markdown() -> str:
+    """
+    :data:`TRANSITIONS` as a Markdown table, one row per state and one
+    column per input, as ``docs/power-actions.md`` shows it.
+    """
+    lines = [
+        "| state | " + " | ".join(event.value for event in ActionInput) + " |",
+        "| --- |" + " --- |" * len(ActionInput),
+    ]
+    for state in ActionState:
+        cells = [TRANSITIONS.get((state, event), (None, None))[0] for event in ActionInput]
+        lines.append(f"| {state.value} | " + " | ".join(c.value if c else "—" for c in cells) + " |")
+    return "\n".join(lines) + "\n"

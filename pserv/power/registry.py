@@ -2,7 +2,10 @@
 The per-node power-action registry: one action in flight per node, at most
 one waiting, duplicates coalesced and conflicts superseded.
 
-Every request goes through :data:`pserv.power.decisions.DECISIONS`.
+A request is first admitted (:mod:`pserv.power.admission`: a stale one is
+answered at once), then looked up in
+:data:`pserv.power.decisions.DECISIONS` and dispatched.  What is in play
+for each node is in :mod:`pserv.power.play`.
 """
 
 from __future__ import annotations
@@ -15,12 +18,15 @@ from typing import Callable, Iterator
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorTime
 
-from pserv.power.actions import ACTION_CLASSES, PowerAction
+from pserv.power.actions import ACTION_CLASSES
+from pserv.power.admission import Admission
 from pserv.power.control import PowerControl
-from pserv.power.decisions import CANCELLING, DECISIONS, NONE, Decision
+from pserv.power.decisions import DECISIONS, NONE, Decision
 from pserv.power.outcome import Outcome, OutcomeStatus
+from pserv.power.play import Play, Slot
 from pserv.power.policy import VerifyPolicy
 from pserv.power.states import ActionKind
+from pserv.power.steps import PowerAction
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,51 +57,6 @@ _CREATING = frozenset(
 """The decisions that make a new action."""
 
 
-class _Play:
-    """
-    An action in play and the requests it answers.
-    """
-
-    __slots__ = ("action", "callers", "riders", "successor")
-
-    def __init__(self, action: PowerAction, first: Deferred[Outcome]) -> None:
-        self.action = action
-        self.callers: list[Deferred[Outcome]] = []
-        self.riders: list[Deferred[Outcome]] = []
-        self.successor: _Play | None = None
-        self.add(first)
-
-    def add(self, request: Deferred[Outcome], kind: ActionKind | None = None) -> None:
-        """A power request becomes a caller; a query, a rider."""
-        if (kind or self.action.kind) is ActionKind.QUERY:
-            self.riders.append(request)
-        else:
-            self.callers.append(request)
-
-
-class _Slot:
-    """
-    What is in play for one node.
-    """
-
-    __slots__ = ("in_flight", "waiting")
-
-    def __init__(self) -> None:
-        self.in_flight: _Play | None = None
-        self.waiting: _Play | None = None
-
-    def row(self) -> tuple[str, str]:
-        in_flight = self.in_flight
-        if in_flight is None:
-            first = NONE
-        elif in_flight.action.cancelling:
-            first = CANCELLING
-        else:
-            first = in_flight.action.kind.value
-        waiting = self.waiting
-        return first, NONE if waiting is None else waiting.action.kind.value
-
-
 class PowerActionRegistry:
     """
     One per cluster: every node's power actions.
@@ -117,8 +78,8 @@ class PowerActionRegistry:
     ) -> None:
         self.clock = clock
         self._checkpoint = checkpoint
-        self._slots: dict[str, _Slot] = {}
-        self._generations: dict[str, int] = {}
+        self._slots: dict[str, Slot] = {}
+        self._admission = Admission()
         self._ids = ids if ids is not None else count(1)
         self._deliveries: deque[tuple[Deferred[Outcome], Outcome]] = deque()
         self._delivering = False
@@ -138,17 +99,9 @@ class PowerActionRegistry:
         """
         self._listeners.append(listener)
 
-    def request(
-        self,
-        node: str,
-        kind: ActionKind | str,
-        control: PowerControl,
-        *,
-        action_id: int | None = None,
-        generation: int | None = None,
-        escalate_after: float | None = None,
-        policy: VerifyPolicy | None = None,
-    ) -> Deferred[Outcome]:
+    def request(self, node: str, kind: ActionKind | str, control: PowerControl, *, action_id: int | None = None,
+                generation: int | None = None, escalate_after: float | None = None,
+                policy: VerifyPolicy | None = None) -> Deferred[Outcome]:
         """
         Ask for a power action on ``node``.
 
@@ -160,25 +113,21 @@ class PowerActionRegistry:
             power request older than the node's current generation is stale
             and is answered ``superseded`` without running.
         :param escalate_after: for ``soft_off``, seconds before a hard off.
+        :param policy: how to verify, if not the control's own policy.
         :return: fires exactly once with the :class:`Outcome`.
         """
         kind = ActionKind(kind)
         request: Deferred[Outcome] = Deferred()
         slot = self._slots.get(node)
         if slot is None:
-            slot = self._slots[node] = _Slot()
-        generation = self._admit(node, kind, generation)
-        if generation is None:
-            self._refuse_stale(request, node, kind, action_id, slot)
-        elif not self._redelivered(slot, kind, action_id, request):
-            decision = DECISIONS[(*slot.row(), kind)]
-            if decision in _CREATING:
-                new = self._new_play(
-                    node, kind, control, request, action_id, generation, escalate_after, policy
-                )
-                self._dispatch[decision](node, slot, kind, new)
-            else:
-                self._dispatch[decision](node, slot, kind, request, generation, action_id)
+            slot = self._slots[node] = Slot()
+        admitted = self._admission.admit(node, kind, generation)
+        if admitted is None:
+            newest = slot.newest
+            refusal = self._admission.refusal(node, kind, action_id, newest.action if newest else None)
+            self._deliveries.append((request, refusal))
+        elif not slot.redelivered(kind, action_id, request):
+            self._decide(node, slot, kind, request, control, action_id, admitted, escalate_after, policy)
         self._forget_if_idle(node, slot)
         self._drain()
         return request
@@ -229,7 +178,7 @@ class PowerActionRegistry:
         """
         ``node``'s current intent generation.
         """
-        return self._generations.get(node, 0)
+        return self._admission.generation(node)
 
     def busy_nodes(self) -> list[str]:
         """
@@ -237,65 +186,22 @@ class PowerActionRegistry:
         """
         return list(self._slots)
 
-    # Admission
+    # Decisions
 
-    def _admit(self, node: str, kind: ActionKind, generation: int | None) -> int | None:
-        current = self._generations.get(node, 0)
-        if not kind.changes_power:
-            return current
-        if generation is None:
-            generation = current + 1
-        elif generation < current:
-            return None
-        self._generations[node] = generation
-        return generation
+    def _decide(self, node: str, slot: Slot, kind: ActionKind, request: Deferred[Outcome], control: PowerControl,
+                action_id: int | None, generation: int, escalate_after: float | None,
+                policy: VerifyPolicy | None) -> None:
+        """Look up ``node``'s decision for ``kind`` and carry it out; only some make a new action."""
+        decision = DECISIONS[(*slot.row(), kind)]
+        if decision in _CREATING:
+            new = self._new_play(node, kind, request, control, action_id, generation, escalate_after, policy)
+            self._dispatch[decision](node, slot, kind, new)
+        else:
+            self._dispatch[decision](node, slot, kind, request, generation, action_id)
 
-    def _refuse_stale(
-        self,
-        request: Deferred[Outcome],
-        node: str,
-        kind: ActionKind,
-        action_id: int | None,
-        slot: _Slot,
-    ) -> None:
-        newest = slot.waiting or slot.in_flight
-        current = self._generations.get(node, 0)
-        self._deliveries.append(
-            (
-                request,
-                Outcome(
-                    OutcomeStatus.SUPERSEDED,
-                    action_id or 0,
-                    kind,
-                    current,
-                    error=f"stale request: the node's intent is at generation {current}",
-                    superseded_by=newest.action.id if newest else None,
-                ),
-            )
-        )
-
-    def _redelivered(
-        self, slot: _Slot, kind: ActionKind, action_id: int | None, request: Deferred[Outcome]
-    ) -> bool:
-        if action_id is None:
-            return False
-        for play in (slot.in_flight, slot.waiting):
-            if play is not None and play.action.id == action_id:
-                play.add(request, kind)
-                return True
-        return False
-
-    def _new_play(
-        self,
-        node: str,
-        kind: ActionKind,
-        control: PowerControl,
-        request: Deferred[Outcome],
-        action_id: int | None,
-        generation: int,
-        escalate_after: float | None,
-        policy: VerifyPolicy | None,
-    ) -> _Play:
+    def _new_play(self, node: str, kind: ActionKind, request: Deferred[Outcome], control: PowerControl,
+                  action_id: int | None, generation: int, escalate_after: float | None,
+                  policy: VerifyPolicy | None) -> Play:
         options = {"escalate_after": escalate_after} if kind is ActionKind.SOFT_OFF else {}
         action = ACTION_CLASSES[kind](
             control,
@@ -307,32 +213,30 @@ class PowerActionRegistry:
             **options,
         )
         self._emit("queued", node, action)
-        return _Play(action, request)
+        return Play(action, request)
 
-    # Decisions
-
-    def _start_now(self, node: str, slot: _Slot, kind: ActionKind, new: _Play) -> None:
+    def _start_now(self, node: str, slot: Slot, kind: ActionKind, new: Play) -> None:
         slot.in_flight = new
         self._start(node, new)
 
-    def _join_in_flight(self, node: str, slot: _Slot, kind: ActionKind, request: Deferred[Outcome],
+    def _join_in_flight(self, node: str, slot: Slot, kind: ActionKind, request: Deferred[Outcome],
                         generation: int, action_id: int | None) -> None:
         self._join(node, slot.in_flight, kind, request, generation, action_id)
 
-    def _join_waiting(self, node: str, slot: _Slot, kind: ActionKind, request: Deferred[Outcome],
+    def _join_waiting(self, node: str, slot: Slot, kind: ActionKind, request: Deferred[Outcome],
                       generation: int, action_id: int | None) -> None:
         self._join(node, slot.waiting, kind, request, generation, action_id)
 
-    def _supersede(self, node: str, slot: _Slot, kind: ActionKind, new: _Play) -> None:
+    def _supersede(self, node: str, slot: Slot, kind: ActionKind, new: Play) -> None:
         in_flight = slot.in_flight
         slot.waiting = in_flight.successor = new
         self._cancel_in_flight(node, in_flight, kind)
 
-    def _wait(self, node: str, slot: _Slot, kind: ActionKind, new: _Play) -> None:
+    def _wait(self, node: str, slot: Slot, kind: ActionKind, new: Play) -> None:
         slot.waiting = new
         self._cancel_in_flight(node, slot.in_flight, kind)
 
-    def _replace_waiting(self, node: str, slot: _Slot, kind: ActionKind, new: _Play) -> None:
+    def _replace_waiting(self, node: str, slot: Slot, kind: ActionKind, new: Play) -> None:
         replaced, in_flight = slot.waiting, slot.in_flight
         slot.waiting = replacement = new
         if in_flight.successor is replaced:
@@ -342,7 +246,7 @@ class PowerActionRegistry:
         self._settle(node, replaced, replacement)
         self._cancel_in_flight(node, in_flight, kind)
 
-    def _join(self, node: str, play: _Play, kind: ActionKind, request: Deferred[Outcome],
+    def _join(self, node: str, play: Play, kind: ActionKind, request: Deferred[Outcome],
               generation: int, action_id: int | None) -> None:
         play.add(request, kind)
         if generation > play.action.generation:
@@ -351,17 +255,17 @@ class PowerActionRegistry:
 
     # Running
 
-    def _start(self, node: str, play: _Play) -> None:
+    def _start(self, node: str, play: Play) -> None:
         play.action.done.addCallback(self._ended, node, play)
         self._emit("started", node, play.action)
         play.action.start()
 
-    def _cancel_in_flight(self, node: str, play: _Play, successor: ActionKind | None) -> None:
+    def _cancel_in_flight(self, node: str, play: Play, successor: ActionKind | None) -> None:
         if not play.action.cancelling:
             self._emit("cancelling", node, play.action)
         play.action.cancel(successor)
 
-    def _ended(self, action: PowerAction, node: str, play: _Play) -> None:
+    def _ended(self, action: PowerAction, node: str, play: Play) -> None:
         slot = self._slots[node]
         following = slot.waiting
         slot.in_flight, slot.waiting = following, None
@@ -371,12 +275,12 @@ class PowerActionRegistry:
         self._forget_if_idle(node, slot)
         self._drain()
 
-    def _settle(self, node: str, play: _Play, following: _Play | None) -> None:
+    def _settle(self, node: str, play: Play, following: Play | None) -> None:
         """
         Deliver ``play``'s outcome; a superseded action's query riders move
         on to ``following``, the action that runs instead.
         """
-        outcome = _outcome_of(play)
+        outcome = play.outcome()
         self._emit("ended", node, play.action, outcome=outcome)
         deliveries = self._deliveries
         for request in play.callers:
@@ -387,7 +291,7 @@ class PowerActionRegistry:
             for request in play.riders:
                 deliveries.append((request, outcome))
 
-    def _forget_if_idle(self, node: str, slot: _Slot) -> None:
+    def _forget_if_idle(self, node: str, slot: Slot) -> None:
         if slot.in_flight is None and slot.waiting is None:
             self._slots.pop(node, None)
 
@@ -415,30 +319,3 @@ class PowerActionRegistry:
             return self._checkpoint(node, action, reached)
 
         return milestone
-
-
-def _outcome_of(play: _Play) -> Outcome:
-    action = play.action
-    error = action.error
-    if error is not None:
-        status = OutcomeStatus.FAILED
-    elif action.stopped:
-        status = OutcomeStatus.SUPERSEDED if play.successor else OutcomeStatus.CANCELLED
-    else:
-        status = OutcomeStatus.DONE
-    return Outcome(
-        status,
-        action.id,
-        action.kind,
-        action.generation,
-        state=action.state,
-        error=None if error is None else str(error),
-        fatal=bool(error is not None and error.fatal),
-        superseded_by=(
-            play.successor.action.id
-            if status is OutcomeStatus.SUPERSEDED and play.successor
-            else None
-        ),
-        commands=tuple(action.commands),
-        observed_at=action.observed_at,
-    )

@@ -20,11 +20,12 @@ from pserv.rpc.messages import (
     CancelRequest, ObservedState, OutcomeReport, PowerRequest, ProgressReport, RecoveryNode, RecoveryQuery,
     RunningReport,
 )
-from pserv.rpc.protocol import GuardedAMP, Session, command_names, describe_peer, empty
+from pserv.rpc.protocol import GuardedAMP, command_names, describe_peer, empty
 from pserv.rpc.region import (
     Authenticate, Heartbeat, Prove, Recover, ReportOutcome, ReportPowerStates, ReportProgress,
     ReportRunning,
 )
+from pserv.rpc.session import SessionInput, SessionState
 
 log = Logger()
 
@@ -40,10 +41,12 @@ class ClusterRPC(GuardedAMP):
     :param name: the cluster's name.
     :param channel: gives what to bind the handshake to from the transport:
         the region certificate's fingerprint (:func:`~pserv.rpc.tls.peer_fingerprint`).
-    :ivar authenticated: whether both sides have proved the secret.
     """
 
     served = command_names([PerformPower, CancelAction])
+    # The region may send commands once it has proved itself, before it has
+    # answered the cluster's Prove.
+    trusting = frozenset([SessionState.REGION_PROVED, SessionState.AUTHENTICATED])
     side = "cluster"
 
     def __init__(self, responder: ClusterResponder, secret: bytes, name: str,
@@ -53,15 +56,13 @@ class ClusterRPC(GuardedAMP):
         self.secret = secret
         self.name = name
         self.channel = channel
-        self.authenticated = False
         self._waiting: list[Deferred[ClusterRPC]] = []
         self._lost: list[Deferred[None]] = []
-        self._failure: Failure | None = None
 
     @property
-    def trusted(self) -> bool:
-        """Whether the region has proved it knows the secret (it may then send commands)."""
-        return self.session in (Session.CHALLENGED, Session.TRUSTED)
+    def authenticated(self) -> bool:
+        """Whether both sides have proved the secret."""
+        return self.session.authenticated
 
     def when_ready(self) -> Deferred[ClusterRPC]:
         """
@@ -70,8 +71,8 @@ class ClusterRPC(GuardedAMP):
         """
         if self.authenticated:
             return succeed(self)
-        if self.session is Session.CLOSED:
-            return fail(self._failure or NotAuthenticated("the connection is closed"))
+        if not self.session.open:
+            return fail(self.session.why or NotAuthenticated("the connection is closed"))
         self._waiting.append(Deferred())
         return self._waiting[-1]
 
@@ -85,10 +86,13 @@ class ClusterRPC(GuardedAMP):
     def connectionMade(self) -> None:
         super().connectionMade()
         nonce = auth.new_nonce()
+        self.session.fire(SessionInput.CHALLENGE, self.name, nonce)
         asked = self.callRemote(Authenticate, cluster=self.name, cluster_nonce=nonce, version=VERSION)
         asked.addCallback(self._check_region, nonce).addErrback(self._handshake_failed)
 
-    def _check_region(self, answer: dict[str, Any], cluster_nonce: bytes) -> Deferred[Any]:
+    def _check_region(self, answer: dict[str, Any], cluster_nonce: bytes) -> Deferred[Any] | None:
+        if not self.session.allows(SessionInput.REGION_PROVED):
+            return None  # refused meanwhile: the connection is going
         mismatch = version_mismatch(answer["version"], "cluster", "region")
         if mismatch is not None:
             raise mismatch
@@ -101,15 +105,14 @@ class ClusterRPC(GuardedAMP):
         if not auth.valid_nonce(region_nonce) or not auth.proofs_match(expected, answer["region_proof"]):
             raise AuthenticationFailed(
                 "the region failed to prove the shared secret (wrong secret, or a relay in between)")
-        self.session = Session.CHALLENGED
+        self.session.fire(SessionInput.REGION_PROVED)
         proof = auth.cluster_proof(self.secret, self.name, region_nonce, cluster_nonce, channel)
         return self.callRemote(Prove, cluster_proof=proof).addCallback(self._proved)
 
     def _proved(self, _: Any) -> None:
-        if self.session is not Session.CHALLENGED:
+        if not self.session.allows(SessionInput.CLUSTER_PROVED):
             return
-        self.session = Session.TRUSTED
-        self.authenticated = True
+        self.session.fire(SessionInput.CLUSTER_PROVED)
         log.info("cluster {cluster}: authenticated to the region at {peer}",
                  cluster=self.name, peer=describe_peer(self.transport))
         self._waiting, waiting = [], self._waiting
@@ -117,24 +120,23 @@ class ClusterRPC(GuardedAMP):
             d.callback(self)
 
     def _handshake_failed(self, failure: Failure) -> None:
-        if self.session is not Session.CLOSED:
+        if self.session.open:
             log.warn("cluster {cluster}: handshake with the region at {peer} failed: {why}; disconnecting",
                      cluster=self.name, peer=describe_peer(self.transport), why=failure.getErrorMessage())
-            self._failure = failure
+            self.session.fire(SessionInput.CLOSE, failure)
         self.close()
         self._release(failure)
 
     def _release(self, failure: Failure) -> None:
         self._waiting, waiting = [], self._waiting
         for d in waiting:
-            d.errback(self._failure or failure)
+            d.errback(self.session.why or failure)
 
     def connectionLost(self, reason: Failure = connectionDone) -> None:
-        if not self.authenticated and self.session is not Session.CLOSED:
+        if self.session.handshaking:
             log.warn("cluster {cluster}: lost the region at {peer} during the handshake: {why}",
                      cluster=self.name, peer=describe_peer(self.transport), why=reason.getErrorMessage())
-            self._failure = reason
-        self.session = Session.CLOSED
+        self.session.fire(SessionInput.CLOSE, reason)
         super().connectionLost(reason)
         self._release(reason)
         self._lost, lost = [], self._lost
@@ -151,7 +153,7 @@ class ClusterRPC(GuardedAMP):
         return answered.addCallback(lambda known: {"known": bool(known)})
 
     def _call(self, command: type[amp.Command], **arguments: Any) -> Deferred[Any]:
-        if self.session is not Session.TRUSTED:
+        if self.session.state is not SessionState.AUTHENTICATED:
             return fail(NotAuthenticated("not authenticated to the region"))
         return maybeDeferred(self.callRemote, command, **arguments)
 

@@ -1,16 +1,15 @@
 """
-What both ends of the region-cluster RPC share: the handshake's state, and
-:class:`GuardedAMP`, which refuses every command but the handshake until it
-has completed.  The refusal is a fatal error, so the connection drops, and
-the refused command is not executed.  Once refused or failed, a connection
-stays refused.  The ends are :mod:`pserv.rpc.region_protocol` and
-:mod:`pserv.rpc.cluster_protocol`.
+What both ends of the region-cluster RPC share: :class:`GuardedAMP`, which
+refuses every command but the handshake until it has completed.  The
+refusal is a fatal error, so the connection drops, and the refused command
+is not executed.  Once refused or failed, a connection stays refused.  The
+handshake's state is a :class:`~pserv.rpc.session.Session`; the ends are
+:mod:`pserv.rpc.region_protocol` and :mod:`pserv.rpc.cluster_protocol`.
 """
 
 from __future__ import annotations
 
-from enum import Enum
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, ClassVar, Iterable
 
 from twisted.internet.defer import Deferred, fail, maybeDeferred
 from twisted.internet.protocol import connectionDone
@@ -19,17 +18,9 @@ from twisted.protocols import amp
 from twisted.python.failure import Failure
 
 from pserv.rpc.common import CommandFailed, InvalidRequest
+from pserv.rpc.session import Session, SessionInput, SessionState
 
 log = Logger()
-
-
-class Session(Enum):
-    """Where a connection's handshake stands."""
-
-    NEW = "new"
-    CHALLENGED = "challenged"  # region: nonces exchanged; cluster: region proved
-    TRUSTED = "trusted"
-    CLOSED = "closed"
 
 
 def describe_peer(transport: Any) -> str:
@@ -48,16 +39,20 @@ class GuardedAMP(amp.AMP):
     AMP that answers only ``served`` commands, and only once ``trusted``,
     but for the ``handshake`` ones.
 
+    :cvar trusting: the states of the session in which the peer has proved
+        it knows the secret.
+    :ivar session: where the handshake stands.
     :ivar gone: whether the connection is lost.
     """
 
     served: frozenset[bytes] = frozenset()
     handshake: frozenset[bytes] = frozenset()
+    trusting: ClassVar[frozenset[SessionState]] = frozenset([SessionState.AUTHENTICATED])
     side = "peer"
 
     def __init__(self) -> None:
         super().__init__()
-        self.session = Session.NEW
+        self.session = Session()
         self.gone = False
 
     def connectionLost(self, reason: Failure = connectionDone) -> None:
@@ -67,21 +62,21 @@ class GuardedAMP(amp.AMP):
     @property
     def trusted(self) -> bool:
         """Whether the peer has proved it knows the secret."""
-        return self.session is Session.TRUSTED
+        return self.session.state in self.trusting
 
     def locateResponder(self, name: bytes) -> Any:
-        if name in self.handshake and self.session is not Session.CLOSED:
+        if name in self.handshake and self.session.open:
             return super().locateResponder(name)
         if not self.trusted:
             return self._refuse
         return super().locateResponder(name) if name in self.served else None
 
     def _refuse(self, box: amp.AmpBox) -> Deferred[Any]:
-        if self.session is not Session.CLOSED:
+        if self.session.open:
             command = box.get(amp.COMMAND, b"?").decode("ascii", "replace")[:64]
             log.warn("{side} refused {command!r} before the handshake from {peer}; disconnecting",
                      side=self.side, command=command, peer=describe_peer(self.transport))
-        self.session = Session.CLOSED
+        self.session.fire(SessionInput.CLOSE)
         if amp.ASK not in box:
             self.transport.loseConnection()
         return fail(amp.RemoteAmpError(b"NOT_AUTHENTICATED", "complete the handshake first", fatal=True))
@@ -98,13 +93,13 @@ class GuardedAMP(amp.AMP):
 
     def close(self) -> None:
         """Refuse everything from now on and drop the connection."""
-        self.session = Session.CLOSED
+        self.session.fire(SessionInput.CLOSE)
         if self.transport is not None and not self.gone:
             self.transport.loseConnection()
 
     def abort(self) -> None:
         """Refuse everything from now on and drop the connection at once."""
-        self.session = Session.CLOSED
+        self.session.fire(SessionInput.CLOSE)
         if self.transport is not None and not self.gone:
             self.transport.abortConnection()
 

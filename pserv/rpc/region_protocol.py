@@ -27,11 +27,12 @@ from pserv.rpc.messages import (
     CancelRequest, ObservedState, OutcomeReport, PowerRequest, ProgressReport, RecoveryPage, RecoveryQuery,
     RunningReport,
 )
-from pserv.rpc.protocol import GuardedAMP, Session, command_names, describe_peer, empty
+from pserv.rpc.protocol import GuardedAMP, command_names, describe_peer, empty
 from pserv.rpc.region import (
     MAX_PAGE, Authenticate, Heartbeat, Prove, Recover, RegionResponder, ReportOutcome,
     ReportPowerStates, ReportProgress, ReportRunning,
 )
+from pserv.rpc.session import SessionInput
 from pserv.rpc.tls import ensure_certificate
 
 log = Logger()
@@ -42,8 +43,6 @@ class RegionRPC(GuardedAMP):
     The region's end of one cluster's connection.  Built by
     :class:`RegionRPCFactory`; it is also the ``connection`` the responder
     gets in ``cluster_connected``.
-
-    :ivar cluster: the authenticated cluster's name, else ``None``.
     """
 
     served = command_names([Recover, ReportRunning, ReportProgress, ReportOutcome, ReportPowerStates, Heartbeat])
@@ -53,10 +52,12 @@ class RegionRPC(GuardedAMP):
 
     def __init__(self) -> None:
         super().__init__()
-        self.cluster: str | None = None
-        self._claimed = ""
-        self._nonces = (b"", b"")
         self._timer: Any = None
+
+    @property
+    def cluster(self) -> str | None:
+        """The authenticated cluster's name, else ``None``."""
+        return self.session.cluster if self.session.authenticated else None
 
     @property
     def responder(self) -> RegionResponder:
@@ -70,7 +71,7 @@ class RegionRPC(GuardedAMP):
 
     def connectionLost(self, reason: Failure = connectionDone) -> None:
         super().connectionLost(reason)
-        self.session = Session.CLOSED
+        self.session.fire(SessionInput.CLOSE, reason)
         self._disarm()
         if self.cluster is not None and self.factory.connections.get(self.cluster) is self:
             del self.factory.connections[self.cluster]
@@ -100,39 +101,39 @@ class RegionRPC(GuardedAMP):
 
     @Authenticate.responder
     def _authenticate(self, cluster: str, cluster_nonce: bytes, version: int | None) -> dict[str, Any]:
-        self._claimed = cluster[:64]
         mismatch = version_mismatch(version, "region", "cluster")
         if mismatch is not None:
-            self._fail_handshake(f"is refused: {mismatch}", mismatch)
-        if self.session is not Session.NEW:
-            self._fail_handshake("sent Authenticate twice")
+            self._fail_handshake(f"is refused: {mismatch}", mismatch, claimed=cluster)
+        if not self.session.allows(SessionInput.CHALLENGE):
+            self._fail_handshake("sent Authenticate twice", claimed=cluster)
         if not auth.CLUSTER_NAME.match(cluster) or not auth.valid_nonce(cluster_nonce):
-            self._fail_handshake("sent a bad name or nonce")
+            self._fail_handshake("sent a bad name or nonce", claimed=cluster)
         region_nonce = auth.new_nonce()
-        self._nonces = (cluster_nonce, region_nonce)
-        self.session = Session.CHALLENGED
+        self.session.fire(SessionInput.CHALLENGE, cluster, cluster_nonce, region_nonce)
         proof = auth.region_proof(self.factory.secret, cluster, cluster_nonce, region_nonce, self.factory.channel)
         return {"region_nonce": region_nonce, "region_proof": proof, "version": VERSION}
 
     @Prove.responder
     def _prove(self, cluster_proof: bytes) -> dict[str, Any]:
-        if self.session is not Session.CHALLENGED:
+        session = self.session
+        if not session.allows(SessionInput.CLUSTER_PROVED):
             self._fail_handshake("sent Prove out of turn")
-        cluster_nonce, region_nonce = self._nonces
+        cluster_nonce, region_nonce = session.nonces
         factory = self.factory
-        expected = auth.cluster_proof(factory.secret, self._claimed, region_nonce, cluster_nonce, factory.channel)
+        expected = auth.cluster_proof(factory.secret, session.cluster, region_nonce, cluster_nonce, factory.channel)
         if not auth.proofs_match(expected, cluster_proof):
             self._fail_handshake("failed to prove the shared secret (wrong secret, or a relay in between)")
-        self.session = Session.TRUSTED
-        self.cluster = self._claimed
+        session.fire(SessionInput.CLUSTER_PROVED)
         self._arm(self.factory.idle_timeout, "sent nothing in time")
         self.factory.register(self)
         return {}
 
-    def _fail_handshake(self, why: str, error: Exception | None = None) -> None:
+    def _fail_handshake(self, why: str, error: Exception | None = None, *, claimed: str | None = None) -> None:
+        if claimed is None:
+            claimed = self.session.cluster or ""
         log.warn("cluster {cluster!r} at {peer} {why}; disconnecting",
-                 cluster=self._claimed, peer=describe_peer(self.transport), why=why)
-        self.session = Session.CLOSED
+                 cluster=claimed[:64], peer=describe_peer(self.transport), why=why)
+        self.session.fire(SessionInput.CLOSE)
         raise error or AuthenticationFailed("authentication failed")
 
     @Recover.responder

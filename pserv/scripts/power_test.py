@@ -17,7 +17,8 @@ from twisted.internet.interfaces import IReactorTime
 
 from pserv.cluster.driver_set import DriverSet
 from pserv.scripts.support import UsageError
-from pserv.power.actions import ACTION_CLASSES, PowerAction
+from pserv.power.actions import ACTION_CLASSES
+from pserv.power.steps import PowerAction
 from pserv.power.control import PowerControl
 from pserv.power.drivers.base import PowerDriver
 from pserv.power.errors import PowerSettingsError

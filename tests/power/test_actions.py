@@ -1,9 +1,10 @@
 """
-Tests for pserv.power.actions, on a Clock against the in-memory BMC.
+Tests for pserv.power.actions: what each of the five actions does, on a
+Clock against the in-memory BMC.
 """
 
 import pytest
-from twisted.internet.defer import Deferred, fail, succeed
+from twisted.internet.defer import Deferred, fail
 from twisted.internet.task import Clock
 
 from pserv.power.actions import (
@@ -14,14 +15,14 @@ from pserv.power.actions import (
     SoftOffAction,
 )
 from pserv.power.errors import (
-    PowerAuthError,
     PowerTransientError,
     PowerUnsupportedError,
     PowerVerifyError,
 )
-from pserv.power.lifecycle import ActionState, InvalidTransition
+from pserv.power.lifecycle import ActionState
 from pserv.power.states import ActionKind, PowerState
 from pserv.testing.power import FakeBMC, advance_until_idle
+from tests.power.running import run, sent
 
 ON, OFF = PowerState.ON, PowerState.OFF
 
@@ -29,18 +30,6 @@ ON, OFF = PowerState.ON, PowerState.OFF
 @pytest.fixture
 def clock():
     return Clock()
-
-
-def run(cls, bmc, clock, **kwargs):
-    """Start an action and run the clock until nothing is scheduled."""
-    action = cls(bmc, clock, **kwargs)
-    action.start()
-    advance_until_idle(clock)
-    return action
-
-
-def sent(bmc):
-    return [command for _, command in bmc.commands]
 
 
 class NoQueryBMC(FakeBMC):
@@ -115,96 +104,6 @@ def test_cycle_never_runs_on_failed_read(clock):
     assert "nothing was sent" in str(action.error)
 
 
-def test_fatal_read_fails_at_once(clock):
-    """A fatal error on the first read fails without retrying."""
-    bmc = FakeBMC(clock, power=ON)
-    bmc.fail_next("query", PowerAuthError("bad password"), times=5)
-    action = run(OffAction, bmc, clock)
-    assert isinstance(action.error, PowerAuthError)
-    assert (sent(bmc), clock.seconds()) == ([], 0)
-    assert len(bmc._failures["query"]) == 4
-
-
-def test_transient_first_read_retried(clock):
-    """Transient failures of the first read are retried with backoff."""
-    bmc = FakeBMC(clock, power=OFF)
-    bmc.fail_next("query", PowerTransientError("busy"), times=2)
-    action = run(OnAction, bmc, clock)
-    assert (action.state, sent(bmc)) == (ON, ["power_on"])
-    assert bmc.commands[0][0] == 0.5 + 1.0
-
-
-def test_slow_bmc_is_verified_not_resent(clock):
-    """A BMC slow to apply power_on is read with backoff; power_on is sent once."""
-    bmc = FakeBMC(clock, power=OFF, settle=10.0)
-    read_times = []
-    original = bmc.query
-    bmc.query = lambda: (read_times.append(clock.seconds()), original())[1]
-    action = run(OnAction, bmc, clock)
-    assert (action.state, sent(bmc)) == (ON, ["power_on"])
-    assert read_times == [0, 0.5, 1.5, 3.5, 7.5, 15.5]
-
-
-def test_verify_fails_at_deadline_with_what_was_seen(clock):
-    """A command that never takes effect fails at the deadline, saying what was seen."""
-    bmc = FakeBMC(clock, power=OFF, settle=1000.0)
-    action = run(OnAction, bmc, clock)
-    assert isinstance(action.error, PowerVerifyError)
-    assert str(action.error) == "expected power on, last saw off after 60s and 11 read(s)"
-    assert sent(bmc) == ["power_on"]
-
-
-def test_fatal_error_while_verifying_fails_at_once(clock):
-    """A fatal error during verification ends it at once."""
-    bmc = FakeBMC(clock, power=OFF, settle=1000.0)
-    action = OnAction(bmc, clock)
-    ended = []
-    action.start().addCallback(lambda _: ended.append(clock.seconds()))
-    bmc.fail_next("query", PowerAuthError("password changed"))
-    advance_until_idle(clock)
-    assert isinstance(action.error, PowerAuthError)
-    assert ended == [0.5]
-
-
-def test_transient_command_failure_is_verified_not_resent(clock):
-    """A command that fails transiently may have arrived, so it is verified, never re-sent."""
-    bmc = FakeBMC(clock, power=OFF)
-    bmc.fail_next("power_on", PowerTransientError("timed out"))
-    action = run(OnAction, bmc, clock)
-    assert action.commands == ["power_on"]
-    assert isinstance(action.error, PowerVerifyError)
-    assert "last error: timed out" in str(action.error)
-
-
-def test_fatal_command_failure_is_not_verified(clock):
-    """A command refused fatally fails at once, with no verification reads."""
-    bmc = FakeBMC(clock, power=OFF)
-    bmc.fail_next("power_on", PowerUnsupportedError("not allowed"))
-    action = run(OnAction, bmc, clock)
-    assert isinstance(action.error, PowerUnsupportedError)
-    assert (bmc.reads, clock.seconds()) == (1, 0)
-
-
-def test_hung_command_times_out_then_verifies(clock):
-    """A command that never answers times out and is verified, not re-sent."""
-    bmc = FakeBMC(clock, power=OFF)
-    bmc.hang("power_on")
-    action = run(OnAction, bmc, clock)
-    assert isinstance(action.error, PowerVerifyError)
-    assert "no answer to power_on within 30s" in str(action.error)
-    assert clock.seconds() == 30 + 60
-
-
-def test_hung_reads_time_out_within_query_deadline(clock):
-    """A query of a BMC that never answers fails within the query deadline."""
-    bmc = FakeBMC(clock)
-    bmc.hang("query")
-    action = run(QueryAction, bmc, clock)
-    assert isinstance(action.error, PowerTransientError)
-    assert "no answer to a power read within 10s" in str(action.error)
-    assert clock.seconds() <= 20 + 10
-
-
 def test_query_reports_state(clock):
     """query reads the power state and sends nothing."""
     bmc = FakeBMC(clock, power=ON)
@@ -233,30 +132,6 @@ def test_cycle_without_query_refuses(clock):
     assert sent(bmc) == []
 
 
-def test_driver_exception_is_transient(clock):
-    """An unexpected exception from a driver's read counts as a transient failure."""
-    bmc = FakeBMC(clock, power=OFF)
-    calls = []
-
-    def query():
-        calls.append(1)
-        if len(calls) == 1:
-            raise RuntimeError("socket went away")
-        return succeed(OFF)
-
-    bmc.query = query
-    action = run(OffAction, bmc, clock)
-    assert (action.state, action.error, len(calls)) == (OFF, None, 2)
-
-
-def test_unexpected_state_value_is_transient(clock):
-    """A read that returns no power state counts as a failed read."""
-    bmc = FakeBMC(clock)
-    bmc.query = lambda: succeed("banana")
-    action = run(QueryAction, bmc, clock)
-    assert "read failed" in str(action.error)
-
-
 def test_soft_off_graceful(clock):
     """soft_off asks the OS to shut down and verifies the node goes off."""
     bmc = FakeBMC(clock, power=ON, shutdown_time=30.0)
@@ -283,43 +158,6 @@ def test_soft_off_without_escalation_times_out(clock):
     assert isinstance(action.error, PowerVerifyError)
     assert str(action.error).startswith("expected power off, last saw on after 300s")
     assert sent(bmc) == ["soft_off"]
-
-
-def test_cancel_before_start(clock):
-    """An action cancelled before it starts is done and never reads."""
-    bmc = FakeBMC(clock)
-    action = OnAction(bmc, clock)
-    done = []
-    action.done.addCallback(done.append)
-    action.cancel()
-    assert (done, action.stopped, bmc.reads) == ([action], True, 0)
-    with pytest.raises(InvalidTransition):
-        action.start()
-
-
-def test_cancel_during_first_read_stops_at_once(clock):
-    """A read is a safe point: cancel during it stops the action at once."""
-    bmc = FakeBMC(clock, power=OFF, latency=1.0)
-    action = OnAction(bmc, clock)
-    action.start()
-    action.cancel()
-    assert (action.stopped, action.lifecycle.state) == (True, ActionState.DONE)
-    advance_until_idle(clock)
-    assert sent(bmc) == [] and bmc.reads == 0
-
-
-def test_cancel_during_command_verifies_it_then_stops(clock):
-    """A command in flight is never un-sent: its effect is verified, then the action stops."""
-    bmc = FakeBMC(clock, power=ON, latency=1.0, settle=3.0)
-    action = CycleAction(bmc, clock)
-    action.start()
-    clock.advance(1.5)
-    assert sent(bmc) == []
-    action.cancel(ActionKind.ON)
-    advance_until_idle(clock)
-    assert action.stopped and action.error is None
-    assert (sent(bmc), bmc.power) == (["power_off"], OFF)
-    assert action.state is OFF
 
 
 def test_cancel_during_graceful_wait_for_forcing_successor(clock):
@@ -373,36 +211,6 @@ def test_cancel_during_cycle_delay(clock):
     assert sent(bmc) == ["power_off"]
 
 
-def test_cancel_after_done_is_harmless(clock):
-    """cancel() after an action is done changes nothing."""
-    bmc = FakeBMC(clock, power=ON)
-    action = run(OnAction, bmc, clock)
-    action.cancel()
-    assert (action.stopped, action.state) == (False, ON)
-
-
-def test_done_fires_once_with_the_action(clock):
-    """done fires once, with the action, when it finishes."""
-    bmc = FakeBMC(clock, power=OFF)
-    action = OnAction(bmc, clock)
-    fired = []
-    action.start().addCallback(fired.append)
-    advance_until_idle(clock)
-    assert fired == [action]
-
-
-def test_internal_error_fails_the_action(clock):
-    """A bug inside an action ends it as failed, with the reason, instead of raising."""
-
-    class Broken(OnAction):
-        async def _run(self):
-            raise ValueError("oops")
-
-    action = run(Broken, FakeBMC(clock), clock)
-    assert str(action.error) == "internal error: oops"
-    assert action.lifecycle.state is ActionState.DONE
-
-
 def test_cycle_waits_for_its_milestone_to_be_recorded(clock):
     """A cycle sends power_on only once its off_verified milestone has been recorded."""
     bmc = FakeBMC(clock, power=ON)
@@ -414,14 +222,3 @@ def test_cycle_waits_for_its_milestone_to_be_recorded(clock):
     recorded.callback(None)
     advance_until_idle(clock)
     assert sent(bmc) == ["power_off", "power_on"] and action.state is ON
-
-
-def test_waiting_for_a_milestone_is_a_safe_point(clock):
-    """Cancelled while its milestone is being recorded, a cycle stops with the node verified off."""
-    bmc = FakeBMC(clock, power=ON)
-    action = CycleAction(bmc, clock, on_progress=lambda a, m: Deferred())
-    action.start()
-    advance_until_idle(clock)
-    action.cancel(ActionKind.OFF)
-    assert action.stopped and action.lifecycle.state is ActionState.DONE
-    assert sent(bmc) == ["power_off"]

@@ -281,3 +281,19 @@ def test_joins_are_announced_with_the_request_id(clock, registry):
     registry.request("n", "on", bmc, action_id=11)
     registry.request("n", "query", bmc)
     assert joined == [(10, "11"), (10, None)]
+
+
+def test_a_finished_action_is_freed_without_the_garbage_collector(clock, registry):
+    """Once its outcome is delivered, an action is freed by reference counting alone: no cycle holds it."""
+    import gc
+    import weakref
+
+    refs = []
+    registry.add_listener(lambda event: refs.append(weakref.ref(event.action)) if event.name == "queued" else None)
+    gc.disable()
+    try:
+        results([registry.request("n", ActionKind.ON, FakeBMC(clock, power=OFF))])
+        advance_until_idle(clock)
+        assert len(refs) == 1 and refs[0]() is None
+    finally:
+        gc.enable()

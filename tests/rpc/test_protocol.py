@@ -19,6 +19,7 @@ from pserv.rpc.cluster_protocol import ClusterRPC
 from pserv.rpc.messages import ProgressReport, RecoveryPage, RecoveryQuery, RunningReport
 from pserv.rpc.region_protocol import fit_page
 from pserv.rpc.region import Authenticate, Heartbeat, Prove, Recover, ReportOutcome
+from pserv.rpc.session import SessionState
 
 from pserv.testing.rpc import (
     CHANNEL, SECRET, WRONG_SECRET, InMemory, RecordingCluster, RecordingRegion, captured_logs,
@@ -341,3 +342,45 @@ def test_power_states_batches_are_checked():
     with pytest.raises(InvalidRequest, match=r"states: \[1\]\.power_state is not valid"):
         memory.call(memory.client.report_power_states([observed(2), bad]))
     assert memory.region.names() == ["cluster_connected"]
+
+
+def test_command_before_the_handshake_is_logged_and_leaves_the_session_refused():
+    """A report before the handshake is logged once, refused, and the region's session stays refused."""
+    memory = InMemory()
+    memory.client.transport.loseConnection()
+    memory.flush()
+    client, server, pump = raw_client(memory)
+    with captured_logs() as events:
+        collected = results(client.callRemote(Heartbeat), client.callRemote(Heartbeat))
+        pump.flush()
+    assert all(answer.check(NotAuthenticated, ConnectionDone, ConnectionLost) for answer in collected.get())
+    text = logged_text(events)
+    assert text.count("refused 'Heartbeat' before the handshake") == 1
+    assert server.gone and server.session.state is SessionState.REFUSED
+
+
+def test_a_refused_region_stays_refused_though_it_proves_itself():
+    """A region that sent a command before proving itself stays refused: no Prove, no trust, no readiness."""
+    proves = []
+
+    class EagerRegion(amp.AMP):
+        @Authenticate.responder
+        def authenticate(self, cluster, cluster_nonce, version=None):
+            self.callRemote(PerformPower, request=power_request()).addErrback(lambda _: None)
+            region_nonce = os.urandom(32)
+            proof = auth.region_proof(SECRET, cluster, cluster_nonce, region_nonce, CHANNEL)
+            return {"region_nonce": region_nonce, "region_proof": proof, "version": VERSION}
+
+        @Prove.responder
+        def prove(self, cluster_proof):
+            proves.append(cluster_proof)
+            return {}
+
+    cluster = RecordingCluster()
+    rpc = ClusterRPC(cluster, SECRET, "rack-1", lambda t: CHANNEL)
+    region, client, pump = iosim.connectedServerAndClient(EagerRegion, lambda: rpc, greet=False)
+    ready = results(rpc.when_ready())
+    pump.flush()
+    assert proves == [] and cluster.calls == [] and not rpc.authenticated
+    assert rpc.session.state is SessionState.REFUSED and not rpc.trusted
+    assert ready.get()[0].check(NotAuthenticated, AuthenticationFailed, ConnectionDone, ConnectionLost)

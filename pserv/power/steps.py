@@ -1,0 +1,342 @@
+"""
+:class:`PowerAction`, what every power action is made of: reads, commands
+sent once and verified, pauses, milestones, and the safe points where it
+may stop.  Its life is a :class:`~pserv.power.lifecycle.Lifecycle`; the
+five kinds of action are in :mod:`pserv.power.actions`.
+
+An action drives one node's :class:`~pserv.power.control.PowerControl`
+through its steps: read the current state, send at most the commands its
+kind needs, and verify each command's effect by reading with backoff.  It
+sends each command once; verification only reads.
+
+``cancel()`` stops an action at its next **safe point**:
+
+* before it sends a command (always);
+* while it reads or pauses before any command is unsettled (always);
+* while it waits for a graceful shutdown, if the successor will force the
+  node off anyway (``off`` or ``cycle``).
+
+A command already sent is never un-sent and, except in that last case, its
+effect is verified before the action stops, so whatever runs next reads a
+settled state instead of one still in transition.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, ClassVar, TypeVar
+
+from twisted.internet.defer import (
+    CancelledError,
+    Deferred,
+    TimeoutError as DeferredTimeout,
+    fail,
+)
+from twisted.internet.interfaces import IReactorTime
+from twisted.internet.task import deferLater
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+
+from pserv.power.control import PowerControl
+from pserv.power.errors import (
+    PowerError,
+    PowerFatalError,
+    PowerTransientError,
+    PowerUnsupportedError,
+    PowerVerifyError,
+)
+from pserv.power.lifecycle import ActionInput, ActionState, Lifecycle
+from pserv.power.policy import VerifyPolicy
+from pserv.power.states import ActionKind, PowerState
+
+T = TypeVar("T")
+
+ALWAYS: frozenset[ActionKind | None] = frozenset([None, *ActionKind])
+"""Safe for any successor and for an explicit cancel (``None``)."""
+
+NEVER: frozenset[ActionKind | None] = frozenset()
+"""Never a safe point: a command's effect is still unsettled."""
+
+FORCING_OFF: frozenset[ActionKind | None] = frozenset([ActionKind.OFF, ActionKind.CYCLE])
+"""Successors that force a node off themselves, so a graceful wait may end."""
+
+ProgressListener = Callable[["PowerAction", str], "Deferred[object] | None"]
+"""Told of each milestone; a Deferred it returns is waited for (a safe point)."""
+
+log = Logger()
+
+# Every step passes these: a module constant is cheaper than an enum's attribute.
+_WAIT, _RESUME, _STOPPING = ActionInput.WAIT, ActionInput.RESUME, ActionState.STOPPING
+
+
+def _call(operation: Callable[[], Deferred[T]]) -> Deferred[T]:
+    """
+    Call a driver operation; a driver that raises instead of returning a
+    failed Deferred gets the same treatment.  (``maybeDeferred`` does more
+    than this needs and costs a third of an action's time.)
+    """
+    try:
+        return operation()
+    except Exception:
+        return fail()
+
+
+class _Stopped(Exception):
+    """
+    The action reached a safe point after ``cancel()``: it is stopping.
+    """
+
+
+class PowerAction:
+    """
+    One power action on one node.
+
+    :ivar id: the action's id (the region's, when it assigned one).
+    :ivar generation: the node's intent generation this action carries.
+    :ivar commands: the commands sent so far, in order.
+    :ivar state: the last power state read.
+    :ivar error: why it failed, once it has.
+    :ivar lifecycle: where it is in its life, and that state's data.
+    :ivar progress: the last milestone reached (``"off_verified"`` for a
+        cycle that has seen the node off, ``"escalating"`` for a soft off
+        about to force the node off).  If ``on_progress`` returns a
+        Deferred, the action waits for it before its next command: a cluster
+        uses that to have the region record the milestone first, so that a
+        crash can never make recovery repeat what was already done.
+    """
+
+    kind: ClassVar[ActionKind]
+
+    def __init__(
+        self,
+        control: PowerControl,
+        clock: IReactorTime,
+        *,
+        action_id: int = 0,
+        generation: int = 0,
+        policy: VerifyPolicy | None = None,
+        on_progress: ProgressListener | None = None,
+    ) -> None:
+        self.control = control
+        self.clock = clock
+        self.id = action_id
+        self.generation = generation
+        self.policy = policy if policy is not None else control.verify_policy
+        self.lifecycle = Lifecycle(self)
+        self.commands: list[str] = []
+        self.state: PowerState | None = None
+        self.observed_at: float | None = None
+        self.error: PowerError | None = None
+        self.progress: str | None = None
+        self._on_progress = on_progress
+        self._can_query = True
+
+    def __repr__(self) -> str:
+        return (
+            f"<{type(self).__name__} id={self.id} gen={self.generation} "
+            f"{self.lifecycle.state.value} {self.control.description}>"
+        )
+
+    @property
+    def done(self) -> Deferred[PowerAction]:
+        """Fires with the action itself once it is done."""
+        return self.lifecycle.done
+
+    @property
+    def stopped(self) -> bool:
+        """Whether it stopped at a safe point after ``cancel()`` (or never ran)."""
+        return self.lifecycle.stopped
+
+    @property
+    def cancelling(self) -> bool:
+        """Whether ``cancel()`` was called while the action ran."""
+        return self.lifecycle.cancelling
+
+    def start(self) -> Deferred[PowerAction]:
+        """
+        Begin; the returned Deferred is :attr:`done`.
+
+        :raises InvalidTransition: if it has started or ended already.
+        """
+        self.lifecycle.fire(ActionInput.START)
+        running = Deferred.fromCoroutine(self._run())
+        running.addCallbacks(self._finished, self._failed)
+        return self.done
+
+    def cancel(self, successor: ActionKind | None = None) -> None:
+        """
+        Stop at the next safe point; one that has not started ends at once.
+
+        :param successor: the kind of action that will run next, or ``None``
+            for an operator's cancel; it decides whether a graceful wait may
+            end early.  Calling again with a new successor re-decides.
+        """
+        self.lifecycle.fire(ActionInput.CANCEL, successor)
+
+    async def _run(self) -> PowerState:
+        raise NotImplementedError
+
+    def _safe_point(self, safe_for: frozenset[ActionKind | None]) -> None:
+        if self.lifecycle.stops_at(safe_for):
+            raise _Stopped()
+
+    async def _wait(self, waiting: Deferred[T], safe_for: frozenset[ActionKind | None]) -> T:
+        """
+        Wait on one step; while it is safe for the successor, ``cancel()``
+        interrupts it.  A step that has answered already is not waited on.
+        """
+        if waiting.called and not waiting.paused:
+            return await waiting
+        life = self.lifecycle
+        life.fire(_WAIT, waiting, safe_for)
+        try:
+            return await waiting
+        except CancelledError:
+            if life.state is _STOPPING:
+                raise _Stopped() from None
+            raise
+        finally:
+            life.fire(_RESUME)
+
+    def _bounded(self, call: Deferred[T], seconds: float) -> Deferred[T]:
+        """``call``, timed out after ``seconds`` unless it has answered already."""
+        if not call.called:
+            call.addTimeout(seconds, self.clock)
+        return call
+
+    async def _pause(self, seconds: float, safe_for: frozenset[ActionKind | None]) -> None:
+        self._safe_point(safe_for)
+        await self._wait(deferLater(self.clock, seconds), safe_for)
+
+    async def _read(self, safe_for: frozenset[ActionKind | None]) -> PowerState:
+        self._safe_point(safe_for)
+        reading = self._bounded(_call(self.control.query), self.policy.read_timeout)
+        try:
+            state = PowerState(await self._wait(reading, safe_for))
+        except (_Stopped, PowerError):
+            raise
+        except DeferredTimeout:
+            raise PowerTransientError(
+                f"{self.control.description}: no answer to a power read "
+                f"within {self.policy.read_timeout:g}s"
+            ) from None
+        except Exception as e:
+            raise PowerTransientError(f"{self.control.description}: read failed: {e}") from e
+        self.state = state
+        self.observed_at = self.clock.seconds()
+        return state
+
+    async def _read_current(self) -> PowerState | None:
+        """
+        The node's state before acting, retrying transient failures within
+        the policy's ``query_deadline``; ``None`` when the driver cannot read.
+        """
+        started = self.clock.seconds()
+        attempt = 0
+        while True:
+            try:
+                return await self._read(ALWAYS)
+            except PowerUnsupportedError:
+                self._can_query = False
+                return None
+            except PowerFatalError:
+                raise
+            except PowerError as e:
+                last_error = e
+            attempt += 1
+            waited = self.clock.seconds() - started
+            remaining = self.policy.query_deadline - waited
+            if remaining <= 0:
+                raise PowerTransientError(
+                    f"could not read the power state after {waited:g}s and "
+                    f"{attempt} read(s), so nothing was sent; last error: {last_error}"
+                )
+            await self._pause(min(self.policy.backoff(attempt - 1), remaining), ALWAYS)
+
+    async def _command(
+        self,
+        command: str,
+        target: PowerState,
+        deadline: float | None = None,
+        safe_for: frozenset[ActionKind | None] = NEVER,
+    ) -> PowerState:
+        """
+        Send ``command`` once, then verify that the node reaches ``target``.
+        """
+        send_error = await self._send(command)
+        if deadline is None:
+            deadline = self.policy.deadline
+        return await self._verify(target, deadline, safe_for, send_error)
+
+    async def _send(self, command: str) -> PowerError | None:
+        """
+        Send one command.  A transient failure is returned, not raised: the
+        command may have reached the BMC, so it is verified, never re-sent.
+        """
+        self._safe_point(ALWAYS)
+        self.commands.append(command)
+        sending = self._bounded(_call(getattr(self.control, command)), self.policy.command_timeout)
+        try:
+            await self._wait(sending, NEVER)
+        except PowerFatalError:
+            raise
+        except PowerError as e:
+            return e
+        except DeferredTimeout:
+            return PowerTransientError(
+                f"{self.control.description}: no answer to {command} "
+                f"within {self.policy.command_timeout:g}s"
+            )
+        except Exception as e:
+            return PowerTransientError(f"{self.control.description}: {command} failed: {e}")
+        return None
+
+    async def _verify(
+        self,
+        target: PowerState,
+        deadline: float,
+        safe_for: frozenset[ActionKind | None],
+        last_error: PowerError | None = None,
+    ) -> PowerState:
+        if not self._can_query:
+            return PowerState.UNKNOWN
+        started = self.clock.seconds()
+        seen: PowerState | None = None
+        reads = 0
+        while True:
+            waited = self.clock.seconds() - started
+            remaining = deadline - waited
+            if remaining <= 0:
+                raise PowerVerifyError(target, seen, waited, reads, last_error)
+            await self._pause(min(self.policy.backoff(reads), remaining), safe_for)
+            reads += 1
+            try:
+                seen = await self._read(safe_for)
+            except PowerFatalError:
+                raise
+            except PowerError as e:
+                last_error = e
+                continue
+            if seen == target:
+                return seen
+
+    async def _progress(self, milestone: str) -> None:
+        self.progress = milestone
+        if self._on_progress is not None:
+            recorded = self._on_progress(self, milestone)
+            if isinstance(recorded, Deferred):
+                await self._wait(recorded, ALWAYS)
+
+    def _finished(self, state: PowerState) -> None:
+        self.state = state
+        self.lifecycle.fire(ActionInput.FINISH)
+
+    def _failed(self, failure: Failure) -> None:
+        if failure.check(_Stopped):
+            self.lifecycle.fire(ActionInput.FINISH, True)
+            return
+        if failure.check(PowerError):
+            self.error = failure.value
+        else:
+            log.failure("Power action {action} crashed", failure, action=self)
+            self.error = PowerError(f"internal error: {failure.getErrorMessage()}")
+        self.lifecycle.fire(ActionInput.FINISH)

@@ -1,0 +1,19 @@
+"""
+Running one power action on a Clock against the in-memory BMC, for the
+tests of :mod:`pserv.power.steps` and :mod:`pserv.power.actions`.
+"""
+
+from pserv.testing.power import advance_until_idle
+
+
+def run(cls, bmc, clock, **kwargs):
+    """Start an action and run the clock until nothing is scheduled."""
+    action = cls(bmc, clock, **kwargs)
+    action.start()
+    advance_until_idle(clock)
+    return action
+
+
+def sent(bmc):
+    """The commands ``bmc`` accepted, in order."""
+    return [command for _, command in bmc.commands]
