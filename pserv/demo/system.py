@@ -11,6 +11,8 @@ until interrupted, for ``pserv`` commands against it.
 
 from __future__ import annotations
 
+import inspect
+
 import secrets
 import tempfile
 from dataclasses import dataclass
@@ -173,7 +175,7 @@ class Demo:
         """Stop everything started, newest first."""
         for stop in reversed(self.stops):
             result = stop()
-            if isinstance(result, Deferred):
+            if isinstance(result, Deferred) or inspect.isawaitable(result):
                 await result
         self.stops = []
 
