@@ -5,18 +5,20 @@ Loopback servers that misbehave, and a reactor that shows its timers.
 * :func:`garbage_server` answers with something that is not HTTP;
 * :func:`closed_port` is a port nothing listens on;
 * :class:`ClockSpy` records every timer set through the reactor, to prove
-  none is left armed.
+  none is left armed;
+* :func:`cancel_mid_request` cancels a call a silent server is holding and
+  checks that it ends once, at once, with nothing left to fire.
 """
 
 from __future__ import annotations
 
 import socket
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 import pytest_twisted
 from twisted.internet import protocol
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import CancelledError, Deferred
 from zope.interface import directlyProvides, providedBy
 
 
@@ -69,6 +71,29 @@ class ClockSpy:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._real, name)
+
+
+async def cancel_mid_request(
+    call: Deferred[Any], server: Listening, spy: ClockSpy, close: Callable[[], Awaitable[Any]]
+) -> None:
+    """
+    Cancel ``call`` once ``server`` holds its request, and check that it
+    fails with ``CancelledError`` at once and only once, that the
+    connection goes, and that no timer set through ``spy`` stays armed.
+
+    :param call: a request to ``server`` (a :func:`silent_server`).
+    :param close: closes the client that made the call.
+    """
+    results: list[Any] = []
+    call.addBoth(results.append)
+    connection = await server.factory.requested
+    call.cancel()
+    assert len(results) == 1 and results[0].check(CancelledError)
+    await connection.lost
+    assert [t for t in spy.timers if t.active()] == []
+    await close()
+    # No timer armed and no connection left: nothing remains that could fire late.
+    assert len(results) == 1
 
 
 class _Silent(protocol.Protocol):

@@ -16,7 +16,7 @@ from typing import Any, Callable
 import pytest
 import pytest_twisted
 from twisted.internet import reactor
-from twisted.internet.defer import CancelledError, Deferred, gatherResults
+from twisted.internet.defer import Deferred, gatherResults
 from twisted.internet.task import Clock
 
 from pserv.power.actions import OffAction, OnAction, SoftOffAction
@@ -25,7 +25,7 @@ from pserv.power.drivers.redfish.errors import RedfishTLSError
 from pserv.power.errors import PowerAuthError, PowerSettingsError, PowerTransientError
 from pserv.power.policy import VerifyPolicy
 from pserv.power.states import PowerState
-from pserv.testing.emulators.loopback import ClockSpy, closed_port, silent_server  # noqa: F401
+from pserv.testing.emulators.loopback import ClockSpy, cancel_mid_request, closed_port, silent_server  # noqa: F401
 from pserv.testing.emulators.redfish import (  # noqa: F401
     OFF_SYSTEM,
     ON_SYSTEM,
@@ -212,16 +212,7 @@ async def test_cancelling_a_query_drops_the_connection(silent_server) -> None:
     """Cancelling a driver call mid-request fails it with CancelledError, once, closes the connection, leaves no timer."""
     spy = ClockSpy(reactor)
     driver = RedfishDriver(spy, request_timeout=30.0)
-    results: list[Any] = []
-    call = driver.query({"address": silent_server.address})
-    call.addBoth(results.append)
-    connection = await silent_server.factory.requested
-    call.cancel()
-    assert len(results) == 1 and results[0].check(CancelledError)
-    await connection.lost
-    assert [t for t in spy.timers if t.active()] == []
-    await driver.close()
-    assert len(results) == 1
+    await cancel_mid_request(driver.query({"address": silent_server.address}), silent_server, spy, driver.close)
 
 
 @pytest_twisted.ensureDeferred

@@ -8,7 +8,6 @@ test_driver.py.
 
 from __future__ import annotations
 
-from typing import Any
 
 import pytest
 import pytest_twisted
@@ -22,6 +21,7 @@ from pserv.power.drivers.redfish.http import MAX_BODY, RedfishHttp
 from pserv.power.errors import PowerTransientError
 from pserv.testing.emulators.loopback import (  # noqa: F401
     ClockSpy,
+    cancel_mid_request,
     closed_port,
     garbage_server,
     silent_server,
@@ -94,17 +94,8 @@ async def test_cancel_aborts_the_request_with_no_late_callback(silent_server) ->
     """Cancelling drops the connection at once; nothing fires later and no timer stays armed."""
     spy = ClockSpy(reactor)
     http = RedfishHttp(spy, timeout=30.0)
-    results: list[Any] = []
     call = http.send(endpoint(silent_server.address), "GET", "/redfish/v1/", what=WHAT)
-    call.addBoth(results.append)
-    connection = await silent_server.factory.requested
-    call.cancel()
-    assert len(results) == 1 and results[0].check(CancelledError)
-    await connection.lost
-    assert [t for t in spy.timers if t.active()] == []
-    await http.close()
-    # No timer armed and no connection left: nothing remains that could fire late.
-    assert len(results) == 1
+    await cancel_mid_request(call, silent_server, spy, http.close)
 
 
 @pytest_twisted.ensureDeferred
