@@ -18,7 +18,6 @@ setup(
         "Twisted[tls]>=24.7",
         "pyOpenSSL",
         "zope.interface",
-        "Automat>=24.8",
         "attrs",
         "cattrs>=24.1",  # the RPC messages' one conversion to and from the wire (pserv/rpc/wire.py)
         "treq>=24.9",

@@ -13,6 +13,8 @@ from __future__ import annotations
 from enum import Enum
 from typing import Iterable
 
+from pserv.util.machine import InvalidTransition
+
 
 class PowerState(str, Enum):
     """
@@ -108,11 +110,7 @@ class ActionStatus(str, Enum):
             going from this status to ``new``.
         """
         if not self.may_become(new):
-            raise InvalidTransition(f"an action cannot go from {self.value} to {new.value}")
-
-
-class InvalidTransition(ValueError):
-    """A change of action status that :data:`TRANSITIONS` does not allow."""
+            raise InvalidTransition(f"an action cannot go from {self.value} to {new.value}", self, new)
 
 
 FINAL = frozenset({ActionStatus.DONE, ActionStatus.FAILED, ActionStatus.SUPERSEDED, ActionStatus.CANCELLED})

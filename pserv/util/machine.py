@@ -28,16 +28,18 @@ Table = Mapping[tuple[S, I], tuple[S, "str | None"]]
 """``(state, input) -> (next state, name of the output method or None)``."""
 
 
-class InvalidTransition(Exception):
+class InvalidTransition(ValueError):
     """
-    An input arrived in a state that does not declare it.
+    A change a table does not declare: an input that arrived in a state
+    with no transition for it, or a change of status a table does not list
+    (:meth:`pserv.power.states.ActionStatus.check_transition`).
 
     :ivar state: the state the machine was (and stays) in.
-    :ivar event: the input.
+    :ivar event: the input, or the status asked for.
     """
 
-    def __init__(self, machine: str, state: Enum, event: Enum) -> None:
-        super().__init__(f"{machine}: no transition from {state.value} on {event.value}")
+    def __init__(self, message: str, state: Enum, event: Enum) -> None:
+        super().__init__(message)
         self.state = state
         self.event = event
 
@@ -78,7 +80,9 @@ class StateMachine(Generic[S, I]):
         try:
             to, output = self._moves[self.state, event]
         except KeyError:
-            raise InvalidTransition(type(self).__name__, self.state, event) from None
+            raise InvalidTransition(
+                f"{type(self).__name__}: no transition from {self.state.value} on {event.value}", self.state, event
+            ) from None
         self.state = to
         if output is not None:
             output(self, *args)
