@@ -34,3 +34,36 @@ def relay(agent):
     made.start()
     yield made
     made.stop()
+
+
+def v2c(agent, outlet=1, vendor="apc_rackpdu", **extra) -> dict:
+    """snmp_pdu settings for one of the agent's outlets over SNMPv2c."""
+    params = {
+        "address": agent.address,
+        "port": agent.port,
+        "vendor": vendor,
+        "outlet": outlet,
+        "version": "2c",
+        "community": emulator.READ_COMMUNITY,
+        "write_community": emulator.WRITE_COMMUNITY,
+    }
+    params.update(extra)
+    return params
+
+
+def v3(agent, outlet=1, vendor="apc_rackpdu", **extra) -> dict:
+    """snmp_pdu settings for one of the agent's outlets over SNMPv3 (SHA, AES)."""
+    params = {
+        "address": agent.address,
+        "port": agent.port,
+        "vendor": vendor,
+        "outlet": outlet,
+        "version": "3",
+        "v3_user": emulator.V3_USER,
+        "v3_auth_protocol": "SHA",
+        "v3_auth_key": emulator.V3_AUTH_KEY,
+        "v3_priv_protocol": "AES",
+        "v3_priv_key": emulator.V3_PRIV_KEY,
+    }
+    params.update(extra)
+    return params

@@ -9,6 +9,7 @@ from twisted.internet import reactor
 from pserv.cluster.driver_set import DriverSet
 from pserv.scripts.power_test import EXIT_FAILED, EXIT_OK, PowerCheck, UsageError
 from pserv.testing.fake_driver import FakeDriver
+from tests.emulators.snmp_fixtures import agent, v2c, v3  # noqa: F401 - agent is a fixture
 
 
 def with_fake():
@@ -44,3 +45,13 @@ async def test_run_failure():
     check = PowerCheck.prepare(reactor, "wol", "query", {"mac": "52:54:00:12:34:56"})
     status, line = await check.run(reactor)
     assert status == EXIT_FAILED and "query failed (fatal)" in line and "cannot read power" in line
+
+
+@pytest.mark.parametrize("version", ["2c", "3"])
+@pytest_twisted.ensureDeferred
+async def test_snmp_pdu_off_then_on_exits_0(agent, version):
+    """power-test snmp_pdu switches a real agent's outlet off and on, v2c and v3, and says so with exit 0."""
+    settings = (v2c if version == "2c" else v3)(agent, outlet=2)
+    for kind in ("off", "on"):
+        status, line = await PowerCheck.prepare(reactor, "snmp_pdu", kind, settings).run(reactor)
+        assert (status, line.split(": ", 1)[1]) == (EXIT_OK, f"{kind} done: power {kind} [commands sent: power_{kind}]")

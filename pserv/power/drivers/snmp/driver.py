@@ -19,7 +19,7 @@ from typing import Any, Callable, ClassVar, Coroutine, Mapping, TypeVar
 
 from pyasn1.type import univ
 from twisted.internet.asyncioreactor import AsyncioSelectorReactor
-from twisted.internet.defer import Deferred, fail
+from twisted.internet.defer import Deferred, fail, succeed
 from twisted.internet.interfaces import IReactorTime
 
 from pserv.power.drivers.base import PowerDriver
@@ -141,10 +141,11 @@ class SNMPPDUDriver(PowerDriver):
             self._client = SNMPClient(self.reactor, self.timeout, self.retries)
         return self._client
 
-    def close(self) -> None:
+    def close(self) -> Deferred[None]:
         """Close every PDU's SNMP engine; for shutdown and tests."""
         if self._client is not None:
             self._client.close()
+        return succeed(None)
 
     def describe(self, params: Mapping[str, Any]) -> str:
         """``snmp_pdu ADDRESS outlet N``; never a community or key."""

@@ -27,7 +27,7 @@ from pserv.power.errors import (
 )
 from pserv.power.states import PowerState
 from pserv.testing.emulators import snmp_pdu as emulator
-from tests.emulators.snmp_fixtures import agent, relay  # noqa: F401 - fixtures
+from tests.emulators.snmp_fixtures import agent, relay, v2c, v3  # noqa: F401 - fixtures
 
 ON, OFF = PowerState.ON, PowerState.OFF
 WRONG_SECRETS = ("n0t-the-Community", "n0t-the-Auth-Key", "n0t-the-Priv-Key")
@@ -45,37 +45,6 @@ def driver():
     made = SNMPPDUDriver(timeout=0.3, retries=1)
     yield made
     made.close()
-
-
-def v2c(agent, outlet=1, vendor="apc_rackpdu", **extra) -> dict:
-    params = {
-        "address": agent.address,
-        "port": agent.port,
-        "vendor": vendor,
-        "outlet": outlet,
-        "version": "2c",
-        "community": emulator.READ_COMMUNITY,
-        "write_community": emulator.WRITE_COMMUNITY,
-    }
-    params.update(extra)
-    return params
-
-
-def v3(agent, outlet=1, vendor="apc_rackpdu", **extra) -> dict:
-    params = {
-        "address": agent.address,
-        "port": agent.port,
-        "vendor": vendor,
-        "outlet": outlet,
-        "version": "3",
-        "v3_user": emulator.V3_USER,
-        "v3_auth_protocol": "SHA",
-        "v3_auth_key": emulator.V3_AUTH_KEY,
-        "v3_priv_protocol": "AES",
-        "v3_priv_key": emulator.V3_PRIV_KEY,
-    }
-    params.update(extra)
-    return params
 
 
 async def failure_of(deferred) -> PowerError:
