@@ -215,6 +215,9 @@ class RegionAPI:
 
     @app.handle_errors(MethodNotAllowed)
     def wrong_method(self, request: Any, failure: Any) -> bytes:
+        allowed = sorted(getattr(failure.value, "valid_methods", None) or [])
+        if allowed:
+            request.setHeader(b"Allow", ", ".join(allowed).encode())
         return answer(request, 405, {"error": f"{request.method.decode()} is not allowed here"})
 
 

@@ -275,6 +275,25 @@ async def test_unknown_paths_are_json_404(api):
 
 
 @pytest_twisted.ensureDeferred
+async def test_a_wrong_method_says_which_are_allowed(api):
+    """A 405 carries an Allow header naming the methods the path takes."""
+    response = await treq.put(api.base + "/api/v1/nodes", data=b"{}")
+    assert response.code == 405
+    assert response.headers.getRawHeaders(b"Allow") == [b"GET, HEAD, POST"]
+
+
+@pytest_twisted.ensureDeferred
+async def test_ids_past_64_bits_are_404_not_500(api):
+    """An action or node id too large for the database answers 404 naming it, never a 500."""
+    huge = "1085852786699827619767842356779286528"
+    for method, path in [("GET", f"/api/v1/actions/{huge}"), ("POST", f"/api/v1/actions/{huge}/cancel"),
+                         ("GET", f"/api/v1/nodes/{huge}"), ("GET", f"/api/v1/nodes/{huge}/actions")]:
+        response = await treq.request(method, api.base + path, headers={"Authorization": f"Bearer {api.token}"})
+        assert response.code == 404, (method, path)
+        assert json.loads(await response.content())["error"].startswith("no ")
+
+
+@pytest_twisted.ensureDeferred
 async def test_secret_never_leaves(api, logged):
     """A node's password appears in no response body, event or log line."""
     node = await enrol(api)

@@ -14,14 +14,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, Iterable, Mapping
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import false, insert, select, update
 from sqlalchemy.engine import Connection, Row
 
 from pserv.power.states import OUTSTANDING, UNSTARTED, ActionKind, ActionStatus, values
 from pserv.power.types import POWER_TYPES, PowerTypes
 from pserv.region import schema
 from pserv.region.errors import Conflict, Invalid
-from pserv.region.store.common import add_event, add_events, event_row, iso, one_row, page, utc
+from pserv.region.store.common import MAX_ID, add_event, add_events, event_row, iso, one_row, page, utc
 from pserv.region.store.nodes import create_node, find, update_node
 from pserv.region.store.transitions import move, move_one
 
@@ -262,4 +262,5 @@ def _bulk_nodes(
 
 def _find(connection: Connection, action_id: int, lock: bool = False) -> Row:
     table = schema.power_actions
-    return one_row(connection, select(table).where(table.c.id == action_id), f"no action {action_id}", "action", lock)
+    query = select(table).where(table.c.id == action_id if action_id <= MAX_ID else false())
+    return one_row(connection, query, f"no action {action_id}", "action", lock)

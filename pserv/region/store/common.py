@@ -27,6 +27,11 @@ def utc(moment: datetime) -> datetime:
     return moment
 
 
+MAX_ID = 2**63 - 1
+"""The largest id a row can have (a signed 64-bit integer in both engines):
+a larger one names nothing, and is never sent to the database."""
+
+
 def one_row(connection: Connection, query: Select[Any], missing: str, field: str, lock: bool = False) -> Row[Any]:
     """
     The one row ``query`` selects, locked for update if ``lock``.

@@ -14,7 +14,7 @@ import re
 from datetime import datetime
 from typing import Any, Mapping
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, false, select, update
 from sqlalchemy.engine import Connection, Row
 
 from pserv.power.errors import PowerSettingsError
@@ -23,7 +23,7 @@ from pserv.power.states import IN_FLIGHT, ActionStatus, PowerState, values
 from pserv.power.types import POWER_TYPES, PowerTypes
 from pserv.region import schema
 from pserv.region.errors import Conflict, Invalid
-from pserv.region.store.common import add_event, insert_returning_id, iso, one_row, page, utc
+from pserv.region.store.common import MAX_ID, add_event, insert_returning_id, iso, one_row, page, utc
 from pserv.region.store.transitions import move
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
@@ -59,7 +59,10 @@ def find(connection: Connection, ref: str | int, lock: bool = False) -> Row:
     """
     table = schema.nodes
     text = str(ref)
-    query = select(table).where(table.c.id == int(text) if text.isdigit() else table.c.name == text)
+    if text.isdigit():
+        query = select(table).where(table.c.id == int(text) if int(text) <= MAX_ID else false())
+    else:
+        query = select(table).where(table.c.name == text)
     return one_row(connection, query, f"no node {text!r}", "node", lock)
 
 
