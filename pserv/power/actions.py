@@ -3,7 +3,10 @@ The five power actions, one class each, built from the steps of
 :class:`~pserv.power.steps.PowerAction`.
 
 Each reads first and sends at most the commands its kind needs: a node
-already where the action would take it is left alone.
+already where the action would take it is left alone.  A BMC that refuses
+that read fails the action with nothing sent; only a driver that cannot
+read power at all (manual, Wake-on-LAN) is sent the one command the
+request names, unread and unverified.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ class QueryAction(PowerAction):
     async def _run(self) -> PowerState:
         state = await self._read_current()
         if state is None:
-            raise PowerUnsupportedError(f"{self.control.description}: cannot read power state")
+            raise PowerUnsupportedError(f"{self.control.description}: this driver cannot read power")
         return state
 
 
@@ -102,7 +105,18 @@ class SoftOffAction(PowerAction):
         except PowerVerifyError:
             if self.cancelling:
                 return await self._see_shutdown_through()
-            await self._progress("escalating")
+        return await self._escalate()
+
+    async def _escalate(self) -> PowerState:
+        """
+        The graceful wait is over: read again (the operating system may
+        have shut down meanwhile, or while the milestone was recorded) and
+        force the node off only if it is still not off.
+        """
+        await self._progress("escalating")
+        state = await self._read_retrying(FORCING_OFF, "power_off was not sent")
+        if state is PowerState.OFF:
+            return state
         return await self._command("power_off", PowerState.OFF)
 
     async def _see_shutdown_through(self) -> PowerState:

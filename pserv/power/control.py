@@ -25,6 +25,10 @@ class PowerControl(Protocol):
     :ivar verify_policy: the timing this node's driver wants.
     :ivar description: names the node's BMC or PDU in messages, never
         including a secret.
+    :ivar can_query: optional; ``False`` only for a driver that declares it
+        cannot read power at all (its power type's ``can_query``: manual,
+        Wake-on-LAN).  A control without it can read, so a read it refuses
+        is an error, never a reason to act blind.
     """
 
     verify_policy: VerifyPolicy

@@ -33,7 +33,8 @@ class Outcome:
     :ivar generation: the node's intent generation the action carried when
         it ended (coalescing a newer request raises it).
     :ivar state: the verified power state for ``DONE`` (``UNKNOWN`` when the
-        driver cannot read power), else the last state seen, if any.
+        driver cannot read power), else the last state read after the
+        action's last command (its first read, if it sent none), if any.
     :ivar error: why it failed, for ``FAILED``.
     :ivar fatal: whether that failure was fatal (no point retrying).
     :ivar superseded_by: the id of the action that replaced it.

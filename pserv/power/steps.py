@@ -19,6 +19,12 @@ sends each command once; verification only reads.
 A command already sent is never un-sent and, except in that last case, its
 effect is verified before the action stops, so whatever runs next reads a
 settled state instead of one still in transition.
+
+A read the BMC refuses as unsupported never leads to a command: only a
+driver that declares it cannot read power at all (``can_query`` false:
+manual, Wake-on-LAN) is sent a command unread.  What an action reports
+(:attr:`PowerAction.state`, :attr:`PowerAction.observed_at`) is only ever
+what it read after its last command, or, if it sent none, its first read.
 """
 
 from __future__ import annotations
@@ -93,7 +99,10 @@ class PowerAction:
     :ivar id: the action's id (the region's, when it assigned one).
     :ivar generation: the node's intent generation this action carries.
     :ivar commands: the commands sent so far, in order.
-    :ivar state: the last power state read.
+    :ivar state: the last power state read since the last command (each
+        command clears it), ``UNKNOWN`` once done through a driver that
+        cannot read power.
+    :ivar observed_at: when :attr:`state` was read, if it was.
     :ivar error: why it failed, once it has.
     :ivar lifecycle: where it is in its life, and that state's data.
     :ivar progress: the last milestone reached (``"off_verified"`` for a
@@ -128,7 +137,7 @@ class PowerAction:
         self.error: PowerError | None = None
         self.progress: str | None = None
         self._on_progress = on_progress
-        self._can_query = True
+        self._can_query: bool = getattr(control, "can_query", True)
 
     def __repr__(self) -> str:
         return (
@@ -227,17 +236,35 @@ class PowerAction:
 
     async def _read_current(self) -> PowerState | None:
         """
-        The node's state before acting, retrying transient failures within
-        the policy's ``query_deadline``; ``None`` when the driver cannot read.
+        The node's state before acting; ``None``, without reading, when the
+        driver declares that it cannot read power.
+        """
+        if not self._can_query:
+            return None
+        return await self._read_retrying(ALWAYS, "nothing was sent")
+
+    async def _read_retrying(
+        self, safe_for: frozenset[ActionKind | None], withheld: str
+    ) -> PowerState:
+        """
+        Read, retrying transient failures within the policy's
+        ``query_deadline``.  A read the BMC refuses as unsupported is not
+        retried, and never taken for a driver that cannot read.
+
+        :param withheld: what is not done if no read succeeds, for the error.
+        :raises PowerUnsupportedError: the BMC refused the read.
+        :raises PowerTransientError: no read succeeded in time.
         """
         started = self.clock.seconds()
         attempt = 0
         while True:
             try:
-                return await self._read(ALWAYS)
-            except PowerUnsupportedError:
-                self._can_query = False
-                return None
+                return await self._read(safe_for)
+            except PowerUnsupportedError as e:
+                raise PowerUnsupportedError(
+                    f"{self.control.description}: the BMC refused to read power, "
+                    f"so {withheld}; it answered: {e}"
+                ) from e
             except PowerFatalError:
                 raise
             except PowerError as e:
@@ -248,9 +275,9 @@ class PowerAction:
             if remaining <= 0:
                 raise PowerTransientError(
                     f"could not read the power state after {waited:g}s and "
-                    f"{attempt} read(s), so nothing was sent; last error: {last_error}"
+                    f"{attempt} read(s), so {withheld}; last error: {last_error}"
                 )
-            await self._pause(min(self.policy.backoff(attempt - 1), remaining), ALWAYS)
+            await self._pause(min(self.policy.backoff(attempt - 1), remaining), safe_for)
 
     async def _command(
         self,
@@ -274,6 +301,7 @@ class PowerAction:
         """
         self._safe_point(ALWAYS)
         self.commands.append(command)
+        self.state = self.observed_at = None
         sending = self._bounded(_call(getattr(self.control, command)), self.policy.command_timeout)
         try:
             await self._wait(sending, NEVER)
@@ -300,7 +328,7 @@ class PowerAction:
         if not self._can_query:
             return PowerState.UNKNOWN
         started = self.clock.seconds()
-        seen: PowerState | None = None
+        seen = self.state
         reads = 0
         while True:
             waited = self.clock.seconds() - started
@@ -311,6 +339,11 @@ class PowerAction:
             reads += 1
             try:
                 seen = await self._read(safe_for)
+            except PowerUnsupportedError as e:
+                raise PowerUnsupportedError(
+                    f"{self.control.description}: {self.commands[-1]} was sent, but the BMC "
+                    f"refused to read power, so its effect is not verified; it answered: {e}"
+                ) from e
             except PowerFatalError:
                 raise
             except PowerError as e:

@@ -19,7 +19,7 @@ from twisted.internet.base import DelayedCall
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.internet.task import Clock
 
-from pserv.power.errors import PowerError
+from pserv.power.errors import PowerError, PowerUnsupportedError
 from pserv.power.policy import DEFAULT_POLICY, VerifyPolicy
 from pserv.power.states import PowerState
 
@@ -35,12 +35,16 @@ class FakeBMC:
         (a slow BMC: reads in between still show the old state).
     :param shutdown_time: seconds the operating system takes to shut down
         after a soft off; ``None`` for an OS that ignores it.
+    :param can_query: ``False`` for the BMC of a driver that declares it
+        cannot read power (like Wake-on-LAN): its reads answer unsupported.
     :ivar power: the real power state.
     :ivar commands: ``(time, operation)`` for every command the BMC accepted.
     :ivar changes: ``(time, state)`` for every change of :attr:`power`.
     :ivar reads: how many queries it answered.
     :ivar settling: the hard commands (``power_on``, ``power_off``) accepted
         whose effect has not shown yet.
+    :ivar refusing_reads: whether reads answer unsupported (IPMI 0xC1, a
+        Redfish 405) although the driver says it can read: :meth:`refuse_reads`.
     """
 
     def __init__(
@@ -53,10 +57,13 @@ class FakeBMC:
         settle: float = 0.0,
         shutdown_time: float | None = 5.0,
         policy: VerifyPolicy = DEFAULT_POLICY,
+        can_query: bool = True,
     ) -> None:
         self.clock = clock
         self.description = f"fake BMC {name}"
         self.verify_policy = policy
+        self.can_query = can_query
+        self.refusing_reads = not can_query
         self.power = power
         self.latency = latency
         self.settle = settle
@@ -80,6 +87,13 @@ class FakeBMC:
         Forget every failure queued by :meth:`fail_next`.
         """
         self._failures.clear()
+
+    def refuse_reads(self, refuse: bool = True) -> None:
+        """
+        Make every read answer unsupported from now on (or, with ``False``,
+        answer again), as a BMC does that refuses the read command.
+        """
+        self.refusing_reads = refuse or not self.can_query
 
     def hang(self, *operations: str) -> None:
         """
@@ -149,11 +163,12 @@ class FakeBMC:
         failures = self._failures.get(operation)
         if operation in self.hanging:
             return Deferred()
+        refusal = self._refusal(operation)
         if self.latency == 0:
             if failures:
                 return fail(failures.popleft())
-            return succeed(answer())
-        error = failures.popleft() if failures else None
+            return succeed(answer()) if refusal is None else fail(refusal)
+        error = failures.popleft() if failures else refusal
         delayed: IDelayedCall | None = None
 
         def reply() -> None:
@@ -165,6 +180,11 @@ class FakeBMC:
         answering: Deferred[Any] = Deferred(lambda _: delayed.cancel() if delayed else None)
         delayed = self.clock.callLater(self.latency, reply)
         return answering
+
+    def _refusal(self, operation: str) -> PowerError | None:
+        if operation == "query" and self.refusing_reads:
+            return PowerUnsupportedError(f"{self.description}: reading power is not supported")
+        return None
 
 
 class FakeFleet:

@@ -102,7 +102,8 @@ class PyghmiNode:
 
     async def reset(self) -> None:
         """Undo what a test changed."""
-        for name, value in (("muted", False), ("cipher_query", True), ("soft_supported", True)):
+        for name, value in (("muted", False), ("cipher_query", True), ("soft_supported", True),
+                            ("query_supported", True)):
             await self.bmcs.set(self.port, name, value)
         await self.bmcs.set(self.port, "max_sessions", None)
         await self.set_power("off")

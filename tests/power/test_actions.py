@@ -4,7 +4,7 @@ Clock against the in-memory BMC.
 """
 
 import pytest
-from twisted.internet.defer import Deferred, fail
+from twisted.internet.defer import Deferred
 from twisted.internet.task import Clock
 
 from pserv.power.actions import (
@@ -32,11 +32,16 @@ def clock():
     return Clock()
 
 
-class NoQueryBMC(FakeBMC):
-    """A BMC that can switch power but not read it, like Wake-on-LAN."""
+def no_query_bmc(clock, **kwargs):
+    """A BMC whose driver declares it cannot read power, like Wake-on-LAN."""
+    return FakeBMC(clock, can_query=False, **kwargs)
 
-    def query(self):
-        return fail(PowerUnsupportedError("cannot query"))
+
+def refusing_bmc(clock, **kwargs):
+    """A BMC whose driver says it can read, but whose reads answer unsupported."""
+    bmc = FakeBMC(clock, **kwargs)
+    bmc.refuse_reads()
+    return bmc
 
 
 def test_on_sends_once_and_verifies(clock):
@@ -113,20 +118,47 @@ def test_query_reports_state(clock):
 
 def test_query_unsupported(clock):
     """query of a driver that cannot read power fails as unsupported."""
-    action = run(QueryAction, NoQueryBMC(clock), clock)
+    action = run(QueryAction, no_query_bmc(clock), clock)
     assert isinstance(action.error, PowerUnsupportedError)
 
 
 def test_on_without_query_sends_and_reports_unknown(clock):
     """on through a driver that cannot read sends once and reports unknown."""
-    bmc = NoQueryBMC(clock, power=OFF)
+    bmc = no_query_bmc(clock, power=OFF)
     action = run(OnAction, bmc, clock)
     assert (action.state, action.error, sent(bmc)) == (PowerState.UNKNOWN, None, ["power_on"])
 
 
+def test_without_query_reads_nothing_and_sends_what_was_asked(clock):
+    """Through a driver that cannot read, off and soft_off send their one command unread, unescalated."""
+    for cls, kwargs, command in [(OffAction, {}, "power_off"), (SoftOffAction, {"escalate_after": 5.0}, "soft_off")]:
+        bmc = no_query_bmc(clock, power=ON, shutdown_time=None)
+        action = run(cls, bmc, clock, **kwargs)
+        assert (action.state, action.error, sent(bmc), bmc.reads) == (PowerState.UNKNOWN, None, [command], 0)
+
+
+@pytest.mark.parametrize("cls", [OnAction, OffAction, SoftOffAction, CycleAction])
+@pytest.mark.parametrize("power", [ON, OFF])
+def test_refused_first_read_sends_nothing(clock, cls, power):
+    """A BMC that refuses the first read as unsupported gets no command: the action fails fatally, saying so."""
+    bmc = refusing_bmc(clock, power=power)
+    action = run(cls, bmc, clock, **({"escalate_after": 5.0} if cls is SoftOffAction else {}))
+    assert (sent(bmc), action.commands, action.state, action.observed_at) == ([], [], None, None)
+    assert isinstance(action.error, PowerUnsupportedError) and action.error.fatal
+    assert str(action.error).startswith("fake BMC fake: the BMC refused to read power, so nothing was sent")
+    assert clock.seconds() == 0
+
+
+def test_query_of_a_refusing_bmc_says_the_bmc_refused(clock):
+    """A query of a BMC that refuses reads fails fatally, naming the refusal."""
+    action = run(QueryAction, refusing_bmc(clock, power=ON), clock)
+    assert isinstance(action.error, PowerUnsupportedError)
+    assert "the BMC refused to read power" in str(action.error)
+
+
 def test_cycle_without_query_refuses(clock):
     """cycle through a driver that cannot read refuses, sending nothing."""
-    bmc = NoQueryBMC(clock, power=ON)
+    bmc = no_query_bmc(clock, power=ON)
     action = run(CycleAction, bmc, clock)
     assert isinstance(action.error, PowerUnsupportedError)
     assert sent(bmc) == []
@@ -222,3 +254,42 @@ def test_cycle_waits_for_its_milestone_to_be_recorded(clock):
     recorded.callback(None)
     advance_until_idle(clock)
     assert sent(bmc) == ["power_off", "power_on"] and action.state is ON
+
+
+def test_escalation_reads_again_after_its_milestone(clock):
+    """An OS that shuts down while the escalation is being recorded gets no power_off: the fresh read sees it off."""
+    bmc = FakeBMC(clock, power=ON, shutdown_time=22.0)
+    recorded = Deferred()
+    action = SoftOffAction(bmc, clock, escalate_after=20.0, on_progress=lambda a, m: recorded)
+    action.start()
+    advance_until_idle(clock, 20)
+    assert action.progress == "escalating" and bmc.power is ON
+    clock.advance(5)
+    recorded.callback(None)
+    advance_until_idle(clock)
+    assert (action.state, action.error, sent(bmc), action.observed_at) == (OFF, None, ["soft_off"], 25.0)
+
+
+def test_escalation_reads_again_when_the_last_wait_read_failed(clock):
+    """If the graceful wait's last read failed, the escalation reads before forcing: an OS gone off is left alone."""
+    bmc = FakeBMC(clock, power=ON, shutdown_time=18.0)
+    action = SoftOffAction(bmc, clock, escalate_after=20.0)
+    action.start()
+    advance_until_idle(clock, 16)
+    bmc.fail_next("query", PowerTransientError("busy"))
+    advance_until_idle(clock)
+    assert (action.state, action.error, sent(bmc)) == (OFF, None, ["soft_off"])
+
+
+def test_escalation_read_refused_sends_no_power_off(clock):
+    """A BMC that refuses the escalation's read is not forced off blind: the action fails, saying power_off was not sent."""
+    bmc = FakeBMC(clock, power=ON, shutdown_time=None)
+    recorded = Deferred()
+    action = SoftOffAction(bmc, clock, escalate_after=20.0, on_progress=lambda a, m: recorded)
+    action.start()
+    advance_until_idle(clock, 20)
+    bmc.refuse_reads()
+    recorded.callback(None)
+    advance_until_idle(clock)
+    assert sent(bmc) == ["soft_off"] and isinstance(action.error, PowerUnsupportedError)
+    assert "the BMC refused to read power, so power_off was not sent" in str(action.error)

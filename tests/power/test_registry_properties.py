@@ -41,12 +41,12 @@ class TracingControl:
         self.first_read = None
 
     def query(self):
-        if self.first_read is None and any(SETTLES_TO[c] is not self.bmc.power for c in self.bmc.settling):
-            self.machine.broken.append(
-                f"{self.action} read a state still changing after {self.bmc.settling}"
-            )
-
         def seen(state):
+            # Checked when the read answers (what it saw): a read refused or failed misleads nobody.
+            if self.first_read is None and any(SETTLES_TO[c] is not self.bmc.power for c in self.bmc.settling):
+                self.machine.broken.append(
+                    f"{self.action} read a state still changing after {self.bmc.settling}"
+                )
             if self.first_read is None:
                 self.first_read = state
             return state
@@ -81,6 +81,7 @@ class RegistryMachine(RuleBasedStateMachine):
         self.commands = {}
         self.cancelled_after_last = set()
         self.broken = []
+        self.sent_at = {}
         self.registry.add_listener(self.event)
 
     def event(self, event):
@@ -99,6 +100,7 @@ class RegistryMachine(RuleBasedStateMachine):
         action = control.action
         sent = self.commands[action.id]
         sent.append(command)
+        self.sent_at[action.id] = self.clock.seconds()
         broken = [
             (action.lifecycle.state is not ActionState.RUNNING, "sent a command after cancel"),
             (command not in ALLOWED[action.kind], "sent a command its kind never sends"),
@@ -111,6 +113,7 @@ class RegistryMachine(RuleBasedStateMachine):
                 action.kind is ActionKind.CYCLE and command == "power_off" and control.first_read is not PowerState.ON,
                 "cycled a node it had not seen on",
             ),
+            (control.first_read is None, "switched a node whose power it never read"),
         ]
         self.broken.extend(f"{action} {why}: {command}" for bad, why in broken if bad)
 
@@ -146,6 +149,26 @@ class RegistryMachine(RuleBasedStateMachine):
             self.bmcs[node].hang()
         else:
             self.bmcs[node].unhang()
+
+    # -- issue 11, defects 4 and 5: reads the BMC refuses, what an outcome carries --
+    # The flaky node's BMC may answer every read "unsupported" (IPMI 0xC1, a
+    # Redfish 405) although its driver can read: no action may then switch it
+    # (``sent`` checks that a command follows a read), and no outcome may carry
+    # a state read before its action's last command.
+
+    @rule(node=st.sampled_from(FLAKY), refuse=st.booleans())
+    def refuse_reads(self, node, refuse):
+        self.bmcs[node].refuse_reads(refuse)
+
+    @invariant()
+    def outcomes_carry_only_reads_after_the_last_command(self):
+        for _, _, fired in self.requests:
+            for outcome in fired:
+                last_sent = self.sent_at.get(outcome.action_id) if outcome.commands else None
+                if last_sent is not None and outcome.state is not None:
+                    assert outcome.observed_at is not None and outcome.observed_at > last_sent, outcome
+
+    # -- end of issue 11, defects 4 and 5 --
 
     @invariant()
     def no_promise_broken(self):

@@ -241,3 +241,55 @@ def test_a_stopping_action_never_sends(clock):
     action.cancel(ActionKind.OFF)
     advance_until_idle(clock)
     assert (states, action.stopped, sent(bmc)) == ([ActionState.DONE], True, [])
+
+
+def test_failed_verification_carries_no_state_read_before_the_command(clock):
+    """An on whose verification reads all fail reports no state, not the off it read before power_on."""
+    bmc = FakeBMC(clock, power=OFF)
+    action = OnAction(bmc, clock)
+    action.start()
+    assert (bmc.reads, action.commands) == (1, ["power_on"])
+    bmc.fail_next("query", PowerTransientError("busy"), times=1000)
+    advance_until_idle(clock)
+    assert isinstance(action.error, PowerVerifyError)
+    assert (action.state, action.observed_at) == (None, None)
+    assert str(action.error).startswith("expected power on, last saw nothing after 60s")
+
+
+def test_a_cycle_reports_only_what_it_read_after_power_on(clock):
+    """A cycle whose power_on is never verified reports no state, not the off it verified before."""
+    bmc = FakeBMC(clock, power=ON)
+
+    def reads_fail_from_now_on(action, milestone):
+        bmc.fail_next("query", PowerTransientError("busy"), times=1000)
+
+    action = run(CycleAction, bmc, clock, on_progress=reads_fail_from_now_on)
+    assert action.commands == ["power_off", "power_on"] and isinstance(action.error, PowerVerifyError)
+    assert (action.state, action.observed_at) == (None, None)
+
+
+def test_refused_verification_read_fails_fatally_with_no_state(clock):
+    """A verification read the BMC refuses is no success: the action fails fatally at once, naming the command sent."""
+    bmc = FakeBMC(clock, power=OFF, settle=1000.0)
+    action = OnAction(bmc, clock)
+    ended = []
+    action.start().addCallback(lambda _: ended.append(clock.seconds()))
+    bmc.refuse_reads()
+    advance_until_idle(clock)
+    assert isinstance(action.error, PowerUnsupportedError) and action.error.fatal
+    assert "power_on was sent, but the BMC refused to read power, so its effect is not verified" in str(action.error)
+    assert (action.state, action.observed_at, sent(bmc), ended) == (None, None, ["power_on"], [0.5])
+
+
+def test_done_without_command_carries_its_first_read(clock):
+    """An action that sends nothing reports its first read, and when it was made."""
+    bmc = FakeBMC(clock, power=ON, latency=1.0)
+    action = run(OnAction, bmc, clock)
+    assert (action.state, action.observed_at, action.commands) == (ON, 1.0, [])
+
+
+def test_done_carries_the_read_that_verified(clock):
+    """An action that sent a command reports the read that verified it, and when it was made."""
+    bmc = FakeBMC(clock, power=OFF, settle=1.0)
+    action = run(OnAction, bmc, clock)
+    assert (action.state, action.observed_at) == (ON, 1.5)

@@ -32,6 +32,8 @@ class PowerDriver:
         from it.
     :cvar name: the ``power_type`` that selects this driver.
     :cvar settings: what a node of this type must configure.
+    :cvar can_query: whether it can read power at all (the power type's
+        declaration).
     :cvar verify_policy: the default timing of reads and commands.
     """
 
@@ -39,6 +41,7 @@ class PowerDriver:
     name: ClassVar[str]
     label: ClassVar[str]
     settings: ClassVar[SettingsSchema]
+    can_query: ClassVar[bool] = True
     verify_policy: ClassVar[VerifyPolicy] = DEFAULT_POLICY
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -46,6 +49,7 @@ class PowerDriver:
         kind = cls.__dict__.get("power_type")
         if kind is not None:
             cls.name, cls.label, cls.settings = kind.name, kind.label, kind.settings
+            cls.can_query = kind.can_query
 
     def __init__(self, reactor: IReactorTime | None = None) -> None:
         self._reactor_or_none = reactor
@@ -134,11 +138,12 @@ class BoundControl:
     A driver bound to one node's validated settings: a :class:`PowerControl`.
     """
 
-    __slots__ = ("driver", "params", "verify_policy", "description")
+    __slots__ = ("driver", "params", "verify_policy", "description", "can_query")
 
     def __init__(self, driver: PowerDriver, params: Mapping[str, Any]) -> None:
         self.driver = driver
         self.params = params
+        self.can_query = driver.can_query
         self.verify_policy = driver.policy(params)
         self.description = driver.describe(params)
 

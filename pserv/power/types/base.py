@@ -35,12 +35,18 @@ class PowerType:
     :ivar check: the checks between settings, run on settings the schema
         has cleaned (defaults filled in); it raises ``PowerSettingsError``
         naming the field.
+    :ivar can_query: whether its hardware can read power at all.  ``False``
+        (Wake-on-LAN, manual) is the only case in which a command is sent
+        without reading first, and then only the one the request names; a
+        type that can read but whose BMC refuses a read sends nothing
+        (``docs/power-actions.md``).
     """
 
     name: str
     label: str
     settings: SettingsSchema
     check: Check = no_check
+    can_query: bool = True
 
     def validate(self, raw: Mapping[str, Any]) -> dict[str, Any]:
         """

@@ -12,5 +12,5 @@ SETTINGS = SettingsSchema(
 )
 """The ``manual`` settings."""
 
-MANUAL = PowerType("manual", "Manual (an operator switches power)", SETTINGS)
-"""Asks an operator to switch power."""
+MANUAL = PowerType("manual", "Manual (an operator switches power)", SETTINGS, can_query=False)
+"""Asks an operator to switch power; nothing reads it."""

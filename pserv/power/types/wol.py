@@ -31,5 +31,5 @@ def check(params: Mapping[str, Any]) -> None:
         raise SETTINGS["mac"].error("must be a MAC address like aa:bb:cc:dd:ee:ff")
 
 
-WOL = PowerType("wol", "Wake-on-LAN", SETTINGS, check)
-"""Switches nodes on with a magic packet, and nothing else."""
+WOL = PowerType("wol", "Wake-on-LAN", SETTINGS, check, can_query=False)
+"""Switches nodes on with a magic packet, and nothing else: it cannot read power."""

@@ -27,6 +27,20 @@ def test_bind_validates_and_binds():
     assert "hunter2" not in repr(control)
 
 
+def test_control_says_whether_its_driver_can_read():
+    """A driver and its controls take can_query from the driver's power type; a driver without one can read."""
+
+    class Blind(PowerDriver):
+        power_type = PowerType("blind", "Blind", SettingsSchema(), can_query=False)
+
+    class Untyped(PowerDriver):
+        pass
+
+    assert Minimal.can_query and Minimal(Clock()).bind({"address": "a"}).can_query
+    assert not Blind.can_query and not Blind(Clock()).bind({}).can_query
+    assert Untyped.can_query
+
+
 def test_bind_refuses_bad_settings():
     """bind() raises an error naming the bad field."""
     with pytest.raises(PowerSettingsError) as caught:

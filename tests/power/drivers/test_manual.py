@@ -21,8 +21,13 @@ def test_off_is_recorded_for_the_operator():
         action.start()
     finally:
         globalLogPublisher.removeObserver(logged.append)
-    assert (action.error, action.state) == (None, PowerState.UNKNOWN)
+    assert (action.error, action.state, action.commands) == (None, PowerState.UNKNOWN, ["power_off"])
     assert any(e.get("instructions") == "rack 4, slot 2" for e in logged)
+
+
+def test_declares_it_cannot_read_power():
+    """The manual driver declares it cannot read power, so its commands are sent unread."""
+    assert ManualDriver.can_query is False and ManualDriver(Clock()).bind({}).can_query is False
 
 
 def test_query_unsupported():

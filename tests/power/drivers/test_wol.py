@@ -54,6 +54,11 @@ async def test_on_action_sends_the_packet(receiver):
     assert await listener.received == magic_packet(MAC)
 
 
+def test_declares_it_cannot_read_power():
+    """Wake-on-LAN declares it cannot read power, so its on is sent unread."""
+    assert WakeOnLANDriver.can_query is False and WakeOnLANDriver(Clock()).bind({"mac": MAC}).can_query is False
+
+
 @pytest.mark.parametrize("operation", ["power_off", "soft_off", "query"])
 def test_only_on_is_supported(operation):
     """off, soft off and query fail as unsupported, saying why."""

@@ -33,6 +33,11 @@ def test_validate_cleans_fills_defaults_then_checks():
     assert (str(caught.value), caught.value.field) == ("port: not seven", "port")
 
 
+def test_a_type_can_read_power_unless_it_says_otherwise():
+    """can_query is true by default; a type that cannot read power says so."""
+    assert PLAIN.can_query and not PowerType("blind", "Blind", SCHEMA, can_query=False).can_query
+
+
 def test_schema_errors_come_before_the_check():
     """A setting the schema refuses is named before any check runs."""
     with pytest.raises(PowerSettingsError) as caught:

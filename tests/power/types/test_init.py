@@ -22,6 +22,11 @@ def test_production_types_leave_fake_out():
     assert dict(POWER_TYPES_WITH_FAKE) == {**POWER_TYPES, "fake": FAKE}
 
 
+def test_only_manual_and_wol_cannot_read_power():
+    """Only manual and Wake-on-LAN declare that they cannot read power; every other type, fake too, can."""
+    assert {name for name, kind in POWER_TYPES_WITH_FAKE.items() if not kind.can_query} == {"manual", "wol"}
+
+
 def test_loads_no_driver_and_no_bmc_library():
     """Importing every power type loads no driver module, no BMC library and no reactor."""
     code = (

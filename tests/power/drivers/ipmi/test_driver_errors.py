@@ -17,6 +17,7 @@ from twisted.internet import reactor
 from twisted.internet.task import Clock
 from twisted.logger import globalLogPublisher
 
+from pserv.power.actions import OnAction
 from pserv.power.drivers.ipmi.errors import IPMIStateError
 from pserv.power.errors import (
     PowerAuthError,
@@ -156,6 +157,26 @@ async def test_unsupported_soft_off_pyghmi(make_driver: Any, pyghmi_bmcs: Any) -
         await pyghmi_bmcs.set(port, "soft_supported", True)
         await pyghmi_bmcs.set(port, "power", "off")
     assert isinstance(error, PowerUnsupportedError) and "0xCC" in str(error)
+
+
+@pytest_twisted.ensureDeferred
+async def test_on_of_a_bmc_refusing_reads_sends_nothing(make_driver: Any, pyghmi_bmcs: Any) -> None:
+    """An on whose read the BMC refuses (0xC1) fails fatally, naming the refusal, and sends no chassis control."""
+    port = pyghmi_bmcs.ports[3]
+    await pyghmi_bmcs.set(port, "power", "on")
+    await pyghmi_bmcs.set(port, "query_supported", False)
+    params = {"address": "127.0.0.1", "port": port, "username": USERNAME, "password": PASSWORD}
+    before = len((await pyghmi_bmcs.stats(port))["controls"])
+    try:
+        action = OnAction(make_driver().bind(params), reactor)
+        await action.start()
+        controls = (await pyghmi_bmcs.stats(port))["controls"][before:]
+    finally:
+        await pyghmi_bmcs.set(port, "query_supported", True)
+        await pyghmi_bmcs.set(port, "power", "off")
+    assert controls == [] and action.commands == []
+    assert isinstance(action.error, PowerUnsupportedError) and "0xC1" in str(action.error)
+    assert "the BMC refused to read power, so nothing was sent" in str(action.error)
 
 
 @pytest_twisted.ensureDeferred

@@ -22,7 +22,7 @@ from twisted.internet.task import Clock
 from pserv.power.actions import OffAction, OnAction, SoftOffAction
 from pserv.power.drivers.redfish.driver import RedfishDriver
 from pserv.power.drivers.redfish.errors import RedfishTLSError
-from pserv.power.errors import PowerAuthError, PowerSettingsError, PowerTransientError
+from pserv.power.errors import PowerAuthError, PowerSettingsError, PowerTransientError, PowerUnsupportedError
 from pserv.power.policy import VerifyPolicy
 from pserv.power.states import PowerState
 from pserv.testing.emulators.loopback import ClockSpy, cancel_mid_request, closed_port, silent_server  # noqa: F401
@@ -36,7 +36,7 @@ from pserv.testing.emulators.redfish import (  # noqa: F401
     sushy,
     sushy_tls,
 )
-from pserv.testing.emulators.redfish_stub import Answer, redfish_tree, stub_bmc  # noqa: F401
+from pserv.testing.emulators.redfish_stub import Answer, redfish_tree, reset_path, stub_bmc  # noqa: F401
 from pserv.util.backoff import exponential
 
 ON, OFF = PowerState.ON, PowerState.OFF
@@ -225,6 +225,19 @@ async def test_a_vanished_system_is_found_again(stub_bmc, driver) -> None:
     assert await driver.query({"address": stub_bmc.address}) is OFF
     assert stub_bmc.stub.count("GET", "/redfish/v1/Systems/1") == 2
     assert stub_bmc.stub.count("GET", "/redfish/v1/Systems/2") == 1
+
+
+@pytest_twisted.ensureDeferred
+async def test_on_of_a_bmc_refusing_reads_sends_no_reset(stub_bmc, driver) -> None:
+    """An on whose read the BMC answers 501 fails fatally, naming the refusal, and posts no reset."""
+    redfish_tree(stub_bmc.stub, systems={"1": "On"})
+    await driver.query({"address": stub_bmc.address})
+    stub_bmc.stub.on("GET", "/redfish/v1/Systems/1", Answer(501))
+    action = OnAction(driver.bind({"address": stub_bmc.address}), reactor)
+    await action.start()
+    assert stub_bmc.stub.count("POST", reset_path("1")) == 0 and action.commands == []
+    assert isinstance(action.error, PowerUnsupportedError) and action.error.fatal
+    assert "the BMC refused to read power, so nothing was sent" in str(action.error)
 
 
 @pytest_twisted.ensureDeferred
