@@ -102,9 +102,9 @@ class PyghmiNode:
 
     async def reset(self) -> None:
         """Undo what a test changed."""
-        for name in ("cipher_query", "soft_supported", "reads_supported"):
-            await self.bmcs.set(self.port, name, True)
-        await self.bmcs.set(self.port, "muted", False)
+        for name, value in (("muted", False), ("cipher_query", True), ("soft_supported", True),
+                            ("query_supported", True)):
+            await self.bmcs.set(self.port, name, value)
         await self.bmcs.set(self.port, "max_sessions", None)
         await self.set_power("off")
 

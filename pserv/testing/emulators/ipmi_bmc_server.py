@@ -9,9 +9,9 @@ input, one JSON line each:
 * ``stats PORT`` -> the BMC's power state and counters;
 * ``set PORT NAME JSON`` -> changes ``power`` ("on"/"off"), ``muted``
   (drop every packet), ``cipher_query`` (answer "Get Channel Cipher
-  Suites"), ``soft_supported``, ``reads_supported`` (false: answer "Get
-  Chassis Status" with completion code 0xC1, invalid command, as a BMC
-  that cannot read power does) or ``max_sessions``.
+  Suites"), ``soft_supported``, ``query_supported`` (answer Get Chassis
+  Status; without it the BMC answers 0xC1, "invalid command") or
+  ``max_sessions``.
 
 It exits when standard input closes.
 
@@ -51,7 +51,7 @@ from pyghmi.ipmi.private import session as pyghmi_session
 
 OPEN_SESSION_REQUEST = 0x10
 OPEN_SESSION_RESPONSE = 0x11
-SETTABLE = {"power", "muted", "cipher_query", "soft_supported", "reads_supported", "max_sessions"}
+SETTABLE = {"power", "muted", "cipher_query", "soft_supported", "query_supported", "max_sessions"}
 MAX_PACKET = 3000
 """The largest datagram read, as pyghmi reads them."""
 
@@ -117,15 +117,15 @@ class EmulatedBMC(pyghmi_bmc.Bmc):
         self.muted = False
         self.cipher_query = True
         self.soft_supported = True
-        self.reads_supported = True
+        self.query_supported = True
         self.max_sessions: int | None = None
         self.opens = self.rakp1 = self.established = self.closes = 0
         self.active = self.refused = self.requests = 0
         self.controls: list[int] = []
 
     def get_power_state(self) -> str:
-        if not self.reads_supported:
-            raise NotImplementedError  # pyghmi answers 0xC1, invalid command
+        if not self.query_supported:
+            raise NotImplementedError  # pyghmi answers 0xC1
         return self.power
 
     def power_on(self) -> int:

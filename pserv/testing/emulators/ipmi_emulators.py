@@ -25,8 +25,7 @@ from typing import Any
 from twisted.internet.defer import Deferred, DeferredLock, DeferredQueue
 from twisted.internet.protocol import ProcessProtocol
 
-from pserv.testing.emulators import REPO_ROOT
-
+REPO_ROOT = Path(__file__).resolve().parents[3]
 STARTUP_TIMEOUT = 20.0
 IPMI_SIM = shutil.which("ipmi_sim") or "/usr/bin/ipmi_sim"
 

@@ -34,7 +34,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from pserv.testing.emulators import REPO_ROOT
+from pserv.testing.emulators.ipmi_emulators import REPO_ROOT
 from pserv.testing.emulators.loopback import free_port
 
 USERNAME = "admin"

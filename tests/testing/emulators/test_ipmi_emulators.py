@@ -93,16 +93,16 @@ async def test_emulator_control_channel(pyghmi_bmcs: PyghmiBMCs) -> None:
 
 @pytest_twisted.ensureDeferred
 async def test_pyghmi_bmc_can_refuse_power_reads(pyghmi_bmcs: PyghmiBMCs, make_driver: Any) -> None:
-    """With reads_supported false the BMC answers Get Chassis Status with 0xC1: the driver says unsupported."""
+    """With query_supported false the BMC answers Get Chassis Status with 0xC1: the driver says unsupported."""
     port = pyghmi_bmcs.ports[2]
     params = {"address": "127.0.0.1", "port": port, "username": USERNAME, "password": PASSWORD}
     driver = make_driver()
-    await pyghmi_bmcs.set(port, "reads_supported", False)
+    await pyghmi_bmcs.set(port, "query_supported", False)
     try:
         with pytest.raises(PowerUnsupportedError, match=r"completion code 0xC1"):
             await driver.query(params)
     finally:
-        await pyghmi_bmcs.set(port, "reads_supported", True)
+        await pyghmi_bmcs.set(port, "query_supported", True)
     assert await driver.query(params) == PowerState.OFF
     assert (await pyghmi_bmcs.stats(port))["controls"] == []
 
