@@ -22,7 +22,6 @@ from twisted.internet.defer import Deferred
 from twisted.internet.protocol import DatagramProtocol
 from twisted.logger import globalLogPublisher
 
-from pserv.power.drivers.wol import magic_packet
 from pserv.testing.emulators import redfish
 from pserv.testing.emulators.ipmi_emulators import IpmiSim, PyghmiBMCs
 from pserv.testing.emulators.snmp_pdu import SNMPPDUEmulator
@@ -30,6 +29,8 @@ from pserv.testing.emulators.snmp_pdu_agent import MODELS
 from tests.emulators.ipmi_fixtures import PASSWORD, USERNAME
 
 WOL_MAC = "52:54:00:12:34:56"
+MAGIC_PACKET = b"\xff" * 6 + bytes.fromhex(WOL_MAC.replace(":", "")) * 16
+"""What a Wake-on-LAN sender must send for WOL_MAC, written here apart from the driver."""
 
 
 class Target:
@@ -47,7 +48,7 @@ class Target:
         self._taken = 0
 
     async def set_power(self, state: str) -> None:
-        """Switch the peer ``on`` or ``off`` behind the driver's back."""
+        """Switch the peer ``on`` or ``off`` behind the driver's back (then call :meth:`received`)."""
 
     async def power(self) -> str | None:
         """``on`` or ``off`` as the peer holds it; ``None`` if it holds no power state."""
@@ -122,7 +123,6 @@ class RedfishTarget(Target):
             answer = await treq.post(reset, json={"ResetType": "On" if state == "on" else "ForceOff"},
                                      auth=(redfish.USERNAME, redfish.PASSWORD))
             assert answer.code == 204, answer.code
-            await self.received()  # the test's own reset is not the driver's
             assert await self.power() == state
 
     async def power(self) -> str | None:
@@ -144,7 +144,7 @@ class SNMPTarget(Target):
         super().__init__()
         self.agent, self.outlet = agent, outlet
         self.name = f"snmp_pdu-v{settings['version']}"
-        self.settings = {k: str(v) for k, v in {**settings, "cycle_delay": 0}.items()}
+        self.settings = {k: str(v) for k, v in settings.items()}
         model = MODELS[self.MODEL]
         self._sets = {f"integer {model['on'][1]}": "power_on", f"integer {model['off'][1]}": "power_off"}
         self._oid = model["on"][0].format(n=outlet)
@@ -192,7 +192,7 @@ class WoLTarget(Target, DatagramProtocol):
         self._marked = Deferred()
         self.transport.write(self.MARKER, ("127.0.0.1", int(self.settings["port"])))
         await self._marked
-        return ["power_on" if p == magic_packet(WOL_MAC) else f"packet {p!r}" for p in self.packets]
+        return ["power_on" if p == MAGIC_PACKET else f"packet {p!r}" for p in self.packets]
 
 
 class ManualTarget(Target):

@@ -20,7 +20,8 @@ from twisted.internet.utils import getProcessOutputAndValue
 from pserv.cluster.driver_set import DriverSet
 from pserv.power.types import POWER_TYPES
 from pserv.scripts.power_test import EXIT_FAILED, EXIT_OK, PowerCheck, UsageError
-from pserv.testing.emulators import REPO_ROOT, redfish
+from pserv.testing.emulators import redfish
+from pserv.testing.emulators.ipmi_emulators import REPO_ROOT
 from pserv.testing.fake_driver import FakeDriver
 from tests.emulators.ipmi_fixtures import ipmi_sims, pyghmi_bmcs  # noqa: F401 - fixtures
 from tests.emulators.snmp_fixtures import agent, v2c, v3  # noqa: F401 - agent is a fixture
@@ -85,7 +86,7 @@ SWITCHING = [
 ]
 """(kind, before, after, commands) for a peer that can do every action."""
 
-CANNOT_READ = "cannot read power state"
+CANNOT_READ = "cannot read power"
 CANNOT_CYCLE = "cannot cycle a node whose power cannot be read"
 PDU_SOFT_OFF = "cannot soft off: a PDU outlet can only cut"
 
@@ -137,7 +138,9 @@ def targets(pyghmi_bmcs, ipmi_sims, sushy, agent):  # noqa: F811 - fixtures
     made: list[Target] = [
         PyghmiTarget(pyghmi_bmcs, pyghmi_bmcs.ports[0]), IpmiSimTarget(ipmi_sims[0]),
         RedfishTarget(sushy, redfish.OFF_SYSTEM),
-        SNMPTarget(agent, 3, v2c(agent, outlet=3)), SNMPTarget(agent, 4, v3(agent, outlet=4)), wol, manual,
+        SNMPTarget(agent, 3, v2c(agent, outlet=3, cycle_delay=0)),
+        SNMPTarget(agent, 4, v3(agent, outlet=4, cycle_delay=0)),
+        wol, manual,
     ]
     yield {t.name: t for t in made}
     manual.stop()
