@@ -10,6 +10,7 @@ settings (an unknown driver, a bad or missing field).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -55,12 +56,14 @@ class PowerCheck:
             on ``reactor`` if not given.
         :raises UsageError: naming the bad field, never a secret's value.
         """
+        action = ActionKind(kind)
+        check_escalation(action, escalate_after)
         try:
             driver = (drivers or DriverSet(reactor)).driver(power_type)
             control = driver.bind(settings)
         except PowerSettingsError as e:
             raise UsageError(str(e)) from None
-        return cls(driver, control, ActionKind(kind), escalate_after)
+        return cls(driver, control, action, escalate_after)
 
     async def run(self, reactor: IReactorTime) -> tuple[int, str]:
         """
@@ -73,6 +76,22 @@ class PowerCheck:
         finally:
             await self.driver.close()
         return report(action)
+
+
+def check_escalation(kind: ActionKind, seconds: float | None) -> None:
+    """
+    ``--escalate-after`` must be a finite, positive wait, and only for
+    ``soft_off``: a negative or zero wait sends a hard off at once, and
+    ``nan`` or ``inf`` would wait for the shutdown for ever.
+
+    :raises UsageError: naming the option.
+    """
+    if seconds is None:
+        return
+    if kind is not ActionKind.SOFT_OFF:
+        raise UsageError(f"--escalate-after: only for soft_off, not {kind.value}")
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise UsageError("--escalate-after: must be a positive number of seconds")
 
 
 def report(action: PowerAction) -> tuple[int, str]:

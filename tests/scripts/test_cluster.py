@@ -31,6 +31,8 @@ def test_prints_help(capsys):
         (["power-test", "fake", "reboot"], "invalid choice: 'reboot'"),
         (["power-test", "nope", "on"], "power_type: unknown driver 'nope'"),
         (["power-test", "fake", "on", "--set", "address"], "--set address: expected key=value"),
+        (["power-test", "fake", "soft_off", "--set", "address=n1", "--escalate-after", "nan"],
+         "--escalate-after: must be a positive number of seconds"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(capsys, argv, message):

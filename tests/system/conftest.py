@@ -1,8 +1,9 @@
 """
 A whole pserv in one process: a region (SQLite, its API and its RPC on
 loopback) and a cluster connected to it over real TCP with TLS, driving
-in-memory BMCs.  Waiting is on events (a Deferred per action outcome the
-region receives), never on polling.
+in-memory BMCs (``pserv``) or, with the production drivers, emulated BMCs
+and PDUs on loopback (``pserv_drivers``).  Waiting is on events (a
+Deferred per report the region receives), never on polling.
 """
 
 import json
@@ -13,6 +14,7 @@ from twisted.internet.defer import Deferred
 
 from pserv.cluster.daemon import ClusterDaemon
 from pserv.cluster.driver_set import DriverSet
+from pserv.power.types import POWER_TYPES
 from pserv.testing.fake_driver import POWER_TYPES_WITH_FAKE, FakeDriver
 from pserv.testing.power import FakeFleet
 from pserv.region.config import RegionConfig
@@ -30,25 +32,31 @@ class Pserv:
         self.url = f"http://127.0.0.1:{port}"
         self.outcomes = {}
         self.running = {}
+        self.progress = {}
         self.outcome_calls = []
         self._watch_outcomes()
-        self._watch_running()
+        self._watch("report_running", self.running)
+        self._watch("report_progress", self.progress)
 
-    def _watch_running(self):
+    def _watch(self, name, waiters):
         clusters = self.region.clusters
-        original = clusters.report_running
+        original = getattr(clusters, name)
 
-        def report_running(cluster, report):
+        def report(cluster, report):
             done = original(cluster, report)
-            waiter = self.running.setdefault(report.action, Deferred())
+            waiter = waiters.setdefault(report.action, Deferred())
             done.addCallback(lambda result: (None if waiter.called else waiter.callback(report.action), result)[1])
             return done
 
-        clusters.report_running = report_running
+        setattr(clusters, name, report)
 
     def running_of(self, action_id):
         """Fires once the region has recorded ``action_id`` as running."""
         return self.running.setdefault(action_id, Deferred())
+
+    def progress_of(self, action_id):
+        """Fires once the region has recorded a milestone of ``action_id`` (a cycle's ``off_verified``)."""
+        return self.progress.setdefault(action_id, Deferred())
 
     def _watch_outcomes(self):
         clusters = self.region.clusters
@@ -73,9 +81,13 @@ class Pserv:
         return response.code, json.loads(await response.content() or b"null")
 
     async def enrol(self, name, **params):
+        """Enrol a fake node, once its first read is done."""
+        return await self.enrol_node(name, "fake", {"address": name, **params})
+
+    async def enrol_node(self, name, power_type, params):
+        """Enrol a node of ``power_type``, once its first read is done."""
         code, node = await self.api("POST", "/api/v1/nodes", {
-            "name": name, "cluster": "rack-1", "power_type": "fake",
-            "power_parameters": {"address": name, **params},
+            "name": name, "cluster": "rack-1", "power_type": power_type, "power_parameters": params,
         })
         assert code == 201, node
         await self.enrolment_read(node)
@@ -95,8 +107,8 @@ class Pserv:
         return body
 
 
-@pytest_twisted.async_yield_fixture
-async def pserv(tmp_path):
+async def start_pserv(tmp_path, drivers, power_types, fleet=None):
+    """A region and a cluster driving ``drivers``, connected; stop it with :func:`stop_pserv`."""
     # klein imports the global reactor: only once pytest-twisted chose it.
     from twisted.internet import reactor
 
@@ -104,10 +116,9 @@ async def pserv(tmp_path):
 
     config = RegionConfig(data_dir=tmp_path, listen="127.0.0.1:0", rpc_listen="127.0.0.1:0")
     token = initialize(config)
-    region = Region(config, reactor, power_types=POWER_TYPES_WITH_FAKE)
+    region = Region(config, reactor, power_types=power_types)
     region.start()
-    fleet = FakeFleet(reactor, latency=0.02, settle=0.1)
-    daemon = ClusterDaemon(reactor, DriverSet(reactor, {"fake": FakeDriver(reactor, fleet)}), interval=3600)
+    daemon = ClusterDaemon(reactor, drivers, interval=3600)
     rpc_port = region.rpc_port.getHost().port
     connection = RegionConnection.to_region(
         reactor, f"127.0.0.1:{rpc_port}", "rack-1", load_secret(config.secret_path),
@@ -115,8 +126,32 @@ async def pserv(tmp_path):
     )
     connection.startService()
     await connection.when_ready()
-    system = Pserv(region, token, fleet, daemon, connection)
+    return Pserv(region, token, fleet, daemon, connection)
+
+
+async def stop_pserv(system):
+    await system.connection.stopService()
+    await system.daemon.stop()
+    await system.region.stop()
+
+
+@pytest_twisted.async_yield_fixture
+async def pserv(tmp_path):
+    """The whole system, its cluster driving a fleet of fake BMCs."""
+    from twisted.internet import reactor
+
+    fleet = FakeFleet(reactor, latency=0.02, settle=0.1)
+    drivers = DriverSet(reactor, {"fake": FakeDriver(reactor, fleet)})
+    system = await start_pserv(tmp_path, drivers, POWER_TYPES_WITH_FAKE, fleet)
     yield system
-    await connection.stopService()
-    await daemon.stop()
-    await region.stop()
+    await stop_pserv(system)
+
+
+@pytest_twisted.async_yield_fixture
+async def pserv_drivers(tmp_path):
+    """The whole system, its cluster with the production drivers only, for emulated BMCs on loopback."""
+    from twisted.internet import reactor
+
+    system = await start_pserv(tmp_path, DriverSet(reactor), POWER_TYPES)
+    yield system
+    await stop_pserv(system)

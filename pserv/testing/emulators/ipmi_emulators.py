@@ -31,7 +31,9 @@ IPMI_SIM = shutil.which("ipmi_sim") or "/usr/bin/ipmi_sim"
 
 CHASSIS_SCRIPT = """#!/bin/sh
 # ipmi_sim chassis_control: DEVICE get PARM... | DEVICE set PARM VALUE...
+# Each set is logged to "controls" (PARM VALUE) before it takes effect.
 state="$(dirname "$0")/power"
+log="$(dirname "$0")/controls"
 shift
 op=$1
 shift
@@ -47,6 +49,7 @@ case $op in
     done ;;
   set)
     while [ $# -ge 2 ]; do
+      echo "$1 $2" >> "$log"
       case $1 in
         power) echo "$2" > "$state" ;;
         shutdown) echo 0 > "$state" ;;
@@ -223,6 +226,15 @@ class IpmiSim:
         path = self.directory / "power"
         on = path.exists() and path.read_text().strip() == "1"
         return "on" if on else "off"
+
+    @property
+    def controls(self) -> list[str]:
+        """
+        Every chassis control the BMC carried out, oldest first, as the
+        script logged it: ``"power 1"``, ``"power 0"``, ``"shutdown 1"``...
+        """
+        path = self.directory / "controls"
+        return path.read_text().splitlines() if path.exists() else []
 
     def set_power(self, state: str) -> None:
         """Set the chassis power behind the BMC's back."""

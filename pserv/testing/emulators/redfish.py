@@ -2,12 +2,13 @@
 sushy-tools' Redfish emulator, for tests.
 
 :class:`SushyEmulator` runs sushy-tools' real Redfish emulator
-(``sushy-emulator``, as ``python -m sushy_tools.emulator.main``) as a
-subprocess on a free loopback port, with its fake systems driver, HTTP
+(``sushy-emulator``, through :mod:`pserv.testing.emulators.sushy_main`) as
+a subprocess on a free loopback port, with its fake systems driver, HTTP
 basic auth from a bcrypt htpasswd file and, if asked, TLS with a throwaway
 self-signed certificate.  The fake driver applies a power change 1-11 s
-after the reset is accepted, on the next read.  The fixtures ``sushy`` and
-``sushy_tls`` run one per test module.
+after the reset is accepted, on the next read (at once with ``instant``),
+and every reset it accepts is in :attr:`SushyEmulator.resets`.  The
+fixtures ``sushy`` and ``sushy_tls`` run one per test module.
 
 For what sushy-tools cannot do (busy replies, sessions, garbage, held
 requests) see :mod:`pserv.testing.emulators.redfish_stub`; for servers that
@@ -33,6 +34,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from pserv.testing.emulators.ipmi_emulators import REPO_ROOT
 from pserv.testing.emulators.loopback import free_port
 
 USERNAME = "admin"
@@ -62,6 +64,7 @@ class SushyEmulator:
 
     workdir: Path
     tls: bool = False
+    instant: bool = False
     port: int = 0
     process: subprocess.Popen | None = None
     output: list[str] = field(default_factory=list)
@@ -71,6 +74,12 @@ class SushyEmulator:
     def address(self) -> str:
         scheme = "https" if self.tls else "http"
         return f"{scheme}://127.0.0.1:{self.port}"
+
+    @property
+    def resets(self) -> list[tuple[str, str]]:
+        """Every reset accepted, oldest first: ``(system, ResetType)``."""
+        path = self.workdir / "resets"
+        return [tuple(line.split(" ", 1)) for line in path.read_text().splitlines()] if path.exists() else []
 
     def params(self, **overrides: Any) -> dict[str, Any]:
         """A node's settings for this emulator, with ``overrides``."""
@@ -84,10 +93,11 @@ class SushyEmulator:
             self.port = free_port()
             self._ready.clear()
             self.output.clear()
+            hooks = ["--reset-log", str(self.workdir / "resets"), *(["--instant"] if self.instant else [])]
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "sushy_tools.emulator.main", "--config", str(self._config())],
+                [sys.executable, "-m", "pserv.testing.emulators.sushy_main", *hooks, "--config", str(self._config())],
                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                env={**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(REPO_ROOT)},
             )
             threading.Thread(target=self._drain, args=(self.process,), daemon=True).start()
             self._ready.wait(START_TIMEOUT)

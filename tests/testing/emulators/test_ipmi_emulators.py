@@ -14,6 +14,7 @@ import pytest
 import pytest_twisted
 from twisted.internet.utils import getProcessOutputAndValue
 
+from pserv.power.errors import PowerUnsupportedError
 from pserv.power.states import PowerState
 from pserv.testing.emulators.ipmi_emulators import IpmiSim, PyghmiBMCs
 from tests.emulators.ipmi_fixtures import (  # noqa: F401 - fixtures
@@ -88,3 +89,35 @@ async def test_emulator_control_channel(pyghmi_bmcs: PyghmiBMCs) -> None:
     await pyghmi_bmcs.set(port, "power", "off")
     with pytest.raises(RuntimeError):
         await pyghmi_bmcs.command("explode now")
+
+
+@pytest_twisted.ensureDeferred
+async def test_pyghmi_bmc_can_refuse_power_reads(pyghmi_bmcs: PyghmiBMCs, make_driver: Any) -> None:
+    """With query_supported false the BMC answers Get Chassis Status with 0xC1: the driver says unsupported."""
+    port = pyghmi_bmcs.ports[2]
+    params = {"address": "127.0.0.1", "port": port, "username": USERNAME, "password": PASSWORD}
+    driver = make_driver()
+    await pyghmi_bmcs.set(port, "query_supported", False)
+    try:
+        with pytest.raises(PowerUnsupportedError, match=r"completion code 0xC1"):
+            await driver.query(params)
+    finally:
+        await pyghmi_bmcs.set(port, "query_supported", True)
+    assert await driver.query(params) == PowerState.OFF
+    assert (await pyghmi_bmcs.stats(port))["controls"] == []
+
+
+@pytest_twisted.ensureDeferred
+async def test_ipmi_sim_logs_each_chassis_control(ipmi_sims: list[IpmiSim], make_driver: Any) -> None:
+    """ipmi_sim's chassis script logs every control it carries out, in order, soft off included."""
+    sim = ipmi_sims[1]
+    params = {"address": "127.0.0.1", "port": sim.port, "username": USERNAME, "password": PASSWORD,
+              "backend": "python-ipmi"}
+    driver = make_driver()
+    before = len(sim.controls)
+    await driver.power_on(params)
+    await driver.soft_off(params)
+    await driver.power_on(params)
+    await driver.power_off(params)
+    assert sim.controls[before:] == ["power 1", "shutdown 1", "power 1", "power 0"]
+    assert sim.power == "off"
