@@ -23,10 +23,14 @@ async def test_request_is_carried_out_and_recorded(pserv):
 
 @pytest_twisted.ensureDeferred
 async def test_supersede_across_the_wire(pserv):
-    """on then off in quick succession ends off, with the on marked superseded."""
+    """on then off while the on still reads ends off, with the on marked superseded."""
     await pserv.enrol("n1")
+    bmc = pserv.fleet.bmc("n1")
+    bmc.hang("query")
     on = await pserv.power("n1", "on")
+    await pserv.running_of(on["id"])
     off = await pserv.power("n1", "off")
+    bmc.unhang()
     await pserv.outcome_of(off["id"])
     code, first = await pserv.api("GET", f"/api/v1/actions/{on['id']}")
     code, second = await pserv.api("GET", f"/api/v1/actions/{off['id']}")
