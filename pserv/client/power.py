@@ -15,6 +15,7 @@ from pserv.client.http import ApiClient, node_path
 from pserv.client.output import note, print_json, say
 from pserv.client.tables import action_table
 from pserv.client.wait import WaitResult, wait_for_actions
+from pserv.power.states import ActionStatus
 
 DEFAULT_TIMEOUT = 600.0
 EXIT_OK, EXIT_FAILED = 0, 1
@@ -59,6 +60,10 @@ def _outcome(result: WaitResult, timeout: float) -> int:
     if result.timed_out:
         ids = ", ".join(str(a["id"]) for a in result.outstanding)
         note(f"timed out after {timeout:g} s; still outstanding: action {ids}")
+    for action in result.outstanding:
+        if action["status"] == ActionStatus.TIMED_OUT:
+            note(f"action {action['id']} timed out at the region: its cluster may still carry it out, "
+                 f"and pserv actions show {action['id']} then shows how it ended")
     return EXIT_OK if result.succeeded else EXIT_FAILED
 
 

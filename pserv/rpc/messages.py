@@ -35,8 +35,12 @@ class Among:
 FinalStatus = Annotated[ActionStatus, Among(FINAL)]
 """How an action ended: one of the final statuses."""
 
-OutstandingStatus = Annotated[ActionStatus, Among(OUTSTANDING)]
-"""Where an action not yet ended stands."""
+OutstandingStatus = Annotated[ActionStatus, Among(OUTSTANDING - {ActionStatus.TIMED_OUT})]
+"""
+Where an action not yet ended stands, as a cluster sees it: a ``timed_out``
+action travels as ``sent`` (handed over and still owed an outcome), which
+peers of this protocol version understand.
+"""
 
 DesiredPower = Annotated[PowerState, Among(frozenset({PowerState.ON, PowerState.OFF, PowerState.UNKNOWN}))]
 """What an operator can want a node's power to be (``unknown``: no wish yet)."""

@@ -104,3 +104,17 @@ def test_wait_timeout_exits_1(memory_api, stub, clock, capsys):
     assert len(stub.seen("GET")) == 4 and clock.getDelayedCalls() == []
     assert capsys.readouterr().err.splitlines() == [
         "pserv: 0/1 done", "pserv: timed out after 3 s; still outstanding: action 10"]
+
+
+def test_wait_names_an_action_the_region_timed_out(memory_api, stub, clock, capsys):
+    """--wait goes on waiting for a timed_out action, counts it in the progress, and says its cluster may still act."""
+    stub.on("POST", "/api/v1/nodes/n1/power", 202, action(10))
+    stub.on("GET", "/api/v1/actions/10", 200, action(10, status="timed_out"))
+    d = start(["power", "on", "n1", "--wait", "--timeout", "3"], memory_api, clock)
+    clock.pump([0.5, 0.75, 1.125, 0.625])
+    assert d.result == 1 and len(stub.seen("GET")) == 4
+    assert capsys.readouterr().err.splitlines() == [
+        "pserv: 0/1 done", "pserv: 0/1 done, 1 timed_out",
+        "pserv: timed out after 3 s; still outstanding: action 10",
+        "pserv: action 10 timed out at the region: its cluster may still carry it out, "
+        "and pserv actions show 10 then shows how it ended"]

@@ -5,8 +5,8 @@ A power request, in one transaction: lock the node, set its desired state,
 count its generation up, insert the action, mark the older pending power
 actions ``superseded``, append the events.  A request that duplicates the
 node's newest outstanding action returns that action instead (the API
-answers 200 rather than 202).  A ``query`` changes no intent and counts no
-generation.
+answers 200 rather than 202), unless that action has timed out.  A
+``query`` changes no intent and counts no generation.
 """
 
 from __future__ import annotations
@@ -27,6 +27,10 @@ from pserv.region.store.transitions import move, move_one
 
 READ_AFTER_CHANGE = frozenset(["cluster", "power_type", "power_parameters"])
 """Node fields whose change has the node's power read again."""
+
+DUPLICABLE = OUTSTANDING - {ActionStatus.TIMED_OUT}
+"""The statuses of an action a new request of the same kind duplicates: a
+request made again after its action timed out is a fresh attempt."""
 
 
 def action_json(row: Row) -> dict[str, Any]:
@@ -161,23 +165,34 @@ def cancel_action(connection: Connection, action_id: int, by: str, now: datetime
 
 def expire_stuck(connection: Connection, now: datetime, timeout: float) -> list[int]:
     """
-    Fail every action left ``pending`` or ``sent`` for over ``timeout``
-    seconds, with the reason ``timed out``; return their ids.
+    Time out every action left ``pending`` or ``sent`` for over ``timeout``
+    seconds.  A pending one was never handed to a cluster, so it fails
+    with the reason ``timed out``; a sent one becomes ``timed_out``, for
+    its cluster may still hold it: it takes the outcome that comes, and
+    recovery still hands it over.
+
+    :return: the ids of the actions timed out, in order.
     """
     table = schema.power_actions
     cutoff = utc(now) - timedelta(seconds=timeout)
-    stuck = connection.execute(
+    stuck = {row.id: row for row in connection.execute(
         select(table).where(table.c.status.in_(values(UNSTARTED)), table.c.requested_at < cutoff)
-    ).all()
-    failed = move(connection, [row.id for row in stuck], ActionStatus.FAILED, now, only_from=UNSTARTED,
+    ).all()}
+    never_sent = [i for i, row in stuck.items() if row.status == ActionStatus.PENDING]
+    failed = move(connection, never_sent, ActionStatus.FAILED, now, only_from={ActionStatus.PENDING},
                   error="timed out")
-    for row in (row for row in stuck if row.id in failed):
-        node = find(connection, row.node_id)
+    held = move(connection, [i for i in stuck if i not in never_sent], ActionStatus.TIMED_OUT, now,
+                only_from={ActionStatus.SENT})
+    for action_id in sorted(failed + held):
+        row = stuck[action_id]
+        kind = "action_failed" if action_id in failed else "action_timed_out"
+        outcome = "never handed to a cluster" if action_id in failed else "its cluster may still carry it out"
         add_event(
-            connection, now, "action_failed",
-            f"{row.kind} action {row.id} timed out after {timeout:g}s {row.status}", node, row.id,
+            connection, now, kind,
+            f"{row.kind} action {row.id} timed out after {timeout:g}s {row.status}: {outcome}",
+            find(connection, row.node_id), row.id,
         )
-    return failed
+    return sorted(failed + held)
 
 
 def request_intent(
@@ -239,7 +254,7 @@ def _supersede_pending(connection: Connection, node: Row, newer: int, now: datet
 def _newest_outstanding(connection: Connection, node_id: int) -> Row | None:
     table = schema.power_actions
     return connection.execute(
-        select(table).where(table.c.node_id == node_id, table.c.status.in_(values(OUTSTANDING)))
+        select(table).where(table.c.node_id == node_id, table.c.status.in_(values(DUPLICABLE)))
         .order_by(table.c.id.desc()).limit(1)
     ).first()
 

@@ -168,6 +168,38 @@ def test_stuck_actions_time_out(run, moments):
     assert run(get_action, fresh["id"])["status"] == "pending"
 
 
+def test_a_sent_action_times_out_and_does_not_fail(run, moments):
+    """A sent action past the timeout becomes timed_out, not failed, with its event; pending ones still fail."""
+    from pserv.region.store.events import list_events
+    from pserv.region.store.reports import mark_sent
+
+    enrol(run, moments, cluster="rack-1")
+    enrol(run, moments, name="node-2", cluster="rack-1")
+    sent, _ = run(request_power, "node-1", "on", "a", moments())
+    pending, _ = run(request_power, "node-2", "on", "a", moments())
+    run(mark_sent, [sent["id"]], moments())
+    assert run(expire_stuck, moments(601), 600) == [sent["id"], pending["id"]]
+    shown = run(get_action, sent["id"])
+    assert (shown["status"], shown["error"], shown["finished_at"]) == ("timed_out", None, None)
+    assert run(get_action, pending["id"])["status"] == "failed"
+    kinds = [(e["kind"], e["action"]) for e in run(list_events, None, None, 100, None)[0]]
+    assert ("action_timed_out", sent["id"]) in kinds and ("action_failed", pending["id"]) in kinds
+    assert run(expire_stuck, moments(601), 600) == []
+
+
+def test_a_request_after_a_time_out_is_a_new_action(run, moments):
+    """Asking again for what a timed-out action asked makes a new action rather than returning the old one."""
+    from pserv.region.store.reports import mark_sent
+
+    enrol(run, moments, cluster="rack-1")
+    first, _ = run(request_power, "node-1", "on", "a", moments())
+    run(mark_sent, [first["id"]], moments())
+    run(expire_stuck, moments(601), 600)
+    again, created = run(request_power, "node-1", "on", "a", moments())
+    assert created and again["id"] != first["id"]
+    assert run(get_action, first["id"])["status"] == "timed_out"
+
+
 def test_actions_page_newest_first(run, moments):
     """A node's actions list newest first and page backwards."""
     enrol(run, moments)

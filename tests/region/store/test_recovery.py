@@ -64,3 +64,16 @@ def test_claim_for_delivery(run, moments):
     assert run(get_action, first["id"])["status"] == "sent"
     assert run(claim_for_delivery, ["rack-1"], None, moments()) == []
     assert run(claim_for_delivery, [], None, moments()) == []
+
+
+def test_a_timed_out_action_is_still_handed_over_as_sent(run, moments):
+    """Recovery lists a timed-out action, as sent, so its cluster ends it once back; it stays timed_out."""
+    from pserv.region.store.actions import expire_stuck
+
+    enrol(run, moments, "n0", "rack-1")
+    action, _ = run(request_power, "n0", "off", "a", moments())
+    run(recover, "rack-1", None, 100, moments())
+    run(expire_stuck, moments(601), 600)
+    entry = run(recover, "rack-1", None, 100, moments()).nodes[0]
+    assert [(a.id, a.status) for a in entry.actions] == [(action["id"], ActionStatus.SENT)]
+    assert run(get_action, action["id"])["status"] == "timed_out"
