@@ -78,6 +78,7 @@ power_actions = Table(
     Column("power_state", String(16)),
     Column("cancel_requested", Boolean, nullable=False),
     Column("progress", String(32)),
+    Column("desired_before", String(16)),
     Index("ix_power_actions_node_id_status", "node_id", "status"),
     Index("ix_power_actions_status_requested_at", "status", "requested_at"),
     sqlite_autoincrement=True,

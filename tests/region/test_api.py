@@ -149,6 +149,39 @@ async def test_cancel(api):
     assert (await api.call("GET", "/api/v1/actions/{action}", action=999999)).status == 404
 
 
+def cluster_reports(engine, moments, work, *args):
+    """What the node's cluster would report over RPC, straight to the store."""
+    with engine.begin() as connection:
+        return work(connection, "rack-1", *args, moments())
+
+
+def outcome_of(action, state):
+    return {"action": action["id"], "node": action["node"], "status": "done", "generation": action["generation"],
+            "power_state": state, "error": None, "fatal": False, "superseded_by": None, "commands": []}
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_cancelled_request_is_never_enforced(api, engine, moments):
+    """An enforcing node, off: on requested and cancelled while pending; the sweep sees off twice and nothing asks on."""
+    from pserv.region.store.reports import report_outcome, report_power_states
+
+    node = await enrol(api, drift_policy="enforce")
+    [query] = (await api.call("GET", "/api/v1/nodes/{node}/actions", node="node-1")).body["items"]
+    cluster_reports(engine, moments, report_outcome, outcome_of(query, "off"))
+    off = (await api.call("POST", "/api/v1/nodes/{node}/power", node="node-1", body={"action": "off"})).body
+    cluster_reports(engine, moments, report_outcome, outcome_of(off, "off"))
+    on = (await api.call("POST", "/api/v1/nodes/{node}/power", node="node-1", body={"action": "on"})).body
+    cancelled = await api.call("POST", "/api/v1/actions/{action}/cancel", action=on["id"])
+    assert (cancelled.status, cancelled.body["status"]) == (200, "cancelled")
+    shown = (await api.call("GET", "/api/v1/nodes/{node}", node="node-1")).body
+    assert (shown["desired_power_state"], shown["generation"]) == ("off", 2)
+    for minute in (1, 2, 3):
+        seen = {"node": node["id"], "power_state": "off", "error": None, "observed_at": f"2026-11-22T13:0{minute}:00Z"}
+        assert cluster_reports(engine, moments, report_power_states, [seen])["enforced"] == []
+    listed = (await api.call("GET", "/api/v1/nodes/{node}/actions", node="node-1")).body["items"]
+    assert [(a["kind"], a["status"]) for a in listed] == [("on", "cancelled"), ("off", "done"), ("query", "done")]
+
+
 @pytest_twisted.ensureDeferred
 async def test_events_and_drivers(api):
     """The audit log lists what happened; the drivers list their settings schemas."""

@@ -22,6 +22,7 @@ from pserv.power.types import POWER_TYPES, PowerTypes
 from pserv.region import schema
 from pserv.region.errors import Conflict, Invalid
 from pserv.region.store.common import MAX_ID, add_event, add_events, event_row, iso, one_row, page, utc
+from pserv.region.store.intent import settle_intent
 from pserv.region.store.nodes import create_node, find, update_node
 from pserv.region.store.transitions import move, move_one
 
@@ -140,21 +141,24 @@ def list_node_actions(
 
 def cancel_action(connection: Connection, action_id: int, by: str, now: datetime) -> tuple[dict[str, Any], bool]:
     """
-    An operator's cancel.  A pending action is cancelled at once; one in
-    flight is asked to stop (its cluster stops it at the next safe point).
-    The desired power state does not change: to change intent, ask for the
-    power state wanted.
+    An operator's cancel, which withdraws the request.  A pending action is
+    cancelled at once; one in flight is asked to stop (its cluster stops it
+    at the next safe point).  Once it has ended without being done, the
+    node's desired state goes back to what it was before that request,
+    unless a newer request has been made since
+    (:func:`~pserv.region.store.intent.settle_intent`).
 
     :return: the action, and whether it is already cancelled.
     :raises Conflict: the action has already ended.
     """
+    node = find(connection, _find(connection, action_id).node_id, lock=True)
     row = _find(connection, action_id, lock=True)
-    node = find(connection, row.node_id)
     if ActionStatus(row.status).final:
         raise Conflict(f"action {action_id} has already ended: {row.status}", "action")
     if row.status == ActionStatus.PENDING:
-        move_one(connection, row.id, ActionStatus.CANCELLED, now)
+        move_one(connection, row.id, ActionStatus.CANCELLED, now, cancel_requested=True)
         add_event(connection, now, "action_cancelled", f"{row.kind} action {row.id} cancelled by {by}", node, row.id)
+        settle_intent(connection, node, row, now)
         return get_action(connection, action_id), True
     connection.execute(
         update(schema.power_actions).where(schema.power_actions.c.id == row.id).values(cancel_requested=True)
@@ -223,6 +227,7 @@ def request_intent(
         insert(schema.power_actions).values(
             node_id=node.id, kind=kind.value, generation=generation, status=ActionStatus.PENDING.value,
             requested_by=requested_by, requested_at=utc(now), cancel_requested=False,
+            desired_before=node.desired_power_state if kind.changes_power else None,
         ).returning(*schema.power_actions.c)
     ).one()
     events = [event_row(now, "power_requested", f"{kind.value} requested by {requested_by}", node, action.id)]
