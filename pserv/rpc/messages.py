@@ -60,7 +60,13 @@ it to the node.
 
 @attrs.frozen
 class PowerRequest:
-    """``PerformPower``: a power action for a cluster to run, with everything it needs."""
+    """
+    ``PerformPower``: a power action for a cluster to run, with everything it needs.
+
+    :ivar escalate_after: for a ``soft_off``, the seconds to wait for the
+        graceful shutdown before a hard off; ``None`` (and from regions
+        before the field, which leave it out): never escalate.
+    """
 
     action: int
     node: int
@@ -69,6 +75,7 @@ class PowerRequest:
     generation: int
     power_type: str
     power_parameters: dict[str, Any]
+    escalate_after: float | None = None
 
 
 @attrs.frozen
@@ -89,7 +96,7 @@ class RecoveryQuery:
 
 @attrs.frozen
 class RecoveryAction:
-    """One outstanding action of a recovery entry."""
+    """One outstanding action of a recovery entry (``escalate_after`` as in :class:`PowerRequest`)."""
 
     id: int
     kind: ActionKind
@@ -97,6 +104,7 @@ class RecoveryAction:
     status: OutstandingStatus
     progress: str | None
     cancel_requested: bool
+    escalate_after: float | None = None
 
 
 @attrs.frozen
@@ -118,9 +126,11 @@ class RecoveryNode:
         :param kind: what to run instead of the action's own kind (an
             interrupted cycle finishes as ``on``).
         """
+        kind = kind or action.kind
         return PowerRequest(
-            action=action.id, node=self.node, name=self.name, kind=kind or action.kind,
+            action=action.id, node=self.node, name=self.name, kind=kind,
             generation=action.generation, power_type=self.power_type, power_parameters=self.power_parameters,
+            escalate_after=action.escalate_after if kind is ActionKind.SOFT_OFF else None,
         )
 
 

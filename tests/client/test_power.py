@@ -22,6 +22,25 @@ async def test_one_node_posts_to_its_power(api, stub, capsys):
 
 
 @pytest_twisted.ensureDeferred
+async def test_soft_off_may_escalate(api, stub, capsys):
+    """--escalate-after goes with a soft-off, to one node or in bulk, as escalate_after in seconds."""
+    stub.on("POST", "/api/v1/nodes/n1/power", 202, action(10, kind="soft_off", escalate_after=60.0))
+    stub.on("POST", "/api/v1/power", 202, {"actions": [action(11, 1, kind="soft_off"), action(12, 2, kind="soft_off")]})
+    assert await run(["power", "soft-off", "n1", "--escalate-after", "60"], api) == 0
+    assert await run(["power", "soft-off", "n1", "n2", "--escalate-after", "2.5"], api) == 0
+    assert [r.body for r in stub.requests] == [
+        {"action": "soft_off", "escalate_after": 60.0},
+        {"action": "soft_off", "escalate_after": 2.5, "nodes": ["n1", "n2"]}]
+
+
+@pytest_twisted.ensureDeferred
+async def test_escalate_after_only_with_soft_off(api, stub, capsys):
+    """--escalate-after with another action is a usage error, and nothing is requested."""
+    assert await run(["power", "off", "n1", "--escalate-after", "5"], api) == 2
+    assert stub.requests == [] and "--escalate-after: only with soft-off" in capsys.readouterr().err
+
+
+@pytest_twisted.ensureDeferred
 async def test_several_nodes_are_one_bulk_request(api, stub, capsys):
     """Several nodes: one POST /api/v1/power naming each once; --json prints {"actions"}."""
     result = {"actions": [action(10, 1), action(11, 2)]}

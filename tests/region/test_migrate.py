@@ -21,7 +21,7 @@ def test_migrations_build_the_schema(engine):
     with engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection), metadata)
     assert differences == []
-    assert current_revision(engine) == head_revision() == "0004"
+    assert current_revision(engine) == head_revision() == "0005"
 
 
 def test_upgrade_again_keeps_rows(engine, run, moments):
@@ -88,3 +88,15 @@ def test_upgrade_from_0003_keeps_every_action_with_no_desired_before(database_ur
         with engine.connect() as connection:
             row = connection.execute(text("SELECT kind, status, desired_before FROM power_actions")).one()
         assert tuple(row) == ("on", "pending", None)
+
+
+def test_upgrade_from_0004_keeps_every_action_never_escalating(database_url):
+    """A database at 0004 upgraded keeps its actions; they have no escalate_after (NULL: never escalate)."""
+    with database_at(database_url, "0004") as engine:
+        with engine.begin() as connection:
+            connection.execute(text(OLD_NODE))
+            connection.execute(text(OLD_ACTION.replace("'on'", "'soft_off'")))
+        upgrade(engine)
+        with engine.connect() as connection:
+            row = connection.execute(text("SELECT kind, escalate_after FROM power_actions")).one()
+        assert tuple(row) == ("soft_off", None)

@@ -50,21 +50,26 @@ def action_json(row: Row) -> dict[str, Any]:
         "superseded_by": row.superseded_by,
         "power_state": row.power_state,
         "cancel_requested": bool(row.cancel_requested),
+        "escalate_after": row.escalate_after,
     }
 
 
 def request_power(
-    connection: Connection, ref: str | int, kind: str, requested_by: str, now: datetime
+    connection: Connection, ref: str | int, kind: str, requested_by: str, now: datetime,
+    *, escalate_after: float | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """
     Commit one power intent for node ``ref``.
 
+    :param escalate_after: for a ``soft_off``, the seconds it waits for the
+        graceful shutdown before a hard off (``None``: it never escalates).
     :return: the action, and whether it is new (``False`` for a duplicate).
     :raises NotFound: no such node.
     :raises Conflict: the node is being deleted.
+    :raises Invalid: ``escalate_after`` for another kind than ``soft_off``.
     """
     node = find(connection, ref, lock=True)
-    return request_intent(connection, node, ActionKind(kind), requested_by, now)
+    return request_intent(connection, node, ActionKind(kind), requested_by, now, escalate_after=escalate_after)
 
 
 def request_bulk(
@@ -74,13 +79,20 @@ def request_bulk(
     kind: str,
     requested_by: str,
     now: datetime,
+    *,
+    escalate_after: float | None = None,
 ) -> list[dict[str, Any]]:
     """
     One intent for many nodes, all or nothing: any missing or deleting node
     refuses the whole request.
+
+    :param escalate_after: as for :func:`request_power`.
     """
     nodes = _bulk_nodes(connection, refs, filters)
-    return [request_intent(connection, node, ActionKind(kind), requested_by, now)[0] for node in nodes]
+    return [
+        request_intent(connection, node, ActionKind(kind), requested_by, now, escalate_after=escalate_after)[0]
+        for node in nodes
+    ]
 
 
 def enrol_node(
@@ -200,16 +212,20 @@ def expire_stuck(connection: Connection, now: datetime, timeout: float) -> list[
 
 
 def request_intent(
-    connection: Connection, node: Row, kind: ActionKind, requested_by: str, now: datetime
+    connection: Connection, node: Row, kind: ActionKind, requested_by: str, now: datetime,
+    *, escalate_after: float | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """
     Commit one power intent for the locked ``node`` row; see
-    :func:`request_power`.
+    :func:`request_power`.  A request duplicates the newest outstanding
+    action only if it asks the same, escalation included.
     """
+    if escalate_after is not None and kind is not ActionKind.SOFT_OFF:
+        raise Invalid("escalate_after: only for soft_off", "escalate_after")
     if node.lifecycle == "deleting":
         raise Conflict(f"node {node.name} is being deleted", "node")
     newest = _newest_outstanding(connection, node.id)
-    if newest is not None and newest.kind == kind.value:
+    if newest is not None and (newest.kind, newest.escalate_after) == (kind.value, escalate_after):
         add_event(
             connection, now, "power_coalesced",
             f"{kind.value} requested by {requested_by}: same as action {newest.id}", node, newest.id,
@@ -227,7 +243,7 @@ def request_intent(
         insert(schema.power_actions).values(
             node_id=node.id, kind=kind.value, generation=generation, status=ActionStatus.PENDING.value,
             requested_by=requested_by, requested_at=utc(now), cancel_requested=False,
-            desired_before=node.desired_power_state if kind.changes_power else None,
+            desired_before=node.desired_power_state if kind.changes_power else None, escalate_after=escalate_after,
         ).returning(*schema.power_actions.c)
     ).one()
     events = [event_row(now, "power_requested", f"{kind.value} requested by {requested_by}", node, action.id)]

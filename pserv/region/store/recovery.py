@@ -57,6 +57,7 @@ def _entry(row: Any, actions: list[Any]) -> RecoveryNode:
                 status=_as_sent(ActionStatus(a.status)),
                 progress=a.progress,
                 cancel_requested=bool(a.cancel_requested),
+                escalate_after=a.escalate_after,
             )
             for a in actions
         ),
@@ -120,5 +121,5 @@ def claim_for_delivery(
 def _request(row: Any) -> PowerRequest:
     return PowerRequest(
         action=row.id, node=row.node_id, name=row.name, kind=ActionKind(row.kind), generation=row.generation,
-        power_type=row.power_type, power_parameters=_settings(row),
+        power_type=row.power_type, power_parameters=_settings(row), escalate_after=row.escalate_after,
     )

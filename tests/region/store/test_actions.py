@@ -135,6 +135,17 @@ def test_bulk_is_all_or_nothing(run, moments, engine):
         run(request_bulk, None, {"cluster": "nowhere"}, "on", "a", moments())
 
 
+def test_escalate_after_is_only_for_soft_off(run, moments):
+    """A soft_off records escalate_after; any other kind given one is refused naming it, and nothing is written."""
+    enrol(run, moments)
+    action, _ = run(request_power, "node-1", "soft_off", "a", moments(), escalate_after=60.0)
+    assert run(get_action, action["id"])["escalate_after"] == 60.0
+    with pytest.raises(Invalid, match="escalate_after: only for soft_off") as refused:
+        run(request_bulk, ["node-1"], None, "off", "a", moments(), escalate_after=60.0)
+    assert refused.value.field == "escalate_after"
+    assert [a["id"] for a in run(list_node_actions, "node-1", 10, None)[0]] == [action["id"]]
+
+
 def test_cancel_pending(run, moments):
     """Cancelling a pending action ends it at once."""
     enrol(run, moments)
