@@ -1,5 +1,6 @@
 """
-``pserv power on|off|cycle|soft-off|query NODE... [--wait] [--timeout S]``.
+``pserv power on|off|cycle|soft-off|query NODE... [--wait] [--timeout S]
+[--escalate-after S]``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pserv.client.http import ApiClient, node_path
 from pserv.client.output import note, print_json, say
 from pserv.client.tables import action_table
 from pserv.client.wait import WaitResult, wait_for_actions
+from pserv.power.states import ActionKind, ActionStatus
 
 DEFAULT_TIMEOUT = 600.0
 EXIT_OK, EXIT_FAILED = 0, 1
@@ -31,12 +33,16 @@ async def request_power(args: Namespace, api: ApiClient, clock: IReactorTime) ->
     """
     if args.timeout is not None and not args.wait:
         raise UsageError("--timeout: only with --wait")
-    kind = POWER_ACTIONS[args.action].value
+    kind = POWER_ACTIONS[args.action]
+    escalate_after = args.escalate_after
+    if escalate_after is not None and kind is not ActionKind.SOFT_OFF:
+        raise UsageError("--escalate-after: only with soft-off")
+    asked = {"action": kind.value, **({} if escalate_after is None else {"escalate_after": escalate_after})}
     nodes = list(dict.fromkeys(args.nodes))
     if len(nodes) == 1:
-        actions = [await _request_one(api, nodes[0], kind)]
+        actions = [await _request_one(api, nodes[0], asked)]
     else:
-        response = await api.post("/api/v1/power", {"action": kind, "nodes": nodes})
+        response = await api.post("/api/v1/power", {**asked, "nodes": nodes})
         actions = response.body["actions"]
     if not args.wait:
         _show(args, actions, single=len(nodes) == 1)
@@ -47,8 +53,8 @@ async def request_power(args: Namespace, api: ApiClient, clock: IReactorTime) ->
     return _outcome(result, timeout)
 
 
-async def _request_one(api: ApiClient, node: str, kind: str) -> dict[str, Any]:
-    response = await api.post(node_path(node, "power"), {"action": kind})
+async def _request_one(api: ApiClient, node: str, asked: dict[str, Any]) -> dict[str, Any]:
+    response = await api.post(node_path(node, "power"), asked)
     action = response.body
     if response.status == 200:
         note(f"{node}: same as outstanding action {action['id']} ({action['status']}); no new action")
@@ -59,6 +65,10 @@ def _outcome(result: WaitResult, timeout: float) -> int:
     if result.timed_out:
         ids = ", ".join(str(a["id"]) for a in result.outstanding)
         note(f"timed out after {timeout:g} s; still outstanding: action {ids}")
+    for action in result.outstanding:
+        if action["status"] == ActionStatus.TIMED_OUT:
+            note(f"action {action['id']} timed out at the region: its cluster may still carry it out, "
+                 f"and pserv actions show {action['id']} then shows how it ended")
     return EXIT_OK if result.succeeded else EXIT_FAILED
 
 

@@ -27,6 +27,9 @@ from pserv.util.backoff import Backoff, exponential
 
 UNSUCCESSFUL = tuple(status for status in ActionStatus if status.final and status is not ActionStatus.DONE)
 """The ways an action can end other than done, in the order the progress line names them."""
+OVERDUE = (ActionStatus.TIMED_OUT,)
+"""Statuses not final that the progress line names after those: the region
+has stopped waiting for the action, though its outcome may still come."""
 POLL_CONCURRENCY = 8
 
 Action = dict[str, Any]
@@ -61,12 +64,13 @@ class WaitResult:
 
 def progress_line(actions: Iterable[Action]) -> str:
     """
-    ``3/10 done, 1 failed``: done out of all, then each unsuccessful end.
+    ``3/10 done, 1 failed, 2 timed_out``: done out of all, then each
+    unsuccessful end, then the actions overdue.
     """
     actions = list(actions)
     counts = Counter(a["status"] for a in actions)
     parts = [f"{counts[ActionStatus.DONE]}/{len(actions)} {ActionStatus.DONE.value}"]
-    parts += [f"{counts[s]} {s.value}" for s in UNSUCCESSFUL if counts[s]]
+    parts += [f"{counts[s]} {s.value}" for s in UNSUCCESSFUL + OVERDUE if counts[s]]
     return ", ".join(parts)
 
 
@@ -76,7 +80,8 @@ async def wait_for_actions(
 ) -> WaitResult:
     """
     Poll ``GET /api/v1/actions/{id}`` for the outstanding actions until all
-    are final or ``timeout`` seconds of ``clock`` pass. ``report`` gets the
+    are final or ``timeout`` seconds of ``clock`` pass (a ``timed_out``
+    action is not final: its outcome may still come). ``report`` gets the
     progress line whenever it changes, and one line per failed poll (an
     unreachable region or a 5xx is retried; other errors are raised).
     ``backoff`` gives the wait before poll ``n`` (from zero).

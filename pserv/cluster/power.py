@@ -70,6 +70,7 @@ class ClusterPower:
         self._outstanding.add(action)
         ran = self.registry.request(
             str(request.node), request.kind, control, action_id=action, generation=request.generation,
+            escalate_after=request.escalate_after,
         )
         ran.addCallback(self._ended_with, request)
 

@@ -76,13 +76,16 @@ class ActionStatus(str, Enum):
     RPC, the client and the simulation name it.
 
     ``PENDING`` is committed and not yet handed to a cluster, ``SENT`` handed
-    over, ``RUNNING`` started by the cluster; the other four are final and
-    match :class:`~pserv.power.outcome.OutcomeStatus`.
+    over, ``RUNNING`` started by the cluster; ``TIMED_OUT`` handed over and
+    not heard of within the region's ``action_timeout``, though the cluster
+    may still hold it, so it still takes the outcome that comes; the other
+    four are final and match :class:`~pserv.power.outcome.OutcomeStatus`.
     """
 
     PENDING = "pending"
     SENT = "sent"
     RUNNING = "running"
+    TIMED_OUT = "timed_out"
     DONE = "done"
     FAILED = "failed"
     SUPERSEDED = "superseded"
@@ -116,21 +119,25 @@ class ActionStatus(str, Enum):
 FINAL = frozenset({ActionStatus.DONE, ActionStatus.FAILED, ActionStatus.SUPERSEDED, ActionStatus.CANCELLED})
 """The statuses an action ends in."""
 
-OUTSTANDING = frozenset({ActionStatus.PENDING, ActionStatus.SENT, ActionStatus.RUNNING})
+OUTSTANDING = frozenset({ActionStatus.PENDING, ActionStatus.SENT, ActionStatus.RUNNING, ActionStatus.TIMED_OUT})
 """The statuses of an action that has not ended: what recovery returns."""
 
-IN_FLIGHT = frozenset({ActionStatus.SENT, ActionStatus.RUNNING})
+IN_FLIGHT = frozenset({ActionStatus.SENT, ActionStatus.RUNNING, ActionStatus.TIMED_OUT})
 """The statuses of an action a cluster may be holding."""
 
 UNSTARTED = frozenset({ActionStatus.PENDING, ActionStatus.SENT})
-"""The statuses of an action no cluster has started: what times out."""
+"""The statuses of an action no cluster has started: what the region's timer
+looks at (a ``pending`` one fails, a ``sent`` one becomes ``timed_out``)."""
 
 TRANSITIONS: dict[ActionStatus, frozenset[ActionStatus]] = {
     # A cluster's "running" report can overtake the region marking it sent,
     # and an outcome can arrive for an action the region still holds
     # pending (a recovery answer that crossed the hand-over).
     ActionStatus.PENDING: frozenset({ActionStatus.SENT, ActionStatus.RUNNING}) | FINAL,
-    ActionStatus.SENT: frozenset({ActionStatus.RUNNING}) | FINAL,
+    # A sent action nobody heard of in time times out, and still takes the
+    # running report and the outcome of a cluster that held it all along.
+    ActionStatus.SENT: frozenset({ActionStatus.RUNNING, ActionStatus.TIMED_OUT}) | FINAL,
+    ActionStatus.TIMED_OUT: frozenset({ActionStatus.RUNNING}) | FINAL,
     ActionStatus.RUNNING: FINAL,
     **{status: frozenset() for status in FINAL},
 }

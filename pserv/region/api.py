@@ -141,7 +141,9 @@ class RegionAPI:
     @endpoint
     async def request_power(self, request: Any, who: str, node: str) -> tuple[int, Any]:
         body = check_body("PowerRequest", read_json(request))
-        action, created = await self.database.run(actions.request_power, node, body["action"], who, self.now())
+        action, created = await self.database.run(
+            actions.request_power, node, body["action"], who, self.now(), escalate_after=body.get("escalate_after")
+        )
         if not created:
             return 200, action
         self.clusters.start_delivery([action["id"]])
@@ -157,7 +159,8 @@ class RegionAPI:
         if "nodes" in body and not body["nodes"]:
             raise Invalid("nodes: must name at least one node", "nodes")
         done = await self.database.run(
-            actions.request_bulk, body.get("nodes"), body.get("filter"), body["action"], who, self.now()
+            actions.request_bulk, body.get("nodes"), body.get("filter"), body["action"], who, self.now(),
+            escalate_after=body.get("escalate_after"),
         )
         self.clusters.start_delivery([a["id"] for a in done])
         return 202, {"actions": done}

@@ -22,8 +22,8 @@ class RegionConfig:
     :ivar database: an SQLAlchemy URL; SQLite in the data directory if empty.
     :ivar listen: ``HOST:PORT`` for the API.
     :ivar rpc_listen: ``HOST:PORT`` for the clusters' RPC (TLS).
-    :ivar action_timeout: seconds before an action left pending or sent
-        fails as ``timed out``.
+    :ivar action_timeout: seconds before an action left pending fails as
+        ``timed out``, and one left sent becomes ``timed_out``.
     """
 
     data_dir: Path = Path("/var/lib/pserv")

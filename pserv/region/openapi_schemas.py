@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pserv.power.policy import DEFAULT_POLICY
 from pserv.power.states import ActionKind, ActionStatus, PowerState
 
 POWER_STATES = [state.value for state in PowerState]
@@ -50,6 +51,21 @@ def _page(item: str) -> dict[str, Any]:
 
 
 TIME = {"type": ["string", "null"], "format": "date-time"}
+
+ESCALATE_AFTER_MAX = DEFAULT_POLICY.soft_off_timeout
+"""The longest a soft_off may wait before escalating: by then a graceful shutdown fails anyway."""
+ESCALATE_AFTER = {
+    "type": "number",
+    "exclusiveMinimum": 0,
+    "maximum": ESCALATE_AFTER_MAX,
+    "description": "soft_off only: seconds to wait for the graceful shutdown before a hard off; "
+    "without it, a soft_off never forces the node off",
+}
+SOFT_OFF_ONLY = {
+    "if": {"required": ["action"], "properties": {"action": {"const": ActionKind.SOFT_OFF.value}}},
+    "else": {"not": {"required": ["escalate_after"]}, "description": "only for soft_off"},
+}
+"""The rule that ``escalate_after`` goes only with a ``soft_off``, for a request's schema."""
 
 SCHEMAS: dict[str, Any] = {
     "Error": {
@@ -120,7 +136,7 @@ SCHEMAS: dict[str, Any] = {
         "required": [
             "id", "node", "kind", "status", "generation", "requested_by",
             "requested_at", "started_at", "finished_at", "error",
-            "superseded_by", "power_state", "cancel_requested",
+            "superseded_by", "power_state", "cancel_requested", "escalate_after",
         ],
         "properties": {
             "id": {"type": "integer"},
@@ -138,21 +154,27 @@ SCHEMAS: dict[str, Any] = {
                 "enum": POWER_STATES + [None],
                 "description": "the state the action verified, once done",
             },
-            "cancel_requested": {"type": "boolean"},
+            "cancel_requested": {"type": "boolean", "description": "an operator cancelled it"},
+            "escalate_after": {
+                "type": ["number", "null"],
+                "description": "for a soft_off, the seconds it waits before a hard off; null: it never escalates",
+            },
         },
         "additionalProperties": False,
     },
     "PowerRequest": {
         "type": "object",
         "required": ["action"],
-        "properties": {"action": {"enum": ACTION_KINDS}},
+        "properties": {"action": {"enum": ACTION_KINDS}, "escalate_after": ESCALATE_AFTER},
         "additionalProperties": False,
+        **SOFT_OFF_ONLY,
     },
     "BulkPowerRequest": {
         "type": "object",
         "required": ["action"],
         "properties": {
             "action": {"enum": ACTION_KINDS},
+            "escalate_after": ESCALATE_AFTER,
             "nodes": {
                 "type": "array",
                 "items": {"type": ["integer", "string"]},
@@ -169,6 +191,7 @@ SCHEMAS: dict[str, Any] = {
             },
         },
         "additionalProperties": False,
+        **SOFT_OFF_ONLY,
     },
     "BulkPowerResult": {
         "type": "object",

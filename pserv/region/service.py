@@ -1,5 +1,5 @@
 """
-The running region: the database, the API, and the sweep that fails
+The running region: the database, the API, and the sweep that times out
 actions stuck past their time.
 
 Importing this module loads no driver, no BMC library and no reactor: the
@@ -160,8 +160,9 @@ class Region:
 
     def sweep(self) -> Any:
         """
-        Fail the actions stuck past ``action_timeout``, and hand over any
-        pending action a connected cluster has not been given.
+        Time out the actions stuck past ``action_timeout`` (a pending one
+        fails, a sent one becomes ``timed_out``), and hand over any pending
+        action a connected cluster has not been given.
         """
         self.clusters.start_delivery()
         swept = self.database.run(expire_stuck, self.api.now(), self.config.action_timeout)
@@ -171,4 +172,4 @@ class Region:
 
     def _swept(self, ids: list[int]) -> None:
         if ids:
-            log.info("{count} stuck action(s) failed as timed out: {ids}", count=len(ids), ids=ids)
+            log.info("{count} stuck action(s) timed out: {ids}", count=len(ids), ids=ids)

@@ -50,7 +50,16 @@ def _describe(error: ValidationError) -> tuple[str | None, str]:
         return path, "must be " + (" or ".join(expected) if isinstance(expected, list) else expected)
     if error.validator == "pattern":
         return path, "has characters or a length that are not allowed"
+    if error.validator in BOUNDS:
+        return path, f"must be {BOUNDS[error.validator]} {error.validator_value:g}"
+    if error.validator == "not" and list(error.validator_value) == ["required"]:
+        # A field allowed only with others ("else": {"not": {"required": [...]}}).
+        return _join(path, error.validator_value["required"][0]), error.schema.get("description", "is not allowed")
     return path, "is not valid"
+
+
+BOUNDS = {"minimum": "at least", "exclusiveMinimum": "more than", "maximum": "at most",
+          "exclusiveMaximum": "less than"}
 
 
 def _join(path: str | None, name: str) -> str:

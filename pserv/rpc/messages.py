@@ -35,8 +35,12 @@ class Among:
 FinalStatus = Annotated[ActionStatus, Among(FINAL)]
 """How an action ended: one of the final statuses."""
 
-OutstandingStatus = Annotated[ActionStatus, Among(OUTSTANDING)]
-"""Where an action not yet ended stands."""
+OutstandingStatus = Annotated[ActionStatus, Among(OUTSTANDING - {ActionStatus.TIMED_OUT})]
+"""
+Where an action not yet ended stands, as a cluster sees it: a ``timed_out``
+action travels as ``sent`` (handed over and still owed an outcome), which
+peers of this protocol version understand.
+"""
 
 DesiredPower = Annotated[PowerState, Among(frozenset({PowerState.ON, PowerState.OFF, PowerState.UNKNOWN}))]
 """What an operator can want a node's power to be (``unknown``: no wish yet)."""
@@ -56,7 +60,13 @@ it to the node.
 
 @attrs.frozen
 class PowerRequest:
-    """``PerformPower``: a power action for a cluster to run, with everything it needs."""
+    """
+    ``PerformPower``: a power action for a cluster to run, with everything it needs.
+
+    :ivar escalate_after: for a ``soft_off``, the seconds to wait for the
+        graceful shutdown before a hard off; ``None`` (and from regions
+        before the field, which leave it out): never escalate.
+    """
 
     action: int
     node: int
@@ -65,6 +75,7 @@ class PowerRequest:
     generation: int
     power_type: str
     power_parameters: dict[str, Any]
+    escalate_after: float | None = None
 
 
 @attrs.frozen
@@ -85,7 +96,7 @@ class RecoveryQuery:
 
 @attrs.frozen
 class RecoveryAction:
-    """One outstanding action of a recovery entry."""
+    """One outstanding action of a recovery entry (``escalate_after`` as in :class:`PowerRequest`)."""
 
     id: int
     kind: ActionKind
@@ -93,6 +104,7 @@ class RecoveryAction:
     status: OutstandingStatus
     progress: str | None
     cancel_requested: bool
+    escalate_after: float | None = None
 
 
 @attrs.frozen
@@ -114,9 +126,11 @@ class RecoveryNode:
         :param kind: what to run instead of the action's own kind (an
             interrupted cycle finishes as ``on``).
         """
+        kind = kind or action.kind
         return PowerRequest(
-            action=action.id, node=self.node, name=self.name, kind=kind or action.kind,
+            action=action.id, node=self.node, name=self.name, kind=kind,
             generation=action.generation, power_type=self.power_type, power_parameters=self.power_parameters,
+            escalate_after=action.escalate_after if kind is ActionKind.SOFT_OFF else None,
         )
 
 

@@ -3,8 +3,8 @@ The one conversion between :mod:`pserv.rpc.messages` and the wire: a
 ``cattrs`` converter, strict where JSON is loose.
 
 :func:`structure` is the check a message gets, once per hop, as the
-receiving end deserialises it: integers are never booleans, strings are
-strings, lists are JSON arrays, enums take only their values (and a field
+receiving end deserialises it: integers are never booleans, numbers are
+never booleans or strings, strings are strings, lists are JSON arrays, enums take only their values (and a field
 marked :class:`~pserv.rpc.messages.Among` only those members), times are
 ISO 8601.  A bad message is refused as
 :class:`~pserv.rpc.common.InvalidRequest` naming the field
@@ -58,6 +58,13 @@ def _among(annotated: Any) -> Callable[[Any, Any], Any]:
     return structure
 
 
+def _number(value: Any, _: Any) -> float:
+    """A float from exactly a JSON number (an int or a float), never a bool or a string."""
+    if type(value) not in (int, float):
+        raise TypeError(f"expected a number, got {type(value).__name__}")
+    return float(value)
+
+
 def _is_among(kind: Any) -> bool:
     return get_origin(kind) is Annotated and any(isinstance(mark, Among) for mark in get_args(kind)[1:])
 
@@ -100,6 +107,7 @@ def _make_converter() -> cattrs.Converter:
     # The enums on the wire are str enums: the str hook makes them from their values.
     for kind in (int, str, bool):
         made.register_structure_hook(kind, _exactly(kind))
+    made.register_structure_hook(float, _number)
     made.register_structure_hook_factory(_is_among, _among)
     made.register_structure_hook_factory(_is_array, _array)
     made.register_structure_hook_factory(attrs.has, _object)
@@ -182,4 +190,4 @@ def _type_text(kind: Any) -> str:
         return f"list of {_type_text(args[0])}"
     if attrs.has(kind):
         return f"`{kind.__name__}`"
-    return {int: "int", str: "str", bool: "bool", datetime: "str (ISO 8601)"}.get(kind, "object")
+    return {int: "int", float: "number", str: "str", bool: "bool", datetime: "str (ISO 8601)"}.get(kind, "object")

@@ -131,6 +131,8 @@ def _add_power(commands: Any, common: Any) -> None:
     power.add_argument("nodes", metavar="NODE", nargs="+", help="ids or names; several make one bulk request")
     power.add_argument("--wait", action="store_true", help="wait until every action is final, with progress on stderr")
     power.add_argument("--timeout", type=_positive(float), metavar="SECONDS", help="with --wait: give up after this long (600)")
+    power.add_argument("--escalate-after", dest="escalate_after", type=_positive(float), metavar="SECONDS",
+                       help="with soft-off: force the node off if it has not shut down after this long")
 
 
 def _add_actions(commands: Any, common: Any) -> None:

@@ -37,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--listen", help="HOST:PORT for the API (default 0.0.0.0:5240)")
     run.add_argument("--rpc-listen", dest="rpc_listen", help="HOST:PORT for the clusters' RPC (default 0.0.0.0:5250)")
     run.add_argument("--action-timeout", dest="action_timeout", type=float,
-                     help="seconds before a pending or sent action fails (default 600)")
+                     help="seconds before a pending action fails and a sent one times out (default 600)")
     token = commands.add_parser("create-token", help="print a new API token")
     token.add_argument("name", help="who or what the token is for")
     return parser

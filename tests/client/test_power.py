@@ -22,6 +22,25 @@ async def test_one_node_posts_to_its_power(api, stub, capsys):
 
 
 @pytest_twisted.ensureDeferred
+async def test_soft_off_may_escalate(api, stub, capsys):
+    """--escalate-after goes with a soft-off, to one node or in bulk, as escalate_after in seconds."""
+    stub.on("POST", "/api/v1/nodes/n1/power", 202, action(10, kind="soft_off", escalate_after=60.0))
+    stub.on("POST", "/api/v1/power", 202, {"actions": [action(11, 1, kind="soft_off"), action(12, 2, kind="soft_off")]})
+    assert await run(["power", "soft-off", "n1", "--escalate-after", "60"], api) == 0
+    assert await run(["power", "soft-off", "n1", "n2", "--escalate-after", "2.5"], api) == 0
+    assert [r.body for r in stub.requests] == [
+        {"action": "soft_off", "escalate_after": 60.0},
+        {"action": "soft_off", "escalate_after": 2.5, "nodes": ["n1", "n2"]}]
+
+
+@pytest_twisted.ensureDeferred
+async def test_escalate_after_only_with_soft_off(api, stub, capsys):
+    """--escalate-after with another action is a usage error, and nothing is requested."""
+    assert await run(["power", "off", "n1", "--escalate-after", "5"], api) == 2
+    assert stub.requests == [] and "--escalate-after: only with soft-off" in capsys.readouterr().err
+
+
+@pytest_twisted.ensureDeferred
 async def test_several_nodes_are_one_bulk_request(api, stub, capsys):
     """Several nodes: one POST /api/v1/power naming each once; --json prints {"actions"}."""
     result = {"actions": [action(10, 1), action(11, 2)]}
@@ -104,3 +123,17 @@ def test_wait_timeout_exits_1(memory_api, stub, clock, capsys):
     assert len(stub.seen("GET")) == 4 and clock.getDelayedCalls() == []
     assert capsys.readouterr().err.splitlines() == [
         "pserv: 0/1 done", "pserv: timed out after 3 s; still outstanding: action 10"]
+
+
+def test_wait_names_an_action_the_region_timed_out(memory_api, stub, clock, capsys):
+    """--wait goes on waiting for a timed_out action, counts it in the progress, and says its cluster may still act."""
+    stub.on("POST", "/api/v1/nodes/n1/power", 202, action(10))
+    stub.on("GET", "/api/v1/actions/10", 200, action(10, status="timed_out"))
+    d = start(["power", "on", "n1", "--wait", "--timeout", "3"], memory_api, clock)
+    clock.pump([0.5, 0.75, 1.125, 0.625])
+    assert d.result == 1 and len(stub.seen("GET")) == 4
+    assert capsys.readouterr().err.splitlines() == [
+        "pserv: 0/1 done", "pserv: 0/1 done, 1 timed_out",
+        "pserv: timed out after 3 s; still outstanding: action 10",
+        "pserv: action 10 timed out at the region: its cluster may still carry it out, "
+        "and pserv actions show 10 then shows how it ended"]

@@ -24,6 +24,12 @@ def test_progress_line():
     assert progress_line([action(status="pending")]) == "0/1 done"
 
 
+def test_progress_line_names_timed_out_actions_last():
+    """An action the region timed out is not an end, but the progress line counts it, after the ends."""
+    statuses = ["timed_out", "failed", "timed_out", "done"]
+    assert progress_line(action(i, status=s) for i, s in enumerate(statuses)) == "1/4 done, 1 failed, 2 timed_out"
+
+
 class Scripted:
     """An API whose GET /api/v1/actions/ID answers from a script, one step per call."""
 

@@ -2,6 +2,7 @@
 Tests for pserv.cluster.power, on a Clock with the fake driver.
 """
 
+import attrs
 import pytest
 from twisted.internet.task import Clock
 
@@ -46,6 +47,17 @@ def test_perform_reports_running_then_outcome(world):
     advance_until_idle(clock)
     assert link.reports == [("running", 10), ("outcome", 10, "done", "on")]
     assert fleet.bmcs["bmc-1"].power is PowerState.ON and power.outstanding == frozenset()
+
+
+def test_a_soft_off_escalates_after_the_region_says(world):
+    """A region soft_off with escalate_after, on an OS that ignores it, is forced off: soft_off, then power_off."""
+    clock, fleet, link, power = world
+    bmc = fleet.bmc("bmc-1")
+    bmc.power, bmc.shutdown_time = PowerState.ON, None
+    power.perform(attrs.evolve(request(10, "soft_off"), escalate_after=30.0))
+    advance_until_idle(clock)
+    assert [c for _, c in bmc.commands] == ["soft_off", "power_off"] and bmc.power is PowerState.OFF
+    assert [r for r in link.reports if r[0] == "outcome"] == [("outcome", 10, "done", "off")]
 
 
 def test_redelivery_changes_nothing(world):

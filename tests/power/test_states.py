@@ -42,8 +42,17 @@ def test_groups_partition_the_statuses():
     """Every status is final or outstanding, never both; in flight and unstarted are outstanding."""
     assert FINAL | OUTSTANDING == set(ActionStatus) and not FINAL & OUTSTANDING
     assert IN_FLIGHT <= OUTSTANDING and UNSTARTED <= OUTSTANDING
-    assert values(IN_FLIGHT) == ["running", "sent"] and values(UNSTARTED) == ["pending", "sent"]
+    assert values(IN_FLIGHT) == ["running", "sent", "timed_out"] and values(UNSTARTED) == ["pending", "sent"]
     assert [s.value for s in ActionStatus if s.final] == ["done", "failed", "superseded", "cancelled"]
+
+
+def test_timed_out_is_not_an_end():
+    """Only a sent action times out; timed_out is outstanding and in flight, and still takes a running report and every outcome."""
+    timed_out = ActionStatus.TIMED_OUT
+    assert not timed_out.final and timed_out in OUTSTANDING and timed_out in IN_FLIGHT
+    assert reaching(timed_out) == {ActionStatus.SENT}
+    assert TRANSITIONS[timed_out] == FINAL | {ActionStatus.RUNNING}
+    assert not ActionStatus.RUNNING.may_become(timed_out) and not ActionStatus.PENDING.may_become(timed_out)
 
 
 def test_table_covers_every_status_and_final_is_final():
@@ -65,7 +74,7 @@ def test_reaching_is_the_table_read_backwards():
     for to in ActionStatus:
         assert reaching(to) == {s for s in ActionStatus if to in TRANSITIONS[s]}
     assert reaching(ActionStatus.SENT) == {ActionStatus.PENDING}
-    assert reaching(ActionStatus.RUNNING) == UNSTARTED
+    assert reaching(ActionStatus.RUNNING) == UNSTARTED | {ActionStatus.TIMED_OUT}
     assert reaching(ActionStatus.FAILED) == OUTSTANDING
 
 

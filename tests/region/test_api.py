@@ -150,6 +150,81 @@ async def test_cancel(api):
 
 
 @pytest_twisted.ensureDeferred
+async def test_soft_off_may_escalate(api):
+    """escalate_after goes with a soft_off, single or bulk, and the action shows it; a different one is a new request."""
+    await enrol(api)
+    await enrol(api, name="node-2", power_parameters={"address": "bmc-2"})
+    one = await api.call("POST", "/api/v1/nodes/{node}/power", node="node-1",
+                         body={"action": "soft_off", "escalate_after": 30})
+    assert (one.status, one.body["escalate_after"]) == (202, 30)
+    same = await api.call("POST", "/api/v1/nodes/{node}/power", node="node-1",
+                          body={"action": "soft_off", "escalate_after": 30.0})
+    other = await api.call("POST", "/api/v1/nodes/{node}/power", node="node-1", body={"action": "soft_off"})
+    assert (same.status, same.body["id"]) == (200, one.body["id"])
+    assert (other.status, other.body["escalate_after"]) == (202, None)
+    bulk = await api.call("POST", "/api/v1/power",
+                          body={"action": "soft_off", "escalate_after": 2.5, "nodes": ["node-1", "node-2"]})
+    assert bulk.status == 202 and [a["escalate_after"] for a in bulk.body["actions"]] == [2.5, 2.5]
+    plain = await api.call("POST", "/api/v1/nodes/{node}/power", node="node-2", body={"action": "on"})
+    assert plain.body["escalate_after"] is None
+
+
+@pytest.mark.parametrize("body, error", [
+    ({"action": "off", "escalate_after": 30}, "escalate_after: only for soft_off"),
+    ({"action": "cycle", "escalate_after": None}, "escalate_after: only for soft_off"),
+    ({"action": "soft_off", "escalate_after": 0}, "escalate_after: must be more than 0"),
+    ({"action": "soft_off", "escalate_after": 301}, "escalate_after: must be at most 300"),
+    ({"action": "soft_off", "escalate_after": "30"}, "escalate_after: must be number"),
+    ({"action": "soft_off", "escalate_after": True}, "escalate_after: must be number"),
+])
+@pytest.mark.parametrize("path", ["/api/v1/nodes/node-1/power", "/api/v1/power"])
+@pytest_twisted.ensureDeferred
+async def test_a_bad_escalate_after_is_400_naming_it(api, body, error, path):
+    """escalate_after with another action than soft_off, or out of bounds, is a 400 naming it; nothing is made."""
+    await enrol(api, cluster=None)
+    if path == "/api/v1/power":
+        body = {**body, "nodes": ["node-1"]}
+    response = await treq.post(api.base + path, json=body, headers={"Authorization": f"Bearer {api.token}"})
+    assert response.code == 400
+    assert json.loads(await response.content()) == {"error": error, "field": "escalate_after"}
+    listed = await api.call("GET", "/api/v1/nodes/{node}/actions", node="node-1")
+    assert listed.body["items"] == []
+
+
+def cluster_reports(engine, moments, work, *args):
+    """What the node's cluster would report over RPC, straight to the store."""
+    with engine.begin() as connection:
+        return work(connection, "rack-1", *args, moments())
+
+
+def outcome_of(action, state):
+    return {"action": action["id"], "node": action["node"], "status": "done", "generation": action["generation"],
+            "power_state": state, "error": None, "fatal": False, "superseded_by": None, "commands": []}
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_cancelled_request_is_never_enforced(api, engine, moments):
+    """An enforcing node, off: on requested and cancelled while pending; the sweep sees off twice and nothing asks on."""
+    from pserv.region.store.reports import report_outcome, report_power_states
+
+    node = await enrol(api, drift_policy="enforce")
+    [query] = (await api.call("GET", "/api/v1/nodes/{node}/actions", node="node-1")).body["items"]
+    cluster_reports(engine, moments, report_outcome, outcome_of(query, "off"))
+    off = (await api.call("POST", "/api/v1/nodes/{node}/power", node="node-1", body={"action": "off"})).body
+    cluster_reports(engine, moments, report_outcome, outcome_of(off, "off"))
+    on = (await api.call("POST", "/api/v1/nodes/{node}/power", node="node-1", body={"action": "on"})).body
+    cancelled = await api.call("POST", "/api/v1/actions/{action}/cancel", action=on["id"])
+    assert (cancelled.status, cancelled.body["status"]) == (200, "cancelled")
+    shown = (await api.call("GET", "/api/v1/nodes/{node}", node="node-1")).body
+    assert (shown["desired_power_state"], shown["generation"]) == ("off", 2)
+    for minute in (1, 2, 3):
+        seen = {"node": node["id"], "power_state": "off", "error": None, "observed_at": f"2026-11-22T13:0{minute}:00Z"}
+        assert cluster_reports(engine, moments, report_power_states, [seen])["enforced"] == []
+    listed = (await api.call("GET", "/api/v1/nodes/{node}/actions", node="node-1")).body["items"]
+    assert [(a["kind"], a["status"]) for a in listed] == [("on", "cancelled"), ("off", "done"), ("query", "done")]
+
+
+@pytest_twisted.ensureDeferred
 async def test_events_and_drivers(api):
     """The audit log lists what happened; the drivers list their settings schemas."""
     await enrol(api)

@@ -2,9 +2,14 @@
 Tests for pserv.region.migrate, on SQLite and PostgreSQL.
 """
 
+import uuid
+from contextlib import contextmanager
+
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text
 
+from pserv.region.db import make_engine
 from pserv.region.migrate import current_revision, head_revision, upgrade
 from pserv.region.schema import metadata
 from pserv.region.store.nodes import create_node, get_node
@@ -16,7 +21,7 @@ def test_migrations_build_the_schema(engine):
     with engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection), metadata)
     assert differences == []
-    assert current_revision(engine) == head_revision() == "0003"
+    assert current_revision(engine) == head_revision() == "0005"
 
 
 def test_upgrade_again_keeps_rows(engine, run, moments):
@@ -27,14 +32,9 @@ def test_upgrade_again_keeps_rows(engine, run, moments):
     assert run(get_node, node["id"]) == node
 
 
-def test_upgrade_from_0001_keeps_every_node(database_url):
-    """A database at revision 0001 upgraded to the newest keeps its nodes, with drift_policy observe."""
-    import uuid
-
-    from sqlalchemy import text
-
-    from pserv.region.db import make_engine
-
+@contextmanager
+def database_at(database_url, revision):
+    """A new, empty database (SQLite) or schema (PostgreSQL) migrated to ``revision``: its engine."""
     if database_url.startswith("sqlite"):
         url = database_url.replace("region.sqlite", f"old-{uuid.uuid4().hex[:6]}.sqlite")
     else:
@@ -46,18 +46,57 @@ def test_upgrade_from_0001_keeps_every_node(database_url):
             connection.execute(text(f"CREATE SCHEMA {schema_name}"))
         engine.dispose()
         engine = make_engine(url.split("?")[0] + f"?options=-csearch_path%3D{schema_name}")
-    upgrade(engine, "0001")
-    with engine.begin() as connection:
-        connection.execute(text(
-            "INSERT INTO nodes (name, power_type, power_parameters, power_secrets, desired_power_state, "
-            "power_state, generation, lifecycle, created_at, updated_at) VALUES "
-            "('old', 'fake', '{\"address\": \"a\"}', '{}', 'on', 'off', 3, 'ready', '2026-01-01', '2026-01-01')"
-        ))
-    upgrade(engine)
-    with engine.connect() as connection:
-        row = connection.execute(text("SELECT name, generation, drift_policy FROM nodes")).one()
-    assert tuple(row) == ("old", 3, "observe")
-    if not url.startswith("sqlite"):
+    upgrade(engine, revision)
+    try:
+        yield engine
+    finally:
+        if not url.startswith("sqlite"):
+            with engine.begin() as connection:
+                connection.execute(text(f"DROP SCHEMA {schema_name} CASCADE"))
+        engine.dispose()
+
+
+OLD_NODE = (
+    "INSERT INTO nodes (name, power_type, power_parameters, power_secrets, desired_power_state, "
+    "power_state, generation, lifecycle, created_at, updated_at) VALUES "
+    "('old', 'fake', '{\"address\": \"a\"}', '{}', 'on', 'off', 3, 'ready', '2026-01-01', '2026-01-01')"
+)
+OLD_ACTION = (
+    "INSERT INTO power_actions (node_id, kind, generation, status, requested_by, requested_at, cancel_requested) "
+    "SELECT id, 'on', 3, 'pending', 'ops', '2026-01-01', false FROM nodes"
+)
+
+
+def test_upgrade_from_0001_keeps_every_node(database_url):
+    """A database at revision 0001 upgraded to the newest keeps its nodes, with drift_policy observe."""
+    with database_at(database_url, "0001") as engine:
         with engine.begin() as connection:
-            connection.execute(text(f"DROP SCHEMA {schema_name} CASCADE"))
-    engine.dispose()
+            connection.execute(text(OLD_NODE))
+        upgrade(engine)
+        with engine.connect() as connection:
+            row = connection.execute(text("SELECT name, generation, drift_policy FROM nodes")).one()
+        assert tuple(row) == ("old", 3, "observe")
+
+
+def test_upgrade_from_0003_keeps_every_action_with_no_desired_before(database_url):
+    """A database at 0003 upgraded keeps its actions; they record no desired state before them (NULL)."""
+    with database_at(database_url, "0003") as engine:
+        with engine.begin() as connection:
+            connection.execute(text(OLD_NODE))
+            connection.execute(text(OLD_ACTION))
+        upgrade(engine)
+        with engine.connect() as connection:
+            row = connection.execute(text("SELECT kind, status, desired_before FROM power_actions")).one()
+        assert tuple(row) == ("on", "pending", None)
+
+
+def test_upgrade_from_0004_keeps_every_action_never_escalating(database_url):
+    """A database at 0004 upgraded keeps its actions; they have no escalate_after (NULL: never escalate)."""
+    with database_at(database_url, "0004") as engine:
+        with engine.begin() as connection:
+            connection.execute(text(OLD_NODE))
+            connection.execute(text(OLD_ACTION.replace("'on'", "'soft_off'")))
+        upgrade(engine)
+        with engine.connect() as connection:
+            row = connection.execute(text("SELECT kind, escalate_after FROM power_actions")).one()
+        assert tuple(row) == ("soft_off", None)

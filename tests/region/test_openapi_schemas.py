@@ -17,7 +17,7 @@ def test_enums_are_the_vocabulary_in_its_order():
     assert POWER_STATES == ["on", "off", "unknown", "error"] == [s.value for s in PowerState]
     assert ACTION_KINDS == ["on", "off", "cycle", "soft_off", "query"] == [k.value for k in ActionKind]
     assert ACTION_STATUSES == [
-        "pending", "sent", "running", "done", "failed", "superseded", "cancelled",
+        "pending", "sent", "running", "timed_out", "done", "failed", "superseded", "cancelled",
     ] == [s.value for s in ActionStatus]
 
 

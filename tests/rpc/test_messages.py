@@ -6,6 +6,7 @@ field tables, kept in step with the classes.
 import re
 from pathlib import Path
 
+import attrs
 import pytest
 
 from pserv.power.outcome import Outcome, OutcomeStatus
@@ -53,6 +54,14 @@ def test_recovery_node_request():
     assert (again.action, again.node, again.kind, again.generation) == (action.id, 4, action.kind, 3)
     assert again.power_parameters == node.power_parameters
     assert node.request(action, ActionKind.QUERY).kind is ActionKind.QUERY
+
+
+def test_a_recovered_soft_off_escalates_as_asked():
+    """A recovered soft_off's request carries its escalate_after; run as another kind, it carries none."""
+    node = recovery_node(4)
+    soft_off = attrs.evolve(node.actions[0], kind=ActionKind.SOFT_OFF, escalate_after=20.0)
+    assert node.request(soft_off).escalate_after == 20.0
+    assert node.request(soft_off, ActionKind.QUERY).escalate_after is None
 
 
 def documented_fields(name):

@@ -61,6 +61,20 @@ def test_nothing_is_coerced(field, value):
         structure({**unstructure(power_request()), field: value}, PowerRequest, "request")
 
 
+@pytest.mark.parametrize("value", ["30", True, [30]])
+def test_a_number_is_exactly_a_number(value):
+    """escalate_after takes an int or a float, never text or a boolean."""
+    assert structure({**unstructure(power_request()), "escalate_after": 30}, PowerRequest, "r").escalate_after == 30.0
+    with pytest.raises(InvalidRequest, match="request: escalate_after is not valid"):
+        structure({**unstructure(power_request()), "escalate_after": value}, PowerRequest, "request")
+
+
+def test_a_request_from_a_region_before_escalate_after_never_escalates():
+    """A PowerRequest without escalate_after (an older region of the same protocol) is one that never escalates."""
+    data = {k: v for k, v in unstructure(power_request()).items() if k != "escalate_after"}
+    assert structure(data, PowerRequest, "request").escalate_after is None
+
+
 def test_not_an_object():
     """A list is refused where an object is expected."""
     with pytest.raises(InvalidRequest, match="request: must be an object"):

@@ -5,8 +5,8 @@ A power request, in one transaction: lock the node, set its desired state,
 count its generation up, insert the action, mark the older pending power
 actions ``superseded``, append the events.  A request that duplicates the
 node's newest outstanding action returns that action instead (the API
-answers 200 rather than 202).  A ``query`` changes no intent and counts no
-generation.
+answers 200 rather than 202), unless that action has timed out.  A
+``query`` changes no intent and counts no generation.
 """
 
 from __future__ import annotations
@@ -22,11 +22,16 @@ from pserv.power.types import POWER_TYPES, PowerTypes
 from pserv.region import schema
 from pserv.region.errors import Conflict, Invalid
 from pserv.region.store.common import MAX_ID, add_event, add_events, event_row, iso, one_row, page, utc
+from pserv.region.store.intent import settle_intent
 from pserv.region.store.nodes import create_node, find, update_node
 from pserv.region.store.transitions import move, move_one
 
 READ_AFTER_CHANGE = frozenset(["cluster", "power_type", "power_parameters"])
 """Node fields whose change has the node's power read again."""
+
+DUPLICABLE = OUTSTANDING - {ActionStatus.TIMED_OUT}
+"""The statuses of an action a new request of the same kind duplicates: a
+request made again after its action timed out is a fresh attempt."""
 
 
 def action_json(row: Row) -> dict[str, Any]:
@@ -45,21 +50,26 @@ def action_json(row: Row) -> dict[str, Any]:
         "superseded_by": row.superseded_by,
         "power_state": row.power_state,
         "cancel_requested": bool(row.cancel_requested),
+        "escalate_after": row.escalate_after,
     }
 
 
 def request_power(
-    connection: Connection, ref: str | int, kind: str, requested_by: str, now: datetime
+    connection: Connection, ref: str | int, kind: str, requested_by: str, now: datetime,
+    *, escalate_after: float | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """
     Commit one power intent for node ``ref``.
 
+    :param escalate_after: for a ``soft_off``, the seconds it waits for the
+        graceful shutdown before a hard off (``None``: it never escalates).
     :return: the action, and whether it is new (``False`` for a duplicate).
     :raises NotFound: no such node.
     :raises Conflict: the node is being deleted.
+    :raises Invalid: ``escalate_after`` for another kind than ``soft_off``.
     """
     node = find(connection, ref, lock=True)
-    return request_intent(connection, node, ActionKind(kind), requested_by, now)
+    return request_intent(connection, node, ActionKind(kind), requested_by, now, escalate_after=escalate_after)
 
 
 def request_bulk(
@@ -69,13 +79,20 @@ def request_bulk(
     kind: str,
     requested_by: str,
     now: datetime,
+    *,
+    escalate_after: float | None = None,
 ) -> list[dict[str, Any]]:
     """
     One intent for many nodes, all or nothing: any missing or deleting node
     refuses the whole request.
+
+    :param escalate_after: as for :func:`request_power`.
     """
     nodes = _bulk_nodes(connection, refs, filters)
-    return [request_intent(connection, node, ActionKind(kind), requested_by, now)[0] for node in nodes]
+    return [
+        request_intent(connection, node, ActionKind(kind), requested_by, now, escalate_after=escalate_after)[0]
+        for node in nodes
+    ]
 
 
 def enrol_node(
@@ -136,21 +153,24 @@ def list_node_actions(
 
 def cancel_action(connection: Connection, action_id: int, by: str, now: datetime) -> tuple[dict[str, Any], bool]:
     """
-    An operator's cancel.  A pending action is cancelled at once; one in
-    flight is asked to stop (its cluster stops it at the next safe point).
-    The desired power state does not change: to change intent, ask for the
-    power state wanted.
+    An operator's cancel, which withdraws the request.  A pending action is
+    cancelled at once; one in flight is asked to stop (its cluster stops it
+    at the next safe point).  Once it has ended without being done, the
+    node's desired state goes back to what it was before that request,
+    unless a newer request has been made since
+    (:func:`~pserv.region.store.intent.settle_intent`).
 
     :return: the action, and whether it is already cancelled.
     :raises Conflict: the action has already ended.
     """
+    node = find(connection, _find(connection, action_id).node_id, lock=True)
     row = _find(connection, action_id, lock=True)
-    node = find(connection, row.node_id)
     if ActionStatus(row.status).final:
         raise Conflict(f"action {action_id} has already ended: {row.status}", "action")
     if row.status == ActionStatus.PENDING:
-        move_one(connection, row.id, ActionStatus.CANCELLED, now)
+        move_one(connection, row.id, ActionStatus.CANCELLED, now, cancel_requested=True)
         add_event(connection, now, "action_cancelled", f"{row.kind} action {row.id} cancelled by {by}", node, row.id)
+        settle_intent(connection, node, row, now)
         return get_action(connection, action_id), True
     connection.execute(
         update(schema.power_actions).where(schema.power_actions.c.id == row.id).values(cancel_requested=True)
@@ -161,36 +181,51 @@ def cancel_action(connection: Connection, action_id: int, by: str, now: datetime
 
 def expire_stuck(connection: Connection, now: datetime, timeout: float) -> list[int]:
     """
-    Fail every action left ``pending`` or ``sent`` for over ``timeout``
-    seconds, with the reason ``timed out``; return their ids.
+    Time out every action left ``pending`` or ``sent`` for over ``timeout``
+    seconds.  A pending one was never handed to a cluster, so it fails
+    with the reason ``timed out``; a sent one becomes ``timed_out``, for
+    its cluster may still hold it: it takes the outcome that comes, and
+    recovery still hands it over.
+
+    :return: the ids of the actions timed out, in order.
     """
     table = schema.power_actions
     cutoff = utc(now) - timedelta(seconds=timeout)
-    stuck = connection.execute(
+    stuck = {row.id: row for row in connection.execute(
         select(table).where(table.c.status.in_(values(UNSTARTED)), table.c.requested_at < cutoff)
-    ).all()
-    failed = move(connection, [row.id for row in stuck], ActionStatus.FAILED, now, only_from=UNSTARTED,
+    ).all()}
+    never_sent = [i for i, row in stuck.items() if row.status == ActionStatus.PENDING]
+    failed = move(connection, never_sent, ActionStatus.FAILED, now, only_from={ActionStatus.PENDING},
                   error="timed out")
-    for row in (row for row in stuck if row.id in failed):
-        node = find(connection, row.node_id)
+    held = move(connection, [i for i in stuck if i not in never_sent], ActionStatus.TIMED_OUT, now,
+                only_from={ActionStatus.SENT})
+    for action_id in sorted(failed + held):
+        row = stuck[action_id]
+        kind = "action_failed" if action_id in failed else "action_timed_out"
+        outcome = "never handed to a cluster" if action_id in failed else "its cluster may still carry it out"
         add_event(
-            connection, now, "action_failed",
-            f"{row.kind} action {row.id} timed out after {timeout:g}s {row.status}", node, row.id,
+            connection, now, kind,
+            f"{row.kind} action {row.id} timed out after {timeout:g}s {row.status}: {outcome}",
+            find(connection, row.node_id), row.id,
         )
-    return failed
+    return sorted(failed + held)
 
 
 def request_intent(
-    connection: Connection, node: Row, kind: ActionKind, requested_by: str, now: datetime
+    connection: Connection, node: Row, kind: ActionKind, requested_by: str, now: datetime,
+    *, escalate_after: float | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """
     Commit one power intent for the locked ``node`` row; see
-    :func:`request_power`.
+    :func:`request_power`.  A request duplicates the newest outstanding
+    action only if it asks the same, escalation included.
     """
+    if escalate_after is not None and kind is not ActionKind.SOFT_OFF:
+        raise Invalid("escalate_after: only for soft_off", "escalate_after")
     if node.lifecycle == "deleting":
         raise Conflict(f"node {node.name} is being deleted", "node")
     newest = _newest_outstanding(connection, node.id)
-    if newest is not None and newest.kind == kind.value:
+    if newest is not None and (newest.kind, newest.escalate_after) == (kind.value, escalate_after):
         add_event(
             connection, now, "power_coalesced",
             f"{kind.value} requested by {requested_by}: same as action {newest.id}", node, newest.id,
@@ -208,6 +243,7 @@ def request_intent(
         insert(schema.power_actions).values(
             node_id=node.id, kind=kind.value, generation=generation, status=ActionStatus.PENDING.value,
             requested_by=requested_by, requested_at=utc(now), cancel_requested=False,
+            desired_before=node.desired_power_state if kind.changes_power else None, escalate_after=escalate_after,
         ).returning(*schema.power_actions.c)
     ).one()
     events = [event_row(now, "power_requested", f"{kind.value} requested by {requested_by}", node, action.id)]
@@ -239,7 +275,7 @@ def _supersede_pending(connection: Connection, node: Row, newer: int, now: datet
 def _newest_outstanding(connection: Connection, node_id: int) -> Row | None:
     table = schema.power_actions
     return connection.execute(
-        select(table).where(table.c.node_id == node_id, table.c.status.in_(values(OUTSTANDING)))
+        select(table).where(table.c.node_id == node_id, table.c.status.in_(values(DUPLICABLE)))
         .order_by(table.c.id.desc()).limit(1)
     ).first()
 

@@ -54,14 +54,23 @@ def _entry(row: Any, actions: list[Any]) -> RecoveryNode:
                 id=a.id,
                 kind=ActionKind(a.kind),
                 generation=a.generation,
-                # Handed over by this very answer (marked sent in recover).
-                status=ActionStatus.SENT if a.status == ActionStatus.PENDING else ActionStatus(a.status),
+                status=_as_sent(ActionStatus(a.status)),
                 progress=a.progress,
                 cancel_requested=bool(a.cancel_requested),
+                escalate_after=a.escalate_after,
             )
             for a in actions
         ),
     )
+
+
+def _as_sent(status: ActionStatus) -> ActionStatus:
+    """
+    An action's status as recovery tells it: a pending one is handed over
+    by this very answer (marked sent in :func:`recover`), and a timed-out
+    one is, to the cluster, one handed over and still owed an outcome.
+    """
+    return ActionStatus.SENT if status in (ActionStatus.PENDING, ActionStatus.TIMED_OUT) else status
 
 
 def _settings(row: Any) -> dict[str, Any]:
@@ -112,5 +121,5 @@ def claim_for_delivery(
 def _request(row: Any) -> PowerRequest:
     return PowerRequest(
         action=row.id, node=row.node_id, name=row.name, kind=ActionKind(row.kind), generation=row.generation,
-        power_type=row.power_type, power_parameters=_settings(row),
+        power_type=row.power_type, power_parameters=_settings(row), escalate_after=row.escalate_after,
     )

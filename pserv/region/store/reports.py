@@ -30,6 +30,7 @@ from pserv.power.states import (
 from pserv.region import schema
 from pserv.region.store.actions import request_intent
 from pserv.region.store.common import add_event, utc
+from pserv.region.store.intent import settle_intent
 from pserv.util.times import moment_from_iso
 from pserv.region.store.transitions import move
 
@@ -74,6 +75,8 @@ def report_outcome(connection: Connection, cluster: str, outcome: Mapping[str, A
     status = ActionStatus(outcome["status"]) if outcome["status"] in values(FINAL) else ActionStatus.FAILED
     if not _record_outcome(connection, action, status, outcome, now):
         return False
+    if action.cancel_requested:
+        settle_intent(connection, node, action, now)
     applied = int(outcome.get("generation", -1)) >= node.generation and action.generation == node.generation
     seen_at = _parse_time(outcome.get("observed_at")) or utc(now)
     newer = node.power_state_observed_at is None or seen_at > node.power_state_observed_at

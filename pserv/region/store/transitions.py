@@ -28,7 +28,9 @@ STAMPS = {
     ActionStatus.RUNNING: "started_at",
     **{status: "finished_at" for status in FINAL},
 }
-"""The column that records when an action reached each status."""
+"""The column that records when an action reached each status (``timed_out``
+has none: its event says when, and the outcome that may follow stamps
+``finished_at``)."""
 
 
 def move(
@@ -43,7 +45,7 @@ def move(
     """
     Move those of the actions ``action_ids`` whose status may become ``to``;
     the others are left as they are.  The time of the change goes in the
-    status's column (:data:`STAMPS`).
+    status's column (:data:`STAMPS`), if it has one.
 
     :param action_ids: the actions to move.
     :param to: their new status.
@@ -65,7 +67,7 @@ def move(
     statement = (
         update(table)
         .where(table.c.id.in_(sorted(set(action_ids))), table.c.status.in_(status_values(sources)))
-        .values(status=to.value, **{STAMPS[to]: utc(now)}, **values)
+        .values(status=to.value, **({STAMPS[to]: utc(now)} if to in STAMPS else {}), **values)
         .returning(table.c.id)
     )
     return sorted(connection.execute(statement).scalars().all())

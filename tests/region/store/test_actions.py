@@ -135,6 +135,17 @@ def test_bulk_is_all_or_nothing(run, moments, engine):
         run(request_bulk, None, {"cluster": "nowhere"}, "on", "a", moments())
 
 
+def test_escalate_after_is_only_for_soft_off(run, moments):
+    """A soft_off records escalate_after; any other kind given one is refused naming it, and nothing is written."""
+    enrol(run, moments)
+    action, _ = run(request_power, "node-1", "soft_off", "a", moments(), escalate_after=60.0)
+    assert run(get_action, action["id"])["escalate_after"] == 60.0
+    with pytest.raises(Invalid, match="escalate_after: only for soft_off") as refused:
+        run(request_bulk, ["node-1"], None, "off", "a", moments(), escalate_after=60.0)
+    assert refused.value.field == "escalate_after"
+    assert [a["id"] for a in run(list_node_actions, "node-1", 10, None)[0]] == [action["id"]]
+
+
 def test_cancel_pending(run, moments):
     """Cancelling a pending action ends it at once."""
     enrol(run, moments)
@@ -166,6 +177,38 @@ def test_stuck_actions_time_out(run, moments):
     old = run(get_action, old["id"])
     assert (old["status"], old["error"]) == ("failed", "timed out")
     assert run(get_action, fresh["id"])["status"] == "pending"
+
+
+def test_a_sent_action_times_out_and_does_not_fail(run, moments):
+    """A sent action past the timeout becomes timed_out, not failed, with its event; pending ones still fail."""
+    from pserv.region.store.events import list_events
+    from pserv.region.store.reports import mark_sent
+
+    enrol(run, moments, cluster="rack-1")
+    enrol(run, moments, name="node-2", cluster="rack-1")
+    sent, _ = run(request_power, "node-1", "on", "a", moments())
+    pending, _ = run(request_power, "node-2", "on", "a", moments())
+    run(mark_sent, [sent["id"]], moments())
+    assert run(expire_stuck, moments(601), 600) == [sent["id"], pending["id"]]
+    shown = run(get_action, sent["id"])
+    assert (shown["status"], shown["error"], shown["finished_at"]) == ("timed_out", None, None)
+    assert run(get_action, pending["id"])["status"] == "failed"
+    kinds = [(e["kind"], e["action"]) for e in run(list_events, None, None, 100, None)[0]]
+    assert ("action_timed_out", sent["id"]) in kinds and ("action_failed", pending["id"]) in kinds
+    assert run(expire_stuck, moments(601), 600) == []
+
+
+def test_a_request_after_a_time_out_is_a_new_action(run, moments):
+    """Asking again for what a timed-out action asked makes a new action rather than returning the old one."""
+    from pserv.region.store.reports import mark_sent
+
+    enrol(run, moments, cluster="rack-1")
+    first, _ = run(request_power, "node-1", "on", "a", moments())
+    run(mark_sent, [first["id"]], moments())
+    run(expire_stuck, moments(601), 600)
+    again, created = run(request_power, "node-1", "on", "a", moments())
+    assert created and again["id"] != first["id"]
+    assert run(get_action, first["id"])["status"] == "timed_out"
 
 
 def test_actions_page_newest_first(run, moments):

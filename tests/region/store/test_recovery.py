@@ -64,3 +64,31 @@ def test_claim_for_delivery(run, moments):
     assert run(get_action, first["id"])["status"] == "sent"
     assert run(claim_for_delivery, ["rack-1"], None, moments()) == []
     assert run(claim_for_delivery, [], None, moments()) == []
+
+
+def test_a_timed_out_action_is_still_handed_over_as_sent(run, moments):
+    """Recovery lists a timed-out action, as sent, so its cluster ends it once back; it stays timed_out."""
+    from pserv.region.store.actions import expire_stuck
+
+    enrol(run, moments, "n0", "rack-1")
+    action, _ = run(request_power, "n0", "off", "a", moments())
+    run(recover, "rack-1", None, 100, moments())
+    run(expire_stuck, moments(601), 600)
+    entry = run(recover, "rack-1", None, 100, moments()).nodes[0]
+    assert [(a.id, a.status) for a in entry.actions] == [(action["id"], ActionStatus.SENT)]
+    assert run(get_action, action["id"])["status"] == "timed_out"
+
+
+def test_recovery_and_delivery_carry_escalate_after(run, moments):
+    """A soft_off's escalate_after reaches the cluster both ways: claimed for delivery, and in recovery."""
+    from pserv.region.store.recovery import claim_for_delivery
+
+    enrol(run, moments, "n0", "rack-1")
+    enrol(run, moments, "n1", "rack-1")
+    claimed_one, _ = run(request_power, "n0", "soft_off", "a", moments(), escalate_after=45.0)
+    [(_, delivered)] = run(claim_for_delivery, ["rack-1"], [claimed_one["id"]], moments())
+    recovered_one, _ = run(request_power, "n1", "soft_off", "a", moments(), escalate_after=2.5)
+    entries = run(recover, "rack-1", None, 100, moments()).nodes
+    assert delivered.escalate_after == 45.0
+    assert [(a.kind, a.escalate_after) for e in entries for a in e.actions] == [("soft_off", 45.0), ("soft_off", 2.5)]
+    assert entries[1].request(entries[1].actions[0]).escalate_after == 2.5

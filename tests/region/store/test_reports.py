@@ -66,6 +66,23 @@ def test_outcome_is_idempotent(run, moments):
     assert kinds(run).count("action_done") == 1
 
 
+def test_a_timed_out_action_takes_its_late_reports_truthfully(run, moments):
+    """A timed-out action still takes its running report and its outcome, which replaces timed_out and is applied."""
+    from pserv.region.store.actions import expire_stuck
+
+    enrol(run, moments)
+    action, _ = run(request_power, "n", "on", "a", moments())
+    run(mark_sent, [action["id"]], moments())
+    run(expire_stuck, moments(601), 600)
+    assert run(get_action, action["id"])["status"] == "timed_out"
+    assert run(report_running, "rack-1", action["id"], moments(1))
+    assert run(report_outcome, "rack-1", outcome(action), moments(1))
+    shown, node = run(get_action, action["id"]), run(get_node, "n")
+    assert (shown["status"], shown["power_state"], shown["finished_at"] is not None) == ("done", "on", True)
+    assert node["power_state"] == "on"
+    assert kinds(run)[-3:] == ["action_timed_out", "action_done", "power_observed"]
+
+
 def test_stale_outcome_is_recorded_not_applied(run, moments):
     """An outcome from an older generation is recorded, and the node's observed state is left alone."""
     enrol(run, moments)
