@@ -195,9 +195,12 @@ async def test_openapi_is_served_without_token(api):
     [
         ({"power_type": "fake"}, "name"),
         ({"name": "x", "power_type": "fake", "colour": "red"}, "colour"),
+        ({"name": "x", "power_type": "fake", "power_parameters": {"colour": "red"}}, "power_parameters.colour"),
+        ({"name": "12", "power_type": "fake"}, "name"),
         ({"name": "x y", "power_type": "fake"}, "name"),
         ({"name": "x", "power_type": "teleport"}, "power_type"),
-        ({"name": "x", "power_type": "fake", "power_parameters": {"address": "a", "latency": "soon"}}, "latency"),
+        ({"name": "x", "power_type": "fake", "power_parameters": {"address": "a", "latency": "soon"}},
+         "power_parameters.latency"),
         ({"name": "x", "power_type": 7}, "power_type"),
     ],
 )

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from pserv.region import schema
-from pserv.region.errors import Conflict, Invalid, NotFound
+from pserv.region.errors import Conflict, NotFound
 from pserv.region.store.actions import (
     cancel_action,
     change_node,
@@ -131,8 +131,9 @@ def test_bulk_is_all_or_nothing(run, moments, engine):
         run(request_bulk, ["n0", "ghost"], None, "on", "a", moments())
     with engine.connect() as connection:
         assert connection.execute(select(schema.power_actions)).first() is None
-    with pytest.raises(Invalid):
+    with pytest.raises(NotFound) as caught:
         run(request_bulk, None, {"cluster": "nowhere"}, "on", "a", moments())
+    assert caught.value.field == "filter"
 
 
 def test_cancel_pending(run, moments):
