@@ -126,12 +126,13 @@ def _convert(name: str, schema: dict[str, Any], raw: bytes) -> Any:
         raise Invalid(f"{name}: must be UTF-8", name) from None
     if schema.get("type") == "integer" and not INTEGER.fullmatch(text):
         raise Invalid(f"{name}: must be an integer", name)
-    return int(text) if INTEGER.fullmatch(text) and _takes_integer(schema) else text
+    return int(text) if INTEGER.fullmatch(text) and takes_integer(schema) else text
 
 
-def _takes_integer(schema: dict[str, Any]) -> bool:
-    """Whether ``schema`` (or one of its alternatives) is of integers."""
-    return schema.get("type") == "integer" or any(_takes_integer(s) for s in schema.get("oneOf", []))
+def takes_integer(schema: dict[str, Any]) -> bool:
+    """Whether ``schema`` (or one of its alternatives) is of integers: an
+    argument of digits is then an integer."""
+    return schema.get("type") == "integer" or any(takes_integer(s) for s in schema.get("oneOf", []))
 
 
 def _raise_first(errors: Iterator[ValidationError], prefix: str | None = None) -> None:

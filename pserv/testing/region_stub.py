@@ -23,6 +23,7 @@ from twisted.web.resource import Resource as WebResource
 from pserv.power.states import FINAL, ActionKind, ActionStatus, PowerState
 from pserv.power.types import POWER_TYPES
 from pserv.region.openapi import document
+from pserv.region.validation import INTEGER, takes_integer
 
 TOKEN = "tok-3f9a.SECRET"
 DOC = document()
@@ -152,7 +153,7 @@ def _check_request(seen: Seen) -> None:
     for name, value in seen.query.items():
         if name not in declared:
             raise ContractError(f"{seen.method} {template}: no query parameter {name!r}")
-        as_int = declared[name].get("type") == "integer" and value.lstrip("-").isdigit()
+        as_int = INTEGER.fullmatch(value) and takes_integer(declared[name])
         errors = list(Draft202012Validator(declared[name]).iter_errors(int(value) if as_int else value))
         if errors:
             raise ContractError(f"{seen.method} {template}: {name}: {errors[0].message}")
