@@ -60,12 +60,13 @@ ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
 """A node's or an action's id, as the store keeps them (:data:`MAX_ID`)."""
 _NAME = NAME.pattern.removeprefix("^").removesuffix("$")
 NAME_SCHEMA = {
-    "type": "string", "pattern": NAME.pattern, "not": {"pattern": "^[0-9]+$"},
+    "type": "string", "minLength": 1, "maxLength": 63, "pattern": NAME.pattern, "not": {"pattern": "^[0-9]+$"},
     "description": "1 to 63 letters, digits, '.', '_' or '-', starting with a letter or digit, not all digits",
 }
 """A node's name: all digits would read as an id."""
-CLUSTER_NAME = {"type": "string", "pattern": NAME.pattern, "description": "a cluster's name"}
-NO_CLUSTER = {"type": ["string", "null"], "pattern": f"^(?:{_NAME})?$", "description": "a cluster's name; null or empty for none"}
+CLUSTER_NAME = {"type": "string", "maxLength": 63, "pattern": NAME.pattern, "description": "a cluster's name"}
+NO_CLUSTER = {"type": ["string", "null"], "maxLength": 63, "pattern": f"^(?:{_NAME})?$",
+              "description": "a cluster's name; null or empty for none"}
 NODE_REF = {"oneOf": [ID, NAME_SCHEMA], "description": "a node's id, or its name"}
 
 POWER_REQUEST = {
