@@ -13,6 +13,7 @@ from pserv.scripts.support import parse_settings
 from pserv.client.errors import UsageError
 from pserv.client.http import ApiClient, node_path
 from pserv.client.output import note_more, print_json, say
+from pserv.client.settings import typed_settings
 from pserv.client.tables import details, node_table
 
 NODES = "/api/v1/nodes"
@@ -53,7 +54,7 @@ async def add_node(args: Namespace, api: ApiClient, clock: IReactorTime) -> int:
         body["drift_policy"] = args.drift_policy
     settings = parse_settings(args.settings)
     if settings:
-        body["power_parameters"] = settings
+        body["power_parameters"] = await typed_settings(api, args.power_type, settings)
     _show(args, (await api.post(NODES, body)).body)
     return 0
 
@@ -72,9 +73,9 @@ async def update_node(args: Namespace, api: ApiClient, clock: IReactorTime) -> i
         body["power_type"] = args.power_type
     if args.drift_policy is not None:
         body["drift_policy"] = args.drift_policy
-    parameters = await _new_parameters(args, api)
-    if parameters is not None:
-        body["power_parameters"] = parameters
+    changed = await _new_parameters(args, api)
+    if changed is not None:
+        body["power_type"], body["power_parameters"] = changed
     if not body:
         raise UsageError("nothing to change: give --name, --cluster, --power-type, --drift-policy, --set or --unset")
     _show(args, (await api.request("PATCH", node_path(args.node), body=body)).body)
@@ -97,26 +98,25 @@ async def delete_node(args: Namespace, api: ApiClient, clock: IReactorTime) -> i
     return 0
 
 
-async def _new_parameters(args: Namespace, api: ApiClient) -> dict[str, Any] | None:
+async def _new_parameters(args: Namespace, api: ApiClient) -> tuple[str, dict[str, Any]] | None:
     """
-    The power parameters to send, or None to leave them alone. The node's
-    current ones come back with secrets as "set", which keeps them.
+    The power type and the power parameters to send (the API takes both
+    together), or None to leave them alone. The node's current parameters
+    come back with secrets as "set", which keeps them.
     """
     settings = parse_settings(args.settings)
     if not (settings or args.unset or args.power_type):
         return None
     node = (await api.get(node_path(args.node))).body
-    if args.power_type not in (None, node["power_type"]):
-        current: dict[str, Any] = {}
-    elif settings or args.unset:
-        current = dict(node["power_parameters"])
-    else:
-        return None
+    power_type = args.power_type or node["power_type"]
+    settings = await typed_settings(api, power_type, settings)
+    new_type = args.power_type not in (None, node["power_type"])
+    current: dict[str, Any] = {} if new_type else dict(node["power_parameters"])
     for key in args.unset:
         if key not in current or key in settings:
             raise UsageError(f"--unset {key}: not set, or also given to --set")
         del current[key]
-    return {**current, **settings}
+    return power_type, {**current, **settings}
 
 
 def _show(args: Namespace, node: dict[str, Any]) -> None:

@@ -18,6 +18,35 @@ from pserv.power.errors import PowerSettingsError
 REDACTED = "set"
 """What a secret setting shows instead of its value, once it has one."""
 
+_LABEL = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+HOSTNAME_PATTERN = f"{_LABEL}(?:\\.{_LABEL})*\\.?"
+"""A hostname as the API's document declares it (ASCII labels of at most 63
+characters, one optional trailing dot); an ``address`` setting also takes
+an IPv4 address this way.  Not anchored: for building patterns."""
+
+_H16 = "[0-9A-Fa-f]{1,4}"
+IPV6_PATTERN = "(?:" + "|".join([
+    f"(?:{_H16}:){{7}}{_H16}",
+    f"(?:{_H16}:){{1,7}}:",
+    *[f"(?:{_H16}:){{1,{6 - n}}}(?::{_H16}){{1,{n + 1}}}" for n in range(6)],
+    f":(?::{_H16}){{1,7}}",
+    "::",
+]) + ")"
+"""An IPv6 address in the forms the API's document declares (no zone, no
+embedded IPv4).  Not anchored: for building patterns."""
+
+ADDRESS_PATTERN = f"^(?:{HOSTNAME_PATTERN}|{IPV6_PATTERN})$"
+"""What an ``address`` setting takes, as the API's document declares it."""
+
+ADDRESS_MAX = 253
+"""The longest hostname."""
+
+DEFAULTED = {"enum": [None, ""]}
+"""The JSON Schema of a setting left to its default: ``null`` or ``""``."""
+
+PRINTABLE_ASCII = "^[ -~]*$"
+"""A pattern: printable ASCII only, where a protocol counts bytes."""
+
 
 class SettingType(str, Enum):
     """
@@ -95,6 +124,29 @@ class Setting:
             described["help"] = self.help
         return described
 
+    @property
+    def must_be_given(self) -> bool:
+        """Whether leaving it out (or ``null``, or ``""``) is refused."""
+        return self.required and self.default is None
+
+    def json_schema(self) -> dict[str, Any]:
+        """
+        The values this setting takes, as a JSON Schema: its JSON type
+        (strings are converted by forms and the CLI, not by the API), its
+        bounds and choices; ``null`` and ``""`` (the default) unless it
+        must be given.
+        """
+        schema = dict(_JSON_SCHEMAS[self.type])
+        if self.choices:
+            schema["enum"] = list(self.choices)
+        if self.minimum is not None:
+            schema["minimum"] = self.minimum
+        if self.maximum is not None:
+            schema["maximum"] = self.maximum
+        if self.must_be_given:
+            return schema if self.type is not SettingType.STRING else {**schema, "minLength": 1}
+        return {"anyOf": [DEFAULTED, schema]}
+
 
 @dataclass(frozen=True)
 class SettingsSchema:
@@ -169,6 +221,21 @@ class SettingsSchema:
         """
         return [s.describe() for s in self.settings]
 
+    def json_schema(self) -> dict[str, Any]:
+        """
+        The settings as a JSON Schema object: each setting's values, the
+        ones that must be given, and no other key.
+        """
+        schema: dict[str, Any] = {
+            "type": "object",
+            "properties": {s.name: s.json_schema() for s in self.settings},
+            "additionalProperties": False,
+        }
+        required = [s.name for s in self.settings if s.must_be_given]
+        if required:
+            schema["required"] = required
+        return schema
+
 
 def _string(setting: Setting, value: Any) -> str:
     if not isinstance(value, str):
@@ -179,6 +246,8 @@ def _string(setting: Setting, value: Any) -> str:
 def _integer(setting: Setting, value: Any) -> int:
     if isinstance(value, bool):
         raise setting.error("must be an integer")
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
     if isinstance(value, str) and value.strip().lstrip("-").isdigit():
         return int(value)
     if isinstance(value, int):
@@ -231,6 +300,17 @@ def _hostname_label(label: str) -> bool:
         and all(c.isalnum() or c == "-" for c in label)
     )
 
+
+_JSON_SCHEMAS: dict[SettingType, dict[str, Any]] = {
+    SettingType.STRING: {"type": "string"},
+    SettingType.INTEGER: {"type": "integer"},
+    SettingType.NUMBER: {"type": "number"},
+    SettingType.BOOLEAN: {"type": "boolean"},
+    SettingType.CHOICE: {"type": "string"},
+    SettingType.ADDRESS: {"type": "string", "pattern": ADDRESS_PATTERN, "maxLength": ADDRESS_MAX,
+                          "description": "an IP address or a hostname"},
+}
+"""Each setting type's JSON Schema, before bounds and choices."""
 
 _CONVERTERS = {
     SettingType.STRING: _string,

@@ -21,21 +21,20 @@ from pserv.power.types import POWER_TYPES, PowerTypes
 from pserv.region.auth import TokenCheck, Unauthorized
 from pserv.region.clusters import ConnectedClusters
 from pserv.region.db import Database
-from pserv.region.errors import Invalid, RegionError
+from pserv.region.errors import RegionError
 from pserv.region.store.common import utc
-from pserv.util.times import moment_from_iso
-from pserv.region.http import answer, query_int, query_text, read_json
-from pserv.region.openapi import POWER_STATES, document
+from pserv.util.times import moment_from_rfc3339
+from pserv.region.http import answer, read_json
+from pserv.region.openapi import document
 from pserv.region.routes import Routes
 from pserv.region.store import actions, events, nodes
 from pserv.region.store.clusters import list_clusters
-from pserv.region.validation import check_body
+from pserv.region.validation import Contract
 
 log = Logger()
 
 Handler = Callable[..., Awaitable[tuple[int, Any]]]
 NODE_FILTERS = ("cluster", "power_state", "desired_power_state")
-BIG = 2**62
 
 
 def endpoint(handler: Handler) -> Callable[..., Awaitable[bytes]]:
@@ -80,6 +79,7 @@ class RegionAPI:
         self.tokens = TokenCheck(database, clock)
         self.clusters = clusters if clusters is not None else ConnectedClusters(database, clock)
         self.power_types = power_types
+        self.contract = Contract(document(power_types))
 
     def resource(self) -> Any:
         """The twisted.web resource serving the API."""
@@ -94,19 +94,15 @@ class RegionAPI:
     @app.route("/api/v1/nodes", methods=["GET"])
     @endpoint
     async def list_nodes(self, request: Any, who: str) -> tuple[int, Any]:
-        filters = {
-            name: value
-            for name in NODE_FILTERS
-            if (value := query_text(request, name, None if name == "cluster" else POWER_STATES))
-        }
-        limit, after = _paging(request)
-        items, cursor = await self.database.run(nodes.list_nodes, filters, limit, after)
+        query = self.contract.query("listNodes", request)
+        filters = {name: query[name] for name in NODE_FILTERS if query[name]}
+        items, cursor = await self.database.run(nodes.list_nodes, filters, query["limit"], query["after"])
         return 200, {"items": items, "next": _next(request, cursor)}
 
     @app.route("/api/v1/nodes", methods=["POST"])
     @endpoint
     async def create_node(self, request: Any, who: str) -> tuple[int, Any]:
-        body = check_body("NodeCreate", read_json(request))
+        body = self.contract.body("NodeCreate", read_json(request))
         node, reading = await self.database.run(actions.enrol_node, body, self.now(), power_types=self.power_types)
         if reading is not None:
             self.clusters.start_delivery([reading])
@@ -121,7 +117,7 @@ class RegionAPI:
     @app.route("/api/v1/nodes/<node>", methods=["PATCH"])
     @endpoint
     async def update_node(self, request: Any, who: str, node: str) -> tuple[int, Any]:
-        body = check_body("NodeUpdate", read_json(request))
+        body = self.contract.body("NodeUpdate", read_json(request))
         changed, reading = await self.database.run(
             actions.change_node, node, body, self.now(), power_types=self.power_types
         )
@@ -140,7 +136,7 @@ class RegionAPI:
     @app.route("/api/v1/nodes/<node>/power", methods=["POST"])
     @endpoint
     async def request_power(self, request: Any, who: str, node: str) -> tuple[int, Any]:
-        body = check_body("PowerRequest", read_json(request))
+        body = self.contract.body("PowerRequest", read_json(request))
         action, created = await self.database.run(
             actions.request_power, node, body["action"], who, self.now(), escalate_after=body.get("escalate_after")
         )
@@ -153,11 +149,7 @@ class RegionAPI:
     @app.route("/api/v1/power", methods=["POST"])
     @endpoint
     async def request_bulk(self, request: Any, who: str) -> tuple[int, Any]:
-        body = check_body("BulkPowerRequest", read_json(request))
-        if ("nodes" in body) == ("filter" in body):
-            raise Invalid("nodes: give either nodes or filter", "nodes")
-        if "nodes" in body and not body["nodes"]:
-            raise Invalid("nodes: must name at least one node", "nodes")
+        body = self.contract.body("BulkPowerRequest", read_json(request))
         done = await self.database.run(
             actions.request_bulk, body.get("nodes"), body.get("filter"), body["action"], who, self.now(),
             escalate_after=body.get("escalate_after"),
@@ -168,9 +160,8 @@ class RegionAPI:
     @app.route("/api/v1/nodes/<node>/actions", methods=["GET"])
     @endpoint
     async def list_node_actions(self, request: Any, who: str, node: str) -> tuple[int, Any]:
-        limit = query_int(request, "limit", 100, 1, 1000)
-        before = query_int(request, "before", None, 0, BIG)
-        items, cursor = await self.database.run(actions.list_node_actions, node, limit, before)
+        query = self.contract.query("listNodeActions", request)
+        items, cursor = await self.database.run(actions.list_node_actions, node, query["limit"], query["before"])
         return 200, {"items": items, "next": _next(request, cursor, "before")}
 
     @app.route("/api/v1/actions/<int:action>", methods=["GET"])
@@ -192,9 +183,9 @@ class RegionAPI:
     @app.route("/api/v1/events", methods=["GET"])
     @endpoint
     async def list_events(self, request: Any, who: str) -> tuple[int, Any]:
-        since = _time(query_text(request, "since"), "since")
-        limit, after = _paging(request)
-        items, cursor = await self.database.run(events.list_events, query_text(request, "node"), since, limit, after)
+        query = self.contract.query("listEvents", request)
+        since = _time(query["since"])
+        items, cursor = await self.database.run(events.list_events, query["node"], since, query["limit"], query["after"])
         return 200, {"items": items, "next": _next(request, cursor)}
 
     @app.route("/api/v1/clusters", methods=["GET"])
@@ -210,7 +201,7 @@ class RegionAPI:
 
     @app.route("/api/v1/openapi.json", methods=["GET"])
     def openapi(self, request: Any) -> bytes:
-        return answer(request, 200, document())
+        return answer(request, 200, self.contract.document)
 
     @app.handle_errors(NoRoute)
     def no_route(self, request: Any, failure: Any) -> bytes:
@@ -224,10 +215,6 @@ class RegionAPI:
         return answer(request, 405, {"error": f"{request.method.decode()} is not allowed here"})
 
 
-def _paging(request: Any) -> tuple[int, int | None]:
-    return query_int(request, "limit", 100, 1, 1000), query_int(request, "after", None, 0, BIG)
-
-
 def _next(request: Any, cursor: int | None, name: str = "after") -> str | None:
     """The path of the next page: this request's, with the cursor moved."""
     if cursor is None:
@@ -237,10 +224,6 @@ def _next(request: Any, cursor: int | None, name: str = "after") -> str | None:
     return f"{request.path.decode()}?{urlencode(args)}"
 
 
-def _time(text: str | None, field: str) -> datetime | None:
-    if text is None:
-        return None
-    try:
-        return utc(moment_from_iso(text))
-    except ValueError:
-        raise Invalid(f"{field}: must be an ISO 8601 time", field) from None
+def _time(text: str | None) -> datetime | None:
+    """A checked ``date-time`` argument as the store keeps times."""
+    return None if text is None else utc(moment_from_rfc3339(text))

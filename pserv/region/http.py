@@ -1,6 +1,7 @@
 """
 JSON over HTTP for the REST API: reading bounded bodies, answering JSON,
 and a twisted.web Request that refuses oversized bodies without buffering.
+Query arguments are read by :meth:`pserv.region.validation.Contract.query`.
 """
 
 from __future__ import annotations
@@ -59,9 +60,14 @@ def read_json(request: Any) -> Any:
     if not raw:
         raise Invalid("the body must be a JSON object")
     try:
-        return json.loads(raw)
+        return json.loads(raw, parse_constant=_not_json)
     except (ValueError, UnicodeDecodeError):
         raise Invalid("the body is not valid JSON") from None
+
+
+def _not_json(constant: str) -> Any:
+    """``NaN`` and ``Infinity``, which Python reads and JSON has not."""
+    raise ValueError(f"{constant} is not JSON")
 
 
 def answer(request: Any, status: int, body: Any = None) -> bytes:
@@ -73,39 +79,3 @@ def answer(request: Any, status: int, body: Any = None) -> bytes:
         return b""
     request.setHeader(b"content-type", b"application/json")
     return json.dumps(body, separators=(",", ":")).encode("utf-8")
-
-
-def query_int(request: Any, name: str, default: int | None, low: int, high: int) -> int | None:
-    """
-    An integer query argument within bounds.
-
-    :raises Invalid: naming the argument.
-    """
-    values = request.args.get(name.encode())
-    if not values:
-        return default
-    try:
-        value = int(values[-1])
-    except ValueError:
-        raise Invalid(f"{name}: must be an integer", name) from None
-    if not low <= value <= high:
-        raise Invalid(f"{name}: must be between {low} and {high}", name)
-    return value
-
-
-def query_text(request: Any, name: str, choices: list[str] | None = None) -> str | None:
-    """
-    A text query argument, checked against ``choices`` when given.
-
-    :raises Invalid: naming the argument.
-    """
-    values = request.args.get(name.encode())
-    if not values:
-        return None
-    try:
-        value = values[-1].decode("utf-8")
-    except UnicodeDecodeError:
-        raise Invalid(f"{name}: must be UTF-8", name) from None
-    if choices is not None and value not in choices:
-        raise Invalid(f"{name}: must be one of " + ", ".join(choices), name)
-    return value

@@ -4,7 +4,10 @@ The REST API's OpenAPI 3.1 document, as data.
 It is the contract: the region serves it at ``/api/v1/openapi.json``, the
 ``pserv`` CLI and the web UI are written against it, and the tests validate
 it, exercise every path it lists and check every response body against its
-schemas.  The paths are here; the component schemas are in
+schemas, and the region checks every request against it
+(:mod:`pserv.region.validation`): a rule the API enforces is a rule
+declared here.  The paths, their parameters and the links between
+operations are here; the component schemas are in
 :mod:`pserv.region.openapi_schemas`.
 """
 
@@ -13,13 +16,35 @@ from __future__ import annotations
 from typing import Any
 
 from pserv import __version__
-from pserv.region.openapi_schemas import POWER_STATES, SCHEMAS, ref
+from pserv.power.types import POWER_TYPES, PowerTypes
+from pserv.region.openapi_schemas import ID, NAME_SCHEMA, NODE_REF, POWER_STATES, SCHEMAS, ref, schemas
 
 __all__ = ["PATHS", "POWER_STATES", "SCHEMAS", "document"]
 
 
-def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
+def _json(schema: dict[str, Any], description: str, **more: Any) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}, **more}
+
+
+def _links(**operations: dict[str, str]) -> dict[str, Any]:
+    """
+    OpenAPI links: for each operation id, its parameters taken from this
+    answer (``$response.body#/id`` and so on).
+    """
+    return {f"to_{op}": {"operationId": op, "parameters": params} for op, params in operations.items()}
+
+
+def _node_links(pointer: str) -> dict[str, Any]:
+    """Links from an answer holding a node (at ``pointer``) to what takes one."""
+    node = {"node": f"$response.body#{pointer}"}
+    return _links(getNode=node, updateNode=node, deleteNode=node, requestPower=node, listNodeActions=node,
+                  listEvents={"node": f"$response.body#{pointer}"})
+
+
+def _action_links(pointer: str) -> dict[str, Any]:
+    """Links from an answer holding an action (at ``pointer``) to what takes one."""
+    action = {"action": f"$response.body#{pointer}"}
+    return _links(getAction=action, cancelAction=action)
 
 
 def _error(description: str) -> dict[str, Any]:
@@ -29,12 +54,16 @@ def _error(description: str) -> dict[str, Any]:
 NODE_PARAM = {
     "name": "node", "in": "path", "required": True,
     "description": "the node's id, or its name",
-    "schema": {"type": "string"},
+    "schema": NODE_REF,
 }
-ACTION_PARAM = {"name": "action", "in": "path", "required": True, "schema": {"type": "integer"}}
+ACTION_PARAM = {"name": "action", "in": "path", "required": True, "schema": ID}
+CURSOR = {"type": "integer", "minimum": 0, "maximum": ID["maximum"]}
 LIMIT = {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}}
-AFTER = {"name": "after", "in": "query", "description": "only items with a larger id", "schema": {"type": "integer"}}
-BEFORE = {"name": "before", "in": "query", "description": "only items with a smaller id", "schema": {"type": "integer"}}
+AFTER = {"name": "after", "in": "query", "description": "only items with a larger id", "schema": CURSOR}
+BEFORE = {"name": "before", "in": "query", "description": "only items with a smaller id", "schema": CURSOR}
+CLUSTER_FILTER = {"type": "string", "pattern": f"^(?:{NAME_SCHEMA['pattern'][1:-1]})?$",
+                  "description": "a cluster's name; empty for any"}
+LOCATION = {"Location": {"required": True, "description": "the new resource's path", "schema": {"type": "string"}}}
 
 BAD = _error("bad input: the body names the field and the reason")
 UNAUTHORIZED = _error("no valid bearer token")
@@ -57,19 +86,23 @@ PATHS: dict[str, Any] = {
             "operationId": "listNodes",
             "summary": "List nodes, newest id last",
             "parameters": [
-                _query("cluster", {"type": "string"}),
+                _query("cluster", CLUSTER_FILTER),
                 _query("power_state", {"enum": POWER_STATES}),
                 _query("desired_power_state", {"enum": POWER_STATES}),
                 LIMIT, AFTER,
             ],
-            "responses": {"200": _json(ref("NodePage"), "a page of nodes"), "400": BAD, "401": UNAUTHORIZED},
+            "responses": {
+                "200": _json(ref("NodePage"), "a page of nodes"),
+                "400": BAD, "401": UNAUTHORIZED,
+            },
         },
         "post": {
             "operationId": "createNode",
             "summary": "Enrol a node",
             "requestBody": _body("NodeCreate"),
             "responses": {
-                "201": _json(ref("Node"), "the node, with a Location header"),
+                "201": _json(ref("Node"), "the node, with a Location header", headers=LOCATION,
+                             links=_node_links("/id")),
                 "400": BAD, "401": UNAUTHORIZED, "409": _error("a node with that name exists"), "413": TOO_LARGE,
             },
         },
@@ -79,15 +112,20 @@ PATHS: dict[str, Any] = {
         "get": {
             "operationId": "getNode",
             "summary": "Show a node",
-            "responses": {"200": _json(ref("Node"), "the node"), "401": UNAUTHORIZED, "404": MISSING},
+            "responses": {
+                "200": _json(ref("Node"), "the node", links=_node_links("/id")),
+                "401": UNAUTHORIZED, "404": MISSING,
+            },
         },
         "patch": {
             "operationId": "updateNode",
             "summary": "Change a node's name, cluster or power settings",
             "requestBody": _body("NodeUpdate"),
             "responses": {
-                "200": _json(ref("Node"), "the node"), "400": BAD, "401": UNAUTHORIZED,
-                "404": MISSING, "409": CONFLICT, "413": TOO_LARGE,
+                "200": _json(ref("Node"), "the node", links=_node_links("/id")), "400": BAD, "401": UNAUTHORIZED,
+                "404": MISSING, "413": TOO_LARGE,
+                "409": _error("the node is deleting, the name is taken, or a secret kept from the node "
+                              "(sent as \"set\" or left out) does not fit the new settings"),
             },
         },
         "delete": {
@@ -95,7 +133,8 @@ PATHS: dict[str, Any] = {
             "summary": "Delete a node; pending actions are cancelled, one in flight first",
             "responses": {
                 "204": {"description": "deleted"},
-                "202": _json(ref("Node"), "an action is in flight: the node is deleting until it stops"),
+                "202": _json(ref("Node"), "an action is in flight: the node is deleting until it stops",
+                             links=_links(getNode={"node": "$response.body#/id"})),
                 "401": UNAUTHORIZED, "404": MISSING,
             },
         },
@@ -107,8 +146,10 @@ PATHS: dict[str, Any] = {
             "summary": "State a power intent; committed before the answer",
             "requestBody": _body("PowerRequest"),
             "responses": {
-                "202": _json(ref("Action"), "accepted: the new action, with a Location header"),
-                "200": _json(ref("Action"), "a duplicate of the newest outstanding action: that action"),
+                "202": _json(ref("Action"), "accepted: the new action, with a Location header", headers=LOCATION,
+                             links=_action_links("/id")),
+                "200": _json(ref("Action"), "a duplicate of the newest outstanding action: that action",
+                             links=_action_links("/id")),
                 "400": BAD, "401": UNAUTHORIZED, "404": MISSING, "409": CONFLICT, "413": TOO_LARGE,
             },
         },
@@ -119,7 +160,10 @@ PATHS: dict[str, Any] = {
             "operationId": "listNodeActions",
             "summary": "A node's power actions, newest first",
             "parameters": [LIMIT, BEFORE],
-            "responses": {"200": _json(ref("ActionPage"), "a page of actions"), "400": BAD, "401": UNAUTHORIZED, "404": MISSING},
+            "responses": {
+                "200": _json(ref("ActionPage"), "a page of actions"),
+                "400": BAD, "401": UNAUTHORIZED, "404": MISSING,
+            },
         },
     },
     "/api/v1/power": {
@@ -128,8 +172,9 @@ PATHS: dict[str, Any] = {
             "summary": "One power intent for many nodes, in one transaction",
             "requestBody": _body("BulkPowerRequest"),
             "responses": {
-                "202": _json(ref("BulkPowerResult"), "one action per node"),
-                "400": BAD, "401": UNAUTHORIZED, "404": MISSING, "409": CONFLICT, "413": TOO_LARGE,
+                "202": _json(ref("BulkPowerResult"), "one action per node", links=_action_links("/actions/0/id")),
+                "400": BAD, "401": UNAUTHORIZED, "413": TOO_LARGE, "409": CONFLICT,
+                "404": _error("a node named is missing, or no node matches the filter"),
             },
         },
     },
@@ -138,7 +183,11 @@ PATHS: dict[str, Any] = {
         "get": {
             "operationId": "getAction",
             "summary": "Show a power action",
-            "responses": {"200": _json(ref("Action"), "the action"), "401": UNAUTHORIZED, "404": MISSING},
+            "responses": {
+                "200": _json(ref("Action"), "the action", links=_links(
+                    getNode={"node": "$response.body#/node"}, cancelAction={"action": "$response.body#/id"})),
+                "401": UNAUTHORIZED, "404": MISSING,
+            },
         },
     },
     "/api/v1/actions/{action}/cancel": {
@@ -147,8 +196,9 @@ PATHS: dict[str, Any] = {
             "operationId": "cancelAction",
             "summary": "Cancel an action: at once if pending, at its safe point if in flight",
             "responses": {
-                "200": _json(ref("Action"), "cancelled"),
-                "202": _json(ref("Action"), "in flight: the cluster stops it at its next safe point"),
+                "200": _json(ref("Action"), "cancelled", links=_action_links("/id")),
+                "202": _json(ref("Action"), "in flight: the cluster stops it at its next safe point",
+                             links=_action_links("/id")),
                 "401": UNAUTHORIZED, "404": MISSING, "409": _error("the action has already ended"),
             },
         },
@@ -158,7 +208,7 @@ PATHS: dict[str, Any] = {
             "operationId": "listEvents",
             "summary": "The audit log, oldest first",
             "parameters": [
-                _query("node", {"type": "string", "description": "a node's id or name"}),
+                _query("node", NODE_REF),
                 _query("since", {"type": "string", "format": "date-time"}),
                 LIMIT, AFTER,
             ],
@@ -193,9 +243,11 @@ PATHS: dict[str, Any] = {
 }
 
 
-def document() -> dict[str, Any]:
+def document(power_types: PowerTypes = POWER_TYPES) -> dict[str, Any]:
     """
     The whole OpenAPI 3.1 document.
+
+    :param power_types: the power types the region's nodes may have.
     """
     return {
         "openapi": "3.1.0",
@@ -209,7 +261,7 @@ def document() -> dict[str, Any]:
         "security": [{"bearer": []}],
         "paths": PATHS,
         "components": {
-            "schemas": SCHEMAS,
+            "schemas": schemas(power_types),
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
     }

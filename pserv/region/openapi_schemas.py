@@ -2,9 +2,11 @@
 The REST API's component schemas, and the vocabularies their enums hold.
 
 The enums of power states, action kinds and action statuses are read from
-:mod:`pserv.power.states`; :mod:`pserv.region.openapi` puts these schemas
-in the document, and :mod:`pserv.region.validation` checks request bodies
-against them.
+:mod:`pserv.power.states`, the node name's pattern from the store, the
+power parameters from the power types
+(:mod:`pserv.region.openapi_settings`); :mod:`pserv.region.openapi` puts
+these schemas in the document, and :mod:`pserv.region.validation` checks
+requests against them: every rule the API enforces is declared here.
 """
 
 from __future__ import annotations
@@ -13,6 +15,10 @@ from typing import Any
 
 from pserv.power.policy import DEFAULT_POLICY
 from pserv.power.states import ActionKind, ActionStatus, PowerState
+from pserv.power.types import POWER_TYPES, PowerTypes
+from pserv.region.openapi_settings import CREATE, UPDATE, by_power_type, parameter_schemas
+from pserv.region.store.common import MAX_ID
+from pserv.region.store.nodes import NAME
 
 POWER_STATES = [state.value for state in PowerState]
 ACTION_KINDS = [kind.value for kind in ActionKind]
@@ -51,6 +57,18 @@ def _page(item: str) -> dict[str, Any]:
 
 
 TIME = {"type": ["string", "null"], "format": "date-time"}
+ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+"""A node's or an action's id, as the store keeps them (:data:`MAX_ID`)."""
+_NAME = NAME.pattern.removeprefix("^").removesuffix("$")
+NAME_SCHEMA = {
+    "type": "string", "minLength": 1, "maxLength": 63, "pattern": NAME.pattern, "not": {"pattern": "^[0-9]+$"},
+    "description": "1 to 63 letters, digits, '.', '_' or '-', starting with a letter or digit, not all digits",
+}
+"""A node's name: all digits would read as an id."""
+CLUSTER_NAME = {"type": "string", "maxLength": 63, "pattern": NAME.pattern, "description": "a cluster's name"}
+NO_CLUSTER = {"type": ["string", "null"], "maxLength": 63, "pattern": f"^(?:{_NAME})?$",
+              "description": "a cluster's name; null or empty for none"}
+NODE_REF = {"oneOf": [ID, NAME_SCHEMA], "description": "a node's id, or its name"}
 
 ESCALATE_AFTER_MAX = DEFAULT_POLICY.soft_off_timeout
 """The longest a soft_off may wait before escalating: by then a graceful shutdown fails anyway."""
@@ -66,6 +84,62 @@ SOFT_OFF_ONLY = {
     "else": {"not": {"required": ["escalate_after"]}, "description": "only for soft_off"},
 }
 """The rule that ``escalate_after`` goes only with a ``soft_off``, for a request's schema."""
+
+POWER_REQUEST = {
+    "action": {"enum": ACTION_KINDS},
+    "escalate_after": ESCALATE_AFTER,
+}
+"""The properties of a power request, one line each: the one-node request
+and the bulk one share them."""
+
+
+def schemas(power_types: PowerTypes = POWER_TYPES) -> dict[str, Any]:
+    """
+    The component schemas of a region whose nodes may have ``power_types``.
+    """
+    return {
+        **SCHEMAS,
+        "NodeCreate": _node_create(power_types),
+        "NodeUpdate": _node_update(power_types),
+        **parameter_schemas(power_types),
+    }
+
+
+def _node_create(power_types: PowerTypes) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": ["name", "power_type"],
+        "properties": {
+            "name": NAME_SCHEMA,
+            "cluster": NO_CLUSTER,
+            "power_type": {"enum": list(power_types), "title": "driver"},
+            "power_parameters": {"type": "object", "description": "the power type's settings; none if left out"},
+            "drift_policy": DRIFT,
+        },
+        "additionalProperties": False,
+        "allOf": by_power_type(power_types, CREATE, ref),
+    }
+
+
+def _node_update(power_types: PowerTypes) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {
+            "name": NAME_SCHEMA,
+            "cluster": NO_CLUSTER,
+            "power_type": {"enum": list(power_types), "title": "driver", "description": "given with power_parameters"},
+            "power_parameters": {
+                "type": "object",
+                "description": "replaces the settings, given with power_type; a secret sent as \"set\" "
+                "or left out keeps its value",
+            },
+            "drift_policy": DRIFT,
+        },
+        "additionalProperties": False,
+        "dependentRequired": {"power_type": ["power_parameters"], "power_parameters": ["power_type"]},
+        "allOf": by_power_type(power_types, UPDATE, ref),
+    }
+
 
 SCHEMAS: dict[str, Any] = {
     "Error": {
@@ -105,32 +179,6 @@ SCHEMAS: dict[str, Any] = {
         },
         "additionalProperties": False,
     },
-    "NodeCreate": {
-        "type": "object",
-        "required": ["name", "power_type"],
-        "properties": {
-            "name": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$"},
-            "cluster": {"type": ["string", "null"]},
-            "power_type": {"type": "string"},
-            "power_parameters": {"type": "object"},
-            "drift_policy": DRIFT,
-        },
-        "additionalProperties": False,
-    },
-    "NodeUpdate": {
-        "type": "object",
-        "properties": {
-            "name": {"type": "string"},
-            "cluster": {"type": ["string", "null"]},
-            "power_type": {"type": "string"},
-            "power_parameters": {
-                "type": "object",
-                "description": "replaces the settings; a secret sent as \"set\" or left out keeps its value",
-            },
-            "drift_policy": DRIFT,
-        },
-        "additionalProperties": False,
-    },
     "Action": {
         "type": "object",
         "required": [
@@ -165,7 +213,7 @@ SCHEMAS: dict[str, Any] = {
     "PowerRequest": {
         "type": "object",
         "required": ["action"],
-        "properties": {"action": {"enum": ACTION_KINDS}, "escalate_after": ESCALATE_AFTER},
+        "properties": POWER_REQUEST,
         "additionalProperties": False,
         **SOFT_OFF_ONLY,
     },
@@ -173,24 +221,26 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "required": ["action"],
         "properties": {
-            "action": {"enum": ACTION_KINDS},
-            "escalate_after": ESCALATE_AFTER,
+            **POWER_REQUEST,
             "nodes": {
                 "type": "array",
+                "minItems": 1,
                 "items": {"type": ["integer", "string"]},
                 "description": "node ids or names; give this or filter",
             },
             "filter": {
                 "type": "object",
                 "properties": {
-                    "cluster": {"type": "string"},
+                    "cluster": CLUSTER_NAME,
                     "power_state": {"enum": POWER_STATES},
                     "desired_power_state": {"enum": POWER_STATES},
                 },
                 "additionalProperties": False,
+                "description": "every node that matches all of these",
             },
         },
         "additionalProperties": False,
+        "oneOf": [{"required": ["nodes"]}, {"required": ["filter"]}],
         **SOFT_OFF_ONLY,
     },
     "BulkPowerResult": {

@@ -1,66 +1,232 @@
 """
-Request bodies checked against the OpenAPI document's own schemas, so the
-API cannot accept what its contract refuses, with errors naming the field.
+Requests checked against the OpenAPI document itself, so the API cannot
+accept what its contract refuses, nor refuse for a reason the contract does
+not declare: bodies against the component schemas, query arguments
+against each operation's parameters, with errors naming the field.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from functools import lru_cache
+from typing import Any, Iterator
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, FormatChecker, validators
 from jsonschema.exceptions import ValidationError
+from referencing import Registry
+from referencing.jsonschema import DRAFT202012
 
 from pserv.region.errors import Invalid
-from pserv.region.openapi import SCHEMAS
+from pserv.region.openapi import document
+from pserv.util.times import is_rfc3339
 
-_VALIDATORS = {name: Draft202012Validator(schema) for name, schema in SCHEMAS.items()}
+BASE = "urn:pserv:api"
+"""The document's URI, for the validators' references into it."""
+
+FORMATS = FormatChecker(formats=())
+FORMATS.checks("date-time")(is_rfc3339)
+
+INTEGER = re.compile(r"-?[0-9]+")
+"""An integer query argument: ASCII digits, no sign but ``-``, no spaces."""
+
+
+@lru_cache(maxsize=256)
+def ecma(pattern: str) -> re.Pattern[str]:
+    """
+    ``pattern`` (ECMA 262, as JSON Schema says) for Python's ``re``: a
+    final ``$`` ends the text, as in ECMA, not before a last newline.
+    """
+    if pattern.endswith("$") and not pattern.endswith("\\$"):
+        pattern = pattern[:-1] + r"\Z"
+    return re.compile(pattern)
+
+
+def _pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterator[ValidationError]:
+    if validator.is_type(instance, "string") and not ecma(pattern).search(instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+Validator = validators.extend(Draft202012Validator, {"pattern": _pattern})
+"""Draft 2020-12 with ECMA's ``$``, the API's one validator class."""
+
+
+class Contract:
+    """
+    One region's document, and checks of requests against it.
+
+    :param spec: the OpenAPI document (:func:`pserv.region.openapi.document`).
+    """
+
+    def __init__(self, spec: dict[str, Any]) -> None:
+        self.document = spec
+        registry = Registry().with_resource(BASE, DRAFT202012.create_resource(spec))
+        self._bodies = {
+            name: Validator({"$ref": f"{BASE}#/components/schemas/{name}"}, registry=registry, format_checker=FORMATS)
+            for name in spec["components"]["schemas"]
+        }
+        self._parameters = {
+            operation["operationId"]: [
+                (p["name"], p["schema"], Validator(p["schema"], registry=registry, format_checker=FORMATS))
+                for p in item.get("parameters", []) + operation.get("parameters", [])
+                if p["in"] == "query"
+            ]
+            for item in spec["paths"].values()
+            for method, operation in item.items()
+            if method != "parameters"
+        }
+
+    def body(self, schema: str, body: Any) -> dict[str, Any]:
+        """
+        ``body`` if it fits component schema ``schema``.
+
+        :raises Invalid: naming the first bad field and why.
+        """
+        _raise_first(self._bodies[schema].iter_errors(body))
+        return body
+
+    def query(self, operation: str, request: Any) -> dict[str, Any]:
+        """
+        The query arguments operation ``operation`` declares, each converted
+        to its schema's type, checked, and defaulted; ``None`` if absent
+        without a default.  Undeclared arguments are ignored.
+
+        :raises Invalid: naming the argument.
+        """
+        found = {}
+        for name, schema, checker in self._parameters[operation]:
+            raw = request.args.get(name.encode())
+            if not raw:
+                found[name] = schema.get("default")
+                continue
+            value = _convert(name, schema, raw[-1])
+            _raise_first(checker.iter_errors(value), name)
+            found[name] = value
+        return found
+
+
+_PRODUCTION: list[Contract] = []
 
 
 def check_body(schema: str, body: Any) -> dict[str, Any]:
     """
-    ``body`` if it fits component schema ``schema``.
+    ``body`` if it fits component schema ``schema`` of the production
+    document (:data:`pserv.power.types.POWER_TYPES`).
 
     :raises Invalid: naming the first bad field and why.
     """
-    error = next(iter(sorted(_VALIDATORS[schema].iter_errors(body), key=_depth)), None)
+    if not _PRODUCTION:
+        _PRODUCTION.append(Contract(document()))
+    return _PRODUCTION[0].body(schema, body)
+
+
+def _convert(name: str, schema: dict[str, Any], raw: bytes) -> Any:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Invalid(f"{name}: must be UTF-8", name) from None
+    if schema.get("type") == "integer" and not INTEGER.fullmatch(text):
+        raise Invalid(f"{name}: must be an integer", name)
+    return int(text) if INTEGER.fullmatch(text) and takes_integer(schema) else text
+
+
+def takes_integer(schema: dict[str, Any]) -> bool:
+    """Whether ``schema`` (or one of its alternatives) is of integers: an
+    argument of digits is then an integer."""
+    return schema.get("type") == "integer" or any(takes_integer(s) for s in schema.get("oneOf", []))
+
+
+def _raise_first(errors: Iterator[ValidationError], prefix: str | None = None) -> None:
+    error = next(iter(sorted(errors, key=_depth)), None)
     if error is not None:
         field, reason = _describe(error)
+        field = ".".join(p for p in (prefix, field) if p) or None
         raise Invalid(f"{field}: {reason}" if field else reason, field)
-    return body
 
 
-def _depth(error: ValidationError) -> int:
-    return len(error.path)
+def _depth(error: ValidationError) -> tuple[bool, int]:
+    """Errors of the fields sent before rules between fields; shallow first."""
+    return "allOf" in error.relative_schema_path, len(error.path)
 
 
 def _describe(error: ValidationError) -> tuple[str | None, str]:
     path = ".".join(str(p) for p in error.absolute_path) or None
-    if error.validator == "required":
-        missing = [k for k in error.validator_value if k not in error.instance][0]
-        return _join(path, missing), "is required"
+    if error.validator == "oneOf" and all(set(b) == {"required"} for b in error.validator_value):
+        return _describe_one_of(error, path)
+    if error.validator in ("anyOf", "oneOf") and error.context:
+        return _describe_alternatives(error, path)
+    if error.validator in ("required", "dependentRequired"):
+        missing = _missing(error)
+        return _join(path, missing), "is required" if error.validator == "required" else \
+            f"is required with {next(k for k, v in error.validator_value.items() if missing in v)}"
     if error.validator == "additionalProperties":
         extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))[0]
         return _join(path, extra), "is not a known field"
-    if error.validator == "enum":
-        return path, "must be one of " + ", ".join(str(v) for v in error.validator_value)
-    if error.validator == "type" and path is None:
-        return None, f"the body must be a JSON {error.validator_value}"
-    if error.validator == "type":
-        expected = error.validator_value
-        return path, "must be " + (" or ".join(expected) if isinstance(expected, list) else expected)
-    if error.validator == "pattern":
-        return path, "has characters or a length that are not allowed"
-    if error.validator in BOUNDS:
-        return path, f"must be {BOUNDS[error.validator]} {error.validator_value:g}"
     if error.validator == "not" and list(error.validator_value) == ["required"]:
         # A field allowed only with others ("else": {"not": {"required": [...]}}).
         return _join(path, error.validator_value["required"][0]), error.schema.get("description", "is not allowed")
-    return path, "is not valid"
+    return path, _reason(error, path)
 
 
-BOUNDS = {"minimum": "at least", "exclusiveMinimum": "more than", "maximum": "at most",
-          "exclusiveMaximum": "less than"}
+def _missing(error: ValidationError) -> str:
+    if error.validator == "required":
+        return [k for k in error.validator_value if k not in error.instance][0]
+    return sorted(n for k, names in error.validator_value.items() if k in error.instance
+                  for n in names if n not in error.instance)[0]
 
 
 def _join(path: str | None, name: str) -> str:
     return f"{path}.{name}" if path else name
+
+
+def _reason(error: ValidationError, path: str | None) -> str:
+    rule, value = error.validator, error.validator_value
+    if rule == "enum" and "title" in error.schema:
+        return f"unknown {error.schema['title']} {error.instance!r}; known: " + ", ".join(map(str, value))
+    if rule == "enum":
+        return "must be one of " + ", ".join("null" if v is None else str(v) for v in value)
+    if rule == "type" and path is None:
+        return f"the body must be a JSON {value}"
+    if rule == "type":
+        return "must be " + " or ".join(_TYPES[t] for t in ([value] if isinstance(value, str) else value))
+    if rule in ("pattern", "not", "maxLength", "minLength") and "description" in error.schema:
+        return "must be " + error.schema["description"]
+    return _REASONS.get(rule, lambda v: "is not valid")(value)
+
+
+_TYPES = {"string": "a string", "integer": "an integer", "number": "a number", "boolean": "true or false",
+          "object": "an object", "array": "an array", "null": "null"}
+
+_REASONS = {
+    "pattern": lambda v: "has characters or a length that are not allowed",
+    "minimum": lambda v: f"must be at least {_number(v)}",
+    "exclusiveMinimum": lambda v: f"must be more than {_number(v)}",
+    "maximum": lambda v: f"must be at most {_number(v)}",
+    "exclusiveMaximum": lambda v: f"must be less than {_number(v)}",
+    "minLength": lambda v: f"must be at least {v} characters",
+    "maxLength": lambda v: f"must be at most {v} characters",
+    "minItems": lambda v: f"must hold at least {v}",
+    "const": lambda v: f"must be {v}",
+    "not": lambda v: "is a value that is not allowed",
+    "format": lambda v: f"must be a {v} (RFC 3339)" if v == "date-time" else f"must be a {v}",
+}
+
+
+def _number(value: float) -> str:
+    """A bound as people write it: 300, not 300.0."""
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def _describe_alternatives(error: ValidationError, path: str | None) -> tuple[str | None, str]:
+    """Of ``anyOf``/``oneOf``, the failure of the alternative that is not "left to its default"."""
+    chosen = [e for e in error.context if e.validator_value != [None, ""]] or list(error.context)
+    first = sorted(chosen, key=lambda e: -len(e.path))[0]
+    if first.validator in ("anyOf", "oneOf"):
+        return _describe(first)
+    return _describe(first)
+
+
+def _describe_one_of(error: ValidationError, path: str | None) -> tuple[str | None, str]:
+    """``oneOf`` of ``required`` lists, none or several present: which to give."""
+    names = [n for branch in error.validator_value for n in branch["required"]]
+    field = ".".join(p for p in (path, names[0]) if p)
+    return field, "give either " + " or ".join(names)

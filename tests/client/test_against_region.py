@@ -64,4 +64,4 @@ async def test_bad_input_from_the_real_api(region, capsys):
                       "--set", "address=b"], region) == 2
     assert await run(["power", "on", "ghost"], region) == 2
     err = capsys.readouterr().err.splitlines()
-    assert err[0] == "pserv: error: latency: must be a number" and "ghost" in err[1]
+    assert err[0] == "pserv: error: power_parameters.latency: must be a number" and "ghost" in err[1]

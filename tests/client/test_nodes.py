@@ -53,8 +53,8 @@ async def test_add_with_a_secret_never_prints_it(api, stub, capsys):
     argv = ["nodes", "add", "--name", "n7", "--power-type", "ipmi", "--cluster", "",
             "--set", "address=10.0.0.7", "--set", f"password={SECRET}"]
     assert await run(argv, api) == 0
-    assert stub.requests[0].body == {"name": "n7", "power_type": "ipmi", "cluster": None,
-                                     "power_parameters": {"address": "10.0.0.7", "password": SECRET}}
+    assert stub.seen("POST")[0].body == {"name": "n7", "power_type": "ipmi", "cluster": None,
+                                         "power_parameters": {"address": "10.0.0.7", "password": SECRET}}
     out, err = capsys.readouterr()
     assert SECRET not in out + err and "password: set" in out
 
@@ -63,7 +63,8 @@ async def test_add_with_a_secret_never_prints_it(api, stub, capsys):
 async def test_add_json_secret_never_printed(api, stub, capsys):
     """nodes add --json prints the region's node, whose secret shows as "set"."""
     stub.on("POST", "/api/v1/nodes", 201, node(7, "n7"))
-    argv = ["nodes", "add", "--json", "--name", "n7", "--power-type", "ipmi", "--set", f"password={SECRET}"]
+    argv = ["nodes", "add", "--json", "--name", "n7", "--power-type", "ipmi", "--set", "address=10.0.0.7",
+            "--set", f"password={SECRET}"]
     assert await run(argv, api) == 0
     out, err = capsys.readouterr()
     assert json.loads(out)["power_parameters"]["password"] == "set" and SECRET not in out + err
@@ -72,13 +73,13 @@ async def test_add_json_secret_never_printed(api, stub, capsys):
 @pytest_twisted.ensureDeferred
 async def test_update_merges_power_parameters(api, stub, capsys):
     """nodes update --set/--unset changes single parameters and sends the rest back (secrets as "set")."""
-    current = node(power_parameters={"address": "10.0.0.1", "password": "set", "port": "623"})
+    current = node(power_parameters={"address": "10.0.0.1", "password": "set", "port": 623})
     stub.on("GET", "/api/v1/nodes/n1", 200, current)
     stub.on("PATCH", "/api/v1/nodes/n1", 200, node(name="n1b"))
     argv = ["nodes", "update", "n1", "--name", "n1b", "--set", "address=10.0.0.9", "--unset", "port"]
     assert await run(argv, api) == 0
     assert stub.seen("PATCH")[0].body == {
-        "name": "n1b", "power_parameters": {"address": "10.0.0.9", "password": "set"}}
+        "name": "n1b", "power_type": "ipmi", "power_parameters": {"address": "10.0.0.9", "password": "set"}}
 
 
 @pytest_twisted.ensureDeferred
@@ -123,9 +124,20 @@ async def test_a_404_and_a_409_exit_2(api, stub, capsys):
     stub.on("GET", "/api/v1/nodes/nope", 404, {"error": "no such node"})
     stub.on("POST", "/api/v1/nodes", 409, {"error": "a node with that name exists", "field": "name"})
     assert await run(["nodes", "show", "nope"], api) == 2
-    assert await run(["nodes", "add", "--name", "n1", "--power-type", "ipmi"], api) == 2
+    assert await run(["nodes", "add", "--name", "n1", "--power-type", "ipmi", "--set", "address=10.0.0.1"], api) == 2
     assert capsys.readouterr().err.splitlines() == [
         "pserv: error: no such node", "pserv: error: name: a node with that name exists"]
+
+
+@pytest_twisted.ensureDeferred
+async def test_set_values_take_their_settings_types(api, stub):
+    """--set values become the JSON types /api/v1/drivers gives their settings; others stay as typed."""
+    stub.on("POST", "/api/v1/nodes", 201, node(7, "n7"))
+    argv = ["nodes", "add", "--name", "n7", "--power-type", "ipmi", "--set", "address=10.0.0.7",
+            "--set", "port=624", "--set", "password=1234", "--set", "cipher_suite=", "--set", "privilege=user"]
+    assert await run(argv, api) == 0
+    assert stub.seen("POST")[0].body["power_parameters"] == {
+        "address": "10.0.0.7", "port": 624, "password": "1234", "cipher_suite": "", "privilege": "user"}
 
 
 def test_parse_settings():

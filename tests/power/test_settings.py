@@ -2,10 +2,12 @@
 Tests for pserv.power.settings.
 """
 
+import re
+
 import pytest
 
 from pserv.power.errors import PowerSettingsError
-from pserv.power.settings import REDACTED, Setting, SettingsSchema, SettingType
+from pserv.power.settings import ADDRESS_PATTERN, DEFAULTED, REDACTED, Setting, SettingsSchema, SettingType
 
 SCHEMA = SettingsSchema(
     Setting("address", "Address", SettingType.ADDRESS, required=True),
@@ -98,3 +100,32 @@ def test_ipv6_and_hostnames():
     """IPv6 addresses are normalised and hostnames accepted."""
     assert SCHEMA.validate({"address": "::0001"})["address"] == "::1"
     assert SCHEMA.validate({"address": "bmc-7.rack2.example."})["address"] == "bmc-7.rack2.example."
+
+
+def test_an_integral_number_is_an_integer():
+    """623.0 is the integer 623, as JSON Schema counts it; 1.5 is not an integer."""
+    assert SCHEMA.validate({"address": "a", "port": 623.0})["port"] == 623
+    assert field_of({"address": "a", "port": 1.5}) == ("port", "port: must be an integer")
+
+
+def test_json_schema_of_the_settings():
+    """Each setting's JSON Schema: its JSON type, bounds and choices, null or "" for the default, required if it must be given."""
+    schema = SCHEMA.json_schema()
+    assert schema["required"] == ["address"] and schema["additionalProperties"] is False
+    assert schema["properties"]["port"] == {"anyOf": [DEFAULTED, {"type": "integer", "minimum": 1, "maximum": 65535}]}
+    assert schema["properties"]["privilege"]["anyOf"][1] == {"type": "string", "enum": ["user", "admin"]}
+    assert schema["properties"]["address"]["pattern"] == ADDRESS_PATTERN
+    assert Setting("n", "N", required=True).json_schema() == {"type": "string", "minLength": 1}
+
+
+@pytest.mark.parametrize("address", ["::", "1::", "::ffff", "1:2:3:4:5:6:7:8", "fe80::1:2", "10.0.0.1", "bmc-7.example."])
+def test_address_pattern_takes_what_the_setting_takes(address):
+    """Addresses the document's pattern takes, the address setting takes too."""
+    assert re.fullmatch(ADDRESS_PATTERN[1:-1], address)
+    assert SCHEMA.validate({"address": address})["address"]
+
+
+@pytest.mark.parametrize("address", ["a..", "b\u00fccher.example", "fe80::1%eth0", " 10.0.0.1", "-a", "a" * 64])
+def test_address_pattern_is_no_looser(address):
+    """The document's pattern refuses odd addresses the setting once took (several dots, non-ASCII, zones, spaces) and bad ones."""
+    assert not re.fullmatch(ADDRESS_PATTERN[1:-1], address)

@@ -174,8 +174,8 @@ async def test_soft_off_may_escalate(api):
     ({"action": "cycle", "escalate_after": None}, "escalate_after: only for soft_off"),
     ({"action": "soft_off", "escalate_after": 0}, "escalate_after: must be more than 0"),
     ({"action": "soft_off", "escalate_after": 301}, "escalate_after: must be at most 300"),
-    ({"action": "soft_off", "escalate_after": "30"}, "escalate_after: must be number"),
-    ({"action": "soft_off", "escalate_after": True}, "escalate_after: must be number"),
+    ({"action": "soft_off", "escalate_after": "30"}, "escalate_after: must be a number"),
+    ({"action": "soft_off", "escalate_after": True}, "escalate_after: must be a number"),
 ])
 @pytest.mark.parametrize("path", ["/api/v1/nodes/node-1/power", "/api/v1/power"])
 @pytest_twisted.ensureDeferred
@@ -270,9 +270,12 @@ async def test_openapi_is_served_without_token(api):
     [
         ({"power_type": "fake"}, "name"),
         ({"name": "x", "power_type": "fake", "colour": "red"}, "colour"),
+        ({"name": "x", "power_type": "fake", "power_parameters": {"colour": "red"}}, "power_parameters.colour"),
+        ({"name": "12", "power_type": "fake"}, "name"),
         ({"name": "x y", "power_type": "fake"}, "name"),
         ({"name": "x", "power_type": "teleport"}, "power_type"),
-        ({"name": "x", "power_type": "fake", "power_parameters": {"address": "a", "latency": "soon"}}, "latency"),
+        ({"name": "x", "power_type": "fake", "power_parameters": {"address": "a", "latency": "soon"}},
+         "power_parameters.latency"),
         ({"name": "x", "power_type": 7}, "power_type"),
     ],
 )

@@ -8,7 +8,9 @@ from openapi_spec_validator import validate
 from openapi_spec_validator.validation.validators import OpenAPIV31SpecValidator
 
 from pserv.region.openapi import PATHS, SCHEMAS, document
+from pserv.power.types import POWER_TYPES
 from pserv.region.openapi_schemas import SCHEMAS as COMPONENTS
+from pserv.region.openapi_schemas import schemas
 
 
 def test_document_is_valid_openapi_3_1():
@@ -24,5 +26,7 @@ def test_every_reference_resolves():
 
 
 def test_document_holds_the_paths_and_the_component_schemas():
-    """The document is made of this module's paths and the schemas module's components."""
-    assert document()["paths"] is PATHS and document()["components"]["schemas"] is COMPONENTS is SCHEMAS
+    """The document is made of this module's paths and the schemas module's components, with the power types'."""
+    assert document()["paths"] is PATHS and COMPONENTS is SCHEMAS
+    assert document()["components"]["schemas"] == schemas(POWER_TYPES)
+    assert set(SCHEMAS) < set(schemas(POWER_TYPES))

@@ -3,9 +3,13 @@ Tests for pserv.region.validation.
 """
 
 import pytest
+from twisted.web.test.requesthelper import DummyRequest
 
 from pserv.region.errors import Invalid
-from pserv.region.validation import check_body
+from pserv.region.openapi import document
+from pserv.region.store.common import MAX_ID
+from pserv.region.store.nodes import NAME
+from pserv.region.validation import Contract, check_body, ecma
 
 
 @pytest.mark.parametrize(
@@ -15,12 +19,20 @@ from pserv.region.validation import check_body
         ("PowerRequest", {"action": "reboot"}, "action", "must be one of on, off, cycle, soft_off, query"),
         ("PowerRequest", {"action": "on", "x": 1}, "x", "is not a known field"),
         ("PowerRequest", [], None, "the body must be a JSON object"),
-        ("NodeCreate", {"name": 5, "power_type": "fake"}, "name", "must be string"),
+        ("NodeCreate", {"name": 5, "power_type": "fake"}, "name", "must be a string"),
         ("BulkPowerRequest", {"action": "on", "filter": {"rack": 1}}, "filter.rack", "is not a known field"),
         ("PowerRequest", {"action": "on", "escalate_after": 5}, "escalate_after", "only for soft_off"),
         ("PowerRequest", {"escalate_after": 5}, "action", "is required"),
         ("PowerRequest", {"action": "soft_off", "escalate_after": -1}, "escalate_after", "must be more than 0"),
-        ("BulkPowerRequest", {"action": "soft_off", "escalate_after": 1e9}, "escalate_after", "must be at most 300"),
+        ("BulkPowerRequest", {"action": "soft_off", "nodes": ["n1"], "escalate_after": 1e9}, "escalate_after", "must be at most 300"),
+        ("BulkPowerRequest", {"action": "on"}, "nodes", "give either nodes or filter"),
+        ("BulkPowerRequest", {"action": "on", "nodes": []}, "nodes", "must hold at least 1"),
+        ("NodeCreate", {"name": "12", "power_type": "manual"}, "name",
+         "must be 1 to 63 letters, digits, '.', '_' or '-', starting with a letter or digit, not all digits"),
+        ("NodeCreate", {"name": "n", "power_type": "ipmi", "power_parameters": {"address": "a", "port": 0}},
+         "power_parameters.port", "must be at least 1"),
+        ("NodeCreate", {"name": "n", "power_type": "ipmi"}, "power_parameters", "is required"),
+        ("NodeUpdate", {"power_type": "ipmi"}, "power_parameters", "is required with power_type"),
     ],
 )
 def test_errors_name_the_field(schema, body, field, reason):
@@ -34,3 +46,78 @@ def test_good_body_passes():
     """A body that fits the contract comes back unchanged."""
     assert check_body("PowerRequest", {"action": "soft_off"}) == {"action": "soft_off"}
     assert check_body("PowerRequest", {"action": "soft_off", "escalate_after": 0.5})["escalate_after"] == 0.5
+
+
+CONTRACT = Contract(document())
+
+
+def request_with(**args):
+    request = DummyRequest([b""])
+    request.args = {k.encode(): [v.encode()] for k, v in args.items()}
+    return request
+
+
+def query_parameters():
+    """Every (operation id, query parameter) the document declares."""
+    for item in document()["paths"].values():
+        for method, operation in item.items():
+            if method != "parameters":
+                for parameter in operation.get("parameters", []):
+                    if parameter["in"] == "query":
+                        yield operation["operationId"], parameter
+
+
+@pytest.mark.parametrize("operation, parameter", list(query_parameters()), ids=lambda p: p if isinstance(p, str) else p["name"])
+def test_every_declared_rule_of_a_query_argument_is_the_rule_enforced(operation, parameter):
+    """Each query argument's declared bounds, enum and pattern are exactly what the region accepts and refuses."""
+    name, schema = parameter["name"], parameter["schema"]
+    good, bad = [], ["\u0661"] if schema.get("type") == "integer" else []
+    if "minimum" in schema:
+        good.append(str(schema["minimum"]))
+        bad.append(str(schema["minimum"] - 1))
+    if "maximum" in schema:
+        good.append(str(schema["maximum"]))
+        bad.append(str(schema["maximum"] + 1))
+    if "enum" in schema:
+        good.extend(schema["enum"])
+        bad.append("not-one")
+    if "pattern" in schema:
+        good.append("rack-1")
+        bad.append("rack 1")
+    for value in good:
+        assert CONTRACT.query(operation, request_with(**{name: value}))[name] in (value, int(value) if value.lstrip("-").isdigit() else value)
+    for value in bad:
+        with pytest.raises(Invalid) as caught:
+            CONTRACT.query(operation, request_with(**{name: value}))
+        assert caught.value.field == name, value
+    assert CONTRACT.query(operation, request_with())[name] == schema.get("default")
+
+
+def test_query_integers_are_plain_digits():
+    """An integer argument is ASCII digits with an optional '-': no spaces, underscores, '+', other digits or nothing."""
+    for text in [" 5", "5 ", "1_0", "+5", "\u0665", "5.0", ""]:
+        with pytest.raises(Invalid, match="limit: must be an integer"):
+            CONTRACT.query("listNodes", request_with(limit=text))
+
+
+def test_a_final_dollar_ends_the_text():
+    """A pattern's final $ ends the text as in ECMA 262, not before a final newline as in Python."""
+    assert ecma("^a$").search("a") and not ecma("^a$").search("a\n")
+    with pytest.raises(Invalid):
+        check_body("NodeCreate", {"name": "node-1\n", "power_type": "manual"})
+
+
+def test_ids_are_bounded_to_what_the_store_holds():
+    """Every id path parameter, and the cursors, are bounded to the store's largest id."""
+    paths = document()["paths"]
+    assert paths["/api/v1/actions/{action}"]["parameters"][0]["schema"] == {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+    assert paths["/api/v1/nodes/{node}"]["parameters"][0]["schema"]["oneOf"][0]["maximum"] == MAX_ID
+    for _, parameter in query_parameters():
+        if parameter["name"] in ("after", "before"):
+            assert parameter["schema"]["maximum"] == MAX_ID
+
+
+def test_the_node_name_rule_is_the_stores():
+    """The document's node name pattern is the store's, with all-digit names (ids) refused."""
+    name = document()["components"]["schemas"]["NodeCreate"]["properties"]["name"]
+    assert name["pattern"] == NAME.pattern and name["not"] == {"pattern": "^[0-9]+$"}

@@ -51,3 +51,22 @@ def test_records_an_undeclared_query_parameter(memory_api, stub):
     Deferred.fromCoroutine(memory_api.get("/api/v1/nodes", {"colour": "red"})).addErrback(lambda f: None)
     assert stub.violations == ["GET /api/v1/nodes: no query parameter 'colour'"]
     stub.violations.clear()
+
+
+def test_a_request_the_region_refuses_may_be_answered_400(memory_api, stub):
+    """A request outside the contract is no violation when the answer queued is the 400 the region gives."""
+    from twisted.internet.defer import Deferred
+
+    stub.on("POST", "/api/v1/nodes/n1/power", 400, {"error": "action: must be one of on, off", "field": "action"})
+    d = Deferred.fromCoroutine(memory_api.post("/api/v1/nodes/n1/power", {"action": "reboot"}))
+    d.addErrback(lambda f: None)
+    assert stub.violations == [] and stub.seen("POST")
+
+
+def test_an_id_argument_is_an_integer(memory_api, stub):
+    """A query argument of digits where the contract takes an id or a name is checked as the id."""
+    from twisted.internet.defer import Deferred
+
+    stub.on("GET", "/api/v1/events", 200, page([]))
+    Deferred.fromCoroutine(memory_api.get("/api/v1/events", {"node": "5"})).addErrback(lambda f: None)
+    assert stub.violations == []

@@ -11,7 +11,7 @@ power type it drives (``PowerDriver.power_type``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from pserv.power.errors import PowerSettingsError
 from pserv.power.settings import SettingsSchema
@@ -35,6 +35,10 @@ class PowerType:
     :ivar check: the checks between settings, run on settings the schema
         has cleaned (defaults filled in); it raises ``PowerSettingsError``
         naming the field.
+    :ivar rules: what :attr:`check` refuses, said as JSON Schema for the
+        API's document (each rule applies to the settings as sent, where
+        ``null`` or ``""`` stands for the default); at least as strict as
+        :attr:`check`, so that whatever the document accepts is accepted.
     :ivar can_query: whether its hardware can read power at all.  ``False``
         (Wake-on-LAN, manual) is the only case in which a command is sent
         without reading first, and then only the one the request names; a
@@ -46,7 +50,18 @@ class PowerType:
     label: str
     settings: SettingsSchema
     check: Check = no_check
+    rules: Sequence[Mapping[str, Any]] = ()
     can_query: bool = True
+
+    def json_schema(self) -> dict[str, Any]:
+        """
+        The settings of this type as one JSON Schema: each setting's, and
+        :attr:`rules`.
+        """
+        schema = self.settings.json_schema()
+        if self.rules:
+            schema["allOf"] = [dict(rule) for rule in self.rules]
+        return schema
 
     def validate(self, raw: Mapping[str, Any]) -> dict[str, Any]:
         """

@@ -13,7 +13,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Any, Mapping
 
-from pserv.power.settings import Setting, SettingsSchema, SettingType
+from pserv.power.settings import DEFAULTED, HOSTNAME_PATTERN, PRINTABLE_ASCII, Setting, SettingsSchema, SettingType
 from pserv.power.types.base import Check, PowerType
 
 BACKENDS = ("pyghmi", "python-ipmi")
@@ -130,5 +130,39 @@ def _bytes(params: Mapping[str, Any], name: str) -> int:
     return len((params.get(name) or "").encode("utf-8"))
 
 
-IPMI = PowerType("ipmi", "IPMI", SETTINGS, check)
+def _within(limit: int) -> dict[str, Any]:
+    return {"maxLength": limit, "pattern": PRINTABLE_ASCII, "description": f"at most {limit} printable ASCII characters"}
+
+
+PYGHMI_RULE = {
+    "properties": {
+        "cipher_suite": {"anyOf": [DEFAULTED, {"enum": list(PYGHMI_CIPHER_SUITES)}]},
+        "password": _within(20),
+        "username": _within(16),
+    },
+}
+""":func:`check_pyghmi` as JSON Schema (user names and passwords in printable ASCII)."""
+
+PYTHON_IPMI_RULE = {
+    "properties": {
+        "cipher_suite": {"anyOf": [DEFAULTED, {"const": 3}]},
+        "kg": DEFAULTED,
+        "privilege": {"anyOf": [DEFAULTED, {"enum": list(PYTHON_IPMI_PRIVILEGES)}]},
+        "password": _within(16),
+        "username": _within(16),
+        "address": {"pattern": f"^{HOSTNAME_PATTERN}$", "description": "an IPv4 address or a hostname (python-ipmi)"},
+    },
+}
+""":func:`check_python_ipmi` as JSON Schema."""
+
+RULES = (
+    {
+        "if": {"properties": {"backend": {"const": "python-ipmi"}}, "required": ["backend"]},
+        "then": PYTHON_IPMI_RULE,
+        "else": PYGHMI_RULE,
+    },
+)
+"""Each backend's limits, by the ``backend`` setting, for the API's document."""
+
+IPMI = PowerType("ipmi", "IPMI", SETTINGS, check, RULES)
 """Chassis power over IPMI-over-LAN."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from pserv.power.errors import PowerSettingsError
-from pserv.power.settings import Setting, SettingsSchema, SettingType
+from pserv.power.settings import ADDRESS_MAX, HOSTNAME_PATTERN, IPV6_PATTERN, Setting, SettingsSchema, SettingType
 from pserv.power.types.base import PowerType
 from pserv.power.types.redfish_endpoint import Endpoint, parse_address
 
@@ -62,5 +62,28 @@ def check(params: Mapping[str, Any]) -> None:
     system_id(params)
 
 
-REDFISH = PowerType("redfish", "Redfish", SETTINGS, check)
+PORT_PATTERN = "(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"
+"""A port from 1 to 65535, without leading zeros."""
+
+ADDRESS_PATTERN = (
+    f"^(?:(?:https?://)?(?:{HOSTNAME_PATTERN}|\\[{IPV6_PATTERN}\\])(?::{PORT_PATTERN})?"
+    f"(?:/|/redfish/?|/redfish/v1/?)?|{IPV6_PATTERN})$"
+)
+"""What :func:`~pserv.power.types.redfish_endpoint.parse_address` takes, as the
+API's document declares it: a host (or a bracketed IPv6 address), an
+optional ``http://`` or ``https://``, port, and service path; or a bare
+IPv6 address."""
+
+RULES = (
+    {
+        "properties": {
+            "address": {"pattern": ADDRESS_PATTERN, "maxLength": ADDRESS_MAX,
+                        "description": "host, host:port or a URL (http or https) without a path but /redfish/v1"},
+            "system_id": {"pattern": "^(?:[^/]*|/redfish/v1/[\\s\\S]*)$", "description": "an Id or a /redfish/v1/ path"},
+        },
+    },
+)
+""":func:`check` as JSON Schema, for the API's document."""
+
+REDFISH = PowerType("redfish", "Redfish", SETTINGS, check, RULES)
 """A ComputerSystem's power through a Redfish BMC."""

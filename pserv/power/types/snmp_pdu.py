@@ -80,5 +80,27 @@ def check_credentials(params: Mapping[str, Any]) -> None:
             raise SETTINGS[name].error(f"must be at least {MIN_V3_KEY} characters")
 
 
-SNMP_PDU = PowerType("snmp_pdu", "SNMP PDU outlet", SETTINGS, check_credentials)
+def _given(*names: str, length: int = 1) -> dict[str, Any]:
+    return {"required": list(names), "properties": {n: {"type": "string", "minLength": length} for n in names}}
+
+
+RULES = (
+    {
+        "if": {"properties": {"version": {"const": "3"}}, "required": ["version"]},
+        "then": {
+            "allOf": [
+                _given("v3_user"),
+                _given("v3_auth_key", length=MIN_V3_KEY),
+                {
+                    "if": {"properties": {"v3_priv_protocol": {"const": "none"}}, "required": ["v3_priv_protocol"]},
+                    "else": _given("v3_priv_key", length=MIN_V3_KEY),
+                },
+            ],
+        },
+        "else": _given("community"),
+    },
+)
+""":func:`check_credentials` as JSON Schema, for the API's document."""
+
+SNMP_PDU = PowerType("snmp_pdu", "SNMP PDU outlet", SETTINGS, check_credentials, RULES)
 """One outlet of a switched PDU, over SNMP v1, v2c or v3."""

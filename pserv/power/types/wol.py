@@ -31,5 +31,12 @@ def check(params: Mapping[str, Any]) -> None:
         raise SETTINGS["mac"].error("must be a MAC address like aa:bb:cc:dd:ee:ff")
 
 
-WOL = PowerType("wol", "Wake-on-LAN", SETTINGS, check, can_query=False)
+_PAIR = "[0-9A-Fa-f]{2}"
+MAC_PATTERN = f"^(?:{_PAIR}(?::{_PAIR}){{5}}|{_PAIR}(?:-{_PAIR}){{5}}|(?:{_PAIR}){{6}})$"
+""":data:`MAC` as the API's document declares it."""
+
+RULES = ({"properties": {"mac": {"pattern": MAC_PATTERN, "description": "a MAC address like aa:bb:cc:dd:ee:ff"}}},)
+""":func:`check` as JSON Schema, for the API's document."""
+
+WOL = PowerType("wol", "Wake-on-LAN", SETTINGS, check, RULES, can_query=False)
 """Switches nodes on with a magic packet, and nothing else: it cannot read power."""

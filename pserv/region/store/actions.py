@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection, Row
 from pserv.power.states import OUTSTANDING, UNSTARTED, ActionKind, ActionStatus, values
 from pserv.power.types import POWER_TYPES, PowerTypes
 from pserv.region import schema
-from pserv.region.errors import Conflict, Invalid
+from pserv.region.errors import Conflict, Invalid, NotFound
 from pserv.region.store.common import MAX_ID, add_event, add_events, event_row, iso, one_row, page, utc
 from pserv.region.store.intent import settle_intent
 from pserv.region.store.nodes import create_node, find, update_node
@@ -292,7 +292,7 @@ def _bulk_nodes(
             query = query.where(table.c[name] == value)
         found = set(connection.execute(query).scalars().all())
     if not found:
-        raise Invalid("nodes: no node matches", "nodes" if refs is not None else "filter")
+        raise NotFound("filter: no node matches", "filter")
     return [find(connection, node_id, lock=True) for node_id in sorted(found)]
 
 

@@ -27,9 +27,10 @@ def utc(moment: datetime) -> datetime:
     return moment
 
 
-MAX_ID = 2**63 - 1
-"""The largest id a row can have (a signed 64-bit integer in both engines):
-a larger one names nothing, and is never sent to the database."""
+MAX_ID = 2**31 - 1
+"""The largest id a row can have: the id columns are SQL ``INTEGER``, 32
+bits in PostgreSQL (SQLite's are wider); a larger one names nothing, and
+is never sent to the database, which would refuse it as out of range."""
 
 
 def one_row(connection: Connection, query: Select[Any], missing: str, field: str, lock: bool = False) -> Row[Any]:

@@ -59,10 +59,10 @@ def find(connection: Connection, ref: str | int, lock: bool = False) -> Row:
     """
     table = schema.nodes
     text = str(ref)
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
         query = select(table).where(table.c.id == int(text) if int(text) <= MAX_ID else false())
     else:
-        query = select(table).where(table.c.name == text)
+        query = select(table).where(table.c.name == text if _storable(text) else false())
     return one_row(connection, query, f"no node {text!r}", "node", lock)
 
 
@@ -123,9 +123,8 @@ def update_node(
     if "power_type" in body or "power_parameters" in body:
         power_type = body.get("power_type", row.power_type)
         raw = body.get("power_parameters", row.power_parameters)
-        merged = {**raw, **{k: v for k, v in row.power_secrets.items() if raw.get(k) in (None, REDACTED)}}
         values["power_type"] = power_type
-        values["power_parameters"], values["power_secrets"] = split_settings(power_types, power_type, merged)
+        values["power_parameters"], values["power_secrets"] = _keeping_secrets(power_types, power_type, raw, row)
     if values:
         values["updated_at"] = utc(now)
         connection.execute(update(schema.nodes).where(schema.nodes.c.id == row.id).values(**values))
@@ -174,7 +173,7 @@ def list_nodes(
     table = schema.nodes
     query = select(table).order_by(table.c.id).limit(limit + 1)
     for name, value in filters.items():
-        query = query.where(table.c[name] == value)
+        query = query.where(table.c[name] == value if name != "cluster" or _storable(value) else false())
     if after is not None:
         query = query.where(table.c.id > after)
     return page(connection.execute(query).all(), limit, node_json)
@@ -209,8 +208,35 @@ def split_settings(power_types: PowerTypes, power_type: Any, raw: Any) -> tuple[
     return plain, {k: v for k, v in secrets.items() if v not in (None, "")}
 
 
+def _keeping_secrets(power_types: PowerTypes, power_type: Any, raw: Any, row: Row) -> tuple[dict, dict]:
+    """
+    :func:`split_settings` of a change: each secret of ``power_type`` sent
+    as ``"set"`` or left out keeps the stored value.  When a kept value (or
+    the lack of one) makes the settings invalid, the node's state is to
+    blame: 409 naming the setting.
+    """
+    if not isinstance(raw, Mapping) or not isinstance(power_type, str) or power_type not in power_types:
+        return split_settings(power_types, power_type, raw)
+    secrets = {s.name for s in power_types[power_type].settings if s.secret}
+    kept = {k for k in secrets if raw.get(k) in (None, REDACTED)}
+    merged = {k: v for k, v in raw.items() if k not in kept}
+    merged.update({k: row.power_secrets[k] for k in kept if row.power_secrets.get(k)})
+    try:
+        return split_settings(power_types, power_type, merged)
+    except Invalid as e:
+        if e.field in kept:
+            raise Conflict(f"{e.message}; the node's stored value was kept (none was sent)", e.field) from None
+        raise
+
+
+def _storable(text: str) -> bool:
+    """Whether ``text`` can be a name or a cluster: nothing else matches one
+    (and PostgreSQL refuses some text, such as NUL, in a comparison)."""
+    return bool(NAME.fullmatch(text))
+
+
 def _check_name(name: Any) -> str:
-    if not isinstance(name, str) or not NAME.match(name) or name.isdigit():
+    if not isinstance(name, str) or not NAME.fullmatch(name) or name.isdigit():
         raise Invalid(
             "name: 1 to 63 letters, digits, '.', '_' or '-', starting with a letter or digit, not all digits",
             "name",
@@ -227,6 +253,6 @@ def _check_name_free(connection: Connection, name: str) -> None:
 def _check_cluster(cluster: Any) -> str | None:
     if cluster in (None, ""):
         return None
-    if not isinstance(cluster, str) or not NAME.match(cluster):
+    if not isinstance(cluster, str) or not NAME.fullmatch(cluster):
         raise Invalid("cluster: must be a cluster name", "cluster")
     return cluster

@@ -131,8 +131,9 @@ def test_bulk_is_all_or_nothing(run, moments, engine):
         run(request_bulk, ["n0", "ghost"], None, "on", "a", moments())
     with engine.connect() as connection:
         assert connection.execute(select(schema.power_actions)).first() is None
-    with pytest.raises(Invalid):
+    with pytest.raises(NotFound) as caught:
         run(request_bulk, None, {"cluster": "nowhere"}, "on", "a", moments())
+    assert caught.value.field == "filter"
 
 
 def test_escalate_after_is_only_for_soft_off(run, moments):
