@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from pserv import __version__
+from pserv.region.openapi_auth import AUTH_PATHS, SECURITY, SECURITY_SCHEMES, add_forbidden
 from pserv.region.openapi_schemas import POWER_STATES, SCHEMAS, ref
 
 __all__ = ["PATHS", "POWER_STATES", "SCHEMAS", "document"]
@@ -192,6 +193,11 @@ PATHS: dict[str, Any] = {
     },
 }
 
+# Who is asking: whoami, users and tokens; and every guarded operation's 403
+# (pserv/region/openapi_auth.py, from the permission table).
+PATHS.update(AUTH_PATHS)
+add_forbidden(PATHS)
+
 
 def document() -> dict[str, Any]:
     """
@@ -206,10 +212,10 @@ def document() -> dict[str, Any]:
             "committed before it is answered 202 Accepted.",
         },
         "servers": [{"url": "/"}],
-        "security": [{"bearer": []}],
+        "security": SECURITY,
         "paths": PATHS,
         "components": {
             "schemas": SCHEMAS,
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": SECURITY_SCHEMES,
         },
     }

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from pserv.power.states import ActionKind, ActionStatus, PowerState
+from pserv.region.openapi_auth import AUTH_SCHEMAS
 
 POWER_STATES = [state.value for state in PowerState]
 ACTION_KINDS = [kind.value for kind in ActionKind]
@@ -234,3 +235,6 @@ SCHEMAS: dict[str, Any] = {
     "ActionPage": _page("Action"),
     "EventPage": _page("Event"),
 }
+
+# Who is asking: whoami, users and tokens (pserv/region/openapi_auth.py).
+SCHEMAS.update(AUTH_SCHEMAS)

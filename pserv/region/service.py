@@ -105,7 +105,7 @@ class Region:
         self.clock = clock if clock is not None else reactor
         self.database = database or Database(make_engine(config.database_url), reactor)
         self.clusters = ConnectedClusters(self.database, self.clock)
-        self.api = RegionAPI(self.database, self.clock, self.clusters, power_types)
+        self.api = RegionAPI(self.database, self.clock, self.clusters, power_types, config.session_lifetime)
         self._sweep = LoopingCall(self.sweep)
         self._sweep.clock = self.clock
         self.port: Any = None

@@ -2,6 +2,8 @@
 Tests for pserv.region.migrate, on SQLite and PostgreSQL.
 """
 
+from datetime import datetime
+
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
@@ -16,7 +18,7 @@ def test_migrations_build_the_schema(engine):
     with engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection), metadata)
     assert differences == []
-    assert current_revision(engine) == head_revision() == "0003"
+    assert current_revision(engine) == head_revision() == "0004"
 
 
 def test_upgrade_again_keeps_rows(engine, run, moments):
@@ -61,3 +63,75 @@ def test_upgrade_from_0001_keeps_every_node(database_url):
         with engine.begin() as connection:
             connection.execute(text(f"DROP SCHEMA {schema_name} CASCADE"))
     engine.dispose()
+
+
+def _old_engine(database_url):
+    """An engine on a database of its own (a new SQLite file, or a new PostgreSQL schema) and its cleanup."""
+    import uuid
+
+    from sqlalchemy import text
+
+    from pserv.region.db import make_engine
+
+    if database_url.startswith("sqlite"):
+        engine = make_engine(database_url.replace("region.sqlite", f"old-{uuid.uuid4().hex[:6]}.sqlite"))
+        return engine, engine.dispose
+    schema_name = f"old_{uuid.uuid4().hex[:10]}"
+    admin = make_engine(database_url)
+    with admin.begin() as connection:
+        connection.execute(text(f"CREATE SCHEMA {schema_name}"))
+    engine = make_engine(database_url.split("?")[0] + f"?options=-csearch_path%3D{schema_name}")
+
+    def cleanup():
+        engine.dispose()
+        with admin.begin() as connection:
+            connection.execute(text(f"DROP SCHEMA {schema_name} CASCADE"))
+        admin.dispose()
+
+    return engine, cleanup
+
+
+def test_upgrade_from_0003_makes_every_token_admin(database_url):
+    """Tokens that existed before roles become admin, still valid; a token row without a role is refused after."""
+    import pytest
+    from sqlalchemy import text
+    from sqlalchemy.exc import IntegrityError
+
+    from pserv.region.store.tokens import digest, token_credential
+
+    engine, cleanup = _old_engine(database_url)
+    try:
+        upgrade(engine, "0003")
+        with engine.begin() as connection:
+            connection.execute(text("INSERT INTO tokens (name, digest, created_at) VALUES "
+                                    f"('old', '{digest('pserv_old')}', '2026-01-01')"))
+        upgrade(engine)
+        with engine.connect() as connection:
+            assert tuple(connection.execute(text("SELECT name, role FROM tokens")).one()) == ("old", "admin")
+            assert token_credential(connection, "pserv_old") == ("old", "admin")
+        with pytest.raises(IntegrityError), engine.begin() as connection:
+            connection.execute(text("INSERT INTO tokens (name, digest, created_at) VALUES ('new', 'd', '2026-01-02')"))
+    finally:
+        cleanup()
+
+
+def test_downgrade_from_0004_keeps_the_tokens(database_url):
+    """Going back to 0003 drops users and sessions and the tokens' role, and keeps the tokens."""
+    from alembic import command
+    from sqlalchemy import inspect, text
+
+    from pserv.region.migrate import _config
+    from pserv.region.store.tokens import create_token
+
+    engine, cleanup = _old_engine(database_url)
+    try:
+        upgrade(engine)
+        with engine.begin() as connection:
+            create_token(connection, "kept", datetime(2026, 1, 1))
+            command.downgrade(_config(connection), "0003")
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT name FROM tokens")).scalars().all() == ["kept"]
+        tables = set(inspect(engine).get_table_names())
+        assert not {"users", "sessions", "login_failures"} & tables
+    finally:
+        cleanup()
