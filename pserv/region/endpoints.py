@@ -88,7 +88,7 @@ def page(handler: Handler) -> Callable[..., Awaitable[bytes]]:
             credential = await _admit(self, request, run)
             return await handler(self, request, credential, **path)
         except Unauthorized:
-            return redirect(request, f"{LOGIN}?next={quote(request.uri.decode('latin-1'), safe='')}")
+            return redirect(request, _login_and_back(request))
         except Forbidden as e:
             return render(request, "error.html", e.status, title="Not allowed", message=e.message)
         except RegionError as e:
@@ -99,6 +99,13 @@ def page(handler: Handler) -> Callable[..., Awaitable[bytes]]:
 
     run.admits = True  # type: ignore[attr-defined]
     return run
+
+
+def _login_and_back(request: Any) -> str:
+    """The login page, returning to this page if it was a GET (a form's POST is not repeated)."""
+    if request.method not in (b"GET", b"HEAD"):
+        return LOGIN
+    return f"{LOGIN}?next={quote(request.uri.decode('latin-1'), safe='')}"
 
 
 def redirect(request: Any, location: str) -> bytes:

@@ -67,6 +67,21 @@ async def test_a_page_without_a_credential_redirects_to_login_and_back(pages):
 
 
 @pytest_twisted.ensureDeferred
+async def test_a_form_posted_without_a_session_goes_to_the_login_page_only(served):
+    """A POST to a page without a session redirects to /login without a next page to repeat it on."""
+    response = await treq.post(served.base + "/logout", data=b"", allow_redirects=False)
+    assert (response.code, response.headers.getRawHeaders("location")) == (303, ["/login"])
+
+
+@pytest_twisted.ensureDeferred
+async def test_head_is_admitted_as_get(served):
+    """A HEAD request is checked as the GET it stands for: no credential is 401, a viewer's token 200."""
+    assert (await treq.head(served.base + "/api/v1/nodes")).code == 401
+    token = served.token(Role.VIEWER)
+    assert (await treq.head(served.base + "/api/v1/nodes", headers={"Authorization": [f"Bearer {token}"]})).code == 200
+
+
+@pytest_twisted.ensureDeferred
 async def test_an_endpoint_without_a_credential_says_how_to_give_one(pages):
     """An endpoint asked for without a credential is a JSON 401 with WWW-Authenticate: Bearer."""
     response = await treq.get(pages + "/test/broken")
