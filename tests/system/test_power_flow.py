@@ -24,7 +24,7 @@ async def test_request_is_carried_out_and_recorded(pserv):
 @pytest_twisted.ensureDeferred
 async def test_supersede_across_the_wire(pserv):
     """on then off in quick succession ends off, with the on marked superseded."""
-    await pserv.enrol("n1")
+    await pserv.enrol("n1", latency=0.3)
     on = await pserv.power("n1", "on")
     off = await pserv.power("n1", "off")
     await pserv.outcome_of(off["id"])
