@@ -11,17 +11,15 @@ A mixin: the class serving it has ``database``, ``access``, ``now()`` and
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 from pserv.region.endpoints import credential_of, endpoint
-from pserv.region.http import query_int, read_json
+from pserv.region.http import next_page, paging, read_json
 from pserv.region.passwords import hash_password, off_the_reactor
 from pserv.region.roles import Role
 from pserv.region.routes import Routes
 from pserv.region.store import tokens, users
 from pserv.region.validation import check_body
-
-BIG = 2**62
 
 
 class AdminAPI:
@@ -39,9 +37,8 @@ class AdminAPI:
     @routes.route("/api/v1/users", methods=["GET"])
     @endpoint
     async def list_users(self, request: Any, who: str) -> tuple[int, Any]:
-        limit, after = query_int(request, "limit", 100, 1, 1000), query_int(request, "after", None, 0, BIG)
-        items, cursor = await self.database.run(users.list_users, limit, after)
-        return 200, {"items": items, "next": _next_page(request, cursor)}
+        items, cursor = await self.database.run(users.list_users, *paging(request))
+        return 200, {"items": items, "next": next_page(request, cursor)}
 
     @routes.route("/api/v1/users", methods=["POST"])
     @endpoint
@@ -74,9 +71,8 @@ class AdminAPI:
     @routes.route("/api/v1/tokens", methods=["GET"])
     @endpoint
     async def list_tokens(self, request: Any, who: str) -> tuple[int, Any]:
-        limit, after = query_int(request, "limit", 100, 1, 1000), query_int(request, "after", None, 0, BIG)
-        items, cursor = await self.database.run(tokens.list_tokens, limit, after)
-        return 200, {"items": items, "next": _next_page(request, cursor)}
+        items, cursor = await self.database.run(tokens.list_tokens, *paging(request))
+        return 200, {"items": items, "next": next_page(request, cursor)}
 
     @routes.route("/api/v1/tokens", methods=["POST"])
     @endpoint
@@ -90,9 +86,3 @@ class AdminAPI:
         await self.database.run(tokens.revoke_token, name, self.now(), by=who)
         return 204, None
 
-
-def _next_page(request: Any, cursor: int | None) -> str | None:
-    if cursor is None:
-        return None
-    args = {k.decode(): v[-1].decode() for k, v in request.args.items() if k != b"after"}
-    return f"{request.path.decode()}?{urlencode({**args, 'after': str(cursor)})}"

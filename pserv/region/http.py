@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urlencode
 
 from twisted.web.server import Request
 
@@ -109,3 +110,21 @@ def query_text(request: Any, name: str, choices: list[str] | None = None) -> str
     if choices is not None and value not in choices:
         raise Invalid(f"{name}: must be one of " + ", ".join(choices), name)
     return value
+
+
+BIG = 2**62
+"""The largest cursor a page accepts."""
+
+
+def paging(request: Any) -> tuple[int, int | None]:
+    """A page's ``limit`` (1 to 1000, default 100) and ``after`` cursor."""
+    return query_int(request, "limit", 100, 1, 1000), query_int(request, "after", None, 0, BIG)
+
+
+def next_page(request: Any, cursor: int | None, name: str = "after") -> str | None:
+    """The path of the next page: this request's, with the cursor ``name`` moved to ``cursor``."""
+    if cursor is None:
+        return None
+    args = {k.decode(): v[-1].decode() for k, v in request.args.items() if k != name.encode()}
+    args[name] = str(cursor)
+    return f"{request.path.decode()}?{urlencode(args)}"

@@ -8,7 +8,7 @@ import pytest
 from twisted.web.test.requesthelper import DummyRequest
 
 from pserv.region.errors import Invalid
-from pserv.region.http import MAX_BODY, BodyTooLarge, query_int, query_text, read_json
+from pserv.region.http import MAX_BODY, BodyTooLarge, next_page, paging, query_int, query_text, read_json
 
 
 def request_with(body=b"", args=None, too_large=False):
@@ -40,3 +40,12 @@ def test_query_arguments():
     with pytest.raises(Invalid) as caught:
         query_int(request_with(args={b"limit": [b"5000"]}), "limit", 100, 1, 1000)
     assert caught.value.field == "limit"
+
+
+def test_paging_and_the_next_page():
+    """A page's limit and cursor come from the query; the next page's path keeps the other arguments."""
+    request = request_with(args={b"limit": [b"2"], b"after": [b"7"], b"role": [b"viewer"]})
+    request.path = b"/api/v1/users"
+    assert paging(request) == (2, 7) and paging(request_with()) == (100, None)
+    assert next_page(request, 9) == "/api/v1/users?limit=2&role=viewer&after=9"
+    assert next_page(request, None) is None
