@@ -7,9 +7,15 @@ setup(
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     python_requires=">=3.11",
-    packages=find_packages(include=["pserv", "pserv.*"]),
+    # templates/ (the UI's Jinja2 templates) installs as pserv/templates/,
+    # where pserv/region/html.py finds it; a checkout serves templates/.
+    packages=find_packages(include=["pserv", "pserv.*"]) + ["pserv.templates"],
+    package_dir={"pserv.templates": "templates"},
     include_package_data=True,
-    package_data={"pserv.region": ["migrations/*.py", "migrations/versions/*.py"]},
+    package_data={
+        "pserv.region": ["migrations/*.py", "migrations/versions/*.py"],
+        "pserv.templates": ["*.html", "README"],
+    },
     # Every third-party module pserv imports at run time (outside
     # pserv/testing), by distribution; tests/test_setup.py checks it.
     install_requires=[
@@ -39,6 +45,12 @@ setup(
         "jsonschema>=4.18",
         "referencing",
         "PyYAML>=6",
+        # argon2-cffi: users' passwords, hashed with argon2id (the password
+        # hashing competition's winner, OWASP's first choice), with a
+        # maintained C core; bcrypt would cap passwords at 72 bytes.
+        "argon2-cffi>=23.1",
+        # Jinja2: the UI's HTML templates (templates/), autoescaped.
+        "Jinja2>=3.1",
     ],
     extras_require={
         # The tests, and what pserv/testing needs beyond the above: the

@@ -4,9 +4,10 @@
 It starts a region (SQLite in a data directory), one cluster connected to
 it over TLS, a set of emulated IPMI BMCs (pyghmi's BMC server, in a child
 process) and, where net-snmp's snmpd is installed, an emulated PDU;
-registers them as nodes; prints the API's URL and a token; takes a short
-tour through the API (everything on, one node cycled); and keeps serving
-until interrupted, for ``pserv`` commands against it.
+registers them as nodes; prints the API's URL, a token and an admin user
+of the UI with its password; takes a short tour through the API
+(everything on, one node cycled, the UI's login); and keeps serving until
+interrupted, for ``pserv`` commands and a browser against it.
 """
 
 from __future__ import annotations
@@ -76,6 +77,7 @@ class Demo:
 
         config = RegionConfig(data_dir=self.data_dir, listen=self.options.listen, rpc_listen=self.options.rpc_listen)
         token = _token(config)
+        self.user, self.user_password = _user(config)
         ports = await self._start_bmcs()
         pdu = self._start_pdu()
         region = Region(config, self.reactor)
@@ -86,6 +88,7 @@ class Demo:
         self.url = "http://{0.host}:{0.port}".format(region.port.getHost())
         self.say(f"pserv demo: region at {self.url} (data in {self.data_dir})")
         self.say(f"pserv demo: token {token}")
+        self.say(f"pserv demo: UI user {self.user} password {self.user_password} (log in at {self.url}/login)")
         self.say(f"pserv demo: try  pserv login {self.url} {token} && pserv nodes list")
         return token
 
@@ -157,6 +160,18 @@ class Demo:
         await self._wait(api, [cycle.body])
         for event in (await api.get("/api/v1/events", {"node": names[0]})).body["items"]:
             self.say(f"  {event['at']}  {event['kind']:<16} {event['message']}")
+        await self._log_in()
+
+    async def _log_in(self) -> None:
+        """Log in to the UI as the demo's user, as a browser would."""
+        import treq
+
+        form = {"name": self.user, "password": self.user_password}
+        response = await treq.post(f"{self.url}/login", data=form, allow_redirects=False)
+        await response.content()
+        cookies = response.headers.getRawHeaders("set-cookie") or []
+        outcome = "logged in" if response.code == 303 and cookies else f"login refused ({response.code})"
+        self.say(f"pserv demo: UI {outcome} as {self.user}")
 
     async def _wait(self, api: Any, actions: list[dict[str, Any]]) -> None:
         from pserv.client.wait import wait_for_actions
@@ -196,6 +211,24 @@ def _token(config: Any) -> str:
         return database.run_now(create_token, name, datetime.now(timezone.utc).replace(tzinfo=None))
     finally:
         database.engine.dispose()
+
+
+def _user(config: Any) -> tuple[str, str]:
+    """A new admin user of the UI (``admin``, or ``admin-XXXXXX`` if taken) and its password."""
+    from pserv.region.errors import Conflict
+    from pserv.region.passwords import hash_password
+    from pserv.region.roles import Role
+    from pserv.region.service import add_user
+
+    password = secrets.token_urlsafe(12)
+    password_hash = hash_password(password)
+    for name in ("admin", f"admin-{secrets.token_hex(3)}"):
+        try:
+            add_user(config, name, password_hash, Role.ADMIN)
+            return name, password
+        except Conflict:
+            continue
+    raise RuntimeError("no free name for the demo's user")
 
 
 def _node(name: str, power_type: str, parameters: dict[str, Any]) -> dict[str, Any]:

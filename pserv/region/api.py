@@ -1,82 +1,62 @@
 """
-The REST API under ``/api/v1``, as ``pserv/region/openapi.py`` specifies it.
+The REST API under ``/api/v1``, as ``pserv/region/openapi.py`` specifies it,
+and the UI's login (:mod:`pserv.region.login`).
 
-Every route authenticates, validates, does its database work in one
-transaction off the reactor thread, and answers JSON.  A refusal is a JSON
-``{"error", "field"}`` with 400, 401, 404, 409 or 413; anything else that
-goes wrong is logged (never with a request body) and answered 500.
+Every route is admitted through the permission table (a bearer token or a
+session, the role, a session's CSRF token; :mod:`pserv.region.endpoints`),
+validates, does its database work in one transaction off the reactor
+thread, and answers JSON.  A refusal is a JSON ``{"error", "field"}`` with
+400, 401, 403, 404, 409 or 413; anything else that goes wrong is logged
+(never with a request body) and answered 500.
 """
 
 from __future__ import annotations
 
-import functools
 from datetime import datetime, timezone
-from typing import Any, Awaitable, Callable
-from urllib.parse import urlencode
+from typing import Any
 
-from twisted.logger import Logger
 from werkzeug.exceptions import MethodNotAllowed, NotFound as NoRoute
 
 from pserv.power.types import POWER_TYPES, PowerTypes
-from pserv.region.auth import TokenCheck, Unauthorized
+from pserv.region.admin_api import AdminAPI
+from pserv.region.auth import CredentialCheck
 from pserv.region.clusters import ConnectedClusters
 from pserv.region.db import Database
-from pserv.region.errors import RegionError
+from pserv.region.endpoints import check_routes, endpoint
 from pserv.region.store.common import utc
 from pserv.util.times import moment_from_rfc3339
-from pserv.region.http import answer, read_json
+from pserv.region.http import answer, next_page, read_json
 from pserv.region.openapi import document
+from pserv.region.login import LoginPages
 from pserv.region.routes import Routes
+from pserv.region.sessions import Sessions
+from pserv.region.store.sessions import LIFETIME
 from pserv.region.store import actions, events, nodes
 from pserv.region.store.clusters import list_clusters
 from pserv.region.validation import Contract
 
-log = Logger()
-
-Handler = Callable[..., Awaitable[tuple[int, Any]]]
 NODE_FILTERS = ("cluster", "power_state", "desired_power_state")
 
 
-def endpoint(handler: Handler) -> Callable[..., Awaitable[bytes]]:
+class RegionAPI(AdminAPI, LoginPages):
     """
-    Authenticate, run ``handler(self, request, who, **path)`` for
-    ``(status, body)``, and answer JSON; refusals become their status.
-    """
-
-    @functools.wraps(handler)
-    async def run(self: RegionAPI, request: Any, **path: Any) -> bytes:
-        try:
-            who = await self.tokens.name_for(request)
-            status, body = await handler(self, request, who, **path)
-        except Unauthorized as e:
-            request.setHeader(b"www-authenticate", b'Bearer realm="pserv"')
-            return answer(request, e.status, e.body())
-        except RegionError as e:
-            return answer(request, e.status, e.body())
-        except Exception:
-            log.failure("{method} {path} failed", method=request.method, path=request.path)
-            return answer(request, 500, {"error": "internal error; see the region's log"})
-        return answer(request, status, body)
-
-    return run
-
-
-class RegionAPI:
-    """
-    The API's routes.
+    The API's routes, with whoami, users and tokens, and the UI's login.
 
     :param clock: gives the times stored with requests and events.
     :param power_types: the power types a node may have: the production
         ones unless a test or the simulation adds ``fake``.
+    :param session_lifetime: seconds a UI session lasts.
     """
 
-    app = Routes()
+    app = Routes(AdminAPI.routes, LoginPages.routes)
 
     def __init__(self, database: Database, clock: Any, clusters: ConnectedClusters | None = None,
-                 power_types: PowerTypes = POWER_TYPES) -> None:
+                 power_types: PowerTypes = POWER_TYPES, session_lifetime: float = LIFETIME) -> None:
+        check_routes(type(self).app)
         self.database = database
         self.clock = clock
-        self.tokens = TokenCheck(database, clock)
+        self.access = CredentialCheck(database, clock)
+        self.sessions = Sessions(database, clock, database.reactor, session_lifetime)
         self.clusters = clusters if clusters is not None else ConnectedClusters(database, clock)
         self.power_types = power_types
         self.contract = Contract(document(power_types))
@@ -97,7 +77,7 @@ class RegionAPI:
         query = self.contract.query("listNodes", request)
         filters = {name: query[name] for name in NODE_FILTERS if query[name]}
         items, cursor = await self.database.run(nodes.list_nodes, filters, query["limit"], query["after"])
-        return 200, {"items": items, "next": _next(request, cursor)}
+        return 200, {"items": items, "next": next_page(request, cursor)}
 
     @app.route("/api/v1/nodes", methods=["POST"])
     @endpoint
@@ -162,7 +142,7 @@ class RegionAPI:
     async def list_node_actions(self, request: Any, who: str, node: str) -> tuple[int, Any]:
         query = self.contract.query("listNodeActions", request)
         items, cursor = await self.database.run(actions.list_node_actions, node, query["limit"], query["before"])
-        return 200, {"items": items, "next": _next(request, cursor, "before")}
+        return 200, {"items": items, "next": next_page(request, cursor, "before")}
 
     @app.route("/api/v1/actions/<int:action>", methods=["GET"])
     @endpoint
@@ -186,7 +166,7 @@ class RegionAPI:
         query = self.contract.query("listEvents", request)
         since = _time(query["since"])
         items, cursor = await self.database.run(events.list_events, query["node"], since, query["limit"], query["after"])
-        return 200, {"items": items, "next": _next(request, cursor)}
+        return 200, {"items": items, "next": next_page(request, cursor)}
 
     @app.route("/api/v1/clusters", methods=["GET"])
     @endpoint
@@ -213,15 +193,6 @@ class RegionAPI:
         if allowed:
             request.setHeader(b"Allow", ", ".join(allowed).encode())
         return answer(request, 405, {"error": f"{request.method.decode()} is not allowed here"})
-
-
-def _next(request: Any, cursor: int | None, name: str = "after") -> str | None:
-    """The path of the next page: this request's, with the cursor moved."""
-    if cursor is None:
-        return None
-    args = {k.decode(): v[-1].decode() for k, v in request.args.items() if k != name.encode()}
-    args[name] = str(cursor)
-    return f"{request.path.decode()}?{urlencode(args)}"
 
 
 def _time(text: str | None) -> datetime | None:

@@ -12,6 +12,8 @@ from typing import Any, Mapping
 from pserv.util.config import ConfigError, parse_listen, read_yaml
 
 DEFAULT_CONFIG = Path("/etc/pserv/region.yaml")
+SESSION_LIFETIME = 12 * 3600.0
+"""Seconds a UI session lasts after its login, unless ``session_lifetime`` says."""
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,7 @@ class RegionConfig:
     :ivar rpc_listen: ``HOST:PORT`` for the clusters' RPC (TLS).
     :ivar action_timeout: seconds before an action left pending fails as
         ``timed out``, and one left sent becomes ``timed_out``.
+    :ivar session_lifetime: seconds a UI session lasts after its login.
     """
 
     data_dir: Path = Path("/var/lib/pserv")
@@ -31,6 +34,7 @@ class RegionConfig:
     listen: str = "0.0.0.0:5240"
     rpc_listen: str = "0.0.0.0:5250"
     action_timeout: float = 600.0
+    session_lifetime: float = SESSION_LIFETIME
 
     @property
     def database_url(self) -> str:
@@ -59,8 +63,9 @@ class RegionConfig:
         changes = {k: v for k, v in values.items() if v is not None}
         if "data_dir" in changes:
             changes["data_dir"] = Path(changes["data_dir"])
-        if "action_timeout" in changes:
-            changes["action_timeout"] = _positive(changes["action_timeout"], "action_timeout")
+        for name in ("action_timeout", "session_lifetime"):
+            if name in changes:
+                changes[name] = _positive(changes[name], name)
         config = replace(self, **changes)
         config.listen_address()
         config.rpc_address()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urlencode
 
 from twisted.web.server import Request
 
@@ -79,3 +80,12 @@ def answer(request: Any, status: int, body: Any = None) -> bytes:
         return b""
     request.setHeader(b"content-type", b"application/json")
     return json.dumps(body, separators=(",", ":")).encode("utf-8")
+
+
+def next_page(request: Any, cursor: int | None, name: str = "after") -> str | None:
+    """The path of the next page: this request's, with the cursor ``name`` moved to ``cursor``."""
+    if cursor is None:
+        return None
+    args = {k.decode(): v[-1].decode() for k, v in request.args.items() if k != name.encode()}
+    args[name] = str(cursor)
+    return f"{request.path.decode()}?{urlencode(args)}"

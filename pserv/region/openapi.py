@@ -17,6 +17,7 @@ from typing import Any
 
 from pserv import __version__
 from pserv.power.types import POWER_TYPES, PowerTypes
+from pserv.region.openapi_auth import AUTH_PATHS, SECURITY, SECURITY_SCHEMES, add_forbidden
 from pserv.region.openapi_schemas import ID, NAME_SCHEMA, NODE_REF, POWER_STATES, SCHEMAS, ref, schemas
 
 __all__ = ["PATHS", "POWER_STATES", "SCHEMAS", "document"]
@@ -242,6 +243,11 @@ PATHS: dict[str, Any] = {
     },
 }
 
+# Who is asking: whoami, users and tokens; and every guarded operation's 403
+# (pserv/region/openapi_auth.py, from the permission table).
+PATHS.update(AUTH_PATHS)
+add_forbidden(PATHS)
+
 
 def document(power_types: PowerTypes = POWER_TYPES) -> dict[str, Any]:
     """
@@ -258,10 +264,10 @@ def document(power_types: PowerTypes = POWER_TYPES) -> dict[str, Any]:
             "committed before it is answered 202 Accepted.",
         },
         "servers": [{"url": "/"}],
-        "security": [{"bearer": []}],
+        "security": SECURITY,
         "paths": PATHS,
         "components": {
             "schemas": schemas(power_types),
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": SECURITY_SCHEMES,
         },
     }

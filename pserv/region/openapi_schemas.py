@@ -19,6 +19,7 @@ from pserv.power.types import POWER_TYPES, PowerTypes
 from pserv.region.openapi_settings import CREATE, UPDATE, by_power_type, parameter_schemas
 from pserv.region.store.common import MAX_ID
 from pserv.region.store.nodes import NAME
+from pserv.region.openapi_auth import AUTH_SCHEMAS
 
 POWER_STATES = [state.value for state in PowerState]
 ACTION_KINDS = [kind.value for kind in ActionKind]
@@ -307,3 +308,6 @@ SCHEMAS: dict[str, Any] = {
     "ActionPage": _page("Action"),
     "EventPage": _page("Event"),
 }
+
+# Who is asking: whoami, users and tokens (pserv/region/openapi_auth.py).
+SCHEMAS.update(AUTH_SCHEMAS)

@@ -10,6 +10,11 @@ only when its RPC listener starts.  :class:`Routes` is used as Klein is,
 ``app = Routes()`` in a class body and ``@app.route(...)`` or
 ``@app.handle_errors(...)`` on methods; the Klein app is built, and klein
 imported, when an instance first asks for it (``self.app.resource()``).
+
+A class may serve routes declared on others (mixins whose methods it
+inherits): ``app = Routes(Mixin.routes, ...)``.  :meth:`Routes.routes`
+lists every route, and :meth:`Routes.route_of` finds the route a handler
+serves, for the permission table (:mod:`pserv.region.permissions`).
 """
 
 from __future__ import annotations
@@ -24,9 +29,14 @@ class Routes:
     Routes and error handlers kept as data until a Klein app is needed.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *included: Routes) -> None:
+        """
+        :param included: routes declared elsewhere, served here too (first).
+        """
+        self._included = included
         self._declared: list[tuple[str, tuple[Any, ...], dict[str, Any], Handler]] = []
         self._klein: Any = None
+        self._by_handler: dict[tuple[Handler, str], str] | None = None
 
     def route(self, url: str, **options: Any) -> Callable[[Handler], Handler]:
         """
@@ -57,10 +67,38 @@ class Routes:
             from klein import Klein
 
             app = Klein()
-            for kind, args, options, handler in self._declared:
+            names: set[str] = set()
+            for kind, args, options, handler in self.declarations():
+                if kind == "route":
+                    _claim(names, options.get("endpoint", handler.__name__))
                 getattr(app, kind)(*args, **options)(handler)
             self._klein = app
         return self._klein
+
+    def declarations(self) -> list[tuple[str, tuple[Any, ...], dict[str, Any], Handler]]:
+        """Every declaration, the included ones first."""
+        included = [d for part in self._included for d in part.declarations()]
+        return included + self._declared
+
+    def routes(self) -> list[tuple[str, str, Handler]]:
+        """(METHOD, url, handler) of every route; a route with no methods is listed as ``*``."""
+        return [
+            (method.upper(), args[0], handler)
+            for kind, args, options, handler in self.declarations()
+            if kind == "route"
+            for method in options.get("methods") or ["*"]
+        ]
+
+    def route_of(self, handler: Handler, method: str) -> str:
+        """
+        The url ``handler`` is routed at for ``method`` (``HEAD`` as ``GET``).
+
+        :raises KeyError: if it is not.
+        """
+        if self._by_handler is None:
+            self._by_handler = {(h, m): url for m, url, h in self.routes()}
+        method = method.upper()
+        return self._by_handler[(handler, "GET" if method == "HEAD" else method)]
 
     def __get__(self, instance: Any, owner: type) -> Any:
         """
@@ -69,3 +107,10 @@ class Routes:
         if instance is None:
             return self
         return self.klein().__get__(instance, owner)
+
+
+def _claim(names: set[str], name: str) -> None:
+    """Klein keeps one handler per endpoint name: refuse a second."""
+    if name in names:
+        raise RuntimeError(f"two routes have the endpoint name {name!r}; Klein would keep only one")
+    names.add(name)

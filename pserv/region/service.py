@@ -28,7 +28,9 @@ from pserv.region.db import Database, make_engine
 from pserv.region.http import BoundedRequest
 from pserv.region.migrate import current_revision, head_revision, upgrade
 from pserv.region.store.actions import expire_stuck
+from pserv.region.roles import Role
 from pserv.region.store.tokens import create_token, has_tokens
+from pserv.region.store.users import create_user
 from pserv.power.types import POWER_TYPES, PowerTypes
 from pserv.rpc.auth import load_secret
 
@@ -56,6 +58,20 @@ def initialize(config: RegionConfig) -> str | None:
         if database.run_now(has_tokens):
             return None
         return database.run_now(create_token, "admin", _utcnow())
+    finally:
+        database.engine.dispose()
+
+
+def add_user(config: RegionConfig, name: str, password_hash: str, role: Role) -> dict[str, Any]:
+    """
+    Add a user of the UI, for ``pserv-region create-user``.
+
+    :raises Invalid: for a bad name.
+    :raises Conflict: if the name is taken.
+    """
+    database = Database(make_engine(config.database_url), reactor=None)
+    try:
+        return database.run_now(create_user, name, password_hash, role, _utcnow())
     finally:
         database.engine.dispose()
 
@@ -105,7 +121,7 @@ class Region:
         self.clock = clock if clock is not None else reactor
         self.database = database or Database(make_engine(config.database_url), reactor)
         self.clusters = ConnectedClusters(self.database, self.clock)
-        self.api = RegionAPI(self.database, self.clock, self.clusters, power_types)
+        self.api = RegionAPI(self.database, self.clock, self.clusters, power_types, config.session_lifetime)
         self._sweep = LoopingCall(self.sweep)
         self._sweep.clock = self.clock
         self.port: Any = None

@@ -45,6 +45,7 @@ def add_client_commands(parser: argparse.ArgumentParser, commands: Any) -> None:
     _add_power(commands, common)
     _add_actions(commands, common)
     _add_events(commands, common)
+    _leaf(commands, "whoami", "whoami:whoami", common, "show the token's name and role")
 
 
 def is_client_command(args: argparse.Namespace) -> bool:

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pserv.region.roles import ROLES
 from pserv.scripts.support import OneLineParser
 
 if TYPE_CHECKING:
@@ -40,6 +41,19 @@ def build_parser() -> argparse.ArgumentParser:
                      help="seconds before a pending action fails and a sent one times out (default 600)")
     token = commands.add_parser("create-token", help="print a new API token")
     token.add_argument("name", help="who or what the token is for")
+    token.add_argument("--role", choices=ROLES, default="admin",
+                       help="what it may do: viewer, operator or admin (default admin, as before roles)")
+    # No abbreviations: "--password SECRET" must not pass for --password-file
+    # SECRET (and then show SECRET in the error about that file).
+    user = commands.add_parser(
+        "create-user", help="add a user of the UI", allow_abbrev=False,
+        description="Add a user of the UI. The password comes from --password-file (its first line; - for "
+        "stdin), else a prompt on a terminal, else the first line of stdin; never from the command line.",
+    )
+    user.add_argument("name", help="the user's login name")
+    user.add_argument("--role", choices=ROLES, required=True, help="viewer, operator or admin")
+    user.add_argument("--password-file", dest="password_file", metavar="FILE",
+                      help="read the password from the first line of FILE (- for stdin)")
     return parser
 
 
@@ -86,14 +100,33 @@ def _create_token(parser: Any, config: Any, args: Any) -> int:
     from pserv.region.errors import RegionError
     from pserv.region.store.tokens import create_token
 
+    from pserv.region.roles import Role
+
     database = Database(make_engine(config.database_url), reactor=None)
     try:
-        token = database.run_now(create_token, args.name, datetime.now(timezone.utc).replace(tzinfo=None))
+        token = database.run_now(create_token, args.name, datetime.now(timezone.utc).replace(tzinfo=None),
+                                 Role(args.role))
     except RegionError as e:
         parser.error(e.message)
     finally:
         database.engine.dispose()
     print(token)
+    return EXIT_OK
+
+
+def _create_user(parser: Any, config: Any, args: Any) -> int:
+    from pserv.region.errors import RegionError
+    from pserv.region.passwords import hash_password
+    from pserv.region.roles import Role
+    from pserv.region.service import add_user
+    from pserv.scripts.passwords import PasswordError, read_password
+
+    try:
+        password = read_password(args.password_file)
+        _or_fail(parser, add_user, config, args.name, hash_password(password), Role(args.role))
+    except (PasswordError, RegionError) as e:
+        parser.error(str(e))
+    print(f"pserv-region: user {args.name!r} ({args.role}) created")
     return EXIT_OK
 
 
@@ -145,7 +178,7 @@ def _safe_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-COMMANDS = {"init": _init, "run": _run, "create-token": _create_token}
+COMMANDS = {"init": _init, "run": _run, "create-token": _create_token, "create-user": _create_user}
 
 
 if __name__ == "__main__":

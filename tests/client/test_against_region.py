@@ -23,10 +23,17 @@ SECRET = "e2e-secret-55"
 
 
 @pytest.fixture
-def region(tmp_path):
+def database(tmp_path):
+    """The region's database: real SQLite, migrated."""
     engine = make_engine(f"sqlite:///{tmp_path}/region.sqlite")
     upgrade(engine)
     database = Database(engine, reactor)
+    yield database
+    database.stop()
+
+
+@pytest.fixture
+def region(database):
     from datetime import datetime
 
     token = database.run_now(create_token, "ops", datetime(2026, 11, 22))
@@ -35,7 +42,6 @@ def region(tmp_path):
     port = reactor.listenTCP(0, site, interface="127.0.0.1")
     yield ApiClient(f"http://127.0.0.1:{port.getHost().port}", token, reactor)
     port.stopListening()
-    database.stop()
 
 
 @pytest_twisted.ensureDeferred
@@ -65,3 +71,19 @@ async def test_bad_input_from_the_real_api(region, capsys):
     assert await run(["power", "on", "ghost"], region) == 2
     err = capsys.readouterr().err.splitlines()
     assert err[0] == "pserv: error: power_parameters.latency: must be a number" and "ghost" in err[1]
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_viewer_token_is_refused_power_and_says_the_role(region, database, capsys):
+    """whoami shows a viewer token's role; its power request is the region's 403, one line naming the role, exit 1."""
+    from datetime import datetime
+
+    from pserv.region.roles import Role
+
+    token = database.run_now(create_token, "eyes", datetime(2026, 11, 22), Role.VIEWER)
+    viewer = ApiClient(region.base_url, token, reactor)
+    assert await run(["whoami"], viewer) == 0
+    assert "role:       viewer" in capsys.readouterr().out
+    assert await run(["power", "on", "n1"], viewer) == 1
+    assert capsys.readouterr().err == (
+        "pserv: error: this needs the operator role; token 'eyes' has the viewer role\n")

@@ -9,7 +9,7 @@ from pserv.power.drivers.ipmi.driver import IPMIDriver  # noqa: F401 - the demo 
 
 
 def test_demo_runs_the_whole_system():
-    """pserv demo starts region, cluster, BMCs and PDU, switches everything on, cycles one node, and exits 0."""
+    """pserv demo starts region, cluster, BMCs and PDU, switches all on, cycles one, logs its UI user in, exits 0."""
     done = subprocess.run(
         [sys.executable, "-m", "pserv.scripts.pserv", "demo", "--exit", "--nodes", "2",
          "--listen", "127.0.0.1:0", "--rpc-listen", "127.0.0.1:0"],
@@ -19,6 +19,7 @@ def test_demo_runs_the_whole_system():
     assert done.returncode == 0, out + done.stderr
     assert "cluster demo-cluster connected over TLS" in out and "pserv demo: token pserv_" in out
     assert "emulated APC rack PDU" in out
+    assert "pserv demo: UI user admin password " in out and "pserv demo: UI logged in as admin" in out
     actions = [line for line in out.splitlines() if line.startswith("  action ")]
     assert len(actions) == 5 and all(": done, power on" in line for line in actions), actions
     assert "Traceback" not in out + done.stderr

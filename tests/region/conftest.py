@@ -9,6 +9,7 @@ import uuid
 from datetime import datetime, timedelta
 
 import pytest
+import pytest_twisted
 from sqlalchemy import create_engine, text
 
 from pserv.region import schema
@@ -77,3 +78,34 @@ def run(engine):
             return work(connection, *args, **kwargs)
 
     return run
+
+
+@pytest.fixture
+def logged():
+    """Everything the region logs during a test, as text."""
+    from twisted.logger import globalLogPublisher
+
+    events = []
+    globalLogPublisher.addObserver(events.append)
+    yield events
+    globalLogPublisher.removeObserver(events.append)
+
+
+@pytest.fixture
+def cheap_passwords(monkeypatch):
+    """Hash passwords cheaply in this test (argon2's parameters travel with each hash)."""
+    from pserv.region import passwords
+    from tests.region.served import CHEAP
+
+    monkeypatch.setattr(passwords, "HASHER", CHEAP)
+    monkeypatch.setattr(passwords, "_unknown_user_hash", [])
+
+
+@pytest_twisted.async_yield_fixture
+async def served(engine, cheap_passwords):
+    """The region's API on loopback, on a Clock, with credentials of every role to hand."""
+    from tests.region.served import Served
+
+    region = Served(engine)
+    yield region
+    await region.stop()

@@ -44,13 +44,14 @@ class Answer:
 
 
 class APIClient:
-    def __init__(self, base: str, token: str | None) -> None:
+    def __init__(self, base: str, token: str | None, headers: dict | None = None) -> None:
         self.base, self.token = base, token
+        self.headers = headers or {}
 
     async def call(self, method: str, template: str, *, body: Any = None, raw: bytes | None = None,
                    token: Any = "default", params: dict | None = None, **path: Any) -> Answer:
         url = self.base + template.format(**path)
-        headers = {}
+        headers = dict(self.headers)
         token = self.token if token == "default" else token
         if token is not None:
             headers["Authorization"] = [f"Bearer {token}"]

@@ -12,7 +12,7 @@ import pytest_twisted
 import treq
 from twisted.internet import reactor
 from twisted.internet.defer import fail
-from twisted.logger import LogLevel, formatEvent, globalLogPublisher
+from twisted.logger import LogLevel, formatEvent
 from twisted.web.server import Site
 
 from pserv.power.types import POWER_TYPES
@@ -30,15 +30,6 @@ DRIVERS_DOCUMENT = json.loads((Path(__file__).parent / "drivers_document.json").
 SECRET = "hunter2-very-secret"
 NODE = {"name": "node-1", "power_type": "fake", "cluster": "rack-1",
         "power_parameters": {"address": "bmc-1", "password": SECRET}}
-
-
-@pytest.fixture
-def logged():
-    """Everything the region logs during a test, as text."""
-    events = []
-    globalLogPublisher.addObserver(events.append)
-    yield events
-    globalLogPublisher.removeObserver(events.append)
 
 
 @pytest.fixture

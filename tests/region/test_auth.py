@@ -1,6 +1,8 @@
 """
-Tests for pserv.region.auth.
+Tests for pserv.region.auth, on SQLite and PostgreSQL.
 """
+
+import io
 
 import pytest
 import pytest_twisted
@@ -8,43 +10,133 @@ from twisted.internet import reactor
 from twisted.internet.task import Clock
 from twisted.web.test.requesthelper import DummyRequest
 
-from pserv.region.auth import CACHE_SECONDS, TokenCheck, Unauthorized
+from pserv.region.auth import (
+    SESSION, TOKEN, CredentialCheck, Forbidden, Unauthorized, check_csrf, form_fields,
+)
 from pserv.region.db import Database
-from pserv.region.store.tokens import create_token
+from pserv.region.roles import Role
+from pserv.region.store.sessions import create_session, csrf_token
+from pserv.region.store.tokens import create_token, revoke_token
+from pserv.region.store.users import change_user, create_user
 
 
-def bearer(token):
-    request = DummyRequest([b""])
-    request.requestHeaders.setRawHeaders(b"authorization", [f"Bearer {token}".encode()])
-    return request
+class Request(DummyRequest):
+    """A DummyRequest with cookies and a body."""
+
+    def __init__(self, method=b"GET", headers=None, cookies=None, body=b""):
+        super().__init__([b""])
+        self.method = method
+        for name, value in (headers or {}).items():
+            self.requestHeaders.setRawHeaders(name, [value])
+        self.cookies = cookies or {}
+        self.content = io.BytesIO(body)
+
+    def getCookie(self, name):
+        return self.cookies.get(name)
 
 
-@pytest_twisted.ensureDeferred
-async def test_known_token_is_remembered_for_a_while(engine, moments):
-    """A valid token is checked once against the store, then remembered until the cache expires."""
+def bearer(token, method=b"GET"):
+    return Request(method, {b"authorization": f"Bearer {token}".encode()})
+
+
+@pytest.fixture
+def check(engine):
     database = Database(engine, reactor)
-    token = database.run_now(create_token, "ops", moments())
     clock = Clock()
-    check = TokenCheck(database, clock)
-    try:
-        assert await check.name_for(bearer(token)) == "ops"
-        database.run = None  # a second lookup would now fail
-        assert await check.name_for(bearer(token)) == "ops"
-        clock.advance(CACHE_SECONDS + 1)
-        with pytest.raises(TypeError):
-            check.name_for(bearer(token))
-    finally:
-        Database.stop(database)
+    clock.advance(1_800_000_000)
+    yield CredentialCheck(database, clock)
+    database.stop()
 
 
 @pytest_twisted.ensureDeferred
-async def test_bad_tokens_refused(engine):
+async def test_a_revoked_token_is_refused_at_the_next_request(check, moments):
+    """A token works, and after its revocation the very next request is refused: no cache outlives it."""
+    token = check.database.run_now(create_token, "ops", moments(), Role.OPERATOR)
+    credential = await check.credential(bearer(token))
+    assert (credential.name, credential.role, credential.kind, credential.csrf_token) == (
+        "ops", Role.OPERATOR, TOKEN, None)
+    check.database.run_now(revoke_token, "ops", moments())
+    with pytest.raises(Unauthorized):
+        await check.credential(bearer(token))
+
+
+@pytest_twisted.ensureDeferred
+async def test_bad_tokens_refused(check):
     """A missing, malformed or unknown token is refused."""
-    check = TokenCheck(Database(engine, reactor), Clock())
+    for request in (Request(), bearer(""), Request(headers={b"authorization": b"Basic x"}), bearer("pserv_nope")):
+        with pytest.raises(Unauthorized):
+            await check.credential(request)
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_session_cookie_is_a_credential_until_its_user_is_disabled(check, moments):
+    """A session cookie names its user with a CSRF token; disabling the user refuses it at once."""
+    user = check.database.run_now(create_user, "alice", "$argon2id$h", Role.ADMIN, moments())
+    session = check.database.run_now(create_session, user["id"], "alice", "127.0.0.1", check.now())
+    credential = await check.credential(Request(cookies={b"pserv_session": session.encode()}))
+    assert (credential.name, credential.kind, credential.csrf_token) == ("alice", SESSION, csrf_token(session))
+    assert session not in repr(credential)
+    check.database.run_now(change_user, "alice", {"disabled": True}, moments())
     with pytest.raises(Unauthorized):
-        check.name_for(DummyRequest([b""]))
+        await check.credential(Request(cookies={b"pserv_session": session.encode()}))
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_session_expires_on_the_clock(check, moments):
+    """A session is refused once the injected clock passes its lifetime."""
+    user = check.database.run_now(create_user, "alice", "$argon2id$h", Role.ADMIN, moments())
+    session = check.database.run_now(create_session, user["id"], "alice", "127.0.0.1", check.now(), lifetime=60)
+    request = Request(cookies={b"pserv_session": session.encode()})
+    assert (await check.credential(request)).name == "alice"
+    check.clock.advance(60)
     with pytest.raises(Unauthorized):
-        check.name_for(bearer(""))
-    with pytest.raises(Unauthorized):
-        await check.name_for(bearer("pserv_nope"))
-    check.database.stop()
+        await check.credential(request)
+
+
+@pytest_twisted.ensureDeferred
+async def test_admit_checks_the_role_the_table_asks_for(check, moments):
+    """A viewer token may list nodes but not ask for power: 403 naming the role needed."""
+    token = check.database.run_now(create_token, "eyes", moments(), Role.VIEWER)
+    assert (await check.admit(bearer(token), "/api/v1/nodes")).role == Role.VIEWER
+    with pytest.raises(Forbidden) as refused:
+        await check.admit(bearer(token, b"POST"), "/api/v1/nodes/<node>/power")
+    assert refused.value.message == "this needs the operator role; token 'eyes' has the viewer role"
+    assert await check.admit(Request(), "/api/v1/openapi.json") is None
+
+
+def _session_credential(session="s3ss10n-id"):
+    from pserv.region.auth import Credential
+
+    return Credential("alice", Role.ADMIN, SESSION, csrf_token(session))
+
+
+@pytest.mark.parametrize("method", [b"POST", b"PATCH", b"PUT", b"DELETE"])
+def test_a_state_changing_session_request_needs_the_csrf_token(method):
+    """With a session, each state-changing method is refused without the token, and with a wrong one."""
+    credential = _session_credential()
+    with pytest.raises(Forbidden):
+        check_csrf(Request(method), credential)
+    with pytest.raises(Forbidden):
+        check_csrf(Request(method, {b"x-csrf-token": b"0" * 64}), credential)
+    check_csrf(Request(method, {b"x-csrf-token": credential.csrf_token.encode()}), credential)
+
+
+def test_csrf_token_in_a_form_field_and_none_needed_for_reads_or_tokens():
+    """The token may come as the csrf_token form field; GET and bearer tokens need none."""
+    from pserv.region.auth import Credential
+
+    credential = _session_credential()
+    form = Request(b"POST", {b"content-type": b"application/x-www-form-urlencoded"},
+                   body=f"name=x&csrf_token={credential.csrf_token}".encode())
+    check_csrf(form, credential)
+    check_csrf(Request(b"GET"), credential)
+    check_csrf(Request(b"POST"), Credential("ci", Role.ADMIN, TOKEN))
+
+
+def test_form_fields_read_only_urlencoded_bodies():
+    """Form fields come from an urlencoded body only, the last of each name, and the body stays readable."""
+    form = Request(b"POST", {b"content-type": b"application/x-www-form-urlencoded; charset=utf-8"},
+                   body=b"a=1&a=2&b=")
+    assert form_fields(form) == {"a": "2", "b": ""} and form.content.read() == b"a=1&a=2&b="
+    assert form_fields(Request(b"POST", {b"content-type": b"application/json"}, body=b"a=1")) == {}
+    assert form_fields(Request(b"POST", {b"content-type": b"application/x-www-form-urlencoded"}, body=b"\xff=1")) == {}

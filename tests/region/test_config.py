@@ -15,6 +15,7 @@ def test_defaults():
     config = RegionConfig()
     assert config.database_url == "sqlite:////var/lib/pserv/region.sqlite"
     assert config.listen_address() == ("0.0.0.0", 5240) and config.action_timeout == 600
+    assert config.session_lifetime == 12 * 3600
 
 
 def test_file_then_flags(tmp_path):
@@ -32,6 +33,7 @@ def test_file_then_flags(tmp_path):
         ("colour: red\n", "colour: not a region setting"),
         ("listen: nowhere\n", "listen: must be HOST:PORT"),
         ("action_timeout: -5\n", "action_timeout: must be positive"),
+        ("session_lifetime: 0\n", "session_lifetime: must be positive"),
         ("- a list\n", "must hold a mapping"),
         ("listen: [unclosed\n", "is not valid YAML"),
     ],

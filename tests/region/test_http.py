@@ -8,7 +8,7 @@ import pytest
 from twisted.web.test.requesthelper import DummyRequest
 
 from pserv.region.errors import Invalid
-from pserv.region.http import MAX_BODY, BodyTooLarge, read_json
+from pserv.region.http import MAX_BODY, BodyTooLarge, next_page, read_json
 
 
 def request_with(body=b"", args=None, too_large=False):
@@ -36,3 +36,11 @@ def test_nan_and_infinity_are_not_json():
     for body in (b'{"a": NaN}', b'{"a": Infinity}', b'{"a": -Infinity}'):
         with pytest.raises(Invalid, match="not valid JSON"):
             read_json(request_with(body))
+
+
+def test_the_next_page():
+    """The next page's path keeps the other arguments and moves the cursor."""
+    request = request_with(args={b"limit": [b"2"], b"after": [b"7"], b"role": [b"viewer"]})
+    request.path = b"/api/v1/users"
+    assert next_page(request, 9) == "/api/v1/users?limit=2&role=viewer&after=9"
+    assert next_page(request, None) is None

@@ -4,15 +4,20 @@ Tests for pserv.region.migrate, on SQLite and PostgreSQL.
 
 import uuid
 from contextlib import contextmanager
+from datetime import datetime
 
+import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import text
+from sqlalchemy import inspect, text
+from sqlalchemy.exc import IntegrityError
 
 from pserv.region.db import make_engine
-from pserv.region.migrate import current_revision, head_revision, upgrade
+from pserv.region.migrate import _config, current_revision, head_revision, upgrade
 from pserv.region.schema import metadata
 from pserv.region.store.nodes import create_node, get_node
+from pserv.region.store.tokens import create_token, digest, token_credential
 from pserv.testing.fake_driver import POWER_TYPES_WITH_FAKE
 
 
@@ -21,7 +26,7 @@ def test_migrations_build_the_schema(engine):
     with engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection), metadata)
     assert differences == []
-    assert current_revision(engine) == head_revision() == "0005"
+    assert current_revision(engine) == head_revision() == "0006"
 
 
 def test_upgrade_again_keeps_rows(engine, run, moments):
@@ -100,3 +105,29 @@ def test_upgrade_from_0004_keeps_every_action_never_escalating(database_url):
         with engine.connect() as connection:
             row = connection.execute(text("SELECT kind, escalate_after FROM power_actions")).one()
         assert tuple(row) == ("soft_off", None)
+
+
+def test_upgrade_from_0005_makes_every_token_admin(database_url):
+    """Tokens that existed before roles become admin, still valid; a token row without a role is refused after."""
+    with database_at(database_url, "0005") as engine:
+        with engine.begin() as connection:
+            connection.execute(text("INSERT INTO tokens (name, digest, created_at) VALUES "
+                                    f"('old', '{digest('pserv_old')}', '2026-01-01')"))
+        upgrade(engine)
+        with engine.connect() as connection:
+            assert tuple(connection.execute(text("SELECT name, role FROM tokens")).one()) == ("old", "admin")
+            assert token_credential(connection, "pserv_old") == ("old", "admin")
+        with pytest.raises(IntegrityError), engine.begin() as connection:
+            connection.execute(text("INSERT INTO tokens (name, digest, created_at) VALUES ('new', 'd', '2026-01-02')"))
+
+
+def test_downgrade_from_0006_keeps_the_tokens(database_url):
+    """Going back to 0005 drops users and sessions and the tokens' role, and keeps the tokens."""
+    with database_at(database_url, "head") as engine:
+        with engine.begin() as connection:
+            create_token(connection, "kept", datetime(2026, 1, 1))
+            command.downgrade(_config(connection), "0005")
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT name FROM tokens")).scalars().all() == ["kept"]
+        tables = set(inspect(engine).get_table_names())
+        assert not {"users", "sessions", "login_failures"} & tables

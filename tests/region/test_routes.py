@@ -65,3 +65,44 @@ def test_declaring_routes_imports_no_klein():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert done.stdout == "[]\n"
+
+
+class Part:
+    routes = Routes()
+
+    @routes.route("/part", methods=["GET", "POST"])
+    def part(self, request):
+        return b"part"
+
+
+class Whole(Part):
+    app = Routes(Part.routes)
+
+    @app.route("/whole", methods=["GET"])
+    def whole(self, request):
+        return b"whole"
+
+
+@pytest_twisted.ensureDeferred
+async def test_included_routes_are_served_and_listed():
+    """A class serves the routes of the parts it includes, lists them all, and finds each handler's route."""
+    client = StubTreq(Whole().app.resource())
+    assert await (await client.get("http://x/part")).content() == b"part"
+    assert await (await client.get("http://x/whole")).content() == b"whole"
+    assert [(m, u) for m, u, _ in Whole.app.routes()] == [("GET", "/part"), ("POST", "/part"), ("GET", "/whole")]
+    assert Whole.app.route_of(Part.part, "HEAD") == "/part" and Whole.app.route_of(Whole.whole, "GET") == "/whole"
+    with pytest.raises(KeyError):
+        Whole.app.route_of(Whole.whole, "POST")
+
+
+def test_two_handlers_of_one_name_are_refused():
+    """Klein keeps one handler per name, so two routes whose handlers share a name are refused."""
+    class Other:
+        routes = Routes()
+
+        @routes.route("/elsewhere", methods=["GET"])
+        def whole(self, request):
+            return b""
+
+    with pytest.raises(RuntimeError, match="'whole'"):
+        Routes(Whole.app, Other.routes).klein()

@@ -33,6 +33,98 @@ def test_init_then_tokens(tmp_path, capsys):
     assert capsys.readouterr().err == "pserv-region: error: a token named 'ci' exists\n"
 
 
+def _database(tmp_path):
+    from pserv.region.db import Database, make_engine
+
+    return Database(make_engine(f"sqlite:///{tmp_path}/region.sqlite"), reactor=None)
+
+
+def test_create_token_with_a_role(tmp_path, capsys):
+    """create-token --role viewer makes a viewer token; without --role, an admin one; a bad role exits 2."""
+    from pserv.region.roles import Role
+    from pserv.region.store.tokens import token_credential
+
+    assert main(["--data-dir", str(tmp_path), "init"]) == 0
+    assert main(["--data-dir", str(tmp_path), "create-token", "eyes", "--role", "viewer"]) == 0
+    viewer = capsys.readouterr().out.split()[-1]
+    assert main(["--data-dir", str(tmp_path), "create-token", "ci"]) == 0
+    admin = capsys.readouterr().out.strip()
+    database = _database(tmp_path)
+    assert database.run_now(token_credential, viewer) == ("eyes", Role.VIEWER)
+    assert database.run_now(token_credential, admin) == ("ci", Role.ADMIN)
+    database.engine.dispose()
+    with pytest.raises(SystemExit) as caught:
+        main(["--data-dir", str(tmp_path), "create-token", "x", "--role", "root"])
+    assert caught.value.code == 2 and capsys.readouterr().err.count("\n") == 1
+
+
+def test_create_user_from_a_password_file(tmp_path, capsys):
+    """create-user reads the password's first line from --password-file and stores only its argon2 hash."""
+    from pserv.region.passwords import verify_password
+    from pserv.region.store.users import login_user
+
+    assert main(["--data-dir", str(tmp_path), "init"]) == 0
+    secret = tmp_path / "password"
+    secret.write_text("a-long-password\nignored\n")
+    assert main(["--data-dir", str(tmp_path), "create-user", "alice", "--role", "operator",
+                 "--password-file", str(secret)]) == 0
+    out = capsys.readouterr().out
+    assert "user 'alice' (operator) created" in out and "a-long-password" not in out
+    database = _database(tmp_path)
+    user = database.run_now(login_user, "alice")
+    database.engine.dispose()
+    assert user.role == "operator" and verify_password(user.password_hash, "a-long-password")
+
+
+@pytest.mark.parametrize("argv, stdin, message", [
+    (["create-user", "alice", "--role", "operator", "--password-file", "-"], "short\n",
+     "password: must be 8 to 1024 characters"),
+    (["create-user", "alice", "--role", "operator", "--password-file", "-"], "\n", "no password on stdin"),
+    (["create-user", "a b", "--role", "operator"], "a-long-password\n", "name: 1 to 63 letters"),
+    (["create-user", "alice", "--role", "root"], "a-long-password\n", "invalid choice: 'root'"),
+    (["create-user", "alice", "--role", "admin", "--password", "x"], "", "unrecognized arguments: --password"),
+    (["create-user", "alice", "--role", "admin", "--password-file", "/nonexistent/pw"], "",
+     "--password-file /nonexistent/pw: No such file or directory"),
+])
+def test_create_user_bad_input_is_one_line(tmp_path, capsys, monkeypatch, argv, stdin, message):
+    """Bad input to create-user exits 2 with one line naming it, and never echoes a password."""
+    import io
+
+    assert main(["--data-dir", str(tmp_path), "init"]) == 0
+    capsys.readouterr()
+    monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+    with pytest.raises(SystemExit) as caught:
+        main(["--data-dir", str(tmp_path), *argv])
+    err = capsys.readouterr().err
+    assert caught.value.code == 2 and err.count("\n") == 1 and message in err, err
+    assert "a-long-password" not in err
+
+
+def test_create_user_twice_exits_2(tmp_path, capsys, monkeypatch):
+    """A taken user name exits 2 with one line; a password from stdin works without a terminal."""
+    import io
+
+    assert main(["--data-dir", str(tmp_path), "init"]) == 0
+    monkeypatch.setattr("sys.stdin", io.StringIO("a-long-password\n"))
+    assert main(["--data-dir", str(tmp_path), "create-user", "alice", "--role", "viewer"]) == 0
+    monkeypatch.setattr("sys.stdin", io.StringIO("a-long-password\n"))
+    with pytest.raises(SystemExit) as caught:
+        main(["--data-dir", str(tmp_path), "create-user", "alice", "--role", "viewer"])
+    assert caught.value.code == 2
+    assert capsys.readouterr().err == "pserv-region: error: a user named 'alice' exists\n"
+
+
+def test_create_user_before_init_is_one_line(tmp_path, capsys, monkeypatch):
+    """create-user on a database without the schema exits 1 with one line."""
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("a-long-password\n"))
+    with pytest.raises(SystemExit) as caught:
+        main(["--data-dir", str(tmp_path), "create-user", "alice", "--role", "viewer"])
+    err = capsys.readouterr().err
+    assert caught.value.code == 1 and err.startswith("pserv-region: error:") and err.count("\n") == 1
+
+
 def test_bad_config_is_one_line(tmp_path, capsys):
     """A bad setting exits 2 with one line naming it."""
     with pytest.raises(SystemExit) as caught:

@@ -21,7 +21,7 @@ def test_fresh_engines_hold_the_schema_and_nothing_else():
     first, second = fresh_engine(), fresh_engine()
     assert current_revision(first) == head_revision()
     with first.begin() as connection:
-        connection.execute(schema.tokens.insert().values(name="t", digest="d", created_at=datetime(2027, 1, 1)))
+        connection.execute(schema.tokens.insert().values(name="t", digest="d", role="admin", created_at=datetime(2027, 1, 1)))
     with second.connect() as connection:
         assert connection.execute(select(schema.tokens.c.id)).all() == []
 

@@ -1,0 +1,128 @@
+"""
+The two kinds of route the region serves, each admitted through the
+permission table (:mod:`pserv.region.permissions`) before it runs:
+
+- :func:`endpoint`: the JSON API.  Refusals are ``{"error", "field"}`` with
+  their status (401 without a credential, 403 without the role or the
+  CSRF token); anything else is logged (never with a request body) and
+  answered 500.
+- :func:`page`: HTML for the UI.  Without a credential it redirects to
+  ``/login``; a refusal is a page saying why.
+
+A class serving them has ``app`` (its :class:`~pserv.region.routes.Routes`)
+and ``access`` (a :class:`~pserv.region.auth.CredentialCheck`); it calls
+:func:`check_routes` once, so a route missing from the table, or a guarded
+route that does not check it, stops the region from serving at all.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Awaitable, Callable
+from urllib.parse import quote
+
+from twisted.logger import Logger
+
+from pserv.region.auth import Credential, Forbidden, Unauthorized
+from pserv.region.errors import RegionError
+from pserv.region.html import render
+from pserv.region.http import answer
+from pserv.region.permissions import PUBLIC, Unlisted, needed
+from pserv.region.routes import Routes
+
+log = Logger()
+
+Handler = Callable[..., Awaitable[Any]]
+CREDENTIAL = "pserv_credential"
+LOGIN = "/login"
+
+
+def credential_of(request: Any) -> Credential | None:
+    """The credential a request was admitted with (``None`` on a public route)."""
+    return getattr(request, CREDENTIAL, None)
+
+
+async def _admit(self: Any, request: Any, run: Handler) -> Credential | None:
+    route = type(self).app.route_of(run, request.method.decode("ascii", "replace"))
+    credential = await self.access.admit(request, route)
+    setattr(request, CREDENTIAL, credential)
+    return credential
+
+
+def endpoint(handler: Handler) -> Callable[..., Awaitable[bytes]]:
+    """
+    Admit, run ``handler(self, request, who, **path)`` (``who`` the
+    credential's name) for ``(status, body)``, and answer JSON; refusals
+    become their status.
+    """
+
+    @functools.wraps(handler)
+    async def run(self: Any, request: Any, **path: Any) -> bytes:
+        try:
+            credential = await _admit(self, request, run)
+            status, body = await handler(self, request, credential.name if credential else None, **path)
+        except Unauthorized as e:
+            request.setHeader(b"www-authenticate", b'Bearer realm="pserv"')
+            return answer(request, e.status, e.body())
+        except RegionError as e:
+            return answer(request, e.status, e.body())
+        except Exception:
+            log.failure("{method} {path} failed", method=request.method, path=request.path)
+            return answer(request, 500, {"error": "internal error; see the region's log"})
+        return answer(request, status, body)
+
+    run.admits = True  # type: ignore[attr-defined]
+    return run
+
+
+def page(handler: Handler) -> Callable[..., Awaitable[bytes]]:
+    """
+    Admit, run ``handler(self, request, credential, **path)`` for the
+    page's bytes (see :func:`pserv.region.html.render`); without a
+    credential, redirect to the login page and back.
+    """
+
+    @functools.wraps(handler)
+    async def run(self: Any, request: Any, **path: Any) -> bytes:
+        try:
+            credential = await _admit(self, request, run)
+            return await handler(self, request, credential, **path)
+        except Unauthorized:
+            return redirect(request, _login_and_back(request))
+        except Forbidden as e:
+            return render(request, "error.html", e.status, title="Not allowed", message=e.message)
+        except RegionError as e:
+            return render(request, "error.html", e.status, title="Refused", message=e.message)
+        except Exception:
+            log.failure("{method} {path} failed", method=request.method, path=request.path)
+            return render(request, "error.html", 500, title="Error", message="Internal error; see the region's log.")
+
+    run.admits = True  # type: ignore[attr-defined]
+    return run
+
+
+def _login_and_back(request: Any) -> str:
+    """The login page, returning to this page if it was a GET (a form's POST is not repeated)."""
+    if request.method not in (b"GET", b"HEAD"):
+        return LOGIN
+    return f"{LOGIN}?next={quote(request.uri.decode('latin-1'), safe='')}"
+
+
+def redirect(request: Any, location: str) -> bytes:
+    """Answer ``303 See Other`` to the local path ``location``."""
+    request.setResponseCode(303)
+    request.setHeader(b"location", location.encode("utf-8"))
+    return b""
+
+
+def check_routes(routes: Routes) -> None:
+    """
+    Refuse routes the permission table does not hold, and guarded routes
+    whose handler does not admit through it.
+
+    :raises Unlisted: naming the first such route.
+    """
+    for method, url, handler in routes.routes():
+        least = needed(method, url)
+        if least is not PUBLIC and not getattr(handler, "admits", False):
+            raise Unlisted(f"{method} {url}: needs {least.value} but its handler checks no credential")

@@ -1,0 +1,106 @@
+"""
+Tests for pserv.region.endpoints: JSON endpoints and HTML pages admitted
+through the permission table, over real HTTP, on SQLite and PostgreSQL.
+"""
+
+import json
+
+import pytest
+import pytest_twisted
+import treq
+from twisted.internet import reactor
+from twisted.web.server import Site
+
+from pserv.region import permissions
+from pserv.region.auth import CredentialCheck
+from pserv.region.endpoints import credential_of, endpoint, page
+from pserv.region.html import render
+from pserv.region.roles import Role
+from pserv.region.routes import Routes
+
+
+class Pages:
+    app = Routes()
+
+    def __init__(self, access):
+        self.access = access
+
+    @app.route("/test/admin-page", methods=["GET"])
+    @page
+    async def admin_page(self, request, credential):
+        return render(request, "error.html", title="ok", message=credential.name)
+
+    @app.route("/test/broken", methods=["GET"])
+    @endpoint
+    async def broken(self, request, who):
+        raise RuntimeError(f"a secret-looking failure for {credential_of(request).name}")
+
+
+@pytest_twisted.async_yield_fixture
+async def pages(served, monkeypatch):
+    monkeypatch.setitem(permissions.PERMISSIONS, ("GET", "/test/admin-page"), Role.ADMIN)
+    monkeypatch.setitem(permissions.PERMISSIONS, ("GET", "/test/broken"), Role.VIEWER)
+    port = reactor.listenTCP(0, Site(Pages(CredentialCheck(served.database, served.clock)).app.resource()),
+                             interface="127.0.0.1")
+    yield f"http://127.0.0.1:{port.getHost().port}"
+    await port.stopListening()
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_page_refused_for_its_role_is_a_clear_403_page(served, pages):
+    """A viewer's session asking for an admin page gets a 403 HTML page naming the role; an admin gets the page."""
+    viewer = served.session(Role.VIEWER)
+    response = await treq.get(pages + "/test/admin-page", headers=viewer.headers())
+    text = await response.text()
+    assert response.code == 403 and "text/html" in response.headers.getRawHeaders("content-type")[0]
+    assert "this needs the admin role; session &#39;viewer-user&#39; has the viewer role" in text
+    admin = served.session(Role.ADMIN)
+    assert (await treq.get(pages + "/test/admin-page", headers=admin.headers())).code == 200
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_page_without_a_credential_redirects_to_login_and_back(pages):
+    """A page asked for without a session redirects to the login form, which returns to it."""
+    response = await treq.get(pages + "/test/admin-page?x=1", allow_redirects=False)
+    assert (response.code, response.headers.getRawHeaders("location")) == (
+        303, ["/login?next=%2Ftest%2Fadmin-page%3Fx%3D1"])
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_form_posted_without_a_session_goes_to_the_login_page_only(served):
+    """A POST to a page without a session redirects to /login without a next page to repeat it on."""
+    response = await treq.post(served.base + "/logout", data=b"", allow_redirects=False)
+    assert (response.code, response.headers.getRawHeaders("location")) == (303, ["/login"])
+
+
+@pytest_twisted.ensureDeferred
+async def test_head_is_admitted_as_get(served):
+    """A HEAD request is checked as the GET it stands for: no credential is 401, a viewer's token 200."""
+    assert (await treq.head(served.base + "/api/v1/nodes")).code == 401
+    token = served.token(Role.VIEWER)
+    assert (await treq.head(served.base + "/api/v1/nodes", headers={"Authorization": [f"Bearer {token}"]})).code == 200
+
+
+@pytest_twisted.ensureDeferred
+async def test_an_endpoint_without_a_credential_says_how_to_give_one(pages):
+    """An endpoint asked for without a credential is a JSON 401 with WWW-Authenticate: Bearer."""
+    response = await treq.get(pages + "/test/broken")
+    assert response.code == 401 and response.headers.getRawHeaders("www-authenticate") == ['Bearer realm="pserv"']
+    assert json.loads(await response.text())["error"].startswith("a bearer token or a session is required")
+
+
+@pytest_twisted.ensureDeferred
+async def test_an_endpoint_that_fails_is_a_logged_500(served, pages, logged):
+    """A handler that raises is logged and answered a JSON 500 that tells nothing of the failure."""
+    token = served.token(Role.VIEWER)
+    response = await treq.get(pages + "/test/broken", headers={"Authorization": [f"Bearer {token}"]})
+    assert (response.code, json.loads(await response.text())) == (500, {"error": "internal error; see the region's log"})
+    assert any("secret-looking failure" in repr(e) for e in logged)
+    assert not any(token in repr(e) for e in logged)
+
+
+def test_a_handler_name_collision_is_not_silent():
+    """Each wrapped handler keeps its own name, so Klein's endpoint names stay distinct."""
+    assert Pages.admin_page.__name__ == "admin_page" and Pages.broken.__name__ == "broken"
+    with pytest.raises(AttributeError):
+        Pages.admin_page.__wrapped__.admits
