@@ -3,8 +3,11 @@ The power-action decision table: what a new request does, given what is
 in flight and what is waiting for one node.
 
 This table is the registry's behaviour, not a description of it: the
-registry looks every request up here, ``docs/power-actions.md`` is rendered
+registry looks every request up here (and every cancel up in
+:data:`CANCELS`), ``docs/power-actions.md`` is rendered
 from it (:func:`render_markdown`), and a test walks it cell by cell.
+The same holds for :data:`CANCEL_TABLE`, what an operator's cancel of one
+request does to the action serving it (:func:`render_cancels`).
 
 Rows are ``(in flight, waiting)``.  ``in flight`` is ``none``, the kind of
 the action running, or ``cancelling`` for any action that was told to stop
@@ -154,6 +157,110 @@ DECISIONS: dict[tuple[str, str, ActionKind], Decision] = {
 """``(in flight, waiting, request)`` -> decision, for the registry."""
 
 
+class CancelDecision(str, Enum):
+    """
+    What an operator's cancel of one request does to the action serving it.
+    """
+
+    DETACH = "detach"
+    """The request alone ends, ``cancelled``, at once; the action goes on."""
+    TAKE_OVER = "take over"
+    """The newest of the other requests takes over as its own action."""
+    STOP = "stop"
+    """The action stops: a waiting one at once, the one in flight at its safe point."""
+
+
+IN_FLIGHT_PLACE, TOLD_TO_STOP, WAITING_PLACE = "in flight", "in flight, told to stop", "waiting"
+"""Where the action serving the cancelled request is."""
+
+LEFT_NOTHING, LEFT_ITS_KIND, LEFT_ANOTHER_KIND = "nothing", "its kind", "another kind"
+"""What the action's other requests still want once the cancelled one has left."""
+
+
+@dataclass(frozen=True, slots=True)
+class CancelCell:
+    """
+    One rule for a cancel, and why.
+
+    :ivar place: where the action serving the cancelled request is.
+    :ivar left: what its other requests (not cancelled) still want: nothing
+        (no power request is left, only queries or none), its kind (one
+        still asks for exactly this action), or another kind (only requests
+        that joined it asking for less: an ``on`` on a ``cycle``, a
+        ``soft_off`` on an ``off``).
+    """
+
+    place: str
+    left: str
+    decision: CancelDecision
+    reason: str
+
+
+STOPS = (
+    "nobody wants its work any more: it stops at its next safe point for what "
+    "waits to run next, or for nothing, in which case a wait for a graceful "
+    "shutdown ends at once (the shutdown was asked for; nothing more would be "
+    "sent); the request is answered when it ends: `cancelled`, or `done` if "
+    "its last command was in flight and then verified"
+)
+GOES_ON = (
+    "another request still asks for exactly this action: it goes on for that "
+    "one, and the cancelled request is answered `cancelled` at once"
+)
+TAKES_OVER = (
+    "the requests that joined asked for less than the action does (an `on` "
+    "that joined a `cycle`, a `soft_off` that joined an `off`): the action "
+    "stops at its next safe point for the newest of them, which then runs as "
+    "its own action under its own id and generation, so a cycle cancelled "
+    "before it sent anything never cycles the node for an `on`, and a "
+    "`soft_off` still gets its graceful shutdown"
+)
+NEVER_RUNS = (
+    "it never runs and the request is answered `cancelled` at once; the "
+    "action in flight re-decides where it stops, for what waits now"
+)
+WAITING_TAKEN_OVER = (
+    "the newest of the requests that joined takes its place, waiting, as its "
+    "own action under its own id and generation"
+)
+STOPPING_ALREADY = (
+    "it is stopping already, for a newer intent (or made stale), or for "
+    "another cancel: the request is answered when it ends, `cancelled` "
+    "unless it reached its end"
+)
+SUPERSEDED_STILL = (
+    "the newer intent that superseded the action supersedes all it serves, "
+    "so nothing takes over: the others end `superseded` with it as before, "
+    "and the cancelled request is answered `cancelled` at once"
+)
+
+D, T, P = CancelDecision.DETACH, CancelDecision.TAKE_OVER, CancelDecision.STOP
+
+CANCEL_TABLE: tuple[CancelCell, ...] = (
+    CancelCell(IN_FLIGHT_PLACE, LEFT_NOTHING, P, STOPS),
+    CancelCell(IN_FLIGHT_PLACE, LEFT_ITS_KIND, D, GOES_ON),
+    CancelCell(IN_FLIGHT_PLACE, LEFT_ANOTHER_KIND, T, TAKES_OVER),
+    CancelCell(TOLD_TO_STOP, LEFT_NOTHING, P, STOPPING_ALREADY),
+    CancelCell(TOLD_TO_STOP, LEFT_ITS_KIND, D, SUPERSEDED_STILL),
+    CancelCell(TOLD_TO_STOP, LEFT_ANOTHER_KIND, D, SUPERSEDED_STILL),
+    CancelCell(WAITING_PLACE, LEFT_NOTHING, P, NEVER_RUNS),
+    CancelCell(WAITING_PLACE, LEFT_ITS_KIND, D, GOES_ON),
+    CancelCell(WAITING_PLACE, LEFT_ANOTHER_KIND, T, WAITING_TAKEN_OVER),
+)
+"""What a cancel of one request does, by where its action is and what is left."""
+
+CANCELS: dict[tuple[str, str], CancelDecision] = {(c.place, c.left): c.decision for c in CANCEL_TABLE}
+"""``(place, left)`` -> what the cancel does, for the registry."""
+
+
+def render_cancels() -> str:
+    """:data:`CANCEL_TABLE` as Markdown, as ``docs/power-actions.md`` shows it."""
+    lines = ["| action serving it | what is left | decision | why |", "| --- | --- | --- | --- |"]
+    for cell in CANCEL_TABLE:
+        lines.append(f"| {cell.place} | {cell.left} | {cell.decision.value} | {cell.reason} |")
+    return "\n".join(lines) + "\n"
+
+
 def render_markdown() -> str:
     """
     The table as Markdown, one section per row, as ``docs/power-actions.md``
@@ -173,3 +280,4 @@ def render_markdown() -> str:
 
 if __name__ == "__main__":
     print(render_markdown())
+    print(render_cancels())

@@ -13,8 +13,10 @@ sends each command once; verification only reads.
 
 * before it sends a command (always);
 * while it reads or pauses before any command is unsettled (always);
-* while it waits for a graceful shutdown, if the successor will force the
-  node off anyway (``off`` or ``cycle``).
+* while it waits for a graceful shutdown, unless what runs next would
+  read the node to decide a command (``on``, ``soft_off``): the successor
+  forces the node off anyway (``off``, ``cycle``), only reads (``query``),
+  or nothing runs next (an operator's cancel).
 
 A command already sent is never un-sent and, except in that last case, its
 effect is verified before the action stops, so whatever runs next reads a
@@ -56,8 +58,13 @@ ALWAYS: frozenset[ActionKind | None] = frozenset([None, *ActionKind])
 NEVER: frozenset[ActionKind | None] = frozenset()
 """Never a safe point: a command's effect is still unsettled."""
 
-FORCING_OFF: frozenset[ActionKind | None] = frozenset([ActionKind.OFF, ActionKind.CYCLE])
-"""Successors that force a node off themselves, so a graceful wait may end."""
+FORCING_OFF: frozenset[ActionKind | None] = frozenset([None, ActionKind.OFF, ActionKind.CYCLE, ActionKind.QUERY])
+"""
+What may follow for a graceful wait to end: a successor that forces the
+node off itself (``off``, ``cycle``), a read (which decides nothing), or
+nothing at all (an operator's cancel with nothing waiting: the shutdown was
+asked for, and nothing more would be sent).
+"""
 
 ProgressListener = Callable[["PowerAction", str], "Deferred[object] | None"]
 """Told of each milestone; a Deferred it returns is waited for (a safe point)."""
