@@ -82,6 +82,12 @@ READ_YIELDS = (
     "callers ride the new action and get its verified state"
 )
 RIDE = "a query rides the action in flight and gets the state it verifies"
+SOFT_READS = "and is answered by its next read, since its wait for the OS may be long"
+READ_YIELDS_TO_SOFT = (
+    "a read is always a safe point: it is cancelled at once, and the query's "
+    "callers ride the soft off " + SOFT_READS
+)
+RIDE_SOFT = "a query rides the soft off in flight " + SOFT_READS
 DUPLICATE = "the same action is in flight; a second one would only repeat it"
 NEWER_WINS = (
     "the newer intent wins: the action in flight stops at its next safe point "
@@ -115,6 +121,7 @@ STOPPING = (
     "this request waits and runs as soon as it has stopped"
 )
 RIDE_WAITING = "a query rides the waiting action, the next to run, and gets its verified state"
+RIDE_WAITING_SOFT = "a query rides the waiting soft off, the next to run, " + SOFT_READS
 SAME_AS_WAITING = "the waiting action already carries this intent"
 ON_ONTO_WAITING_CYCLE = "the waiting cycle ends with the node on, which is all `on` asks"
 SOFT_ONTO_WAITING_OFF = "the waiting hard off ends where a graceful one would"
@@ -126,22 +133,23 @@ REPLACE_QUERY = (
     "a power action replaces the waiting query; the query's callers ride it "
     "and get its verified state"
 )
+REPLACE_QUERY_SOFT = "a soft off replaces the waiting query; the query's callers ride it " + SOFT_READS
 QUERY_JOINS_QUERY = "the waiting query will read soon; this one shares that read"
 
 _ROWS: dict[tuple[str, str], tuple[tuple[Decision, str], ...]] = {
     # request:      on                     off                      cycle                     soft_off                  query
     (NONE, NONE): ((S, IDLE), (S, IDLE), (S, IDLE), (S, IDLE), (S, IDLE)),
-    ("query", NONE): ((X, READ_YIELDS), (X, READ_YIELDS), (X, READ_YIELDS), (X, READ_YIELDS), (J, SHARE_READ)),
+    ("query", NONE): ((X, READ_YIELDS), (X, READ_YIELDS), (X, READ_YIELDS), (X, READ_YIELDS_TO_SOFT), (J, SHARE_READ)),
     ("on", NONE): ((J, DUPLICATE), (X, NEWER_WINS), (X, CYCLE_OVER_ON), (X, NEWER_WINS), (J, RIDE)),
     ("off", NONE): ((X, NEWER_WINS), (J, DUPLICATE), (X, NEWER_WINS), (J, SOFT_ONTO_OFF), (J, RIDE)),
     ("cycle", NONE): ((J, ON_ONTO_CYCLE), (X, NEWER_WINS), (J, DUPLICATE), (X, NEWER_WINS), (J, RIDE)),
-    ("soft_off", NONE): ((X, ON_AFTER_SOFT), (X, ESCALATE), (X, CYCLE_OVER_SOFT), (J, DUPLICATE), (J, RIDE)),
+    ("soft_off", NONE): ((X, ON_AFTER_SOFT), (X, ESCALATE), (X, CYCLE_OVER_SOFT), (J, DUPLICATE), (J, RIDE_SOFT)),
     (CANCELLING, NONE): ((W, STOPPING), (W, STOPPING), (W, STOPPING), (W, STOPPING), (W, STOPPING)),
-    (CANCELLING, "query"): ((R, REPLACE_QUERY), (R, REPLACE_QUERY), (R, REPLACE_QUERY), (R, REPLACE_QUERY), (JW, QUERY_JOINS_QUERY)),
+    (CANCELLING, "query"): ((R, REPLACE_QUERY), (R, REPLACE_QUERY), (R, REPLACE_QUERY), (R, REPLACE_QUERY_SOFT), (JW, QUERY_JOINS_QUERY)),
     (CANCELLING, "on"): ((JW, SAME_AS_WAITING), (R, REPLACE), (R, REPLACE), (R, REPLACE), (JW, RIDE_WAITING)),
     (CANCELLING, "off"): ((R, REPLACE), (JW, SAME_AS_WAITING), (R, REPLACE), (JW, SOFT_ONTO_WAITING_OFF), (JW, RIDE_WAITING)),
     (CANCELLING, "cycle"): ((JW, ON_ONTO_WAITING_CYCLE), (R, REPLACE), (JW, SAME_AS_WAITING), (R, REPLACE), (JW, RIDE_WAITING)),
-    (CANCELLING, "soft_off"): ((R, REPLACE), (R, REPLACE), (R, REPLACE), (JW, SAME_AS_WAITING), (JW, RIDE_WAITING)),
+    (CANCELLING, "soft_off"): ((R, REPLACE), (R, REPLACE), (R, REPLACE), (JW, SAME_AS_WAITING), (JW, RIDE_WAITING_SOFT)),
 }
 
 TABLE: tuple[Cell, ...] = tuple(
@@ -196,12 +204,17 @@ class CancelCell:
     reason: str
 
 
+WATCHES_ON = (
+    "; but a soft off that has asked the OS to shut down answers it "
+    "`cancelled` at once and goes on watching for the shutdown, which cannot "
+    "be withdrawn, with nobody waiting on it: what comes next meets it as it "
+    "would a soft off still running"
+)
 STOPS = (
     "nobody wants its work any more: it stops at its next safe point for what "
-    "waits to run next, or for nothing, in which case a wait for a graceful "
-    "shutdown ends at once (the shutdown was asked for; nothing more would be "
-    "sent); the request is answered when it ends: `cancelled`, or `done` if "
-    "its last command was in flight and then verified"
+    "waits to run next, or for nothing; the request is answered when it ends, "
+    "`cancelled`, or `done` if its last command was in flight and then "
+    "verified" + WATCHES_ON
 )
 GOES_ON = (
     "another request still asks for exactly this action: it goes on for that "
@@ -226,7 +239,7 @@ WAITING_TAKEN_OVER = (
 STOPPING_ALREADY = (
     "it is stopping already, for a newer intent (or made stale), or for "
     "another cancel: the request is answered when it ends, `cancelled` "
-    "unless it reached its end"
+    "unless it reached its end" + WATCHES_ON
 )
 SUPERSEDED_STILL = (
     "the newer intent that superseded the action supersedes all it serves, "

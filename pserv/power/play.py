@@ -34,7 +34,7 @@ from pserv.power.policy import VerifyPolicy
 from pserv.power.states import ActionKind
 from pserv.power.steps import PowerAction
 
-_QUERY = ActionKind.QUERY
+_QUERY, _SOFT_OFF = ActionKind.QUERY, ActionKind.SOFT_OFF
 _DONE, _FAILED = OutcomeStatus.DONE, OutcomeStatus.FAILED
 _SUPERSEDED, _CANCELLED = OutcomeStatus.SUPERSEDED, OutcomeStatus.CANCELLED
 
@@ -181,16 +181,34 @@ class Play:
                 answers.append((request.answer, outcome))
         return answers, moving
 
+    def cut(self, request: Request) -> Outcome:
+        """
+        What ``request``, cancelled while the action goes on, is told at
+        once: ``cancelled``, with what the action has done so far.
+        """
+        action = self.action
+        return Outcome(_CANCELLED, action.id, request.kind, request.generation, state=action.state,
+                       commands=tuple(action.commands), observed_at=action.observed_at)
+
+    def read(self) -> Outcome:
+        """A query's answer from the action's last read."""
+        action = self.action
+        return Outcome(_DONE, action.id, _QUERY, action.generation, state=action.state,
+                       observed_at=action.observed_at)
+
+    def watching(self) -> bool:
+        """
+        Whether the action only watches for an effect it asked for that may
+        take long, and cannot be withdrawn: a soft off that has asked the
+        OS to shut down (and not yet forced the node off).
+        """
+        return self.action.kind is _SOFT_OFF and self.action.commands == ["soft_off"]
+
     def lower_generation(self) -> None:
         """After a request left: the action carries the newest intent it still serves."""
         generations = [r.generation for r in self.requests if r.kind is not _QUERY]
         if generations and self.action.kind is not _QUERY:
             self.action.generation = max(generations)
-
-
-def cancelled(request: Request) -> Outcome:
-    """What a request cancelled on its own, while its action goes on, is told at once."""
-    return Outcome(_CANCELLED, request.id or 0, request.kind, request.generation)
 
 
 class Slot:
@@ -233,6 +251,22 @@ class Slot:
             if any(r.id == request_id for r in play.requests):
                 return play
         return None
+
+    def queries(self) -> list[tuple[Deferred[Outcome], Outcome]]:
+        """
+        Answer, from the last read of the action in flight, every query in
+        play for the node (riding it, waiting, or riding what waits), and
+        let go of them; a waiting query left with nothing to answer is then
+        for the caller to drop.
+        """
+        answer = self.in_flight.read()
+        answers = []
+        for play in self.plays():
+            for request in play.requests:
+                if request.kind is _QUERY and not request.cancelled:
+                    answers.append((request.answer, answer))
+            play.requests = [r for r in play.requests if r.kind is not _QUERY or r.cancelled]
+        return answers
 
     def carrying(self, request: Request) -> int | None:
         """The id of the action serving ``request``, if it is in play."""

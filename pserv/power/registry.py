@@ -21,11 +21,12 @@ from twisted.internet.interfaces import IReactorTime
 
 from pserv.power.actions import ACTION_CLASSES
 from pserv.power.admission import Admission
+from pserv.power.cancels import CancelRules
 from pserv.power.control import PowerControl
 from pserv.power.events import ActionEvent, ActionListener, Checkpoint
-from pserv.power.decisions import CANCELS, DECISIONS, NONE, CancelDecision, Decision
+from pserv.power.decisions import DECISIONS, NONE, Decision
 from pserv.power.outcome import Outcome
-from pserv.power.play import Play, Request, Slot, cancelled
+from pserv.power.play import Play, Request, Slot
 from pserv.power.policy import VerifyPolicy
 from pserv.power.states import ActionKind
 from pserv.power.steps import PowerAction
@@ -37,7 +38,7 @@ _CREATING = frozenset(
 )
 """The decisions that make a new action."""
 
-class PowerActionRegistry:
+class PowerActionRegistry(CancelRules):
     """
     One per cluster: every node's power actions.
 
@@ -71,11 +72,6 @@ class PowerActionRegistry:
             Decision.SUPERSEDE: self._supersede,
             Decision.WAIT: self._wait,
             Decision.REPLACE_WAITING: self._replace_waiting,
-        }
-        self._cancels = {
-            CancelDecision.DETACH: self._detach,
-            CancelDecision.TAKE_OVER: self._take_over,
-            CancelDecision.STOP: self._stop_named,
         }
 
     def add_listener(self, listener: ActionListener) -> None:
@@ -227,6 +223,8 @@ class PowerActionRegistry:
             on_progress=self._progress_hook(node) if self._listeners or self._checkpoint else None,
             **options,
         )
+        if first.kind is ActionKind.SOFT_OFF:
+            action.on_read = self._read_hook(node)
         self._emit("queued", node, action)
         play = Play(action, first)
         for request in others:
@@ -276,56 +274,6 @@ class PowerActionRegistry:
         if request.kind.changes_power and request.generation > play.action.generation:
             play.action.generation = request.generation
         self._emit("joined", node, play.action, detail=None if request.id is None else str(request.id))
-
-    # Cancels
-
-    def _cancel_request(self, node: str, slot: Slot, play: Play, action_id: int) -> None:
-        """
-        End the requests that brought ``action_id``, and only those: look
-        up what that does to ``play`` in :data:`CANCELS` and do it.
-        """
-        named = play.take(action_id)
-        for request in named:
-            request.cancelled = True
-        keepers = play.keepers()
-        self._cancels[CANCELS[slot.cancel_row(play, keepers)]](node, slot, play, named, keepers)
-
-    def _detach(self, node: str, slot: Slot, play: Play, named: list[Request], keepers: list[Request]) -> None:
-        """The named requests end at once; ``play`` goes on for the others."""
-        play.lower_generation()
-        self._deliveries.extend((r.answer, cancelled(r)) for r in named)
-
-    def _take_over(self, node: str, slot: Slot, play: Play, named: list[Request], keepers: list[Request]) -> None:
-        """The newest keeper runs as its own action, the other requests with it; ``play`` stops for it."""
-        newest = max(keepers, key=lambda r: r.generation)
-        if play is slot.waiting:
-            takeover = self._new_play(node, newest, *(r for r in play.requests if r is not newest))
-            play.requests = named
-            self._put_waiting(node, slot, takeover, play)
-        else:
-            play.requests = named + play.riders()
-            slot.waiting = self._new_play(node, newest, *(r for r in keepers if r is not newest))
-            self._cancel_in_flight(node, play, slot.next_kind())
-
-    def _stop_named(self, node: str, slot: Slot, play: Play, named: list[Request], keepers: list[Request]) -> None:
-        """``play`` stops, and answers the named requests when it ends."""
-        play.requests[:0] = named
-        self._stop(node, slot, play)
-
-    def _stop(self, node: str, slot: Slot, play: Play) -> None:
-        """Nothing wants ``play``'s work any more: a waiting one ends at once, the one in flight at its safe point."""
-        if play is slot.waiting:
-            self._put_waiting(node, slot, None, play)
-        else:
-            self._cancel_in_flight(node, play, slot.next_kind())
-
-    def _stale(self, node: str, slot: Slot, generation: int) -> None:
-        """Supersede ``node``'s power actions in play older than ``generation``."""
-        for play in (slot.waiting, slot.in_flight):
-            action = play.action if play is not None else None
-            if action is not None and action.kind.changes_power and action.generation < generation:
-                play.stale = True
-                self._stop(node, slot, play)
 
     # Running
 
@@ -392,6 +340,20 @@ class PowerActionRegistry:
     def _emit(self, name: str, node: str, action: PowerAction, **extra) -> None:
         for listener in self._listeners:
             listener(ActionEvent(name, node, action, **extra))
+
+    def _read_hook(self, node: str) -> Callable[[PowerAction], None]:
+        """A soft off's reads answer the queries in play for ``node``: its wait for the OS may be long."""
+        def read(action: PowerAction) -> None:
+            slot = self._slots.get(node)
+            if slot is None or slot.in_flight is None or slot.in_flight.action is not action:
+                return
+            self._deliveries.extend(slot.queries())
+            waiting = slot.waiting
+            if waiting is not None and not waiting.requests:
+                self._put_waiting(node, slot, None, waiting)
+            self._drain()
+
+        return read
 
     def _progress_hook(self, node: str) -> Callable[[PowerAction, str], Deferred[object] | None]:
         def milestone(action: PowerAction, reached: str) -> Deferred[object] | None:

@@ -13,10 +13,8 @@ sends each command once; verification only reads.
 
 * before it sends a command (always);
 * while it reads or pauses before any command is unsettled (always);
-* while it waits for a graceful shutdown, unless what runs next would
-  read the node to decide a command (``on``, ``soft_off``): the successor
-  forces the node off anyway (``off``, ``cycle``), only reads (``query``),
-  or nothing runs next (an operator's cancel).
+* while it waits for a graceful shutdown, if the successor will force the
+  node off anyway (``off`` or ``cycle``).
 
 A command already sent is never un-sent and, except in that last case, its
 effect is verified before the action stops, so whatever runs next reads a
@@ -58,13 +56,8 @@ ALWAYS: frozenset[ActionKind | None] = frozenset([None, *ActionKind])
 NEVER: frozenset[ActionKind | None] = frozenset()
 """Never a safe point: a command's effect is still unsettled."""
 
-FORCING_OFF: frozenset[ActionKind | None] = frozenset([None, ActionKind.OFF, ActionKind.CYCLE, ActionKind.QUERY])
-"""
-What may follow for a graceful wait to end: a successor that forces the
-node off itself (``off``, ``cycle``), a read (which decides nothing), or
-nothing at all (an operator's cancel with nothing waiting: the shutdown was
-asked for, and nothing more would be sent).
-"""
+FORCING_OFF: frozenset[ActionKind | None] = frozenset([ActionKind.OFF, ActionKind.CYCLE])
+"""Successors that force a node off themselves, so a graceful wait may end."""
 
 ProgressListener = Callable[["PowerAction", str], "Deferred[object] | None"]
 """Told of each milestone; a Deferred it returns is waited for (a safe point)."""
@@ -109,6 +102,9 @@ class PowerAction:
         Deferred, the action waits for it before its next command: a cluster
         uses that to have the region record the milestone first, so that a
         crash can never make recovery repeat what was already done.
+    :ivar on_read: if set, called with the action after each read that
+        answered (the registry answers the queries waiting on a soft off
+        with it).
     """
 
     kind: ClassVar[ActionKind]
@@ -135,6 +131,7 @@ class PowerAction:
         self.error: PowerError | None = None
         self.progress: str | None = None
         self._on_progress = on_progress
+        self.on_read: Callable[[PowerAction], None] | None = None
         self._can_query = True
 
     def __repr__(self) -> str:
@@ -230,6 +227,8 @@ class PowerAction:
             raise PowerTransientError(f"{self.control.description}: read failed: {e}") from e
         self.state = state
         self.observed_at = self.clock.seconds()
+        if self.on_read is not None:
+            self.on_read(self)
         return state
 
     async def _read_current(self) -> PowerState | None:

@@ -11,7 +11,7 @@ from pserv.power.actions import OffAction, OnAction, QueryAction
 from pserv.power.decisions import CANCELLING, NONE
 from pserv.power.errors import PowerAuthError
 from pserv.power.outcome import OutcomeStatus
-from pserv.power.play import Play, Request, Slot, cancelled
+from pserv.power.play import Play, Request, Slot
 from pserv.power.states import ActionKind, PowerState
 from pserv.testing.power import FakeBMC, advance_until_idle
 
@@ -51,10 +51,37 @@ def test_taking_a_request_leaves_the_others(clock):
     assert play.action.generation == 1
 
 
-def test_a_request_cancelled_alone_is_told_at_once():
-    """A request cancelled while its action goes on is answered cancelled under its own id and generation."""
-    outcome = cancelled(request("on", 11, generation=4))
-    assert (outcome.status, outcome.action_id, outcome.generation) == (OutcomeStatus.CANCELLED, 11, 4)
+def test_a_request_cancelled_alone_is_told_at_once(clock):
+    """A request cancelled while its action goes on is answered cancelled, with what the action did so far."""
+    play = play_of(OnAction, clock)
+    play.action.start()
+    advance_until_idle(clock)
+    outcome = play.cut(request("on", 11, generation=4))
+    assert (outcome.status, outcome.action_id, outcome.generation) == (OutcomeStatus.CANCELLED, 1, 4)
+    assert outcome.commands == ("power_on",)
+
+
+def test_a_soft_off_that_asked_for_the_shutdown_only_watches(clock):
+    """A soft off that has sent soft_off, and nothing more, only watches for the shutdown."""
+    from pserv.power.actions import SoftOffAction
+
+    play = play_of(SoftOffAction, clock, power=PowerState.ON, shutdown_time=None)
+    assert not play.watching()
+    play.action.start()
+    clock.advance(1)
+    assert play.watching() and not play_of(OnAction, clock).watching()
+
+
+def test_a_read_answers_every_query_in_play(clock):
+    """queries answers the queries riding the action in flight and those waiting, from its last read."""
+    slot = Slot()
+    slot.in_flight = play_of(OnAction, clock)
+    slot.in_flight.action.state = PowerState.ON
+    slot.in_flight.add(request("query", 2))
+    slot.waiting = play_of(QueryAction, clock, action_id=3)
+    answers = slot.queries()
+    assert [o.state for _, o in answers] == [PowerState.ON, PowerState.ON]
+    assert [r.id for r in slot.in_flight.requests] == [1] and slot.waiting.requests == []
 
 
 def test_outcome_of_an_action_that_ran(clock):
