@@ -83,9 +83,10 @@ READ_YIELDS = (
 )
 RIDE = "a query rides the action in flight and gets the state it verifies"
 SOFT_READS = "and is answered by its next read, since its wait for the OS may be long"
+SOFT_READS_ALL = "and are answered by its next read, since its wait for the OS may be long"
 READ_YIELDS_TO_SOFT = (
     "a read is always a safe point: it is cancelled at once, and the query's "
-    "callers ride the soft off " + SOFT_READS
+    "callers ride the soft off " + SOFT_READS_ALL
 )
 RIDE_SOFT = "a query rides the soft off in flight " + SOFT_READS
 DUPLICATE = "the same action is in flight; a second one would only repeat it"
@@ -133,7 +134,7 @@ REPLACE_QUERY = (
     "a power action replaces the waiting query; the query's callers ride it "
     "and get its verified state"
 )
-REPLACE_QUERY_SOFT = "a soft off replaces the waiting query; the query's callers ride it " + SOFT_READS
+REPLACE_QUERY_SOFT = "a soft off replaces the waiting query; the query's callers ride it " + SOFT_READS_ALL
 QUERY_JOINS_QUERY = "the waiting query will read soon; this one shares that read"
 
 _ROWS: dict[tuple[str, str], tuple[tuple[Decision, str], ...]] = {
