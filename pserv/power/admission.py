@@ -63,7 +63,10 @@ class Admission:
         return True
 
     def carried_by(self, node: str, action_id: int | None) -> None:
-        """The power request admitted last for ``node`` is served under ``action_id`` (``None``: unknown)."""
+        """
+        The power request admitted last for ``node`` brought ``action_id``
+        (``None``: it brought none, and the action in play is asked instead).
+        """
         if action_id is None:
             self._carriers.pop(node, None)
         else:
@@ -73,12 +76,14 @@ class Admission:
         """The id of the request that carries ``node``'s current intent, if this registry has seen it."""
         return self._carriers.get(node)
 
-    def refusal(self, node: str, kind: ActionKind, action_id: int | None) -> Outcome:
+    def refusal(self, node: str, kind: ActionKind, action_id: int | None, in_play: int | None = None) -> Outcome:
         """
         What a stale request is answered: superseded by the request that
         carries the current intent, if known.
 
         :param action_id: the region's id the request brought, if any.
+        :param in_play: the id of the newest action in play, named when the
+            request carrying the current intent brought no id.
         """
         current = self._generations.get(node, 0)
         return Outcome(
@@ -87,5 +92,5 @@ class Admission:
             kind,
             current,
             error=f"stale request: the node's intent is at generation {current}",
-            superseded_by=self._carriers.get(node),
+            superseded_by=self._carriers.get(node, in_play),
         )

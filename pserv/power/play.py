@@ -161,16 +161,17 @@ class Play:
             observed_at=action.observed_at,
         )
 
-    def answers(self, newest: int | None) -> tuple[list[tuple[Deferred[Outcome], Outcome]], list[Request]]:
+    def answers(self, outcome: Outcome, newest: int | None) -> tuple[list[tuple[Deferred[Outcome], Outcome]],
+                                                                     list[Request]]:
         """
         Once the action has ended: what each request is told, and the
         queries that are told nothing but move on, because it ended early
         (a query always ends with a state or an error).
 
+        :param outcome: :meth:`outcome` for a request not cancelled.
         :param newest: as for :meth:`outcome`.
         """
-        outcome = self.outcome(newest=newest)
-        early = self.ended_early()
+        early = outcome.status is _SUPERSEDED or outcome.status is _CANCELLED
         answers, moving = [], []
         for request in self.requests:
             if request.cancelled:
@@ -267,13 +268,6 @@ class Slot:
                     answers.append((request.answer, answer))
             play.requests = [r for r in play.requests if r.kind is not _QUERY or r.cancelled]
         return answers
-
-    def carrying(self, request: Request) -> int | None:
-        """The id of the action serving ``request``, if it is in play."""
-        for play in self.plays():
-            if any(r is request for r in play.requests):
-                return play.action.id
-        return None
 
     def cancel_row(self, play: Play, keepers: list[Request]) -> tuple[str, str]:
         """

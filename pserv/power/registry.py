@@ -104,7 +104,9 @@ class PowerActionRegistry(CancelRules):
             slot = self._slots[node] = Slot()
         admitted = self._admission.admit(node, kind, generation)
         if admitted is None:
-            self._deliveries.append((answer, self._admission.refusal(node, kind, action_id)))
+            newest = slot.newest
+            in_play = newest.action.id if newest is not None and not newest.stale else None
+            self._deliveries.append((answer, self._admission.refusal(node, kind, action_id, in_play)))
         else:
             options = escalate_after if kind is ActionKind.SOFT_OFF else None
             request = Request(answer, kind, action_id, admitted, control, options, policy)
@@ -114,7 +116,7 @@ class PowerActionRegistry(CancelRules):
             else:
                 self._decide(node, slot, request)
             if kind.changes_power:
-                self._admission.carried_by(node, request.id if request.id is not None else slot.carrying(request))
+                self._admission.carried_by(node, action_id)
         self._forget_if_idle(node, slot)
         self._drain()
         return answer
@@ -312,8 +314,9 @@ class PowerActionRegistry(CancelRules):
             read for themselves.
         """
         newest = self._admission.carrier(node)
-        self._emit("ended", node, play.action, outcome=play.outcome(newest=newest))
-        answers, moving = play.answers(newest)
+        outcome = play.outcome(newest=newest)
+        self._emit("ended", node, play.action, outcome=outcome)
+        answers, moving = play.answers(outcome, newest)
         self._deliveries.extend(answers)
         if following is None:
             return moving

@@ -33,7 +33,8 @@ def test_a_query_is_admitted_at_the_current_generation():
 
 
 def test_a_refusal_names_the_current_generation_and_the_newest_action():
-    """A stale request is answered superseded, at the current generation, by the request carrying it."""
+    """A stale request is answered superseded, at the current generation, by the request carrying it (or the
+    newest action in play, when that request brought no id)."""
     admission = Admission()
     admission.admit("a", ActionKind.ON, 5)
     admission.carried_by("a", 12)
@@ -43,6 +44,7 @@ def test_a_refusal_names_the_current_generation_and_the_newest_action():
     assert refusal.superseded_by == 12 and "generation 5" in refusal.error
     admission.carried_by("a", None)
     assert admission.refusal("a", ActionKind.OFF, None).superseded_by is None
+    assert admission.refusal("a", ActionKind.OFF, None, 9).superseded_by == 9, "the newest action in play, then"
 
 
 def test_a_seed_raises_the_generation_and_never_lowers_it():
