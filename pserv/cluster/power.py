@@ -3,9 +3,12 @@ The region's power requests, run through the registry, every step reported.
 
 A region action becomes a registry request under the region's own action
 id and generation.  Several region actions may ride one registry action
-(a duplicate joins the one in flight); each gets its own reports.  A
-cycle's ``off_verified`` milestone is recorded by the region before the
-cycle sends ``power_on``, for every region action riding it.
+(a duplicate joins the one in flight); each gets its own reports, and a
+cancel ends only the one it names (the registry keeps each request's
+identity).  A cycle's ``off_verified`` milestone is recorded by the region
+before the cycle sends ``power_on``, for every region action riding it.
+A recovery answer seeds each node's generation, so that nothing older is
+ever sent, and converges on the newest intent.
 """
 
 from __future__ import annotations
@@ -47,9 +50,7 @@ class ClusterPower:
         self.reports = reports
         self.registry = PowerActionRegistry(clock, ids=count(-1, -1), checkpoint=self._checkpoint)
         self.registry.add_listener(self._follow)
-        self._riders: dict[int, list[int]] = {}
         self._outstanding: set[int] = set()
-        self._detached: set[int] = set()
         self._ended: OrderedDict[int, None] = OrderedDict()
 
     def perform(self, request: PowerRequest) -> None:
@@ -76,29 +77,26 @@ class ClusterPower:
 
     def cancel(self, node: int, action: int) -> bool:
         """
-        The region's cancel.  An action of its own stops at its safe point;
-        one riding another's action is reported cancelled at once.
+        The region's cancel of one action: it alone ends ``cancelled`` (at
+        once if it rode another's action, else at its action's safe point);
+        region actions that joined it keep their own life.
 
         :return: whether the action was outstanding here.
         """
-        if action not in self._outstanding:
-            return False
-        if self.registry.cancel(str(node), action):
-            return True
-        self._detached.add(action)
-        self._end(action)
-        self.reports.outcome(OutcomeReport.cancelled(node, action))
-        return True
+        return action in self._outstanding and self.registry.cancel(str(node), action)
 
     def converge(self, nodes: list[RecoveryNode]) -> None:
         """
-        Act on a recovery answer: re-run every outstanding action that has
-        no outcome (each reads first, so nothing already done is done
-        again), finish interrupted cycles as ``on``, and end those cancelled
-        meanwhile.
+        Act on a recovery answer: seed each node's generation (a late
+        request older than it is then answered superseded without running),
+        and re-run its outstanding actions newest first, so that the older
+        ones are superseded by the newest and only it runs (each reads
+        first, so nothing already done is done again).  An interrupted
+        cycle finishes as ``on``; one cancelled meanwhile ends cancelled.
         """
         for node in nodes:
-            for action in node.actions:
+            self.registry.seed(str(node.node), node.generation)
+            for action in sorted(node.actions, key=lambda a: a.generation, reverse=True):
                 if action.id in self._ended:
                     continue
                 if action.cancel_requested and not self.cancel(node.node, action.id):
@@ -111,24 +109,21 @@ class ClusterPower:
         """The region actions this cluster owes an outcome."""
         return frozenset(self._outstanding)
 
+    def _region_ids(self, event: ActionEvent) -> list[int]:
+        """The region actions riding the event's action (the cluster numbers its own below zero)."""
+        return [i for i in self.registry.serving(event.node, event.action) if i > 0]
+
     def _follow(self, event: ActionEvent) -> None:
-        action = event.action
-        if event.name == "queued" and action.id > 0:
-            self._riders[action.id] = [action.id]
+        if event.name == "started":
+            for rider in self._region_ids(event):
+                self.reports.running(rider)
         elif event.name == "joined" and event.detail is not None:
-            rider = int(event.detail)
-            self._riders.setdefault(action.id, []).append(rider)
-            if action.lifecycle.state is not ActionState.WAITING:
-                self.reports.running(rider)
-        elif event.name == "started":
-            for rider in self._riders.get(action.id, ()):
-                self.reports.running(rider)
-        elif event.name == "ended":
-            self._riders.pop(action.id, None)
+            if event.action.lifecycle.state is not ActionState.WAITING and int(event.detail) > 0:
+                self.reports.running(int(event.detail))
 
     def _checkpoint(self, node: str, action: PowerAction, milestone: str) -> Deferred[object] | None:
         log.info("action {action} on node {node}: {milestone}", action=action.id, node=node, milestone=milestone)
-        riders = [r for r in self._riders.get(action.id, ()) if r not in self._detached]
+        riders = [r for r in self.registry.serving(node, action) if r > 0]
         if not riders:
             return None
         recorded = gatherResults([self.reports.progress(rider, milestone) for rider in riders], consumeErrors=True)
@@ -142,9 +137,6 @@ class ClusterPower:
 
     def _ended_with(self, outcome: Outcome, request: PowerRequest) -> None:
         self._end(request.action)
-        if request.action in self._detached:
-            self._detached.discard(request.action)
-            return
         self.reports.outcome(OutcomeReport.answering(request, outcome))
 
 

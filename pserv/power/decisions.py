@@ -3,8 +3,11 @@ The power-action decision table: what a new request does, given what is
 in flight and what is waiting for one node.
 
 This table is the registry's behaviour, not a description of it: the
-registry looks every request up here, ``docs/power-actions.md`` is rendered
+registry looks every request up here (and every cancel up in
+:data:`CANCELS`), ``docs/power-actions.md`` is rendered
 from it (:func:`render_markdown`), and a test walks it cell by cell.
+The same holds for :data:`CANCEL_TABLE`, what an operator's cancel of one
+request does to the action serving it (:func:`render_cancels`).
 
 Rows are ``(in flight, waiting)``.  ``in flight`` is ``none``, the kind of
 the action running, or ``cancelling`` for any action that was told to stop
@@ -79,6 +82,13 @@ READ_YIELDS = (
     "callers ride the new action and get its verified state"
 )
 RIDE = "a query rides the action in flight and gets the state it verifies"
+SOFT_READS = "and is answered by its next read, since its wait for the OS may be long"
+SOFT_READS_ALL = "and are answered by its next read, since its wait for the OS may be long"
+READ_YIELDS_TO_SOFT = (
+    "a read is always a safe point: it is cancelled at once, and the query's "
+    "callers ride the soft off " + SOFT_READS_ALL
+)
+RIDE_SOFT = "a query rides the soft off in flight " + SOFT_READS
 DUPLICATE = "the same action is in flight; a second one would only repeat it"
 NEWER_WINS = (
     "the newer intent wins: the action in flight stops at its next safe point "
@@ -112,6 +122,7 @@ STOPPING = (
     "this request waits and runs as soon as it has stopped"
 )
 RIDE_WAITING = "a query rides the waiting action, the next to run, and gets its verified state"
+RIDE_WAITING_SOFT = "a query rides the waiting soft off, the next to run, " + SOFT_READS
 SAME_AS_WAITING = "the waiting action already carries this intent"
 ON_ONTO_WAITING_CYCLE = "the waiting cycle ends with the node on, which is all `on` asks"
 SOFT_ONTO_WAITING_OFF = "the waiting hard off ends where a graceful one would"
@@ -123,22 +134,23 @@ REPLACE_QUERY = (
     "a power action replaces the waiting query; the query's callers ride it "
     "and get its verified state"
 )
+REPLACE_QUERY_SOFT = "a soft off replaces the waiting query; the query's callers ride it " + SOFT_READS_ALL
 QUERY_JOINS_QUERY = "the waiting query will read soon; this one shares that read"
 
 _ROWS: dict[tuple[str, str], tuple[tuple[Decision, str], ...]] = {
     # request:      on                     off                      cycle                     soft_off                  query
     (NONE, NONE): ((S, IDLE), (S, IDLE), (S, IDLE), (S, IDLE), (S, IDLE)),
-    ("query", NONE): ((X, READ_YIELDS), (X, READ_YIELDS), (X, READ_YIELDS), (X, READ_YIELDS), (J, SHARE_READ)),
+    ("query", NONE): ((X, READ_YIELDS), (X, READ_YIELDS), (X, READ_YIELDS), (X, READ_YIELDS_TO_SOFT), (J, SHARE_READ)),
     ("on", NONE): ((J, DUPLICATE), (X, NEWER_WINS), (X, CYCLE_OVER_ON), (X, NEWER_WINS), (J, RIDE)),
     ("off", NONE): ((X, NEWER_WINS), (J, DUPLICATE), (X, NEWER_WINS), (J, SOFT_ONTO_OFF), (J, RIDE)),
     ("cycle", NONE): ((J, ON_ONTO_CYCLE), (X, NEWER_WINS), (J, DUPLICATE), (X, NEWER_WINS), (J, RIDE)),
-    ("soft_off", NONE): ((X, ON_AFTER_SOFT), (X, ESCALATE), (X, CYCLE_OVER_SOFT), (J, DUPLICATE), (J, RIDE)),
+    ("soft_off", NONE): ((X, ON_AFTER_SOFT), (X, ESCALATE), (X, CYCLE_OVER_SOFT), (J, DUPLICATE), (J, RIDE_SOFT)),
     (CANCELLING, NONE): ((W, STOPPING), (W, STOPPING), (W, STOPPING), (W, STOPPING), (W, STOPPING)),
-    (CANCELLING, "query"): ((R, REPLACE_QUERY), (R, REPLACE_QUERY), (R, REPLACE_QUERY), (R, REPLACE_QUERY), (JW, QUERY_JOINS_QUERY)),
+    (CANCELLING, "query"): ((R, REPLACE_QUERY), (R, REPLACE_QUERY), (R, REPLACE_QUERY), (R, REPLACE_QUERY_SOFT), (JW, QUERY_JOINS_QUERY)),
     (CANCELLING, "on"): ((JW, SAME_AS_WAITING), (R, REPLACE), (R, REPLACE), (R, REPLACE), (JW, RIDE_WAITING)),
     (CANCELLING, "off"): ((R, REPLACE), (JW, SAME_AS_WAITING), (R, REPLACE), (JW, SOFT_ONTO_WAITING_OFF), (JW, RIDE_WAITING)),
     (CANCELLING, "cycle"): ((JW, ON_ONTO_WAITING_CYCLE), (R, REPLACE), (JW, SAME_AS_WAITING), (R, REPLACE), (JW, RIDE_WAITING)),
-    (CANCELLING, "soft_off"): ((R, REPLACE), (R, REPLACE), (R, REPLACE), (JW, SAME_AS_WAITING), (JW, RIDE_WAITING)),
+    (CANCELLING, "soft_off"): ((R, REPLACE), (R, REPLACE), (R, REPLACE), (JW, SAME_AS_WAITING), (JW, RIDE_WAITING_SOFT)),
 }
 
 TABLE: tuple[Cell, ...] = tuple(
@@ -152,6 +164,115 @@ DECISIONS: dict[tuple[str, str, ActionKind], Decision] = {
     (c.in_flight, c.waiting, c.request): c.decision for c in TABLE
 }
 """``(in flight, waiting, request)`` -> decision, for the registry."""
+
+
+class CancelDecision(str, Enum):
+    """
+    What an operator's cancel of one request does to the action serving it.
+    """
+
+    DETACH = "detach"
+    """The request alone ends, ``cancelled``, at once; the action goes on."""
+    TAKE_OVER = "take over"
+    """The newest of the other requests takes over as its own action."""
+    STOP = "stop"
+    """The action stops: a waiting one at once, the one in flight at its safe point."""
+
+
+IN_FLIGHT_PLACE, TOLD_TO_STOP, WAITING_PLACE = "in flight", "in flight, told to stop", "waiting"
+"""Where the action serving the cancelled request is."""
+
+LEFT_NOTHING, LEFT_ITS_KIND, LEFT_ANOTHER_KIND = "nothing", "its kind", "another kind"
+"""What the action's other requests still want once the cancelled one has left."""
+
+
+@dataclass(frozen=True, slots=True)
+class CancelCell:
+    """
+    One rule for a cancel, and why.
+
+    :ivar place: where the action serving the cancelled request is.
+    :ivar left: what its other requests (not cancelled) still want: nothing
+        (no power request is left, only queries or none), its kind (one
+        still asks for exactly this action), or another kind (only requests
+        that joined it asking for less: an ``on`` on a ``cycle``, a
+        ``soft_off`` on an ``off``).
+    """
+
+    place: str
+    left: str
+    decision: CancelDecision
+    reason: str
+
+
+WATCHES_ON = (
+    "; but a soft off that has asked the OS to shut down answers it "
+    "`cancelled` at once and goes on watching for the shutdown, which cannot "
+    "be withdrawn, with nobody waiting on it: what comes next meets it as it "
+    "would a soft off still running"
+)
+STOPS = (
+    "nobody wants its work any more: it stops at its next safe point for what "
+    "waits to run next, or for nothing; the request is answered when it ends, "
+    "`cancelled`, or `done` if its last command was in flight and then "
+    "verified" + WATCHES_ON
+)
+GOES_ON = (
+    "another request still asks for exactly this action: it goes on for that "
+    "one, and the cancelled request is answered `cancelled` at once"
+)
+TAKES_OVER = (
+    "the requests that joined asked for less than the action does (an `on` "
+    "that joined a `cycle`, a `soft_off` that joined an `off`): the action "
+    "stops at its next safe point for the newest of them, which then runs as "
+    "its own action under its own id and generation, so a cycle cancelled "
+    "before it sent anything never cycles the node for an `on`, and a "
+    "`soft_off` still gets its graceful shutdown"
+)
+NEVER_RUNS = (
+    "it never runs and the request is answered `cancelled` at once; the "
+    "action in flight re-decides where it stops, for what waits now"
+)
+WAITING_TAKEN_OVER = (
+    "the newest of the requests that joined takes its place, waiting, as its "
+    "own action under its own id and generation"
+)
+STOPPING_ALREADY = (
+    "it is stopping already, for a newer intent (or made stale), or for "
+    "another cancel: the request is answered when it ends, `cancelled` "
+    "unless it reached its end" + WATCHES_ON
+)
+SUPERSEDED_STILL = (
+    "the newer intent that superseded the action supersedes all it serves, "
+    "so nothing takes over: the others end `superseded` with it as before, "
+    "and the cancelled request is answered `cancelled` at once"
+)
+
+D, T, P = CancelDecision.DETACH, CancelDecision.TAKE_OVER, CancelDecision.STOP
+
+CANCEL_TABLE: tuple[CancelCell, ...] = (
+    CancelCell(IN_FLIGHT_PLACE, LEFT_NOTHING, P, STOPS),
+    CancelCell(IN_FLIGHT_PLACE, LEFT_ITS_KIND, D, GOES_ON),
+    CancelCell(IN_FLIGHT_PLACE, LEFT_ANOTHER_KIND, T, TAKES_OVER),
+    CancelCell(TOLD_TO_STOP, LEFT_NOTHING, P, STOPPING_ALREADY),
+    CancelCell(TOLD_TO_STOP, LEFT_ITS_KIND, D, SUPERSEDED_STILL),
+    CancelCell(TOLD_TO_STOP, LEFT_ANOTHER_KIND, D, SUPERSEDED_STILL),
+    CancelCell(WAITING_PLACE, LEFT_NOTHING, P, NEVER_RUNS),
+    CancelCell(WAITING_PLACE, LEFT_ITS_KIND, D, GOES_ON),
+    CancelCell(WAITING_PLACE, LEFT_ANOTHER_KIND, T, WAITING_TAKEN_OVER),
+)
+"""What a cancel of one request does, by where its action is and what is left."""
+
+CANCELS: dict[tuple[str, str], CancelDecision] = {(c.place, c.left): c.decision for c in CANCEL_TABLE}
+"""``(place, left)`` -> what the cancel does, for the registry."""
+
+
+def render_cancels() -> str:
+    """:data:`CANCEL_TABLE` as Markdown, as ``docs/power-actions.md`` shows it."""
+    lines = ["| action serving it | what is left | decision | why |", "| --- | --- | --- | --- |"]
+    for cell in CANCEL_TABLE:
+        lines.append(f"| {cell.place} | {cell.left} | {cell.decision.value} | {cell.reason} |")
+    return "\n".join(lines) + "\n"
 
 
 def render_markdown() -> str:
@@ -173,3 +294,4 @@ def render_markdown() -> str:
 
 if __name__ == "__main__":
     print(render_markdown())
+    print(render_cancels())

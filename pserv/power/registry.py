@@ -4,14 +4,15 @@ one waiting, duplicates coalesced and conflicts superseded.
 
 A request is first admitted (:mod:`pserv.power.admission`: a stale one is
 answered at once), then looked up in
-:data:`pserv.power.decisions.DECISIONS` and dispatched.  What is in play
-for each node is in :mod:`pserv.power.play`.
+:data:`pserv.power.decisions.DECISIONS` and dispatched; an operator's
+cancel of one request is looked up in :data:`~pserv.power.decisions.CANCELS`.
+What is in play for each node, request by request, is in
+:mod:`pserv.power.play`.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
 from itertools import count
 from typing import Callable, Iterator
 
@@ -20,44 +21,24 @@ from twisted.internet.interfaces import IReactorTime
 
 from pserv.power.actions import ACTION_CLASSES
 from pserv.power.admission import Admission
+from pserv.power.cancels import CancelRules
 from pserv.power.control import PowerControl
+from pserv.power.events import ActionEvent, ActionListener, Checkpoint
 from pserv.power.decisions import DECISIONS, NONE, Decision
-from pserv.power.outcome import Outcome, OutcomeStatus
-from pserv.power.play import Play, Slot
+from pserv.power.outcome import Outcome
+from pserv.power.play import Play, Request, Slot
 from pserv.power.policy import VerifyPolicy
 from pserv.power.states import ActionKind
 from pserv.power.steps import PowerAction
 
-
-@dataclass(frozen=True, slots=True)
-class ActionEvent:
-    """
-    Something that happened to an action in the registry.
-
-    :ivar name: ``queued``, ``started``, ``joined``, ``cancelling``,
-        ``progress`` or ``ended``.
-    :ivar detail: the milestone, for ``progress``; for ``joined``, the id
-        the joining request brought (or ``None``).
-    :ivar outcome: for ``ended``.
-    """
-
-    name: str
-    node: str
-    action: PowerAction
-    detail: str | None = None
-    outcome: Outcome | None = None
-
-
-ActionListener = Callable[[ActionEvent], None]
-Checkpoint = Callable[[str, PowerAction, str], "Deferred[object] | None"]
+__all__ = ["ActionEvent", "ActionListener", "Checkpoint", "PowerActionRegistry"]
 
 _CREATING = frozenset(
     [Decision.START, Decision.SUPERSEDE, Decision.WAIT, Decision.REPLACE_WAITING]
 )
 """The decisions that make a new action."""
 
-
-class PowerActionRegistry:
+class PowerActionRegistry(CancelRules):
     """
     One per cluster: every node's power actions.
 
@@ -117,43 +98,65 @@ class PowerActionRegistry:
         :return: fires exactly once with the :class:`Outcome`.
         """
         kind = ActionKind(kind)
-        request: Deferred[Outcome] = Deferred()
+        answer: Deferred[Outcome] = Deferred()
         slot = self._slots.get(node)
         if slot is None:
             slot = self._slots[node] = Slot()
         admitted = self._admission.admit(node, kind, generation)
         if admitted is None:
             newest = slot.newest
-            refusal = self._admission.refusal(node, kind, action_id, newest.action if newest else None)
-            self._deliveries.append((request, refusal))
-        elif not slot.redelivered(kind, action_id, request):
-            self._decide(node, slot, kind, request, control, action_id, admitted, escalate_after, policy)
+            in_play = newest.action.id if newest is not None and not newest.stale else None
+            self._deliveries.append((answer, self._admission.refusal(node, kind, action_id, in_play)))
+        else:
+            options = escalate_after if kind is ActionKind.SOFT_OFF else None
+            request = Request(answer, kind, action_id, admitted, control, options, policy)
+            held = slot.holding(action_id) if action_id is not None else None
+            if held is not None:
+                self._join(node, held, request)
+            else:
+                self._decide(node, slot, request)
+            if kind.changes_power:
+                self._admission.carried_by(node, action_id)
         self._forget_if_idle(node, slot)
         self._drain()
-        return request
+        return answer
 
     def cancel(self, node: str, action_id: int) -> bool:
         """
-        An operator's cancel of one action.  A waiting action ends at once,
-        one in flight at its next safe point; every request it answers ends
-        ``cancelled``.
+        An operator's cancel of one request: every request that brought
+        ``action_id`` (or the action of that id, for one the registry
+        numbered) ends ``cancelled``, and only those.  The action goes on
+        for the other power requests it serves, or stops at its next safe
+        point for the one of them that takes over, or, if none is left,
+        stops at its next safe point (a waiting one at once); queries move
+        on to what runs next.
 
-        :return: whether that action was in play.
+        :return: whether that request was in play.
         """
         slot = self._slots.get(node)
-        if slot is None:
+        play = slot.holding(action_id) if slot is not None else None
+        if play is None:
             return False
-        waiting, in_flight = slot.waiting, slot.in_flight
-        if waiting is not None and waiting.action.id == action_id:
-            slot.waiting = None
-            waiting.action.cancel()
-            self._settle(node, waiting, None)
-        elif in_flight is not None and in_flight.action.id == action_id:
-            self._cancel_in_flight(node, in_flight, None)
-        else:
-            return False
+        self._cancel_request(node, slot, play, action_id)
+        self._forget_if_idle(node, slot)
         self._drain()
         return True
+
+    def seed(self, node: str, generation: int) -> None:
+        """
+        ``node``'s intent is at least at ``generation`` (a recovery answer
+        says so): older power requests are answered ``superseded`` without
+        running, and older actions in play are superseded (a waiting one at
+        once, the one in flight at its next safe point), so that no command
+        is sent for a generation older than the newest heard of.
+        """
+        if not self._admission.seed(node, generation):
+            return
+        slot = self._slots.get(node)
+        if slot is not None:
+            self._stale(node, slot, generation)
+            self._forget_if_idle(node, slot)
+        self._drain()
 
     def in_play(self, node: str) -> tuple[PowerAction | None, PowerAction | None]:
         """
@@ -166,6 +169,18 @@ class PowerActionRegistry:
             slot.in_flight.action if slot.in_flight else None,
             slot.waiting.action if slot.waiting else None,
         )
+
+    def serving(self, node: str, action: PowerAction) -> list[int]:
+        """
+        The ids of the requests ``action`` serves now, each once: the one
+        that made it, then those that joined (a request cancelled on its
+        own, or taken over by another action, is no longer among them).
+        """
+        slot = self._slots.get(node)
+        for play in slot.plays() if slot is not None else ():
+            if play.action is action:
+                return list(play.ids())
+        return []
 
     def row(self, node: str) -> tuple[str, str]:
         """
@@ -188,70 +203,79 @@ class PowerActionRegistry:
 
     # Decisions
 
-    def _decide(self, node: str, slot: Slot, kind: ActionKind, request: Deferred[Outcome], control: PowerControl,
-                action_id: int | None, generation: int, escalate_after: float | None,
-                policy: VerifyPolicy | None) -> None:
-        """Look up ``node``'s decision for ``kind`` and carry it out; only some make a new action."""
-        decision = DECISIONS[(*slot.row(), kind)]
+    def _decide(self, node: str, slot: Slot, request: Request) -> None:
+        """Look up ``node``'s decision for ``request`` and carry it out; only some make a new action."""
+        decision = DECISIONS[(*slot.row(), request.kind)]
         if decision in _CREATING:
-            new = self._new_play(node, kind, request, control, action_id, generation, escalate_after, policy)
-            self._dispatch[decision](node, slot, kind, new)
+            self._dispatch[decision](node, slot, self._new_play(node, request))
         else:
-            self._dispatch[decision](node, slot, kind, request, generation, action_id)
+            self._dispatch[decision](node, slot, request)
 
-    def _new_play(self, node: str, kind: ActionKind, request: Deferred[Outcome], control: PowerControl,
-                  action_id: int | None, generation: int, escalate_after: float | None,
-                  policy: VerifyPolicy | None) -> Play:
-        options = {"escalate_after": escalate_after} if kind is ActionKind.SOFT_OFF else {}
-        action = ACTION_CLASSES[kind](
-            control,
+    def _new_play(self, node: str, first: Request, *others: Request) -> Play:
+        """A new action for ``first``, which gives it its id (numbered if it brought none) and generation."""
+        if first.id is None:
+            first.id = next(self._ids)
+        options = {"escalate_after": first.escalate_after} if first.kind is ActionKind.SOFT_OFF else {}
+        action = ACTION_CLASSES[first.kind](
+            first.control,
             self.clock,
-            action_id=next(self._ids) if action_id is None else action_id,
-            generation=generation,
-            policy=policy,
+            action_id=first.id,
+            generation=first.generation,
+            policy=first.policy,
             on_progress=self._progress_hook(node) if self._listeners or self._checkpoint else None,
             **options,
         )
+        if first.kind is ActionKind.SOFT_OFF:
+            action.on_read = self._read_hook(node)
         self._emit("queued", node, action)
-        return Play(action, request)
+        play = Play(action, first)
+        for request in others:
+            self._join(node, play, request)
+        return play
 
-    def _start_now(self, node: str, slot: Slot, kind: ActionKind, new: Play) -> None:
+    def _start_now(self, node: str, slot: Slot, new: Play) -> None:
         slot.in_flight = new
         self._start(node, new)
 
-    def _join_in_flight(self, node: str, slot: Slot, kind: ActionKind, request: Deferred[Outcome],
-                        generation: int, action_id: int | None) -> None:
-        self._join(node, slot.in_flight, kind, request, generation, action_id)
+    def _join_in_flight(self, node: str, slot: Slot, request: Request) -> None:
+        self._join(node, slot.in_flight, request)
 
-    def _join_waiting(self, node: str, slot: Slot, kind: ActionKind, request: Deferred[Outcome],
-                      generation: int, action_id: int | None) -> None:
-        self._join(node, slot.waiting, kind, request, generation, action_id)
+    def _join_waiting(self, node: str, slot: Slot, request: Request) -> None:
+        self._join(node, slot.waiting, request)
 
-    def _supersede(self, node: str, slot: Slot, kind: ActionKind, new: Play) -> None:
+    def _supersede(self, node: str, slot: Slot, new: Play) -> None:
         in_flight = slot.in_flight
         slot.waiting = in_flight.successor = new
-        self._cancel_in_flight(node, in_flight, kind)
+        self._cancel_in_flight(node, in_flight, new.action.kind)
 
-    def _wait(self, node: str, slot: Slot, kind: ActionKind, new: Play) -> None:
+    def _wait(self, node: str, slot: Slot, new: Play) -> None:
         slot.waiting = new
-        self._cancel_in_flight(node, slot.in_flight, kind)
+        self._cancel_in_flight(node, slot.in_flight, new.action.kind)
 
-    def _replace_waiting(self, node: str, slot: Slot, kind: ActionKind, new: Play) -> None:
-        replaced, in_flight = slot.waiting, slot.in_flight
-        slot.waiting = replacement = new
-        if in_flight.successor is replaced:
-            in_flight.successor = replacement
-        replaced.action.cancel()
-        replaced.successor = replacement
-        self._settle(node, replaced, replacement)
-        self._cancel_in_flight(node, in_flight, kind)
+    def _replace_waiting(self, node: str, slot: Slot, new: Play) -> None:
+        replaced = slot.waiting
+        replaced.successor = new
+        self._put_waiting(node, slot, new, replaced)
 
-    def _join(self, node: str, play: Play, kind: ActionKind, request: Deferred[Outcome],
-              generation: int, action_id: int | None) -> None:
-        play.add(request, kind)
-        if generation > play.action.generation:
-            play.action.generation = generation
-        self._emit("joined", node, play.action, detail=None if action_id is None else str(action_id))
+    def _put_waiting(self, node: str, slot: Slot, new: Play | None, old: Play) -> None:
+        """
+        ``new`` (or nothing) waits instead of ``old``, which never runs; the
+        action in flight re-decides where it stops for what waits now.
+        """
+        in_flight = slot.in_flight
+        slot.waiting = new
+        if new is not None and in_flight.successor is old:
+            in_flight.successor = new
+        old.action.cancel()
+        self._settle(node, old, new or in_flight)
+        if in_flight.action.cancelling:
+            in_flight.action.cancel(slot.next_kind())
+
+    def _join(self, node: str, play: Play, request: Request) -> None:
+        play.add(request)
+        if request.kind.changes_power and request.generation > play.action.generation:
+            play.action.generation = request.generation
+        self._emit("joined", node, play.action, detail=None if request.id is None else str(request.id))
 
     # Running
 
@@ -261,6 +285,10 @@ class PowerActionRegistry:
         play.action.start()
 
     def _cancel_in_flight(self, node: str, play: Play, successor: ActionKind | None) -> None:
+        """
+        Tell the action in flight to stop at its next safe point for
+        ``successor``, what runs next (``None``: nothing).
+        """
         if not play.action.cancelling:
             self._emit("cancelling", node, play.action)
         play.action.cancel(successor)
@@ -269,27 +297,32 @@ class PowerActionRegistry:
         slot = self._slots[node]
         following = slot.waiting
         slot.in_flight, slot.waiting = following, None
-        self._settle(node, play, following)
-        if following is not None:
-            self._start(node, following)
+        moving = self._settle(node, play, following)
+        if moving:
+            slot.in_flight = self._new_play(node, *moving)
+        if slot.in_flight is not None:
+            self._start(node, slot.in_flight)
         self._forget_if_idle(node, slot)
         self._drain()
 
-    def _settle(self, node: str, play: Play, following: Play | None) -> None:
+    def _settle(self, node: str, play: Play, following: Play | None) -> list[Request]:
         """
-        Deliver ``play``'s outcome; a superseded action's query riders move
-        on to ``following``, the action that runs instead.
+        Deliver ``play``'s outcome to each request it serves.  If it ended
+        early, its queries move on to ``following``, what runs instead.
+
+        :return: the queries that must move on but have nowhere to go: they
+            read for themselves.
         """
-        outcome = play.outcome()
+        newest = self._admission.carrier(node)
+        outcome = play.outcome(newest=newest)
         self._emit("ended", node, play.action, outcome=outcome)
-        deliveries = self._deliveries
-        for request in play.callers:
-            deliveries.append((request, outcome))
-        if outcome.status is OutcomeStatus.SUPERSEDED and following is not None:
-            following.riders.extend(play.riders)
-        else:
-            for request in play.riders:
-                deliveries.append((request, outcome))
+        answers, moving = play.answers(outcome, newest)
+        self._deliveries.extend(answers)
+        if following is None:
+            return moving
+        for request in moving:
+            following.add(request)
+        return []
 
     def _forget_if_idle(self, node: str, slot: Slot) -> None:
         if slot.in_flight is None and slot.waiting is None:
@@ -310,6 +343,20 @@ class PowerActionRegistry:
     def _emit(self, name: str, node: str, action: PowerAction, **extra) -> None:
         for listener in self._listeners:
             listener(ActionEvent(name, node, action, **extra))
+
+    def _read_hook(self, node: str) -> Callable[[PowerAction], None]:
+        """A soft off's reads answer the queries in play for ``node``: its wait for the OS may be long."""
+        def read(action: PowerAction) -> None:
+            slot = self._slots.get(node)
+            if slot is None or slot.in_flight is None or slot.in_flight.action is not action:
+                return
+            self._deliveries.extend(slot.queries())
+            waiting = slot.waiting
+            if waiting is not None and not waiting.requests:
+                self._put_waiting(node, slot, None, waiting)
+            self._drain()
+
+        return read
 
     def _progress_hook(self, node: str) -> Callable[[PowerAction, str], Deferred[object] | None]:
         def milestone(action: PowerAction, reached: str) -> Deferred[object] | None:

@@ -111,6 +111,9 @@ class PowerAction:
         Deferred, the action waits for it before its next command: a cluster
         uses that to have the region record the milestone first, so that a
         crash can never make recovery repeat what was already done.
+    :ivar on_read: if set, called with the action after each read that
+        answered (the registry answers the queries waiting on a soft off
+        with it).
     """
 
     kind: ClassVar[ActionKind]
@@ -137,6 +140,7 @@ class PowerAction:
         self.error: PowerError | None = None
         self.progress: str | None = None
         self._on_progress = on_progress
+        self.on_read: Callable[[PowerAction], None] | None = None
         self._can_query: bool = getattr(control, "can_query", True)
 
     def __repr__(self) -> str:
@@ -232,6 +236,8 @@ class PowerAction:
             raise PowerTransientError(f"{self.control.description}: read failed: {e}") from e
         self.state = state
         self.observed_at = self.clock.seconds()
+        if self.on_read is not None:
+            self.on_read(self)
         return state
 
     async def _read_current(self) -> PowerState | None:

@@ -17,12 +17,14 @@ from pserv.rpc.messages import ObservedState, OutcomeReport, ProgressReport, Run
 class RecordingLink:
     """
     A ``RegionLink`` that records every report as a short tuple
-    (``("outcome", action, status, power_state)`` with the enums' values);
-    it can fail the next N, or hold them.
+    (``("outcome", action, status, power_state)`` with the enums' values)
+    and every outcome whole in :attr:`outcomes`; it can fail the next N,
+    or hold them.
     """
 
     def __init__(self) -> None:
         self.reports: list[tuple[Any, ...]] = []
+        self.outcomes: list[OutcomeReport] = []
         self.failures = 0
         self.held: list[Deferred[object]] | None = None
 
@@ -45,6 +47,7 @@ class RecordingLink:
 
     def report_outcome(self, outcome: OutcomeReport) -> Deferred[object]:
         state = None if outcome.power_state is None else outcome.power_state.value
+        self.outcomes.append(outcome)
         return self._answer(("outcome", outcome.action, outcome.status.value, state), True)
 
     def report_power_states(self, states: Sequence[ObservedState]) -> Deferred[object]:

@@ -76,6 +76,11 @@ class FakeBMC:
         self._shutdown: IDelayedCall | None = None
         self._failures: dict[str, deque[PowerError]] = defaultdict(deque)
 
+    @property
+    def shutting_down(self) -> bool:
+        """Whether the operating system is shutting down after a soft off."""
+        return self._shutdown is not None and self._shutdown.active()
+
     def fail_next(self, operation: str, error: PowerError, times: int = 1) -> None:
         """
         Make the next ``times`` calls of ``operation`` fail with ``error``.

@@ -169,3 +169,65 @@ def test_converge_ends_cancelled_actions_without_running(world):
     advance_until_idle(clock)
     assert link.reports == [("outcome", 30, "cancelled", None)]
     assert fleet.bmc("bmc-1").commands == []
+
+
+def outcomes(link):
+    """The outcome reports, as short tuples."""
+    return [r for r in link.reports if r[0] == "outcome"]
+
+
+def test_cancelling_a_cycle_leaves_the_on_that_joined_it_done(world):
+    """cycle 10 in flight, on 11 joins, cancel 10: 10 ends cancelled, 11 done with the node on."""
+    clock, fleet, link, power = world
+    bmc = fleet.bmc("bmc-1")
+    bmc.power = PowerState.ON
+    power.perform(request(10, "cycle", generation=1))
+    clock.pump([0.1] * 4)
+    power.perform(request(11, "on", generation=2))
+    assert power.cancel(1, 10)
+    advance_until_idle(clock)
+    assert sorted(outcomes(link)) == [("outcome", 10, "cancelled", "off"), ("outcome", 11, "done", "on")]
+    assert bmc.power is PowerState.ON and power.outstanding == frozenset()
+
+
+def test_cancelling_a_joiner_leaves_the_action_it_joined(world):
+    """on 11 joined cycle 10; cancelling 11 reports it cancelled at once and the cycle goes on, done."""
+    clock, fleet, link, power = world
+    fleet.bmc("bmc-1").power = PowerState.ON
+    power.perform(request(10, "cycle", generation=1))
+    power.perform(request(11, "on", generation=2))
+    assert power.cancel(1, 11) and outcomes(link) == [("outcome", 11, "cancelled", None)]
+    advance_until_idle(clock)
+    assert outcomes(link)[1:] == [("outcome", 10, "done", "on")]
+    assert ("progress", 11, "off_verified") not in link.reports
+
+
+def test_recovery_seeds_the_generation(world):
+    """After a recovery answer at generation 7, a late request at generation 5 is superseded and sends nothing."""
+    clock, fleet, link, power = world
+    power.converge([recovered(20, "on", 7, status="sent", cancel_requested=True)])
+    power.perform(request(5, "on", generation=5))
+    advance_until_idle(clock)
+    assert ("outcome", 5, "superseded", None) in link.reports
+    assert fleet.bmc("bmc-1").commands == []
+
+
+def test_recovery_converges_on_the_newest_intent():
+    """With a zero-latency driver, an on node with [off g3, on g4] outstanding gets nothing: off superseded by on."""
+    clock = Clock()
+    fleet = FakeFleet(clock)
+    link = RecordingLink()
+    reports = ReportQueue(clock)
+    reports.link_up(link)
+    power = ClusterPower(clock, DriverSet(clock, {"fake": FakeDriver(clock, fleet)}), reports)
+    bmc = fleet.bmc("bmc-1", power=PowerState.ON)
+    older = RecoveryAction(id=3, kind=ActionKind.OFF, generation=3, status=ActionStatus.SENT, progress=None,
+                           cancel_requested=False)
+    newer = RecoveryAction(id=4, kind=ActionKind.ON, generation=4, status=ActionStatus.PENDING, progress=None,
+                           cancel_requested=False)
+    power.converge([RecoveryNode(node=1, name="n1", power_type="fake", power_parameters={"address": "bmc-1"},
+                                 desired_power_state=PowerState.ON, generation=4, actions=(older, newer))])
+    advance_until_idle(clock)
+    assert bmc.commands == []
+    ended = {o.action: (o.status.value, o.superseded_by) for o in link.outcomes}
+    assert ended == {3: ("superseded", 4), 4: ("done", None)}

@@ -2,13 +2,9 @@
 Tests for pserv.power.admission: each node's intent generation.
 """
 
-from twisted.internet.task import Clock
-
-from pserv.power.actions import OnAction
 from pserv.power.admission import Admission
 from pserv.power.outcome import OutcomeStatus
 from pserv.power.states import ActionKind
-from pserv.testing.power import FakeBMC
 
 
 def test_power_requests_count_the_generation_up_per_node():
@@ -37,12 +33,25 @@ def test_a_query_is_admitted_at_the_current_generation():
 
 
 def test_a_refusal_names_the_current_generation_and_the_newest_action():
-    """A stale request is answered superseded, at the current generation, by the newest action."""
+    """A stale request is answered superseded, at the current generation, by the request carrying it (or the
+    newest action in play, when that request brought no id)."""
     admission = Admission()
     admission.admit("a", ActionKind.ON, 5)
-    newest = OnAction(FakeBMC(Clock()), Clock(), action_id=12, generation=5)
-    refusal = admission.refusal("a", ActionKind.OFF, 3, newest)
+    admission.carried_by("a", 12)
+    refusal = admission.refusal("a", ActionKind.OFF, 3)
     assert (refusal.status, refusal.action_id, refusal.kind, refusal.generation) == (
         OutcomeStatus.SUPERSEDED, 3, ActionKind.OFF, 5)
     assert refusal.superseded_by == 12 and "generation 5" in refusal.error
-    assert admission.refusal("a", ActionKind.OFF, None, None).superseded_by is None
+    admission.carried_by("a", None)
+    assert admission.refusal("a", ActionKind.OFF, None).superseded_by is None
+    assert admission.refusal("a", ActionKind.OFF, None, 9).superseded_by == 9, "the newest action in play, then"
+
+
+def test_a_seed_raises_the_generation_and_never_lowers_it():
+    """A seeded generation is taken if newer, refused if older; it forgets which action carried the old one."""
+    admission = Admission()
+    admission.admit("a", ActionKind.ON, 5)
+    admission.carried_by("a", 12)
+    assert admission.seed("a", 7) and not admission.seed("a", 6) and not admission.seed("a", 7)
+    assert (admission.generation("a"), admission.carrier("a")) == (7, None)
+    assert admission.admit("a", ActionKind.OFF, 6) is None

@@ -128,18 +128,16 @@ def test_redelivery_joins_action(clock, registry):
 
 
 def test_cancel_waiting(clock, registry):
-    """Cancelling a waiting action ends it, and its requests, as cancelled."""
+    """Cancelling a waiting action ends it as cancelled at once; the one in flight goes on."""
     bmc = FakeBMC(clock, power=ON, latency=1.0)
-    registry.request("n", "off", bmc)
+    off = results([registry.request("n", "off", bmc)])
     clock.advance(1.5)
-    registry.request("n", "on", bmc)
-    waiting = registry.in_play("n")[1]
     fired = results([registry.request("n", "on", bmc)])
-    assert registry.cancel("n", waiting.id)
+    assert registry.cancel("n", registry.in_play("n")[1].id)
     assert fired[0].status is OutcomeStatus.CANCELLED
     advance_until_idle(clock)
     assert registry.in_play("n") == (None, None)
-    assert sent(bmc) == ["power_off"]
+    assert sent(bmc) == ["power_off"] and off[0].status is DONE
 
 
 def test_cancel_in_flight(clock, registry):
@@ -297,3 +295,4 @@ def test_a_finished_action_is_freed_without_the_garbage_collector(clock, registr
         assert len(refs) == 1 and refs[0]() is None
     finally:
         gc.enable()
+

@@ -293,3 +293,14 @@ def test_done_carries_the_read_that_verified(clock):
     bmc = FakeBMC(clock, power=OFF, settle=1.0)
     action = run(OnAction, bmc, clock)
     assert (action.state, action.observed_at) == (ON, 1.5)
+
+
+def test_each_read_that_answers_is_told(clock):
+    """on_read is called with the action after each read that answered, with its state already set."""
+    bmc = FakeBMC(clock, power=PowerState.OFF, settle=1.0)
+    action = OnAction(bmc, clock)
+    seen = []
+    action.on_read = lambda a: seen.append(a.state)
+    action.start()
+    advance_until_idle(clock)
+    assert seen[0] is PowerState.OFF and seen[-1] is PowerState.ON and len(seen) == bmc.reads
