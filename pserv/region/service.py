@@ -160,10 +160,12 @@ class Region:
 
     def sweep(self) -> Any:
         """
-        Fail the actions stuck past ``action_timeout``, and hand over any
-        pending action a connected cluster has not been given.
+        Fail the actions stuck past ``action_timeout``, hand over any
+        pending action a connected cluster has not been given, and ask
+        connected clusters again to give up the nodes moved away from them.
         """
         self.clusters.start_delivery()
+        self.clusters.start_releases()
         swept = self.database.run(expire_stuck, self.api.now(), self.config.action_timeout)
         swept.addCallback(self._swept)
         swept.addErrback(lambda f: log.failure("sweeping stuck actions failed", f))

@@ -16,7 +16,7 @@ def test_migrations_build_the_schema(engine):
     with engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection), metadata)
     assert differences == []
-    assert current_revision(engine) == head_revision() == "0003"
+    assert current_revision(engine) == head_revision() == "0004"
 
 
 def test_upgrade_again_keeps_rows(engine, run, moments):
@@ -28,7 +28,7 @@ def test_upgrade_again_keeps_rows(engine, run, moments):
 
 
 def test_upgrade_from_0001_keeps_every_node(database_url):
-    """A database at revision 0001 upgraded to the newest keeps its nodes, with drift_policy observe."""
+    """A database at revision 0001 upgraded to the newest keeps its nodes: drift_policy observe, not moving, epoch 0."""
     import uuid
 
     from sqlalchemy import text
@@ -55,8 +55,8 @@ def test_upgrade_from_0001_keeps_every_node(database_url):
         ))
     upgrade(engine)
     with engine.connect() as connection:
-        row = connection.execute(text("SELECT name, generation, drift_policy FROM nodes")).one()
-    assert tuple(row) == ("old", 3, "observe")
+        row = connection.execute(text("SELECT name, generation, drift_policy, moving_from, epoch FROM nodes")).one()
+    assert tuple(row) == ("old", 3, "observe", None, 0)
     if not url.startswith("sqlite"):
         with engine.begin() as connection:
             connection.execute(text(f"DROP SCHEMA {schema_name} CASCADE"))

@@ -25,9 +25,17 @@ from pserv.rpc.messages import PowerRequest, RecoveryAction, RecoveryNode, Recov
 
 
 def recover(connection: Connection, cluster: str, after: int | None, limit: int, now: datetime) -> RecoveryPage:
-    """One page of ``cluster``'s nodes with an id above ``after``, in id order, at most ``limit``."""
+    """
+    One page of ``cluster``'s nodes with an id above ``after``, in id order,
+    at most ``limit``: not those still moving to it (their old cluster has
+    not given them up).  The rows are locked, so that a move waits for a
+    page that lists its node to be answered.
+    """
     table = schema.nodes
-    query = select(table).where(table.c.cluster == cluster).order_by(table.c.id).limit(limit + 1)
+    query = (
+        select(table).where(table.c.cluster == cluster, table.c.moving_from.is_(None))
+        .order_by(table.c.id).limit(limit + 1).with_for_update()
+    )
     if after is not None:
         query = query.where(table.c.id > after)
     rows = connection.execute(query).all()
@@ -49,6 +57,7 @@ def _entry(row: Any, actions: list[Any]) -> RecoveryNode:
         power_parameters=_settings(row),
         desired_power_state=PowerState(row.desired_power_state),
         generation=row.generation,
+        epoch=row.epoch,
         actions=tuple(
             RecoveryAction(
                 id=a.id,
@@ -88,19 +97,21 @@ def claim_for_delivery(
     connection: Connection, clusters: list[str], action_ids: list[int] | None, now: datetime
 ) -> list[tuple[str, PowerRequest]]:
     """
-    Pending actions of nodes owned by ``clusters`` (all of them, or only
+    Pending actions of nodes driven by ``clusters`` (all of them, or only
     ``action_ids``), marked ``sent``: each as its node's cluster and the
-    request to send it.
+    request to send it.  A node still moving to its cluster has none
+    handed over; its rows are locked, so that a move waits for a claim.
     """
     if not clusters:
         return []
     actions, nodes = schema.power_actions, schema.nodes
     query = (
         select(actions, nodes.c.name, nodes.c.cluster, nodes.c.power_type, nodes.c.power_parameters,
-               nodes.c.power_secrets)
+               nodes.c.power_secrets, nodes.c.epoch)
         .join(nodes, nodes.c.id == actions.c.node_id)
-        .where(actions.c.status == ActionStatus.PENDING.value, nodes.c.cluster.in_(clusters))
-        .order_by(actions.c.id)
+        .where(actions.c.status == ActionStatus.PENDING.value, nodes.c.cluster.in_(clusters),
+               nodes.c.moving_from.is_(None))
+        .order_by(actions.c.id).with_for_update()
     )
     if action_ids is not None:
         query = query.where(actions.c.id.in_(action_ids))
@@ -112,5 +123,5 @@ def claim_for_delivery(
 def _request(row: Any) -> PowerRequest:
     return PowerRequest(
         action=row.id, node=row.node_id, name=row.name, kind=ActionKind(row.kind), generation=row.generation,
-        power_type=row.power_type, power_parameters=_settings(row),
+        power_type=row.power_type, power_parameters=_settings(row), epoch=row.epoch,
     )
