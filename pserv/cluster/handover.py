@@ -12,10 +12,9 @@ over to it anew.  To keep it, the cluster:
 2. cancels what it has in play for it (each request answered as the
    registry ends it);
 3. if a recovery is under way, waits for it and leaves the node out of it:
-   its pages may have been answered before the move (a page listing the
-   node is always answered before the region asks for the release, as
-   both travel on one connection and the region locks the node's row for
-   either);
+   its pages may have been made before the move, and may even arrive after
+   the release request (a recovery that starts after the request is made
+   after the move, and does not list the node);
 4. waits until the registry has nothing in play for the node;
 
 and only then answers.

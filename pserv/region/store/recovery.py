@@ -28,13 +28,12 @@ def recover(connection: Connection, cluster: str, after: int | None, limit: int,
     """
     One page of ``cluster``'s nodes with an id above ``after``, in id order,
     at most ``limit``: not those still moving to it (their old cluster has
-    not given them up).  The rows are locked, so that a move waits for a
-    page that lists its node to be answered.
+    not given them up).
     """
     table = schema.nodes
     query = (
         select(table).where(table.c.cluster == cluster, table.c.moving_from.is_(None))
-        .order_by(table.c.id).limit(limit + 1).with_for_update()
+        .order_by(table.c.id).limit(limit + 1)
     )
     if after is not None:
         query = query.where(table.c.id > after)
@@ -99,8 +98,12 @@ def claim_for_delivery(
     """
     Pending actions of nodes driven by ``clusters`` (all of them, or only
     ``action_ids``), marked ``sent``: each as its node's cluster and the
-    request to send it.  A node still moving to its cluster has none
-    handed over; its rows are locked, so that a move waits for a claim.
+    request to send it, oldest action first.  A node still moving to its
+    cluster has none handed over.  The nodes' rows are locked (in node
+    order, as every transaction that locks several takes them), so that a
+    move and a claim of the same node are one after the other: the move
+    then sees the action ``sent`` and is refused, or the claim sees the
+    node moving.
     """
     if not clusters:
         return []
@@ -111,11 +114,11 @@ def claim_for_delivery(
         .join(nodes, nodes.c.id == actions.c.node_id)
         .where(actions.c.status == ActionStatus.PENDING.value, nodes.c.cluster.in_(clusters),
                nodes.c.moving_from.is_(None))
-        .order_by(actions.c.id).with_for_update()
+        .order_by(actions.c.node_id, actions.c.id).with_for_update(of=nodes)
     )
     if action_ids is not None:
         query = query.where(actions.c.id.in_(action_ids))
-    rows = connection.execute(query).all()
+    rows = sorted(connection.execute(query).all(), key=lambda row: row.id)
     mark_sent(connection, [row.id for row in rows], now)
     return [(row.cluster, _request(row)) for row in rows]
 
