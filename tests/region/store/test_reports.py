@@ -155,3 +155,12 @@ def test_observe_and_errors_never_act(run, moments):
         assert sweep_sees(run, moments, node, "off", minute) == []
     assert sweep_sees(run, moments, node, "error", 5) == []
     assert len(first) > 0
+
+
+def test_observation_events_are_stamped_by_the_region(run, moments):
+    """A power_observed event carries the region's time, not the reading cluster's (another machine's clock)."""
+    node = enrol(run, moments)
+    seen = {"node": node["id"], "power_state": "on", "error": None, "observed_at": "2026-11-22T11:00:00Z"}
+    run(report_power_states, "rack-1", [seen], moments(30))
+    [event] = [e for e in run(list_events, "n", None, 100, None)[0] if e["kind"] == "power_observed"]
+    assert event["at"] == "2026-11-22T12:00:30.000Z"
