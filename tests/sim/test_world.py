@@ -92,3 +92,34 @@ def test_ordering_reads_by_two_clocks_is_caught(monkeypatch):
     monkeypatch.setattr(pserv.region.store.reports, "_newer", by_any_clock)
     result = World(33, Shape(steps=60), parse_faults("all")).run()
     assert any(v.invariant == 5 for v in result.violations), result.violations
+
+
+def test_a_move_away_from_a_partitioned_cluster_waits_for_it():
+    """Moved while its cluster is cut off, a node is left to that cluster until it is back and gives it up."""
+    from pserv.region.store.nodes import get_node
+
+    world = World(3, Shape(steps=0, nodes=0, skew=0), {})
+    world.region.start()
+    for cluster in world.clusters:
+        cluster.start()
+    address = world.new_bmc()
+    body = {"name": "n1", "cluster": "rack-1", "power_type": "fake", "power_parameters": {"address": address}}
+    world.workload._call("POST", "/api/v1/nodes", body, lambda node: world.enrolled(address, node["id"]))
+    for _ in range(5):
+        world._second()
+    [rpc] = [c for c in world.network.connections if not c.closed and c.client.process.name.startswith("rack-1")]
+    rpc.stall(120)
+    world.workload._call("PATCH", "/api/v1/nodes/n1", {"cluster": "rack-2"}, None)
+    for _ in range(10):
+        world._second()
+    with world.engine.connect() as connection:
+        assert get_node(connection, "n1")["moving_from"] == "rack-1"
+    assert not [line for line in world.events if f"rack-2#1: query {address}" in line]
+    for _ in range(60):
+        world._second()
+    with world.engine.connect() as connection:
+        node = get_node(connection, "n1")
+    assert (node["cluster"], node["moving_from"]) == ("rack-2", None)
+    assert node["power_state"] == world.fleet.bmcs[address].power.value
+    assert [line for line in world.events if f"rack-2#1: query {address}" in line]
+    assert world.checker.violations == []
