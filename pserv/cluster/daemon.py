@@ -12,11 +12,12 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
 from pserv.cluster.driver_set import DriverSet
+from pserv.cluster.handover import Handover
 from pserv.cluster.nodes import NodeBook
 from pserv.cluster.observer import PowerObserver
 from pserv.cluster.power import ClusterPower
 from pserv.cluster.reports import RegionLink, ReportQueue
-from pserv.rpc.messages import CancelRequest, PowerRequest, RecoveryNode
+from pserv.rpc.messages import CancelRequest, PowerRequest, RecoveryNode, ReleaseRequest
 
 log = Logger()
 
@@ -42,6 +43,7 @@ class ClusterDaemon:
         self.reports = ReportQueue(clock)
         self.power = ClusterPower(clock, drivers, self.reports)
         self.book = NodeBook()
+        self.handover = Handover(clock, self.book, self.power.registry)
         self.observer = PowerObserver(clock, self.book, self.power, self.reports, **observer_settings)
 
     def perform_power(self, request: PowerRequest) -> None:
@@ -53,16 +55,25 @@ class ClusterDaemon:
         """The region cancels an action; whether it was outstanding here."""
         return self.power.cancel(cancel.node, cancel.action)
 
+    def release_node(self, release: ReleaseRequest) -> Deferred[None]:
+        """The region moved a node away: give it up; fires once nothing is in play for it."""
+        return self.handover.give_up(release.node)
+
     async def region_ready(self, session: RegionSession) -> None:
         """
         After every (re)connection: ask for everything outstanding, converge
-        on it, let held reports go, and keep sweeping.
+        on it (but for nodes given up meanwhile), let held reports go, and
+        keep sweeping.
         """
-        nodes = await session.recover_all()
-        self.book.replace(nodes)
-        self.reports.link_up(session)
-        session.when_lost().addCallback(lambda _: self.region_lost())
-        self.power.converge(nodes)
+        recovery = self.handover.start_recovery()
+        try:
+            nodes = recovery.fresh(await session.recover_all())
+            self.book.replace(nodes)
+            self.reports.link_up(session)
+            session.when_lost().addCallback(lambda _: self.region_lost())
+            self.power.converge(nodes)
+        finally:
+            recovery.end()
         log.info("recovered {nodes} node(s), {actions} outstanding action(s)",
                  nodes=len(nodes), actions=sum(len(n.actions) for n in nodes))
         self.observer.start()

@@ -13,13 +13,15 @@ from pserv.rpc.messages import PowerRequest, RecoveryNode
 @dataclass(frozen=True, slots=True)
 class OwnedNode:
     """
-    One node: its id, name and power settings (secrets included).
+    One node: its id, name, power settings (secrets included), and the
+    epoch the region handed it over in (observations carry it).
     """
 
     id: int
     name: str
     power_type: str
     power_parameters: Mapping[str, Any]
+    epoch: int = 0
 
 
 class NodeBook:
@@ -50,9 +52,13 @@ class NodeBook:
         node = _node_from(request)
         self._nodes[node.id] = node
 
+    def forget(self, node: int) -> None:
+        """Own ``node`` no more (it moved to another cluster)."""
+        self._nodes.pop(node, None)
+
 
 def _node_from(entry: RecoveryNode | PowerRequest) -> OwnedNode:
     return OwnedNode(
         id=entry.node, name=entry.name, power_type=entry.power_type,
-        power_parameters=dict(entry.power_parameters),
+        power_parameters=dict(entry.power_parameters), epoch=entry.epoch,
     )

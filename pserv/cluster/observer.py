@@ -97,6 +97,8 @@ class PowerObserver:
         return True
 
     async def _read(self, node: OwnedNode) -> None:
+        if self.book.get(node.id) is None:
+            return  # given up (moved to another cluster) while this read waited for a slot
         try:
             control = self.power.drivers.control(node.power_type, node.power_parameters)
         except PowerSettingsError as e:
@@ -121,7 +123,7 @@ class PowerObserver:
         self._add(node, PowerState.ERROR, error)
 
     def _add(self, node: OwnedNode, state: PowerState, error: str | None) -> None:
-        self._seen.append(ObservedState(node.id, state, error, moment_from_seconds(self.clock.seconds())))
+        self._seen.append(ObservedState(node.id, state, error, moment_from_seconds(self.clock.seconds()), node.epoch))
         if len(self._seen) >= self.batch:
             self._flush()
 

@@ -103,6 +103,8 @@ class RegionAPI(AdminAPI, LoginPages):
         )
         if reading is not None:
             self.clusters.start_delivery([reading])
+        if changed["moving_from"] is not None:
+            self.clusters.release(changed["moving_from"], changed["id"])
         return 200, changed
 
     @app.route("/api/v1/nodes/<node>", methods=["DELETE"])

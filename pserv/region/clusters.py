@@ -17,13 +17,13 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any, Protocol, Sequence
 
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, gatherResults, succeed
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.python.reflect import qual
 
 from pserv.region.db import Database
-from pserv.region.store import clusters, recovery, reports
+from pserv.region.store import clusters, moves, recovery, reports
 from pserv.rpc import wire
 from pserv.rpc.messages import (
     CancelRequest,
@@ -33,6 +33,7 @@ from pserv.rpc.messages import (
     ProgressReport,
     RecoveryPage,
     RecoveryQuery,
+    ReleaseRequest,
     RunningReport,
 )
 from pserv.util.times import iso_from_seconds
@@ -47,6 +48,8 @@ class ClusterConnection(Protocol):
 
     def cancel_action(self, cancel: CancelRequest) -> Deferred[bool]: ...
 
+    def release_node(self, release: ReleaseRequest) -> Deferred[None]: ...
+
 
 class ConnectedClusters:
     """
@@ -60,6 +63,7 @@ class ConnectedClusters:
         self.clock = clock
         self.connections: dict[str, ClusterConnection] = {}
         self.last_heartbeat: dict[str, float] = {}
+        self._releasing: dict[tuple[ClusterConnection, int], list[Deferred[None]]] = {}
 
     def now(self) -> datetime:
         """The clock's time, as the store keeps it."""
@@ -68,11 +72,15 @@ class ConnectedClusters:
     # The RegionResponder protocol.
 
     def cluster_connected(self, name: str, connection: ClusterConnection) -> Deferred[object]:
-        """A cluster authenticated: register it and remember its connection."""
+        """
+        A cluster authenticated: register it, remember its connection, and
+        ask it to give up the nodes moved away from it.
+        """
         self.connections[name] = connection
         self.last_heartbeat[name] = self.clock.seconds()
         log.info("cluster {name} connected", name=name)
-        return self.database.run(clusters.register_cluster, name, self.now())
+        registering = self.database.run(clusters.register_cluster, name, self.now())
+        return registering.addCallback(lambda _: self.start_releases([name]))
 
     def cluster_disconnected(self, name: str, connection: ClusterConnection | None = None) -> None:
         """A cluster's connection is gone."""
@@ -157,6 +165,50 @@ class ConnectedClusters:
             connection.cancel_action(CancelRequest(node, action)).addErrback(
                 lambda f: log.info("cancel of {action} not delivered: {why}", action=action, why=f.getErrorMessage())
             )
+
+    # Moves.
+
+    def start_releases(self, names: list[str] | None = None) -> Deferred[None]:
+        """
+        Ask the clusters ``names`` (by default every connected one) to give
+        up each node moving away from them; fires once each has answered or
+        failed.  Never fails: a failure is logged, and the next sweep or
+        connection asks again.
+        """
+        listing = self.database.run(moves.moving_from, sorted(self.connections) if names is None else names)
+        listing.addCallback(lambda found: gatherResults([self.release(cluster, node) for cluster, node in found]))
+        listing.addErrback(lambda f: log.info("listing the nodes to give up failed: {why}", why=f.getErrorMessage()))
+        return listing.addCallback(lambda _: None)
+
+    def release(self, cluster: str, node: int) -> Deferred[None]:
+        """
+        Ask ``cluster`` to give up ``node`` (once at a time on a connection); once it has,
+        end the move and hand the node's pending actions to its new
+        cluster.  Without a connection, nothing is sent: the cluster is
+        asked when it connects.  Fires when that is done or has failed;
+        never fails.
+        """
+        connection = self.connections.get(cluster)
+        if connection is None:
+            return succeed(None)
+        key = (connection, node)
+        if key not in self._releasing:
+            self._releasing[key] = []
+            releasing = connection.release_node(ReleaseRequest(node))
+            releasing.addCallback(lambda _: self.database.run(moves.released, node, cluster, self.now()))
+            releasing.addCallback(lambda pending: pending and self.start_delivery(pending))
+            releasing.addErrback(
+                lambda f: log.info("node {node}: cluster {cluster} has not given it up ({why}); asked again "
+                                   "later", node=node, cluster=cluster, why=f.getErrorMessage())
+            )
+            releasing.addCallback(self._released, key)
+        waiter: Deferred[None] = Deferred()
+        self._releasing[key].append(waiter)
+        return waiter
+
+    def _released(self, _: Any, key: tuple[ClusterConnection, int]) -> None:
+        for waiter in self._releasing.pop(key, []):
+            waiter.callback(None)
 
     def describe(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Stored clusters with whether each is connected and its last heartbeat."""

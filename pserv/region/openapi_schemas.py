@@ -155,7 +155,7 @@ SCHEMAS: dict[str, Any] = {
     "Node": {
         "type": "object",
         "required": [
-            "id", "name", "cluster", "power_type", "power_parameters",
+            "id", "name", "cluster", "moving_from", "power_type", "power_parameters",
             "desired_power_state", "power_state", "power_state_observed_at",
             "power_error", "generation", "lifecycle", "drift_policy", "created_at", "updated_at",
         ],
@@ -163,6 +163,10 @@ SCHEMAS: dict[str, Any] = {
             "id": {"type": "integer"},
             "name": {"type": "string"},
             "cluster": {"type": ["string", "null"], "description": "the cluster that acts for it"},
+            "moving_from": {
+                "type": ["string", "null"],
+                "description": "the cluster that must give the node up before its cluster gets it (a move)",
+            },
             "power_type": {"type": "string"},
             "power_parameters": {
                 "type": "object",

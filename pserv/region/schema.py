@@ -58,6 +58,8 @@ nodes = Table(
     Column("created_at", DateTime, nullable=False),
     Column("updated_at", DateTime, nullable=False),
     Column("drift_policy", String(16), nullable=False, server_default="observe"),
+    Column("moving_from", String(63)),
+    Column("epoch", Integer, nullable=False, server_default="0"),
     sqlite_autoincrement=True,
 )
 

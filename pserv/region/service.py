@@ -177,10 +177,12 @@ class Region:
     def sweep(self) -> Any:
         """
         Time out the actions stuck past ``action_timeout`` (a pending one
-        fails, a sent one becomes ``timed_out``), and hand over any pending
-        action a connected cluster has not been given.
+        fails, a sent one becomes ``timed_out``), hand over any pending
+        action a connected cluster has not been given, and ask connected
+        clusters again to give up the nodes moved away from them.
         """
         self.clusters.start_delivery()
+        self.clusters.start_releases()
         swept = self.database.run(expire_stuck, self.api.now(), self.config.action_timeout)
         swept.addCallback(self._swept)
         swept.addErrback(lambda f: log.failure("sweeping stuck actions failed", f))

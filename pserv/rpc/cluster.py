@@ -2,7 +2,7 @@
 The commands the cluster answers (the region sends them), and the
 :class:`ClusterResponder` the cluster daemon implements to answer them.
 
-The cluster refuses both, and drops the connection, until the region has
+The cluster refuses them all, and drops the connection, until the region has
 proved that it knows the shared secret.
 """
 
@@ -14,7 +14,7 @@ from twisted.protocols import amp
 
 from pserv.rpc.arguments import Message, ParsesMessages
 from pserv.rpc.common import COMMAND_ERRORS, SESSION_ERRORS
-from pserv.rpc.messages import CancelRequest, PowerRequest
+from pserv.rpc.messages import CancelRequest, PowerRequest, ReleaseRequest
 
 
 class PerformPower(ParsesMessages, amp.Command):
@@ -46,6 +46,22 @@ class CancelAction(ParsesMessages, amp.Command):
     fatalErrors = SESSION_ERRORS
 
 
+class ReleaseNode(ParsesMessages, amp.Command):
+    """
+    Sent by the region when a node this cluster drove has moved to another
+    cluster (again on every connection, until answered).  The cluster drops
+    the node, cancels what it has in play for it, and answers once nothing
+    is: the answer means *released*, and the cluster never touches the node
+    again unless the region hands it over anew.  Only then does the node's
+    new cluster get it.
+    """
+
+    arguments = [(b"release", Message(ReleaseRequest, "release"))]
+    response: list[tuple[bytes, amp.Argument]] = []
+    errors = COMMAND_ERRORS
+    fatalErrors = SESSION_ERRORS
+
+
 class ClusterResponder(Protocol):
     """
     What the cluster daemon implements to answer the region.  Each method
@@ -60,3 +76,6 @@ class ClusterResponder(Protocol):
 
     def cancel_action(self, cancel: CancelRequest) -> Any:
         """Cancel an action; return whether it was known."""
+
+    def release_node(self, release: ReleaseRequest) -> Any:
+        """Give a node up; return (or fire) once nothing is in play for it."""

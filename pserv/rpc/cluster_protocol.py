@@ -14,11 +14,11 @@ from twisted.python.failure import Failure
 
 from pserv.rpc import auth
 from pserv.rpc.arguments import split_to_fit
-from pserv.rpc.cluster import CancelAction, ClusterResponder, PerformPower
+from pserv.rpc.cluster import CancelAction, ClusterResponder, PerformPower, ReleaseNode
 from pserv.rpc.common import VERSION, AuthenticationFailed, InvalidRequest, NotAuthenticated, version_mismatch
 from pserv.rpc.messages import (
     CancelRequest, ObservedState, OutcomeReport, PowerRequest, ProgressReport, RecoveryNode, RecoveryQuery,
-    RunningReport,
+    ReleaseRequest, RunningReport,
 )
 from pserv.rpc.protocol import GuardedAMP, command_names, describe_peer, empty
 from pserv.rpc.region import (
@@ -43,7 +43,7 @@ class ClusterRPC(GuardedAMP):
         the region certificate's fingerprint (:func:`~pserv.rpc.tls.peer_fingerprint`).
     """
 
-    served = command_names([PerformPower, CancelAction])
+    served = command_names([PerformPower, CancelAction, ReleaseNode])
     # The region may send commands once it has proved itself, before it has
     # answered the cluster's Prove.
     trusting = frozenset([SessionState.REGION_PROVED, SessionState.AUTHENTICATED])
@@ -151,6 +151,10 @@ class ClusterRPC(GuardedAMP):
     def _cancel_action(self, cancel: CancelRequest) -> Deferred[dict[str, Any]]:
         answered = self._answer("cancel_action", self.responder.cancel_action, cancel)
         return answered.addCallback(lambda known: {"known": bool(known)})
+
+    @ReleaseNode.responder
+    def _release_node(self, release: ReleaseRequest) -> Deferred[dict[str, Any]]:
+        return self._answer("release_node", self.responder.release_node, release).addCallback(empty)
 
     def _call(self, command: type[amp.Command], **arguments: Any) -> Deferred[Any]:
         if self.session.state is not SessionState.AUTHENTICATED:

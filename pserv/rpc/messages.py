@@ -76,6 +76,7 @@ class PowerRequest:
     power_type: str
     power_parameters: dict[str, Any]
     escalate_after: float | None = None
+    epoch: int = 0
 
 
 @attrs.frozen
@@ -84,6 +85,13 @@ class CancelRequest:
 
     node: int
     action: int
+
+
+@attrs.frozen
+class ReleaseRequest:
+    """``ReleaseNode``: give ``node`` up (it moved to another cluster); answered once nothing is in play for it."""
+
+    node: int
 
 
 @attrs.frozen
@@ -118,6 +126,7 @@ class RecoveryNode:
     desired_power_state: DesiredPower
     generation: int
     actions: tuple[RecoveryAction, ...]
+    epoch: int = 0
 
     def request(self, action: RecoveryAction, kind: ActionKind | None = None) -> PowerRequest:
         """
@@ -131,6 +140,7 @@ class RecoveryNode:
             action=action.id, node=self.node, name=self.name, kind=kind,
             generation=action.generation, power_type=self.power_type, power_parameters=self.power_parameters,
             escalate_after=action.escalate_after if kind is ActionKind.SOFT_OFF else None,
+            epoch=self.epoch,
         )
 
 
@@ -166,9 +176,11 @@ class OutcomeReport:
     :ivar generation: the generation the action ran at (:data:`NO_GENERATION`
         for one the cluster ended without running).
     :ivar power_state: the verified state for ``done``, else the last seen.
-    :ivar observed_at: when ``power_state`` was read; ``None`` when it was
-        not (and from clusters before the field, which leave it out: the
-        region then uses the time the report arrived).
+    :ivar observed_at: when ``power_state`` was read, by the cluster's
+        clock; ``None`` when it was not (the region then applies no state).
+    :ivar epoch: the node's epoch the action was handed over in
+        (:class:`PowerRequest`); the region applies a state only of the
+        node's current epoch.
     """
 
     action: int
@@ -181,6 +193,7 @@ class OutcomeReport:
     superseded_by: int | None
     commands: tuple[str, ...]
     observed_at: datetime | None = None
+    epoch: int = 0
 
     @classmethod
     def from_outcome(cls, node: int, outcome: Outcome) -> OutcomeReport:
@@ -200,7 +213,7 @@ class OutcomeReport:
         joined another action gets its own report).
         """
         report = cls.from_outcome(request.node, outcome)
-        return attrs.evolve(report, action=request.action, generation=request.generation)
+        return attrs.evolve(report, action=request.action, generation=request.generation, epoch=request.epoch)
 
     @classmethod
     def failed(cls, request: PowerRequest, error: str) -> OutcomeReport:
@@ -208,7 +221,7 @@ class OutcomeReport:
         return cls(
             action=request.action, node=request.node, status=ActionStatus.FAILED,
             generation=request.generation, power_state=None, error=error, fatal=True,
-            superseded_by=None, commands=(),
+            superseded_by=None, commands=(), epoch=request.epoch,
         )
 
     @classmethod
@@ -222,16 +235,20 @@ class OutcomeReport:
 
 @attrs.frozen
 class ObservedState:
-    """One entry of ``ReportPowerStates``: a node's power as the cluster read it, and when."""
+    """
+    One entry of ``ReportPowerStates``: a node's power as the cluster read
+    it, when (by the cluster's clock), and in which of the node's epochs.
+    """
 
     node: int
     power_state: ObservedPower
     error: str | None
     observed_at: datetime
+    epoch: int = 0
 
 
 MESSAGES: tuple[type, ...] = (
-    PowerRequest, CancelRequest, RecoveryQuery, RecoveryPage, RecoveryNode, RecoveryAction,
+    PowerRequest, CancelRequest, ReleaseRequest, RecoveryQuery, RecoveryPage, RecoveryNode, RecoveryAction,
     RunningReport, ProgressReport, OutcomeReport, ObservedState,
 )
 """Every message class, in the order ``docs/rpc.md`` describes them."""

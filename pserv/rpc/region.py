@@ -18,7 +18,7 @@ from pserv.rpc.arguments import Message, ParsesMessages
 from pserv.rpc.common import COMMAND_ERRORS, HANDSHAKE_ERRORS, SESSION_ERRORS
 from pserv.rpc.messages import (
     CancelRequest, ObservedState, OutcomeReport, PowerRequest, ProgressReport, RecoveryPage, RecoveryQuery,
-    RunningReport,
+    ReleaseRequest, RunningReport,
 )
 
 #: The most nodes one ``Recover`` page may ask for.
@@ -147,6 +147,9 @@ class ClusterConnection(Protocol):
 
     def cancel_action(self, cancel: CancelRequest) -> Deferred[bool]:
         """Ask the cluster to cancel an action; fires with whether it knew it."""
+
+    def release_node(self, release: ReleaseRequest) -> Deferred[None]:
+        """Ask the cluster to give a node up; fires once it has."""
 
     def disconnect(self) -> None:
         """Drop the connection."""

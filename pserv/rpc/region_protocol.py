@@ -19,13 +19,13 @@ from twisted.python.failure import Failure
 
 from pserv.rpc import auth, wire
 from pserv.rpc.arguments import MAX_VALUE, encode_json, fitting_prefix, item_sizes
-from pserv.rpc.cluster import CancelAction, PerformPower
+from pserv.rpc.cluster import CancelAction, PerformPower, ReleaseNode
 from pserv.rpc.common import (
     VERSION, AuthenticationFailed, CommandFailed, InvalidRequest, NotAuthenticated, version_mismatch,
 )
 from pserv.rpc.messages import (
     CancelRequest, ObservedState, OutcomeReport, PowerRequest, ProgressReport, RecoveryPage, RecoveryQuery,
-    RunningReport,
+    ReleaseRequest, RunningReport,
 )
 from pserv.rpc.protocol import GuardedAMP, command_names, describe_peer, empty
 from pserv.rpc.region import (
@@ -173,6 +173,10 @@ class RegionRPC(GuardedAMP):
     def cancel_action(self, cancel: CancelRequest) -> Deferred[bool]:
         """Ask the cluster to cancel an action; fires with whether it knew it."""
         return self._send(CancelAction, cancel=cancel).addCallback(lambda r: r["known"])
+
+    def release_node(self, release: ReleaseRequest) -> Deferred[None]:
+        """Ask the cluster to give a node up; fires once it has."""
+        return self._send(ReleaseNode, release=release).addCallback(lambda _: None)
 
     def disconnect(self) -> None:
         """Drop this cluster's connection."""

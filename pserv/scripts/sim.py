@@ -31,6 +31,8 @@ def parser() -> OneLineParser:
     p.add_argument("--nodes", type=int, default=Shape.nodes, help="nodes at the start (default %(default)s)")
     p.add_argument("--clusters", type=int, default=Shape.clusters, help="clusters (default %(default)s)")
     p.add_argument("--faults", default="all", help="all, none, or NAME[=P],... from: " + ", ".join(FAULTS))
+    p.add_argument("--skew", type=float, default=Shape.skew, metavar="SECONDS",
+                   help="each process's clock is off by up to this, either way (default %(default)s; 0 for none)")
     p.add_argument("--trace", action="store_true", help="print every event of the run")
     return p
 
@@ -75,7 +77,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name in ("steps", "nodes", "clusters", "seeds"):
         if getattr(args, name) < 1:
             parser().error(f"--{name}: must be at least 1")
-    shape = Shape(steps=args.steps, nodes=args.nodes, clusters=args.clusters)
+    if not 0 <= args.skew <= 3600:
+        parser().error("--skew: must be from 0 to 3600 seconds")
+    shape = Shape(steps=args.steps, nodes=args.nodes, clusters=args.clusters, skew=args.skew)
     _log_to(print if args.trace else None)
     failed = []
     for seed in range(args.seed, args.seed + args.seeds):

@@ -3,7 +3,8 @@ Invariant 3: once faults stop, every node whose BMC works converges.
 
 A node has converged when:
 
-- none of its actions is outstanding, and it is not left ``deleting``;
+- none of its actions is outstanding, it is not left ``deleting``, and it
+  is not left moving (its old cluster has given it up);
 - the region's observed power is the BMC's real power (the region knows
   the truth, drift included);
 - with drift policy ``enforce``, the real power is the desired one;
@@ -28,8 +29,13 @@ CHANGING = frozenset(kind for kind in ActionKind if kind.changes_power)
 """The kinds of action that change power."""
 
 
-def unconverged(engine: Engine, truth: BMCTruth) -> list[str]:
-    """Why each node that has not converged has not; empty once all have."""
+def unconverged(engine: Engine, truth: BMCTruth, region_offset: float = 0.0) -> list[str]:
+    """
+    Why each node that has not converged has not; empty once all have.
+
+    :param region_offset: how far the region's clock (its action times) is
+        off the world's.
+    """
     reasons = []
     with engine.connect() as connection:
         nodes = connection.execute(select(schema.nodes)).all()
@@ -40,13 +46,13 @@ def unconverged(engine: Engine, truth: BMCTruth) -> list[str]:
     for action in actions:
         by_node.setdefault(action.node_id, []).append(action)
     for node in nodes:
-        why = _why_not(node, by_node.get(node.id, []), truth)
+        why = _why_not(node, by_node.get(node.id, []), truth, region_offset)
         if why:
             reasons.append(f"node {node.id} ({node.power_parameters['address']}): {why}")
     return reasons
 
 
-def _why_not(node, actions: list, truth: BMCTruth) -> str | None:
+def _why_not(node, actions: list, truth: BMCTruth, region_offset: float) -> str | None:
     address = node.power_parameters["address"]
     bmc = truth.fleet.bmcs[address]
     real = bmc.power.value
@@ -55,6 +61,8 @@ def _why_not(node, actions: list, truth: BMCTruth) -> str | None:
         return "outstanding: " + ", ".join(outstanding)
     if node.lifecycle == "deleting":
         return "left deleting"
+    if node.moving_from is not None:
+        return f"still moving from {node.moving_from}"
     if bmc.settling:
         return "BMC still settling"
     if node.power_state != real:
@@ -66,7 +74,7 @@ def _why_not(node, actions: list, truth: BMCTruth) -> str | None:
         return f"enforced desired {desired}, BMC is {real}"
     changing = [a for a in actions if a.kind in CHANGING]
     if changing and changing[-1].status == ActionStatus.DONE:
-        asked = changing[-1].requested_at.replace(tzinfo=timezone.utc).timestamp()
+        asked = changing[-1].requested_at.replace(tzinfo=timezone.utc).timestamp() - region_offset
         if truth.last_press(address) < asked:
             return f"newest action {changing[-1].id} done, yet desired {desired} and BMC {real}"
     return None

@@ -14,8 +14,12 @@ The promises the simulation checks, after every step and at the end.
    ``off_verified``; no command to a node that has stayed in the command's
    target since before its action started; no outcome of a stale
    generation applied.
-5. The region's observed state never goes backwards: its observation time
-   never decreases, and what it records is what the BMC showed then.
+5. The region's observed state never goes backwards: within one epoch of
+   a node (between two hand-overs from cluster to cluster) its observation
+   time, by the clock of the one cluster that reads the node then, never
+   decreases; and what it records is what the BMC really showed when that
+   cluster read it (its time taken back by that cluster's clock offset),
+   and was reported by that cluster.
 """
 
 from __future__ import annotations
@@ -82,11 +86,13 @@ class Checker:
     :param nodes: node id by BMC address, as the world enrols them.
     """
 
-    def __init__(self, clock: Any, engine: Engine, truth: BMCTruth, nodes: dict[str, int]) -> None:
+    def __init__(self, clock: Any, engine: Engine, truth: BMCTruth, nodes: dict[str, int],
+                 offsets: dict[str, float] | None = None) -> None:
         self.clock = clock
         self.engine = engine
         self.truth = truth
         self.nodes = nodes
+        self.offsets = offsets or {}
         self.violations: list[Violation] = []
         self.acknowledged: set[int] = set()
         self._in_flight: dict[str, list[Call]] = {}
@@ -95,7 +101,8 @@ class Checker:
         self._final: dict[int, str] = {}
         self._terminal_events: dict[int, int] = {}
         self._last_event = 0
-        self._observed: dict[int, tuple[str, datetime | None]] = {}
+        self._observed: dict[int, tuple[str, datetime | None, int]] = {}
+        self._reported: dict[tuple[int, float], set[str]] = {}
 
     def fail(self, invariant: int, message: str) -> None:
         """Record a broken promise."""
@@ -222,31 +229,85 @@ class Checker:
                 self.fail(2, f"action {row.id} ended {before}, then became {row.status}")
                 self._final[row.id] = row.status
 
+    def reported(self, cluster: str, node: int, observed_at: datetime | None) -> None:
+        """``cluster`` reported an observation of ``node`` read at ``observed_at`` (its clock)."""
+        if observed_at is not None:
+            self._reported.setdefault((node, _stamp(observed_at)), set()).add(cluster)
+
+    def applied_or_older(self, cluster: str, reports: Iterable[Any]) -> None:
+        """
+        The region has handled ``reports`` (each with ``node``, ``epoch``,
+        ``observed_at``) from ``cluster``: each one of the node's current
+        epoch, from the cluster that owns it, read after the observation the
+        node shows, must now be shown (or a newer one).
+        """
+        nodes = schema.nodes
+        with self.engine.connect() as connection:
+            rows = {row.id: row for row in connection.execute(
+                select(nodes.c.id, nodes.c.epoch, nodes.c.cluster, nodes.c.moving_from,
+                       nodes.c.power_state_observed_at)
+                .where(nodes.c.id.in_(sorted({report.node for report in reports})))
+            )}
+        for report in reports:
+            row = rows.get(report.node)
+            owner = None if row is None else (row.moving_from or row.cluster)
+            if row is None or report.observed_at is None or (report.epoch, cluster) != (row.epoch, owner):
+                continue
+            read = _stamp(report.observed_at) - self.offsets.get(cluster, 0.0)
+            shown = self._true_time(row.id, row.power_state_observed_at)
+            if shown is None or shown < read - TIME_SLACK:
+                self.fail(5, f"node {row.id}: {cluster} reported a read at t={read:.3f} in epoch {row.epoch}, "
+                             f"and the region kept an older one (t={shown})")
+
+    def _true_time(self, node: int, at: datetime | None) -> float | None:
+        """When the observation stamped ``at`` was really read (by its reporter's offset)."""
+        if at is None:
+            return None
+        stamp = _stamp(at)
+        clusters = self._reported.get((node, stamp), ())
+        return max((stamp - self.offsets.get(c, 0.0) for c in clusters), default=stamp)
+
     def _check_observations(self, connection: Any) -> None:
         nodes = schema.nodes
         for row in connection.execute(
-            select(nodes.c.id, nodes.c.power_state, nodes.c.power_state_observed_at, nodes.c.power_parameters)
+            select(nodes.c.id, nodes.c.power_state, nodes.c.power_state_observed_at, nodes.c.power_parameters,
+                   nodes.c.epoch)
         ):
-            now = (row.power_state, row.power_state_observed_at)
+            now = (row.power_state, row.power_state_observed_at, row.epoch)
             before = self._observed.get(row.id)
             self._observed[row.id] = now
             if before == now or row.power_state_observed_at is None:
                 continue
-            if before is not None and before[1] is not None and now[1] < before[1]:
-                self.fail(5, f"node {row.id}: observation went back from {before[1]} to {now[1]}")
+            if before is not None and before[1] is not None and before[2] == now[2] and now[1] < before[1]:
+                self.fail(5, f"node {row.id}: observation went back from {before[1]} to {now[1]} in epoch {now[2]}")
             self._check_truth(row.id, row.power_parameters["address"], row.power_state, row.power_state_observed_at)
 
     def _check_truth(self, node: int, address: str, state: str, at: datetime) -> None:
         if state not in DEFINITE:
             return
-        seconds = at.replace(tzinfo=timezone.utc).timestamp()
-        if not self.truth.was(address, PowerState(state), seconds - TIME_SLACK, seconds + TIME_SLACK):
-            shown = self.truth.state_at(address, seconds)
-            self.fail(5, f"node {node}: the region records power {state} as seen at t={seconds:.3f}, "
-                         f"when the BMC was {shown.value}")
+        stamp = _stamp(at)
+        clusters = sorted(self._reported.get((node, stamp), ()))
+        if not clusters:
+            self.fail(5, f"node {node}: the region records power {state} as read at {at}, which no cluster reported")
+            return
+        for cluster in clusters:
+            seconds = stamp - self.offsets.get(cluster, 0.0)
+            if self.truth.was(address, PowerState(state), seconds - TIME_SLACK, seconds + TIME_SLACK):
+                return
+        seconds = stamp - self.offsets.get(clusters[0], 0.0)
+        shown = self.truth.state_at(address, seconds)
+        self.fail(5, f"node {node}: the region records power {state} as read by {clusters[0]} at t={seconds:.3f}, "
+                     f"when the BMC was {shown.value}")
 
     # At the end: invariant 2.
 
     def unended(self) -> list[int]:
         """Acknowledged actions with no terminal event."""
         return sorted(a for a in self.acknowledged if self._terminal_events.get(a, 0) == 0)
+
+
+def _stamp(moment: datetime) -> float:
+    """A time as the seconds it travels as (to the millisecond), naive times taken as UTC."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return round(moment.timestamp(), 3)

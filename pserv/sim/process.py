@@ -1,6 +1,7 @@
 """
 A simulated process: a name, whether it is alive, and its own view of the
-world's clock.
+world's clock, which may be set some seconds off (skew: each machine's
+clock is its own).
 
 Everything a process schedules goes through its :class:`ProcessClock`, so a
 crash cancels every timer it had and no code of a dead process ever runs
@@ -22,16 +23,18 @@ PRUNE_EVERY = 512
 @implementer(IReactorTime)
 class ProcessClock:
     """
-    One process's clock: the world's time, and calls it can all cancel.
+    One process's clock: the world's time ``offset`` seconds off, and calls
+    it can all cancel.  A call is due after its delay, whatever the offset.
     """
 
-    def __init__(self, world: IReactorTime) -> None:
+    def __init__(self, world: IReactorTime, offset: float = 0.0) -> None:
         self.world = world
+        self.offset = offset
         self.alive = True
         self._calls: list[IDelayedCall] = []
 
     def seconds(self) -> float:
-        return self.world.seconds()
+        return self.world.seconds() + self.offset
 
     def callLater(self, delay: float, callable: Callable[..., Any], *args: Any, **kw: Any) -> IDelayedCall:
         if not self.alive:
@@ -65,12 +68,13 @@ class Process:
 
     :ivar name: unique in the world, one per incarnation (``rack-1#2``).
     :ivar ip: the address its connections come from.
+    :param offset: how far its machine's clock is off the world's, in seconds.
     """
 
-    def __init__(self, name: str, ip: str, world_clock: IReactorTime) -> None:
+    def __init__(self, name: str, ip: str, world_clock: IReactorTime, offset: float = 0.0) -> None:
         self.name = name
         self.ip = ip
-        self.clock = ProcessClock(world_clock)
+        self.clock = ProcessClock(world_clock, offset)
 
     @property
     def alive(self) -> bool:

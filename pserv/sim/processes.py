@@ -47,8 +47,9 @@ class SimRegion:
     :ivar incarnation: how many times it has started.
     """
 
-    def __init__(self, clock: Any, network: SimNetwork, engine: Engine, rng: Random) -> None:
+    def __init__(self, clock: Any, network: SimNetwork, engine: Engine, rng: Random, offset: float = 0.0) -> None:
         self.clock = clock
+        self.offset = offset
         self.network = network
         self.engine = engine
         self.rng = rng
@@ -66,7 +67,7 @@ class SimRegion:
     def start(self) -> None:
         """Start a new region process on the same database."""
         self.incarnation += 1
-        process = self.process = Process(f"region#{self.incarnation}", "10.0.0.1", self.clock)
+        process = self.process = Process(f"region#{self.incarnation}", "10.0.0.1", self.clock, self.offset)
         database = SimDatabase(self.engine, process.clock, self.rng)
         region = self.region = Region(self.config, reactor=process.clock, clock=process.clock, database=database,
                                       power_types=POWER_TYPES_WITH_FAKE)
@@ -90,11 +91,14 @@ class SimCluster:
     One cluster: a daemon and its connection to the region.
 
     :param watcher: hears every BMC call and every registry event.
+    :param offset: how far the cluster machine's clock is off the world's
+        (the same for each of its processes).
     """
 
     def __init__(self, name: str, index: int, clock: Any, network: SimNetwork, fleet: FakeFleet,
-                 rng: Random, watcher: ClusterWatcher) -> None:
+                 rng: Random, watcher: ClusterWatcher, offset: float = 0.0) -> None:
         self.name = name
+        self.offset = offset
         self.ip = f"10.0.1.{index}"
         self.clock = clock
         self.network = network
@@ -114,7 +118,7 @@ class SimCluster:
     def start(self) -> None:
         """Start a new cluster process, knowing nothing."""
         self.incarnation += 1
-        process = self.process = Process(f"{self.name}#{self.incarnation}", self.ip, self.clock)
+        process = self.process = Process(f"{self.name}#{self.incarnation}", self.ip, self.clock, self.offset)
         driver = FakeDriver(process.clock, FleetView(self.fleet, process, self.watcher))  # type: ignore[arg-type]
         daemon = self.daemon = ClusterDaemon(process.clock, DriverSet(process.clock, {"fake": driver}),
                                              interval=SYNC_INTERVAL)

@@ -1,7 +1,9 @@
 """
 What operators do to a simulated world, step by step: single power
 requests, bursts of conflicting ones on one node, bulk requests, cancels,
-and nodes added and deleted.  Every request goes through the REST API; an
+nodes added and deleted, and nodes moved to another cluster (often just
+after a power request, and often away from a cluster that cannot hear the
+region just then).  Every request goes through the REST API; an
 action the API acknowledged (``202``, or ``200`` for a duplicate) must
 reach exactly one outcome.
 """
@@ -18,7 +20,7 @@ from pserv.sim.operators import Operator
 KINDS = ("on", "off", "cycle", "soft_off", "query")
 KIND_WEIGHTS = (3, 3, 2, 1, 1)
 CHANCES = {
-    "power": 0.25, "burst": 0.03, "bulk": 0.02, "cancel": 0.05, "add": 0.01, "delete": 0.006,
+    "power": 0.25, "burst": 0.03, "bulk": 0.02, "cancel": 0.05, "add": 0.01, "delete": 0.006, "move": 0.03,
 }
 """Probability per step (one simulated second) of each kind of operator work."""
 
@@ -39,6 +41,10 @@ class WorkloadTargets(Protocol):
     def enrolled(self, address: str, node: int) -> None: ...
 
     def deleted(self, node: int) -> None: ...
+
+    def node_clusters(self) -> dict[int, str | None]: ...
+
+    def cut_off_clusters(self) -> list[str]: ...
 
     def acknowledged(self, action: int) -> None: ...
 
@@ -119,6 +125,26 @@ class Workload:
             node = rng.choice(nodes)
             self.world.deleted(node)
             self._later(self._at(rng), "DELETE", f"/api/v1/nodes/{node}", None, None)
+
+    def _move(self, rng: Random) -> None:
+        """
+        Move a node to another cluster: half the time one whose cluster is
+        down or partitioned, if any, and half the time just after asking
+        for power (so that the move meets an action in flight).
+        """
+        clusters = self.world.node_clusters()
+        nodes = [node for node in self.world.live_nodes() if node in clusters]
+        if not nodes or len(self.world.clusters) < 2:
+            return
+        unreachable = self.world.cut_off_clusters()
+        cut_off = [node for node in nodes if clusters[node] in unreachable]
+        node = rng.choice(cut_off) if cut_off and rng.random() < 0.5 else rng.choice(nodes)
+        target = rng.choice([c.name for c in self.world.clusters if c.name != clusters[node]])
+        at = self._at(rng)
+        if rng.random() < 0.5:
+            self._request(node, self._kind(rng), at)
+            at += rng.uniform(0, 0.5)
+        self._later(at, "PATCH", f"/api/v1/nodes/{node}", {"cluster": target}, None)
 
     def _request(self, node: int, kind: str, at: float) -> None:
         self._later(at, "POST", f"/api/v1/nodes/{node}/power", {"action": kind}, self._acked)

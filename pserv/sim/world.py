@@ -19,7 +19,7 @@ from typing import Any, Callable, Sequence
 from sqlalchemy import func, select
 
 from pserv.power.registry import ActionEvent
-from pserv.power.states import PowerState
+from pserv.power.states import DEFINITE, PowerState
 from pserv.testing.power import FakeBMC, FakeFleet, HeapClock, advance_until_idle
 from pserv.region import schema
 from pserv.region.clusters import store_form
@@ -49,6 +49,8 @@ class Shape:
     nodes: int = 6
     clusters: int = 2
     settle_limit: float = 900.0
+    skew: float = 5.0
+    """Each process's clock is off the world's by up to this many seconds, either way."""
 
 
 @dataclass
@@ -90,13 +92,15 @@ class World:
         self.truth = BMCTruth(self.fleet)
         self.node_of: dict[str, int] = {}
         self._live: list[int] = []
-        self.checker = Checker(self.clock, self.engine, self.truth, self.node_of)
+        skew = Random(f"skew {seed}")
+        offsets = {f"rack-{i}": skew.uniform(-shape.skew, shape.skew) for i in range(1, shape.clusters + 1)}
+        self.checker = Checker(self.clock, self.engine, self.truth, self.node_of, offsets)
         self.network = SimNetwork(self.clock, self.rng)
-        self.region = SimRegion(self.clock, self.network, self.engine, self.rng)
+        self.region = SimRegion(self.clock, self.network, self.engine, self.rng, skew.uniform(-shape.skew, shape.skew))
         self.region.on_start.append(self._watch_outcomes)
         self.clusters = [
-            SimCluster(f"rack-{i}", i, self.clock, self.network, self.fleet, self.rng, self)
-            for i in range(1, shape.clusters + 1)
+            SimCluster(name, i, self.clock, self.network, self.fleet, self.rng, self, offset)
+            for i, (name, offset) in enumerate(offsets.items(), 1)
         ]
         self.operator = Operator(self.network, self.clock, self._token())
         self.workload = Workload(self, self.operator)
@@ -151,7 +155,7 @@ class World:
         while self.clock.seconds() - started < self.shape.settle_limit:
             for _ in range(5):
                 self._second()
-            if not unconverged(self.engine, self.truth):
+            if not unconverged(self.engine, self.truth, self.region.offset):
                 return self.clock.seconds() - started
         return None
 
@@ -159,7 +163,7 @@ class World:
         for action in self.checker.unended():
             self.checker.fail(2, f"acknowledged action {action} never reached an outcome")
         if converged_after is None:
-            reasons = unconverged(self.engine, self.truth)
+            reasons = unconverged(self.engine, self.truth, self.region.offset)
             self.checker.fail(3, f"not converged {self.shape.settle_limit:g}s after the faults stopped: "
                                  + "; ".join(reasons[:4]))
         self.log(f"end: {len(self.checker.violations)} violation(s)")
@@ -179,6 +183,8 @@ class World:
             "actions by status": dict(sorted(statuses.items())),
             "BMC commands": sum(len(b.commands) for b in self.fleet.bmcs.values()),
             "faults": {k: v for k, v in self.faults.counts.items() if v},
+            "clock offsets (s)": {"region": round(self.region.offset, 3),
+                                  **{c.name: round(c.offset, 3) for c in self.clusters}},
             "region starts": self.region.incarnation,
             "cluster starts": sum(c.incarnation for c in self.clusters),
             "converged after (s)": converged_after,
@@ -202,6 +208,19 @@ class World:
     def deleted(self, node: int) -> None:
         if node in self._live:
             self._live.remove(node)
+
+    def node_clusters(self) -> dict[int, str | None]:
+        """Each node's cluster as the region has it (the one it is moving to, for a node moving)."""
+        nodes = schema.nodes
+        with self.engine.connect() as connection:
+            return dict(connection.execute(select(nodes.c.id, nodes.c.cluster)).all())
+
+    def cut_off_clusters(self) -> list[str]:
+        """The clusters that cannot hear the region now: down, or with their connection stalled."""
+        now = self.clock.seconds()
+        stalled = {c.client.process.name for c in self.network.connections if not c.closed and c.stalled_until > now}
+        return [c.name for c in self.clusters
+                if not c.up or (c.process is not None and c.process.name in stalled)]
 
     def acknowledged(self, action: int) -> None:
         self.checker.acknowledged.add(action)
@@ -261,11 +280,15 @@ class World:
         original = clusters.report_outcome
 
         def report_outcome(cluster: str, outcome: OutcomeReport) -> Any:
+            self.checker.reported(cluster, outcome.node, outcome.observed_at)
+
             def recorded(applied: bool) -> bool:
                 state = None if outcome.power_state is None else outcome.power_state.value
                 self.log(f"region: action {outcome.action} {outcome.status.value} "
                          f"({state}){'' if applied else ' not applied'}")
                 self.checker.outcome_recorded(store_form(outcome), applied)
+                if applied and outcome.power_state in DEFINITE:
+                    self.checker.applied_or_older(cluster, [outcome])
                 return applied
 
             return original(cluster, outcome).addCallback(recorded)
@@ -275,10 +298,17 @@ class World:
 
         def report_power_states(cluster: str, states: Sequence[ObservedState]) -> Any:
             self.log(f"region: from {cluster} observed " + ", ".join(
-                f"{s.node} {s.power_state.value} at {_since_start(s.observed_at)}" for s in states))
-            return observed(cluster, states)
+                f"{s.node} {s.power_state.value} at {_since_start(s.observed_at)} (epoch {s.epoch})" for s in states))
+            for state in states:
+                self.checker.reported(cluster, state.node, state.observed_at)
+            return observed(cluster, states).addCallback(self._kept, cluster, states)
 
         clusters.report_power_states = report_power_states  # type: ignore[method-assign]
+
+
+    def _kept(self, changed: int, cluster: str, states: Sequence[ObservedState]) -> int:
+        self.checker.applied_or_older(cluster, states)
+        return changed
 
 
 def _since_start(moment: datetime) -> str:

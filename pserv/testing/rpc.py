@@ -23,7 +23,7 @@ from pserv.rpc.cluster_protocol import ClusterRPC
 from pserv.rpc.common import AuthenticationFailed, NotAuthenticated
 from pserv.rpc.messages import (
     CancelRequest, ObservedState, OutcomeReport, PowerRequest, ProgressReport, RecoveryAction, RecoveryNode,
-    RecoveryPage, RecoveryQuery, RunningReport,
+    RecoveryPage, RecoveryQuery, ReleaseRequest, RunningReport,
 )
 from pserv.rpc.region import Prove
 from pserv.rpc.region_protocol import RegionRPC, RegionRPCFactory
@@ -125,6 +125,9 @@ class RecordingCluster:
     def cancel_action(self, cancel: CancelRequest) -> bool:
         self.calls.append(("cancel_action", cancel))
         return self.known
+
+    def release_node(self, release: ReleaseRequest) -> None:
+        self.calls.append(("release_node", release))
 
 
 class InMemory:

@@ -86,6 +86,24 @@ async def test_node_lifecycle(api):
 
 
 @pytest_twisted.ensureDeferred
+async def test_a_node_moves_only_when_no_action_is_in_flight(api, engine):
+    """PATCH of the cluster answers 409 naming cluster while an action is sent; otherwise the node is moving."""
+    from sqlalchemy import text
+
+    await enrol(api)
+    action = (await api.call("POST", "/api/v1/nodes/{node}/power", node="node-1", body={"action": "on"})).body
+    with engine.begin() as connection:
+        connection.execute(text(f"UPDATE power_actions SET status = 'sent' WHERE id = {action['id']}"))
+    refused = await api.call("PATCH", "/api/v1/nodes/{node}", node="node-1", body={"cluster": "rack-2"})
+    assert refused.status == 409 and refused.body["field"] == "cluster"
+    assert f"on action {action['id']} is sent on cluster rack-1" in refused.body["error"]
+    with engine.begin() as connection:
+        connection.execute(text(f"UPDATE power_actions SET status = 'done' WHERE id = {action['id']}"))
+    moved = await api.call("PATCH", "/api/v1/nodes/{node}", node="node-1", body={"cluster": "rack-2"})
+    assert moved.status == 200 and (moved.body["cluster"], moved.body["moving_from"]) == ("rack-2", "rack-1")
+
+
+@pytest_twisted.ensureDeferred
 async def test_power_request_is_committed_then_accepted(api, engine):
     """A power request answers 202 with the action and its Location, after the commit."""
     await enrol(api)

@@ -16,14 +16,14 @@ from pserv.region.clusters import UNDELIVERED, ConnectedClusters
 from pserv.region.db import Database
 from pserv.region.store.actions import get_action, request_power
 from pserv.region.store.clusters import list_clusters
-from pserv.region.store.nodes import create_node
+from pserv.region.store.nodes import create_node, get_node, update_node
 from pserv.rpc.messages import OutcomeReport, RecoveryQuery, RunningReport
 from pserv.testing.fake_driver import POWER_TYPES_WITH_FAKE
 
 
 class RecordingConnection:
     def __init__(self, broken=False):
-        self.performed, self.cancelled, self.broken = [], [], broken
+        self.performed, self.cancelled, self.released, self.broken = [], [], [], broken
 
     def perform_power(self, request):
         self.performed.append(request)
@@ -32,6 +32,10 @@ class RecordingConnection:
     def cancel_action(self, cancel):
         self.cancelled.append((cancel.node, cancel.action))
         return succeed(True)
+
+    def release_node(self, release):
+        self.released.append(release.node)
+        return fail(ConnectionError("gone")) if self.broken else succeed(None)
 
 
 @pytest.fixture
@@ -130,3 +134,33 @@ async def test_a_failed_start_delivery_is_logged_without_secrets(hub, moments):
     assert not any("n0t-the-Password" in repr(e) + formatEvent(e) for e in events)
     page = await hub.recover("rack-1", RecoveryQuery(after=None, limit=10))
     assert [a.id for a in page.nodes[0].actions] == [action["id"]]
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_moved_node_goes_to_its_new_cluster_once_the_old_gives_it_up(hub, moments):
+    """A cluster is asked to give up the nodes moved away from it as it connects; then the new cluster gets them."""
+    node = enrol(hub, moments, "n0", "rack-1")
+    action, _ = hub.database.run_now(request_power, "n0", "on", "a", moments())
+    hub.database.run_now(update_node, "n0", {"cluster": "rack-2"}, moments())
+    rack2 = RecordingConnection()
+    await hub.cluster_connected("rack-2", rack2)
+    assert rack2.released == [] and rack2.performed == []
+    rack1 = RecordingConnection()
+    await hub.cluster_connected("rack-1", rack1)
+    assert rack1.released == [node["id"]] and rack1.performed == []
+    assert [r.action for r in rack2.performed] == [action["id"]] and rack2.performed[0].epoch == 1
+    assert hub.database.run_now(get_node, "n0")["moving_from"] is None
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_node_not_given_up_stays_moving(hub, moments):
+    """A release the old cluster does not answer leaves the node moving and its actions pending."""
+    enrol(hub, moments, "n0", "rack-1")
+    action, _ = hub.database.run_now(request_power, "n0", "on", "a", moments())
+    hub.database.run_now(update_node, "n0", {"cluster": "rack-2"}, moments())
+    rack2 = RecordingConnection()
+    await hub.cluster_connected("rack-2", rack2)
+    await hub.cluster_connected("rack-1", RecordingConnection(broken=True))
+    await hub.start_releases()
+    assert hub.database.run_now(get_node, "n0")["moving_from"] == "rack-1"
+    assert rack2.performed == [] and hub.database.run_now(get_action, action["id"])["status"] == "pending"

@@ -26,7 +26,7 @@ def test_migrations_build_the_schema(engine):
     with engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection), metadata)
     assert differences == []
-    assert current_revision(engine) == head_revision() == "0006"
+    assert current_revision(engine) == head_revision() == "0007"
 
 
 def test_upgrade_again_keeps_rows(engine, run, moments):
@@ -73,14 +73,14 @@ OLD_ACTION = (
 
 
 def test_upgrade_from_0001_keeps_every_node(database_url):
-    """A database at revision 0001 upgraded to the newest keeps its nodes, with drift_policy observe."""
+    """A database at revision 0001 upgraded to the newest keeps its nodes: drift_policy observe, not moving, epoch 0."""
     with database_at(database_url, "0001") as engine:
         with engine.begin() as connection:
             connection.execute(text(OLD_NODE))
         upgrade(engine)
         with engine.connect() as connection:
-            row = connection.execute(text("SELECT name, generation, drift_policy FROM nodes")).one()
-        assert tuple(row) == ("old", 3, "observe")
+            row = connection.execute(text("SELECT name, generation, drift_policy, moving_from, epoch FROM nodes")).one()
+        assert tuple(row) == ("old", 3, "observe", None, 0)
 
 
 def test_upgrade_from_0003_keeps_every_action_with_no_desired_before(database_url):

@@ -7,9 +7,9 @@ import pytest
 
 from pserv.rpc import wire
 from pserv.rpc.arguments import Message
-from pserv.rpc.cluster import CancelAction, ClusterResponder, PerformPower
+from pserv.rpc.cluster import CancelAction, ClusterResponder, PerformPower, ReleaseNode
 from pserv.rpc.common import CommandFailed, InvalidRequest
-from pserv.rpc.messages import CancelRequest, PowerRequest
+from pserv.rpc.messages import CancelRequest, PowerRequest, ReleaseRequest
 
 from pserv.testing.rpc import InMemory, RecordingCluster, power_request
 
@@ -34,6 +34,12 @@ def test_cancel_action(memory, known):
     memory.cluster.known = known
     assert memory.call(memory.server.cancel_action(CancelRequest(3, 30))) is known
     assert memory.cluster.calls == [("cancel_action", CancelRequest(3, 30))]
+
+
+def test_release_node(memory):
+    """ReleaseNode carries the node; the answer means released."""
+    assert memory.call(memory.server.release_node(ReleaseRequest(5))) is None
+    assert memory.cluster.calls == [("release_node", ReleaseRequest(5))]
 
 
 def test_request_missing_a_field_is_refused_by_the_cluster(memory):
@@ -72,7 +78,8 @@ def test_recording_cluster_is_a_cluster_responder():
 
 
 def test_the_commands_carry_messages():
-    """PerformPower carries a PowerRequest and CancelAction a CancelRequest."""
+    """PerformPower carries a PowerRequest, CancelAction a CancelRequest and ReleaseNode a ReleaseRequest."""
     assert dict(PerformPower.arguments)[b"request"].kind is PowerRequest
     request, = CancelAction.arguments
     assert request[0] == b"cancel" and isinstance(request[1], Message) and request[1].kind is CancelRequest
+    assert dict(ReleaseNode.arguments)[b"release"].kind is ReleaseRequest

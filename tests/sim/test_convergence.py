@@ -51,3 +51,10 @@ def test_enforce_must_reach_the_desired_state_observe_may_show_drift():
     engine = fresh_engine()
     node(engine, power_state="off", drift_policy="observe")
     assert unconverged(engine, truth(PowerState.OFF)) == []
+
+
+def test_a_node_left_moving_has_not_converged():
+    """A node its old cluster has not given up is not converged."""
+    engine = fresh_engine()
+    node(engine, cluster="rack-2", moving_from="rack-1")
+    assert "still moving from rack-1" in unconverged(engine, truth(PowerState.ON))[0]

@@ -89,15 +89,77 @@ def test_a_second_terminal_event_breaks_invariant_2(world):
     assert checker.unended() == [8]
 
 
+def shows(checker, state, at, epoch=0, insert=False):
+    """The region shows node 1 (on bmc-1) ``state`` as read at ``at`` (seconds) in ``epoch``."""
+    seen = datetime.fromtimestamp(at, timezone.utc).replace(tzinfo=None)
+    values = dict(power_state=state, power_state_observed_at=seen, epoch=epoch)
+    with checker.engine.begin() as connection:
+        if insert:
+            connection.execute(schema.nodes.insert().values(
+                id=1, name="n", cluster="rack-1", power_type="fake", power_parameters={"address": "bmc-1"},
+                power_secrets={}, desired_power_state="on", generation=1, lifecycle="ready", created_at=seen,
+                updated_at=seen, drift_policy="observe", **values,
+            ))
+        else:
+            connection.execute(schema.nodes.update().values(**values))
+    return seen
+
+
 def test_recording_a_state_the_bmc_did_not_have_breaks_invariant_5(world):
     """The region showing power on as seen when the BMC was off is a violation."""
     clock, checker, process = world
-    seen = datetime.fromtimestamp(clock.seconds(), timezone.utc).replace(tzinfo=None)
-    with checker.engine.begin() as connection:
-        connection.execute(schema.nodes.insert().values(
-            id=1, name="n", cluster="rack-1", power_type="fake", power_parameters={"address": "bmc-1"},
-            power_secrets={}, desired_power_state="on", power_state="on", power_state_observed_at=seen,
-            generation=1, lifecycle="ready", created_at=seen, updated_at=seen, drift_policy="observe",
-        ))
+    checker.reported("rack-1", 1, shows(checker, "on", clock.seconds(), insert=True))
     checker.after_step()
     assert [v.invariant for v in checker.violations] == [5]
+
+
+def test_a_state_no_cluster_reported_breaks_invariant_5(world):
+    """An observation the region shows that no cluster reported is a violation."""
+    clock, checker, process = world
+    shows(checker, "off", clock.seconds(), insert=True)
+    checker.after_step()
+    assert "which no cluster reported" in checker.violations[0].message
+
+
+def test_a_skewed_cluster_s_read_is_checked_at_the_true_time(world):
+    """A read stamped by a clock 3 s ahead is checked against the BMC 3 s earlier: right, then wrong."""
+    clock, checker, process = world
+    checker.offsets["rack-1"] = 3.0
+    bmc = checker.truth.fleet.bmcs["bmc-1"]
+    clock.advance(10)
+    bmc.power_on()
+    clock.advance(1)
+    checker.reported("rack-1", 1, shows(checker, "on", clock.seconds() + 3.0, insert=True))
+    checker.after_step()
+    assert checker.violations == []
+    checker.reported("rack-1", 1, shows(checker, "on", clock.seconds() - 2.0 + 3.0))
+    checker.after_step()
+    assert "read by rack-1" in checker.violations[-1].message and checker.violations[-1].invariant == 5
+
+
+def test_an_observation_going_back_breaks_invariant_5_only_within_an_epoch(world):
+    """Within an epoch the observation time never decreases; a new epoch (another cluster's clock) starts afresh."""
+    clock, checker, process = world
+    now = clock.seconds()
+    checker.reported("rack-1", 1, shows(checker, "off", now, insert=True))
+    checker.after_step()
+    checker.reported("rack-1", 1, shows(checker, "off", now - 5, epoch=1))
+    checker.after_step()
+    assert checker.violations == []
+    checker.reported("rack-1", 1, shows(checker, "off", now - 8, epoch=1))
+    checker.after_step()
+    assert "went back" in checker.violations[-1].message
+
+
+def test_keeping_an_older_read_over_a_newer_one_of_the_epoch_breaks_invariant_5(world):
+    """A read by the node's cluster in its epoch, newer than the one shown, must be shown once handled."""
+    from types import SimpleNamespace
+
+    clock, checker, process = world
+    checker.reported("rack-1", 1, shows(checker, "off", clock.seconds(), insert=True))
+    newer = SimpleNamespace(node=1, epoch=0, observed_at=datetime.fromtimestamp(clock.seconds() + 1, timezone.utc))
+    checker.applied_or_older("rack-2", [newer])
+    checker.applied_or_older("rack-1", [SimpleNamespace(node=1, epoch=1, observed_at=newer.observed_at)])
+    assert checker.violations == []
+    checker.applied_or_older("rack-1", [newer])
+    assert "kept an older one" in checker.violations[-1].message

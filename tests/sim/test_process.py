@@ -33,3 +33,13 @@ def test_live_calls_run_on_the_world_clock():
     process.clock.callLater(2, lambda: fired.append(process.clock.seconds()))
     clock.advance(2)
     assert fired == [2.0] and process.clock.getDelayedCalls() == []
+
+
+def test_a_process_clock_may_be_off_the_world_s():
+    """A skewed process reads the world's time plus its offset, and its calls still wait their delay."""
+    clock = Clock()
+    process = Process("p#1", "10.0.0.9", clock, offset=-4.5)
+    fired = []
+    process.clock.callLater(2, lambda: fired.append((clock.seconds(), process.clock.seconds())))
+    clock.advance(2)
+    assert fired == [(2.0, -2.5)]

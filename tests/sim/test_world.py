@@ -46,9 +46,80 @@ def test_without_faults_everything_is_done_and_converges_fast():
 
 
 def test_a_bug_put_back_is_caught(monkeypatch):
-    """With the cluster's memory of ended actions removed, a known seed breaks invariant 4 (a second cycle)."""
+    """With the cluster's memory of ended actions removed, a known seed breaks invariant 4 (an ended action re-run)."""
     import pserv.cluster.power
 
     monkeypatch.setattr(pserv.cluster.power, "ENDED_MEMORY", 0)
-    result = World(23, Shape(steps=200), parse_faults("all")).run()
+    result = World(26, Shape(steps=100), parse_faults("all")).run()
     assert any(v.invariant == 4 for v in result.violations), result.violations
+
+
+def test_a_move_without_a_hand_over_is_caught(monkeypatch):
+    """A move that gives the node to its new cluster at once lets two clusters read one BMC: invariant 1."""
+    import pserv.region.store.nodes
+    from pserv.region.store.moves import move_to
+
+    def at_once(connection, node, cluster, now):
+        return {**move_to(connection, node, cluster, now), "moving_from": None}
+
+    monkeypatch.setattr(pserv.region.store.nodes, "move_to", at_once)
+    result = World(55, Shape(steps=60), parse_faults("all")).run()
+    assert any(v.invariant == 1 for v in result.violations), result.violations
+
+
+def test_ordering_reads_by_two_clocks_is_caught(monkeypatch):
+    """Comparing the old and the new cluster's clocks after a move keeps a stale read: invariant 5."""
+    from sqlalchemy import select, update
+
+    import pserv.region.store.moves
+    import pserv.region.store.reports
+    from pserv.region import schema
+
+    released, nodes = pserv.region.store.moves.released, schema.nodes
+
+    def keeping_the_time(connection, node_id, cluster, now):
+        kept = connection.execute(select(nodes.c.power_state_observed_at).where(nodes.c.id == node_id)).scalar()
+        pending = released(connection, node_id, cluster, now)
+        connection.execute(update(nodes).where(nodes.c.id == node_id).values(power_state_observed_at=kept))
+        return pending
+
+    def by_any_clock(node, report):
+        seen = pserv.region.store.reports._parse_time(report.get("observed_at"))
+        shown = node.power_state_observed_at
+        return None if seen is None or (shown is not None and seen <= shown) else seen
+
+    monkeypatch.setattr(pserv.region.store.moves, "released", keeping_the_time)
+    monkeypatch.setattr(pserv.region.store.reports, "_newer", by_any_clock)
+    result = World(33, Shape(steps=60), parse_faults("all")).run()
+    assert any(v.invariant == 5 for v in result.violations), result.violations
+
+
+def test_a_move_away_from_a_partitioned_cluster_waits_for_it():
+    """Moved while its cluster is cut off, a node is left to that cluster until it is back and gives it up."""
+    from pserv.region.store.nodes import get_node
+
+    world = World(3, Shape(steps=0, nodes=0, skew=0), {})
+    world.region.start()
+    for cluster in world.clusters:
+        cluster.start()
+    address = world.new_bmc()
+    body = {"name": "n1", "cluster": "rack-1", "power_type": "fake", "power_parameters": {"address": address}}
+    world.workload._call("POST", "/api/v1/nodes", body, lambda node: world.enrolled(address, node["id"]))
+    for _ in range(5):
+        world._second()
+    [rpc] = [c for c in world.network.connections if not c.closed and c.client.process.name.startswith("rack-1")]
+    rpc.stall(120)
+    world.workload._call("PATCH", "/api/v1/nodes/n1", {"cluster": "rack-2"}, None)
+    for _ in range(10):
+        world._second()
+    with world.engine.connect() as connection:
+        assert get_node(connection, "n1")["moving_from"] == "rack-1"
+    assert not [line for line in world.events if f"rack-2#1: query {address}" in line]
+    for _ in range(60):
+        world._second()
+    with world.engine.connect() as connection:
+        node = get_node(connection, "n1")
+    assert (node["cluster"], node["moving_from"]) == ("rack-2", None)
+    assert node["power_state"] == world.fleet.bmcs[address].power.value
+    assert [line for line in world.events if f"rack-2#1: query {address}" in line]
+    assert world.checker.violations == []

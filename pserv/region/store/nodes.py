@@ -24,6 +24,7 @@ from pserv.power.types import POWER_TYPES, PowerTypes
 from pserv.region import schema
 from pserv.region.errors import Conflict, Invalid
 from pserv.region.store.common import MAX_ID, add_event, insert_returning_id, iso, one_row, page, utc
+from pserv.region.store.moves import move_to
 from pserv.region.store.transitions import move
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
@@ -37,6 +38,7 @@ def node_json(row: Row) -> dict[str, Any]:
         "id": row.id,
         "name": row.name,
         "cluster": row.cluster,
+        "moving_from": row.moving_from,
         "power_type": row.power_type,
         "power_parameters": parameters,
         "desired_power_state": row.desired_power_state,
@@ -105,7 +107,10 @@ def update_node(
 ) -> dict[str, Any]:
     """
     Change a node's name, cluster, power type or power settings.  A secret
-    sent as ``"set"``, or left out, keeps its stored value.
+    sent as ``"set"``, or left out, keeps its stored value.  A change of
+    cluster is a move (:mod:`pserv.region.store.moves`): refused while an
+    action is in flight, and handed over once the old cluster gives the
+    node up.
 
     :param power_types: the power types the node may have.
     """
@@ -116,8 +121,8 @@ def update_node(
     if "name" in body and body["name"] != row.name:
         values["name"] = _check_name(body["name"])
         _check_name_free(connection, values["name"])
-    if "cluster" in body:
-        values["cluster"] = _check_cluster(body["cluster"])
+    if "cluster" in body and (cluster := _check_cluster(body["cluster"])) != row.cluster:
+        values.update(move_to(connection, row, cluster, now))
     if "drift_policy" in body:
         values["drift_policy"] = body["drift_policy"]
     if "power_type" in body or "power_parameters" in body:

@@ -25,9 +25,16 @@ from pserv.rpc.messages import PowerRequest, RecoveryAction, RecoveryNode, Recov
 
 
 def recover(connection: Connection, cluster: str, after: int | None, limit: int, now: datetime) -> RecoveryPage:
-    """One page of ``cluster``'s nodes with an id above ``after``, in id order, at most ``limit``."""
+    """
+    One page of ``cluster``'s nodes with an id above ``after``, in id order,
+    at most ``limit``: not those still moving to it (their old cluster has
+    not given them up).
+    """
     table = schema.nodes
-    query = select(table).where(table.c.cluster == cluster).order_by(table.c.id).limit(limit + 1)
+    query = (
+        select(table).where(table.c.cluster == cluster, table.c.moving_from.is_(None))
+        .order_by(table.c.id).limit(limit + 1)
+    )
     if after is not None:
         query = query.where(table.c.id > after)
     rows = connection.execute(query).all()
@@ -49,6 +56,7 @@ def _entry(row: Any, actions: list[Any]) -> RecoveryNode:
         power_parameters=_settings(row),
         desired_power_state=PowerState(row.desired_power_state),
         generation=row.generation,
+        epoch=row.epoch,
         actions=tuple(
             RecoveryAction(
                 id=a.id,
@@ -97,23 +105,29 @@ def claim_for_delivery(
     connection: Connection, clusters: list[str], action_ids: list[int] | None, now: datetime
 ) -> list[tuple[str, PowerRequest]]:
     """
-    Pending actions of nodes owned by ``clusters`` (all of them, or only
+    Pending actions of nodes driven by ``clusters`` (all of them, or only
     ``action_ids``), marked ``sent``: each as its node's cluster and the
-    request to send it.
+    request to send it, oldest action first.  A node still moving to its
+    cluster has none handed over.  The nodes' rows are locked (in node
+    order, as every transaction that locks several takes them), so that a
+    move and a claim of the same node are one after the other: the move
+    then sees the action ``sent`` and is refused, or the claim sees the
+    node moving.
     """
     if not clusters:
         return []
     actions, nodes = schema.power_actions, schema.nodes
     query = (
         select(actions, nodes.c.name, nodes.c.cluster, nodes.c.power_type, nodes.c.power_parameters,
-               nodes.c.power_secrets)
+               nodes.c.power_secrets, nodes.c.epoch)
         .join(nodes, nodes.c.id == actions.c.node_id)
-        .where(actions.c.status == ActionStatus.PENDING.value, nodes.c.cluster.in_(clusters))
-        .order_by(actions.c.id)
+        .where(actions.c.status == ActionStatus.PENDING.value, nodes.c.cluster.in_(clusters),
+               nodes.c.moving_from.is_(None))
+        .order_by(actions.c.node_id, actions.c.id).with_for_update(of=nodes)
     )
     if action_ids is not None:
         query = query.where(actions.c.id.in_(action_ids))
-    rows = connection.execute(query).all()
+    rows = sorted(connection.execute(query).all(), key=lambda row: row.id)
     mark_sent(connection, [row.id for row in rows], now)
     return [(row.cluster, _request(row)) for row in rows]
 
@@ -122,4 +136,5 @@ def _request(row: Any) -> PowerRequest:
     return PowerRequest(
         action=row.id, node=row.node_id, name=row.name, kind=ActionKind(row.kind), generation=row.generation,
         power_type=row.power_type, power_parameters=_settings(row), escalate_after=row.escalate_after,
+        epoch=row.epoch,
     )

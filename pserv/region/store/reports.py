@@ -3,10 +3,18 @@ What clusters report: actions running, their progress and outcomes, and
 observed power states.
 
 Every report is idempotent by action id and refused (recorded, never
-applied) when the reporting cluster does not own the node.  An outcome is
-applied to the node only if it carries the node's current generation of
-intent; a stale one is recorded as an event and changes nothing else.  An
-observed state never moves a node's observation backwards in time.
+applied) when the reporting cluster does not own the node (the cluster a
+moving node is moving from still owns it: :func:`~pserv.region.store.moves.owner`).
+An outcome is applied to the node only if it carries the node's current
+generation of intent; a stale one is recorded as an event and changes
+nothing else.
+
+Observations are ordered by what the region controls, never by comparing
+two machines' clocks: a state is applied only if it was read in the node's
+current epoch (:mod:`pserv.region.store.moves`), in which one cluster, on
+one clock, reads the node; and, within the epoch, only if that cluster
+read it after the one the region shows.  The observation time the node
+shows is the reading cluster's; a hand-over clears it.
 """
 
 from __future__ import annotations
@@ -31,8 +39,9 @@ from pserv.region import schema
 from pserv.region.store.actions import request_intent
 from pserv.region.store.common import add_event, utc
 from pserv.region.store.intent import settle_intent
-from pserv.util.times import moment_from_iso
+from pserv.region.store.moves import owner
 from pserv.region.store.transitions import move
+from pserv.util.times import moment_from_iso
 
 
 def mark_sent(connection: Connection, action_ids: list[int], now: datetime) -> None:
@@ -78,10 +87,9 @@ def report_outcome(connection: Connection, cluster: str, outcome: Mapping[str, A
     if action.cancel_requested:
         settle_intent(connection, node, action, now)
     applied = int(outcome.get("generation", -1)) >= node.generation and action.generation == node.generation
-    seen_at = _parse_time(outcome.get("observed_at")) or utc(now)
-    newer = node.power_state_observed_at is None or seen_at > node.power_state_observed_at
-    if applied and newer and outcome.get("power_state") in values(DEFINITE):
-        _observe(connection, node, outcome["power_state"], None, seen_at)
+    seen_at = _newer(node, outcome)
+    if applied and seen_at is not None and outcome.get("power_state") in values(DEFINITE):
+        _observe(connection, node, outcome["power_state"], None, seen_at, now)
     elif not applied:
         add_event(
             connection, now, "stale_outcome",
@@ -108,12 +116,12 @@ def report_power_states(
         node = connection.execute(
             select(schema.nodes).where(schema.nodes.c.id == int(state["node"])).with_for_update()
         ).first()
-        if node is None or node.cluster != cluster:
+        if node is None or owner(node) != cluster:
             continue
-        observed_at = _parse_time(state.get("observed_at")) or utc(now)
-        if node.power_state_observed_at is not None and observed_at <= node.power_state_observed_at:
+        observed_at = _newer(node, state)
+        if observed_at is None:
             continue
-        changed += _observe(connection, node, state["power_state"], state.get("error"), observed_at)
+        changed += _observe(connection, node, state["power_state"], state.get("error"), observed_at, now)
         restoring = _enforce(connection, node, state["power_state"], now)
         if restoring is not None:
             enforced.append(restoring)
@@ -157,7 +165,22 @@ def _record_outcome(
     return True
 
 
-def _observe(connection: Connection, node: Row, state: str, error: str | None, at: datetime) -> int:
+def _newer(node: Row, report: Mapping[str, Any]) -> datetime | None:
+    """
+    When the state ``report`` carries was read, if it is newer than the
+    node's: of the node's current epoch, and read after the observation
+    the node shows (both by the one clock of the epoch's cluster).
+    """
+    seen_at = _parse_time(report.get("observed_at"))
+    if seen_at is None or int(report.get("epoch", 0)) != node.epoch:
+        return None
+    if node.power_state_observed_at is not None and seen_at <= node.power_state_observed_at:
+        return None
+    return seen_at
+
+
+def _observe(connection: Connection, node: Row, state: str, error: str | None, at: datetime,
+             now: datetime) -> int:
     nodes = schema.nodes
     error = error if state == PowerState.ERROR else None
     connection.execute(
@@ -168,7 +191,7 @@ def _observe(connection: Connection, node: Row, state: str, error: str | None, a
     if state == node.power_state:
         return 0
     message = f"power observed {state} (was {node.power_state})" + (f": {error}" if error else "")
-    add_event(connection, at, "power_observed", message, node)
+    add_event(connection, now, "power_observed", message, node)
     return 1
 
 
@@ -192,7 +215,7 @@ def _owned_action(connection: Connection, cluster: str, action_id: int, now: dat
     if action is None:
         return None
     node = _node_of(connection, action, lock=True)
-    if node.cluster != cluster:
+    if owner(node) != cluster:
         add_event(
             connection, now, "report_refused",
             f"cluster {cluster} reported on action {action_id} of a node it does not own", node, action_id,

@@ -36,10 +36,19 @@ def test_action_life_and_applied_outcome(run, moments):
     run(mark_sent, [action["id"]], moments(1))
     assert run(report_running, "rack-1", action["id"], moments(1))
     assert run(report_progress, "rack-1", action["id"], "off_verified", moments(1))
-    assert run(report_outcome, "rack-1", outcome(action), moments(1))
+    assert run(report_outcome, "rack-1", outcome(action, observed_at="2026-11-22T12:00:03.5Z"), moments(1))
     shown, node = run(get_action, action["id"]), run(get_node, "n")
     assert (shown["status"], shown["power_state"], shown["started_at"] is not None) == ("done", "on", True)
-    assert (node["power_state"], node["power_state_observed_at"]) == ("on", "2026-11-22T12:00:04.000Z")
+    assert (node["power_state"], node["power_state_observed_at"]) == ("on", "2026-11-22T12:00:03.500Z")
+
+
+def test_a_state_without_its_read_time_is_recorded_not_applied(run, moments):
+    """An outcome's state that says not when it was read is kept on the action, never on the node."""
+    enrol(run, moments)
+    action, _ = run(request_power, "n", "on", "a", moments())
+    assert run(report_outcome, "rack-1", outcome(action), moments(1))
+    assert run(get_action, action["id"])["power_state"] == "on"
+    assert (run(get_node, "n")["power_state"], run(get_node, "n")["power_state_observed_at"]) == ("unknown", None)
 
 
 def test_outcome_stamps_the_observation_with_its_read_time_and_never_goes_back(run, moments):
@@ -163,3 +172,12 @@ def test_observe_and_errors_never_act(run, moments):
         assert sweep_sees(run, moments, node, "off", minute) == []
     assert sweep_sees(run, moments, node, "error", 5) == []
     assert len(first) > 0
+
+
+def test_observation_events_are_stamped_by_the_region(run, moments):
+    """A power_observed event carries the region's time, not the reading cluster's (another machine's clock)."""
+    node = enrol(run, moments)
+    seen = {"node": node["id"], "power_state": "on", "error": None, "observed_at": "2026-11-22T11:00:00Z"}
+    run(report_power_states, "rack-1", [seen], moments(30))
+    [event] = [e for e in run(list_events, "n", None, 100, None)[0] if e["kind"] == "power_observed"]
+    assert event["at"] == "2026-11-22T12:00:30.000Z"
