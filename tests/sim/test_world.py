@@ -50,7 +50,7 @@ def test_a_bug_put_back_is_caught(monkeypatch):
     import pserv.cluster.power
 
     monkeypatch.setattr(pserv.cluster.power, "ENDED_MEMORY", 0)
-    result = World(26, Shape(steps=100), parse_faults("all")).run()
+    result = World(4, Shape(steps=100), parse_faults("all")).run()
     assert any(v.invariant == 4 for v in result.violations), result.violations
 
 
