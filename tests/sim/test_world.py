@@ -90,7 +90,7 @@ def test_ordering_reads_by_two_clocks_is_caught(monkeypatch):
 
     monkeypatch.setattr(pserv.region.store.moves, "released", keeping_the_time)
     monkeypatch.setattr(pserv.region.store.reports, "_newer", by_any_clock)
-    result = World(33, Shape(steps=60), parse_faults("all")).run()
+    result = World(28, Shape(steps=60), parse_faults("all")).run()
     assert any(v.invariant == 5 for v in result.violations), result.violations
 
 

@@ -85,7 +85,7 @@ def test_a_timed_out_action_takes_its_late_reports_truthfully(run, moments):
     run(expire_stuck, moments(601), 600)
     assert run(get_action, action["id"])["status"] == "timed_out"
     assert run(report_running, "rack-1", action["id"], moments(1))
-    assert run(report_outcome, "rack-1", outcome(action), moments(1))
+    assert run(report_outcome, "rack-1", outcome(action, observed_at="2026-11-22T12:10:01Z"), moments(1))
     shown, node = run(get_action, action["id"]), run(get_node, "n")
     assert (shown["status"], shown["power_state"], shown["finished_at"] is not None) == ("done", "on", True)
     assert node["power_state"] == "on"
