@@ -62,6 +62,8 @@ class Asked:
     at: float
     fired: list = field(default_factory=list)
     ended: int | None = None
+    sent_before: list = field(default_factory=list)
+    """For each outcome fired, when its action had sent each of its commands by then."""
 
 
 class TracingControl:
@@ -145,6 +147,7 @@ class RegistryMachine(RuleBasedStateMachine):
         if event.name == "queued":
             action.control.action = action
             self.commands[action.id] = []
+            self.sent_at[action.id] = []
         elif event.name == "started":
             self.running[event.node].add(action.id)
             action.control.after_fatal = event.node in self.fatal
@@ -164,7 +167,7 @@ class RegistryMachine(RuleBasedStateMachine):
         action = control.action
         sent = self.commands[action.id]
         sent.append(command)
-        self.sent_at[action.id] = self.clock.seconds()
+        self.sent_at[action.id].append(self.clock.seconds())
         broken = [
             (action.lifecycle.state is not ActionState.RUNNING, "sent a command after cancel"),
             (command not in ALLOWED[action.kind], "sent a command its kind never sends"),
@@ -222,6 +225,11 @@ class RegistryMachine(RuleBasedStateMachine):
 
     def answered(self, outcome, asked):
         asked.fired.append(outcome)
+        if outcome.commands:
+            asked.sent_before.append((tuple(self.commands[outcome.action_id]),
+                                      tuple(self.sent_at[outcome.action_id])))
+        else:
+            asked.sent_before.append(((), ()))
         asked.ended = len(self.requests)
         now = self.clock.seconds()
         if asked.id in self.cancelled and now - self.cancelled[asked.id] > PROMPTLY:
@@ -275,11 +283,19 @@ class RegistryMachine(RuleBasedStateMachine):
 
     @invariant()
     def outcomes_carry_only_reads_after_the_last_command(self):
+        """
+        Judged by what the outcome's action had done when the request was
+        answered: a request cancelled while its action goes on is told at
+        once, and that action may send more later.  The outcome carries all
+        of its action's commands until then, and a state read after the last.
+        """
         for asked in self.requests:
-            for outcome in asked.fired:
-                last_sent = self.sent_at.get(outcome.action_id) if outcome.commands else None
-                if last_sent is not None and outcome.state is not None:
-                    assert outcome.observed_at is not None and outcome.observed_at > last_sent, outcome
+            for outcome, (commands, sent_at) in zip(asked.fired, asked.sent_before):
+                if not outcome.commands:
+                    continue
+                assert outcome.commands == commands, (outcome, commands)
+                if outcome.state is not None:
+                    assert outcome.observed_at is not None and outcome.observed_at > sent_at[-1], outcome
 
     # -- end of issue 11, defects 4 and 5 --
 
