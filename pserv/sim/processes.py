@@ -36,7 +36,9 @@ CHANNEL = b"sim-channel"
 HTTP = "region:5240"
 RPC = "region:5250"
 SYNC_INTERVAL = 60.0
-ACTION_TIMEOUT = 600.0
+ACTION_TIMEOUT = 30.0
+"""Shorter than the longest stall (45 s) and cluster outage (60 s): sent actions time out
+while their cluster still holds them, and their late outcomes must be recorded truthfully."""
 
 
 class SimRegion:

@@ -123,3 +123,19 @@ def test_a_move_away_from_a_partitioned_cluster_waits_for_it():
     assert node["power_state"] == world.fleet.bmcs[address].power.value
     assert [line for line in world.events if f"rack-2#1: query {address}" in line]
     assert world.checker.violations == []
+
+
+def test_a_partition_longer_than_the_action_timeout_ends_truthfully():
+    """Sent actions cut off longer than the timeout become timed_out, and each then takes its late outcome."""
+    from sqlalchemy import text
+
+    world = World(0, Shape(steps=60), parse_faults("all"))
+    result = world.run()
+    with world.engine.connect() as connection:
+        timed_out = connection.execute(text("SELECT action_id FROM events WHERE kind = 'action_timed_out'")).scalars().all()
+        ended = connection.execute(text(
+            "SELECT e.action_id FROM events e WHERE e.kind IN "
+            "('action_done', 'action_failed', 'action_superseded', 'action_cancelled') AND EXISTS "
+            "(SELECT 1 FROM events t WHERE t.kind = 'action_timed_out' AND t.action_id = e.action_id AND t.id < e.id)"
+        )).scalars().all()
+    assert result.ok and timed_out and sorted(ended) == sorted(timed_out), (timed_out, ended, result.violations)
