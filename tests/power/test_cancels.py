@@ -11,6 +11,7 @@ from pserv.power.outcome import OutcomeStatus
 from pserv.power.registry import PowerActionRegistry
 from pserv.power.states import PowerState
 from pserv.testing.power import FakeBMC, advance_until_idle
+from tests.power.running import results, sent
 
 ON, OFF = PowerState.ON, PowerState.OFF
 DONE, SUPERSEDED, CANCELLED = OutcomeStatus.DONE, OutcomeStatus.SUPERSEDED, OutcomeStatus.CANCELLED
@@ -24,17 +25,6 @@ def clock():
 @pytest.fixture
 def registry(clock):
     return PowerActionRegistry(clock)
-
-
-def results(deferreds):
-    fired = []
-    for d in deferreds:
-        d.addCallback(fired.append)
-    return fired
-
-
-def sent(bmc):
-    return [command for _, command in bmc.commands]
 
 
 def test_cancelling_a_cycle_an_on_joined_leaves_the_on_done(clock, registry):

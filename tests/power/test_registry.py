@@ -10,6 +10,7 @@ from pserv.power.outcome import OutcomeStatus
 from pserv.power.registry import PowerActionRegistry
 from pserv.power.states import ActionKind, PowerState
 from pserv.testing.power import FakeBMC, advance_until_idle
+from tests.power.running import results, sent
 
 ON, OFF = PowerState.ON, PowerState.OFF
 DONE, SUPERSEDED = OutcomeStatus.DONE, OutcomeStatus.SUPERSEDED
@@ -23,17 +24,6 @@ def clock():
 @pytest.fixture
 def registry(clock):
     return PowerActionRegistry(clock)
-
-
-def results(deferreds):
-    fired = []
-    for d in deferreds:
-        d.addCallback(fired.append)
-    return fired
-
-
-def sent(bmc):
-    return [command for _, command in bmc.commands]
 
 
 def test_duplicates_coalesce(clock, registry):
@@ -239,7 +229,7 @@ def test_on_over_a_pending_shutdown_waits_for_it(clock, registry):
     on = results([registry.request("n", ActionKind.ON, bmc)])
     advance_until_idle(clock)
     assert sent(bmc) == ["soft_off", "power_on"]
-    assert on[0].status is DONE and bmc.power is ON
+    assert on[0].status is DONE and bmc.power is ON and fired[0].status is SUPERSEDED
 
 
 def test_unknown_kind_is_refused(clock, registry):
