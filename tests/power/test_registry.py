@@ -222,14 +222,14 @@ def test_soft_off_escalation_passes_through(clock, registry):
 
 
 def test_on_over_a_pending_shutdown_waits_for_it(clock, registry):
-    """An on superseding a soft_off whose shutdown is still coming waits for it, then powers on."""
+    """An on superseding a soft_off whose shutdown is still coming waits for it (the soft_off ends done, off), then powers on."""
     bmc = FakeBMC(clock, power=ON, latency=0.2, settle=1.0, shutdown_time=3.0)
     fired = results([registry.request("n", ActionKind.SOFT_OFF, bmc, escalate_after=2.0)])
     advance_until_idle(clock, 0.3)
     on = results([registry.request("n", ActionKind.ON, bmc)])
     advance_until_idle(clock)
     assert sent(bmc) == ["soft_off", "power_on"]
-    assert on[0].status is DONE and bmc.power is ON and fired[0].status is SUPERSEDED
+    assert on[0].status is DONE and bmc.power is ON and (fired[0].status, fired[0].state) == (DONE, OFF)
 
 
 def test_unknown_kind_is_refused(clock, registry):
