@@ -123,7 +123,7 @@ class ClusterPower:
 
     def _checkpoint(self, node: str, action: PowerAction, milestone: str) -> Deferred[object] | None:
         log.info("action {action} on node {node}: {milestone}", action=action.id, node=node, milestone=milestone)
-        riders = [r for r in self.registry.serving(node, action) if r > 0]
+        riders = [r for r in self.registry.serving(node, action, queries=False) if r > 0]
         if not riders:
             return None
         recorded = gatherResults([self.reports.progress(rider, milestone) for rider in riders], consumeErrors=True)

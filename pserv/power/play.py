@@ -106,10 +106,16 @@ class Play:
         query = self.action.kind is _QUERY
         return [r for r in self.requests if not r.cancelled and (query or r.kind is not _QUERY)]
 
-    def ids(self) -> Iterator[int]:
-        """The ids of the requests it serves, each once, in the order they came."""
+    def ids(self, queries: bool = True) -> Iterator[int]:
+        """
+        The ids of the requests it serves, each once, in the order they came.
+
+        :param queries: whether to include the queries riding it.
+        """
         seen: set[int] = set()
         for request in self.requests:
+            if not queries and not request.kind.changes_power:
+                continue
             if request.id is not None and request.id not in seen:
                 seen.add(request.id)
                 yield request.id

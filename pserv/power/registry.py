@@ -170,16 +170,18 @@ class PowerActionRegistry(CancelRules):
             slot.waiting.action if slot.waiting else None,
         )
 
-    def serving(self, node: str, action: PowerAction) -> list[int]:
+    def serving(self, node: str, action: PowerAction, queries: bool = True) -> list[int]:
         """
         The ids of the requests ``action`` serves now, each once: the one
         that made it, then those that joined (a request cancelled on its
         own, or taken over by another action, is no longer among them).
+
+        :param queries: whether to include the queries riding it.
         """
         slot = self._slots.get(node)
         for play in slot.plays() if slot is not None else ():
             if play.action is action:
-                return list(play.ids())
+                return list(play.ids(queries))
         return []
 
     def row(self, node: str) -> tuple[str, str]:

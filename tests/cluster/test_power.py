@@ -108,6 +108,18 @@ def test_supersede_across_actions(world):
     assert fleet.bmcs["bmc-1"].commands == []
 
 
+def test_a_query_riding_a_cycle_records_no_milestone(world):
+    """A region query riding a cycle is answered by it, but off_verified is recorded only for the power requests."""
+    clock, fleet, link, power = world
+    fleet.bmc("bmc-1").power = PowerState.ON
+    power.perform(request(10, "cycle", generation=1))
+    power.perform(request(12, "query", generation=1))
+    advance_until_idle(clock)
+    assert ("progress", 10, "off_verified") in link.reports
+    assert not [r for r in link.reports if r[:2] == ("progress", 12)]
+    assert ("outcome", 12, "done", "on") in link.reports
+
+
 def test_riders_get_their_own_reports(world):
     """A region action that joins another's gets running, progress and outcome reports of its own."""
     clock, fleet, link, power = world
