@@ -5,7 +5,6 @@ Clock against the in-memory BMC.
 
 import pytest
 from twisted.internet.defer import Deferred
-from twisted.internet.task import Clock
 
 from pserv.power.actions import (
     CycleAction,
@@ -25,11 +24,6 @@ from pserv.testing.power import FakeBMC, advance_until_idle
 from tests.power.running import run, sent
 
 ON, OFF = PowerState.ON, PowerState.OFF
-
-
-@pytest.fixture
-def clock():
-    return Clock()
 
 
 def no_query_bmc(clock, **kwargs):

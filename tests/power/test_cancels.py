@@ -4,27 +4,14 @@ it names, and a seeded generation supersedes what is older, on a Clock
 against in-memory BMCs.
 """
 
-import pytest
-from twisted.internet.task import Clock
 
 from pserv.power.outcome import OutcomeStatus
-from pserv.power.registry import PowerActionRegistry
 from pserv.power.states import PowerState
 from pserv.testing.power import FakeBMC, advance_until_idle
 from tests.power.running import results, sent
 
 ON, OFF = PowerState.ON, PowerState.OFF
 DONE, SUPERSEDED, CANCELLED = OutcomeStatus.DONE, OutcomeStatus.SUPERSEDED, OutcomeStatus.CANCELLED
-
-
-@pytest.fixture
-def clock():
-    return Clock()
-
-
-@pytest.fixture
-def registry(clock):
-    return PowerActionRegistry(clock)
 
 
 def test_cancelling_a_cycle_an_on_joined_leaves_the_on_done(clock, registry):

@@ -3,9 +3,7 @@ Tests for pserv.power.play: a node's plays, who waits on each, and the
 outcome each ends with.
 """
 
-import pytest
 from twisted.internet.defer import Deferred
-from twisted.internet.task import Clock
 
 from pserv.power.actions import OffAction, OnAction, QueryAction
 from pserv.power.decisions import CANCELLING, NONE
@@ -14,11 +12,6 @@ from pserv.power.outcome import OutcomeStatus
 from pserv.power.play import Play, Request, Slot
 from pserv.power.states import ActionKind, PowerState
 from pserv.testing.power import FakeBMC, advance_until_idle
-
-
-@pytest.fixture
-def clock():
-    return Clock()
 
 
 def request(kind, request_id=None, generation=1, control=None):

@@ -3,7 +3,6 @@ Tests for pserv.power.registry, on a Clock against in-memory BMCs.
 """
 
 import pytest
-from twisted.internet.task import Clock
 
 from pserv.power.errors import PowerAuthError
 from pserv.power.outcome import OutcomeStatus
@@ -14,16 +13,6 @@ from tests.power.running import results, sent
 
 ON, OFF = PowerState.ON, PowerState.OFF
 DONE, SUPERSEDED = OutcomeStatus.DONE, OutcomeStatus.SUPERSEDED
-
-
-@pytest.fixture
-def clock():
-    return Clock()
-
-
-@pytest.fixture
-def registry(clock):
-    return PowerActionRegistry(clock)
 
 
 def test_duplicates_coalesce(clock, registry):

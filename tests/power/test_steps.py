@@ -6,7 +6,6 @@ against the in-memory BMC.
 
 import pytest
 from twisted.internet.defer import Deferred, succeed
-from twisted.internet.task import Clock
 
 from pserv.power.actions import CycleAction, OffAction, OnAction, QueryAction
 from pserv.power.errors import (
@@ -21,11 +20,6 @@ from pserv.testing.power import FakeBMC, advance_until_idle
 from tests.power.running import run, sent
 
 ON, OFF = PowerState.ON, PowerState.OFF
-
-
-@pytest.fixture
-def clock():
-    return Clock()
 
 
 def test_fatal_read_fails_at_once(clock):
