@@ -23,7 +23,7 @@ from pserv.region import schema
 from pserv.region.errors import Conflict, Invalid, NotFound
 from pserv.region.store.common import MAX_ID, add_event, add_events, event_row, iso, one_row, page, utc
 from pserv.region.store.intent import settle_intent
-from pserv.region.store.nodes import create_node, find, update_node
+from pserv.region.store.nodes import create_node, find, node_filter, update_node
 from pserv.region.store.transitions import move, move_one
 
 READ_AFTER_CHANGE = frozenset(["cluster", "power_type", "power_parameters"])
@@ -286,10 +286,7 @@ def _bulk_nodes(
     if refs is not None:
         found = {find(connection, ref).id for ref in refs}
     else:
-        table = schema.nodes
-        query = select(table.c.id)
-        for name, value in (filters or {}).items():
-            query = query.where(table.c[name] == value)
+        query = select(schema.nodes.c.id).where(*node_filter(filters or {}))
         found = set(connection.execute(query).scalars().all())
     if not found:
         raise NotFound("filter: no node matches", "filter")

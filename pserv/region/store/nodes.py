@@ -14,7 +14,7 @@ import re
 from datetime import datetime
 from typing import Any, Mapping
 
-from sqlalchemy import delete, false, select, update
+from sqlalchemy import ColumnElement, delete, false, func, select, update
 from sqlalchemy.engine import Connection, Row
 
 from pserv.power.errors import PowerSettingsError
@@ -176,12 +176,35 @@ def list_nodes(
     and ``desired_power_state``; returns the items and the next cursor.
     """
     table = schema.nodes
-    query = select(table).order_by(table.c.id).limit(limit + 1)
-    for name, value in filters.items():
-        query = query.where(table.c[name] == value if name != "cluster" or _storable(value) else false())
+    query = select(table).where(*node_filter(filters)).order_by(table.c.id).limit(limit + 1)
     if after is not None:
         query = query.where(table.c.id > after)
     return page(connection.execute(query).all(), limit, node_json)
+
+
+NODE_FILTERS = ("cluster", "power_type", "power_state", "desired_power_state", "q")
+"""What nodes can be filtered by: the API's listing and bulk power, and the UI's nodes page."""
+
+
+def node_filter(filters: Mapping[str, str]) -> list[ColumnElement[bool]]:
+    """
+    The conditions a node meets to match ``filters`` (names from
+    :data:`NODE_FILTERS`): equal fields, and for ``q`` a name holding the
+    text, case ignored.  A value no node could hold matches nothing.
+    """
+    table = schema.nodes
+    conditions: list[ColumnElement[bool]] = []
+    for name, value in filters.items():
+        if name not in NODE_FILTERS:
+            raise Invalid(f"filter: no filter {name!r}", "filter")
+        if name == "q":
+            pattern = "%" + value.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            conditions.append(func.lower(table.c.name).like(pattern, escape="\\") if "\x00" not in value else false())
+        elif name == "cluster" and not _storable(value):
+            conditions.append(false())
+        else:
+            conditions.append(table.c[name] == value if "\x00" not in value else false())
+    return conditions
 
 
 def power_settings(connection: Connection, ref: str | int) -> tuple[str, dict[str, Any]]:

@@ -17,6 +17,7 @@ from pserv.region.store.nodes import (
     delete_node,
     get_node,
     list_nodes,
+    node_filter,
     power_settings,
     split_settings,
     update_node,
@@ -105,6 +106,21 @@ def test_list_filters_and_pages(run, moments):
     assert [i["name"] for i in items] == ["n0", "n2"] and cursor is not None
     items, cursor = run(list_nodes, {"cluster": "even"}, 2, cursor)
     assert [i["name"] for i in items] == ["n4"] and cursor is None
+
+
+def test_search_matches_part_of_a_name_case_ignored_and_wildcards_literally(run, moments):
+    """The filter q finds nodes whose name holds the text, any case; % and _ in it are plain characters."""
+    for name in ("rack1-a", "RACK2-b", "other", "x_1", "x21"):
+        enrol(run, moments, name)
+    names = lambda q: [i["name"] for i in run(list_nodes, {"q": q}, 10, None)[0]]
+    assert names("rack") == ["rack1-a", "RACK2-b"] and names("_") == ["x_1"] and names("%") == []
+
+
+def test_an_unknown_filter_is_refused_naming_the_field():
+    """node_filter refuses a name it does not know, as the filter field."""
+    with pytest.raises(Invalid) as e:
+        node_filter({"colour": "red"})
+    assert e.value.field == "filter"
 
 
 def test_delete_without_actions(run, moments):
