@@ -33,7 +33,9 @@ PERMISSIONS: dict[tuple[str, str], Role | None] = {
     # Power
     ("POST", "/api/v1/nodes/<node>/power"): OPERATOR,
     ("POST", "/api/v1/power"): OPERATOR,
+    ("GET", "/api/v1/batches/<int:batch>"): VIEWER,
     ("GET", "/api/v1/nodes/<node>/actions"): VIEWER,
+    ("GET", "/api/v1/actions"): VIEWER,
     ("GET", "/api/v1/actions/<int:action>"): VIEWER,
     ("POST", "/api/v1/actions/<int:action>/cancel"): OPERATOR,
     # Events, clusters, drivers, the document
