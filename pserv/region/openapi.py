@@ -84,9 +84,9 @@ ETAG = {"ETag": {"required": True, "description": "the node's version, quoted: \
                  "schema": {"type": "string", "pattern": '^"[0-9]+"$'}}}
 IF_MATCH = {
     "name": "If-Match", "in": "header",
-    "description": "the ETag of the node as read; a change is refused (412) if the node has changed since; "
-    "* or none: whatever its version",
-    "schema": {"type": "string", "pattern": '^(?:\\*|"[0-9]{1,10}")$',
+    "description": "the ETag of the node as read (the quotes may be left out); a change is refused (412) if "
+    "the node has changed since; * or none: whatever its version",
+    "schema": {"type": "string", "pattern": '^(?:\\*|"[0-9]{1,10}"|[0-9]{1,10})$',
                "description": "the node's ETag (its version, quoted: \"3\"), or *"},
 }
 CURSOR = {"type": "integer", "minimum": 0, "maximum": ID["maximum"]}

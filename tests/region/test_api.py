@@ -607,12 +607,15 @@ async def test_a_change_from_a_stale_version_is_412(api, engine):
     anyway = await api.call("PATCH", "/api/v1/nodes/{node}", node="node-1", body={"name": "renamed"},
                             headers={"If-Match": ["*"]})
     assert (anyway.status, anyway.body["version"]) == (200, 3)
+    unquoted = await api.call("PATCH", "/api/v1/nodes/{node}", node="renamed", body={"name": "again"},
+                              headers={"If-Match": ["3"]})
+    assert (unquoted.status, unquoted.body["version"]) == (200, 4)
 
 
-@pytest.mark.parametrize("value", ["2", 'W/"1"', '"1", "2"', "yesterday"])
+@pytest.mark.parametrize("value", ['W/"1"', '"1", "2"', '"1', "yesterday"])
 @pytest_twisted.ensureDeferred
 async def test_a_malformed_if_match_is_400(api, value):
-    """An If-Match that is not one quoted version nor * is a 400 naming If-Match; nothing changes."""
+    """An If-Match that is not one version (quoted, or not) nor * is a 400 naming If-Match; nothing changes."""
     await enrol(api)
     answer = await api.call("PATCH", "/api/v1/nodes/{node}", node="node-1", body={"name": "renamed"},
                             headers={"If-Match": [value]})

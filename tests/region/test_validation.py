@@ -142,18 +142,18 @@ def test_a_bad_array_argument_names_it(text, reason):
     assert caught.value.field == "ids" and caught.value.message.endswith(reason), caught.value.message
 
 
-@pytest.mark.parametrize("value, expected", [('"3"', '"3"'), ("*", "*"), (None, None)])
+@pytest.mark.parametrize("value, expected", [('"3"', '"3"'), ("3", "3"), ("*", "*"), (None, None)])
 def test_a_declared_header_is_read(value, expected):
-    """If-Match is a quoted version or *, or absent."""
+    """If-Match is a version (quoted, or not) or *, or absent."""
     request = request_with()
     if value is not None:
         request.requestHeaders.setRawHeaders(b"if-match", [value.encode()])
     assert CONTRACT.header("updateNode", request, "If-Match") == expected
 
 
-@pytest.mark.parametrize("value", ["3", 'W/"3"', '"3", "4"', '"x"', '"12345678901"', "\u00e9"])
+@pytest.mark.parametrize("value", ['W/"3"', '"3", "4"', '"3', '"x"', '"12345678901"', "\u00e9", ""])
 def test_a_bad_header_names_it(value):
-    """An If-Match that is not one quoted version nor * is refused naming If-Match."""
+    """An If-Match that is not one version (quoted, or not) nor * is refused naming If-Match."""
     request = request_with()
     request.requestHeaders.setRawHeaders(b"if-match", [value.encode("latin-1")])
     with pytest.raises(Invalid) as caught:

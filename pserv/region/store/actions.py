@@ -41,10 +41,11 @@ request made again after its action timed out is a fresh attempt."""
 MAX_REASON = 500
 """The longest reason a request may give, in characters."""
 
-REASON_PATTERN = "^[^\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029\\ud800-\\udfff]*$"
-"""What a reason may hold: one line, no control character (C0, DEL, C1),
-line or paragraph separator, nor lone surrogate (which is no text a
-database can store); the API's document declares the same."""
+REASON_PATTERN = "^[^\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029]*$"
+"""What a reason may hold: one line, no control character (C0, DEL, C1)
+nor line or paragraph separator; the API's document declares the same.
+(A lone surrogate, which no database can store, never reaches the store:
+:func:`pserv.region.http.read_json` refuses it.)"""
 
 
 def action_json(row: Row) -> dict[str, Any]:
