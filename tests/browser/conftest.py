@@ -1,8 +1,9 @@
 """
 Fixtures of the browser tests: one ``pserv demo`` (region, cluster,
 emulated BMCs, on loopback, in a child process) and one headless Debian
-chromium, driven by Playwright's sync API, shared by the whole run; a
-fresh browser context (no cookies, 1280×800) for each test.
+chromium, driven by Playwright's sync API, shared by every browser test
+(package-scoped: both stop after the last, before pytest goes on to the
+other parts); a fresh browser context (no cookies, 1280×800) for each test.
 
 A test asks for what it needs::
 
@@ -42,7 +43,7 @@ TIMEOUT_MS = 15_000
 expect.set_options(timeout=TIMEOUT_MS)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     """A running ``pserv demo`` (4 IPMI nodes ``ipmi-1``.. and the PDU's outlets, all as the BMCs start)."""
     running = start_demo(tmp_path_factory.mktemp("demo"))
@@ -50,32 +51,32 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     running.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def api(demo: Demo) -> Api:
     """The demo region's REST API, with its admin token."""
     return Api(demo.url, demo.token)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def admin(demo: Demo) -> User:
     """The admin user the demo made."""
     assert demo.admin is not None
     return demo.admin
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def operator(api: Api) -> User:
-    """The user ``operator``, with the operator role, shared by the run."""
+    """The user ``operator``, with the operator role, shared by the browser tests."""
     return api.add_user("operator", name="operator")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def viewer(api: Api) -> User:
-    """The user ``viewer``, with the viewer role, shared by the run."""
+    """The user ``viewer``, with the viewer role, shared by the browser tests."""
     return api.add_user("viewer", name="viewer")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def chromium() -> str:
     """The system's chromium; fails (never skips) every test if there is none."""
     path = shutil.which("chromium")
@@ -84,16 +85,16 @@ def chromium() -> str:
     return path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def playwright() -> Iterator[Playwright]:
-    """Playwright's sync API, running for the whole session."""
+    """Playwright's sync API, running while the browser tests run."""
     with sync_playwright() as running:
         yield running
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright: Playwright, chromium: str) -> Iterator[Browser]:
-    """One headless chromium for the run."""
+    """One headless chromium for the browser tests."""
     launched = playwright.chromium.launch(executable_path=chromium, headless=True)
     yield launched
     launched.close()
