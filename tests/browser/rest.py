@@ -61,7 +61,7 @@ class Api:
         return self.get(f"/api/v1/nodes/{name}")
 
     def actions(self, node: str) -> list[dict[str, Any]]:
-        """Every power action of ``node``, as the API lists them (first page)."""
+        """The first page of ``node``'s power actions, as the API lists them."""
         return self.get(f"/api/v1/nodes/{node}/actions")["items"]
 
     def add_user(self, role: str, name: str | None = None) -> User:
