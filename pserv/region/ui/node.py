@@ -50,7 +50,7 @@ class NodePages:
         return show(
             request, "node.html", credential, self.now(), section="nodes", view=view, node=shown,
             settings=shown_settings(self.power_types.describe(), shown["power_type"], shown["power_parameters"]),
-            kinds=[k.value for k in ActionKind], confirm=CONFIRM, here=request.uri.decode("utf-8", "replace"),
+            kinds=[k.value for k in ActionKind], confirm=CONFIRM,
             can_power=allowed(role, "POST", "/nodes/<node>/power"),
             can_cancel=allowed(role, "POST", "/actions/<int:action>/cancel"),
             can_edit=allowed(role, "GET", "/nodes/<node>/edit"),
