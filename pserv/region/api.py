@@ -119,7 +119,7 @@ class RegionAPI(Operations, AdminAPI, LoginPages, NodesPages, NodePages, NodeFor
     @endpoint
     async def request_power(self, request: Any, who: str, node: str) -> tuple[int, Any]:
         body = self.contract.body("PowerRequest", read_json(request))
-        action, created = await self.request_power(node, body["action"], who, escalate_after=body.get("escalate_after"))
+        action, created = await self.ask_for_power(node, body["action"], who, escalate_after=body.get("escalate_after"))
         if not created:
             return 200, action
         request.setHeader(b"location", f"/api/v1/actions/{action['id']}".encode())
@@ -151,7 +151,7 @@ class RegionAPI(Operations, AdminAPI, LoginPages, NodesPages, NodePages, NodeFor
     @app.route("/api/v1/actions/<int:action>/cancel", methods=["POST"])
     @endpoint
     async def cancel_action(self, request: Any, who: str, action: int) -> tuple[int, Any]:
-        result, cancelled = await self.cancel_action(action, who)
+        result, cancelled = await self.withdraw_action(action, who)
         return (200 if cancelled else 202), result
 
     # Events, drivers, the document

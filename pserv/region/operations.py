@@ -43,7 +43,7 @@ class Operations:
             self.clusters.release(changed["moving_from"], changed["id"])
         return changed
 
-    async def request_power(self, ref: str, kind: str, who: str, **options: Any) -> tuple[dict[str, Any], bool]:
+    async def ask_for_power(self, ref: str, kind: str, who: str, **options: Any) -> tuple[dict[str, Any], bool]:
         """
         Commit a power request by ``who`` for node ``ref``; a new action is
         handed to the node's cluster.
@@ -57,7 +57,7 @@ class Operations:
             self.clusters.start_delivery([action["id"]])
         return action, created
 
-    async def cancel_action(self, action_id: int, who: str) -> tuple[dict[str, Any], bool]:
+    async def withdraw_action(self, action_id: int, who: str) -> tuple[dict[str, Any], bool]:
         """
         ``who`` cancels an action: a pending one ends at once; the cluster
         holding one in flight is asked to stop it.

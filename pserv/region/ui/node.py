@@ -61,13 +61,13 @@ class NodePages:
     async def power_button(self, request: Any, credential: Credential, node: str) -> bytes:
         fields = form_fields(request)
         body = self.contract.body("PowerRequest", {"action": fields.get("action", "")})
-        await self.request_power(node, body["action"], credential.name)
+        await self.ask_for_power(node, body["action"], credential.name)
         return redirect(request, f"/nodes/{quote(node, safe='')}")
 
     @routes.route("/actions/<int:action>/cancel", methods=["POST"])
     @page
     async def cancel_button(self, request: Any, credential: Credential, action: int) -> bytes:
-        result, _ = await self.cancel_action(action, credential.name)
+        result, _ = await self.withdraw_action(action, credential.name)
         back = local_path(form_fields(request).get("next"))
         return redirect(request, back if back.startswith("/nodes/") else f"/nodes/{result['node']}")
 
