@@ -118,7 +118,7 @@ def _order(sort: str, descending: bool) -> list[Any]:
         raise Invalid(f"sort: must be one of {', '.join(SORTS)}, or one of them after '-'", "sort")
     column: ColumnElement[Any] = nodes.c.power_state_observed_at if sort == "observed" else nodes.c[sort]
     ordered = column.desc() if descending else column.asc()
-    nulls_first = (sort == "observed") != descending
+    nulls_first = sort == "observed" and not descending
     ordered = ordered.nulls_first() if nulls_first else ordered.nulls_last()
     return [ordered] if sort == "name" else [ordered, nodes.c.name]
 
