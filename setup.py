@@ -14,7 +14,7 @@ setup(
     include_package_data=True,
     package_data={
         "pserv.region": ["migrations/*.py", "migrations/versions/*.py"],
-        "pserv.templates": ["*.html", "README"],
+        "pserv.templates": ["*.html", "README", "static/*"],
     },
     # Every third-party module pserv imports at run time (outside
     # pserv/testing), by distribution; tests/test_setup.py checks it.

@@ -1,6 +1,7 @@
 """
 The REST API under ``/api/v1``, as ``pserv/region/openapi.py`` specifies it,
-and the UI's login (:mod:`pserv.region.login`).
+the UI's login (:mod:`pserv.region.login`) and its pages
+(:mod:`pserv.region.ui`).
 
 Every route is admitted through the permission table (a bearer token or a
 session, the role, a session's CSRF token; :mod:`pserv.region.endpoints`),
@@ -28,19 +29,28 @@ from pserv.util.times import moment_from_rfc3339
 from pserv.region.http import answer, next_page, read_json
 from pserv.region.openapi import document
 from pserv.region.login import LoginPages
+from pserv.region.operations import Operations
 from pserv.region.routes import Routes
 from pserv.region.sessions import Sessions
 from pserv.region.store.sessions import LIFETIME
 from pserv.region.store import actions, events, nodes
 from pserv.region.store.clusters import list_clusters
+from pserv.region.ui.errors import is_page, missing_page, wrong_method_page
+from pserv.region.ui.admin import AdminPages
+from pserv.region.ui.clusters import ClustersPage
+from pserv.region.ui.node import NodePages
+from pserv.region.ui.node_form import NodeFormPages
+from pserv.region.ui.nodes import NodesPages
+from pserv.region.ui.static import StaticFiles
 from pserv.region.validation import Contract
 
 NODE_FILTERS = ("cluster", "power_state", "desired_power_state")
 
 
-class RegionAPI(AdminAPI, LoginPages):
+class RegionAPI(Operations, AdminAPI, LoginPages, NodesPages, NodePages, NodeFormPages, ClustersPage, AdminPages,
+                StaticFiles):
     """
-    The API's routes, with whoami, users and tokens, and the UI's login.
+    The API's routes, with whoami, users and tokens, and the UI's login and pages.
 
     :param clock: gives the times stored with requests and events.
     :param power_types: the power types a node may have: the production
@@ -48,7 +58,8 @@ class RegionAPI(AdminAPI, LoginPages):
     :param session_lifetime: seconds a UI session lasts.
     """
 
-    app = Routes(AdminAPI.routes, LoginPages.routes)
+    app = Routes(AdminAPI.routes, LoginPages.routes, NodesPages.routes, NodeFormPages.routes, NodePages.routes,
+                 ClustersPage.routes, AdminPages.routes, StaticFiles.routes)
 
     def __init__(self, database: Database, clock: Any, clusters: ConnectedClusters | None = None,
                  power_types: PowerTypes = POWER_TYPES, session_lifetime: float = LIFETIME) -> None:
@@ -82,10 +93,7 @@ class RegionAPI(AdminAPI, LoginPages):
     @app.route("/api/v1/nodes", methods=["POST"])
     @endpoint
     async def create_node(self, request: Any, who: str) -> tuple[int, Any]:
-        body = self.contract.body("NodeCreate", read_json(request))
-        node, reading = await self.database.run(actions.enrol_node, body, self.now(), power_types=self.power_types)
-        if reading is not None:
-            self.clusters.start_delivery([reading])
+        node = await self.enrol_node(self.contract.body("NodeCreate", read_json(request)))
         request.setHeader(b"location", f"/api/v1/nodes/{node['id']}".encode())
         return 201, node
 
@@ -97,15 +105,7 @@ class RegionAPI(AdminAPI, LoginPages):
     @app.route("/api/v1/nodes/<node>", methods=["PATCH"])
     @endpoint
     async def update_node(self, request: Any, who: str, node: str) -> tuple[int, Any]:
-        body = self.contract.body("NodeUpdate", read_json(request))
-        changed, reading = await self.database.run(
-            actions.change_node, node, body, self.now(), power_types=self.power_types
-        )
-        if reading is not None:
-            self.clusters.start_delivery([reading])
-        if changed["moving_from"] is not None:
-            self.clusters.release(changed["moving_from"], changed["id"])
-        return 200, changed
+        return 200, await self.change_node(node, self.contract.body("NodeUpdate", read_json(request)))
 
     @app.route("/api/v1/nodes/<node>", methods=["DELETE"])
     @endpoint
@@ -119,12 +119,9 @@ class RegionAPI(AdminAPI, LoginPages):
     @endpoint
     async def request_power(self, request: Any, who: str, node: str) -> tuple[int, Any]:
         body = self.contract.body("PowerRequest", read_json(request))
-        action, created = await self.database.run(
-            actions.request_power, node, body["action"], who, self.now(), escalate_after=body.get("escalate_after")
-        )
+        action, created = await self.ask_for_power(node, body["action"], who, escalate_after=body.get("escalate_after"))
         if not created:
             return 200, action
-        self.clusters.start_delivery([action["id"]])
         request.setHeader(b"location", f"/api/v1/actions/{action['id']}".encode())
         return 202, action
 
@@ -154,10 +151,7 @@ class RegionAPI(AdminAPI, LoginPages):
     @app.route("/api/v1/actions/<int:action>/cancel", methods=["POST"])
     @endpoint
     async def cancel_action(self, request: Any, who: str, action: int) -> tuple[int, Any]:
-        result, cancelled = await self.database.run(actions.cancel_action, action, who, self.now())
-        if not cancelled:
-            node = await self.database.run(nodes.get_node, result["node"])
-            self.clusters.cancel(node["cluster"], node["id"], action)
+        result, cancelled = await self.withdraw_action(action, who)
         return (200 if cancelled else 202), result
 
     # Events, drivers, the document
@@ -187,6 +181,8 @@ class RegionAPI(AdminAPI, LoginPages):
 
     @app.handle_errors(NoRoute)
     def no_route(self, request: Any, failure: Any) -> bytes:
+        if is_page(request):
+            return missing_page(request)
         return answer(request, 404, {"error": "no such path"})
 
     @app.handle_errors(MethodNotAllowed)
@@ -194,6 +190,8 @@ class RegionAPI(AdminAPI, LoginPages):
         allowed = sorted(getattr(failure.value, "valid_methods", None) or [])
         if allowed:
             request.setHeader(b"Allow", ", ".join(allowed).encode())
+        if is_page(request):
+            return wrong_method_page(request)
         return answer(request, 405, {"error": f"{request.method.decode()} is not allowed here"})
 
 
