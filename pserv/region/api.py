@@ -1,7 +1,8 @@
 """
 The REST API under ``/api/v1``, as ``pserv/region/openapi.py`` specifies it
 (power in :mod:`pserv.region.power_api`, who is asking, users and tokens in
-:mod:`pserv.region.admin_api`), and the UI's login (:mod:`pserv.region.login`).
+:mod:`pserv.region.admin_api`), the UI's login (:mod:`pserv.region.login`)
+and its pages (:mod:`pserv.region.ui`).
 
 Every route is admitted through the permission table (a bearer token or a
 session, the role, a session's CSRF token; :mod:`pserv.region.endpoints`),
@@ -31,19 +32,27 @@ from pserv.util.times import moment_from_rfc3339
 from pserv.region.http import answer, next_page, read_json
 from pserv.region.openapi import document
 from pserv.region.login import LoginPages
+from pserv.region.operations import Operations
 from pserv.region.power_api import PowerAPI
 from pserv.region.routes import Routes
 from pserv.region.sessions import Sessions
 from pserv.region.store.sessions import LIFETIME
-from pserv.region.store import actions, events, nodes
+from pserv.region.store import events, nodes
 from pserv.region.store.clusters import list_clusters
+from pserv.region.ui.errors import is_page, missing_page, wrong_method_page
+from pserv.region.ui.admin import AdminPages
+from pserv.region.ui.clusters import ClustersPage
+from pserv.region.ui.node import NodePages
+from pserv.region.ui.node_form import NodeFormPages
+from pserv.region.ui.nodes import NodesPages
+from pserv.region.ui.static import StaticFiles
 from pserv.region.validation import Contract
 
 
-
-class RegionAPI(PowerAPI, AdminAPI, LoginPages):
+class RegionAPI(Operations, PowerAPI, AdminAPI, LoginPages, NodesPages, NodePages, NodeFormPages, ClustersPage,
+                AdminPages, StaticFiles):
     """
-    The API's routes, with power, whoami, users and tokens, and the UI's login.
+    The API's routes, with power, whoami, users and tokens, and the UI's login and pages.
 
     :param clock: gives the times stored with requests and events.
     :param power_types: the power types a node may have: the production
@@ -51,7 +60,8 @@ class RegionAPI(PowerAPI, AdminAPI, LoginPages):
     :param session_lifetime: seconds a UI session lasts.
     """
 
-    app = Routes(PowerAPI.routes, AdminAPI.routes, LoginPages.routes)
+    app = Routes(PowerAPI.routes, AdminAPI.routes, LoginPages.routes, NodesPages.routes, NodeFormPages.routes,
+                 NodePages.routes, ClustersPage.routes, AdminPages.routes, StaticFiles.routes)
 
     def __init__(self, database: Database, clock: Any, clusters: ConnectedClusters | None = None,
                  power_types: PowerTypes = POWER_TYPES, session_lifetime: float = LIFETIME) -> None:
@@ -85,10 +95,7 @@ class RegionAPI(PowerAPI, AdminAPI, LoginPages):
     @app.route("/api/v1/nodes", methods=["POST"])
     @endpoint
     async def create_node(self, request: Any, who: str) -> tuple[int, Any]:
-        body = self.contract.body("NodeCreate", read_json(request))
-        node, reading = await self.database.run(actions.enrol_node, body, self.now(), power_types=self.power_types)
-        if reading is not None:
-            self.clusters.start_delivery([reading])
+        node = await self.enrol_node(self.contract.body("NodeCreate", read_json(request)))
         request.setHeader(b"location", f"/api/v1/nodes/{node['id']}".encode())
         return 201, node
 
@@ -102,15 +109,8 @@ class RegionAPI(PowerAPI, AdminAPI, LoginPages):
     async def update_node(self, request: Any, who: str, node: str) -> tuple[int, Any]:
         match = self.contract.header("updateNode", request, "If-Match")
         body = self.contract.body("NodeUpdate", read_json(request))
-        changed, reading = await self.database.run(
-            actions.change_node, node, body, self.now(), power_types=self.power_types,
-            expected_version=None if match in (None, "*") else int(match.strip('"')),
-        )
-        if reading is not None:
-            self.clusters.start_delivery([reading])
-        if changed["moving_from"] is not None:
-            self.clusters.release(changed["moving_from"], changed["id"])
-        return 200, _tagged(request, changed)
+        expected = None if match in (None, "*") else int(match.strip('"'))
+        return 200, _tagged(request, await self.change_node(node, body, expected_version=expected))
 
     @app.route("/api/v1/nodes/<node>", methods=["DELETE"])
     @endpoint
@@ -148,6 +148,8 @@ class RegionAPI(PowerAPI, AdminAPI, LoginPages):
 
     @app.handle_errors(NoRoute)
     def no_route(self, request: Any, failure: Any) -> bytes:
+        if is_page(request):
+            return missing_page(request)
         return answer(request, 404, {"error": "no such path"})
 
     @app.handle_errors(MethodNotAllowed)
@@ -155,6 +157,8 @@ class RegionAPI(PowerAPI, AdminAPI, LoginPages):
         allowed = sorted(getattr(failure.value, "valid_methods", None) or [])
         if allowed:
             request.setHeader(b"Allow", ", ".join(allowed).encode())
+        if is_page(request):
+            return wrong_method_page(request)
         return answer(request, 405, {"error": f"{request.method.decode()} is not allowed here"})
 
 

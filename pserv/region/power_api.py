@@ -4,8 +4,9 @@ its dry run) and its batch, and reading and cancelling actions.  Every
 request is committed before it is answered; a bulk request, with its
 batch, in one transaction.
 
-A mixin: the class serving it has ``database``, ``contract``,
-``clusters``, ``now()`` and ``app = Routes(PowerAPI.routes, ...)``.
+A mixin: the class serving it has ``database``, ``contract``, the
+:class:`~pserv.region.operations.Operations` (what the API and the UI's
+pages both do) and ``app = Routes(PowerAPI.routes, ...)``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 from pserv.region.endpoints import endpoint
 from pserv.region.http import next_page, read_json
 from pserv.region.routes import Routes
-from pserv.region.store import actions, batches, nodes
+from pserv.region.store import actions, batches
 
 
 class PowerAPI:
@@ -27,13 +28,11 @@ class PowerAPI:
     @endpoint
     async def request_power(self, request: Any, who: str, node: str) -> tuple[int, Any]:
         body = self.contract.body("PowerRequest", read_json(request))
-        action, created = await self.database.run(
-            actions.request_power, node, body["action"], who, self.now(),
-            escalate_after=body.get("escalate_after"), reason=body.get("reason"),
+        action, created = await self.ask_for_power(
+            node, body["action"], who, escalate_after=body.get("escalate_after"), reason=body.get("reason"),
         )
         if not created:
             return 200, action
-        self.clusters.start_delivery([action["id"]])
         request.setHeader(b"location", f"/api/v1/actions/{action['id']}".encode())
         return 202, action
 
@@ -44,11 +43,9 @@ class PowerAPI:
         named = body.get("nodes"), body.get("filter")
         if body.get("dry_run"):
             return 200, await self.database.run(batches.bulk_preview, *named, body["action"])
-        batch, done = await self.database.run(
-            actions.request_bulk, *named, body["action"], who, self.now(),
-            escalate_after=body.get("escalate_after"), reason=body.get("reason"),
+        batch, done = await self.ask_for_bulk_power(
+            *named, body["action"], who, escalate_after=body.get("escalate_after"), reason=body.get("reason"),
         )
-        self.clusters.start_delivery([a["id"] for a in done])
         return 202, {"batch": batch, "actions": done}
 
     @routes.route("/api/v1/batches/<int:batch>", methods=["GET"])
@@ -77,8 +74,5 @@ class PowerAPI:
     @routes.route("/api/v1/actions/<int:action>/cancel", methods=["POST"])
     @endpoint
     async def cancel_action(self, request: Any, who: str, action: int) -> tuple[int, Any]:
-        result, cancelled = await self.database.run(actions.cancel_action, action, who, self.now())
-        if not cancelled:
-            node = await self.database.run(nodes.get_node, result["node"])
-            self.clusters.cancel(node["cluster"], node["id"], action)
+        result, cancelled = await self.withdraw_action(action, who)
         return (200 if cancelled else 202), result

@@ -669,3 +669,16 @@ async def test_a_failed_hand_over_is_logged_as_handled(api, engine, logged, clus
         from sqlalchemy import text
         statuses = connection.execute(text("SELECT status FROM power_actions")).scalars().all()
     assert statuses == ["pending"]
+
+
+def test_no_part_of_the_region_hides_anothers_method():
+    """The API's, the operations' and the pages' mixins share no method name, so none silently hides another."""
+    from pserv.region.api import RegionAPI
+
+    owners = {}
+    for part in RegionAPI.__mro__[1:]:
+        for name, value in vars(part).items():
+            if callable(value) and not name.startswith("__"):
+                owners.setdefault(name, []).append(part.__name__)
+    mine = set(vars(RegionAPI))
+    assert {name: parts for name, parts in owners.items() if len(parts) > 1 or name in mine} == {}
