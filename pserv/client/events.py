@@ -1,5 +1,6 @@
 """
-``pserv events [--node N] [--since T] [--after ID] [--limit N] [--follow]``.
+``pserv events [--node N] [--since T] [--order asc|desc] [--after ID]
+[--before ID] [--limit N] [--follow]``.
 """
 
 from __future__ import annotations
@@ -22,22 +23,28 @@ DEFAULT_INTERVAL = 2.0
 
 async def show_events(args: Namespace, api: ApiClient, clock: IReactorTime) -> int:
     """
-    The audit log, oldest first. ``--follow`` goes on polling with
-    ``after=<last id>`` every ``--interval`` seconds until interrupted (exit
-    0); its ``--json`` is one event per line.
+    The audit log, oldest first (``--order desc``: newest first).
+    ``--follow`` goes on polling with ``after=<last id>`` every
+    ``--interval`` seconds until interrupted (exit 0); its ``--json`` is one
+    event per line.
     """
     params = {"node": args.node, "since": args.since}
     if not args.follow:
-        page = await api.collect(EVENTS, {**params, "after": args.after}, args.limit)
+        bounds = {"after": args.after, "before": args.before}
+        order = {"order": "desc"} if args.order == "desc" else {}
+        page = await api.collect(EVENTS, {**params, **order, **bounds}, args.limit)
         if args.json:
             print_json(page)
         else:
             for event in page["items"]:
                 say(event_line(event))
-        note_more(page)
+        note_more(page, "before" if args.order == "desc" else "after")
         return 0
     if args.limit is not None:
         raise UsageError("--limit: not with --follow")
+    if args.order == "desc" or args.before is not None:
+        raise UsageError(f"{'--order desc' if args.order == 'desc' else '--before'}: not with --follow, "
+                         "which prints new events as they come")
     try:
         await _follow(args, api, clock, params)
     except CancelledError:
