@@ -96,7 +96,8 @@ REASON = {
 
 POWER_TYPE_FILTER = {"type": "string", "maxLength": 32, "pattern": "^[a-z][a-z0-9_]*$",
                      "description": "a power type's name, such as ipmi"}
-NAME_SEARCH = {"type": "string", "maxLength": 63, "description": "part of a node's name (at most 63 characters), case ignored"}
+NAME_SEARCH = {"type": "string", "maxLength": 63,
+               "description": "part of a node's name (at most 63 characters), case ignored"}
 """The ``q`` filter: text of which a node's name holds, case ignored."""
 
 POWER_REQUEST = {

@@ -434,7 +434,8 @@ async def test_a_reason_is_kept_and_told(api):
     """A reason goes with one node's request and a bulk one: on the actions, and in the power_requested events."""
     await enrol(api)
     await enrol(api, name="node-2", power_parameters={"address": "bmc-2"})
-    one = await api.call("POST", "/api/v1/nodes/{node}/power", node="node-1", body={"action": "on", "reason": "rack move"})
+    one = await api.call("POST", "/api/v1/nodes/{node}/power", node="node-1",
+                         body={"action": "on", "reason": "rack move"})
     assert (one.status, one.body["reason"]) == (202, "rack move")
     bulk = await api.call("POST", "/api/v1/power", body={"action": "off", "nodes": ["node-1", "node-2"],
                                                          "reason": "maintenance window"})
@@ -493,7 +494,8 @@ async def test_a_dry_run_refuses_what_the_request_would(api, engine):
     """A dry run naming a missing node is 404, one matching nothing 404 naming filter; nothing is written."""
     await enrol(api)
     before = row_counts(engine)
-    missing = await api.call("POST", "/api/v1/power", body={"action": "on", "nodes": ["node-1", "ghost"], "dry_run": True})
+    missing = await api.call("POST", "/api/v1/power",
+                             body={"action": "on", "nodes": ["node-1", "ghost"], "dry_run": True})
     nothing = await api.call("POST", "/api/v1/power", body={"action": "on", "filter": {"power_type": "wol"},
                                                             "dry_run": True})
     assert (missing.status, nothing.status, nothing.body["field"]) == (404, 404, "filter")
@@ -528,7 +530,8 @@ async def test_actions_by_ids(api):
     await enrol(api, cluster=None)
     first = (await api.call("POST", "/api/v1/nodes/{node}/power", node="node-1", body={"action": "on"})).body
     second = (await api.call("POST", "/api/v1/nodes/{node}/power", node="node-1", body={"action": "off"})).body
-    listed = await api.call("GET", "/api/v1/actions", params={"ids": f"{second['id']},99999,{first['id']},{second['id']}"})
+    ids = f"{second['id']},99999,{first['id']},{second['id']}"
+    listed = await api.call("GET", "/api/v1/actions", params={"ids": ids})
     assert listed.status == 200 and listed.body["next"] is None
     assert [a["id"] for a in listed.body["items"]] == [first["id"], second["id"]]
     assert listed.body["items"][1] == (await api.call("GET", "/api/v1/actions/{action}", action=second["id"])).body

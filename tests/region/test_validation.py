@@ -136,7 +136,7 @@ def test_an_array_argument_is_items_separated_by_commas(text, ids):
     (f"{MAX_ID + 1}", "must be at most 2147483647"),
 ])
 def test_a_bad_array_argument_names_it(text, reason):
-    """A list that is not integers separated by commas, too long, or with an item out of bounds is refused naming ids."""
+    """A list not of integers separated by commas, too long, or with an item out of bounds is refused naming ids."""
     with pytest.raises(Invalid) as caught:
         CONTRACT.query("listActions", request_with(ids=text))
     assert caught.value.field == "ids" and caught.value.message.endswith(reason), caught.value.message

@@ -246,7 +246,7 @@ def test_a_reason_never_breaks_the_event_line(run, moments):
 
 @pytest.mark.parametrize("reason", ["", "x" * 501, "two\nlines", "nul\x00", "tab\there", "nel\x85", "ls\u2028", 7])
 def test_a_bad_reason_is_refused_and_writes_nothing(run, moments, engine, reason):
-    """A reason empty, over 500 characters, with a control character or a line separator, or not text, is refused naming it."""
+    """A reason empty, over 500 characters, with a control character or line separator, or not text, is refused."""
     enrol(run, moments)
     for work, args in [(request_power, ("node-1",)), (request_bulk, (["node-1"], None))]:
         with pytest.raises(Invalid) as refused:

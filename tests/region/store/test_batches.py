@@ -16,7 +16,8 @@ from pserv.testing.fake_driver import POWER_TYPES_WITH_FAKE
 def enrol(run, moments, name, power_state="unknown", cluster="rack-1"):
     body = {"name": name, "power_type": "fake", "power_parameters": {"address": name}, "cluster": cluster}
     node = run(create_node, body, moments(), power_types=POWER_TYPES_WITH_FAKE)
-    run(lambda c: c.execute(update(schema.nodes).where(schema.nodes.c.id == node["id"]).values(power_state=power_state)))
+    table = schema.nodes
+    run(lambda c: c.execute(update(table).where(table.c.id == node["id"]).values(power_state=power_state)))
     return node
 
 

@@ -49,7 +49,8 @@ def _batch_actions() -> None:
         sa.Column("batch_id", sa.Integer, nullable=False),
         sa.Column("action_id", sa.Integer, nullable=False),
         sa.PrimaryKeyConstraint("batch_id", "action_id", name="pk_power_batch_actions"),
-        sa.ForeignKeyConstraint(["batch_id"], ["power_batches.id"], name="fk_power_batch_actions_batch_id_power_batches"),
+        sa.ForeignKeyConstraint(["batch_id"], ["power_batches.id"],
+                                name="fk_power_batch_actions_batch_id_power_batches"),
         sa.ForeignKeyConstraint(["action_id"], ["power_actions.id"], ondelete="CASCADE",
                                 name="fk_power_batch_actions_action_id_power_actions"),
     )
