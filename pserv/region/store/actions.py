@@ -27,6 +27,7 @@ from pserv.region import schema
 from pserv.region.errors import Conflict, Invalid
 from pserv.region.store.batches import bulk_nodes, record_batch
 from pserv.region.store.common import MAX_ID, add_event, add_events, event_row, iso, one_row, page, utc
+from pserv.region.store import moves
 from pserv.region.store.intent import settle_intent
 from pserv.region.store.nodes import create_node, find, update_node
 from pserv.region.store.transitions import move, move_one
@@ -152,11 +153,27 @@ def change_node(
     return node, _read_power(connection, node, now)
 
 
-def _read_power(connection: Connection, node: Mapping[str, Any], now: datetime) -> int | None:
+def hand_over(connection: Connection, node_id: int, cluster: str, now: datetime) -> list[int]:
+    """
+    ``cluster`` has given up the node ``node_id`` (:func:`pserv.region.store.moves.released`):
+    the actions to hand to its new cluster.  If none is pending (a request
+    made during the move may have timed out waiting), a ``query``, so that
+    the new cluster learns of the node and reads it, as at enrolment.
+    """
+    pending = moves.released(connection, node_id, cluster, now)
+    if pending:
+        return pending
+    node = find(connection, node_id)
+    if node.cluster is None or node.moving_from is not None or node.lifecycle == "deleting":
+        return []
+    read = _read_power(connection, {"id": node.id, "cluster": node.cluster}, now, "hand-over")
+    return [] if read is None else [read]
+
+
+def _read_power(connection: Connection, node: Mapping[str, Any], now: datetime, by: str = "enrolment") -> int | None:
     if node["cluster"] is None:
         return None
-    action, created = request_intent(connection, find(connection, node["id"], lock=True), ActionKind.QUERY,
-                                     "enrolment", now)
+    action, created = request_intent(connection, find(connection, node["id"], lock=True), ActionKind.QUERY, by, now)
     return action["id"] if created else None
 
 
