@@ -107,6 +107,35 @@ def get_batch(connection: Connection, batch_id: int) -> dict[str, Any]:
     return _batch_json(row, _statuses(connection, row.id))
 
 
+def batch_actions(connection: Connection, batch_id: int, limit: int = 100) -> list[dict[str, Any]]:
+    """
+    The first ``limit`` actions of the batch ``batch_id``, in their nodes'
+    id order (as the request made them), each as the API shows an
+    action with its node's ``node_name``, and ``coalesced``: whether it is
+    an action already in play that this request joined (asked before it,
+    or by someone else) rather than one it made.
+    """
+    from pserv.region.store.actions import action_json  # (actions imports this module)
+
+    links, actions, nodes, batches = (schema.power_batch_actions, schema.power_actions, schema.nodes,
+                                      schema.power_batches)
+    query = (
+        select(actions, nodes.c.name.label("node_name"), batches.c.created_at.label("batch_at"),
+               batches.c.requested_by.label("batch_by"))
+        .select_from(links.join(actions, actions.c.id == links.c.action_id)
+                     .join(nodes, nodes.c.id == actions.c.node_id)
+                     .join(batches, batches.c.id == links.c.batch_id))
+        .where(links.c.batch_id == batch_id if batch_id <= MAX_ID else false())
+        .order_by(actions.c.node_id, actions.c.id)
+        .limit(limit)
+    )
+    return [
+        {**action_json(row), "node_name": row.node_name,
+         "coalesced": row.requested_at != row.batch_at or row.requested_by != row.batch_by}
+        for row in connection.execute(query).all()
+    ]
+
+
 def _statuses(connection: Connection, batch_id: int) -> dict[str, int]:
     links, actions = schema.power_batch_actions, schema.power_actions
     query = (
