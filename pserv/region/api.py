@@ -41,6 +41,7 @@ from pserv.region.store import events, nodes
 from pserv.region.store.clusters import list_clusters
 from pserv.region.ui.errors import is_page, missing_page, wrong_method_page
 from pserv.region.ui.admin import AdminPages
+from pserv.region.ui.bulk import BulkPages
 from pserv.region.ui.clusters import ClustersPage
 from pserv.region.ui.node import NodePages
 from pserv.region.ui.node_form import NodeFormPages
@@ -49,8 +50,8 @@ from pserv.region.ui.static import StaticFiles
 from pserv.region.validation import Contract
 
 
-class RegionAPI(Operations, PowerAPI, AdminAPI, LoginPages, NodesPages, NodePages, NodeFormPages, ClustersPage,
-                AdminPages, StaticFiles):
+class RegionAPI(Operations, PowerAPI, AdminAPI, LoginPages, NodesPages, NodePages, NodeFormPages, BulkPages,
+                ClustersPage, AdminPages, StaticFiles):
     """
     The API's routes, with power, whoami, users and tokens, and the UI's login and pages.
 
@@ -61,7 +62,7 @@ class RegionAPI(Operations, PowerAPI, AdminAPI, LoginPages, NodesPages, NodePage
     """
 
     app = Routes(PowerAPI.routes, AdminAPI.routes, LoginPages.routes, NodesPages.routes, NodeFormPages.routes,
-                 NodePages.routes, ClustersPage.routes, AdminPages.routes, StaticFiles.routes)
+                 NodePages.routes, BulkPages.routes, ClustersPage.routes, AdminPages.routes, StaticFiles.routes)
 
     def __init__(self, database: Database, clock: Any, clusters: ConnectedClusters | None = None,
                  power_types: PowerTypes = POWER_TYPES, session_lifetime: float = LIFETIME) -> None:
