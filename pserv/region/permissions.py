@@ -62,6 +62,7 @@ PERMISSIONS: dict[tuple[str, str], Role | None] = {
     ("GET", "/nodes/new"): OPERATOR,
     ("POST", "/nodes/new"): OPERATOR,
     ("GET", "/nodes/<node>"): VIEWER,
+    ("GET", "/nodes/<node>/panels"): VIEWER,
     ("GET", "/nodes/<node>/edit"): OPERATOR,
     ("POST", "/nodes/<node>/edit"): OPERATOR,
     ("POST", "/nodes/<node>/power"): OPERATOR,
