@@ -78,6 +78,23 @@ def bulk_preview(
             "change": len(nodes) - unchanged, "unchanged": unchanged}
 
 
+def bulk_names(
+    connection: Connection, refs: Iterable[int] | None, filters: Mapping[str, str] | None, limit: int = 20,
+) -> list[str]:
+    """
+    The names of the first ``limit`` nodes (in id order) of a bulk request
+    by node ids ``refs``, else by ``filters``: for a person to see which
+    nodes a preview is about.  Ids of no node are left out.
+    """
+    table = schema.nodes
+    if refs is not None:
+        wanted = [i for i in refs if 0 < i <= MAX_ID]
+        condition = [table.c.id.in_(wanted)] if wanted else [false()]
+    else:
+        condition = node_filter(filters or {})
+    return list(connection.execute(select(table.c.name).where(*condition).order_by(table.c.id).limit(limit)).scalars())
+
+
 def record_batch(
     connection: Connection, kind: str, requested_by: str, reason: str | None, now: datetime,
     action_ids: Iterable[int],

@@ -7,8 +7,8 @@ ticked ``node`` ids, or ``all_matching`` with the filter as
 (:func:`~pserv.region.store.batches.bulk_preview`, which writes nothing):
 how many nodes the action names, how many it would change and how many
 are already in its target state, a warning for the destructive actions,
-an optional reason, and a button naming the count ("Power off 12
-nodes").  ``POST /power`` is that confirmed form, the same selection in
+the first few nodes' names, an optional reason, and a button naming the
+count ("Power off 12 nodes").  ``POST /power`` is that confirmed form, the same selection in
 hidden fields: it asks for the power as the API does
 (:meth:`~pserv.region.operations.Operations.ask_for_bulk_power`, one batch,
 all or nothing) and goes to ``GET /batches/<batch>``: the batch's counts,
@@ -49,14 +49,18 @@ SHOWN = 100
 FILTER = "filter."
 """What a filter's hidden field's name starts with."""
 
-BUTTONS = {
-    ActionKind.ON.value: "Power on {count}",
-    ActionKind.OFF.value: "Power off {count}",
-    ActionKind.CYCLE.value: "Power-cycle {count}",
-    ActionKind.SOFT_OFF.value: "Shut down {count}",
-    ActionKind.QUERY.value: "Read the power of {count}",
+VERBS = {
+    ActionKind.ON.value: "power on",
+    ActionKind.OFF.value: "power off",
+    ActionKind.CYCLE.value: "power-cycle",
+    ActionKind.SOFT_OFF.value: "shut down",
+    ActionKind.QUERY.value: "read the power of",
 }
-"""What the confirmation's button says, by action."""
+"""What each action does to nodes, in words: the confirmation's button
+says it with the count ("Power off 12 nodes")."""
+
+NAMED = 20
+"""The nodes a preview names."""
 
 WARNINGS = {
     ActionKind.OFF.value: "Power off cuts the power at once: whatever runs on these nodes stops without shutting "
@@ -131,6 +135,15 @@ def selection(form: Mapping[str, list[str]]) -> Selection:
     return Selection(sorted({int(v) for v in ticked}), form.get("all_matching", [""])[-1] == "1", filters)
 
 
+def said(kind: str, count: int, first: bool = True) -> str:
+    """
+    An action on so many nodes, as the confirmation's button says it:
+    ``Power off 12 nodes`` (``first`` false: ``power off 12 nodes``).
+    """
+    words = f"{VERBS[kind]} {node_count(count)}"
+    return words[0].upper() + words[1:] if first else words
+
+
 def _last(form: Mapping[str, list[str]], name: str) -> str:
     return form.get(name, [""])[-1]
 
@@ -178,7 +191,7 @@ class BulkPages:
     async def batch_page(self, request: Any, credential: Credential, batch: int) -> bytes:
         newest, (found, listed) = await self.database.run(newest_then, _batch, batch)
         return show(request, "batch.html", credential, self.now(), section="nodes", batch=found, actions=listed,
-                    shown=SHOWN, counts=COUNTS, ended=ENDED, live=Live("batch", newest, f"/batches/{batch}/actions"))
+                    shown=SHOWN, counts=COUNTS, ended=ENDED, title=said(found["action"], found["size"], False), live=Live("batch", newest, f"/batches/{batch}/actions"))
 
     @routes.route("/batches/<int:batch>/actions", methods=["GET"])
     @page
@@ -190,11 +203,15 @@ class BulkPages:
                        errors: Mapping[str, str] | None = None, typed_reason: str = "",
                        changed_from: int | None = None) -> bytes:
         """The dry run's counts and the confirmation form."""
-        preview = await self.database.run(batches.bulk_preview, *chosen.named, kind)
+        preview, names = await self.database.run(_preview, chosen, kind)
         return show(request, "bulk_preview.html", credential, self.now(), status, section="nodes", chosen=chosen,
-                    kind=kind, preview=preview, button=BUTTONS[kind].format(count=node_count(preview["nodes"])),
+                    kind=kind, preview=preview, names=names, button=said(kind, preview["nodes"]),
                     warning=WARNINGS.get(kind), errors=errors or {}, typed_reason=typed_reason,
                     changed_from=changed_from)
+
+
+def _preview(connection: Any, chosen: Selection, kind: str) -> tuple[dict[str, Any], list[str]]:
+    return batches.bulk_preview(connection, *chosen.named, kind), batches.bulk_names(connection, *chosen.named, NAMED)
 
 
 def _batch(connection: Any, batch: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:

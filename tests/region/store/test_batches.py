@@ -8,7 +8,7 @@ from sqlalchemy import func, select, update
 from pserv.region import schema
 from pserv.region.errors import Conflict, NotFound
 from pserv.region.store.actions import request_bulk, request_power
-from pserv.region.store.batches import batch_actions, bulk_nodes, bulk_preview, get_batch
+from pserv.region.store.batches import batch_actions, bulk_names, bulk_nodes, bulk_preview, get_batch
 from pserv.region.store.nodes import create_node, delete_node
 from pserv.testing.fake_driver import POWER_TYPES_WITH_FAKE
 
@@ -74,6 +74,14 @@ def test_bulk_nodes_in_id_order_once_each(run, moments, three):
     """Nodes named by id and by name, some twice, come once each in id order."""
     ids = [n["id"] for n in three]
     assert [row.id for row in run(bulk_nodes, ["n-new", ids[0], "n-on", str(ids[1])], None)] == ids
+
+
+def test_bulk_names_are_the_first_nodes_in_id_order(run, moments, three):
+    """The names of the first nodes named by ids or matched by a filter, in id order; ids of nothing left out."""
+    ids = [n["id"] for n in three]
+    assert run(bulk_names, [ids[2], ids[0], 2**40], None) == ["n-on", "n-new"]
+    assert run(bulk_names, None, {"q": "n-"}, 2) == ["n-on", "n-off"]
+    assert run(bulk_names, None, {"power_state": "on"}) == ["n-on"] and run(bulk_names, [2**40], None) == []
 
 
 def test_a_bulk_request_is_a_batch(run, moments, three):

@@ -15,7 +15,7 @@ from pserv.region.errors import Invalid
 from pserv.region.roles import Role
 from pserv.region.store.actions import request_bulk, request_power
 from pserv.region.store.batches import get_batch
-from pserv.region.ui.bulk import Selection, selection
+from pserv.region.ui.bulk import Selection, said, selection
 from tests.region.ui.pages import add_node, get, observe, parse, post
 
 
@@ -61,6 +61,8 @@ async def test_the_preview_counts_a_selection_and_writes_nothing(served, three):
     assert answer.status == 200
     preview = answer.html.one("section", id="preview")
     assert counts(answer.html) == {"nodes": 2, "change": 1, "unchanged": 1}
+    assert preview.one("h1").text() == "Power off 2 nodes?" and preview.one("p", id="preview-names").text() == (
+        "n-on, n-off")
     assert "1 node is not off and would be switched off" in preview.text()
     assert "1 is already off (as last read) and would be left as it is" in preview.text()
     assert "destructive" in preview.one("p", id="preview-warning").text()
@@ -84,6 +86,7 @@ async def test_the_preview_counts_every_node_a_filter_matches(served, three):
     assert answer.status == 200 and counts(answer.html) == {"nodes": 3, "change": 2, "unchanged": 1}
     preview = answer.html.one("section", id="preview")
     assert "Every node matching this filter" in preview.text() and "cluster rack-1" in preview.text()
+    assert preview.one("p", id="preview-names").text() == "n-on, n-off, n-new"
     form = preview.one("form", action="/power")
     assert form.one("button", type="submit").text() == "Power on 3 nodes"
     assert form.one("input", name="all_matching").attrs["value"] == "1"
@@ -97,6 +100,15 @@ async def test_the_preview_counts_every_node_a_filter_matches(served, three):
     assert counts(query.html) == {"nodes": 1, "change": 0, "unchanged": 1}
     assert query.html.one("button", id="confirm").text() == "Read the power of 1 node"
     assert nothing_asked(served)
+
+
+@pytest_twisted.ensureDeferred
+async def test_the_preview_names_the_first_nodes_and_counts_the_rest(served, three, monkeypatch):
+    """Past the first few names, the preview says how many more nodes there are."""
+    monkeypatch.setattr("pserv.region.ui.bulk.NAMED", 2)
+    answer = await post(served, "/power/preview", {"action": "query", "all_matching": "1"},
+                        served.session(Role.OPERATOR))
+    assert answer.html.one("p", id="preview-names").text() == "n-on, n-off and 2 more"
 
 
 @pytest_twisted.ensureDeferred
@@ -206,7 +218,7 @@ async def test_the_progress_page_counts_the_batch(served, three):
     assert progress.one("progress").attrs["value"] == "2" and progress.one("progress").attrs["max"] == "3"
     facts = progress.one("dl").text()
     assert "alice" in facts and "rack move" in facts and "UTC" in facts
-    assert "Batch" in answer.html.one("h1").text() and "3 nodes" in answer.html.one("h1").text()
+    assert answer.html.one("h1").text() == f"Batch {batch_id}: power off 3 nodes"
     listed = answer.html.one("section", id="actions").all("tr", data_action=True)
     assert [(r.attrs["data-action"], r.attrs["data-status"]) for r in listed] == [
         (str(made[0]["id"]), "done"), (str(made[1]["id"]), "failed"), (str(made[2]["id"]), "pending")]
@@ -270,3 +282,11 @@ def test_a_selection_is_read_from_the_form_and_carried_on():
     for bad in (["n-1"], ["-1"], ["1"] * 501):
         with pytest.raises(Invalid):
             selection({"node": bad})
+
+
+def test_an_action_on_nodes_is_said_in_words():
+    """Each action is said with its count, as its button says it or within a sentence."""
+    assert [said(kind, 2) for kind in ("on", "off", "cycle", "soft_off", "query")] == [
+        "Power on 2 nodes", "Power off 2 nodes", "Power-cycle 2 nodes", "Shut down 2 nodes",
+        "Read the power of 2 nodes"]
+    assert said("off", 1, False) == "power off 1 node"
