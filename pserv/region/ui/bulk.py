@@ -191,7 +191,8 @@ class BulkPages:
     async def batch_page(self, request: Any, credential: Credential, batch: int) -> bytes:
         newest, (found, listed) = await self.database.run(newest_then, _batch, batch)
         return show(request, "batch.html", credential, self.now(), section="nodes", batch=found, actions=listed,
-                    shown=SHOWN, counts=COUNTS, ended=ENDED, title=said(found["action"], found["size"], False), live=Live("batch", newest, f"/batches/{batch}/actions"))
+                    shown=SHOWN, counts=COUNTS, ended=ENDED, title=said(found["action"], found["size"], False),
+                    live=Live("batch", newest, f"/batches/{batch}/actions"))
 
     @routes.route("/batches/<int:batch>/actions", methods=["GET"])
     @page

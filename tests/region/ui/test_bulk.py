@@ -149,7 +149,7 @@ async def test_confirming_a_filter_asks_for_every_node_it_matches(served, three)
 
 @pytest_twisted.ensureDeferred
 async def test_a_filter_that_matches_more_by_now_asks_nothing(served, three):
-    """If the filter matches another number of nodes than the preview showed, the preview comes back (409), new count."""
+    """If the filter matches another count of nodes than the preview showed, the preview comes back (409) with it."""
     answer = await post(served, "/power", {"action": "off", "all_matching": "1", "filter.cluster": "rack-1",
                                            "expected": "2", "reason": "rack move"}, served.session(Role.OPERATOR))
     assert answer.status == 409 and nothing_asked(served)

@@ -77,9 +77,10 @@ async def test_the_reason_is_kept_and_shown(served):
 @pytest.mark.parametrize("reason", ["x" * 501, "tab\there"])
 @pytest_twisted.ensureDeferred
 async def test_a_bad_reason_is_shown_next_to_its_field(served, reason):
-    """A reason the store would refuse is a 400 node page with the error at the field, what was typed kept; no action."""
+    """A reason the store would refuse is a 400 node page with the error at its field, the text kept; no action."""
     add_node(served, "node-1")
-    answer = await post(served, "/nodes/node-1/power", {"action": "off", "reason": reason}, served.session(Role.OPERATOR))
+    session = served.session(Role.OPERATOR)
+    answer = await post(served, "/nodes/node-1/power", {"action": "off", "reason": reason}, session)
     assert answer.status == 400 and actions_of(served) == []
     field = answer.html.one("section", id="power").one("input", id="reason")
     assert field.attrs["value"] == reason and field.attrs["aria-invalid"] == "true"
