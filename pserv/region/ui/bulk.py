@@ -8,8 +8,8 @@ ticked ``node`` ids, or ``all_matching`` with the filter as
 how many nodes the action names, how many it would change and how many
 are already in its target state, a warning for the destructive actions,
 the first few nodes' names, an optional reason, and a button naming the
-count ("Power off 12 nodes").  ``POST /power`` is that confirmed form, the same selection in
-hidden fields: it asks for the power as the API does
+count ("Power off 12 nodes").  ``POST /power`` is that confirmed form,
+the same selection in hidden fields: it asks for the power as the API does
 (:meth:`~pserv.region.operations.Operations.ask_for_bulk_power`, one batch,
 all or nothing) and goes to ``GET /batches/<batch>``: the batch's counts,
 and its first actions with their nodes, live (``GET
@@ -162,7 +162,7 @@ class BulkPages:
             return show(request, "bulk_preview.html", credential, self.now(), 400, section="nodes", chosen=chosen,
                         kind=None, preview=None)
         kind = self.contract.body("BulkPowerRequest", chosen.body(_last(form, "action")))["action"]
-        return await self._preview(request, credential, chosen, kind)
+        return await self._preview_page(request, credential, chosen, kind)
 
     @routes.route("/power", methods=["POST"])
     @page
@@ -176,13 +176,14 @@ class BulkPages:
         try:
             check_reason(reason)
         except Invalid as e:
-            return await self._preview(request, credential, chosen, kind, e.status, {"reason": e.message}, reason or "")
+            return await self._preview_page(request, credential, chosen, kind, e.status, {"reason": e.message},
+                                            reason or "")
         expected = _last(form, "expected")
         if chosen.all_matching and expected.isdigit():
             preview = await self.database.run(batches.bulk_preview, *chosen.named, kind)
             if preview["nodes"] != int(expected):
-                return await self._preview(request, credential, chosen, kind, 409, typed_reason=reason or "",
-                                           changed_from=int(expected))
+                return await self._preview_page(request, credential, chosen, kind, 409, typed_reason=reason or "",
+                                                changed_from=int(expected))
         batch, _ = await self.ask_for_bulk_power(*chosen.named, kind, credential.name, reason=reason)
         return redirect(request, f"/batches/{batch}")
 
@@ -200,18 +201,18 @@ class BulkPages:
         found, listed = await self.database.run(_batch, batch)
         return show(request, "batch_actions.html", credential, self.now(), batch=found, actions=listed, shown=SHOWN)
 
-    async def _preview(self, request: Any, credential: Credential, chosen: Selection, kind: str, status: int = 200,
-                       errors: Mapping[str, str] | None = None, typed_reason: str = "",
-                       changed_from: int | None = None) -> bytes:
+    async def _preview_page(self, request: Any, credential: Credential, chosen: Selection, kind: str,
+                            status: int = 200, errors: Mapping[str, str] | None = None, typed_reason: str = "",
+                            changed_from: int | None = None) -> bytes:
         """The dry run's counts and the confirmation form."""
-        preview, names = await self.database.run(_preview, chosen, kind)
+        preview, names = await self.database.run(_read_preview, chosen, kind)
         return show(request, "bulk_preview.html", credential, self.now(), status, section="nodes", chosen=chosen,
                     kind=kind, preview=preview, names=names, button=said(kind, preview["nodes"]),
                     warning=WARNINGS.get(kind), errors=errors or {}, typed_reason=typed_reason,
                     changed_from=changed_from)
 
 
-def _preview(connection: Any, chosen: Selection, kind: str) -> tuple[dict[str, Any], list[str]]:
+def _read_preview(connection: Any, chosen: Selection, kind: str) -> tuple[dict[str, Any], list[str]]:
     return batches.bulk_preview(connection, *chosen.named, kind), batches.bulk_names(connection, *chosen.named, NAMED)
 
 

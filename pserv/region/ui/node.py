@@ -27,9 +27,9 @@ from pserv.power.settings import REDACTED
 from pserv.power.states import ActionKind
 from pserv.region.auth import Credential, form_fields
 from pserv.region.endpoints import page, redirect
+from pserv.region.errors import RegionError
 from pserv.region.login import local_path
 from pserv.region.permissions import allowed
-from pserv.region.errors import RegionError
 from pserv.region.routes import Routes
 from pserv.region.store import node_pages
 from pserv.region.ui.live import Live, newest_then
@@ -43,6 +43,7 @@ CONFIRM = {ActionKind.OFF.value: "Switch {name} off now?", ActionKind.CYCLE.valu
 """The destructive buttons, and what the script asks before sending them."""
 
 POWER_ROUTE = ("POST", "/nodes/<node>/power")
+"""The permission the power form stands for."""
 
 
 class NodePages:
@@ -58,7 +59,7 @@ class NodePages:
     @routes.route("/nodes/<node>/panels", methods=["GET"])
     @page
     async def node_panels(self, request: Any, credential: Credential, node: str) -> bytes:
-        _, view, paged = await self._node_view(request, node)
+        _, view, _ = await self._node_view(request, node)
         context = self._node_context(credential, view)
         return show(request, "node_panels.html", credential, self.now(), **context)
 
