@@ -65,14 +65,15 @@ class Contract:
             for name in spec["components"]["schemas"]
         }
         self._parameters = {
-            operation["operationId"]: [
+            (operation["operationId"], place): [
                 (p["name"], p["schema"], Validator(p["schema"], registry=registry, format_checker=FORMATS))
                 for p in item.get("parameters", []) + operation.get("parameters", [])
-                if p["in"] == "query"
+                if p["in"] == place
             ]
             for item in spec["paths"].values()
             for method, operation in item.items()
             if method != "parameters"
+            for place in ("query", "header")
         }
 
     def body(self, schema: str, body: Any) -> dict[str, Any]:
@@ -92,13 +93,25 @@ class Contract:
 
         :raises Invalid: naming the argument.
         """
+        return self._read(operation, "query", lambda name: (request.args.get(name.encode()) or [None])[-1])
+
+    def headers(self, operation: str, request: Any) -> dict[str, Any]:
+        """
+        The request headers operation ``operation`` declares, converted,
+        checked and defaulted as :meth:`query` does its arguments.
+
+        :raises Invalid: naming the header.
+        """
+        return self._read(operation, "header", lambda name: request.getHeader(name.encode()))
+
+    def _read(self, operation: str, place: str, raw_value: Any) -> dict[str, Any]:
         found = {}
-        for name, schema, checker in self._parameters[operation]:
-            raw = request.args.get(name.encode())
-            if not raw:
+        for name, schema, checker in self._parameters[(operation, place)]:
+            raw = raw_value(name)
+            if raw is None:
                 found[name] = schema.get("default")
                 continue
-            value = _convert(name, schema, raw[-1])
+            value = _convert(name, schema, raw)
             _raise_first(checker.iter_errors(value), name)
             found[name] = value
         return found

@@ -100,6 +100,23 @@ def test_query_integers_are_plain_digits():
             CONTRACT.query("listNodes", request_with(limit=text))
 
 
+def test_declared_headers_are_read_as_query_arguments_are():
+    """A declared header is converted and checked by its schema, naming the header; absent, it has its default."""
+    def request(value=None):
+        request = request_with()
+        if value is not None:
+            request.requestHeaders.setRawHeaders(b"last-event-id", [value.encode()])
+        return request
+
+    assert CONTRACT.headers("streamEvents", request("42")) == {"Last-Event-ID": 42}
+    assert CONTRACT.headers("streamEvents", request()) == {"Last-Event-ID": None}
+    for bad in ["x", "-1", "", str(MAX_ID + 1)]:
+        with pytest.raises(Invalid) as caught:
+            CONTRACT.headers("streamEvents", request(bad))
+        assert caught.value.field == "Last-Event-ID", bad
+    assert CONTRACT.headers("listNodes", request("42")) == {}
+
+
 def test_a_final_dollar_ends_the_text():
     """A pattern's final $ ends the text as in ECMA 262, not before a final newline as in Python."""
     assert ecma("^a$").search("a") and not ecma("^a$").search("a\n")
