@@ -1,6 +1,7 @@
 """
 The REST API under ``/api/v1``, as ``pserv/region/openapi.py`` specifies it,
-and the UI's login (:mod:`pserv.region.login`).
+with its event stream (:mod:`pserv.region.stream`), and the UI's login
+(:mod:`pserv.region.login`).
 
 Every route is admitted through the permission table (a bearer token or a
 session, the role, a session's CSRF token; :mod:`pserv.region.endpoints`),
@@ -23,6 +24,7 @@ from pserv.region.auth import CredentialCheck
 from pserv.region.clusters import ConnectedClusters
 from pserv.region.db import Database
 from pserv.region.endpoints import check_routes, endpoint
+from pserv.region.event_feed import EventFeed
 from pserv.region.store.common import utc
 from pserv.util.times import moment_from_rfc3339
 from pserv.region.http import answer, next_page, read_json
@@ -33,28 +35,35 @@ from pserv.region.sessions import Sessions
 from pserv.region.store.sessions import LIFETIME
 from pserv.region.store import actions, events, nodes
 from pserv.region.store.clusters import list_clusters
+from pserv.region.stream import EventStreamAPI
 from pserv.region.validation import Contract
 
 NODE_FILTERS = ("cluster", "power_state", "desired_power_state")
 
 
-class RegionAPI(AdminAPI, LoginPages):
+class RegionAPI(AdminAPI, EventStreamAPI, LoginPages):
     """
-    The API's routes, with whoami, users and tokens, and the UI's login.
+    The API's routes, with whoami, users and tokens, the event stream, and
+    the UI's login.
 
-    :param clock: gives the times stored with requests and events.
+    :param clock: gives the times stored with requests and events, and
+        drives the event feed's polls and the streams' keep-alives.
     :param power_types: the power types a node may have: the production
         ones unless a test or the simulation adds ``fake``.
     :param session_lifetime: seconds a UI session lasts.
+    :param feed: the region's feed of new events, for the event streams;
+        by default one of this API's own.
     """
 
-    app = Routes(AdminAPI.routes, LoginPages.routes)
+    app = Routes(AdminAPI.routes, EventStreamAPI.routes, LoginPages.routes)
 
     def __init__(self, database: Database, clock: Any, clusters: ConnectedClusters | None = None,
-                 power_types: PowerTypes = POWER_TYPES, session_lifetime: float = LIFETIME) -> None:
+                 power_types: PowerTypes = POWER_TYPES, session_lifetime: float = LIFETIME,
+                 feed: EventFeed | None = None) -> None:
         check_routes(type(self).app)
         self.database = database
         self.clock = clock
+        self.feed = feed if feed is not None else EventFeed(database, clock)
         self.access = CredentialCheck(database, clock)
         self.sessions = Sessions(database, clock, database.reactor, session_lifetime)
         self.clusters = clusters if clusters is not None else ConnectedClusters(database, clock)
