@@ -151,9 +151,8 @@ def _add_events(commands: Any, common: Any) -> None:
     events.add_argument("--node", metavar="NODE", help="only this node's events (id or name)")
     events.add_argument("--since", metavar="TIME", help="only events at or after this RFC 3339 time")
     _add_paging(events)
-    events.add_argument("--follow", action="store_true", help="keep printing new events until interrupted")
-    events.add_argument("--interval", type=_positive(float), default=2.0, metavar="SECONDS",
-                        help="with --follow: seconds between polls (2)")
+    events.add_argument("--follow", action="store_true",
+                        help="keep printing events as they are stored, from the region's event stream, until interrupted")
 
 
 def _add_paging(
