@@ -6,8 +6,11 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-APT_PACKAGES := ipmitool openipmi freeipmi-tools snmpd snmp openssl
+# chromium and its fonts: the browser tests' browser (tests/browser).
+APT_PACKAGES := ipmitool openipmi freeipmi-tools snmpd snmp openssl chromium fonts-dejavu-core
 STAMP := $(VENV)/.installed
+# Playwright drives Debian's chromium; it must never fetch a browser of its own.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
 .PHONY: demo test setup apt clean
 
@@ -37,7 +40,8 @@ $(STAMP): setup.py
 	$(BIN)/pip install --quiet -e '.[test,postgres]'
 	touch $(STAMP)
 
-# Debian packages for the emulators and the tools the tests compare with.
+# Debian packages for the emulators, the tools the tests compare with and
+# the browser tests' chromium.
 # Only root can install them; anyone else needs them installed already.
 apt:
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \

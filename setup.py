@@ -14,7 +14,7 @@ setup(
     include_package_data=True,
     package_data={
         "pserv.region": ["migrations/*.py", "migrations/versions/*.py"],
-        "pserv.templates": ["*.html", "README"],
+        "pserv.templates": ["*.html", "README", "static/*"],
     },
     # Every third-party module pserv imports at run time (outside
     # pserv/testing), by distribution; tests/test_setup.py checks it.
@@ -72,6 +72,11 @@ setup(
             # report and its cases' metadata.  It needs hypothesis>=6.130
             # and pytest>=8.4, which the lines above allow.
             "schemathesis>=4.32.5,<4.33",
+            # The browser tests (tests/browser) drive the UI with
+            # Playwright's sync API, the well-kept driver; it launches the
+            # system's chromium (Debian's, which the Makefile installs) by
+            # executable_path, so nothing downloads a browser.
+            "playwright>=1.49",
         ],
         # SQLAlchemy 2.1 drives postgresql:// URLs with psycopg 3.
         "postgres": ["psycopg[binary]>=3.1"],

@@ -8,7 +8,10 @@ its reactor (:data:`REACTORS`), deselecting the rest.  The region
 (``pserv-region``), the ``pserv`` client, the RPC's region end and the
 simulation run on Twisted's default reactor; the cluster
 (``pserv-cluster``), its drivers (pysnmp needs asyncio), the demo and the
-whole system in one process run on asyncio.
+whole system in one process run on asyncio.  The browser tests drive a
+demo in a child process with Playwright's sync API, which runs its own
+asyncio loop and refuses to start inside a running one: they run on the
+default reactor.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ REACTORS: dict[str, str] = {
     "tests/power": ASYNCIO,
     "tests/demo": ASYNCIO,
     "tests/system": ASYNCIO,
+    "tests/browser": DEFAULT,
 }
 """Test directory or module -> the reactor its part runs on; the longest
 entry that holds a test wins.  The RPC's shared modules (arguments,

@@ -1,7 +1,8 @@
 """
-``pserv events [--node N] [--since T] [--after ID] [--limit N] [--follow]``:
-a page of the audit log, or, with ``--follow``, the region's event stream
-(``GET /api/v1/events/stream``), reconnecting where it left off.
+``pserv events [--node N] [--since T] [--order asc|desc] [--after ID]
+[--before ID] [--limit N] [--follow]``: a page of the audit log, or, with
+``--follow``, the region's event stream (``GET /api/v1/events/stream``),
+reconnecting where it left off.
 """
 
 from __future__ import annotations
@@ -32,23 +33,28 @@ SILENCE = 45.0
 
 async def show_events(args: Namespace, api: ApiClient, clock: IReactorTime) -> int:
     """
-    The audit log, oldest first. ``--follow`` reads the region's event
-    stream instead, from the start of the log (or ``--after``), printing
-    each event as it comes, until interrupted (exit 0); its ``--json`` is
-    one event per line.
+    The audit log, oldest first (``--order desc``: newest first).
+    ``--follow`` reads the region's event stream instead, from the start
+    of the log (or ``--after``), printing each event as it comes, until
+    interrupted (exit 0); its ``--json`` is one event per line.
     """
     params = {"node": args.node, "since": args.since}
     if not args.follow:
-        page = await api.collect(EVENTS, {**params, "after": args.after}, args.limit)
+        bounds = {"after": args.after, "before": args.before}
+        order = {"order": "desc"} if args.order == "desc" else {}
+        page = await api.collect(EVENTS, {**params, **order, **bounds}, args.limit)
         if args.json:
             print_json(page)
         else:
             for event in page["items"]:
                 say(event_line(event))
-        note_more(page)
+        note_more(page, "before" if args.order == "desc" else "after")
         return 0
     if args.limit is not None:
         raise UsageError("--limit: not with --follow")
+    if args.order == "desc" or args.before is not None:
+        raise UsageError(f"{'--order desc' if args.order == 'desc' else '--before'}: not with --follow, "
+                         "which prints new events as they come")
     try:
         await _follow(args, api, clock, {**params, "after": args.after or 0})
     except CancelledError:

@@ -1,6 +1,6 @@
 """
-``pserv power on|off|cycle|soft-off|query NODE... [--wait] [--timeout S]
-[--escalate-after S]``.
+``pserv power on|off|cycle|soft-off|query NODE... [--reason TEXT] [--wait]
+[--timeout S] [--escalate-after S] [--dry-run]``.
 """
 
 from __future__ import annotations
@@ -20,37 +20,66 @@ from pserv.power.states import ActionKind, ActionStatus
 
 DEFAULT_TIMEOUT = 600.0
 EXIT_OK, EXIT_FAILED = 0, 1
+BULK = "/api/v1/power"
 
 
 async def request_power(args: Namespace, api: ApiClient, clock: IReactorTime) -> int:
     """
     Ask for one power action per node: one node with
     ``POST /api/v1/nodes/{node}/power``, several with one bulk
-    ``POST /api/v1/power``. With ``--wait``, poll until every action is final.
+    ``POST /api/v1/power``. With ``--wait``, poll until every action is
+    final. With ``--dry-run``, ask nothing: print how many nodes the
+    request would change (the bulk request's dry run, for one node too).
 
     :returns: 0 when accepted (or, with ``--wait``, when all are done); 1
         when any failed, was superseded or cancelled, or time ran out.
     """
-    if args.timeout is not None and not args.wait:
-        raise UsageError("--timeout: only with --wait")
-    kind = POWER_ACTIONS[args.action]
-    escalate_after = args.escalate_after
-    if escalate_after is not None and kind is not ActionKind.SOFT_OFF:
-        raise UsageError("--escalate-after: only with soft-off")
-    asked = {"action": kind.value, **({} if escalate_after is None else {"escalate_after": escalate_after})}
+    _check(args)
+    asked = _asked(args)
     nodes = list(dict.fromkeys(args.nodes))
+    if args.dry_run:
+        preview = (await api.post(BULK, {**asked, "nodes": nodes, "dry_run": True})).body
+        print_json(preview) if args.json else say(preview_line(preview))
+        return EXIT_OK
     if len(nodes) == 1:
-        actions = [await _request_one(api, nodes[0], asked)]
+        batch, actions = None, [await _request_one(api, nodes[0], asked)]
     else:
-        response = await api.post("/api/v1/power", {**asked, "nodes": nodes})
-        actions = response.body["actions"]
+        response = (await api.post(BULK, {**asked, "nodes": nodes})).body
+        batch, actions = response["batch"], response["actions"]
     if not args.wait:
-        _show(args, actions, single=len(nodes) == 1)
+        _show(args, batch, actions)
         return EXIT_OK
     timeout = DEFAULT_TIMEOUT if args.timeout is None else args.timeout
     result = await wait_for_actions(api, actions, clock, timeout=timeout, report=note)
-    _show(args, result.actions, single=len(nodes) == 1)
+    _show(args, batch, result.actions)
     return _outcome(result, timeout)
+
+
+def _check(args: Namespace) -> None:
+    if args.timeout is not None and not args.wait:
+        raise UsageError("--timeout: only with --wait")
+    if args.dry_run and args.wait:
+        raise UsageError("--dry-run: not with --wait (a dry run asks for nothing)")
+    if args.escalate_after is not None and POWER_ACTIONS[args.action] is not ActionKind.SOFT_OFF:
+        raise UsageError("--escalate-after: only with soft-off")
+
+
+def _asked(args: Namespace) -> dict[str, Any]:
+    """The request's body but for its nodes."""
+    asked: dict[str, Any] = {"action": POWER_ACTIONS[args.action].value}
+    if args.escalate_after is not None:
+        asked["escalate_after"] = args.escalate_after
+    if args.reason is not None:
+        asked["reason"] = args.reason
+    return asked
+
+
+def preview_line(preview: dict[str, Any]) -> str:
+    """A dry run's counts: ``dry run: off of 3 nodes: 2 would change, 1 already off``."""
+    target = ActionKind(preview["action"]).target
+    kept = f"already {target.value}" if target is not None and preview["action"] != ActionKind.CYCLE else "unchanged"
+    nodes = f"{preview['nodes']} node{'' if preview['nodes'] == 1 else 's'}"
+    return f"dry run: {preview['action']} of {nodes}: {preview['change']} would change, {preview['unchanged']} {kept}"
 
 
 async def _request_one(api: ApiClient, node: str, asked: dict[str, Any]) -> dict[str, Any]:
@@ -72,8 +101,8 @@ def _outcome(result: WaitResult, timeout: float) -> int:
     return EXIT_OK if result.succeeded else EXIT_FAILED
 
 
-def _show(args: Namespace, actions: list[dict[str, Any]], single: bool) -> None:
+def _show(args: Namespace, batch: int | None, actions: list[dict[str, Any]]) -> None:
     if args.json:
-        print_json(actions[0] if single else {"actions": actions})
+        print_json(actions[0] if batch is None else {"batch": batch, "actions": actions})
     else:
         say(action_table(actions))

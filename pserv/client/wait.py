@@ -1,6 +1,7 @@
 """
 ``--wait``: poll power actions on the reactor clock, with bounded backoff,
-until every one is final or the time is up.
+until every one is final or the time is up: one ``GET /api/v1/actions?ids=``
+per round for all the actions still outstanding (per 500 of them).
 """
 
 from __future__ import annotations
@@ -10,16 +11,10 @@ from dataclasses import dataclass
 from itertools import count
 from typing import Any, Callable, Iterable
 
-from twisted.internet.defer import (
-    Deferred,
-    DeferredSemaphore,
-    FirstError,
-    gatherResults,
-)
 from twisted.internet.interfaces import IReactorTime
 from twisted.internet.task import deferLater
 
-from pserv.client.errors import is_transient
+from pserv.client.errors import ClientError, is_transient
 from pserv.client.http import ApiClient
 from pserv.client.output import one_line
 from pserv.power.states import FINAL, ActionStatus
@@ -30,7 +25,8 @@ UNSUCCESSFUL = tuple(status for status in ActionStatus if status.final and statu
 OVERDUE = (ActionStatus.TIMED_OUT,)
 """Statuses not final that the progress line names after those: the region
 has stopped waiting for the action, though its outcome may still come."""
-POLL_CONCURRENCY = 8
+MAX_IDS = 500
+"""The most actions one ``GET /api/v1/actions?ids=`` names."""
 
 Action = dict[str, Any]
 
@@ -79,12 +75,13 @@ async def wait_for_actions(
     timeout: float, report: Callable[[str], None], backoff: Backoff = POLL_BACKOFF,
 ) -> WaitResult:
     """
-    Poll ``GET /api/v1/actions/{id}`` for the outstanding actions until all
+    Poll ``GET /api/v1/actions?ids=`` for the outstanding actions until all
     are final or ``timeout`` seconds of ``clock`` pass (a ``timed_out``
     action is not final: its outcome may still come). ``report`` gets the
     progress line whenever it changes, and one line per failed poll (an
-    unreachable region or a 5xx is retried; other errors are raised).
-    ``backoff`` gives the wait before poll ``n`` (from zero).
+    unreachable region or a 5xx is retried; other errors are raised, and
+    an action the region no longer has is a 404). ``backoff`` gives the
+    wait before poll round ``n`` (from zero).
     """
     latest = {a["id"]: a for a in actions}
     deadline = clock.seconds() + timeout
@@ -104,25 +101,27 @@ async def wait_for_actions(
 
 async def _poll(api: ApiClient, ids: list[int], report: Callable[[str], None]) -> list[Action]:
     """
-    The actions ``ids`` now, at most ``POLL_CONCURRENCY`` requests at once;
+    The actions ``ids`` now, in one request per :data:`MAX_IDS` of them;
     none when the region cannot answer just now.
+
+    :raises ClientError: 404 when the region no longer has one (its node
+        was deleted), or as the region refused the request.
     """
-    semaphore = DeferredSemaphore(POLL_CONCURRENCY)
-
-    def fetch(action_id: int) -> Deferred[Any]:
-        return Deferred.fromCoroutine(api.get(f"/api/v1/actions/{action_id}"))
-
-    try:
-        responses = await gatherResults(
-            [semaphore.run(fetch, i) for i in ids], consumeErrors=True
-        )
-    except FirstError as e:
-        failure = e.subFailure.value
-        if not is_transient(failure):
-            raise failure from None
-        report(f"warning: {one_line(failure)}; still waiting")
-        return []
-    return [r.body for r in responses]
+    found: list[Action] = []
+    for start in range(0, len(ids), MAX_IDS):
+        chunk = ids[start:start + MAX_IDS]
+        try:
+            response = await api.get("/api/v1/actions", {"ids": ",".join(map(str, chunk))})
+        except Exception as e:
+            if not is_transient(e):
+                raise
+            report(f"warning: {one_line(e)}; still waiting")
+            return []
+        found += response.body["items"]
+    missing = sorted(set(ids) - {a["id"] for a in found})
+    if missing:
+        raise ClientError(404, f"no action {missing[0]}: the region no longer has it (its node was deleted?)")
+    return found
 
 
 class _Changes:

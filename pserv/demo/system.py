@@ -57,6 +57,7 @@ class Demo:
         self.data_dir = options.data_dir or Path(tempfile.mkdtemp(prefix="pserv-demo-"))
         self.password = secrets.token_hex(8)
         self.stops: list[Callable[[], Any]] = []
+        self.stopped: Deferred[None] = Deferred()
 
     async def run(self) -> int:
         try:
@@ -67,7 +68,10 @@ class Demo:
                 self.say("pserv demo: serving until interrupted (Ctrl-C)")
                 await self._interrupted()
         finally:
-            await self.stop()
+            try:
+                await self.stop()
+            finally:
+                self.stopped.callback(None)
         return 0
 
     async def start(self) -> str:
@@ -182,9 +186,18 @@ class Demo:
                      + (f" ({action['error']})" if action["error"] else ""))
 
     def _interrupted(self) -> Deferred[None]:
-        stopped: Deferred[None] = Deferred()
-        self.reactor.addSystemEventTrigger("before", "shutdown", lambda: stopped.callback(None))
-        return stopped
+        """
+        Fires when the reactor starts to shut down (Ctrl-C, SIGTERM), which
+        then waits for :attr:`stopped`: the parts stop while it still runs.
+        """
+        interrupted: Deferred[None] = Deferred()
+
+        def shutting_down() -> Deferred[None]:
+            interrupted.callback(None)
+            return self.stopped
+
+        self.reactor.addSystemEventTrigger("before", "shutdown", shutting_down)
+        return interrupted
 
     async def stop(self) -> None:
         """Stop everything started, newest first."""

@@ -9,6 +9,8 @@ values to hide (:meth:`SettingsSchema.redact`).
 from __future__ import annotations
 
 import ipaddress
+import math
+import re
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Iterable, Mapping
@@ -235,6 +237,33 @@ class SettingsSchema:
         if required:
             schema["required"] = required
         return schema
+
+
+_INTEGER_TEXT = re.compile(r"-?[0-9]+")
+_BOOLEAN_TEXT = {"true": True, "yes": True, "1": True, "on": True,
+                 "false": False, "no": False, "0": False, "off": False}
+
+
+def typed_value(kind: str | None, text: str) -> Any:
+    """
+    ``text`` as typed in a form or on a command line, in the JSON type the
+    API takes for a setting of type ``kind`` (integers, numbers and
+    booleans are not strings there), if it converts; else as typed, for
+    the validation to refuse naming the setting.  Empty stays empty (the
+    default).
+    """
+    stripped = text.strip()
+    if text == "" or kind not in ("integer", "number", "boolean"):
+        return text
+    if kind == "integer":
+        return int(stripped) if _INTEGER_TEXT.fullmatch(stripped) else text
+    if kind == "boolean":
+        return _BOOLEAN_TEXT.get(stripped.lower(), text)
+    try:
+        number = float(stripped)
+    except ValueError:
+        return text
+    return number if math.isfinite(number) else text
 
 
 def _string(setting: Setting, value: Any) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
+from pserv.region.auth import Credential
 from pserv.region.endpoints import credential_of, endpoint
 from pserv.region.errors import Conflict
 from pserv.region.http import next_page, read_json
@@ -43,10 +44,7 @@ class AdminAPI:
     @routes.route("/api/v1/users", methods=["POST"])
     @endpoint
     async def create_user(self, request: Any, who: str) -> tuple[int, Any]:
-        body = self.contract.body("UserCreate", read_json(request))
-        password_hash = await self._hash(body["password"])
-        user = await self.database.run(users.create_user, body["name"], password_hash, Role(body["role"]),
-                                       self.now(), by=who)
+        user = await self.add_user(self.contract.body("UserCreate", read_json(request)), who)
         request.setHeader(b"location", f"/api/v1/users/{quote(user['name'])}".encode())
         return 201, user
 
@@ -58,10 +56,7 @@ class AdminAPI:
     @routes.route("/api/v1/users/<user>", methods=["PATCH"])
     @endpoint
     async def update_user(self, request: Any, who: str, user: str) -> tuple[int, Any]:
-        body = dict(self.contract.body("UserUpdate", read_json(request)))
-        if "password" in body:
-            body["password_hash"] = await self._hash(body.pop("password"))
-        return 200, await self.database.run(users.change_user, user, body, self.now(), by=who)
+        return 200, await self.change_user(user, self.contract.body("UserUpdate", read_json(request)), who)
 
     def _page(self, operation: str, request: Any) -> tuple[int, int | None]:
         """A list's ``limit`` and ``after``, checked by the document."""
@@ -82,15 +77,40 @@ class AdminAPI:
     @routes.route("/api/v1/tokens", methods=["POST"])
     @endpoint
     async def create_token(self, request: Any, who: str) -> tuple[int, Any]:
-        body = self.contract.body("TokenCreate", read_json(request))
-        return 201, await self.database.run(tokens.issue_token, body["name"], Role(body["role"]), self.now(), by=who)
+        return 201, await self.add_token(self.contract.body("TokenCreate", read_json(request)), who)
 
     @routes.route("/api/v1/tokens/<name>", methods=["DELETE"])
     @endpoint
     async def revoke_token(self, request: Any, who: str, name: str) -> tuple[int, Any]:
-        credential = credential_of(request)
+        await self.remove_token(credential_of(request), name)
+        return 204, None
+
+    # What the API and the UI's pages (pserv.region.ui.admin) both do, from checked bodies.
+
+    async def add_user(self, body: dict[str, Any], who: str) -> dict[str, Any]:
+        """Create a user from a checked ``UserCreate`` body, its password hashed off the reactor."""
+        password_hash = await self._hash(body["password"])
+        return await self.database.run(users.create_user, body["name"], password_hash, Role(body["role"]),
+                                       self.now(), by=who)
+
+    async def change_user(self, name: str, body: dict[str, Any], who: str) -> dict[str, Any]:
+        """Change the user ``name`` by a checked ``UserUpdate`` body."""
+        changes = dict(body)
+        if "password" in changes:
+            changes["password_hash"] = await self._hash(changes.pop("password"))
+        return await self.database.run(users.change_user, name, changes, self.now(), by=who)
+
+    async def add_token(self, body: dict[str, Any], who: str) -> dict[str, Any]:
+        """Issue a token from a checked ``TokenCreate`` body: the answer holds the token, this once."""
+        return await self.database.run(tokens.issue_token, body["name"], Role(body["role"]), self.now(), by=who)
+
+    async def remove_token(self, credential: Credential, name: str) -> None:
+        """
+        ``credential`` revokes the token ``name``.
+
+        :raises Conflict: if it is the token ``credential`` is.
+        """
         if credential.kind == "token" and credential.name == name:
             raise Conflict("name: this is the token the request bears; revoke it with another credential", "name")
-        await self.database.run(tokens.revoke_token, name, self.now(), by=who)
-        return 204, None
+        await self.database.run(tokens.revoke_token, name, self.now(), by=credential.name)
 

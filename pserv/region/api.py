@@ -1,14 +1,18 @@
 """
-The REST API under ``/api/v1``, as ``pserv/region/openapi.py`` specifies it,
-with its event stream (:mod:`pserv.region.stream`), and the UI's login
-(:mod:`pserv.region.login`).
+The REST API under ``/api/v1``, as ``pserv/region/openapi.py`` specifies it
+(power in :mod:`pserv.region.power_api`, who is asking, users and tokens in
+:mod:`pserv.region.admin_api`, the event stream in
+:mod:`pserv.region.stream`), the UI's login (:mod:`pserv.region.login`)
+and its pages (:mod:`pserv.region.ui`).
 
 Every route is admitted through the permission table (a bearer token or a
 session, the role, a session's CSRF token; :mod:`pserv.region.endpoints`),
 validates, does its database work in one transaction off the reactor
 thread, and answers JSON.  A refusal is a JSON ``{"error", "field"}`` with
-400, 401, 403, 404, 409 or 413; anything else that goes wrong is logged
-(never with a request body) and answered 500.
+400, 401, 403, 404, 409, 412 or 413; anything else that goes wrong is
+logged (never with a request body) and answered 500.  A node's answers
+carry its version as ``ETag``; a change with ``If-Match`` is made only
+from that version.
 """
 
 from __future__ import annotations
@@ -30,21 +34,29 @@ from pserv.util.times import moment_from_rfc3339
 from pserv.region.http import answer, next_page, read_json
 from pserv.region.openapi import document
 from pserv.region.login import LoginPages
+from pserv.region.operations import Operations
+from pserv.region.power_api import PowerAPI
 from pserv.region.routes import Routes
 from pserv.region.sessions import Sessions
 from pserv.region.store.sessions import LIFETIME
-from pserv.region.store import actions, events, nodes
+from pserv.region.store import events, nodes
 from pserv.region.store.clusters import list_clusters
 from pserv.region.stream import EventStreamAPI
+from pserv.region.ui.errors import is_page, missing_page, wrong_method_page
+from pserv.region.ui.admin import AdminPages
+from pserv.region.ui.clusters import ClustersPage
+from pserv.region.ui.node import NodePages
+from pserv.region.ui.node_form import NodeFormPages
+from pserv.region.ui.nodes import NodesPages
+from pserv.region.ui.static import StaticFiles
 from pserv.region.validation import Contract
 
-NODE_FILTERS = ("cluster", "power_state", "desired_power_state")
 
-
-class RegionAPI(AdminAPI, EventStreamAPI, LoginPages):
+class RegionAPI(Operations, PowerAPI, AdminAPI, EventStreamAPI, LoginPages, NodesPages, NodePages, NodeFormPages,
+                ClustersPage, AdminPages, StaticFiles):
     """
-    The API's routes, with whoami, users and tokens, the event stream, and
-    the UI's login.
+    The API's routes, with power, whoami, users and tokens, the event
+    stream, and the UI's login and pages.
 
     :param clock: gives the times stored with requests and events, and
         drives the event feed's polls and the streams' keep-alives.
@@ -55,7 +67,8 @@ class RegionAPI(AdminAPI, EventStreamAPI, LoginPages):
         by default one of this API's own.
     """
 
-    app = Routes(AdminAPI.routes, EventStreamAPI.routes, LoginPages.routes)
+    app = Routes(PowerAPI.routes, AdminAPI.routes, EventStreamAPI.routes, LoginPages.routes, NodesPages.routes,
+                 NodeFormPages.routes, NodePages.routes, ClustersPage.routes, AdminPages.routes, StaticFiles.routes)
 
     def __init__(self, database: Database, clock: Any, clusters: ConnectedClusters | None = None,
                  power_types: PowerTypes = POWER_TYPES, session_lifetime: float = LIFETIME,
@@ -84,37 +97,29 @@ class RegionAPI(AdminAPI, EventStreamAPI, LoginPages):
     @endpoint
     async def list_nodes(self, request: Any, who: str) -> tuple[int, Any]:
         query = self.contract.query("listNodes", request)
-        filters = {name: query[name] for name in NODE_FILTERS if query[name]}
+        filters = {name: query[name] for name in nodes.NODE_FILTERS if query[name]}
         items, cursor = await self.database.run(nodes.list_nodes, filters, query["limit"], query["after"])
         return 200, {"items": items, "next": next_page(request, cursor)}
 
     @app.route("/api/v1/nodes", methods=["POST"])
     @endpoint
     async def create_node(self, request: Any, who: str) -> tuple[int, Any]:
-        body = self.contract.body("NodeCreate", read_json(request))
-        node, reading = await self.database.run(actions.enrol_node, body, self.now(), power_types=self.power_types)
-        if reading is not None:
-            self.clusters.start_delivery([reading])
+        node = await self.enrol_node(self.contract.body("NodeCreate", read_json(request)))
         request.setHeader(b"location", f"/api/v1/nodes/{node['id']}".encode())
         return 201, node
 
     @app.route("/api/v1/nodes/<node>", methods=["GET"])
     @endpoint
     async def get_node(self, request: Any, who: str, node: str) -> tuple[int, Any]:
-        return 200, await self.database.run(nodes.get_node, node)
+        return 200, _tagged(request, await self.database.run(nodes.get_node, node))
 
     @app.route("/api/v1/nodes/<node>", methods=["PATCH"])
     @endpoint
     async def update_node(self, request: Any, who: str, node: str) -> tuple[int, Any]:
+        match = self.contract.header("updateNode", request, "If-Match")
         body = self.contract.body("NodeUpdate", read_json(request))
-        changed, reading = await self.database.run(
-            actions.change_node, node, body, self.now(), power_types=self.power_types
-        )
-        if reading is not None:
-            self.clusters.start_delivery([reading])
-        if changed["moving_from"] is not None:
-            self.clusters.release(changed["moving_from"], changed["id"])
-        return 200, changed
+        expected = None if match in (None, "*") else int(match.strip('"'))
+        return 200, _tagged(request, await self.change_node(node, body, expected_version=expected))
 
     @app.route("/api/v1/nodes/<node>", methods=["DELETE"])
     @endpoint
@@ -122,62 +127,18 @@ class RegionAPI(AdminAPI, EventStreamAPI, LoginPages):
         deleting = await self.database.run(nodes.delete_node, node, self.now())
         return (204, None) if deleting is None else (202, deleting)
 
-    # Power
-
-    @app.route("/api/v1/nodes/<node>/power", methods=["POST"])
-    @endpoint
-    async def request_power(self, request: Any, who: str, node: str) -> tuple[int, Any]:
-        body = self.contract.body("PowerRequest", read_json(request))
-        action, created = await self.database.run(
-            actions.request_power, node, body["action"], who, self.now(), escalate_after=body.get("escalate_after")
-        )
-        if not created:
-            return 200, action
-        self.clusters.start_delivery([action["id"]])
-        request.setHeader(b"location", f"/api/v1/actions/{action['id']}".encode())
-        return 202, action
-
-    @app.route("/api/v1/power", methods=["POST"])
-    @endpoint
-    async def request_bulk(self, request: Any, who: str) -> tuple[int, Any]:
-        body = self.contract.body("BulkPowerRequest", read_json(request))
-        done = await self.database.run(
-            actions.request_bulk, body.get("nodes"), body.get("filter"), body["action"], who, self.now(),
-            escalate_after=body.get("escalate_after"),
-        )
-        self.clusters.start_delivery([a["id"] for a in done])
-        return 202, {"actions": done}
-
-    @app.route("/api/v1/nodes/<node>/actions", methods=["GET"])
-    @endpoint
-    async def list_node_actions(self, request: Any, who: str, node: str) -> tuple[int, Any]:
-        query = self.contract.query("listNodeActions", request)
-        items, cursor = await self.database.run(actions.list_node_actions, node, query["limit"], query["before"])
-        return 200, {"items": items, "next": next_page(request, cursor, "before")}
-
-    @app.route("/api/v1/actions/<int:action>", methods=["GET"])
-    @endpoint
-    async def get_action(self, request: Any, who: str, action: int) -> tuple[int, Any]:
-        return 200, await self.database.run(actions.get_action, action)
-
-    @app.route("/api/v1/actions/<int:action>/cancel", methods=["POST"])
-    @endpoint
-    async def cancel_action(self, request: Any, who: str, action: int) -> tuple[int, Any]:
-        result, cancelled = await self.database.run(actions.cancel_action, action, who, self.now())
-        if not cancelled:
-            node = await self.database.run(nodes.get_node, result["node"])
-            self.clusters.cancel(node["cluster"], node["id"], action)
-        return (200 if cancelled else 202), result
-
     # Events, drivers, the document
 
     @app.route("/api/v1/events", methods=["GET"])
     @endpoint
     async def list_events(self, request: Any, who: str) -> tuple[int, Any]:
         query = self.contract.query("listEvents", request)
-        since = _time(query["since"])
-        items, cursor = await self.database.run(events.list_events, query["node"], since, query["limit"], query["after"])
-        return 200, {"items": items, "next": next_page(request, cursor)}
+        items, cursor = await self.database.run(
+            events.list_events, query["node"], _time(query["since"]), query["limit"], query["after"],
+            before=query["before"], order=query["order"],
+        )
+        cursor_name = "before" if query["order"] == "desc" else "after"
+        return 200, {"items": items, "next": next_page(request, cursor, cursor_name)}
 
     @app.route("/api/v1/clusters", methods=["GET"])
     @endpoint
@@ -196,6 +157,8 @@ class RegionAPI(AdminAPI, EventStreamAPI, LoginPages):
 
     @app.handle_errors(NoRoute)
     def no_route(self, request: Any, failure: Any) -> bytes:
+        if is_page(request):
+            return missing_page(request)
         return answer(request, 404, {"error": "no such path"})
 
     @app.handle_errors(MethodNotAllowed)
@@ -203,7 +166,15 @@ class RegionAPI(AdminAPI, EventStreamAPI, LoginPages):
         allowed = sorted(getattr(failure.value, "valid_methods", None) or [])
         if allowed:
             request.setHeader(b"Allow", ", ".join(allowed).encode())
+        if is_page(request):
+            return wrong_method_page(request)
         return answer(request, 405, {"error": f"{request.method.decode()} is not allowed here"})
+
+
+def _tagged(request: Any, node: dict[str, Any]) -> dict[str, Any]:
+    """``node``, its version set as the answer's ``ETag``."""
+    request.setHeader(b"etag", f'"{node["version"]}"'.encode())
+    return node
 
 
 def _time(text: str | None) -> datetime | None:

@@ -23,7 +23,7 @@ from twisted.python.failure import Failure
 from twisted.python.reflect import qual
 
 from pserv.region.db import Database
-from pserv.region.store import clusters, moves, recovery, reports
+from pserv.region.store import actions, clusters, moves, recovery, reports
 from pserv.rpc import wire
 from pserv.rpc.messages import (
     CancelRequest,
@@ -195,7 +195,7 @@ class ConnectedClusters:
         if key not in self._releasing:
             self._releasing[key] = []
             releasing = connection.release_node(ReleaseRequest(node))
-            releasing.addCallback(lambda _: self.database.run(moves.released, node, cluster, self.now()))
+            releasing.addCallback(lambda _: self.database.run(actions.hand_over, node, cluster, self.now()))
             releasing.addCallback(lambda pending: pending and self.start_delivery(pending))
             releasing.addErrback(
                 lambda f: log.info("node {node}: cluster {cluster} has not given it up ({why}); asked again "

@@ -10,7 +10,8 @@ permission table (:mod:`pserv.region.permissions`) before it runs:
   Until it starts, refusals are JSON as an endpoint's; once started, it
   is ``200`` and ends only by closing.
 - :func:`page`: HTML for the UI.  Without a credential it redirects to
-  ``/login``; a refusal is a page saying why.
+  ``/login``; a refusal is a page saying why, with its status
+  (:func:`error_page`).
 
 A class serving them has ``app`` (its :class:`~pserv.region.routes.Routes`)
 and ``access`` (a :class:`~pserv.region.auth.CredentialCheck`); it calls
@@ -27,7 +28,7 @@ from urllib.parse import quote
 from twisted.internet.defer import CancelledError
 from twisted.logger import Logger
 
-from pserv.region.auth import Credential, Forbidden, Unauthorized
+from pserv.region.auth import Credential, Unauthorized
 from pserv.region.errors import RegionError
 from pserv.region.html import render
 from pserv.region.http import answer
@@ -142,16 +143,28 @@ def page(handler: Handler) -> Callable[..., Awaitable[bytes]]:
             return await handler(self, request, credential, **path)
         except Unauthorized:
             return redirect(request, _login_and_back(request))
-        except Forbidden as e:
-            return render(request, "error.html", e.status, title="Not allowed", message=e.message)
         except RegionError as e:
-            return render(request, "error.html", e.status, title="Refused", message=e.message)
+            return error_page(request, e.status, e.message)
         except Exception:
             log.failure("{method} {path} failed", method=request.method, path=request.path)
-            return render(request, "error.html", 500, title="Error", message="Internal error; see the region's log.")
+            return error_page(request, 500, "Internal error; see the region's log.")
 
     run.admits = True  # type: ignore[attr-defined]
     return run
+
+
+TITLES = {400: "Bad request", 403: "Not allowed", 404: "Not found", 405: "Not allowed here",
+          409: "Conflict", 412: "Changed meanwhile", 413: "Too large", 500: "Error"}
+"""The heading of an error page, by status."""
+
+
+def error_page(request: Any, status: int, message: str) -> bytes:
+    """
+    A page saying why a request was refused or failed, with ``status``,
+    and the navigation of whoever was admitted (none if nobody was).
+    """
+    return render(request, "error.html", status, title=TITLES.get(status, "Refused"), message=message,
+                  credential=credential_of(request))
 
 
 def _login_and_back(request: Any) -> str:

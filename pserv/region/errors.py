@@ -1,5 +1,5 @@
 """
-What region operations refuse, mapped by the API to 400, 404 and 409.
+What region operations refuse, mapped by the API to 400, 404, 409 and 412.
 """
 
 from __future__ import annotations
@@ -43,3 +43,9 @@ class Conflict(RegionError):
     """The node's lifecycle, a unique name or an action's status forbids it."""
 
     status = 409
+
+
+class PreconditionFailed(RegionError):
+    """The request's precondition (``If-Match``: the version read) no longer holds."""
+
+    status = 412

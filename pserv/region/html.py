@@ -13,6 +13,10 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from pserv.region.permissions import allowed
+from pserv.region.ui import formats
+from pserv.region.ui.assets import static_url
+
 HEADERS = {
     b"content-type": b"text/html; charset=utf-8",
     b"content-security-policy": b"default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
@@ -37,15 +41,24 @@ _environment: list[Environment] = []
 
 
 def environment() -> Environment:
-    """The templates' Jinja2 environment, made on first use."""
+    """
+    The templates' Jinja2 environment, made on first use, with the UI's
+    filters and tests (:mod:`pserv.region.ui.formats`) and two functions:
+    ``allowed(role, method, route)`` (which buttons to show) and
+    ``static(name)`` (a static file's versioned path).
+    """
     if not _environment:
-        _environment.append(Environment(
+        made = Environment(
             loader=FileSystemLoader(template_dir()),
             autoescape=select_autoescape(default=True),
             undefined=StrictUndefined,
             trim_blocks=True,
             lstrip_blocks=True,
-        ))
+        )
+        made.filters.update(formats.FILTERS)
+        made.tests.update(formats.TESTS)
+        made.globals.update(allowed=allowed, static=static_url)
+        _environment.append(made)
     return _environment[0]
 
 

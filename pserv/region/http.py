@@ -7,7 +7,8 @@ Query arguments are read by :meth:`pserv.region.validation.Contract.query`.
 from __future__ import annotations
 
 import json
-from typing import Any
+import re
+from typing import Any, Iterable
 from urllib.parse import urlencode
 
 from twisted.web.server import Request
@@ -52,7 +53,9 @@ def read_json(request: Any) -> Any:
     The request's JSON body.
 
     :raises BodyTooLarge: over the limit.
-    :raises Invalid: not JSON.
+    :raises Invalid: not JSON, or JSON holding an unpaired surrogate
+        (``"\\ud800"``: JSON's grammar allows it, but it is no text, and no
+        database stores it), naming where.
     """
     if getattr(request, "too_large", False):
         raise BodyTooLarge(f"the body is over {MAX_BODY} bytes")
@@ -61,9 +64,35 @@ def read_json(request: Any) -> Any:
     if not raw:
         raise Invalid("the body must be a JSON object")
     try:
-        return json.loads(raw, parse_constant=_not_json)
+        body = json.loads(raw, parse_constant=_not_json)
     except (ValueError, UnicodeDecodeError):
         raise Invalid("the body is not valid JSON") from None
+    where = _unpaired(body)
+    if where is not None:
+        field = ".".join(where) or None
+        raise Invalid(f"{field or 'the body'}: holds an unpaired surrogate, which is no text", field)
+    return body
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+"""A surrogate code point: left in a string json.loads made, it was unpaired."""
+
+
+def _unpaired(value: Any, path: tuple[str, ...] = ()) -> tuple[str, ...] | None:
+    """The path to the first string in ``value`` holding an unpaired surrogate (a key: its object's path)."""
+    if isinstance(value, str):
+        return path if _SURROGATE.search(value) else None
+    if isinstance(value, dict):
+        if any(_SURROGATE.search(key) for key in value):
+            return path
+        return _first(_unpaired(v, path + (k,)) for k, v in value.items())
+    if isinstance(value, list):
+        return _first(_unpaired(v, path + (str(i),)) for i, v in enumerate(value))
+    return None
+
+
+def _first(paths: Iterable[tuple[str, ...] | None]) -> tuple[str, ...] | None:
+    return next((p for p in paths if p is not None), None)
 
 
 def _not_json(constant: str) -> Any:

@@ -1,8 +1,8 @@
 """
 The UI's way in and out: ``GET /login`` (the form), ``POST /login`` (form
 fields ``name``, ``password`` and an optional local ``next`` path),
-``POST /logout`` (with the session's CSRF token), and ``GET /``, a
-placeholder home page until the UI's pages arrive.
+``POST /logout`` (with the session's CSRF token), and ``GET /``, which
+goes to the nodes page.
 
 A mixin: the class serving it has ``access``, ``sessions``
 (:class:`~pserv.region.sessions.Sessions`) and ``app = Routes(...,
@@ -20,6 +20,8 @@ from pserv.region.routes import Routes
 from pserv.region.sessions import client_address
 
 HOME = "/"
+START = "/nodes"
+"""Where ``/`` goes: the page an operator starts from."""
 REFUSED = "Wrong name or password."
 
 
@@ -31,7 +33,7 @@ def local_path(text: str | None) -> str:
 
 
 class LoginPages:
-    """The login form, logging in and out, and the home page."""
+    """The login form, logging in and out, and the way in."""
 
     routes = Routes()
 
@@ -65,4 +67,4 @@ class LoginPages:
     @routes.route(HOME, methods=["GET"])
     @page
     async def home(self, request: Any, credential: Credential | None) -> bytes:
-        return render(request, "home.html", credential=credential)
+        return redirect(request, START)

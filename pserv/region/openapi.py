@@ -18,7 +18,17 @@ from typing import Any
 from pserv import __version__
 from pserv.power.types import POWER_TYPES, PowerTypes
 from pserv.region.openapi_auth import AUTH_PATHS, SECURITY, SECURITY_SCHEMES, add_forbidden
-from pserv.region.openapi_schemas import ID, NAME_SCHEMA, NODE_REF, POWER_STATES, SCHEMAS, ref, schemas
+from pserv.region.openapi_schemas import (
+    ID,
+    NAME_SCHEMA,
+    NAME_SEARCH,
+    NODE_REF,
+    POWER_STATES,
+    POWER_TYPE_FILTER,
+    SCHEMAS,
+    ref,
+    schemas,
+)
 
 __all__ = ["PATHS", "POWER_STATES", "SCHEMAS", "document"]
 
@@ -35,10 +45,14 @@ def _links(**operations: dict[str, str]) -> dict[str, Any]:
     return {f"to_{op}": {"operationId": op, "parameters": params} for op, params in operations.items()}
 
 
-def _node_links(pointer: str) -> dict[str, Any]:
-    """Links from an answer holding a node (at ``pointer``) to what takes one."""
+def _node_links(pointer: str, etag: bool = False) -> dict[str, Any]:
+    """
+    Links from an answer holding a node (at ``pointer``) to what takes one;
+    with ``etag``, the answer's ETag goes to a change as its If-Match.
+    """
     node = {"node": f"$response.body#{pointer}"}
-    return _links(getNode=node, updateNode=node, deleteNode=node, requestPower=node, listNodeActions=node,
+    change = {**node, "If-Match": "$response.header.ETag"} if etag else node
+    return _links(getNode=node, updateNode=change, deleteNode=node, requestPower=node, listNodeActions=node,
                   listEvents={"node": f"$response.body#{pointer}"})
 
 
@@ -58,6 +72,23 @@ NODE_PARAM = {
     "schema": NODE_REF,
 }
 ACTION_PARAM = {"name": "action", "in": "path", "required": True, "schema": ID}
+BATCH_PARAM = {"name": "batch", "in": "path", "required": True, "schema": ID}
+MAX_IDS = 500
+IDS = {
+    "name": "ids", "in": "query", "required": True, "style": "form", "explode": False,
+    "description": f"the actions' ids, separated by commas: 1,2,3 (1 to {MAX_IDS})",
+    "schema": {"type": "array", "minItems": 1, "maxItems": MAX_IDS, "items": ID,
+               "description": f"1 to {MAX_IDS} action ids, separated by commas"},
+}
+ETAG = {"ETag": {"required": True, "description": "the node's version, quoted: \"3\"; If-Match takes it",
+                 "schema": {"type": "string", "pattern": '^"[0-9]+"$'}}}
+IF_MATCH = {
+    "name": "If-Match", "in": "header",
+    "description": "the ETag of the node as read (the quotes may be left out); a change is refused (412) if "
+    "the node has changed since; * or none: whatever its version",
+    "schema": {"type": "string", "pattern": '^(?:\\*|"[0-9]{1,10}"|[0-9]{1,10})$',
+               "description": "the node's ETag (its version, quoted: \"3\"), or *"},
+}
 CURSOR = {"type": "integer", "minimum": 0, "maximum": ID["maximum"]}
 LIMIT = {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}}
 AFTER = {"name": "after", "in": "query", "description": "only items with a larger id", "schema": CURSOR}
@@ -70,6 +101,7 @@ BAD = _error("bad input: the body names the field and the reason")
 UNAUTHORIZED = _error("no valid bearer token")
 MISSING = _error("no such node or action")
 CONFLICT = _error("the node's lifecycle or the action's status forbids it")
+STALE = _error("If-Match: the node has changed since that version was read; nothing was changed")
 TOO_LARGE = _error("the request body is over the limit")
 
 
@@ -106,8 +138,11 @@ PATHS: dict[str, Any] = {
             "summary": "List nodes, newest id last",
             "parameters": [
                 _query("cluster", CLUSTER_FILTER),
+                _query("power_type", {**POWER_TYPE_FILTER, "pattern": "^(?:[a-z][a-z0-9_]*)?$",
+                                      "description": "a power type's name; empty for any"}),
                 _query("power_state", {"enum": POWER_STATES}),
                 _query("desired_power_state", {"enum": POWER_STATES}),
+                _query("q", NAME_SEARCH),
                 LIMIT, AFTER,
             ],
             "responses": {
@@ -132,17 +167,20 @@ PATHS: dict[str, Any] = {
             "operationId": "getNode",
             "summary": "Show a node",
             "responses": {
-                "200": _json(ref("Node"), "the node", links=_node_links("/id")),
+                "200": _json(ref("Node"), "the node, with its version as ETag", headers=ETAG,
+                             links=_node_links("/id", etag=True)),
                 "401": UNAUTHORIZED, "404": MISSING,
             },
         },
         "patch": {
             "operationId": "updateNode",
-            "summary": "Change a node's name, cluster or power settings",
+            "summary": "Change a node's name, cluster or power settings; with If-Match, only from that version",
+            "parameters": [IF_MATCH],
             "requestBody": _body("NodeUpdate"),
             "responses": {
-                "200": _json(ref("Node"), "the node", links=_node_links("/id")), "400": BAD, "401": UNAUTHORIZED,
-                "404": MISSING, "413": TOO_LARGE,
+                "200": _json(ref("Node"), "the node, with its version as ETag", headers=ETAG,
+                             links=_node_links("/id", etag=True)),
+                "400": BAD, "401": UNAUTHORIZED, "404": MISSING, "412": STALE, "413": TOO_LARGE,
                 "409": _error("the node is deleting, the name is taken, or a secret kept from the node "
                               "(sent as \"set\" or left out) does not fit the new settings"),
             },
@@ -191,10 +229,30 @@ PATHS: dict[str, Any] = {
             "summary": "One power intent for many nodes, in one transaction",
             "requestBody": _body("BulkPowerRequest"),
             "responses": {
-                "202": _json(ref("BulkPowerResult"), "one action per node", links=_action_links("/actions/0/id")),
+                "202": _json(ref("BulkPowerResult"), "its batch, and one action per node", links={
+                    **_action_links("/actions/0/id"), **_links(getBatch={"batch": "$response.body#/batch"})}),
+                "200": _json(ref("BulkPowerPreview"), "a dry run: what the request would change; nothing changed"),
                 "400": BAD, "401": UNAUTHORIZED, "413": TOO_LARGE, "409": CONFLICT,
                 "404": _error("a node named is missing, or no node matches the filter"),
             },
+        },
+    },
+    "/api/v1/batches/{batch}": {
+        "parameters": [BATCH_PARAM],
+        "get": {
+            "operationId": "getBatch",
+            "summary": "A bulk request's progress: its actions counted by status",
+            "responses": {"200": _json(ref("Batch"), "the batch"), "401": UNAUTHORIZED,
+                          "404": _error("no such batch")},
+        },
+    },
+    "/api/v1/actions": {
+        "get": {
+            "operationId": "listActions",
+            "summary": "Power actions by id, in id order; ids with no action are left out",
+            "parameters": [IDS],
+            "responses": {"200": _json(ref("ActionPage"), "the actions; next is null"), "400": BAD,
+                          "401": UNAUTHORIZED},
         },
     },
     "/api/v1/actions/{action}": {
@@ -225,11 +283,13 @@ PATHS: dict[str, Any] = {
     "/api/v1/events": {
         "get": {
             "operationId": "listEvents",
-            "summary": "The audit log, oldest first",
+            "summary": "The audit log, oldest first (order=desc: newest first, going on with before)",
             "parameters": [
                 _query("node", NODE_REF),
                 _query("since", {"type": "string", "format": "date-time"}),
-                LIMIT, AFTER,
+                {"name": "order", "in": "query", "description": "asc: oldest first, the next page after; "
+                 "desc: newest first, the next page before", "schema": {"enum": ["asc", "desc"], "default": "asc"}},
+                LIMIT, AFTER, BEFORE,
             ],
             "responses": {"200": _json(ref("EventPage"), "a page of events"), "400": BAD, "401": UNAUTHORIZED, "404": MISSING},
         },

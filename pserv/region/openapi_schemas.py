@@ -17,6 +17,8 @@ from pserv.power.policy import DEFAULT_POLICY
 from pserv.power.states import ActionKind, ActionStatus, PowerState
 from pserv.power.types import POWER_TYPES, PowerTypes
 from pserv.region.openapi_settings import CREATE, UPDATE, by_power_type, parameter_schemas
+from pserv.region.store.actions import MAX_REASON, REASON_PATTERN
+from pserv.region.store.batches import COUNTED
 from pserv.region.store.common import MAX_ID
 from pserv.region.store.nodes import NAME
 from pserv.region.openapi_auth import AUTH_SCHEMAS
@@ -86,9 +88,22 @@ SOFT_OFF_ONLY = {
 }
 """The rule that ``escalate_after`` goes only with a ``soft_off``, for a request's schema."""
 
+REASON = {
+    "type": "string", "minLength": 1, "maxLength": MAX_REASON, "pattern": REASON_PATTERN,
+    "description": f"1 to {MAX_REASON} characters, one line, no control characters",
+}
+"""Why a power request is made: kept with its action, said in its event."""
+
+POWER_TYPE_FILTER = {"type": "string", "maxLength": 32, "pattern": "^[a-z][a-z0-9_]*$",
+                     "description": "a power type's name, such as ipmi"}
+NAME_SEARCH = {"type": "string", "maxLength": 63,
+               "description": "part of a node's name (at most 63 characters), case ignored"}
+"""The ``q`` filter: text of which a node's name holds, case ignored."""
+
 POWER_REQUEST = {
     "action": {"enum": ACTION_KINDS},
     "escalate_after": ESCALATE_AFTER,
+    "reason": REASON,
 }
 """The properties of a power request, one line each: the one-node request
 and the bulk one share them."""
@@ -157,7 +172,7 @@ SCHEMAS: dict[str, Any] = {
         "required": [
             "id", "name", "cluster", "moving_from", "power_type", "power_parameters",
             "desired_power_state", "power_state", "power_state_observed_at",
-            "power_error", "generation", "lifecycle", "drift_policy", "created_at", "updated_at",
+            "power_error", "generation", "version", "lifecycle", "drift_policy", "created_at", "updated_at",
         ],
         "properties": {
             "id": {"type": "integer"},
@@ -177,6 +192,10 @@ SCHEMAS: dict[str, Any] = {
             "power_state_observed_at": TIME,
             "power_error": {"type": ["string", "null"], "description": "the last read error"},
             "generation": {"type": "integer", "description": "intent generation"},
+            "version": {
+                "type": "integer", "minimum": 1,
+                "description": "counts the node's changes (a PATCH that changes something); its ETag, for If-Match",
+            },
             "lifecycle": {"enum": LIFECYCLES},
             "drift_policy": DRIFT,
             "created_at": {"type": "string", "format": "date-time"},
@@ -189,7 +208,7 @@ SCHEMAS: dict[str, Any] = {
         "required": [
             "id", "node", "kind", "status", "generation", "requested_by",
             "requested_at", "started_at", "finished_at", "error",
-            "superseded_by", "power_state", "cancel_requested", "escalate_after",
+            "superseded_by", "power_state", "cancel_requested", "escalate_after", "reason",
         ],
         "properties": {
             "id": {"type": "integer"},
@@ -212,6 +231,7 @@ SCHEMAS: dict[str, Any] = {
                 "type": ["number", "null"],
                 "description": "for a soft_off, the seconds it waits before a hard off; null: it never escalates",
             },
+            "reason": {"type": ["string", "null"], "description": "why it was asked for; null if no reason was given"},
         },
         "additionalProperties": False,
     },
@@ -237,11 +257,17 @@ SCHEMAS: dict[str, Any] = {
                 "type": "object",
                 "properties": {
                     "cluster": CLUSTER_NAME,
+                    "power_type": POWER_TYPE_FILTER,
                     "power_state": {"enum": POWER_STATES},
                     "desired_power_state": {"enum": POWER_STATES},
+                    "q": NAME_SEARCH,
                 },
                 "additionalProperties": False,
                 "description": "every node that matches all of these",
+            },
+            "dry_run": {
+                "type": "boolean",
+                "description": "true: change nothing, and answer how many nodes the request would change",
             },
         },
         "additionalProperties": False,
@@ -250,8 +276,46 @@ SCHEMAS: dict[str, Any] = {
     },
     "BulkPowerResult": {
         "type": "object",
-        "required": ["actions"],
-        "properties": {"actions": {"type": "array", "items": ref("Action")}},
+        "required": ["batch", "actions"],
+        "properties": {
+            "batch": {"type": "integer", "description": "the batch's id: GET /api/v1/batches/{batch}"},
+            "actions": {"type": "array", "items": ref("Action"), "description": "one per node, in node id order"},
+        },
+        "additionalProperties": False,
+    },
+    "BulkPowerPreview": {
+        "type": "object",
+        "required": ["dry_run", "action", "nodes", "change", "unchanged"],
+        "properties": {
+            "dry_run": {"const": True},
+            "action": {"enum": ACTION_KINDS},
+            "nodes": {"type": "integer", "minimum": 1, "description": "how many nodes the request names"},
+            "change": {"type": "integer", "minimum": 0, "description": "nodes not yet in the action's target "
+                       "state (last observed): all of them for a cycle, none for a query"},
+            "unchanged": {"type": "integer", "minimum": 0, "description": "nodes already in the target state"},
+        },
+        "additionalProperties": False,
+    },
+    "Batch": {
+        "type": "object",
+        "required": ["id", "action", "requested_by", "reason", "created_at", "size", "counts", "finished"],
+        "properties": {
+            "id": {"type": "integer"},
+            "action": {"enum": ACTION_KINDS},
+            "requested_by": {"type": "string"},
+            "reason": {"type": ["string", "null"]},
+            "created_at": {"type": "string", "format": "date-time"},
+            "size": {"type": "integer", "minimum": 1, "description": "how many actions it made or joined"},
+            "counts": {
+                "type": "object",
+                "required": list(COUNTED),
+                "properties": {name: {"type": "integer", "minimum": 0} for name in COUNTED},
+                "additionalProperties": False,
+                "description": "its actions by status; running counts sent and running; a deleted node's "
+                "actions are no longer counted",
+            },
+            "finished": {"type": "boolean", "description": "every action counted is final"},
+        },
         "additionalProperties": False,
     },
     "Event": {

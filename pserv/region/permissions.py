@@ -33,7 +33,9 @@ PERMISSIONS: dict[tuple[str, str], Role | None] = {
     # Power
     ("POST", "/api/v1/nodes/<node>/power"): OPERATOR,
     ("POST", "/api/v1/power"): OPERATOR,
+    ("GET", "/api/v1/batches/<int:batch>"): VIEWER,
     ("GET", "/api/v1/nodes/<node>/actions"): VIEWER,
+    ("GET", "/api/v1/actions"): VIEWER,
     ("GET", "/api/v1/actions/<int:action>"): VIEWER,
     ("POST", "/api/v1/actions/<int:action>/cancel"): OPERATOR,
     # Events, clusters, drivers, the document
@@ -56,6 +58,23 @@ PERMISSIONS: dict[tuple[str, str], Role | None] = {
     ("POST", "/login"): PUBLIC,
     ("POST", "/logout"): VIEWER,
     ("GET", "/"): VIEWER,
+    ("GET", "/nodes"): VIEWER,
+    ("GET", "/nodes/rows"): VIEWER,
+    ("GET", "/nodes/new"): OPERATOR,
+    ("POST", "/nodes/new"): OPERATOR,
+    ("GET", "/nodes/<node>"): VIEWER,
+    ("GET", "/nodes/<node>/edit"): OPERATOR,
+    ("POST", "/nodes/<node>/edit"): OPERATOR,
+    ("POST", "/nodes/<node>/power"): OPERATOR,
+    ("POST", "/actions/<int:action>/cancel"): OPERATOR,
+    ("GET", "/clusters"): VIEWER,
+    ("GET", "/users"): ADMIN,
+    ("POST", "/users"): ADMIN,
+    ("POST", "/users/<user>"): ADMIN,
+    ("GET", "/tokens"): ADMIN,
+    ("POST", "/tokens"): ADMIN,
+    ("POST", "/tokens/<name>/revoke"): ADMIN,
+    ("GET", "/static/<path:name>"): PUBLIC,
 }
 """(METHOD, route) -> the least role that may use it, or :data:`PUBLIC`."""
 

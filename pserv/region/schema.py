@@ -60,6 +60,7 @@ nodes = Table(
     Column("drift_policy", String(16), nullable=False, server_default="observe"),
     Column("moving_from", String(63)),
     Column("epoch", Integer, nullable=False, server_default="0"),
+    Column("version", Integer, nullable=False, server_default="1"),
     sqlite_autoincrement=True,
 )
 
@@ -83,9 +84,29 @@ power_actions = Table(
     Column("progress", String(32)),
     Column("desired_before", String(16)),
     Column("escalate_after", Float),
+    Column("reason", Text),
     Index("ix_power_actions_node_id_status", "node_id", "status"),
     Index("ix_power_actions_status_requested_at", "status", "requested_at"),
     sqlite_autoincrement=True,
+)
+
+power_batches = Table(
+    "power_batches",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("created_at", DateTime, nullable=False),
+    Column("requested_by", String(63), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("reason", Text),
+    Column("size", Integer, nullable=False),
+    sqlite_autoincrement=True,
+)
+
+power_batch_actions = Table(
+    "power_batch_actions",
+    metadata,
+    Column("batch_id", Integer, ForeignKey("power_batches.id"), primary_key=True),
+    Column("action_id", Integer, ForeignKey("power_actions.id", ondelete="CASCADE"), primary_key=True, index=True),
 )
 
 events = Table(

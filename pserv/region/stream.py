@@ -240,8 +240,8 @@ class EventStreamAPI:
     @streaming
     async def stream_events(self, request: Any, who: str) -> EventStream:
         query = self.contract.query("streamEvents", request)
-        header = self.contract.headers("streamEvents", request)
+        resume = self.contract.header("streamEvents", request, "Last-Event-ID")
         node = None if query["node"] is None else await self.database.run(node_id, str(query["node"]))
-        start = header["Last-Event-ID"] if header["Last-Event-ID"] is not None else query["after"]
+        start = resume if resume is not None else query["after"]
         since = None if query["since"] is None else utc(moment_from_rfc3339(query["since"]))
         return EventStream(self.feed, self.database, self.clock, start, node, since, query["coalesce"] == "node")

@@ -64,17 +64,8 @@ class Contract:
             name: Validator({"$ref": f"{BASE}#/components/schemas/{name}"}, registry=registry, format_checker=FORMATS)
             for name in spec["components"]["schemas"]
         }
-        self._parameters = {
-            (operation["operationId"], place): [
-                (p["name"], p["schema"], Validator(p["schema"], registry=registry, format_checker=FORMATS))
-                for p in item.get("parameters", []) + operation.get("parameters", [])
-                if p["in"] == place
-            ]
-            for item in spec["paths"].values()
-            for method, operation in item.items()
-            if method != "parameters"
-            for place in ("query", "header")
-        }
+        self._parameters = _parameters(spec, "query", registry)
+        self._headers = _parameters(spec, "header", registry)
 
     def body(self, schema: str, body: Any) -> dict[str, Any]:
         """
@@ -88,33 +79,55 @@ class Contract:
     def query(self, operation: str, request: Any) -> dict[str, Any]:
         """
         The query arguments operation ``operation`` declares, each converted
-        to its schema's type, checked, and defaulted; ``None`` if absent
-        without a default.  Undeclared arguments are ignored.
+        to its schema's type (an array, of items separated by commas),
+        checked, and defaulted; ``None`` if absent without a default.
+        Undeclared arguments are ignored.
 
         :raises Invalid: naming the argument.
         """
-        return self._read(operation, "query", lambda name: (request.args.get(name.encode()) or [None])[-1])
+        found = {}
+        for name, parameter, checker in self._parameters[operation]:
+            raw = request.args.get(name.encode())
+            if not raw:
+                if parameter.get("required"):
+                    raise Invalid(f"{name}: is required", name)
+                found[name] = parameter["schema"].get("default")
+                continue
+            value = _convert(name, parameter["schema"], raw[-1])
+            _raise_first(checker.iter_errors(value), name, field=name)
+            found[name] = value
+        return found
 
-    def headers(self, operation: str, request: Any) -> dict[str, Any]:
+    def header(self, operation: str, request: Any, name: str) -> Any:
         """
-        The request headers operation ``operation`` declares, converted,
-        checked and defaulted as :meth:`query` does its arguments.
+        The header ``name`` that operation ``operation`` declares, converted
+        to its schema's type as a query argument is (``Last-Event-ID`` is
+        an integer), and checked; ``None`` if absent.
 
         :raises Invalid: naming the header.
         """
-        return self._read(operation, "header", lambda name: request.getHeader(name.encode()))
+        raw = request.getHeader(name.encode("ascii"))
+        if raw is None:
+            return None
+        text = raw.decode("latin-1") if isinstance(raw, bytes) else raw
+        [(parameter, checker)] = [(p, c) for n, p, c in self._headers[operation] if n == name]
+        value = _convert(name, parameter["schema"], text.encode("utf-8"))
+        _raise_first(checker.iter_errors(value), name, field=name)
+        return value
 
-    def _read(self, operation: str, place: str, raw_value: Any) -> dict[str, Any]:
-        found = {}
-        for name, schema, checker in self._parameters[(operation, place)]:
-            raw = raw_value(name)
-            if raw is None:
-                found[name] = schema.get("default")
-                continue
-            value = _convert(name, schema, raw)
-            _raise_first(checker.iter_errors(value), name)
-            found[name] = value
-        return found
+
+def _parameters(spec: dict[str, Any], where: str, registry: Registry) -> dict[str, list[tuple[str, dict, Any]]]:
+    """For each operation, its parameters ``in`` ``where``: (name, parameter, validator)."""
+    return {
+        operation["operationId"]: [
+            (p["name"], p, Validator(p["schema"], registry=registry, format_checker=FORMATS))
+            for p in item.get("parameters", []) + operation.get("parameters", [])
+            if p["in"] == where
+        ]
+        for item in spec["paths"].values()
+        for method, operation in item.items()
+        if method != "parameters"
+    }
 
 
 _PRODUCTION: list[Contract] = []
@@ -137,6 +150,11 @@ def _convert(name: str, schema: dict[str, Any], raw: bytes) -> Any:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise Invalid(f"{name}: must be UTF-8", name) from None
+    if schema.get("type") == "array":
+        try:
+            return [_convert(name, schema["items"], part.encode()) for part in text.split(",")]
+        except Invalid:
+            raise Invalid(f"{name}: must be {schema.get('description', 'values separated by commas')}", name) from None
     if schema.get("type") == "integer" and not INTEGER.fullmatch(text):
         raise Invalid(f"{name}: must be an integer", name)
     return int(text) if INTEGER.fullmatch(text) and takes_integer(schema) else text
@@ -148,12 +166,17 @@ def takes_integer(schema: dict[str, Any]) -> bool:
     return schema.get("type") == "integer" or any(takes_integer(s) for s in schema.get("oneOf", []))
 
 
-def _raise_first(errors: Iterator[ValidationError], prefix: str | None = None) -> None:
+def _raise_first(errors: Iterator[ValidationError], prefix: str | None = None, field: str | None = None) -> None:
+    """
+    Raise the first of ``errors``, its field's path under ``prefix``; the
+    field named is ``field`` if given (a query argument, whatever item of
+    it is wrong), else that path.
+    """
     error = next(iter(sorted(errors, key=_depth)), None)
     if error is not None:
-        field, reason = _describe(error)
-        field = ".".join(p for p in (prefix, field) if p) or None
-        raise Invalid(f"{field}: {reason}" if field else reason, field)
+        where, reason = _describe(error)
+        where = ".".join(p for p in (prefix, where) if p) or None
+        raise Invalid(f"{where}: {reason}" if where else reason, field or where)
 
 
 def _depth(error: ValidationError) -> tuple[bool, int]:
@@ -218,6 +241,7 @@ _REASONS = {
     "minLength": lambda v: f"must be at least {v} characters",
     "maxLength": lambda v: f"must be at most {v} characters",
     "minItems": lambda v: f"must hold at least {v}",
+    "maxItems": lambda v: f"must hold at most {v}",
     "const": lambda v: f"must be {v}",
     "not": lambda v: "is a value that is not allowed",
     "format": lambda v: f"must be a {v} (RFC 3339)" if v == "date-time" else f"must be a {v}",

@@ -134,6 +134,10 @@ def _add_power(commands: Any, common: Any) -> None:
     power.add_argument("--timeout", type=_positive(float), metavar="SECONDS", help="with --wait: give up after this long (600)")
     power.add_argument("--escalate-after", dest="escalate_after", type=_positive(float), metavar="SECONDS",
                        help="with soft-off: force the node off if it has not shut down after this long")
+    power.add_argument("--reason", metavar="TEXT",
+                       help="why (1 to 500 characters, one line): kept with each action and in its event")
+    power.add_argument("--dry-run", dest="dry_run", action="store_true",
+                       help="ask for nothing: print how many of the nodes the request would change")
 
 
 def _add_actions(commands: Any, common: Any) -> None:
@@ -150,7 +154,11 @@ def _add_events(commands: Any, common: Any) -> None:
     events = _leaf(commands, "events", "events:show_events", common, "show the audit log, oldest first")
     events.add_argument("--node", metavar="NODE", help="only this node's events (id or name)")
     events.add_argument("--since", metavar="TIME", help="only events at or after this RFC 3339 time")
+    events.add_argument("--order", choices=("asc", "desc"), default="asc",
+                        help="asc: oldest first (the default); desc: newest first")
     _add_paging(events)
+    events.add_argument("--before", type=int, metavar="ID", help="only events before this id (with --order desc: "
+                        "start before it)")
     events.add_argument("--follow", action="store_true",
                         help="keep printing events as they are stored, from the region's event stream, until interrupted")
 

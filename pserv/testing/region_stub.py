@@ -216,12 +216,11 @@ def _check_request(seen: Seen) -> None:
     operation = DOC["paths"][template].get(seen.method.lower())
     if operation is None:
         raise ContractError(f"{seen.method} {template} is not in the contract")
-    declared = {p["name"]: p["schema"] for p in operation.get("parameters", [])}
+    declared = {p["name"]: p["schema"] for p in operation.get("parameters", []) if p["in"] == "query"}
     for name, value in seen.query.items():
         if name not in declared:
             raise ContractError(f"{seen.method} {template}: no query parameter {name!r}")
-        as_int = INTEGER.fullmatch(value) and takes_integer(declared[name])
-        errors = list(Draft202012Validator(declared[name]).iter_errors(int(value) if as_int else value))
+        errors = list(Draft202012Validator(declared[name]).iter_errors(_typed(declared[name], value)))
         if errors:
             raise ContractError(f"{seen.method} {template}: {name}: {errors[0].message}")
     if "requestBody" in operation:
@@ -229,6 +228,13 @@ def _check_request(seen: Seen) -> None:
               "content", "application/json", "schema")
     elif seen.body is not None:
         raise ContractError(f"{seen.method} {template} takes no body")
+
+
+def _typed(schema: dict[str, Any], value: str) -> Any:
+    """A query argument as its schema reads it: digits as an integer, an array's items split at commas."""
+    if schema.get("type") == "array":
+        return [_typed(schema["items"], item) for item in value.split(",")]
+    return int(value) if INTEGER.fullmatch(value) and takes_integer(schema) else value
 
 
 def _reply(request: Any, status: int, body: Any) -> bytes:
@@ -248,7 +254,7 @@ def node(id: int = 1, name: str = "n1", **changes: Any) -> dict[str, Any]:
         "id": id, "name": name, "cluster": "rack-1", "moving_from": None, "power_type": "ipmi",
         "power_parameters": {"address": "10.0.0.1", "password": "set"},
         "desired_power_state": PowerState.ON.value, "power_state": PowerState.ON.value,
-        "power_state_observed_at": STAMP, "power_error": None, "generation": 3,
+        "power_state_observed_at": STAMP, "power_error": None, "generation": 3, "version": 1,
         "lifecycle": "ready", "drift_policy": "observe", "created_at": STAMP, "updated_at": STAMP, **changes,
     }
 
@@ -262,7 +268,7 @@ def action(id: int = 10, node: int = 1, status: str = ActionStatus.PENDING.value
         "finished_at": STAMP if final else None,
         "error": "BMC timed out" if status == ActionStatus.FAILED else None,
         "superseded_by": None, "power_state": PowerState.ON.value if status == ActionStatus.DONE else None,
-        "cancel_requested": False, "escalate_after": None, **changes,
+        "cancel_requested": False, "escalate_after": None, "reason": None, **changes,
     }
 
 

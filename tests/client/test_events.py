@@ -155,3 +155,21 @@ def test_limit_is_not_for_follow(memory_api, stub, clock, capsys):
     """--limit with --follow is a usage error: exit 2, nothing requested."""
     assert start(["events", "--follow", "--limit", "3"], memory_api, clock).result == 2
     assert stub.requests == [] and "--limit: not with --follow" in capsys.readouterr().err
+
+
+@pytest_twisted.ensureDeferred
+async def test_newest_first_and_where_to_go_on(api, stub, capsys):
+    """--order desc asks for newest first; cut short by --limit, it says --before shows the rest."""
+    stub.on("GET", "/api/v1/events", 200, page([event(9), event(8)], "/api/v1/events?order=desc&before=8&limit=2"))
+    assert await run(["events", "--order", "desc", "--limit", "2", "--before", "10"], api) == 0
+    out, err = capsys.readouterr()
+    assert [line.split()[1] for line in out.splitlines()] == ["#9", "#8"] and err == "pserv: more: add --before 8\n"
+    assert stub.requests[0].query == {"order": "desc", "before": "10", "limit": "2"}
+
+
+def test_newest_first_is_not_for_follow(memory_api, stub, clock, capsys):
+    """--order desc or --before with --follow is a usage error: exit 2, nothing requested."""
+    assert start(["events", "--follow", "--order", "desc"], memory_api, clock).result == 2
+    assert start(["events", "--follow", "--before", "5"], memory_api, clock).result == 2
+    err = capsys.readouterr().err
+    assert stub.requests == [] and "--order desc: not with --follow" in err and "--before: not with --follow" in err

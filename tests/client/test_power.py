@@ -6,8 +6,9 @@ import json
 
 import pytest_twisted
 
+from pserv.client.power import preview_line
+from pserv.testing.region_stub import action, page
 from tests.client.conftest import run, start
-from pserv.testing.region_stub import action
 
 
 @pytest_twisted.ensureDeferred
@@ -25,7 +26,8 @@ async def test_one_node_posts_to_its_power(api, stub, capsys):
 async def test_soft_off_may_escalate(api, stub, capsys):
     """--escalate-after goes with a soft-off, to one node or in bulk, as escalate_after in seconds."""
     stub.on("POST", "/api/v1/nodes/n1/power", 202, action(10, kind="soft_off", escalate_after=60.0))
-    stub.on("POST", "/api/v1/power", 202, {"actions": [action(11, 1, kind="soft_off"), action(12, 2, kind="soft_off")]})
+    stub.on("POST", "/api/v1/power", 202,
+            {"batch": 7, "actions": [action(11, 1, kind="soft_off"), action(12, 2, kind="soft_off")]})
     assert await run(["power", "soft-off", "n1", "--escalate-after", "60"], api) == 0
     assert await run(["power", "soft-off", "n1", "n2", "--escalate-after", "2.5"], api) == 0
     assert [r.body for r in stub.requests] == [
@@ -42,8 +44,8 @@ async def test_escalate_after_only_with_soft_off(api, stub, capsys):
 
 @pytest_twisted.ensureDeferred
 async def test_several_nodes_are_one_bulk_request(api, stub, capsys):
-    """Several nodes: one POST /api/v1/power naming each once; --json prints {"actions"}."""
-    result = {"actions": [action(10, 1), action(11, 2)]}
+    """Several nodes: one POST /api/v1/power naming each once; --json prints {"batch", "actions"}."""
+    result = {"batch": 7, "actions": [action(10, 1), action(11, 2)]}
     stub.on("POST", "/api/v1/power", 202, result)
     assert await run(["power", "on", "n1", "n2", "n1", "--json"], api) == 0
     assert [r.body for r in stub.requests] == [{"action": "on", "nodes": ["n1", "n2"]}]
@@ -77,25 +79,25 @@ async def test_timeout_needs_wait(api, stub, capsys):
 
 @pytest_twisted.ensureDeferred
 async def test_wait_over_the_network(api, stub, capsys):
-    """--wait against the loopback region polls GET /actions/{id} on the reactor until done; exit 0."""
+    """--wait against the loopback region polls GET /actions?ids= on the reactor until done; exit 0."""
     stub.on("POST", "/api/v1/nodes/n1/power", 202, action(10))
-    stub.on("GET", "/api/v1/actions/10", 200, action(10, status="done"))
+    stub.on("GET", "/api/v1/actions", 200, page([action(10, status="done")]))
     assert await run(["power", "on", "n1", "--wait"], api) == 0
-    assert [r.path for r in stub.seen("GET")] == ["/api/v1/actions/10"]
+    assert [(r.path, r.query) for r in stub.seen("GET")] == [("/api/v1/actions", {"ids": "10"})]
     assert capsys.readouterr().err == "pserv: 0/1 done\npserv: 1/1 done\n"
 
 
 def test_wait_until_done_exits_0(memory_api, stub, clock, capsys):
-    """--wait polls on the clock until every action is done, with progress on stderr; exit 0."""
-    stub.on("POST", "/api/v1/power", 202, {"actions": [action(10, 1), action(11, 2)]})
-    for status in ("running", "done"):
-        stub.on("GET", "/api/v1/actions/10", 200, action(10, 1, status=status))
-    stub.on("GET", "/api/v1/actions/11", 200, action(11, 2, status="done"))
+    """--wait polls on the clock, one request a round for the actions still outstanding, until all are done; exit 0."""
+    stub.on("POST", "/api/v1/power", 202, {"batch": 7, "actions": [action(10, 1), action(11, 2)]})
+    stub.on("GET", "/api/v1/actions", 200, page([action(10, 1, status="running"), action(11, 2, status="done")]))
+    stub.on("GET", "/api/v1/actions", 200, page([action(10, 1, status="done")]))
     d = start(["power", "on", "n1", "n2", "--wait"], memory_api, clock)
     clock.advance(0.5)
     assert not d.called
     clock.advance(0.75)
     assert d.result == 0
+    assert [r.query for r in stub.seen("GET")] == [{"ids": "10,11"}, {"ids": "10"}]
     out, err = capsys.readouterr()
     assert err.splitlines() == ["pserv: 0/2 done", "pserv: 1/2 done", "pserv: 2/2 done"]
     assert [line.split()[3] for line in out.splitlines()[1:]] == ["done", "done"]
@@ -103,9 +105,8 @@ def test_wait_until_done_exits_0(memory_api, stub, clock, capsys):
 
 def test_wait_with_a_failure_exits_1(memory_api, stub, clock, capsys):
     """--wait: one failed action makes the exit status 1, and the progress says so."""
-    stub.on("POST", "/api/v1/power", 202, {"actions": [action(10, 1), action(11, 2)]})
-    stub.on("GET", "/api/v1/actions/10", 200, action(10, 1, status="done"))
-    stub.on("GET", "/api/v1/actions/11", 200, action(11, 2, status="failed"))
+    stub.on("POST", "/api/v1/power", 202, {"batch": 7, "actions": [action(10, 1), action(11, 2)]})
+    stub.on("GET", "/api/v1/actions", 200, page([action(10, 1, status="done"), action(11, 2, status="failed")]))
     d = start(["power", "on", "n1", "n2", "--wait"], memory_api, clock)
     clock.advance(0.5)
     assert d.result == 1
@@ -113,10 +114,21 @@ def test_wait_with_a_failure_exits_1(memory_api, stub, clock, capsys):
     assert err.splitlines()[-1] == "pserv: 1/2 done, 1 failed" and "BMC timed out" in out
 
 
+def test_wait_json_is_the_batch_and_its_final_actions(memory_api, stub, clock, capsys):
+    """--wait --json on several nodes prints the batch and the actions as they ended."""
+    stub.on("POST", "/api/v1/power", 202, {"batch": 7, "actions": [action(10, 1), action(11, 2)]})
+    stub.on("GET", "/api/v1/actions", 200, page([action(10, 1, status="done"), action(11, 2, status="done")]))
+    d = start(["power", "on", "n1", "n2", "--wait", "--json"], memory_api, clock)
+    clock.advance(0.5)
+    assert d.result == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["batch"] == 7 and [a["status"] for a in shown["actions"]] == ["done", "done"]
+
+
 def test_wait_timeout_exits_1(memory_api, stub, clock, capsys):
     """--wait --timeout: still running when time is up is exit 1, naming the outstanding action."""
     stub.on("POST", "/api/v1/nodes/n1/power", 202, action(10))
-    stub.on("GET", "/api/v1/actions/10", 200, action(10, status="running"))
+    stub.on("GET", "/api/v1/actions", 200, page([action(10, status="running")]))
     d = start(["power", "on", "n1", "--wait", "--timeout", "3"], memory_api, clock)
     clock.pump([0.5, 0.75, 1.125, 0.625])
     assert d.result == 1
@@ -128,7 +140,7 @@ def test_wait_timeout_exits_1(memory_api, stub, clock, capsys):
 def test_wait_names_an_action_the_region_timed_out(memory_api, stub, clock, capsys):
     """--wait goes on waiting for a timed_out action, counts it in the progress, and says its cluster may still act."""
     stub.on("POST", "/api/v1/nodes/n1/power", 202, action(10))
-    stub.on("GET", "/api/v1/actions/10", 200, action(10, status="timed_out"))
+    stub.on("GET", "/api/v1/actions", 200, page([action(10, status="timed_out")]))
     d = start(["power", "on", "n1", "--wait", "--timeout", "3"], memory_api, clock)
     clock.pump([0.5, 0.75, 1.125, 0.625])
     assert d.result == 1 and len(stub.seen("GET")) == 4
@@ -137,3 +149,57 @@ def test_wait_names_an_action_the_region_timed_out(memory_api, stub, clock, caps
         "pserv: timed out after 3 s; still outstanding: action 10",
         "pserv: action 10 timed out at the region: its cluster may still carry it out, "
         "and pserv actions show 10 then shows how it ended"]
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_reason_goes_with_the_request(api, stub, capsys):
+    """--reason is sent as reason, to one node or in bulk."""
+    stub.on("POST", "/api/v1/nodes/n1/power", 202, action(10, reason="rack move"))
+    stub.on("POST", "/api/v1/power", 202, {"batch": 7, "actions": [action(11, 1), action(12, 2)]})
+    assert await run(["power", "on", "n1", "--reason", "rack move"], api) == 0
+    assert await run(["power", "off", "n1", "n2", "--reason", "maintenance window"], api) == 0
+    assert [r.body for r in stub.requests] == [
+        {"action": "on", "reason": "rack move"},
+        {"action": "off", "reason": "maintenance window", "nodes": ["n1", "n2"]}]
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_bad_reason_is_the_regions_400_exit_2(api, stub, capsys):
+    """A reason the region refuses is its 400, one line naming reason, exit 2."""
+    stub.on("POST", "/api/v1/nodes/n1/power", 400,
+            {"error": "reason: must be 1 to 500 characters, one line, no control characters", "field": "reason"})
+    assert await run(["power", "on", "n1", "--reason", "x" * 501], api) == 2
+    assert capsys.readouterr().err == (
+        "pserv: error: reason: must be 1 to 500 characters, one line, no control characters\n")
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_dry_run_prints_the_counts_and_asks_nothing(api, stub, capsys):
+    """--dry-run sends the bulk request's dry run (for one node too) and prints its counts; --json the answer."""
+    preview = {"dry_run": True, "action": "off", "nodes": 3, "change": 2, "unchanged": 1}
+    stub.on("POST", "/api/v1/power", 200, preview)
+    assert await run(["power", "off", "n1", "n2", "n3", "--dry-run", "--reason", "why"], api) == 0
+    assert capsys.readouterr().out == "dry run: off of 3 nodes: 2 would change, 1 already off\n"
+    assert await run(["power", "off", "n1", "--dry-run", "--json"], api) == 0
+    assert json.loads(capsys.readouterr().out) == preview
+    assert [r.body for r in stub.requests] == [
+        {"action": "off", "reason": "why", "nodes": ["n1", "n2", "n3"], "dry_run": True},
+        {"action": "off", "nodes": ["n1"], "dry_run": True}]
+
+
+def test_preview_lines():
+    """A cycle's and a query's counts say unchanged; on, off and soft_off say already in their state."""
+    def line(action, nodes, change):
+        return preview_line({"dry_run": True, "action": action, "nodes": nodes, "change": change,
+                             "unchanged": nodes - change})
+    assert line("cycle", 2, 2) == "dry run: cycle of 2 nodes: 2 would change, 0 unchanged"
+    assert line("query", 1, 0) == "dry run: query of 1 node: 0 would change, 1 unchanged"
+    assert line("soft_off", 4, 1) == "dry run: soft_off of 4 nodes: 1 would change, 3 already off"
+    assert line("on", 4, 4) == "dry run: on of 4 nodes: 4 would change, 0 already on"
+
+
+@pytest_twisted.ensureDeferred
+async def test_dry_run_is_not_for_wait(api, stub, capsys):
+    """--dry-run with --wait is a usage error, and nothing is requested."""
+    assert await run(["power", "on", "n1", "n2", "--dry-run", "--wait"], api) == 2
+    assert stub.requests == [] and "--dry-run: not with --wait" in capsys.readouterr().err

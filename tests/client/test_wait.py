@@ -31,20 +31,35 @@ def test_progress_line_names_timed_out_actions_last():
 
 
 class Scripted:
-    """An API whose GET /api/v1/actions/ID answers from a script, one step per call."""
+    """An API whose GET /api/v1/actions?ids= answers from a script, one step (an action, or an error) per call."""
 
     def __init__(self, *steps):
         self.steps = list(steps)
         self.calls = []
 
     async def get(self, path, params=None):
-        self.calls.append(path)
+        self.calls.append((path, params))
         step = self.steps.pop(0) if len(self.steps) > 1 else self.steps[0]
         if isinstance(step, Exception):
             raise step
         from pserv.client.http import ApiResponse
 
-        return ApiResponse(200, step)
+        return ApiResponse(200, {"items": [step], "next": None})
+
+
+class Region:
+    """An API whose GET /api/v1/actions?ids= answers every action named, in id order, with ``status``."""
+
+    def __init__(self, status):
+        self.status = status
+        self.calls = []
+
+    async def get(self, path, params=None):
+        from pserv.client.http import ApiResponse
+
+        ids = [int(i) for i in params["ids"].split(",")]
+        self.calls.append(len(ids))
+        return ApiResponse(200, {"items": [action(i, status=self.status) for i in sorted(set(ids))], "next": None})
 
 
 def waiting(api, clock, timeout=60, backoff=exponential(1, 3, factor=2)):
@@ -63,7 +78,7 @@ def test_polls_on_the_backoff_schedule_until_final(clock):
         assert len(api.calls) == polls
     assert d.result.succeeded and not d.result.timed_out
     assert reports == ["0/1 done", "1/1 done"]
-    assert api.calls == ["/api/v1/actions/10"] * 3
+    assert api.calls == [("/api/v1/actions", {"ids": "10"})] * 3
 
 
 def test_times_out_on_the_clock(clock):
@@ -93,4 +108,24 @@ def test_a_missing_action_ends_the_wait(clock):
     d, _ = waiting(Scripted(ClientError(404, "no such action")), clock)
     clock.advance(1)
     assert d.result.value.status == 404
+    d.addErrback(lambda f: None)
+
+
+def test_one_request_a_round_for_up_to_500_actions(clock):
+    """1,200 outstanding actions are polled in three requests a round (500, 500, 200), not one each."""
+    region = Region("done")
+    d = Deferred.fromCoroutine(wait_for_actions(
+        region, [action(i) for i in range(1, 1201)], clock, timeout=60, report=lambda line: None,
+        backoff=exponential(1, 3, factor=2)))
+    clock.advance(1)
+    assert d.result.succeeded and region.calls == [500, 500, 200]
+
+
+def test_an_action_the_region_no_longer_has_ends_the_wait(clock):
+    """An action left out of the listing (its node deleted) is a 404 naming it, not waited for for ever."""
+    api = Scripted(action(11, status="running"))
+    d = Deferred.fromCoroutine(wait_for_actions(
+        api, [action(10), action(11)], clock, timeout=60, report=lambda line: None, backoff=exponential(1, 3)))
+    clock.advance(1)
+    assert (d.result.value.status, d.result.value.error.split(":")[0]) == (404, "no action 10")
     d.addErrback(lambda f: None)

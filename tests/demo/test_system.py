@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 from pserv.power.drivers.ipmi.driver import IPMIDriver  # noqa: F401 - the demo needs it importable
+from tests.demo.process import start_demo
 
 
 def test_demo_runs_the_whole_system():
@@ -23,3 +24,12 @@ def test_demo_runs_the_whole_system():
     actions = [line for line in out.splitlines() if line.startswith("  action ")]
     assert len(actions) == 5 and all(": done, power on" in line for line in actions), actions
     assert "Traceback" not in out + done.stderr
+
+
+def test_an_interrupted_demo_stops_its_parts_and_exits(tmp_path):
+    """Interrupted while serving (Ctrl-C), pserv demo stops every part while its reactor runs, and exits 0."""
+    demo = start_demo(tmp_path)
+    assert demo.url.startswith("http://127.0.0.1:") and demo.token.startswith("pserv_")
+    assert demo.admin is not None and len(demo.bmc_ports) == 4
+    assert demo.stop() == 0, demo.output()
+    assert "Traceback" not in demo.output()

@@ -7,7 +7,9 @@ import re
 import pytest
 
 from pserv.power.errors import PowerSettingsError
-from pserv.power.settings import ADDRESS_PATTERN, DEFAULTED, REDACTED, Setting, SettingsSchema, SettingType
+from pserv.power.settings import (
+    ADDRESS_PATTERN, DEFAULTED, REDACTED, Setting, SettingsSchema, SettingType, typed_value,
+)
 
 SCHEMA = SettingsSchema(
     Setting("address", "Address", SettingType.ADDRESS, required=True),
@@ -129,3 +131,17 @@ def test_address_pattern_takes_what_the_setting_takes(address):
 def test_address_pattern_is_no_looser(address):
     """The document's pattern refuses odd addresses the setting once took (several dots, non-ASCII, zones, spaces) and bad ones."""
     assert not re.fullmatch(ADDRESS_PATTERN[1:-1], address)
+
+
+@pytest.mark.parametrize(
+    "kind, value, sent",
+    [
+        ("integer", "623", 623), ("integer", " -5 ", -5), ("integer", "6x", "6x"), ("integer", "", ""),
+        ("number", "2.5", 2.5), ("number", "nan", "nan"), ("number", "soon", "soon"),
+        ("boolean", "Yes", True), ("boolean", "off", False), ("boolean", "maybe", "maybe"),
+        ("string", "623", "623"), ("choice", "1", "1"), (None, "7", "7"),
+    ],
+)
+def test_typed_value(kind, value, sent):
+    """A typed value takes its setting's JSON type when it converts, and stays as typed when it does not."""
+    assert typed_value(kind, value) == sent

@@ -1,6 +1,7 @@
 """
 A test client for the region's API that holds every answer to the
-OpenAPI contract: the status must be documented for that operation, and
+OpenAPI contract: the status must be documented for that operation, the
+headers it declares (required ones present) must match their schemas, and
 the body must match the documented schema.  It records which operations
 were exercised.
 """
@@ -49,9 +50,10 @@ class APIClient:
         self.headers = headers or {}
 
     async def call(self, method: str, template: str, *, body: Any = None, raw: bytes | None = None,
-                   token: Any = "default", params: dict | None = None, **path: Any) -> Answer:
+                   token: Any = "default", params: dict | None = None, headers: dict | None = None,
+                   **path: Any) -> Answer:
         url = self.base + template.format(**path)
-        headers = dict(self.headers)
+        headers = {**self.headers, **(headers or {})}
         token = self.token if token == "default" else token
         if token is not None:
             headers["Authorization"] = [f"Bearer {token}"]
@@ -72,6 +74,11 @@ def check(method: str, template: str, answer: Answer) -> None:
     responses = operation["responses"]
     assert str(answer.status) in responses, f"{method} {template} answered undocumented {answer}"
     EXERCISED.add((method, template))
+    for name, header in responses[str(answer.status)].get("headers", {}).items():
+        value = answer.header(name)
+        assert value is not None or not header.get("required"), f"{method} {template}: no {name} header"
+        if value is not None:
+            Draft202012Validator(header["schema"]).validate(value)
     content = responses[str(answer.status)].get("content")
     if content is None:
         return

@@ -6,6 +6,7 @@ PostgreSQL; every answer is checked against the OpenAPI contract.
 import gc
 import json
 from pathlib import Path
+from urllib.parse import parse_qsl
 
 import pytest
 import pytest_twisted
@@ -417,6 +418,222 @@ async def test_the_event_stream_refuses_in_json_before_it_starts(api):
     assert (refused.status, missing.status, missing.body["field"]) == (401, 404, "node")
 
 
+def row_counts(engine):
+    """How many rows every table holds."""
+    from sqlalchemy import func, select
+
+    from pserv.region import schema
+
+    with engine.connect() as connection:
+        return {t.name: connection.execute(select(func.count()).select_from(t)).scalar()
+                for t in schema.metadata.sorted_tables}
+
+
+def observe(engine, name, state):
+    """Set a node's observed power state, as its cluster's read would."""
+    from pserv.region import schema
+
+    with engine.begin() as connection:
+        connection.execute(schema.nodes.update().where(schema.nodes.c.name == name).values(power_state=state))
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_reason_is_kept_and_told(api):
+    """A reason goes with one node's request and a bulk one: on the actions, and in the power_requested events."""
+    await enrol(api)
+    await enrol(api, name="node-2", power_parameters={"address": "bmc-2"})
+    one = await api.call("POST", "/api/v1/nodes/{node}/power", node="node-1",
+                         body={"action": "on", "reason": "rack move"})
+    assert (one.status, one.body["reason"]) == (202, "rack move")
+    bulk = await api.call("POST", "/api/v1/power", body={"action": "off", "nodes": ["node-1", "node-2"],
+                                                         "reason": "maintenance window"})
+    assert [a["reason"] for a in bulk.body["actions"]] == ["maintenance window"] * 2
+    plain = await api.call("POST", "/api/v1/nodes/{node}/power", node="node-2", body={"action": "cycle"})
+    assert plain.body["reason"] is None
+    shown = await api.call("GET", "/api/v1/actions/{action}", action=one.body["id"])
+    assert shown.body["reason"] == "rack move"
+    events = (await api.call("GET", "/api/v1/events", params={"node": "node-1"})).body["items"]
+    assert [e["message"] for e in events if e["kind"] == "power_requested"][1:] == [
+        "on requested by admin: rack move", "off requested by admin: maintenance window"]
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_bulk_request_is_a_batch_to_follow(api, engine):
+    """A bulk request answers its batch; GET /batches/{batch} counts its actions by status until all are final."""
+    from sqlalchemy import text
+
+    await enrol(api)
+    await enrol(api, name="node-2", power_parameters={"address": "bmc-2"})
+    bulk = await api.call("POST", "/api/v1/power", body={"action": "cycle", "filter": {"q": "NODE"}, "reason": "why"})
+    assert bulk.status == 202 and len(bulk.body["actions"]) == 2
+    batch = await api.call("GET", "/api/v1/batches/{batch}", batch=bulk.body["batch"])
+    assert batch.status == 200 and batch.body["counts"]["pending"] == 2 and not batch.body["finished"]
+    assert (batch.body["action"], batch.body["requested_by"], batch.body["reason"], batch.body["size"]) == (
+        "cycle", "admin", "why", 2)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE power_actions SET status = 'done' WHERE kind = 'cycle'"))
+    batch = await api.call("GET", "/api/v1/batches/{batch}", batch=bulk.body["batch"])
+    assert batch.body["counts"]["done"] == 2 and batch.body["finished"]
+    for missing in (bulk.body["batch"] + 1, 2**31):
+        answer = await api.call("GET", "/api/v1/batches/{batch}", batch=missing)
+        assert (answer.status, answer.body["field"]) == (404, "batch")
+
+
+@pytest.mark.parametrize("action, change, unchanged", [("on", 1, 2), ("soft_off", 2, 1), ("cycle", 3, 0),
+                                                       ("query", 0, 3)])
+@pytest_twisted.ensureDeferred
+async def test_a_dry_run_counts_and_changes_nothing(api, engine, action, change, unchanged):
+    """dry_run answers 200 with the counts; every table holds the same rows after it, and no intent moved."""
+    for n, state in enumerate(["on", "on", "off"]):
+        await enrol(api, name=f"n{n}", power_parameters={"address": f"bmc-{n}"})
+        observe(engine, f"n{n}", state)
+    before, nodes_before = row_counts(engine), (await api.call("GET", "/api/v1/nodes")).body
+    preview = await api.call("POST", "/api/v1/power", body={"action": action, "filter": {"cluster": "rack-1"},
+                                                            "dry_run": True, "reason": "just looking"})
+    assert (preview.status, preview.body) == (200, {"dry_run": True, "action": action, "nodes": 3,
+                                                    "change": change, "unchanged": unchanged})
+    assert row_counts(engine) == before and (await api.call("GET", "/api/v1/nodes")).body == nodes_before
+    real = await api.call("POST", "/api/v1/power", body={"action": action, "nodes": ["n0"], "dry_run": False})
+    assert real.status == 202 and row_counts(engine)["power_batches"] == 1
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_dry_run_refuses_what_the_request_would(api, engine):
+    """A dry run naming a missing node is 404, one matching nothing 404 naming filter; nothing is written."""
+    await enrol(api)
+    before = row_counts(engine)
+    missing = await api.call("POST", "/api/v1/power",
+                             body={"action": "on", "nodes": ["node-1", "ghost"], "dry_run": True})
+    nothing = await api.call("POST", "/api/v1/power", body={"action": "on", "filter": {"power_type": "wol"},
+                                                            "dry_run": True})
+    assert (missing.status, nothing.status, nothing.body["field"]) == (404, 404, "filter")
+    assert row_counts(engine) == before
+
+
+@pytest.mark.parametrize("path, body, field", [
+    ("/api/v1/nodes/node-1/power", {"action": "on", "reason": "x" * 501}, "reason"),
+    ("/api/v1/nodes/node-1/power", {"action": "on", "reason": ""}, "reason"),
+    ("/api/v1/nodes/node-1/power", {"action": "on", "reason": "one\ntwo"}, "reason"),
+    ("/api/v1/nodes/node-1/power", {"action": "on", "reason": "nul\u0000"}, "reason"),
+    ("/api/v1/nodes/node-1/power", {"action": "on", "reason": 5}, "reason"),
+    ("/api/v1/power", {"action": "on", "nodes": ["node-1"], "reason": "x" * 501}, "reason"),
+    ("/api/v1/power", {"action": "on", "nodes": ["node-1"], "dry_run": "true"}, "dry_run"),
+    ("/api/v1/power", {"action": "on", "nodes": ["node-1"], "dry_run": 1}, "dry_run"),
+    ("/api/v1/power", {"action": "on", "filter": {"q": "x" * 64}}, "filter.q"),
+    ("/api/v1/power", {"action": "on", "filter": {"power_type": "IPMI"}}, "filter.power_type"),
+])
+@pytest_twisted.ensureDeferred
+async def test_bad_power_fields_are_400_naming_them(api, engine, path, body, field):
+    """A bad reason, dry_run or filter is a 400 naming the field, and nothing is written."""
+    await enrol(api, cluster=None)
+    before = row_counts(engine)
+    response = await treq.post(api.base + path, json=body, headers={"Authorization": f"Bearer {api.token}"})
+    assert response.code == 400 and json.loads(await response.content())["field"] == field
+    assert row_counts(engine) == before
+
+
+@pytest_twisted.ensureDeferred
+async def test_actions_by_ids(api):
+    """GET /actions?ids= lists those actions in id order, once each, leaving out ids with no action."""
+    await enrol(api, cluster=None)
+    first = (await api.call("POST", "/api/v1/nodes/{node}/power", node="node-1", body={"action": "on"})).body
+    second = (await api.call("POST", "/api/v1/nodes/{node}/power", node="node-1", body={"action": "off"})).body
+    ids = f"{second['id']},99999,{first['id']},{second['id']}"
+    listed = await api.call("GET", "/api/v1/actions", params={"ids": ids})
+    assert listed.status == 200 and listed.body["next"] is None
+    assert [a["id"] for a in listed.body["items"]] == [first["id"], second["id"]]
+    assert listed.body["items"][1] == (await api.call("GET", "/api/v1/actions/{action}", action=second["id"])).body
+    assert (await api.call("GET", "/api/v1/actions", params={"ids": "424242"})).body["items"] == []
+
+
+@pytest.mark.parametrize("params, reason", [
+    ({}, "ids: is required"),
+    ({"ids": ""}, "ids: must be 1 to 500 action ids, separated by commas"),
+    ({"ids": "1,two"}, "ids: must be 1 to 500 action ids, separated by commas"),
+    ({"ids": ",".join(["1"] * 501)}, "ids: must hold at most 500"),
+    ({"ids": "1,0"}, "ids.1: must be at least 1"),
+    ({"ids": str(2**31)}, "ids.0: must be at most 2147483647"),
+])
+@pytest_twisted.ensureDeferred
+async def test_bad_ids_are_400_naming_ids(api, params, reason):
+    """ids missing, not numbers, over 500 of them, or out of bounds is a 400 naming ids."""
+    answer = await api.call("GET", "/api/v1/actions", params=params)
+    assert (answer.status, answer.body) == (400, {"error": reason, "field": "ids"})
+
+
+@pytest_twisted.ensureDeferred
+async def test_events_newest_first(api):
+    """order=desc lists the newest event first, and its next page goes on before the last one shown."""
+    await enrol(api)
+    for action in ("on", "off", "cycle"):
+        await api.call("POST", "/api/v1/nodes/{node}/power", node="node-1", body={"action": action})
+    oldest_first = (await api.call("GET", "/api/v1/events")).body["items"]
+    page = await api.call("GET", "/api/v1/events", params={"order": "desc", "limit": "2"})
+    assert "before=" in page.body["next"] and "order=desc" in page.body["next"]
+    seen = [e["id"] for e in page.body["items"]]
+    while page.body["next"]:
+        path, query = page.body["next"].split("?")
+        page = await api.call("GET", path, params=dict(parse_qsl(query)))
+        seen += [e["id"] for e in page.body["items"]]
+    assert seen == [e["id"] for e in reversed(oldest_first)]
+    bad = await api.call("GET", "/api/v1/events", params={"order": "newest"})
+    assert (bad.status, bad.body["field"]) == (400, "order")
+
+
+@pytest_twisted.ensureDeferred
+async def test_nodes_by_part_of_the_name_and_power_type(api):
+    """q finds nodes by part of the name, case ignored; power_type by their driver; an empty filter is none."""
+    await enrol(api, name="rack7-n1")
+    await enrol(api, name="other", power_type="wol", power_parameters={"mac": "52:54:00:12:34:56"})
+    async def names(**params):
+        return [n["name"] for n in (await api.call("GET", "/api/v1/nodes", params=params)).body["items"]]
+    assert await names(q="RACK7") == ["rack7-n1"] and await names(q="%") == [] and await names(q="_") == []
+    assert await names(power_type="wol") == ["other"] and await names(power_type="ipmi") == []
+    assert await names(q="", power_type="") == ["rack7-n1", "other"]
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_node_carries_its_version_as_etag(api):
+    """GET and PATCH answer the node's version as ETag; a change counts it up, a power request does not."""
+    node = await enrol(api)
+    got = await api.call("GET", "/api/v1/nodes/{node}", node="node-1")
+    assert (node["version"], got.header("ETag")) == (1, '"1"')
+    await api.call("POST", "/api/v1/nodes/{node}/power", node="node-1", body={"action": "on"})
+    changed = await api.call("PATCH", "/api/v1/nodes/{node}", node="node-1", body={"drift_policy": "enforce"},
+                             headers={"If-Match": ['"1"']})
+    assert (changed.status, changed.body["version"], changed.header("ETag")) == (200, 2, '"2"')
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_change_from_a_stale_version_is_412(api, engine):
+    """PATCH with If-Match of a version the node has left is 412 naming If-Match, and changes nothing."""
+    await enrol(api)
+    await api.call("PATCH", "/api/v1/nodes/{node}", node="node-1", body={"drift_policy": "enforce"})
+    before = row_counts(engine), (await api.call("GET", "/api/v1/nodes/{node}", node="node-1")).body
+    stale = await api.call("PATCH", "/api/v1/nodes/{node}", node="node-1", body={"name": "renamed"},
+                           headers={"If-Match": ['"1"']})
+    assert (stale.status, stale.body) == (412, {
+        "error": "node node-1 changed since version 1 was read (now 2)", "field": "If-Match"})
+    assert (row_counts(engine), (await api.call("GET", "/api/v1/nodes/{node}", node="node-1")).body) == before
+    anyway = await api.call("PATCH", "/api/v1/nodes/{node}", node="node-1", body={"name": "renamed"},
+                            headers={"If-Match": ["*"]})
+    assert (anyway.status, anyway.body["version"]) == (200, 3)
+    unquoted = await api.call("PATCH", "/api/v1/nodes/{node}", node="renamed", body={"name": "again"},
+                              headers={"If-Match": ["3"]})
+    assert (unquoted.status, unquoted.body["version"]) == (200, 4)
+
+
+@pytest.mark.parametrize("value", ['W/"1"', '"1", "2"', '"1', "yesterday"])
+@pytest_twisted.ensureDeferred
+async def test_a_malformed_if_match_is_400(api, value):
+    """An If-Match that is not one version (quoted, or not) nor * is a 400 naming If-Match; nothing changes."""
+    await enrol(api)
+    answer = await api.call("PATCH", "/api/v1/nodes/{node}", node="node-1", body={"name": "renamed"},
+                            headers={"If-Match": [value]})
+    assert (answer.status, answer.body["field"]) == (400, "If-Match")
+    assert (await api.call("GET", "/api/v1/nodes/{node}", node="node-1")).body["version"] == 1
+
+
 def test_every_documented_operation_was_exercised():
     """Every path and method in the OpenAPI document was called by the tests above."""
     assert operations() - EXERCISED == set()
@@ -463,3 +680,16 @@ async def test_a_failed_hand_over_is_logged_as_handled(api, engine, logged, clus
         from sqlalchemy import text
         statuses = connection.execute(text("SELECT status FROM power_actions")).scalars().all()
     assert statuses == ["pending"]
+
+
+def test_no_part_of_the_region_hides_anothers_method():
+    """The API's, the operations' and the pages' mixins share no method name, so none silently hides another."""
+    from pserv.region.api import RegionAPI
+
+    owners = {}
+    for part in RegionAPI.__mro__[1:]:
+        for name, value in vars(part).items():
+            if callable(value) and not name.startswith("__"):
+                owners.setdefault(name, []).append(part.__name__)
+    mine = set(vars(RegionAPI))
+    assert {name: parts for name, parts in owners.items() if len(parts) > 1 or name in mine} == {}

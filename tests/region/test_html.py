@@ -18,14 +18,15 @@ def test_a_checkout_serves_its_templates_directory():
 
 
 def test_setup_ships_every_template():
-    """setup.py installs templates/ as the package pserv.templates, every file in it included."""
+    """setup.py installs templates/ as the package pserv.templates, every file in it (and in static/) included."""
     call = next(n for n in ast.walk(ast.parse((ROOT / "setup.py").read_text()))
                 if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "setup")
     options = {k.arg: k.value for k in call.keywords}
     assert ast.literal_eval(options["package_dir"]) == {"pserv.templates": "templates"}
     patterns = ast.literal_eval(options["package_data"])["pserv.templates"]
-    files = [p for p in (ROOT / "templates").iterdir() if p.is_file()]
+    files = [p.relative_to(ROOT / "templates") for p in (ROOT / "templates").rglob("*") if p.is_file()]
     assert files and all(any(p.match(pattern) for pattern in patterns) for p in files)
+    assert any(p.parts[0] == "static" for p in files)
     assert "pserv.templates" in ast.unparse(options["packages"])
 
 

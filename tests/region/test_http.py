@@ -44,3 +44,22 @@ def test_the_next_page():
     request.path = b"/api/v1/users"
     assert next_page(request, 9) == "/api/v1/users?limit=2&role=viewer&after=9"
     assert next_page(request, None) is None
+
+
+@pytest.mark.parametrize("body, field", [
+    (b'{"reason": "a\\ud800b"}', "reason"),
+    (b'{"filter": {"q": "\\udfff"}}', "filter.q"),
+    (b'{"nodes": ["n1", "\\ud83d"]}', "nodes.1"),
+    (b'{"\\ud800": 1}', None),
+    (b'"\\udc00"', None),
+])
+def test_an_unpaired_surrogate_is_refused_naming_where(body, field):
+    """JSON holding an unpaired surrogate (no text a database stores) is a 400 naming where it is."""
+    with pytest.raises(Invalid) as caught:
+        read_json(request_with(body))
+    assert caught.value.field == field and "unpaired surrogate" in caught.value.message
+
+
+def test_a_surrogate_pair_is_text():
+    """A surrogate pair is one character beyond the BMP, read as such."""
+    assert read_json(request_with(b'{"reason": "\\ud83d\\ude00"}')) == {"reason": "\U0001f600"}

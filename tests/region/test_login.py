@@ -125,15 +125,25 @@ async def test_a_disabled_user_cannot_log_in(served):
 
 @pytest_twisted.ensureDeferred
 async def test_an_expired_session_goes_back_to_the_login_page(served):
-    """Once the clock passes the session's lifetime, the home page redirects to /login?next=/."""
+    """Once the clock passes the session's lifetime, the nodes page redirects to /login?next=/nodes."""
     served.user("alice", Role.VIEWER, PASSWORD)
     _, session = cookie_of((await log_in(served))[0])
     cookie = {"Cookie": [f"pserv_session={session}"]}
-    home = await treq.get(served.base + "/", headers=cookie, allow_redirects=False)
-    assert home.code == 200 and "Signed in as <strong>alice</strong>" in await home.text()
+    nodes = await treq.get(served.base + "/nodes", headers=cookie, allow_redirects=False)
+    assert nodes.code == 200 and "Signed in as <strong>alice</strong>" in await nodes.text()
     served.clock.advance(3600)
+    nodes = await treq.get(served.base + "/nodes", headers=cookie, allow_redirects=False)
+    assert (nodes.code, nodes.headers.getRawHeaders("location")) == (303, ["/login?next=%2Fnodes"])
+
+
+@pytest_twisted.ensureDeferred
+async def test_the_way_in_goes_to_the_nodes(served):
+    """GET / redirects a signed-in user to /nodes, and anyone else to the login page."""
+    cookie = served.session(Role.VIEWER).headers(csrf=False)
     home = await treq.get(served.base + "/", headers=cookie, allow_redirects=False)
-    assert (home.code, home.headers.getRawHeaders("location")) == (303, ["/login?next=%2F"])
+    assert (home.code, home.headers.getRawHeaders("location")) == (303, ["/nodes"])
+    nobody = await treq.get(served.base + "/", allow_redirects=False)
+    assert nobody.headers.getRawHeaders("location") == ["/login?next=%2F"]
 
 
 @pytest.mark.parametrize("given, kept", [

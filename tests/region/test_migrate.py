@@ -26,7 +26,7 @@ def test_migrations_build_the_schema(engine):
     with engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection), metadata)
     assert differences == []
-    assert current_revision(engine) == head_revision() == "0007"
+    assert current_revision(engine) == head_revision() == "0008"
 
 
 def test_upgrade_again_keeps_rows(engine, run, moments):
@@ -131,3 +131,31 @@ def test_downgrade_from_0006_keeps_the_tokens(database_url):
             assert connection.execute(text("SELECT name FROM tokens")).scalars().all() == ["kept"]
         tables = set(inspect(engine).get_table_names())
         assert not {"users", "sessions", "login_failures"} & tables
+
+
+def test_upgrade_from_0007_gives_nodes_version_1_and_actions_no_reason(database_url):
+    """A database at 0007 upgraded keeps its nodes (at version 1) and actions (no reason), and has the batch tables."""
+    with database_at(database_url, "0007") as engine:
+        with engine.begin() as connection:
+            connection.execute(text(OLD_NODE))
+            connection.execute(text(OLD_ACTION))
+        upgrade(engine)
+        with engine.connect() as connection:
+            assert tuple(connection.execute(text("SELECT name, version FROM nodes")).one()) == ("old", 1)
+            assert tuple(connection.execute(text("SELECT kind, reason FROM power_actions")).one()) == ("on", None)
+        assert {"power_batches", "power_batch_actions"} <= set(inspect(engine).get_table_names())
+
+
+def test_downgrade_from_0008_keeps_nodes_and_actions(database_url):
+    """Going back to 0007 drops the batches, the reasons and the versions, and keeps the nodes and their actions."""
+    with database_at(database_url, "head") as engine:
+        with engine.begin() as connection:
+            connection.execute(text(OLD_NODE))
+            connection.execute(text(OLD_ACTION))
+            command.downgrade(_config(connection), "0007")
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT name FROM nodes")).scalars().all() == ["old"]
+            assert connection.execute(text("SELECT kind FROM power_actions")).scalars().all() == ["on"]
+        tables = set(inspect(engine).get_table_names())
+        assert not {"power_batches", "power_batch_actions"} & tables
+        assert "version" not in {c["name"] for c in inspect(engine).get_columns("nodes")}

@@ -19,14 +19,14 @@ from pserv.region.endpoints import check_routes
 from pserv.region.permissions import PERMISSIONS, PUBLIC, Unlisted, allowed, markdown_table, needed, template, unlisted
 from pserv.region.roles import Role
 from pserv.region.routes import Routes
-from pserv.region.store.actions import request_power
+from pserv.region.store.actions import request_bulk, request_power
 from pserv.region.store.nodes import create_node
 from pserv.testing.fake_driver import POWER_TYPES_WITH_FAKE
 from tests.region.contract import DOCUMENT
 
 DOC = Path(__file__).parents[2] / "docs" / "api.md"
 NODE = {"name": "node-1", "power_type": "fake", "power_parameters": {"address": "bmc-1"}}
-PATH = {"node": "node-1", "action": None, "user": "someone", "name": "spare"}
+PATH = {"node": "node-1", "action": None, "batch": None, "user": "someone", "name": "spare"}
 BODIES = {
     ("POST", "/api/v1/nodes"): {**NODE, "name": "node-2"},
     ("PATCH", "/api/v1/nodes/<node>"): {"cluster": "rack-2"},
@@ -100,9 +100,10 @@ async def _seed(served):
     db, now = served.database, served.api.now()
     db.run_now(create_node, NODE, now, power_types=POWER_TYPES_WITH_FAKE)
     action, _ = db.run_now(request_power, "node-1", "on", "seed", now)
+    batch, _ = db.run_now(request_bulk, ["node-1"], None, "on", "seed", now)
     served.user("someone", Role.VIEWER, "a-good-password")
     served.token(Role.VIEWER, "spare")
-    path = {**PATH, "action": action["id"]}
+    path = {**PATH, "action": action["id"], "batch": batch}
     credentials = [("nobody", None, None)]
     for role in Role:
         credentials.append((f"{role.value} token", role, served.client(served.token(role))))
@@ -139,7 +140,8 @@ async def _call(client, served, method, route, path):
         return await _stream(client, served, route)
     if url.startswith("/api/"):
         client = client or served.client()
-        answer = await client.call(method, template(route), body=BODIES.get((method, route)), **path)
+        params = {"ids": str(path["action"])} if route == "/api/v1/actions" else None
+        answer = await client.call(method, template(route), body=BODIES.get((method, route)), params=params, **path)
         return answer.status, answer.header("Content-Type"), answer.body
     headers = dict(client.headers) if client else {}
     if client and client.token:

@@ -33,6 +33,15 @@ from pserv.region.validation import Contract, check_body, ecma
          "power_parameters.port", "must be at least 1"),
         ("NodeCreate", {"name": "n", "power_type": "ipmi"}, "power_parameters", "is required"),
         ("NodeUpdate", {"power_type": "ipmi"}, "power_parameters", "is required with power_type"),
+        ("PowerRequest", {"action": "on", "reason": ""}, "reason",
+         "must be 1 to 500 characters, one line, no control characters"),
+        ("BulkPowerRequest", {"action": "on", "nodes": ["n"], "reason": "x" * 501}, "reason",
+         "must be 1 to 500 characters, one line, no control characters"),
+        ("PowerRequest", {"action": "on", "reason": "a\nb"}, "reason",
+         "must be 1 to 500 characters, one line, no control characters"),
+        ("BulkPowerRequest", {"action": "on", "nodes": ["n"], "dry_run": "yes"}, "dry_run", "must be true or false"),
+        ("BulkPowerRequest", {"action": "on", "filter": {"q": "x" * 64}}, "filter.q",
+         "must be part of a node's name (at most 63 characters), case ignored"),
     ],
 )
 def test_errors_name_the_field(schema, body, field, reason):
@@ -67,9 +76,21 @@ def query_parameters():
                         yield operation["operationId"], parameter
 
 
-@pytest.mark.parametrize("operation, parameter", list(query_parameters()), ids=lambda p: p if isinstance(p, str) else p["name"])
+PATTERNED = {
+    "cluster": (["rack-1", ""], ["rack 1"]),
+    "power_type": (["ipmi", "snmp_pdu", ""], ["IPMI", "snmp-pdu", "x" * 33]),
+    "q": (["Rack 1", "\u00fc", "x" * 63], ["x" * 64]),
+}
+"""Good and bad values of the arguments with a pattern."""
+
+
+SCALARS = [(o, p) for o, p in query_parameters() if p["schema"].get("type") != "array"]
+"""The query arguments of one value; arrays (ids) are tested below."""
+
+
+@pytest.mark.parametrize("operation, parameter", SCALARS, ids=lambda p: p if isinstance(p, str) else p["name"])
 def test_every_declared_rule_of_a_query_argument_is_the_rule_enforced(operation, parameter):
-    """Each query argument's declared bounds, enum and pattern are exactly what the region accepts and refuses."""
+    """Each query argument's declared bounds, enum, pattern and need are exactly what the region accepts and refuses."""
     name, schema = parameter["name"], parameter["schema"]
     good, bad = [], ["\u0661"] if schema.get("type") == "integer" else []
     if "minimum" in schema:
@@ -82,15 +103,62 @@ def test_every_declared_rule_of_a_query_argument_is_the_rule_enforced(operation,
         good.extend(schema["enum"])
         bad.append("not-one")
     if "pattern" in schema:
-        good.append("rack-1")
-        bad.append("rack 1")
+        good.extend(PATTERNED[name][0])
+        bad.extend(PATTERNED[name][1])
     for value in good:
-        assert CONTRACT.query(operation, request_with(**{name: value}))[name] in (value, int(value) if value.lstrip("-").isdigit() else value)
+        expected = int(value) if value.lstrip("-").isdigit() else value
+        assert CONTRACT.query(operation, request_with(**{name: value}))[name] == expected, value
     for value in bad:
         with pytest.raises(Invalid) as caught:
             CONTRACT.query(operation, request_with(**{name: value}))
         assert caught.value.field == name, value
-    assert CONTRACT.query(operation, request_with())[name] == schema.get("default")
+    if parameter.get("required"):
+        with pytest.raises(Invalid, match=f"{name}: is required"):
+            CONTRACT.query(operation, request_with())
+    else:
+        assert CONTRACT.query(operation, request_with())[name] == schema.get("default")
+
+
+@pytest.mark.parametrize("text, ids", [("7", [7]), ("3,1,3", [3, 1, 3]), (",".join(["1"] * 500), [1] * 500),
+                                       (f"1,{MAX_ID}", [1, MAX_ID]), ("007", [7])])
+def test_an_array_argument_is_items_separated_by_commas(text, ids):
+    """ids=1,2,3 is a list of integers, each checked as its schema says, up to 500."""
+    assert CONTRACT.query("listActions", request_with(ids=text))["ids"] == ids
+
+
+@pytest.mark.parametrize("text, reason", [
+    ("", "must be 1 to 500 action ids, separated by commas"),
+    ("1,,2", "must be 1 to 500 action ids, separated by commas"),
+    ("1, 2", "must be 1 to 500 action ids, separated by commas"),
+    ("one", "must be 1 to 500 action ids, separated by commas"),
+    (",".join(["1"] * 501), "must hold at most 500"),
+    ("1,0", "must be at least 1"),
+    (f"{MAX_ID + 1}", "must be at most 2147483647"),
+])
+def test_a_bad_array_argument_names_it(text, reason):
+    """A list not of integers separated by commas, too long, or with an item out of bounds is refused naming ids."""
+    with pytest.raises(Invalid) as caught:
+        CONTRACT.query("listActions", request_with(ids=text))
+    assert caught.value.field == "ids" and caught.value.message.endswith(reason), caught.value.message
+
+
+@pytest.mark.parametrize("value, expected", [('"3"', '"3"'), ("3", "3"), ("*", "*"), (None, None)])
+def test_a_declared_header_is_read(value, expected):
+    """If-Match is a version (quoted, or not) or *, or absent."""
+    request = request_with()
+    if value is not None:
+        request.requestHeaders.setRawHeaders(b"if-match", [value.encode()])
+    assert CONTRACT.header("updateNode", request, "If-Match") == expected
+
+
+@pytest.mark.parametrize("value", ['W/"3"', '"3", "4"', '"3', '"x"', '"12345678901"', "\u00e9", ""])
+def test_a_bad_header_names_it(value):
+    """An If-Match that is not one version (quoted, or not) nor * is refused naming If-Match."""
+    request = request_with()
+    request.requestHeaders.setRawHeaders(b"if-match", [value.encode("latin-1")])
+    with pytest.raises(Invalid) as caught:
+        CONTRACT.header("updateNode", request, "If-Match")
+    assert caught.value.field == "If-Match" and "the node's ETag" in caught.value.message
 
 
 def test_query_integers_are_plain_digits():
@@ -100,21 +168,20 @@ def test_query_integers_are_plain_digits():
             CONTRACT.query("listNodes", request_with(limit=text))
 
 
-def test_declared_headers_are_read_as_query_arguments_are():
-    """A declared header is converted and checked by its schema, naming the header; absent, it has its default."""
+def test_an_integer_header_is_read_as_an_integer_argument_is():
+    """Last-Event-ID is converted to an integer and bounded by its schema, a bad one refused naming it."""
     def request(value=None):
         request = request_with()
         if value is not None:
             request.requestHeaders.setRawHeaders(b"last-event-id", [value.encode()])
         return request
 
-    assert CONTRACT.headers("streamEvents", request("42")) == {"Last-Event-ID": 42}
-    assert CONTRACT.headers("streamEvents", request()) == {"Last-Event-ID": None}
-    for bad in ["x", "-1", "", str(MAX_ID + 1)]:
+    assert CONTRACT.header("streamEvents", request("42"), "Last-Event-ID") == 42
+    assert CONTRACT.header("streamEvents", request(), "Last-Event-ID") is None
+    for bad in ["x", "-1", "", " 5", str(MAX_ID + 1)]:
         with pytest.raises(Invalid) as caught:
-            CONTRACT.headers("streamEvents", request(bad))
+            CONTRACT.header("streamEvents", request(bad), "Last-Event-ID")
         assert caught.value.field == "Last-Event-ID", bad
-    assert CONTRACT.headers("listNodes", request("42")) == {}
 
 
 def test_a_final_dollar_ends_the_text():

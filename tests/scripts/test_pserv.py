@@ -107,7 +107,7 @@ async def test_connection_refused_is_one_line_exit_1(capsys):
 def test_an_interrupt_exits_130(memory_api, stub, clock, capsys):
     """Cancelling a running command (what SIGINT does) exits 130 with 'interrupted'."""
     stub.on("POST", "/api/v1/nodes/n1/power", 202, action(10))
-    stub.on("GET", "/api/v1/actions/10", 200, action(10, status="running"))
+    stub.on("GET", "/api/v1/actions", 200, page([action(10, status="running")]))
     d = start(["power", "on", "n1", "--wait"], memory_api, clock)
     d.cancel()
     assert d.result == 130 and capsys.readouterr().err.endswith("pserv: interrupted\n")

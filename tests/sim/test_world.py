@@ -67,6 +67,17 @@ def test_a_move_without_a_hand_over_is_caught(monkeypatch):
     assert any(v.invariant == 1 for v in result.violations), result.violations
 
 
+def test_a_hand_over_that_leaves_the_new_cluster_unaware_is_caught(monkeypatch):
+    """A hand-over that does not tell the new cluster of the node (its query timed out during the move) never converges: invariant 3."""
+    import pserv.region.store.actions
+    import pserv.region.store.moves
+
+    monkeypatch.setattr(pserv.region.store.actions, "hand_over", pserv.region.store.moves.released)
+    assert World(10529, Shape(steps=300), parse_faults("all")).run().ok is False
+    monkeypatch.undo()
+    assert World(10529, Shape(steps=300), parse_faults("all")).run().ok
+
+
 def test_ordering_reads_by_two_clocks_is_caught(monkeypatch):
     """Comparing the old and the new cluster's clocks after a move keeps a stale read: invariant 5."""
     from sqlalchemy import select, update

@@ -98,3 +98,15 @@ def test_a_stream_is_held_open_for_the_test(memory_api, memory_http, stub):
     stub.streams[0].end()
     memory_http.flush()
     assert d.result is None and stub.streams[0].gone
+
+
+def test_an_array_argument_is_checked_item_by_item(memory_api, stub):
+    """ids=1,2 is two ids the contract allows; ids=1,x is a recorded violation."""
+    from twisted.internet.defer import Deferred
+
+    stub.on("GET", "/api/v1/actions", 200, page([action(1), action(2, status="done")]))
+    Deferred.fromCoroutine(memory_api.get("/api/v1/actions", {"ids": "1,2"}))
+    assert stub.violations == []
+    Deferred.fromCoroutine(memory_api.get("/api/v1/actions", {"ids": "1,x"})).addErrback(lambda f: None)
+    assert len(stub.violations) == 1 and "ids" in stub.violations[0]
+    stub.violations.clear()

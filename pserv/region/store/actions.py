@@ -2,15 +2,19 @@
 Power actions: intent committed before it is acknowledged.
 
 A power request, in one transaction: lock the node, set its desired state,
-count its generation up, insert the action, mark the older pending power
-actions ``superseded``, append the events.  A request that duplicates the
-node's newest outstanding action returns that action instead (the API
-answers 200 rather than 202), unless that action has timed out.  A
-``query`` changes no intent and counts no generation.
+count its generation up, insert the action (with the requester's reason,
+if one was given), mark the older pending power actions ``superseded``,
+append the events.  A request that duplicates the node's newest
+outstanding action returns that action instead (the API answers 200
+rather than 202), unless that action has timed out; its reason is not
+kept, as the action asks the same.  A ``query`` changes no intent and
+counts no generation.  A bulk request is all of its nodes' requests and
+their batch (:mod:`pserv.region.store.batches`) in one transaction.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import Any, Iterable, Mapping
 
@@ -20,10 +24,12 @@ from sqlalchemy.engine import Connection, Row
 from pserv.power.states import OUTSTANDING, UNSTARTED, ActionKind, ActionStatus, values
 from pserv.power.types import POWER_TYPES, PowerTypes
 from pserv.region import schema
-from pserv.region.errors import Conflict, Invalid, NotFound
+from pserv.region.errors import Conflict, Invalid
+from pserv.region.store.batches import bulk_nodes, record_batch
 from pserv.region.store.common import MAX_ID, add_event, add_events, event_row, iso, one_row, page, utc
+from pserv.region.store import moves
 from pserv.region.store.intent import settle_intent
-from pserv.region.store.nodes import create_node, find, node_filter, update_node
+from pserv.region.store.nodes import create_node, find, update_node
 from pserv.region.store.transitions import move, move_one
 
 READ_AFTER_CHANGE = frozenset(["cluster", "power_type", "power_parameters"])
@@ -32,6 +38,15 @@ READ_AFTER_CHANGE = frozenset(["cluster", "power_type", "power_parameters"])
 DUPLICABLE = OUTSTANDING - {ActionStatus.TIMED_OUT}
 """The statuses of an action a new request of the same kind duplicates: a
 request made again after its action timed out is a fresh attempt."""
+
+MAX_REASON = 500
+"""The longest reason a request may give, in characters."""
+
+REASON_PATTERN = "^[^\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029]*$"
+"""What a reason may hold: one line, no control character (C0, DEL, C1)
+nor line or paragraph separator; the API's document declares the same.
+(A lone surrogate, which no database can store, never reaches the store:
+:func:`pserv.region.http.read_json` refuses it.)"""
 
 
 def action_json(row: Row) -> dict[str, Any]:
@@ -51,25 +66,30 @@ def action_json(row: Row) -> dict[str, Any]:
         "power_state": row.power_state,
         "cancel_requested": bool(row.cancel_requested),
         "escalate_after": row.escalate_after,
+        "reason": row.reason,
     }
 
 
 def request_power(
     connection: Connection, ref: str | int, kind: str, requested_by: str, now: datetime,
-    *, escalate_after: float | None = None,
+    *, escalate_after: float | None = None, reason: str | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """
     Commit one power intent for node ``ref``.
 
     :param escalate_after: for a ``soft_off``, the seconds it waits for the
         graceful shutdown before a hard off (``None``: it never escalates).
+    :param reason: why it is asked for: 1 to 500 characters, one line; kept
+        with the action and said in its ``power_requested`` event.
     :return: the action, and whether it is new (``False`` for a duplicate).
     :raises NotFound: no such node.
     :raises Conflict: the node is being deleted.
-    :raises Invalid: ``escalate_after`` for another kind than ``soft_off``.
+    :raises Invalid: ``escalate_after`` for another kind than ``soft_off``,
+        or a bad ``reason``.
     """
     node = find(connection, ref, lock=True)
-    return request_intent(connection, node, ActionKind(kind), requested_by, now, escalate_after=escalate_after)
+    return request_intent(connection, node, ActionKind(kind), requested_by, now,
+                          escalate_after=escalate_after, reason=reason)
 
 
 def request_bulk(
@@ -81,18 +101,24 @@ def request_bulk(
     now: datetime,
     *,
     escalate_after: float | None = None,
-) -> list[dict[str, Any]]:
+    reason: str | None = None,
+) -> tuple[int, list[dict[str, Any]]]:
     """
     One intent for many nodes, all or nothing: any missing or deleting node
-    refuses the whole request.
+    refuses the whole request.  The actions (new, or the outstanding ones
+    a node's request duplicates) are remembered as one batch.
 
     :param escalate_after: as for :func:`request_power`.
+    :param reason: as for :func:`request_power`; the batch keeps it too.
+    :return: the batch's id, and the actions in node id order.
     """
-    nodes = _bulk_nodes(connection, refs, filters)
-    return [
-        request_intent(connection, node, ActionKind(kind), requested_by, now, escalate_after=escalate_after)[0]
-        for node in nodes
+    check_reason(reason)
+    actions = [
+        request_intent(connection, node, ActionKind(kind), requested_by, now,
+                       escalate_after=escalate_after, reason=reason)[0]
+        for node in bulk_nodes(connection, refs, filters, lock=True)
     ]
+    return record_batch(connection, kind, requested_by, reason, now, [a["id"] for a in actions]), actions
 
 
 def enrol_node(
@@ -111,32 +137,59 @@ def enrol_node(
 
 def change_node(
     connection: Connection, ref: str | int, body: Mapping[str, Any], now: datetime,
-    *, power_types: PowerTypes = POWER_TYPES,
+    *, power_types: PowerTypes = POWER_TYPES, expected_version: int | None = None,
 ) -> tuple[dict[str, Any], int | None]:
     """
     Update a node; when its cluster or power settings change, request a
     ``query`` so that the (new) cluster learns the node's settings.
 
     :param power_types: the power types the node may have.
+    :param expected_version: as for :func:`~pserv.region.store.nodes.update_node`.
     :return: the node, and the query action's id, if one was made.
     """
-    node = update_node(connection, ref, body, now, power_types=power_types)
+    node = update_node(connection, ref, body, now, power_types=power_types, expected_version=expected_version)
     if not READ_AFTER_CHANGE.intersection(body):
         return node, None
     return node, _read_power(connection, node, now)
 
 
-def _read_power(connection: Connection, node: Mapping[str, Any], now: datetime) -> int | None:
+def hand_over(connection: Connection, node_id: int, cluster: str, now: datetime) -> list[int]:
+    """
+    ``cluster`` has given up the node ``node_id`` (:func:`pserv.region.store.moves.released`):
+    the actions to hand to its new cluster.  If none is pending (a request
+    made during the move may have timed out waiting), a ``query``, so that
+    the new cluster learns of the node and reads it, as at enrolment.
+    """
+    pending = moves.released(connection, node_id, cluster, now)
+    if pending:
+        return pending
+    node = find(connection, node_id)
+    if node.cluster is None or node.moving_from is not None or node.lifecycle == "deleting":
+        return []
+    read = _read_power(connection, {"id": node.id, "cluster": node.cluster}, now, "hand-over")
+    return [] if read is None else [read]
+
+
+def _read_power(connection: Connection, node: Mapping[str, Any], now: datetime, by: str = "enrolment") -> int | None:
     if node["cluster"] is None:
         return None
-    action, created = request_intent(connection, find(connection, node["id"], lock=True), ActionKind.QUERY,
-                                     "enrolment", now)
+    action, created = request_intent(connection, find(connection, node["id"], lock=True), ActionKind.QUERY, by, now)
     return action["id"] if created else None
 
 
 def get_action(connection: Connection, action_id: int) -> dict[str, Any]:
     """The action ``action_id``."""
     return action_json(_find(connection, action_id))
+
+
+def list_actions(connection: Connection, ids: Iterable[int]) -> list[dict[str, Any]]:
+    """The actions ``ids`` that exist, in id order (an id named twice, once)."""
+    table = schema.power_actions
+    wanted = sorted({i for i in ids if 0 < i <= MAX_ID})
+    if not wanted:
+        return []
+    query = select(table).where(table.c.id.in_(wanted)).order_by(table.c.id)
+    return [action_json(row) for row in connection.execute(query).all()]
 
 
 def list_node_actions(
@@ -213,13 +266,15 @@ def expire_stuck(connection: Connection, now: datetime, timeout: float) -> list[
 
 def request_intent(
     connection: Connection, node: Row, kind: ActionKind, requested_by: str, now: datetime,
-    *, escalate_after: float | None = None,
+    *, escalate_after: float | None = None, reason: str | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """
     Commit one power intent for the locked ``node`` row; see
     :func:`request_power`.  A request duplicates the newest outstanding
-    action only if it asks the same, escalation included.
+    action only if it asks the same, escalation included (whatever its
+    reason).
     """
+    check_reason(reason)
     if escalate_after is not None and kind is not ActionKind.SOFT_OFF:
         raise Invalid("escalate_after: only for soft_off", "escalate_after")
     if node.lifecycle == "deleting":
@@ -244,13 +299,37 @@ def request_intent(
             node_id=node.id, kind=kind.value, generation=generation, status=ActionStatus.PENDING.value,
             requested_by=requested_by, requested_at=utc(now), cancel_requested=False,
             desired_before=node.desired_power_state if kind.changes_power else None, escalate_after=escalate_after,
+            reason=reason,
         ).returning(*schema.power_actions.c)
     ).one()
-    events = [event_row(now, "power_requested", f"{kind.value} requested by {requested_by}", node, action.id)]
+    events = [event_row(now, "power_requested", requested_message(kind.value, requested_by, reason), node, action.id)]
     if kind.changes_power:
         events += _supersede_pending(connection, node, action.id, now)
     add_events(connection, events)
     return action_json(action), True
+
+
+def check_reason(reason: Any) -> None:
+    """
+    Refuse a reason that is not 1 to :data:`MAX_REASON` characters of one
+    line (no control character), as the API's document does.
+
+    :raises Invalid: naming ``reason``.
+    """
+    if reason is not None and (
+        not isinstance(reason, str) or not 0 < len(reason) <= MAX_REASON or not re.fullmatch(REASON_PATTERN, reason)
+    ):
+        raise Invalid(f"reason: must be 1 to {MAX_REASON} characters, one line, no control characters", "reason")
+
+
+def requested_message(kind: str, requested_by: str, reason: str | None) -> str:
+    """
+    A ``power_requested`` event's message: ``on requested by alice``, and
+    with a reason ``on requested by alice: rack move`` (its spaces run
+    together, so the message stays one line of one shape).
+    """
+    said = " ".join((reason or "").split())
+    return f"{kind} requested by {requested_by}" + (f": {said}" if said else "")
 
 
 def _supersede_pending(connection: Connection, node: Row, newer: int, now: datetime) -> list[dict[str, Any]]:
@@ -278,19 +357,6 @@ def _newest_outstanding(connection: Connection, node_id: int) -> Row | None:
         select(table).where(table.c.node_id == node_id, table.c.status.in_(values(DUPLICABLE)))
         .order_by(table.c.id.desc()).limit(1)
     ).first()
-
-
-def _bulk_nodes(
-    connection: Connection, refs: Iterable[str | int] | None, filters: Mapping[str, str] | None
-) -> list[Row]:
-    if refs is not None:
-        found = {find(connection, ref).id for ref in refs}
-    else:
-        query = select(schema.nodes.c.id).where(*node_filter(filters or {}))
-        found = set(connection.execute(query).scalars().all())
-    if not found:
-        raise NotFound("filter: no node matches", "filter")
-    return [find(connection, node_id, lock=True) for node_id in sorted(found)]
 
 
 def _find(connection: Connection, action_id: int, lock: bool = False) -> Row:

@@ -1,5 +1,6 @@
 """
-Clusters: registered by name the first time one authenticates.
+Clusters: registered by name the first time one authenticates; and how
+fresh the power readings of each one's nodes are.
 """
 
 from __future__ import annotations
@@ -7,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import case, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from pserv.region import schema
@@ -42,4 +43,29 @@ def list_clusters(connection: Connection) -> list[dict[str, Any]]:
     return [
         {"name": row.name, "last_seen_at": iso(row.last_seen_at), "node_count": counts.get(row.name, 0)}
         for row in rows
+    ]
+
+
+def readings(connection: Connection, fresh_since: datetime) -> list[dict[str, Any]]:
+    """
+    For each cluster named by a node (``None``: the nodes with none), what
+    the region knows of its power sweeps from its nodes' readings: how many
+    nodes, how many read since ``fresh_since``, never read, or read as
+    ``error``, and the oldest and newest reading.
+    """
+    nodes = schema.nodes
+    observed = nodes.c.power_state_observed_at
+    rows = connection.execute(
+        select(
+            nodes.c.cluster, func.count().label("nodes"),
+            func.sum(case((observed >= utc(fresh_since), 1), else_=0)).label("fresh"),
+            func.sum(case((observed.is_(None), 1), else_=0)).label("never"),
+            func.sum(case((nodes.c.power_state == "error", 1), else_=0)).label("errors"),
+            func.min(observed).label("oldest"), func.max(observed).label("newest"),
+        ).group_by(nodes.c.cluster).order_by(nodes.c.cluster)
+    ).all()
+    return [
+        {"cluster": r.cluster, "nodes": r.nodes, "fresh": int(r.fresh or 0), "never": int(r.never or 0),
+         "errors": int(r.errors or 0), "oldest": iso(r.oldest), "newest": iso(r.newest)}
+        for r in rows
     ]

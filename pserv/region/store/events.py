@@ -1,5 +1,6 @@
 """
-The audit log: every request, outcome and observed change, append only.
+The audit log: every request, outcome and observed change, append only;
+read oldest or newest first.
 """
 
 from __future__ import annotations
@@ -34,19 +35,27 @@ def list_events(
     since: datetime | None,
     limit: int,
     after: int | None,
+    *,
+    before: int | None = None,
+    order: str = "asc",
 ) -> tuple[list[dict[str, Any]], int | None]:
     """
-    A page of events, oldest first; ``node`` (id or name) and ``since``
-    narrow it, ``after`` continues from an event id.
+    A page of events, oldest first (``order="desc"``: newest first);
+    ``node`` (id or name) and ``since`` narrow it, ``after`` and ``before``
+    bound the ids (a page of ``asc`` continues with ``after``, of ``desc``
+    with ``before``, the cursor returned).
     """
     table = schema.events
-    query = select(table).order_by(table.c.id).limit(limit + 1)
+    key = table.c.id.desc() if order == "desc" else table.c.id
+    query = select(table).order_by(key).limit(limit + 1)
     if node is not None:
         query = query.where(table.c.node_id == find(connection, node).id)
     if since is not None:
         query = query.where(table.c.at >= utc(since))
     if after is not None:
         query = query.where(table.c.id > after)
+    if before is not None:
+        query = query.where(table.c.id < before)
     return page(connection.execute(query).all(), limit, event_json)
 
 

@@ -9,7 +9,10 @@ A move is refused while an action of the node is in flight (``sent`` or
 cluster answers ``ReleaseNode`` (it then has dropped the node, stopped
 what it had in play for it, and will not touch it again), the new cluster
 gets nothing of the node: no recovery entry, no action.  Pending actions
-wait, and go to the new cluster once the hand-over is done (:func:`released`).
+wait, and go to the new cluster once the hand-over is done (:func:`released`);
+if none is left (one may time out waiting), the hand-over asks the new
+cluster to read the node, as at enrolment, so that it learns of it
+(:func:`pserv.region.store.actions.hand_over`).
 
 Each hand-over counts the node's ``epoch`` up.  A cluster reports
 observations with the epoch it was given the node in, and the region

@@ -22,7 +22,7 @@ from pserv.power.settings import REDACTED
 from pserv.power.states import IN_FLIGHT, ActionStatus, PowerState, values
 from pserv.power.types import POWER_TYPES, PowerTypes
 from pserv.region import schema
-from pserv.region.errors import Conflict, Invalid
+from pserv.region.errors import Conflict, Invalid, PreconditionFailed
 from pserv.region.store.common import MAX_ID, add_event, insert_returning_id, iso, one_row, page, utc
 from pserv.region.store.moves import move_to
 from pserv.region.store.transitions import move
@@ -46,6 +46,7 @@ def node_json(row: Row) -> dict[str, Any]:
         "power_state_observed_at": iso(row.power_state_observed_at),
         "power_error": row.power_error,
         "generation": row.generation,
+        "version": row.version,
         "lifecycle": row.lifecycle,
         "drift_policy": row.drift_policy,
         "created_at": iso(row.created_at),
@@ -103,18 +104,25 @@ def create_node(
 
 def update_node(
     connection: Connection, ref: str | int, body: Mapping[str, Any], now: datetime,
-    *, power_types: PowerTypes = POWER_TYPES,
+    *, power_types: PowerTypes = POWER_TYPES, expected_version: int | None = None,
 ) -> dict[str, Any]:
     """
-    Change a node's name, cluster, power type or power settings.  A secret
-    sent as ``"set"``, or left out, keeps its stored value.  A change of
-    cluster is a move (:mod:`pserv.region.store.moves`): refused while an
-    action is in flight, and handed over once the old cluster gives the
-    node up.
+    Change a node's name, cluster, power type or power settings, counting
+    its version up if anything changed.  A secret sent as ``"set"``, or
+    left out, keeps its stored value.  A change of cluster is a move
+    (:mod:`pserv.region.store.moves`): refused while an action is in
+    flight, and handed over once the old cluster gives the node up.
 
     :param power_types: the power types the node may have.
+    :param expected_version: the version the change was made from (the
+        API's ``If-Match``); ``None`` changes whatever version is current.
+    :raises PreconditionFailed: the node is no longer at ``expected_version``.
     """
     row = find(connection, ref, lock=True)
+    if expected_version is not None and expected_version != row.version:
+        raise PreconditionFailed(
+            f"node {row.name} changed since version {expected_version} was read (now {row.version})", "If-Match"
+        )
     if row.lifecycle == "deleting":
         raise Conflict(f"node {row.name} is being deleted", "node")
     values: dict[str, Any] = {}
@@ -131,9 +139,9 @@ def update_node(
         values["power_type"] = power_type
         values["power_parameters"], values["power_secrets"] = _keeping_secrets(power_types, power_type, raw, row)
     if values:
-        values["updated_at"] = utc(now)
+        changed = ", ".join(sorted(k for k in values if k != "power_secrets"))
+        values.update(updated_at=utc(now), version=row.version + 1)
         connection.execute(update(schema.nodes).where(schema.nodes.c.id == row.id).values(**values))
-        changed = ", ".join(sorted(k for k in values if k not in ("updated_at", "power_secrets")))
         add_event(connection, now, "node_updated", f"node {row.name} updated: {changed}", row)
     return node_json(find(connection, row.id))
 

@@ -13,10 +13,12 @@ from pserv.region.store.actions import (
     enrol_node,
     expire_stuck,
     get_action,
+    list_actions,
     list_node_actions,
     request_bulk,
     request_power,
 )
+from pserv.region.store.events import list_events
 from pserv.region.store.nodes import create_node, delete_node, get_node
 from pserv.testing.fake_driver import POWER_TYPES_WITH_FAKE
 
@@ -118,9 +120,9 @@ def test_bulk_by_ids_and_filter(run, moments):
     """Bulk requests make one action per node, by ids or by filter."""
     for n in range(3):
         enrol(run, moments, f"n{n}", cluster="rack")
-    by_ids = run(request_bulk, ["n0", "n2"], None, "on", "a", moments())
-    by_filter = run(request_bulk, None, {"cluster": "rack"}, "off", "a", moments())
-    assert len(by_ids) == 2 and len(by_filter) == 3
+    first, by_ids = run(request_bulk, ["n0", "n2"], None, "on", "a", moments())
+    second, by_filter = run(request_bulk, None, {"cluster": "rack"}, "off", "a", moments())
+    assert len(by_ids) == 2 and len(by_filter) == 3 and second > first
     assert all(a["status"] == "pending" and a["kind"] == "off" for a in by_filter)
 
 
@@ -131,6 +133,7 @@ def test_bulk_is_all_or_nothing(run, moments, engine):
         run(request_bulk, ["n0", "ghost"], None, "on", "a", moments())
     with engine.connect() as connection:
         assert connection.execute(select(schema.power_actions)).first() is None
+        assert connection.execute(select(schema.power_batches)).first() is None
     with pytest.raises(NotFound) as caught:
         run(request_bulk, None, {"cluster": "nowhere"}, "on", "a", moments())
     assert caught.value.field == "filter"
@@ -220,3 +223,52 @@ def test_actions_page_newest_first(run, moments):
     assert [i["id"] for i in items] == ids[::-1][:2]
     items, cursor = run(list_node_actions, "node-1", 2, cursor)
     assert [i["id"] for i in items] == [ids[0]] and cursor is None
+
+
+def test_a_reason_is_kept_and_said_in_the_event(run, moments):
+    """A request's reason is on its action and ends its power_requested event; without one, both are as before."""
+    enrol(run, moments)
+    action, _ = run(request_power, "node-1", "on", "alice", moments(), reason="rack move")
+    plain, _ = run(request_power, "node-1", "off", "bob", moments())
+    assert (run(get_action, action["id"])["reason"], plain["reason"]) == ("rack move", None)
+    messages = [e["message"] for e in run(list_events, "node-1", None, 10, None)[0] if e["kind"] == "power_requested"]
+    assert messages == ["on requested by alice: rack move", "off requested by bob"]
+
+
+def test_a_reason_never_breaks_the_event_line(run, moments):
+    """Runs of spaces in a reason become one, and a blank reason adds nothing: the message keeps its one shape."""
+    enrol(run, moments)
+    run(request_power, "node-1", "on", "alice", moments(), reason="  rack \u3000 move  ")
+    run(request_power, "node-1", "off", "bob", moments(), reason="   ")
+    messages = [e["message"] for e in run(list_events, "node-1", None, 10, None)[0] if e["kind"] == "power_requested"]
+    assert messages == ["on requested by alice: rack move", "off requested by bob"]
+
+
+@pytest.mark.parametrize("reason", ["", "x" * 501, "two\nlines", "nul\x00", "tab\there", "nel\x85", "ls\u2028", 7])
+def test_a_bad_reason_is_refused_and_writes_nothing(run, moments, engine, reason):
+    """A reason empty, over 500 characters, with a control character or line separator, or not text, is refused."""
+    enrol(run, moments)
+    for work, args in [(request_power, ("node-1",)), (request_bulk, (["node-1"], None))]:
+        with pytest.raises(Invalid) as refused:
+            run(work, *args, "on", "a", moments(), reason=reason)
+        assert refused.value.field == "reason"
+    with engine.connect() as connection:
+        assert connection.execute(select(schema.power_actions)).first() is None
+        assert connection.execute(select(schema.power_batches)).first() is None
+
+
+def test_a_reason_of_500_characters_is_kept(run, moments):
+    """The longest reason, 500 characters of any script, is kept whole."""
+    enrol(run, moments)
+    action, _ = run(request_power, "node-1", "on", "a", moments(), reason="é" * 500)
+    assert run(get_action, action["id"])["reason"] == "é" * 500
+
+
+def test_list_actions_by_ids(run, moments):
+    """Actions listed by ids come in id order, once each; ids with no action (or past the columns) are left out."""
+    enrol(run, moments)
+    first, _ = run(request_power, "node-1", "on", "a", moments())
+    second, _ = run(request_power, "node-1", "off", "a", moments())
+    listed = run(list_actions, [second["id"], 999999, first["id"], second["id"], 2**40])
+    assert [a["id"] for a in listed] == [first["id"], second["id"]]
+    assert listed[0] == run(get_action, first["id"]) and run(list_actions, [123456]) == []

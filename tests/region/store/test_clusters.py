@@ -2,7 +2,12 @@
 Tests for pserv.region.store.clusters, on SQLite and PostgreSQL.
 """
 
-from pserv.region.store.clusters import list_clusters, register_cluster
+from datetime import timedelta
+
+from sqlalchemy import update
+
+from pserv.region import schema
+from pserv.region.store.clusters import list_clusters, readings, register_cluster
 from pserv.region.store.nodes import create_node
 from pserv.testing.fake_driver import POWER_TYPES_WITH_FAKE
 
@@ -16,3 +21,18 @@ def test_register_once_and_count_nodes(run, moments):
     assert run(list_clusters) == [
         {"name": "rack-1", "last_seen_at": "2026-11-22T12:00:05.000Z", "node_count": 1}
     ]
+
+
+def test_readings_count_fresh_never_and_error_by_cluster(run, moments):
+    """Per cluster: nodes, read since the time given, never read, read as error, the oldest and newest reading."""
+    now = moments()
+    for n, (cluster, state, ago) in enumerate([("r1", "on", 10), ("r1", "error", 900), ("r1", "unknown", None),
+                                               (None, "off", 5)]):
+        node = run(create_node, {"name": f"n{n}", "cluster": cluster, "power_type": "manual"}, now)
+        at = None if ago is None else now - timedelta(seconds=ago)
+        run(lambda c, i=node["id"], s=state, t=at: c.execute(
+            update(schema.nodes).where(schema.nodes.c.id == i).values(power_state=s, power_state_observed_at=t)))
+    found = {r["cluster"]: r for r in run(readings, now - timedelta(seconds=600))}
+    assert {k: (v["nodes"], v["fresh"], v["never"], v["errors"]) for k, v in found.items()} == {
+        "r1": (3, 1, 1, 1), None: (1, 1, 0, 0)}
+    assert found["r1"]["oldest"] < found["r1"]["newest"]

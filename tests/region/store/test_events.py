@@ -72,3 +72,17 @@ def test_node_id_takes_an_id_or_a_name(run, moments):
     with pytest.raises(NotFound) as refused:
         run(node_id, "nobody")
     assert refused.value.field == "node"
+
+
+def test_newest_first_continues_before(run, moments):
+    """order=desc lists the newest first; its cursor continues with before, to the oldest, each event once."""
+    run(create_node, {"name": "n", "power_type": "fake", "power_parameters": {"address": "n"}},
+        moments(), power_types=POWER_TYPES_WITH_FAKE)
+    for kind in ("on", "off", "cycle"):
+        run(request_power, "n", kind, "a", moments(1))
+    oldest_first, _ = run(list_events, None, None, 100, None)
+    first, cursor = run(list_events, None, None, 2, None, order="desc")
+    rest, end = run(list_events, None, None, 100, None, before=cursor, order="desc")
+    assert [e["id"] for e in first + rest] == [e["id"] for e in reversed(oldest_first)] and end is None
+    between, _ = run(list_events, "n", None, 100, oldest_first[0]["id"], before=oldest_first[3]["id"], order="desc")
+    assert [e["id"] for e in between] == [oldest_first[2]["id"], oldest_first[1]["id"]]

@@ -6,7 +6,7 @@ recovery, delivery and reports), on SQLite and PostgreSQL.
 import pytest
 
 from pserv.region.errors import Conflict
-from pserv.region.store.actions import change_node, get_action, request_power
+from pserv.region.store.actions import change_node, get_action, hand_over, request_power
 from pserv.region.store.events import list_events
 from pserv.region.store.moves import moving_from, released
 from pserv.region.store.nodes import create_node, get_node, update_node
@@ -63,6 +63,30 @@ def test_a_move_waits_for_the_old_cluster_to_give_the_node_up(run, moments):
     assert run(released, node["id"], "rack-1", moments()) == []
     assert ["node_moving", "node_moved"] == [e["kind"] for e in run(list_events, "n", None, 100, None)[0]
                                              if e["kind"].startswith("node_mov")]
+
+
+def test_a_hand_over_with_nothing_pending_asks_the_new_cluster_to_read_the_node(run, moments):
+    """Released with no pending action (the move's query timed out waiting), the node gets a query for its new cluster."""
+    from pserv.region.store.actions import expire_stuck
+
+    node = enrol(run, moments)
+    run(change_node, "n", {"cluster": "rack-2"}, moments())
+    timed_out = run(expire_stuck, moments(60), 30.0)
+    assert timed_out and all(run(get_action, i)["status"] == "failed" for i in timed_out)
+    [read] = run(hand_over, node["id"], "rack-1", moments())
+    action = run(get_action, read)
+    assert (action["kind"], action["status"], action["requested_by"]) == ("query", "pending", "hand-over")
+    [entry] = run(recover, "rack-2", None, 10, moments()).nodes
+    assert [a.id for a in entry.actions] == [read]
+    assert run(hand_over, node["id"], "rack-1", moments()) == []
+
+
+def test_a_hand_over_with_pending_actions_hands_those(run, moments):
+    """Released with a pending action, the hand-over gives exactly the pending ones, and asks no extra read."""
+    node = enrol(run, moments)
+    pending, _ = run(request_power, "n", "on", "a", moments())
+    _, query = run(change_node, "n", {"cluster": "rack-2"}, moments())
+    assert run(hand_over, node["id"], "rack-1", moments()) == [pending["id"], query]
 
 
 def test_moving_back_still_waits_for_the_release(run, moments):

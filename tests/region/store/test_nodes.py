@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from pserv.region import schema
-from pserv.region.errors import Conflict, Invalid, NotFound
+from pserv.region.errors import Conflict, Invalid, NotFound, PreconditionFailed
 from pserv.region.store.actions import request_power
 from pserv.region.store.nodes import (
     create_node,
@@ -87,6 +87,28 @@ def test_update_keeps_secret_sent_as_set(run, moments):
     assert updated["power_parameters"]["latency"] == 2.0 and updated["cluster"] == "rack-2"
     assert run(power_settings, node["id"])[1]["password"] == SECRET
     assert updated["updated_at"] > node["updated_at"]
+
+
+def test_a_change_counts_the_version_up(run, moments):
+    """A new node is at version 1; each update_node that changes something counts it up; power requests do not."""
+    node = enrol(run, moments)
+    assert node["version"] == 1
+    assert run(update_node, "node-1", {"drift_policy": "enforce"}, moments())["version"] == 2
+    assert run(update_node, "node-1", {}, moments())["version"] == 2
+    run(request_power, "node-1", "on", "a", moments())
+    assert run(update_node, "node-1", {"cluster": "rack-2"}, moments(), expected_version=2)["version"] == 3
+
+
+def test_a_change_from_an_old_version_is_refused(run, moments):
+    """update_node from a version the node has left raises PreconditionFailed naming If-Match, and changes nothing."""
+    enrol(run, moments)
+    run(update_node, "node-1", {"name": "renamed"}, moments(), expected_version=1)
+    with pytest.raises(PreconditionFailed) as refused:
+        run(update_node, "renamed", {"cluster": "rack-9"}, moments(), expected_version=1)
+    assert (refused.value.status, refused.value.field) == (412, "If-Match")
+    assert refused.value.message == "node renamed changed since version 1 was read (now 2)"
+    node = run(get_node, "renamed")
+    assert (node["cluster"], node["version"]) == (None, 2)
 
 
 def test_update_rename_conflict(run, moments):

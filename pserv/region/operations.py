@@ -1,0 +1,87 @@
+"""
+What the API and the web UI both do to nodes and power, each in one
+place: the change committed in the store (one transaction, off the
+reactor thread), then carried to the clusters (the actions handed over,
+a cancel or a move's release sent).  The API's endpoints and the UI's
+pages differ only in how they read the request and answer it.
+
+A mixin: the class using it has ``database``, ``clusters``
+(:class:`~pserv.region.clusters.ConnectedClusters`), ``power_types`` and
+``now()``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping
+
+from pserv.region.store import actions, nodes
+
+
+class Operations:
+    """Enrolling and changing nodes, requesting power (for one node or many), cancelling."""
+
+    async def enrol_node(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        """Create a node from a checked body; its first power read is handed to its cluster."""
+        node, reading = await self.database.run(actions.enrol_node, body, self.now(), power_types=self.power_types)
+        if reading is not None:
+            self.clusters.start_delivery([reading])
+        return node
+
+    async def change_node(self, ref: str, body: Mapping[str, Any], **options: Any) -> dict[str, Any]:
+        """
+        Change a node from a checked body; a power read it needs is handed
+        over, and the cluster it moves from asked to give it up.
+
+        :param options: passed to the store's ``change_node``.
+        """
+        changed, reading = await self.database.run(
+            actions.change_node, ref, body, self.now(), power_types=self.power_types, **options
+        )
+        if reading is not None:
+            self.clusters.start_delivery([reading])
+        if changed["moving_from"] is not None:
+            self.clusters.release(changed["moving_from"], changed["id"])
+        return changed
+
+    async def ask_for_power(self, ref: str, kind: str, who: str, **options: Any) -> tuple[dict[str, Any], bool]:
+        """
+        Commit a power request by ``who`` for node ``ref``; a new action is
+        handed to the node's cluster.
+
+        :param options: passed to the store's ``request_power`` (``escalate_after``, ``reason``).
+        :return: the action, and whether it is new (``False``: the same
+            request was in play, and this one joined it).
+        """
+        action, created = await self.database.run(actions.request_power, ref, kind, who, self.now(), **options)
+        if created:
+            self.clusters.start_delivery([action["id"]])
+        return action, created
+
+    async def ask_for_bulk_power(
+        self, refs: Iterable[str | int] | None, filters: Mapping[str, str] | None, kind: str, who: str,
+        **options: Any,
+    ) -> tuple[int, list[dict[str, Any]]]:
+        """
+        Commit one power request by ``who`` for many nodes (named by
+        ``refs``, else matching ``filters``), all or nothing, as one batch;
+        its actions are handed to their clusters.
+
+        :param options: passed to the store's ``request_bulk`` (``escalate_after``, ``reason``).
+        :return: the batch's id, and its actions in node id order.
+        """
+        batch, done = await self.database.run(actions.request_bulk, refs, filters, kind, who, self.now(), **options)
+        self.clusters.start_delivery([a["id"] for a in done])
+        return batch, done
+
+    async def withdraw_action(self, action_id: int, who: str) -> tuple[dict[str, Any], bool]:
+        """
+        ``who`` cancels an action: a pending one ends at once; the cluster
+        holding one in flight is asked to stop it.
+
+        :return: the action, and whether it is already cancelled.
+        """
+        result, cancelled = await self.database.run(actions.cancel_action, action_id, who, self.now())
+        if not cancelled:
+            node = await self.database.run(nodes.get_node, result["node"])
+            self.clusters.cancel(node["cluster"], node["id"], action_id)
+        return result, cancelled

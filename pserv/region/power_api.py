@@ -1,0 +1,78 @@
+"""
+The API's routes for power: a node's power request, the bulk request (and
+its dry run) and its batch, and reading and cancelling actions.  Every
+request is committed before it is answered; a bulk request, with its
+batch, in one transaction.
+
+A mixin: the class serving it has ``database``, ``contract``, the
+:class:`~pserv.region.operations.Operations` (what the API and the UI's
+pages both do) and ``app = Routes(PowerAPI.routes, ...)``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pserv.region.endpoints import endpoint
+from pserv.region.http import next_page, read_json
+from pserv.region.routes import Routes
+from pserv.region.store import actions, batches
+
+
+class PowerAPI:
+    """Power requests, bulk requests and their batches, and actions."""
+
+    routes = Routes()
+
+    @routes.route("/api/v1/nodes/<node>/power", methods=["POST"])
+    @endpoint
+    async def request_power(self, request: Any, who: str, node: str) -> tuple[int, Any]:
+        body = self.contract.body("PowerRequest", read_json(request))
+        action, created = await self.ask_for_power(
+            node, body["action"], who, escalate_after=body.get("escalate_after"), reason=body.get("reason"),
+        )
+        if not created:
+            return 200, action
+        request.setHeader(b"location", f"/api/v1/actions/{action['id']}".encode())
+        return 202, action
+
+    @routes.route("/api/v1/power", methods=["POST"])
+    @endpoint
+    async def request_bulk(self, request: Any, who: str) -> tuple[int, Any]:
+        body = self.contract.body("BulkPowerRequest", read_json(request))
+        named = body.get("nodes"), body.get("filter")
+        if body.get("dry_run"):
+            return 200, await self.database.run(batches.bulk_preview, *named, body["action"])
+        batch, done = await self.ask_for_bulk_power(
+            *named, body["action"], who, escalate_after=body.get("escalate_after"), reason=body.get("reason"),
+        )
+        return 202, {"batch": batch, "actions": done}
+
+    @routes.route("/api/v1/batches/<int:batch>", methods=["GET"])
+    @endpoint
+    async def get_batch(self, request: Any, who: str, batch: int) -> tuple[int, Any]:
+        return 200, await self.database.run(batches.get_batch, batch)
+
+    @routes.route("/api/v1/nodes/<node>/actions", methods=["GET"])
+    @endpoint
+    async def list_node_actions(self, request: Any, who: str, node: str) -> tuple[int, Any]:
+        query = self.contract.query("listNodeActions", request)
+        items, cursor = await self.database.run(actions.list_node_actions, node, query["limit"], query["before"])
+        return 200, {"items": items, "next": next_page(request, cursor, "before")}
+
+    @routes.route("/api/v1/actions", methods=["GET"])
+    @endpoint
+    async def list_actions(self, request: Any, who: str) -> tuple[int, Any]:
+        query = self.contract.query("listActions", request)
+        return 200, {"items": await self.database.run(actions.list_actions, query["ids"]), "next": None}
+
+    @routes.route("/api/v1/actions/<int:action>", methods=["GET"])
+    @endpoint
+    async def get_action(self, request: Any, who: str, action: int) -> tuple[int, Any]:
+        return 200, await self.database.run(actions.get_action, action)
+
+    @routes.route("/api/v1/actions/<int:action>/cancel", methods=["POST"])
+    @endpoint
+    async def cancel_action(self, request: Any, who: str, action: int) -> tuple[int, Any]:
+        result, cancelled = await self.withdraw_action(action, who)
+        return (200 if cancelled else 202), result

@@ -1,0 +1,131 @@
+"""
+Adding and editing a node: ``GET /nodes/new`` and ``GET
+/nodes/<node>/edit`` show the form for a power type (``?power_type=`` picks
+another: without JavaScript its own little GET form does, with it
+changing the select does), generated from the type's settings
+(:mod:`pserv.region.ui.settings_form`); the POSTs check the form as the
+API checks a body (the contract's ``NodeCreate`` and ``NodeUpdate``, then
+the store) and go to the node's page, or show the form again with each
+error next to its field, what was typed kept (never a secret), and the
+error's status.
+
+A mixin: the class serving it has ``database``, ``access``, ``contract``,
+``power_types``, ``now()`` and :class:`~pserv.region.operations.Operations`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from pserv.region.auth import Credential, form_fields
+from pserv.region.endpoints import page, redirect
+from pserv.region.errors import RegionError
+from pserv.region.routes import Routes
+from pserv.region.store import nodes
+from pserv.region.ui.formats import node_path
+from pserv.region.ui.settings_form import (
+    blank_fields, field_key, find_type, parameters_of, stored_fields, submitted_fields,
+)
+from pserv.region.ui.view import arg, show
+
+DRIFT_POLICIES = ("observe", "enforce")
+NODE_FIELDS = ("name", "cluster", "drift_policy")
+"""The form's fields that are not settings."""
+
+
+class NodeFormPages:
+    """``/nodes/new`` and ``/nodes/<node>/edit``."""
+
+    routes = Routes()
+
+    @routes.route("/nodes/new", methods=["GET"])
+    @page
+    async def new_node_form(self, request: Any, credential: Credential) -> bytes:
+        kind, error = self._chosen(arg(request, "power_type"))
+        fields = [] if kind is None else blank_fields(kind)
+        return self._form(request, credential, None, kind, {"drift_policy": "observe"}, fields,
+                          {"power_type": error} if error else {}, 400 if error else 200)
+
+    @routes.route("/nodes/new", methods=["POST"])
+    @page
+    async def add_node(self, request: Any, credential: Credential) -> bytes:
+        form = form_fields(request)
+        kind, error = self._chosen(form.get("power_type", ""))
+        if kind is None:
+            return self._form(request, credential, None, None, form, [], {"power_type": error}, 400)
+        body = {**_node_fields(form, editing=False), "power_type": kind["name"],
+                "power_parameters": parameters_of(kind, form)}
+        try:
+            node = await self.enrol_node(self.contract.body("NodeCreate", body))
+        except RegionError as e:
+            errors = {field_key(kind, e.field) or "": e.message}
+            return self._form(request, credential, None, kind, form, submitted_fields(kind, form, errors), errors,
+                              e.status)
+        return redirect(request, node_path(node))
+
+    @routes.route("/nodes/<node>/edit", methods=["GET"])
+    @page
+    async def edit_node_form(self, request: Any, credential: Credential, node: str) -> bytes:
+        found = await self.database.run(nodes.get_node, node)
+        kind, error = self._chosen(arg(request, "power_type") or found["power_type"])
+        fields = [] if kind is None else stored_fields(kind, found["power_parameters"])
+        return self._form(request, credential, found, kind, found, fields,
+                          {"power_type": error} if error else {}, 400 if error else 200)
+
+    @routes.route("/nodes/<node>/edit", methods=["POST"])
+    @page
+    async def change_node_form(self, request: Any, credential: Credential, node: str) -> bytes:
+        found = await self.database.run(nodes.get_node, node)
+        form = form_fields(request)
+        kind, error = self._chosen(form.get("power_type", ""))
+        if kind is None:
+            return self._form(request, credential, found, None, form, [], {"power_type": error}, 400)
+        body = {**_node_fields(form, editing=True), "power_type": kind["name"],
+                "power_parameters": parameters_of(kind, form)}
+        try:
+            changed = await self.change_node(node, self.contract.body("NodeUpdate", body))
+        except RegionError as e:
+            errors = {field_key(kind, e.field) or "": e.message}
+            fields = submitted_fields(kind, form, errors, found["power_parameters"])
+            return self._form(request, credential, found, kind, form, fields, errors, e.status)
+        return redirect(request, node_path(changed))
+
+    def _chosen(self, name: str) -> tuple[dict[str, Any] | None, str | None]:
+        """The power type ``name`` (the first one if empty), or why there is none."""
+        described = self.power_types.describe()
+        if not name:
+            return described[0], None
+        found = find_type(described, name)
+        if found is None:
+            known = ", ".join(d["name"] for d in described)
+            return None, f"power_type: unknown driver {name!r}; known: {known}"
+        return found, None
+
+    def _form(self, request: Any, credential: Credential, node: dict[str, Any] | None, kind: dict[str, Any] | None,
+              values: Mapping[str, Any], fields: list, errors: Mapping[str, str], status: int) -> bytes:
+        """The form, for a new node (``node`` None) or an edit, with ``errors`` by input name."""
+        base = "/nodes/new" if node is None else f"{node_path(node)}/edit"
+        unplaced = [message for key, message in errors.items() if key not in _placed(fields)]
+        return show(
+            request, "node_form.html", credential, self.now(), status, section="nodes", node=node, kind=kind,
+            values={k: "" if values.get(k) is None else str(values.get(k)) for k in NODE_FIELDS},
+            fields=fields, errors=errors, unplaced=unplaced, action=base, types=self.power_types.describe(),
+            drift_policies=DRIFT_POLICIES, version=None if node is None else node.get("version"),
+        )
+
+
+def _placed(fields: list) -> set[str]:
+    """The inputs an error can be shown next to."""
+    return {"name", "cluster", "drift_policy", "power_type", *(f.key for f in fields)}
+
+
+def _node_fields(form: Mapping[str, str], editing: bool) -> dict[str, Any]:
+    """The node's own fields of a form, as the API takes them: no cluster is ``null``."""
+    body: dict[str, Any] = {"name": form.get("name", "").strip()}
+    cluster = form.get("cluster", "").strip()
+    if cluster or editing:
+        body["cluster"] = cluster or None
+    policy = form.get("drift_policy", "")
+    if policy:
+        body["drift_policy"] = policy
+    return body

@@ -1,0 +1,134 @@
+"""
+Tests for pserv.region.ui.node over real HTTP on loopback, on SQLite and
+PostgreSQL: a node's page for each role, its settings without secrets,
+its actions and events, and its power and cancel buttons.
+"""
+
+import pytest_twisted
+
+from pserv.power.types import POWER_TYPES
+from pserv.region.roles import Role
+from pserv.region.store.actions import list_node_actions, request_power
+from pserv.region.ui.node import shown_settings
+from tests.region.ui.pages import add_node, get, post
+
+SECRET = "s3cret-bmc-password"
+
+
+def actions_of(served, node="node-1"):
+    return served.database.run_now(list_node_actions, node, 50, None)[0]
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_viewer_sees_the_node_and_no_button(served):
+    """A viewer sees the settings (a secret only as 'set'), the actions and the events, and no form at all."""
+    add_node(served, "node-1", address="bmc-1", password=SECRET)
+    served.database.run_now(request_power, "node-1", "on", "alice", served.api.now())
+    answer = await get(served, "/nodes/node-1", served.session(Role.VIEWER))
+    assert answer.status == 200 and SECRET not in answer.text
+    page = answer.html
+    settings = {row.one("th").text(): row.one("td").text() for row in page.one("section", id="settings").all("tr")}
+    assert settings == {"BMC name": "bmc-1", "Username": "admin", "Password": "set", "Latency (s)": "none"}
+    [action] = page.one("section", id="actions").all("tr", data_action=True)
+    assert action.attrs["data-status"] == "pending" and "alice" in action.text()
+    events = [row.text() for row in page.one("section", id="events").all("tr", data_event=True)]
+    assert "on requested by alice" in events[0] and "enrolled" in events[-1]
+    assert not page.all("form", method="post") or page.all("form", method="post")[0].attrs["action"] == "/logout"
+    assert not page.all("section", id="power")
+
+
+@pytest_twisted.ensureDeferred
+async def test_an_operator_asks_for_power_with_a_button(served):
+    """An operator's power button posts action=off to /nodes/<node>/power: an action is made, and back to the page."""
+    add_node(served, "node-1")
+    session = served.session(Role.OPERATOR)
+    page = (await get(served, "/nodes/node-1", session)).html
+    power = page.one("section", id="power")
+    assert {b.attrs["value"] for b in power.all("button", name="action")} == {"on", "off", "cycle", "soft_off", "query"}
+    assert power.one("button", value="off").attrs["data-confirm"] == "Switch node-1 off now?"
+    assert power.one("input", name="reason") and power.one("label", **{"for": "reason"})
+    answer = await post(served, "/nodes/node-1/power", {"action": "off", "reason": "rewiring"}, session)
+    assert (answer.status, answer.header("location")) == (303, "/nodes/node-1")
+    [action] = actions_of(served)
+    assert (action["kind"], action["requested_by"]) == ("off", "operator-user")
+
+
+@pytest_twisted.ensureDeferred
+async def test_power_without_the_csrf_token_or_the_role_changes_nothing(served):
+    """Without the CSRF token, or as a viewer, the power POST is a 403 page and no action is made."""
+    add_node(served, "node-1")
+    forged = await post(served, "/nodes/node-1/power", {"action": "off"}, served.session(Role.OPERATOR), csrf=False)
+    assert forged.status == 403 and "CSRF" in forged.html.one("main").text()
+    viewer = await post(served, "/nodes/node-1/power", {"action": "off"}, served.session(Role.VIEWER))
+    assert viewer.status == 403 and "needs the operator role" in viewer.html.one("main").text()
+    assert actions_of(served) == []
+
+
+@pytest_twisted.ensureDeferred
+async def test_an_unknown_action_is_a_400_page(served):
+    """action=explode is refused naming the field, and nothing is made."""
+    add_node(served, "node-1")
+    answer = await post(served, "/nodes/node-1/power", {"action": "explode"}, served.session(Role.OPERATOR))
+    assert answer.status == 400 and answer.html.one("p", role="alert").text().startswith("action:")
+    assert actions_of(served) == []
+
+
+@pytest_twisted.ensureDeferred
+async def test_cancel_ends_the_action_in_play(served):
+    """The cancel button of the action in play posts to /actions/<id>/cancel: cancelled, and back to the node."""
+    add_node(served, "node-1")
+    action, _ = served.database.run_now(request_power, "node-1", "off", "alice", served.api.now())
+    session = served.session(Role.OPERATOR)
+    page = (await get(served, "/nodes/node-1", session)).html
+    form = page.one("section", id="state").one("form", action=f"/actions/{action['id']}/cancel")
+    assert form.one("input", name="next").attrs["value"] == "/nodes/node-1"
+    answer = await post(served, f"/actions/{action['id']}/cancel", {"next": "/nodes/node-1"}, session)
+    assert (answer.status, answer.header("location")) == (303, "/nodes/node-1")
+    assert actions_of(served)[0]["status"] == "cancelled"
+    again = await post(served, f"/actions/{action['id']}/cancel", {}, session)
+    assert again.status == 409 and "already ended" in again.html.one("main").text()
+
+
+@pytest_twisted.ensureDeferred
+async def test_superseded_is_shown_as_what_it_is(served):
+    """An action a newer request replaced says 'superseded by action N', styled as neither done nor failed."""
+    add_node(served, "node-1")
+    first, _ = served.database.run_now(request_power, "node-1", "off", "alice", served.api.now())
+    second, _ = served.database.run_now(request_power, "node-1", "on", "bob", served.api.now())
+    page = (await get(served, "/nodes/node-1", served.session(Role.VIEWER))).html
+    row = page.one("tr", data_action=str(first["id"]))
+    assert row.attrs["data-status"] == "superseded"
+    assert f"superseded by action {second['id']}" in row.text() and not row.all(class_="error-text")
+
+
+@pytest_twisted.ensureDeferred
+async def test_an_unknown_node_is_a_404_page(served):
+    """A node that does not exist is an HTML 404 page saying so."""
+    answer = await get(served, "/nodes/nowhere", served.session(Role.VIEWER))
+    assert answer.status == 404 and "text/html" in answer.header("content-type")
+    assert answer.html.one("h1").text() == "Not found" and "no node 'nowhere'" in answer.html.one("main").text()
+
+
+@pytest_twisted.ensureDeferred
+async def test_events_and_actions_come_in_pages_newest_first(served):
+    """Past 20 actions, the page links to older ones, and that page continues where the first ended."""
+    add_node(served, "node-1")
+    for n in range(25):
+        served.database.run_now(request_power, "node-1", "on" if n % 2 else "off", "alice", served.api.now())
+    session = served.session(Role.VIEWER)
+    first = (await get(served, "/nodes/node-1", session)).html
+    ids = [int(r.attrs["data-action"]) for r in first.all("tr", data_action=True)]
+    assert len(ids) == 20 and ids == sorted(ids, reverse=True)
+    older = first.one("section", id="actions").one("a").attrs["href"]
+    rest = (await get(served, older.split("#")[0], session)).html
+    every = [a["id"] for a in actions_of(served)]
+    assert ids == every[:20] and [int(r.attrs["data-action"]) for r in rest.all("tr", data_action=True)] == every[20:]
+
+
+def test_shown_settings_never_hold_a_secret():
+    """A secret shows as set or not set; a setting left out shows its default, marked as such."""
+    shown = shown_settings(POWER_TYPES.describe(), "ipmi", {"address": "10.0.0.1", "password": "set"})
+    by_name = {s["name"]: s for s in shown}
+    assert by_name["password"]["value"] == "set" and by_name["kg"]["value"] == "not set"
+    assert (by_name["port"]["value"], by_name["port"]["default"]) == (623, True)
+    assert shown_settings(POWER_TYPES.describe(), "gone", {"x": 1})[0]["value"] == 1
