@@ -26,25 +26,32 @@ still leaves no node's latest state unseen.
 A stream is a push producer of its request: while the client's
 connection is full (paused) nothing more is written, and what comes
 meanwhile is read back from the database, in pages, once it drains.
+With each keep-alive it asks again whether its credential may read it:
+a revoked token, an ended session or a disabled user ends it.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Sequence
+from typing import Any, Awaitable, Callable, Sequence
 
 from twisted.internet.defer import Deferred, succeed
 from twisted.internet.interfaces import IPushProducer, IReactorTime
 from twisted.internet.task import LoopingCall
+from twisted.logger import Logger
+from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from pserv.region.db import Database
 from pserv.region.endpoints import streaming
+from pserv.region.errors import RegionError
 from pserv.region.event_feed import EventFeed, StoredEvent, stored_event
 from pserv.region.routes import Routes
 from pserv.region.store.common import utc
 from pserv.region.store.events import events_after, node_id
 from pserv.util.times import moment_from_iso, moment_from_rfc3339
+
+log = Logger()
 
 STREAM = "/api/v1/events/stream"
 RETRY_MILLISECONDS = 2000
@@ -77,13 +84,17 @@ class EventStream:
     :param since: only events at or after this time (naive UTC, as the store keeps times).
     :param coalesce: keep only the newest event of each node in each batch.
     :param page: events per backlog read (:data:`PAGE`).
+    :param readmit: asks again whether the request's credential may read
+        the stream (raising :class:`~pserv.region.errors.RegionError` if
+        not), at each keep-alive: a revoked token or an ended session ends
+        the stream within :data:`KEEP_ALIVE_SECONDS`.
     """
 
     content_type = b"text/event-stream"
 
     def __init__(self, feed: EventFeed, database: Database, clock: IReactorTime, start: int | None,
                  node: int | None = None, since: datetime | None = None, coalesce: bool = False,
-                 page: int | None = None) -> None:
+                 page: int | None = None, readmit: Callable[[], Awaitable[Any]] | None = None) -> None:
         self.feed = feed
         self.database = database
         self.clock = clock
@@ -91,6 +102,7 @@ class EventStream:
         self.since = since
         self.coalesce = coalesce
         self.page = PAGE if page is None else page
+        self.readmit = readmit
         self.covered = start
         """The id through which every event has been sent, or left out by the filters."""
         self.live = False
@@ -102,6 +114,7 @@ class EventStream:
         self._fell_behind: Deferred[None] | None = None
         self._resumed: Deferred[None] | None = None
         self._request: Any = None
+        self._checking: Deferred[Any] | None = None
 
     async def run(self, request: Any) -> None:
         """
@@ -111,7 +124,7 @@ class EventStream:
         self._request = request
         request.notifyFinish().addBoth(lambda _: self.close())
         request.registerProducer(self, True)
-        beat = LoopingCall(self._write, KEEP_ALIVE)
+        beat = LoopingCall(self._beat)
         beat.clock = self.clock
         try:
             horizon = await self.feed.subscribe(self)
@@ -185,6 +198,26 @@ class EventStream:
         if not self.closed:
             self._request.write(data)
 
+    def _beat(self) -> None:
+        """Send a keep-alive, and ask again whether the credential may still read the stream."""
+        self._write(KEEP_ALIVE)
+        if self.readmit is None or self._checking is not None:
+            return
+        self._checking = Deferred.fromCoroutine(_awaited(self.readmit()))
+        self._checking.addCallbacks(lambda _: None, self._refused)
+        self._checking.addBoth(self._checked)
+
+    def _refused(self, failure: Failure) -> None:
+        if failure.check(RegionError):
+            log.info("an event stream's credential is no longer allowed ({why}): ending the stream",
+                     why=failure.value.message)
+            self.close()
+        else:
+            log.failure("checking an event stream's credential again failed; it goes on", failure)
+
+    def _checked(self, result: Any) -> None:
+        self._checking = None
+
     def _until_behind(self) -> Deferred[None]:
         """Wait until a batch must be read back (the stream fell behind) or the stream closes."""
         if self.closed or not self.live:
@@ -218,6 +251,10 @@ class EventStream:
         self.close()
 
 
+async def _awaited(work: Awaitable[Any]) -> Any:
+    return await work
+
+
 def _fire(waiting: Deferred[None] | None) -> None:
     """Fire ``waiting``, if something waits; nothing waits afterwards."""
     if waiting is not None and not waiting.called:
@@ -244,4 +281,5 @@ class EventStreamAPI:
         node = None if query["node"] is None else await self.database.run(node_id, str(query["node"]))
         start = resume if resume is not None else query["after"]
         since = None if query["since"] is None else utc(moment_from_rfc3339(query["since"]))
-        return EventStream(self.feed, self.database, self.clock, start, node, since, query["coalesce"] == "node")
+        return EventStream(self.feed, self.database, self.clock, start, node, since, query["coalesce"] == "node",
+                           readmit=lambda: self.access.admit(request, STREAM))

@@ -21,6 +21,8 @@ from pserv.region.roles import Role
 from pserv.region.store.common import add_event, add_events, event_row
 from pserv.region.store.events import events_after
 from pserv.region.store.nodes import create_node
+from pserv.region.store.sessions import end_session
+from pserv.region.store.tokens import revoke_token
 from pserv.region.stream import KEEP_ALIVE_SECONDS, STREAM, coalesced
 from pserv.testing.fake_driver import POWER_TYPES_WITH_FAKE
 from tests.region.contract import Answer, check
@@ -319,6 +321,22 @@ async def test_a_quiet_stream_sends_keep_alives(region):
     opened = await open_stream(region)
     region.clock.advance(KEEP_ALIVE_SECONDS)
     assert (await opened.reader.until(2))[1] == {"": "keep-alive"}
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_revoked_token_or_an_ended_session_ends_its_stream_at_the_next_keep_alive(region):
+    """Each keep-alive asks again: once the token is revoked, or the session ended, the stream ends cleanly."""
+    token = region.token(Role.VIEWER, "revoked-soon")
+    by_token = await open_stream(region, token=token)
+    session = region.session(Role.VIEWER)
+    by_session = await open_stream(region, headers=session.headers(csrf=False), token=None)
+    kept = await open_stream(region)
+    region.database.run_now(revoke_token, "revoked-soon", region.api.now())
+    region.database.run_now(end_session, session.cookie, region.api.now())
+    region.clock.advance(KEEP_ALIVE_SECONDS)
+    assert (await by_token.reader.gone(), await by_session.reader.gone()) == (None, None)
+    assert {"": "keep-alive"} in by_token.reader.messages
+    assert len(region.api.feed.listeners) == 1 and not kept.reader.ended
 
 
 @pytest_twisted.ensureDeferred
