@@ -28,6 +28,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Protocol, Sequence
 
+from sqlalchemy.engine import Connection
 from twisted.internet.defer import Deferred, succeed
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.logger import Logger
@@ -71,6 +72,14 @@ class StoredEvent:
 def stored_event(event: dict[str, Any]) -> StoredEvent:
     """An event as the store reads it (``event_json``), with its JSON text."""
     return StoredEvent(event, json.dumps(event, separators=(",", ":")).encode("utf-8"))
+
+
+def stored_events_after(connection: Connection, after: int, limit: int, **narrowing: Any) -> list[StoredEvent]:
+    """
+    :func:`~pserv.region.store.events.events_after`, each event with its
+    JSON text: encoded on the database's thread, not the reactor's.
+    """
+    return [stored_event(event) for event in events_after(connection, after, limit, **narrowing)]
 
 
 class Listener(Protocol):
@@ -180,7 +189,7 @@ class EventFeed:
             self._polling = polled = self.database.run(newest_event_id)
             polled.addCallback(self._started)
         else:
-            self._polling = polled = self.database.run(events_after, start, self.batch)
+            self._polling = polled = self.database.run(stored_events_after, start, self.batch)
             polled.addCallback(self._read, start)
         polled.addErrback(self._failed)
         polled.addBoth(self._polled)
@@ -193,20 +202,19 @@ class EventFeed:
         for answer in waiting:
             answer.callback(horizon)
 
-    def _read(self, events: list[dict[str, Any]], start: int) -> None:
-        settled = self._settled(events, start)
-        self._more = len(settled) == self.batch
-        if not settled:
+    def _read(self, events: list[StoredEvent], start: int) -> None:
+        batch = self._settled(events, start)
+        self._more = len(batch) == self.batch
+        if not batch:
             return
-        self._horizon = settled[-1]["id"]
-        batch = [stored_event(event) for event in settled]
+        self._horizon = batch[-1].id
         for listener in list(self._listeners):
             try:
                 listener.deliver(batch)
             except Exception:
                 log.failure("an event stream failed to take {count} events", count=len(batch))
 
-    def _settled(self, events: list[dict[str, Any]], start: int) -> list[dict[str, Any]]:
+    def _settled(self, events: list[StoredEvent], start: int) -> list[StoredEvent]:
         """
         The events up to the first id still missing (not yet committed,
         or rolled back): all of them when none is, or when the horizon is
@@ -214,9 +222,9 @@ class EventFeed:
         """
         expected = start + 1
         for index, event in enumerate(events):
-            if event["id"] != expected and start != 0 and not self._given_up(expected, event["id"]):
+            if event.id != expected and start != 0 and not self._given_up(expected, event.id):
                 return events[:index]
-            expected, start = event["id"] + 1, event["id"]
+            expected, start = event.id + 1, event.id
         self._missing = None
         return events
 

@@ -45,10 +45,10 @@ from zope.interface import implementer
 from pserv.region.db import Database
 from pserv.region.endpoints import streaming
 from pserv.region.errors import RegionError
-from pserv.region.event_feed import EventFeed, StoredEvent, stored_event
+from pserv.region.event_feed import EventFeed, StoredEvent, stored_events_after
 from pserv.region.routes import Routes
 from pserv.region.store.common import utc
-from pserv.region.store.events import events_after, node_id
+from pserv.region.store.events import node_id
 from pserv.util.times import moment_from_iso, moment_from_rfc3339
 
 log = Logger()
@@ -57,7 +57,7 @@ STREAM = "/api/v1/events/stream"
 RETRY_MILLISECONDS = 2000
 """How long a client waits before reconnecting, as the stream tells it."""
 KEEP_ALIVE_SECONDS = 15.0
-"""How often a quiet stream sends a comment, so proxies and clients know it lives."""
+"""How often a stream sends a comment, so proxies and clients know it lives."""
 PAGE = 1000
 """Events per backlog read."""
 KEEP_ALIVE = b": keep-alive\n\n"
@@ -156,13 +156,13 @@ class EventStream:
             if self.covered >= horizon and self._behind <= self.covered:
                 self.live = True
                 return
-            page = await self.database.run(events_after, self.covered, self.page, through=horizon,
+            page = await self.database.run(stored_events_after, self.covered, self.page, through=horizon,
                                            node=self.node, since=self.since)
             if self.closed:
                 return
-            self._send([stored_event(event) for event in page])
+            self._send(page)
             if len(page) == self.page:
-                self.covered = page[-1]["id"]
+                self.covered = page[-1].id
                 continue
             self.covered = max(self.covered, horizon)
             if self._behind <= self.covered:
@@ -267,7 +267,8 @@ class EventStreamAPI:
     The event stream's route.
 
     A mixin: the class serving it has ``database``, ``clock``, ``contract``,
-    ``feed`` (the region's :class:`~pserv.region.event_feed.EventFeed`) and
+    ``access``, ``feed`` (the region's
+    :class:`~pserv.region.event_feed.EventFeed`) and
     ``app = Routes(EventStreamAPI.routes, ...)``.
     """
 

@@ -6,6 +6,8 @@ fires), and once against the real databases.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import pytest_twisted
 from twisted.internet import reactor
@@ -13,7 +15,9 @@ from twisted.internet.defer import Deferred
 from twisted.internet.task import Clock
 
 from pserv.region.db import Database
-from pserv.region.event_feed import BATCH, HOLD_SECONDS, POLL_SECONDS, EventFeed, stored_event
+from pserv.region.event_feed import (
+    BATCH, HOLD_SECONDS, POLL_SECONDS, EventFeed, StoredEvent, stored_event, stored_events_after,
+)
 from pserv.region.store.common import add_event
 from pserv.region.store.events import events_after, newest_event_id
 
@@ -55,9 +59,10 @@ class Listening:
         self.closed = True
 
 
-def event(id: int, node: int | None = None) -> dict:
-    return {"id": id, "at": "2026-11-22T12:00:00.000Z", "node": node, "node_name": None, "action": None,
-            "kind": "note", "message": f"event {id}"}
+def event(id: int, node: int | None = None) -> StoredEvent:
+    """An event as a read of the feed's answers it."""
+    return stored_event({"id": id, "at": "2026-11-22T12:00:00.000Z", "node": node, "node_name": None,
+                         "action": None, "kind": "note", "message": f"event {id}"})
 
 
 @pytest.fixture
@@ -95,10 +100,10 @@ def test_the_first_listener_starts_at_the_newest_event_then_polls_each_quarter_s
     listener = started(feed, reads, 10)
     assert feed.horizon == 10 and reads.running == []
     clock.advance(POLL_SECONDS)
-    assert reads.answer([event(11), event(12)]) == ("events_after", (10, BATCH))
+    assert reads.answer([event(11), event(12)]) == ("stored_events_after", (10, BATCH))
     assert listener.batches == [[11, 12]] and feed.horizon == 12
     clock.advance(POLL_SECONDS)
-    assert reads.answer([]) == ("events_after", (12, BATCH))
+    assert reads.answer([]) == ("stored_events_after", (12, BATCH))
     assert listener.batches == [[11, 12]]
 
 
@@ -132,7 +137,7 @@ def test_a_full_batch_is_followed_at_once(reads, clock):
     reads.answer([event(11), event(12)])
     assert feed.next_poll.getTime() == clock.seconds()
     clock.advance(0)
-    assert reads.answer([event(13)]) == ("events_after", (12, 2))
+    assert reads.answer([event(13)]) == ("stored_events_after", (12, 2))
     assert listener.batches == [[11, 12], [13]]
 
 
@@ -143,7 +148,7 @@ def test_a_failing_poll_is_logged_and_tried_again(feed, reads, clock, logged):
     reads.running[0][2].errback(RuntimeError("database went away"))
     assert any("reading new events failed" in str(e.get("log_format")) for e in logged)
     clock.advance(POLL_SECONDS)
-    assert reads.answer([event(11)]) == ("events_after", (10, BATCH))
+    assert reads.answer([event(11)]) == ("stored_events_after", (10, BATCH))
     assert listener.batches == [[11]]
 
 
@@ -213,7 +218,7 @@ def test_a_missing_id_is_waited_for(feed, reads, clock):
     reads.answer([event(13)])
     assert listener.batches == [[11]]
     clock.advance(POLL_SECONDS)
-    assert reads.answer([event(12), event(13)]) == ("events_after", (11, BATCH))
+    assert reads.answer([event(12), event(13)]) == ("stored_events_after", (11, BATCH))
     assert listener.batches == [[11], [12, 13]] and feed.horizon == 13
 
 
@@ -255,8 +260,9 @@ def test_stopping_closes_every_listener(feed, reads, clock):
 
 def test_an_event_is_encoded_once():
     """A stored event carries its JSON text, compact, for every stream to send as it is."""
-    stored = stored_event(event(5, node=2))
+    stored = event(5, node=2)
     assert (stored.id, stored.node) == (5, 2) and stored.data.startswith(b'{"id":5,"at":')
+    assert json.loads(stored.data) == stored.json
 
 
 @pytest_twisted.ensureDeferred
@@ -281,8 +287,9 @@ async def test_events_stored_reach_a_listener_from_the_real_database(engine, mom
         arrived = Deferred()
         clock.advance(POLL_SECONDS)
         await arrived
-        assert listener.batches == [[e["id"] for e in database.run_now(events_after, horizon, 10)]]
-        assert len(listener.batches[0]) == 2
+        stored = database.run_now(stored_events_after, horizon, 10)
+        assert listener.batches == [[e.id for e in stored]] and len(stored) == 2
+        assert [e.json for e in stored] == database.run_now(events_after, horizon, 10)
     finally:
         feed.stop()
         database.stop()

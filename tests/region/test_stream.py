@@ -16,7 +16,7 @@ import treq
 from twisted.internet.defer import Deferred
 
 from pserv.region import stream as stream_module
-from pserv.region.event_feed import BATCH, POLL_SECONDS, stored_event
+from pserv.region.event_feed import BATCH, POLL_SECONDS, stored_event, stored_events_after
 from pserv.region.roles import Role
 from pserv.region.store.common import add_event, add_events, event_row
 from pserv.region.store.events import events_after
@@ -184,9 +184,9 @@ async def test_the_backlog_comes_first_in_pages_then_live_events(region, monkeyp
 
     def read(connection, after, limit, **narrowing):
         pages.append((after, limit))
-        return events_after(connection, after, limit, **narrowing)
+        return stored_events_after(connection, after, limit, **narrowing)
 
-    monkeypatch.setattr(stream_module, "events_after", read)
+    monkeypatch.setattr(stream_module, "stored_events_after", read)
     store(region, "a", "b", "c", "d", "e")
     opened = await open_stream(region, {"after": "0"})
     await opened.reader.until(7)
