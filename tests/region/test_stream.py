@@ -31,7 +31,7 @@ HEADERS = {"content-type": "text/event-stream", "cache-control": "no-store", "x-
 
 
 class Reader:
-    """A stream's messages, parsed as they come: each a dict of its fields, comments under ``":"``."""
+    """A stream's messages, parsed as they come: each a dict of its fields (a comment's text under ``""``)."""
 
     def __init__(self) -> None:
         self.buffer = b""
