@@ -40,6 +40,7 @@ PERMISSIONS: dict[tuple[str, str], Role | None] = {
     ("POST", "/api/v1/actions/<int:action>/cancel"): OPERATOR,
     # Events, clusters, drivers, the document
     ("GET", "/api/v1/events"): VIEWER,
+    ("GET", "/api/v1/events/stream"): VIEWER,
     ("GET", "/api/v1/clusters"): VIEWER,
     ("GET", "/api/v1/drivers"): VIEWER,
     ("GET", "/api/v1/openapi.json"): PUBLIC,

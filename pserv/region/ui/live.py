@@ -14,10 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
-from pserv.region import schema
+from pserv.region.store.events import newest_event_id
 
 
 @dataclass(frozen=True)
@@ -46,5 +45,4 @@ class Live:
 
 def newest_then(connection: Connection, read: Callable[..., Any], *args: Any) -> tuple[int, Any]:
     """The newest event id (0 if there is none), then what ``read(connection, *args)`` reads."""
-    newest = connection.execute(select(func.max(schema.events.c.id))).scalar() or 0
-    return newest, read(connection, *args)
+    return newest_event_id(connection), read(connection, *args)
