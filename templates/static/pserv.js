@@ -131,7 +131,7 @@ class Refresher {
     } catch (error) {
       if (error instanceof SignedOut) {
         this.stopped = true;
-        indicate("off", "signed out: reload");
+        document.dispatchEvent(new CustomEvent("pserv:signed-out"));
         return;
       }
       // Try again a little later (the region may be restarting).
@@ -233,13 +233,17 @@ function follow(main, onEvent) {
       }
       onEvent(event);
     });
-    source.addEventListener("error", () => {
+    source.addEventListener("error", async () => {
       if (stopped) return;
       indicate("reconnecting", "reconnecting…");
-      if (source.readyState === EventSource.CLOSED) {
-        setTimeout(open, delay);
-        delay = Math.min(delay * 2, 60000);
+      if (source.readyState !== EventSource.CLOSED) return;
+      // The region refused the stream: if the session has ended, stop.
+      if (await signedOut()) {
+        stream.stop("off", "signed out: reload");
+        return;
       }
+      setTimeout(open, delay);
+      delay = Math.min(delay * 2, 60000);
     });
   };
   indicate("reconnecting", "connecting…");
@@ -251,10 +255,23 @@ function follow(main, onEvent) {
       indicate(state, text);
     },
   };
+  document.addEventListener("pserv:signed-out", () => stream.stop("off", "signed out: reload"));
   // A page the browser kept while away is shown afresh when come back to.
   window.addEventListener("pagehide", () => { if (source) source.close(); });
   window.addEventListener("pageshow", (event) => { if (event.persisted) window.location.reload(); });
   return stream;
+}
+
+// Whether the session has ended (the region no longer knows who this is).
+async function signedOut() {
+  try {
+    const response = await fetch("/api/v1/whoami", {
+      credentials: "same-origin", redirect: "manual", headers: { Accept: "application/json" },
+    });
+    return response.status === 401 || response.status === 403;
+  } catch {
+    return false;
+  }
 }
 
 function live(main) {
