@@ -19,10 +19,11 @@ from tests.browser.browsing import login, without_reload
 from tests.browser.screens import shoot
 
 NODES = ["ipmi-2", "ipmi-3", "pdu-outlet-1"]
+REASON = "browser test: bulk cycle"
 
 
 def count(section, name):
-    """The ``<output data-count=NAME>`` of ``section``."""
+    """The ``<output data-count=NAME>`` of ``section`` (the batch's progress)."""
     return section.locator(f'output[data-count="{name}"]')
 
 
@@ -37,13 +38,14 @@ def test_a_bulk_cycle_shows_its_dry_run_then_its_progress_live(page, operator, a
         page.locator("#bulk").get_by_role("button", name="Cycle", exact=True).click()
 
     preview = page.locator("#preview")
-    expect(preview).to_be_visible()
-    expect(count(preview, "nodes")).to_have_text("3")
-    expect(count(preview, "change")).to_have_text("3")
-    expect(count(preview, "unchanged")).to_have_text("0")
-    assert all(action["kind"] != "cycle" or action["status"] not in ("pending", "sent", "running")
-               for name in NODES for action in api.actions(name)), "the preview asked for power"
-    confirm = preview.get_by_role("button", name=re.compile(r"\b3 nodes\b"))
+    expect(preview.locator("[data-preview=nodes]")).to_have_text("3")
+    expect(preview.locator("[data-preview=change]")).to_have_text("3")
+    expect(preview.locator("[data-preview=unchanged]")).to_have_text("0")
+    expect(preview).to_contain_text(", ".join(NODES))
+    assert not [action for name in NODES for action in api.actions(name) if action["kind"] == "cycle"], (
+        "the preview asked for power")
+    preview.get_by_label("Reason").fill(REASON)
+    confirm = preview.get_by_role("button", name=re.compile(r"\b3 nodes$"))
     with page.expect_navigation():
         confirm.click()
 
@@ -53,9 +55,12 @@ def test_a_bulk_cycle_shows_its_dry_run_then_its_progress_live(page, operator, a
     with without_reload(page):
         expect(count(progress, "done")).to_have_text("2")
         expect(count(progress, "running")).to_have_text("1")
+        expect(progress.locator("[data-field=reason]")).to_have_text(REASON)
         shoot(page, "bulk-progress")
         expect(count(progress, "done")).to_have_text("3")
+        expect(progress).to_have_attribute("data-finished", "true")
     shown = api.get(f"/api/v1/batches/{batch}")
-    assert (shown["action"], shown["size"], shown["finished"], shown["requested_by"]) == (
-        "cycle", 3, True, operator.name)
+    assert {key: shown[key] for key in ("action", "size", "finished", "requested_by", "reason")} == {
+        "action": "cycle", "size": 3, "finished": True, "requested_by": operator.name, "reason": REASON}
     assert shown["counts"]["done"] == 3
+    assert {api.node(name)["power_state"] for name in NODES} == {"on"}

@@ -13,6 +13,7 @@ from tests.browser.browsing import add_ipmi_node, login, without_reload
 from tests.browser.screens import shoot
 
 NAME = "spare-2"
+REASON = "browser test: switched on"
 
 
 def power_state(page, node_id):
@@ -49,8 +50,10 @@ def test_a_node_switched_on_shows_on_in_an_open_nodes_page_without_a_reload(cont
     listing.goto("/nodes")
     observed = power_state(listing, node["id"])
     expect(observed).not_to_have_attribute("data-state", "on")
+    expect(listing.locator("#live")).to_have_attribute("data-state", "live")
 
     with without_reload(listing):
+        node_page.locator("#power").get_by_label("Reason").fill(REASON)
         with node_page.expect_navigation():
             node_page.locator("#power").get_by_role("button", name="On", exact=True).click()
         expect(observed).to_have_attribute("data-state", "on")
@@ -59,8 +62,11 @@ def test_a_node_switched_on_shows_on_in_an_open_nodes_page_without_a_reload(cont
     assert api.node(NAME)["power_state"] == "on"
 
     [on] = api.wait_for_actions([action for action in api.actions(NAME) if action["kind"] == "on"])
-    assert (on["status"], on["requested_by"]) == ("done", operator.name)
+    assert (on["status"], on["requested_by"], on["reason"]) == ("done", operator.name, REASON)
     node_page.reload()
-    expect(node_page.locator(f'#actions tr[data-action="{on["id"]}"]')).to_have_attribute("data-status", "done")
+    expect(node_page.locator("#actions tr[data-action]")).to_have_count(2)  # the query at enrolment, and on
+    for row in node_page.locator("#actions tr[data-action]").all():
+        expect(row).to_have_attribute("data-status", "done")
+    expect(node_page.locator(f'#actions tr[data-action="{on["id"]}"] [data-field=reason]')).to_have_text(REASON)
     expect(node_page.locator('#state [data-field="power_state"]')).to_contain_text("on")
     shoot(node_page, "node")
