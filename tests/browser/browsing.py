@@ -112,6 +112,15 @@ def accept_dialogs(page: Page) -> list[str]:
     return messages
 
 
+def expect_live(page: Page) -> None:
+    """
+    A live page (one with the ``#live`` indicator) follows the event
+    stream: wait until its indicator says so.  A page without one passes.
+    """
+    if page.locator("#live").count():
+        expect(page.locator("#live")).to_have_attribute("data-state", "live")
+
+
 @contextmanager
 def without_reload(page: Page) -> Iterator[None]:
     """

@@ -15,7 +15,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.browser.browsing import login, without_reload
+from tests.browser.browsing import expect_live, login, without_reload
 from tests.browser.screens import shoot
 
 NODES = ["ipmi-2", "ipmi-3", "pdu-outlet-1"]
@@ -56,6 +56,7 @@ def test_a_bulk_cycle_shows_its_dry_run_then_its_progress_live(page, operator, a
         expect(count(progress, "done")).to_have_text("2")
         expect(count(progress, "running")).to_have_text("1")
         expect(progress.locator("[data-field=reason]")).to_have_text(REASON)
+        expect_live(page)
         shoot(page, "bulk-progress")
         expect(count(progress, "done")).to_have_text("3")
         expect(progress).to_have_attribute("data-finished", "true")

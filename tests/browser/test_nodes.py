@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from tests.browser.browsing import add_ipmi_node, login, without_reload
+from tests.browser.browsing import add_ipmi_node, expect_live, login, without_reload
 from tests.browser.screens import shoot
 
 NAME = "spare-2"
@@ -36,6 +36,7 @@ def test_the_nodes_page_lists_every_node_with_its_power(page, operator, api):
         expect(power_state(page, node["id"])).to_have_attribute("data-state", node["power_state"])
         expect(power_state(page, node["id"])).not_to_contain_text("never read")
     expect(page.locator("#summary")).to_contain_text(f"{len(nodes)} nodes")
+    expect_live(page)
     shoot(page, "nodes")
 
 
@@ -50,7 +51,7 @@ def test_a_node_switched_on_shows_on_in_an_open_nodes_page_without_a_reload(cont
     listing.goto("/nodes")
     observed = power_state(listing, node["id"])
     expect(observed).not_to_have_attribute("data-state", "on")
-    expect(listing.locator("#live")).to_have_attribute("data-state", "live")
+    expect(listing.locator("#live")).to_have_attribute("data-state", "live")  # it follows the events
 
     with without_reload(listing):
         node_page.locator("#power").get_by_label("Reason").fill(REASON)
@@ -69,4 +70,5 @@ def test_a_node_switched_on_shows_on_in_an_open_nodes_page_without_a_reload(cont
         expect(row).to_have_attribute("data-status", "done")
     expect(node_page.locator(f'#actions tr[data-action="{on["id"]}"] [data-field=reason]')).to_have_text(REASON)
     expect(node_page.locator('#state [data-field="power_state"]')).to_contain_text("on")
+    expect_live(node_page)
     shoot(node_page, "node")
