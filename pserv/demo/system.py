@@ -7,9 +7,10 @@ process) and, where net-snmp's snmpd is installed, an emulated PDU;
 registers them as nodes; prints the API's URL, a token and an admin user
 of the UI with its password; optionally starts spare emulated BMCs that
 it does not enrol, printing their ports and the emulators' user and
-password, for adding a node by hand (as the browser tests do); takes a short tour through the API
-(everything on, one node cycled, the UI's login); and keeps serving until
-interrupted, for ``pserv`` commands and a browser against it.
+password, for adding a node by hand (as the browser tests do); takes a
+short tour through the API (everything on, one node cycled, the UI's
+login); and keeps serving until interrupted, for ``pserv`` commands and a
+browser against it.
 """
 
 from __future__ import annotations

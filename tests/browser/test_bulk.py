@@ -28,7 +28,7 @@ def count(section, name):
 
 
 def test_a_bulk_cycle_shows_its_dry_run_then_its_progress_live(page, operator, api):
-    """Three nodes cycled from the nodes page: the dry run says 3 change, the confirm names 3, the progress ends 3 done."""
+    """Three nodes cycled from /nodes: the dry run says 3 change, the confirm names 3, the progress ends at 3 done."""
     assert api.call("GET", "/api/v1/nodes/pdu-outlet-1").status == 200, "the demo has no PDU (is snmpd installed?)"
     login(page, operator.name, operator.password)
     page.goto("/nodes")

@@ -19,7 +19,7 @@ def power_controls(page):
 
 
 def test_a_viewer_sees_no_power_buttons(page, viewer):
-    """A viewer's nodes page has no checkboxes, bulk buttons or add link; a node's page no power section or edit link."""
+    """A viewer's nodes page has no checkboxes, bulk buttons or add link; a node's page no power or edit."""
     login(page, viewer.name, viewer.password)
     page.goto("/nodes")
     expect(page.locator("#nodes tbody tr").first).to_be_visible()
@@ -35,7 +35,7 @@ def test_a_viewer_sees_no_power_buttons(page, viewer):
 
 
 def test_an_operator_sees_the_power_buttons_the_viewer_does_not(page, operator):
-    """The same two pages show an operator the checkboxes, bulk and power buttons (so the viewer's test looks aright)."""
+    """The same pages show an operator the checkboxes, bulk and power buttons (the viewer's test looks aright)."""
     login(page, operator.name, operator.password)
     page.goto("/nodes")
     expect(page.locator("#bulk fieldset")).to_be_visible()
