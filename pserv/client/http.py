@@ -1,5 +1,6 @@
 """
-The region's REST API over treq: JSON in, parsed JSON out, errors as
+The region's REST API over treq: JSON in, parsed JSON out, and event
+streams read as they come; errors as
 :class:`~pserv.client.errors.ClientError` (the region said no) or
 :class:`~pserv.client.errors.UnreachableError` (no answer at all).
 """
@@ -8,20 +9,26 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Awaitable, Callable, Mapping, TypeVar
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from twisted.internet.defer import CancelledError, Deferred
 from twisted.internet.error import ConnectError, ConnectionRefusedError, DNSLookupError
 from twisted.internet.interfaces import IReactorTime
-from twisted.web.client import RequestTransmissionFailed, ResponseFailed
+from twisted.internet.protocol import Protocol, connectionDone
+from twisted.python.failure import Failure
+from twisted.web.client import RequestTransmissionFailed, ResponseDone, ResponseFailed
+from twisted.web.http import PotentialDataLoss
 
 from pserv import __version__
 from pserv.client.errors import ClientError, UnreachableError
 
 __all__ = ["ApiClient", "ApiResponse", "ClientError", "UnreachableError", "node_path"]
 
+T = TypeVar("T")
+
 DEFAULT_TIMEOUT = 30.0
+EVENT_STREAM = "text/event-stream"
 MAX_PAGE = 1000
 OK_STATUSES = frozenset({200, 201, 202, 204})
 
@@ -91,17 +98,61 @@ class ApiClient:
         :raises UnreachableError: when there is no HTTP answer in time.
         """
         url = self._resolve(path) + _query(params)
-        d = Deferred.fromCoroutine(self._exchange(method, url, body))
+        status, location, content = await self._timed(self._exchange(method, url, body))
+        return _answer(status, location, content)
+
+    async def stream(
+        self, path: str, params: Mapping[str, Any] | None, receive: Callable[[bytes], None], *,
+        headers: Mapping[str, str] | None = None, idle: float | None = None,
+    ) -> None:
+        """
+        ``GET path?params`` as an event stream: each piece of the body to
+        ``receive`` as it comes, until the region ends it.  The answer must
+        begin within the timeout; then, with ``idle``, some bytes (a
+        keep-alive at least) must come every ``idle`` seconds.  Cancelling
+        closes the connection.
+
+        :param headers: more request headers (``Last-Event-ID``).
+        :raises ClientError: for any answer but a 200 event stream, or what
+            ``receive`` raises.
+        :raises UnreachableError: no answer in time, or the stream broke or
+            went quiet.
+        """
+        url = self._resolve(path) + _query(params)
+        response = await self._timed(self._open(url, headers or {}))
+        if response.code != 200:
+            content = await self._timed(response.content())
+            _answer(response.code, response.headers.getRawHeaders("location", [None])[0], content)
+        kind = (response.headers.getRawHeaders("content-type") or [""])[0]
+        if not kind.startswith(EVENT_STREAM):
+            raise ClientError(response.code, "the answer is not an event stream: is the URL a pserv region?")
+        body = _StreamBody(receive, self._reactor, idle, self.base_url)
+        response.deliverBody(body)
+        await body.done
+
+    async def _timed(self, work: Awaitable[T]) -> T:
+        """``work``, cancelled if it takes over the timeout; its failure as :meth:`_failure` says."""
+        d = Deferred.fromCoroutine(_awaited(work))
         expired: list[bool] = []
         timer = self._reactor.callLater(self._timeout, lambda: (expired.append(True), d.cancel()))
         try:
-            status, location, content = await d
+            return await d
         except Exception as e:
             raise self._failure(e, bool(expired)) from None
         finally:
             if timer.active():
                 timer.cancel()
-        return _answer(status, location, content)
+
+    async def _open(self, url: str, more: Mapping[str, str]) -> Any:
+        headers = {**self._headers(EVENT_STREAM), **more}
+        return await self._http.request("GET", url, headers=headers, allow_redirects=False, unbuffered=True)
+
+    def _headers(self, accept: str) -> dict[str, str]:
+        return {
+            "Authorization": f"Bearer {self._token}",
+            "Accept": accept,
+            "User-Agent": f"pserv-cli/{__version__}",
+        }
 
     async def collect(
         self, path: str, params: Mapping[str, Any], limit: int | None = None,
@@ -121,11 +172,7 @@ class ApiClient:
         return {"items": items, "next": page.get("next")}
 
     async def _exchange(self, method: str, url: str, body: Any) -> tuple[int, str | None, bytes]:
-        headers = {
-            "Authorization": f"Bearer {self._token}",
-            "Accept": "application/json",
-            "User-Agent": f"pserv-cli/{__version__}",
-        }
+        headers = self._headers("application/json")
         kwargs: dict[str, Any] = {} if body is None else {"json": body}
         response = await self._http.request(
             method, url, headers=headers, allow_redirects=False, **kwargs
@@ -152,6 +199,70 @@ class ApiClient:
         if _origin(url) != _origin(self.base_url):
             raise ClientError(0, f"the region gave a link to another site: {url}")
         return url
+
+
+async def _awaited(work: Awaitable[T]) -> T:
+    return await work
+
+
+class _StreamBody(Protocol):
+    """
+    A streamed body handed to ``receive``; ``done`` fires when it ends,
+    and cancelling it closes the connection.
+    """
+
+    def __init__(self, receive: Callable[[bytes], None], clock: IReactorTime, idle: float | None,
+                 where: str) -> None:
+        self.receive = receive
+        self.clock = clock
+        self.idle = idle
+        self.where = where
+        self.done: Deferred[None] = Deferred(lambda _: self._close())
+        self._quiet: Any = None
+
+    def connectionMade(self) -> None:
+        self._watch()
+
+    def dataReceived(self, data: bytes) -> None:
+        self._watch()
+        try:
+            self.receive(data)
+        except Exception as e:
+            self._end(e)
+
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
+        self._unwatch()
+        if self.done.called:
+            return
+        if reason.check(ResponseDone, PotentialDataLoss):
+            self.done.callback(None)
+        else:
+            self.done.errback(UnreachableError(f"the connection to {self.where} was lost mid-stream"))
+
+    def _watch(self) -> None:
+        """Start (again) the wait for the next bytes."""
+        self._unwatch()
+        if self.idle is not None:
+            self._quiet = self.clock.callLater(self.idle, self._silent)
+
+    def _unwatch(self) -> None:
+        if self._quiet is not None and self._quiet.active():
+            self._quiet.cancel()
+        self._quiet = None
+
+    def _silent(self) -> None:
+        self._quiet = None
+        self._end(UnreachableError(f"nothing came from {self.where} in {self.idle:g} s"))
+
+    def _end(self, error: Exception) -> None:
+        self._close()
+        if not self.done.called:
+            self.done.errback(error)
+
+    def _close(self) -> None:
+        self._unwatch()
+        if self.transport is not None:
+            self.transport.stopProducing()
 
 
 def _default_http(reactor: Any) -> Any:

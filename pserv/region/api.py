@@ -1,7 +1,8 @@
 """
 The REST API under ``/api/v1``, as ``pserv/region/openapi.py`` specifies it
 (power in :mod:`pserv.region.power_api`, who is asking, users and tokens in
-:mod:`pserv.region.admin_api`), the UI's login (:mod:`pserv.region.login`)
+:mod:`pserv.region.admin_api`, the event stream in
+:mod:`pserv.region.stream`), the UI's login (:mod:`pserv.region.login`)
 and its pages (:mod:`pserv.region.ui`).
 
 Every route is admitted through the permission table (a bearer token or a
@@ -27,6 +28,7 @@ from pserv.region.auth import CredentialCheck
 from pserv.region.clusters import ConnectedClusters
 from pserv.region.db import Database
 from pserv.region.endpoints import check_routes, endpoint
+from pserv.region.event_feed import EventFeed
 from pserv.region.store.common import utc
 from pserv.util.times import moment_from_rfc3339
 from pserv.region.http import answer, next_page, read_json
@@ -39,8 +41,10 @@ from pserv.region.sessions import Sessions
 from pserv.region.store.sessions import LIFETIME
 from pserv.region.store import events, nodes
 from pserv.region.store.clusters import list_clusters
+from pserv.region.stream import EventStreamAPI
 from pserv.region.ui.errors import is_page, missing_page, wrong_method_page
 from pserv.region.ui.admin import AdminPages
+from pserv.region.ui.bulk import BulkPages
 from pserv.region.ui.clusters import ClustersPage
 from pserv.region.ui.node import NodePages
 from pserv.region.ui.node_form import NodeFormPages
@@ -49,25 +53,32 @@ from pserv.region.ui.static import StaticFiles
 from pserv.region.validation import Contract
 
 
-class RegionAPI(Operations, PowerAPI, AdminAPI, LoginPages, NodesPages, NodePages, NodeFormPages, ClustersPage,
-                AdminPages, StaticFiles):
+class RegionAPI(Operations, PowerAPI, AdminAPI, EventStreamAPI, LoginPages, NodesPages, NodePages, NodeFormPages,
+                BulkPages, ClustersPage, AdminPages, StaticFiles):
     """
-    The API's routes, with power, whoami, users and tokens, and the UI's login and pages.
+    The API's routes, with power, whoami, users and tokens, the event
+    stream, and the UI's login and pages.
 
-    :param clock: gives the times stored with requests and events.
+    :param clock: gives the times stored with requests and events, and
+        drives the event feed's polls and the streams' keep-alives.
     :param power_types: the power types a node may have: the production
         ones unless a test or the simulation adds ``fake``.
     :param session_lifetime: seconds a UI session lasts.
+    :param feed: the region's feed of new events, for the event streams;
+        by default one of this API's own.
     """
 
-    app = Routes(PowerAPI.routes, AdminAPI.routes, LoginPages.routes, NodesPages.routes, NodeFormPages.routes,
-                 NodePages.routes, ClustersPage.routes, AdminPages.routes, StaticFiles.routes)
+    app = Routes(PowerAPI.routes, AdminAPI.routes, EventStreamAPI.routes, LoginPages.routes, NodesPages.routes,
+                 NodeFormPages.routes, NodePages.routes, BulkPages.routes, ClustersPage.routes, AdminPages.routes,
+                 StaticFiles.routes)
 
     def __init__(self, database: Database, clock: Any, clusters: ConnectedClusters | None = None,
-                 power_types: PowerTypes = POWER_TYPES, session_lifetime: float = LIFETIME) -> None:
+                 power_types: PowerTypes = POWER_TYPES, session_lifetime: float = LIFETIME,
+                 feed: EventFeed | None = None) -> None:
         check_routes(type(self).app)
         self.database = database
         self.clock = clock
+        self.feed = feed if feed is not None else EventFeed(database, clock)
         self.access = CredentialCheck(database, clock)
         self.sessions = Sessions(database, clock, database.reactor, session_lifetime)
         self.clusters = clusters if clusters is not None else ConnectedClusters(database, clock)

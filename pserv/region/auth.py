@@ -163,6 +163,15 @@ def form_fields(request: Any) -> dict[str, str]:
     The fields of an ``application/x-www-form-urlencoded`` body (the last
     of each name), or nothing for another body.
     """
+    return {name: values[-1] for name, values in form_values(request).items()}
+
+
+def form_values(request: Any) -> dict[str, list[str]]:
+    """
+    Every value of each field of an ``application/x-www-form-urlencoded``
+    body (a checkbox ticked in many rows is one name with many values), or
+    nothing for another body.
+    """
     kind = (request.getHeader(b"content-type") or b"").split(b";")[0].strip().lower()
     if kind != b"application/x-www-form-urlencoded" or getattr(request, "too_large", False):
         return {}
@@ -170,7 +179,6 @@ def form_fields(request: Any) -> dict[str, str]:
     raw = request.content.read()
     request.content.seek(0)
     try:
-        parsed = parse_qs(raw.decode("utf-8"), keep_blank_values=True)
+        return parse_qs(raw.decode("utf-8"), keep_blank_values=True)
     except UnicodeDecodeError:
         return {}
-    return {name: values[-1] for name, values in parsed.items()}

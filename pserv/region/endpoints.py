@@ -1,11 +1,14 @@
 """
-The two kinds of route the region serves, each admitted through the
+The three kinds of route the region serves, each admitted through the
 permission table (:mod:`pserv.region.permissions`) before it runs:
 
 - :func:`endpoint`: the JSON API.  Refusals are ``{"error", "field"}`` with
   their status (401 without a credential, 403 without the role or the
   CSRF token); anything else is logged (never with a request body) and
   answered 500.
+- :func:`streaming`: an answer written as it comes (the event stream).
+  Until it starts, refusals are JSON as an endpoint's; once started, it
+  is ``200`` and ends only by closing.
 - :func:`page`: HTML for the UI.  Without a credential it redirects to
   ``/login``; a refusal is a page saying why, with its status
   (:func:`error_page`).
@@ -19,9 +22,10 @@ route that does not check it, stops the region from serving at all.
 from __future__ import annotations
 
 import functools
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, Protocol
 from urllib.parse import quote
 
+from twisted.internet.defer import CancelledError
 from twisted.logger import Logger
 
 from pserv.region.auth import Credential, Unauthorized
@@ -36,6 +40,17 @@ log = Logger()
 Handler = Callable[..., Awaitable[Any]]
 CREDENTIAL = "pserv_credential"
 LOGIN = "/login"
+STREAM_HEADERS = ((b"cache-control", b"no-store"), (b"x-accel-buffering", b"no"))
+"""A stream is never cached, nor held back by a proxy (nginx's ``X-Accel-Buffering``)."""
+
+
+class Stream(Protocol):
+    """What a :func:`streaming` handler answers with."""
+
+    content_type: bytes
+
+    async def run(self, request: Any) -> None:
+        """Write to ``request`` until the stream ends."""
 
 
 def credential_of(request: Any) -> Credential | None:
@@ -62,15 +77,53 @@ def endpoint(handler: Handler) -> Callable[..., Awaitable[bytes]]:
         try:
             credential = await _admit(self, request, run)
             status, body = await handler(self, request, credential.name if credential else None, **path)
-        except Unauthorized as e:
-            request.setHeader(b"www-authenticate", b'Bearer realm="pserv"')
-            return answer(request, e.status, e.body())
-        except RegionError as e:
-            return answer(request, e.status, e.body())
-        except Exception:
-            log.failure("{method} {path} failed", method=request.method, path=request.path)
-            return answer(request, 500, {"error": "internal error; see the region's log"})
+        except Exception as e:
+            return _refusal(request, e)
         return answer(request, status, body)
+
+    run.admits = True  # type: ignore[attr-defined]
+    return run
+
+
+def _refusal(request: Any, e: Exception) -> bytes:
+    """The JSON answer to what an endpoint raised; called while handling it."""
+    if isinstance(e, Unauthorized):
+        request.setHeader(b"www-authenticate", b'Bearer realm="pserv"')
+    if isinstance(e, RegionError):
+        return answer(request, e.status, e.body())
+    log.failure("{method} {path} failed", method=request.method, path=request.path)
+    return answer(request, 500, {"error": "internal error; see the region's log"})
+
+
+def streaming(handler: Callable[..., Awaitable[Stream]]) -> Callable[..., Awaitable[bytes]]:
+    """
+    Admit and run ``handler(self, request, who, **path)`` for a
+    :class:`Stream`, refusing as :func:`endpoint` does; then answer 200
+    with the stream's content type and :data:`STREAM_HEADERS` and let it
+    write until it ends (a ``HEAD`` gets the headers alone).  A stream
+    that fails once started is logged and closed: its client reconnects.
+    """
+
+    @functools.wraps(handler)
+    async def run(self: Any, request: Any, **path: Any) -> bytes:
+        try:
+            credential = await _admit(self, request, run)
+            stream = await handler(self, request, credential.name if credential else None, **path)
+        except Exception as e:
+            return _refusal(request, e)
+        request.setResponseCode(200)
+        request.setHeader(b"content-type", stream.content_type)
+        for name, value in STREAM_HEADERS:
+            request.setHeader(name, value)
+        if request.method == b"HEAD":
+            return b""
+        try:
+            await stream.run(request)
+        except CancelledError:
+            pass
+        except Exception:
+            log.failure("{method} {path}: the stream failed", method=request.method, path=request.path)
+        return b""
 
     run.admits = True  # type: ignore[attr-defined]
     return run

@@ -105,6 +105,24 @@ STALE = _error("If-Match: the node has changed since that version was read; noth
 TOO_LARGE = _error("the request body is over the limit")
 
 
+STREAM_DESCRIPTION = """\
+`text/event-stream`. It starts with `retry: 2000` (reconnect after 2 s), then sends each
+event stored, oldest first, as
+
+    id: <the event's id>
+    event: event
+    data: <the Event, as JSON on one line, as GET /api/v1/events shows it>
+
+followed by a blank line, and the comment `: keep-alive` every 15 s. It starts after the
+`Last-Event-ID` header, else after `after`, else with the events stored from now: first
+the events already stored after that id, then each new one within a second of its commit.
+Resuming with the last id received loses nothing. `node` and `since` narrow it as they do
+GET /api/v1/events. With `coalesce=node`, of each batch sent only the newest event of
+each node is kept (events without a node are all kept): a batch's newest event is always
+sent, and an event left out was followed by a newer one of its node, so a resume after
+the last id received leaves no node's latest state unseen."""
+
+
 def _query(name: str, schema: dict[str, Any]) -> dict[str, Any]:
     return {"name": name, "in": "query", "schema": schema}
 
@@ -274,6 +292,37 @@ PATHS: dict[str, Any] = {
                 LIMIT, AFTER, BEFORE,
             ],
             "responses": {"200": _json(ref("EventPage"), "a page of events"), "400": BAD, "401": UNAUTHORIZED, "404": MISSING},
+        },
+    },
+    "/api/v1/events/stream": {
+        "get": {
+            "operationId": "streamEvents",
+            "summary": "The audit log as it grows, as server-sent events",
+            "description": STREAM_DESCRIPTION,
+            "parameters": [
+                _query("node", NODE_REF),
+                {**AFTER, "description": "start after this event id (Last-Event-ID wins); 0 for the whole log; "
+                 "without either, only events stored from now"},
+                _query("since", {"type": "string", "format": "date-time"}),
+                {"name": "coalesce", "in": "query", "schema": {"enum": ["node"]},
+                 "description": "node: of each batch sent, only the newest event of each node "
+                 "(events without a node are all kept)"},
+                {"name": "Last-Event-ID", "in": "header", "schema": CURSOR,
+                 "description": "the id of the last event received: resume after it (a reconnecting "
+                 "EventSource sends it)"},
+            ],
+            "responses": {
+                "200": {
+                    "description": "the stream, open until the client leaves or the region stops",
+                    "headers": {
+                        "Cache-Control": {"description": "no-store", "schema": {"type": "string"}},
+                        "X-Accel-Buffering": {"description": "no: a proxy passes each event on at once",
+                                              "schema": {"type": "string"}},
+                    },
+                    "content": {"text/event-stream": {"schema": {"type": "string"}}},
+                },
+                "400": BAD, "401": UNAUTHORIZED, "404": _error("no such node"),
+            },
         },
     },
     "/api/v1/clusters": {

@@ -1,6 +1,6 @@
 """
-The running region: the database, the API, and the sweep that times out
-actions stuck past their time.
+The running region: the database, the API and its event feed, and the
+sweep that times out actions stuck past their time.
 
 Importing this module loads no driver, no BMC library and no reactor: the
 RPC's TLS (pyOpenSSL, ``cryptography``) is imported when the listener
@@ -25,6 +25,7 @@ from pserv.region.api import RegionAPI
 from pserv.region.clusters import ConnectedClusters
 from pserv.region.config import RegionConfig
 from pserv.region.db import Database, make_engine
+from pserv.region.event_feed import EventFeed
 from pserv.region.http import BoundedRequest
 from pserv.region.migrate import current_revision, head_revision, upgrade
 from pserv.region.store.actions import expire_stuck
@@ -106,8 +107,8 @@ class Region:
     One region process's services.
 
     :param reactor: listens, and receives the database pool's results.
-    :param clock: gives the time for requests, events and the sweep; the
-        reactor unless a test drives a ``Clock``.
+    :param clock: gives the time for requests, events, the sweep and the
+        event feed's polls; the reactor unless a test drives a ``Clock``.
     :param database: the database to use instead of ``config.database_url``
         (the simulation's runs on its clock).
     :param power_types: the power types its nodes may have: the production
@@ -121,7 +122,9 @@ class Region:
         self.clock = clock if clock is not None else reactor
         self.database = database or Database(make_engine(config.database_url), reactor)
         self.clusters = ConnectedClusters(self.database, self.clock)
-        self.api = RegionAPI(self.database, self.clock, self.clusters, power_types, config.session_lifetime)
+        self.feed = EventFeed(self.database, self.clock)
+        self.api = RegionAPI(self.database, self.clock, self.clusters, power_types, config.session_lifetime,
+                             feed=self.feed)
         self._sweep = LoopingCall(self.sweep)
         self._sweep.clock = self.clock
         self.port: Any = None
@@ -165,9 +168,10 @@ class Region:
         self.rpc_port = self.reactor.listenTCP(port, self._rpc_factory, interface=host)
 
     def stop(self) -> Any:
-        """Stop sweeping, listening and the database pool."""
+        """Stop sweeping, end the event streams, stop listening and the database pool."""
         if self._sweep.running:
             self._sweep.stop()
+        self.feed.stop()
         stopped = [port.stopListening() for port in (self.port, self.rpc_port) if port is not None]
         if self._rpc_factory is not None:
             stopped.append(self._rpc_factory.wrappedFactory.disconnect_all())

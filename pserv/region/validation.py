@@ -98,18 +98,20 @@ class Contract:
             found[name] = value
         return found
 
-    def header(self, operation: str, request: Any, name: str) -> str | None:
+    def header(self, operation: str, request: Any, name: str) -> Any:
         """
-        The header ``name`` that operation ``operation`` declares, checked;
-        ``None`` if absent.
+        The header ``name`` that operation ``operation`` declares, converted
+        to its schema's type as a query argument is (``Last-Event-ID`` is
+        an integer), and checked; ``None`` if absent.
 
         :raises Invalid: naming the header.
         """
         raw = request.getHeader(name.encode("ascii"))
         if raw is None:
             return None
-        value = raw.decode("latin-1") if isinstance(raw, bytes) else raw
-        [checker] = [c for n, _, c in self._headers[operation] if n == name]
+        text = raw.decode("latin-1") if isinstance(raw, bytes) else raw
+        [(parameter, checker)] = [(p, c) for n, p, c in self._headers[operation] if n == name]
+        value = _convert(name, parameter["schema"], text.encode("utf-8"))
         _raise_first(checker.iter_errors(value), name, field=name)
         return value
 

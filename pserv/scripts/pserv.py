@@ -159,9 +159,8 @@ def _add_events(commands: Any, common: Any) -> None:
     _add_paging(events)
     events.add_argument("--before", type=int, metavar="ID", help="only events before this id (with --order desc: "
                         "start before it)")
-    events.add_argument("--follow", action="store_true", help="keep printing new events until interrupted")
-    events.add_argument("--interval", type=_positive(float), default=2.0, metavar="SECONDS",
-                        help="with --follow: seconds between polls (2)")
+    events.add_argument("--follow", action="store_true",
+                        help="keep printing events as they are stored, from the region's event stream, until interrupted")
 
 
 def _add_paging(

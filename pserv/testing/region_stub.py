@@ -19,6 +19,7 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 from twisted.web.resource import Resource as WebResource
+from twisted.web.server import NOT_DONE_YET
 
 from pserv.power.states import FINAL, ActionKind, ActionStatus, PowerState
 from pserv.power.types import POWER_TYPES
@@ -58,12 +59,18 @@ def template_for(path: str) -> str:
 
 
 def check_answer(method: str, path: str, status: int, body: Any) -> None:
-    """Raise ContractError unless the contract allows this answer."""
+    """Raise ContractError unless the contract allows this answer (a :class:`Streamed` one: an event stream)."""
     template = template_for(path)
     responses = DOC["paths"][template].get(method.lower(), {}).get("responses", {})
     if str(status) not in responses:
         raise ContractError(f"{method} {template} has no {status} answer")
-    if "content" in responses[str(status)]:
+    content = responses[str(status)].get("content", {})
+    if isinstance(body, Streamed):
+        if EVENT_STREAM not in content:
+            raise ContractError(f"{method} {template} {status} is not an event stream")
+        for sent in body.events:
+            check(sent, "components", "schemas", "Event")
+    elif "application/json" in content:
         check(body, "paths", template, method.lower(), "responses", str(status),
               "content", "application/json", "schema")
     elif body is not None:
@@ -79,6 +86,53 @@ class Seen:
     query: dict[str, str]
     body: Any
     authorization: str | None
+    last_event_id: str | None = None
+
+
+EVENT_STREAM = "text/event-stream"
+
+
+@dataclass(frozen=True)
+class Streamed:
+    """A queued answer that is an event stream, held open, with ``events`` sent at once (:meth:`StubRegion.on_stream`)."""
+
+    events: tuple[dict[str, Any], ...] = ()
+
+
+class OpenStream:
+    """
+    An event stream the stub holds open: the test sends events and
+    comments on it, and ends or drops it.
+    """
+
+    def __init__(self, request: Any) -> None:
+        self.request = request
+        self.gone = False
+        request.notifyFinish().addBoth(self._gone)
+        request.setHeader("content-type", EVENT_STREAM)
+        request.write(b"retry: 2000\n\n")
+
+    def _gone(self, result: Any) -> None:
+        self.gone = True
+
+    def send(self, *events: dict[str, Any]) -> None:
+        """Send ``events`` (Event bodies, checked against the contract) as the region does."""
+        for sent in events:
+            check(sent, "components", "schemas", "Event")
+            data = json.dumps(sent, separators=(",", ":"))
+            self.request.write(f"id: {sent['id']}\nevent: event\ndata: {data}\n\n".encode())
+
+    def write(self, raw: bytes) -> None:
+        """Send ``raw`` bytes as they are."""
+        self.request.write(raw)
+
+    def end(self) -> None:
+        """End the answer cleanly, as a region that stops does."""
+        self.request.finish()
+
+    def drop(self) -> None:
+        """Drop the connection mid-answer."""
+        self.request.loseConnection()
 
 
 DEFAULTS: dict[tuple[str, str], list[tuple[int, Any]]] = {
@@ -103,12 +157,20 @@ class StubRegion(WebResource):
         self.requests: list[Seen] = []
         self.violations: list[str] = []
         self.answers: dict[tuple[str, str], list[tuple[int, Any]]] = {}
+        self.streams: list[OpenStream] = []
 
     def on(self, method: str, path: str, status: int, body: Any = None) -> "StubRegion":
         """Queue an answer, after checking it against the contract."""
         check_answer(method, path, status, body)
         self.answers.setdefault((method, path), []).append((status, body))
         return self
+
+    def on_stream(self, path: str, *events: dict[str, Any]) -> "StubRegion":
+        """
+        Queue an event stream for ``GET path`` that sends ``events`` at
+        once, then is held open in :attr:`streams` for the test.
+        """
+        return self.on("GET", path, 200, Streamed(events))
 
     def render(self, request: Any) -> bytes:
         seen = _record(request)
@@ -126,6 +188,10 @@ class StubRegion(WebResource):
             self.violations.append(f"no answer for {seen.method} {seen.path}")
             return _reply(request, 500, {"error": "not stubbed"})
         status, body = queue.pop(0) if len(queue) > 1 else queue[0]
+        if isinstance(body, Streamed):
+            self.streams.append(OpenStream(request))
+            self.streams[-1].send(*body.events)
+            return NOT_DONE_YET
         return _reply(request, status, body)
 
     def seen(self, method: str | None = None) -> list[Seen]:
@@ -141,6 +207,7 @@ def _record(request: Any) -> Seen:
         query={k.decode(): v[-1].decode() for k, v in request.args.items()},
         body=json.loads(raw) if raw else None,
         authorization=(request.getHeader("authorization")),
+        last_event_id=request.getHeader("last-event-id"),
     )
 
 

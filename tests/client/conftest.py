@@ -53,9 +53,15 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def memory_api(stub, clock) -> ApiClient:
+def memory_http(stub) -> StubTreq:
+    """treq on the stub region in memory; ``flush()`` delivers what either side wrote."""
+    return StubTreq(stub)
+
+
+@pytest.fixture
+def memory_api(memory_http, clock) -> ApiClient:
     """A client of the stub region in memory: no network, time on ``clock``."""
-    return ApiClient("http://region.test", TOKEN, clock, http=StubTreq(stub))
+    return ApiClient("http://region.test", TOKEN, clock, http=memory_http)
 
 
 def parse(argv: list[str]) -> Any:

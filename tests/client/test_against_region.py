@@ -8,16 +8,19 @@ import json
 import pytest
 import pytest_twisted
 from twisted.internet import reactor
+from twisted.internet.defer import Deferred
+from twisted.internet.task import Clock
 from twisted.web.server import Site
 
 from pserv.client.http import ApiClient
 from pserv.region.api import RegionAPI
+from pserv.region.event_feed import POLL_SECONDS, EventFeed
 from pserv.region.db import Database, make_engine
 from pserv.region.http import BoundedRequest
 from pserv.region.migrate import upgrade
 from pserv.testing.fake_driver import POWER_TYPES_WITH_FAKE
 from pserv.region.store.tokens import create_token
-from tests.client.conftest import run
+from tests.client.conftest import run, start
 
 SECRET = "e2e-secret-55"
 
@@ -33,14 +36,22 @@ def database(tmp_path):
 
 
 @pytest.fixture
-def region(database):
+def feed_clock():
+    """The clock the region's event feed polls on."""
+    return Clock()
+
+
+@pytest.fixture
+def region(database, feed_clock):
     from datetime import datetime
 
     token = database.run_now(create_token, "ops", datetime(2026, 11, 22))
-    site = Site(RegionAPI(database, reactor, power_types=POWER_TYPES_WITH_FAKE).resource())
+    feed = EventFeed(database, feed_clock)
+    site = Site(RegionAPI(database, reactor, power_types=POWER_TYPES_WITH_FAKE, feed=feed).resource())
     site.requestFactory = BoundedRequest
     port = reactor.listenTCP(0, site, interface="127.0.0.1")
     yield ApiClient(f"http://127.0.0.1:{port.getHost().port}", token, reactor)
+    feed.stop()
     port.stopListening()
 
 
@@ -87,3 +98,46 @@ async def test_a_viewer_token_is_refused_power_and_says_the_role(region, databas
     assert await run(["power", "on", "n1"], viewer) == 1
     assert capsys.readouterr().err == (
         "pserv: error: this needs the operator role; token 'eyes' has the viewer role\n")
+
+
+class Printed:
+    """The events ``--follow --json`` prints, with a way to wait for them."""
+
+    def __init__(self):
+        self.events, self._waiting = [], []
+
+    def __call__(self, event):
+        self.events.append(event)
+        for count, waiting in list(self._waiting):
+            if len(self.events) >= count:
+                self._waiting.remove((count, waiting))
+                waiting.callback(None)
+
+    def until(self, count):
+        waiting = Deferred()
+        if len(self.events) >= count:
+            waiting.callback(None)
+        else:
+            self._waiting.append((count, waiting))
+        return waiting
+
+
+@pytest_twisted.ensureDeferred
+async def test_follow_reads_the_real_stream(region, database, feed_clock, monkeypatch):
+    """events --follow prints the log so far from the real region's stream, then each new event once stored."""
+    from pserv.client import events
+    from pserv.region.store.events import events_after
+
+    printed = Printed()
+    monkeypatch.setattr(events, "print_json_line", printed)
+    assert await run(["nodes", "add", "--name", "n1", "--power-type", "fake", "--set", "address=b1"], region) == 0
+    before = len(database.run_now(events_after, 0, 100))
+    following = start(["events", "--follow", "--json"], region, Clock())
+    await printed.until(before)
+    assert await run(["power", "on", "n1"], region) == 0
+    feed_clock.advance(POLL_SECONDS)
+    stored = database.run_now(events_after, 0, 100)
+    await printed.until(len(stored))
+    assert printed.events == stored
+    following.cancel()
+    assert await following == 0

@@ -97,3 +97,78 @@ def test_an_interrupt_is_a_plain_cancel(clock):
     assert isinstance(d.result.value, CancelledError)
     d.addErrback(lambda f: None)
     assert clock.getDelayedCalls() == []
+
+
+STREAM = "/api/v1/events/stream"
+
+
+def streaming(api, received, **options) -> Deferred:
+    return Deferred.fromCoroutine(api.stream(STREAM, {"after": 0}, received.append, **options))
+
+
+def test_a_stream_is_handed_over_as_it_comes_and_ends_when_the_region_ends_it(memory_api, memory_http, stub):
+    """stream() asks for an event stream with the token, hands each piece on as it comes, and returns at its end."""
+    from pserv.testing.region_stub import event
+
+    stub.on_stream(STREAM)
+    received = []
+    d = streaming(memory_api, received)
+    memory_http.flush()
+    stub.streams[0].send(event(1))
+    memory_http.flush()
+    assert b"".join(received).startswith(b"retry: 2000\n\nid: 1\n") and not d.called
+    stub.streams[0].end()
+    memory_http.flush()
+    assert d.result is None and stub.requests[0].authorization == f"Bearer {TOKEN}"
+
+
+def test_a_stream_refused_is_the_regions_error(memory_api, memory_http, stub):
+    """An error answer instead of a stream is a ClientError with the region's message and field."""
+    stub.on("GET", STREAM, 404, {"error": "no node 'n9'", "field": "node"})
+    d = streaming(memory_api, [])
+    memory_http.flush()
+    assert (d.result.value.status, d.result.value.field) == (404, "node")
+    d.addErrback(lambda f: None)
+
+
+def test_an_answer_that_is_not_a_stream_is_refused(memory_api, memory_http, stub):
+    """A 200 that is not text/event-stream is not a pserv region's stream."""
+    stub.on("GET", "/api/v1/events", 200, page([]))
+    d = Deferred.fromCoroutine(memory_api.stream("/api/v1/events", None, [].append))
+    memory_http.flush()
+    assert isinstance(d.result.value, ClientError) and "not an event stream" in str(d.result.value)
+    d.addErrback(lambda f: None)
+
+
+def test_cancelling_a_stream_closes_its_connection(memory_api, memory_http, stub, clock):
+    """A cancelled stream (an interrupt) closes the connection and leaves no timer."""
+    from twisted.internet.defer import CancelledError
+
+    stub.on_stream(STREAM)
+    d = streaming(memory_api, [], idle=45)
+    memory_http.flush()
+    d.cancel()
+    memory_http.flush()
+    assert isinstance(d.result.value, CancelledError) and stub.streams[0].gone and clock.getDelayedCalls() == []
+    d.addErrback(lambda f: None)
+
+
+def test_what_receive_raises_ends_the_stream(memory_api, memory_http, stub):
+    """When the receiver raises, the connection is closed and the stream fails with its error."""
+    def refuse(data):
+        raise ClientError(200, "not for me")
+
+    stub.on_stream(STREAM)
+    d = Deferred.fromCoroutine(memory_api.stream(STREAM, None, refuse))
+    memory_http.flush()
+    assert str(d.result.value) == "not for me" and stub.streams[0].gone
+    d.addErrback(lambda f: None)
+
+
+def test_a_stream_that_never_answers_is_unreachable(clock):
+    """The stream's answer must begin within the timeout, as any request's."""
+    api = ApiClient("http://region.test", TOKEN, clock, http=StubTreq(Silent()), timeout=5)
+    d = streaming(api, [])
+    clock.advance(5)
+    assert str(d.result.value) == "no answer from http://region.test in 5 s"
+    d.addErrback(lambda f: None)

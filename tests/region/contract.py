@@ -82,6 +82,10 @@ def check(method: str, template: str, answer: Answer) -> None:
     content = responses[str(answer.status)].get("content")
     if content is None:
         return
+    kind = (answer.header("content-type") or "application/json").split(";")[0]
+    assert kind in content, f"{method} {template} answered {kind}, not one of {sorted(content)}"
+    if kind != "application/json":
+        return
     schema = dict(content["application/json"]["schema"])
     schema = _resolve(schema)
     Draft202012Validator(schema, registry=_REGISTRY).validate(answer.body)

@@ -64,7 +64,8 @@ class Served:
         self.base = f"http://127.0.0.1:{self.port.getHost().port}"
 
     def stop(self):
-        """Stop listening and the database pool."""
+        """End the event streams, stop listening and the database pool."""
+        self.api.feed.stop()
         self.database.stop() if self.database._started else None
         return self.port.stopListening()
 

@@ -410,6 +410,14 @@ async def test_clusters_are_listed(api, engine, moments):
     assert [(c["name"], c["connected"], c["node_count"]) for c in listed.body["items"]] == [("rack-1", False, 1)]
 
 
+@pytest_twisted.ensureDeferred
+async def test_the_event_stream_refuses_in_json_before_it_starts(api):
+    """The event stream answers a missing token and an unknown node as JSON errors (tests/region/test_stream.py streams)."""
+    refused = await api.call("GET", "/api/v1/events/stream", token=None)
+    missing = await api.call("GET", "/api/v1/events/stream", params={"node": "nobody"})
+    assert (refused.status, missing.status, missing.body["field"]) == (401, 404, "node")
+
+
 def row_counts(engine):
     """How many rows every table holds."""
     from sqlalchemy import func, select

@@ -11,7 +11,7 @@ from twisted.internet.task import Clock
 from twisted.web.test.requesthelper import DummyRequest
 
 from pserv.region.auth import (
-    SESSION, TOKEN, CredentialCheck, Forbidden, Unauthorized, check_csrf, form_fields,
+    SESSION, TOKEN, CredentialCheck, Forbidden, Unauthorized, check_csrf, form_fields, form_values,
 )
 from pserv.region.db import Database
 from pserv.region.roles import Role
@@ -140,3 +140,10 @@ def test_form_fields_read_only_urlencoded_bodies():
     assert form_fields(form) == {"a": "2", "b": ""} and form.content.read() == b"a=1&a=2&b="
     assert form_fields(Request(b"POST", {b"content-type": b"application/json"}, body=b"a=1")) == {}
     assert form_fields(Request(b"POST", {b"content-type": b"application/x-www-form-urlencoded"}, body=b"\xff=1")) == {}
+
+
+def test_form_values_keep_every_value_of_a_name():
+    """A name sent many times (a checkbox in many rows) keeps all its values, in order; another body has none."""
+    form = Request(b"POST", {b"content-type": b"application/x-www-form-urlencoded"}, body=b"node=3&node=1&b=")
+    assert form_values(form) == {"node": ["3", "1"], "b": [""]}
+    assert form_values(Request(b"POST", {b"content-type": b"text/plain"}, body=b"node=3")) == {}

@@ -13,7 +13,8 @@ from twisted.web.server import Site
 
 from pserv.region import permissions
 from pserv.region.auth import CredentialCheck
-from pserv.region.endpoints import credential_of, endpoint, page
+from pserv.region.endpoints import credential_of, endpoint, page, streaming
+from pserv.region.errors import Invalid
 from pserv.region.html import render
 from pserv.region.roles import Role
 from pserv.region.routes import Routes
@@ -35,11 +36,33 @@ class Pages:
     async def broken(self, request, who):
         raise RuntimeError(f"a secret-looking failure for {credential_of(request).name}")
 
+    @app.route("/test/stream", methods=["GET"])
+    @streaming
+    async def stream(self, request, who):
+        if request.args.get(b"bad"):
+            raise Invalid("bad: refused before the stream", "bad")
+        return Lines(who, failing=bool(request.args.get(b"fail")))
+
+
+class Lines:
+    """A stream that writes a line and ends (or fails once started)."""
+
+    content_type = b"text/plain"
+
+    def __init__(self, who, failing):
+        self.who, self.failing = who, failing
+
+    async def run(self, request):
+        request.write(f"hello {self.who}\n".encode())
+        if self.failing:
+            raise RuntimeError("the stream broke")
+
 
 @pytest_twisted.async_yield_fixture
 async def pages(served, monkeypatch):
     monkeypatch.setitem(permissions.PERMISSIONS, ("GET", "/test/admin-page"), Role.ADMIN)
     monkeypatch.setitem(permissions.PERMISSIONS, ("GET", "/test/broken"), Role.VIEWER)
+    monkeypatch.setitem(permissions.PERMISSIONS, ("GET", "/test/stream"), Role.VIEWER)
     port = reactor.listenTCP(0, Site(Pages(CredentialCheck(served.database, served.clock)).app.resource()),
                              interface="127.0.0.1")
     yield f"http://127.0.0.1:{port.getHost().port}"
@@ -97,6 +120,23 @@ async def test_an_endpoint_that_fails_is_a_logged_500(served, pages, logged):
     assert (response.code, json.loads(await response.text())) == (500, {"error": "internal error; see the region's log"})
     assert any("secret-looking failure" in repr(e) for e in logged)
     assert not any(token in repr(e) for e in logged)
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_stream_is_admitted_then_written_as_it_comes(served, pages, logged):
+    """A streaming route refuses in JSON before it starts; then it is 200 with its headers, and a failure is logged and ends it."""
+    refused = await treq.get(pages + "/test/stream")
+    assert refused.code == 401 and json.loads(await refused.text())["error"]
+    token = {"Authorization": [f"Bearer {served.token(Role.VIEWER)}"]}
+    bad = await treq.get(pages + "/test/stream?bad=1", headers=token)
+    assert (bad.code, json.loads(await bad.text())) == (400, {"error": "bad: refused before the stream", "field": "bad"})
+    good = await treq.get(pages + "/test/stream", headers=token)
+    assert (good.code, await good.text()) == (200, "hello viewer-token\n")
+    assert [good.headers.getRawHeaders(h)[0] for h in ("content-type", "cache-control", "x-accel-buffering")] == [
+        "text/plain", "no-store", "no"]
+    failed = await treq.get(pages + "/test/stream?fail=1", headers=token)
+    assert (failed.code, await failed.text()) == (200, "hello viewer-token\n")
+    assert any("the stream failed" in str(e.get("log_format")) for e in logged)
 
 
 def test_a_handler_name_collision_is_not_silent():

@@ -37,6 +37,8 @@ BODIES = {
     ("POST", "/api/v1/tokens"): {"name": "new-token", "role": "viewer"},
 }
 FORMS = {("POST", "/login"): {"name": "someone", "password": "a-good-password"}}
+STREAMS = {("GET", "/api/v1/events/stream")}
+"""Routes that answer a stream, open until the client goes: opened, then closed."""
 
 
 def test_every_route_is_in_the_table_and_every_entry_is_a_route():
@@ -109,9 +111,33 @@ async def _seed(served):
     return path, credentials
 
 
+class HungUp(Exception):
+    """The test closes a stream it has seen open."""
+
+
+def _hang_up(data: bytes) -> None:
+    raise HungUp()
+
+
+async def _stream(client, served, route) -> tuple:
+    """Open a stream as ``client``: once it is open, hang up (treq closes the connection when its collector raises)."""
+    headers = dict(client.headers) if client else {}
+    if client and client.token:
+        headers["Authorization"] = [f"Bearer {client.token}"]
+    response = await treq.get(served.base + template(route), headers=headers, unbuffered=True)
+    kind = response.headers.getRawHeaders("content-type", [None])[0]
+    if response.code != 200:
+        return response.code, kind, json.loads(await response.content())
+    with pytest.raises(HungUp):
+        await treq.collect(response, _hang_up)
+    return response.code, kind, None
+
+
 async def _call(client, served, method, route, path):
     """Call ``method route`` as ``client`` (None: no credential): (status, content type, body)."""
     url = template(route).format(**path)
+    if (method, route) in STREAMS:
+        return await _stream(client, served, route)
     if url.startswith("/api/"):
         client = client or served.client()
         params = {"ids": str(path["action"])} if route == "/api/v1/actions" else None

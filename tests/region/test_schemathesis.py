@@ -7,7 +7,10 @@ deterministic (``tests/region/schemathesis.toml``).  A failure prints the
 end of schemathesis's report, which says how to reproduce it.
 
 Loaded from its URL, the document's own operation (``GET
-/api/v1/openapi.json``) is left out by schemathesis; every other one runs.
+/api/v1/openapi.json``) is left out by schemathesis, and the event stream
+(``streamEvents``) by ``schemathesis.toml``: it stays open until the
+client leaves, so schemathesis would wait on it for ever
+(tests/region/test_stream.py tests it).  Every other one runs.
 """
 
 import json
@@ -37,6 +40,10 @@ FOLLOWED = {
 inferred from ``Location``), each with one of these answers: it reaches
 real nodes, actions and batches, and changes, powers, cancels (or finds
 already ended) and deletes them."""
+
+
+LEFT_OUT = {"GET /api/v1/openapi.json", "GET /api/v1/events/stream"}
+"""Operations schemathesis does not run: the document's own, and the stream (see above)."""
 
 
 REACHED_ANYHOW = {"POST /api/v1/actions/{action}/cancel", "GET /api/v1/batches/{batch}"}
@@ -95,7 +102,7 @@ async def test_schemathesis_finds_nothing(tmp_path):
     finally:
         await region.kill("TERM")
     assert code == 0, report[-8000:]
-    assert f"Tested: {len(operations()) - 1}" in report and "No issues found" in report, report[-3000:]
+    assert f"Tested: {len(operations()) - len(LEFT_OUT)}" in report and "No issues found" in report, report[-3000:]
     generated = int(re.search(r"(\d+) generated", report).group(1))
     assert generated >= 800, report[-3000:]
     seen = followed(tmp_path / "reports")

@@ -74,6 +74,29 @@ async def test_sweep_fails_stuck_actions(tmp_path):
     assert status == "failed"
 
 
+@pytest_twisted.ensureDeferred
+async def test_the_region_feeds_its_streams_on_its_clock_and_ends_them_when_it_stops(tmp_path):
+    """The region's API streams from the region's own feed, polled on its clock; stopping ends every stream."""
+    import treq
+
+    config = RegionConfig(data_dir=tmp_path, listen="127.0.0.1:0", rpc_listen="127.0.0.1:0")
+    token = initialize(config)
+    clock = Clock()
+    region = Region(config, reactor, clock)
+    region.start()
+    try:
+        assert region.api.feed is region.feed and region.feed.clock is clock
+        url = f"http://127.0.0.1:{region.port.getHost().port}/api/v1/events/stream"
+        response = await treq.get(url, headers={"Authorization": [f"Bearer {token}"]}, unbuffered=True)
+        body = []
+        ended = treq.collect(response, body.append)
+        assert response.code == 200 and region.feed.listeners and region.feed.next_poll is not None
+    finally:
+        await region.stop()
+    await ended
+    assert b"".join(body) == b"retry: 2000\n\n" and region.feed.listeners == [] and not region.feed.polling
+
+
 def test_importing_the_region_loads_no_bmc_library():
     """Importing the region's service and API, in a fresh interpreter, loads no BMC library and no pyOpenSSL."""
     done = subprocess.run([sys.executable, "-c", NO_DRIVER_CODE], capture_output=True, text=True, timeout=60)

@@ -168,6 +168,22 @@ def test_query_integers_are_plain_digits():
             CONTRACT.query("listNodes", request_with(limit=text))
 
 
+def test_an_integer_header_is_read_as_an_integer_argument_is():
+    """Last-Event-ID is converted to an integer and bounded by its schema, a bad one refused naming it."""
+    def request(value=None):
+        request = request_with()
+        if value is not None:
+            request.requestHeaders.setRawHeaders(b"last-event-id", [value.encode()])
+        return request
+
+    assert CONTRACT.header("streamEvents", request("42"), "Last-Event-ID") == 42
+    assert CONTRACT.header("streamEvents", request(), "Last-Event-ID") is None
+    for bad in ["x", "-1", "", " 5", str(MAX_ID + 1)]:
+        with pytest.raises(Invalid) as caught:
+            CONTRACT.header("streamEvents", request(bad), "Last-Event-ID")
+        assert caught.value.field == "Last-Event-ID", bad
+
+
 def test_a_final_dollar_ends_the_text():
     """A pattern's final $ ends the text as in ECMA 262, not before a final newline as in Python."""
     assert ecma("^a$").search("a") and not ecma("^a$").search("a\n")

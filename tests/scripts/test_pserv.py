@@ -208,11 +208,10 @@ async def test_follow_ends_on_sigint_with_0(region_url, stub, tmp_path):
     """events --follow as a process stops on SIGINT with exit 0 and no traceback."""
     from twisted.internet import reactor
 
-    stub.on("GET", "/api/v1/events", 200, page([event(1)]))
-    stub.on("GET", "/api/v1/events", 200, page([]))
+    stub.on_stream("/api/v1/events/stream", event(1))
     process = Collect()
     argv = [sys.executable, "-m", "pserv.scripts.pserv", "--url", region_url, "--token", TOKEN,
-            "events", "--follow", "--interval", "0.05"]
+            "events", "--follow"]
     transport = reactor.spawnProcess(process, sys.executable, argv, env=environment(tmp_path), path=ROOT)
     await process.first_line
     transport.signalProcess(signal.SIGINT)

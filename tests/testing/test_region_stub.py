@@ -72,6 +72,34 @@ def test_an_id_argument_is_an_integer(memory_api, stub):
     assert stub.violations == []
 
 
+def test_an_event_stream_is_canned_only_where_the_contract_has_one():
+    """A streamed answer is refused where the contract answers JSON, and its events must be Events."""
+    StubRegion().on_stream("/api/v1/events/stream", event(1))
+    with pytest.raises(ContractError, match="is not an event stream"):
+        StubRegion().on_stream("/api/v1/events")
+    with pytest.raises(ContractError, match="has no body"):
+        StubRegion().on("GET", "/api/v1/events/stream", 200, page([]))
+    with pytest.raises(ContractError, match="is a required property"):
+        StubRegion().on_stream("/api/v1/events/stream", {"id": 1})
+
+
+def test_a_stream_is_held_open_for_the_test(memory_api, memory_http, stub):
+    """A streamed answer sends its events at once, more when told, and records the Last-Event-ID asked for."""
+    from twisted.internet.defer import Deferred
+
+    stub.on_stream("/api/v1/events/stream", event(1))
+    received = []
+    d = Deferred.fromCoroutine(memory_api.stream("/api/v1/events/stream", {"after": 0}, received.append,
+                                                 headers={"Last-Event-ID": "0"}))
+    stub.streams[0].send(event(2))
+    memory_http.flush()
+    assert b"".join(received).count(b"event: event\n") == 2 and b"".join(received).startswith(b"retry: 2000\n\n")
+    assert stub.requests[0].last_event_id == "0" and stub.violations == []
+    stub.streams[0].end()
+    memory_http.flush()
+    assert d.result is None and stub.streams[0].gone
+
+
 def test_an_array_argument_is_checked_item_by_item(memory_api, stub):
     """ids=1,2 is two ids the contract allows; ids=1,x is a recorded violation."""
     from twisted.internet.defer import Deferred

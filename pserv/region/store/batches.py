@@ -78,6 +78,23 @@ def bulk_preview(
             "change": len(nodes) - unchanged, "unchanged": unchanged}
 
 
+def bulk_names(
+    connection: Connection, refs: Iterable[int] | None, filters: Mapping[str, str] | None, limit: int = 20,
+) -> list[str]:
+    """
+    The names of the first ``limit`` nodes (in id order) of a bulk request
+    by node ids ``refs``, else by ``filters``: for a person to see which
+    nodes a preview is about.  Ids of no node are left out.
+    """
+    table = schema.nodes
+    if refs is not None:
+        wanted = [i for i in refs if 0 < i <= MAX_ID]
+        condition = [table.c.id.in_(wanted)] if wanted else [false()]
+    else:
+        condition = node_filter(filters or {})
+    return list(connection.execute(select(table.c.name).where(*condition).order_by(table.c.id).limit(limit)).scalars())
+
+
 def record_batch(
     connection: Connection, kind: str, requested_by: str, reason: str | None, now: datetime,
     action_ids: Iterable[int],
@@ -105,6 +122,35 @@ def get_batch(connection: Connection, batch_id: int) -> dict[str, Any]:
     row = one_row(connection, select(table).where(table.c.id == batch_id if batch_id <= MAX_ID else false()),
                   f"no batch {batch_id}", "batch")
     return _batch_json(row, _statuses(connection, row.id))
+
+
+def batch_actions(connection: Connection, batch_id: int, limit: int = 100) -> list[dict[str, Any]]:
+    """
+    The first ``limit`` actions of the batch ``batch_id``, in their nodes'
+    id order (as the request made them), each as the API shows an
+    action with its node's ``node_name``, and ``coalesced``: whether it is
+    an action already in play that this request joined (asked before it,
+    or by someone else) rather than one it made.
+    """
+    from pserv.region.store.actions import action_json  # (actions imports this module)
+
+    links, actions, nodes, batches = (schema.power_batch_actions, schema.power_actions, schema.nodes,
+                                      schema.power_batches)
+    query = (
+        select(actions, nodes.c.name.label("node_name"), batches.c.created_at.label("batch_at"),
+               batches.c.requested_by.label("batch_by"))
+        .select_from(links.join(actions, actions.c.id == links.c.action_id)
+                     .join(nodes, nodes.c.id == actions.c.node_id)
+                     .join(batches, batches.c.id == links.c.batch_id))
+        .where(links.c.batch_id == batch_id if batch_id <= MAX_ID else false())
+        .order_by(actions.c.node_id, actions.c.id)
+        .limit(limit)
+    )
+    return [
+        {**action_json(row), "node_name": row.node_name,
+         "coalesced": row.requested_at != row.batch_at or row.requested_by != row.batch_by}
+        for row in connection.execute(query).all()
+    ]
 
 
 def _statuses(connection: Connection, batch_id: int) -> dict[str, int]:

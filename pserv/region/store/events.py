@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Connection, Row
 
 from pserv.region import schema
@@ -57,3 +57,43 @@ def list_events(
     if before is not None:
         query = query.where(table.c.id < before)
     return page(connection.execute(query).all(), limit, event_json)
+
+
+def newest_event_id(connection: Connection) -> int:
+    """The largest event id stored, or 0 when the log is empty."""
+    return connection.execute(select(func.max(schema.events.c.id))).scalar() or 0
+
+
+def events_after(
+    connection: Connection,
+    after: int,
+    limit: int,
+    *,
+    through: int | None = None,
+    node: int | None = None,
+    since: datetime | None = None,
+) -> list[dict[str, Any]]:
+    """
+    Up to ``limit`` events with an id above ``after`` (and at most
+    ``through``), oldest first, as the API shows them; ``node`` (an id)
+    and ``since`` narrow them.  The event stream's feed and backlog read
+    the log with it.
+    """
+    table = schema.events
+    query = select(table).where(table.c.id > after).order_by(table.c.id).limit(limit)
+    if through is not None:
+        query = query.where(table.c.id <= through)
+    if node is not None:
+        query = query.where(table.c.node_id == node)
+    if since is not None:
+        query = query.where(table.c.at >= utc(since))
+    return [event_json(row) for row in connection.execute(query)]
+
+
+def node_id(connection: Connection, node: str) -> int:
+    """
+    The id of the node ``node`` names (its id or its name), for a filter.
+
+    :raises NotFound: when there is none.
+    """
+    return find(connection, node).id

@@ -1,5 +1,6 @@
 """
-How the pages show times, ages and durations, and where a node's page is:
+How the pages show times, ages and durations, counts of nodes, and where
+a node's page is:
 Jinja2 filters (registered by :func:`pserv.region.html.environment`).
 Ages are measured against the region's clock, which each page passes as
 ``now``.
@@ -84,7 +85,12 @@ def words(value: str | None) -> str:
     return "" if value is None else value.replace("_", " ")
 
 
-FILTERS = {"ago": ago, "took": took, "when": when, "node_path": node_path, "words": words}
+def node_count(count: int) -> str:
+    """How many nodes, in words: ``12 nodes``, ``1 node``."""
+    return f"{count} node" + ("" if count == 1 else "s")
+
+
+FILTERS = {"ago": ago, "took": took, "when": when, "node_path": node_path, "words": words, "node_count": node_count}
 """The filters the templates use."""
 
 TESTS = {"stale": stale}

@@ -1,11 +1,18 @@
 """
 A node's page, ``GET /nodes/<node>`` (id or name): what it is and how
 its power stands, its settings (a secret only as "set" or "not set"), the
-power buttons and a cancel for what is in play, its actions and events,
-newest first, in pages.  ``POST /nodes/<node>/power`` (form field
-``action``) requests power and ``POST /actions/<int:action>/cancel``
+power buttons and a cancel for what is in play, its actions (who asked,
+why, when, how long it took, how it ended) and events, newest first, in
+pages.  ``POST /nodes/<node>/power`` (form fields ``action`` and an
+optional ``reason``) requests power and ``POST /actions/<int:action>/cancel``
 cancels, each as the API does (:class:`~pserv.region.operations.Operations`),
-then back to the page.
+then back to the page; a refused reason shows the page again with the
+error next to its field.
+
+The page is live (:mod:`pserv.region.ui.live`): ``GET
+/nodes/<node>/panels`` renders just its changing parts (the power facts,
+the actions, the events; the same pages of them), which the script swaps
+in when the node's events come.
 
 A mixin: the class serving it has ``database``, ``access``, ``contract``,
 ``power_types``, ``now()`` and :class:`~pserv.region.operations.Operations`.
@@ -20,18 +27,23 @@ from pserv.power.settings import REDACTED
 from pserv.power.states import ActionKind
 from pserv.region.auth import Credential, form_fields
 from pserv.region.endpoints import page, redirect
+from pserv.region.errors import RegionError
 from pserv.region.login import local_path
 from pserv.region.permissions import allowed
 from pserv.region.routes import Routes
 from pserv.region.store import node_pages
+from pserv.region.ui.live import Live, newest_then
 from pserv.region.ui.settings_form import find_type
-from pserv.region.ui.view import arg, show, whole_number
+from pserv.region.ui.view import arg, link, show, whole_number
 
 PAGE = 20
 """Actions, and events, on one page."""
 
 CONFIRM = {ActionKind.OFF.value: "Switch {name} off now?", ActionKind.CYCLE.value: "Power-cycle {name} now?"}
 """The destructive buttons, and what the script asks before sending them."""
+
+POWER_ROUTE = ("POST", "/nodes/<node>/power")
+"""The permission the power form stands for."""
 
 
 class NodePages:
@@ -42,26 +54,28 @@ class NodePages:
     @routes.route("/nodes/<node>", methods=["GET"])
     @page
     async def node_page(self, request: Any, credential: Credential, node: str) -> bytes:
-        actions_before = whole_number(arg(request, "actions_before"), "actions_before")
-        events_before = whole_number(arg(request, "events_before"), "events_before")
-        view = await self.database.run(node_pages.node_view, node, PAGE, actions_before, events_before)
-        shown = view["node"]
-        role = credential.role
-        return show(
-            request, "node.html", credential, self.now(), section="nodes", view=view, node=shown,
-            settings=shown_settings(self.power_types.describe(), shown["power_type"], shown["power_parameters"]),
-            kinds=[k.value for k in ActionKind], confirm=CONFIRM,
-            can_power=allowed(role, "POST", "/nodes/<node>/power"),
-            can_cancel=allowed(role, "POST", "/actions/<int:action>/cancel"),
-            can_edit=allowed(role, "GET", "/nodes/<node>/edit"),
-        )
+        return await self._node_page(request, credential, node)
+
+    @routes.route("/nodes/<node>/panels", methods=["GET"])
+    @page
+    async def node_panels(self, request: Any, credential: Credential, node: str) -> bytes:
+        _, view, _ = await self._node_view(request, node)
+        context = self._node_context(credential, view)
+        return show(request, "node_panels.html", credential, self.now(), **context)
 
     @routes.route("/nodes/<node>/power", methods=["POST"])
     @page
     async def power_button(self, request: Any, credential: Credential, node: str) -> bytes:
         fields = form_fields(request)
-        body = self.contract.body("PowerRequest", {"action": fields.get("action", "")})
-        await self.ask_for_power(node, body["action"], credential.name)
+        reason = fields.get("reason", "").strip()
+        asked = {"action": fields.get("action", ""), **({"reason": reason} if reason else {})}
+        try:
+            body = self.contract.body("PowerRequest", asked)
+            await self.ask_for_power(node, body["action"], credential.name, reason=body.get("reason"))
+        except RegionError as e:
+            if e.field != "reason":
+                raise
+            return await self._node_page(request, credential, node, e.status, {"reason": e.message}, reason)
         return redirect(request, f"/nodes/{quote(node, safe='')}")
 
     @routes.route("/actions/<int:action>/cancel", methods=["POST"])
@@ -70,6 +84,32 @@ class NodePages:
         result, _ = await self.withdraw_action(action, credential.name)
         back = local_path(form_fields(request).get("next"))
         return redirect(request, back if back.startswith("/nodes/") else f"/nodes/{result['node']}")
+
+    async def _node_page(self, request: Any, credential: Credential, node: str, status: int = 200,
+                         errors: Mapping[str, str] | None = None, typed_reason: str = "") -> bytes:
+        """The node's page; ``errors`` (by field) and ``typed_reason`` for its power form refused."""
+        newest, view, paged = await self._node_view(request, node)
+        shown = view["node"]
+        panels = link(f"/nodes/{shown['id']}/panels", paged)
+        return show(
+            request, "node.html", credential, self.now(), status, section="nodes",
+            settings=shown_settings(self.power_types.describe(), shown["power_type"], shown["power_parameters"]),
+            kinds=[k.value for k in ActionKind], confirm=CONFIRM, can_power=allowed(credential.role, *POWER_ROUTE),
+            can_edit=allowed(credential.role, "GET", "/nodes/<node>/edit"), errors=errors or {},
+            typed_reason=typed_reason, live=Live("node", newest, panels, shown["id"]),
+            **self._node_context(credential, view),
+        )
+
+    async def _node_view(self, request: Any, node: str) -> tuple[int, dict[str, Any], dict[str, int | None]]:
+        """The newest event id, the node's view, and the pages of its actions and events asked for."""
+        paged = {name: whole_number(arg(request, name), name) for name in ("actions_before", "events_before")}
+        newest, view = await self.database.run(newest_then, node_pages.node_view, node, PAGE, *paged.values())
+        return newest, view, paged
+
+    def _node_context(self, credential: Credential, view: dict[str, Any]) -> dict[str, Any]:
+        """What the node page and its panels both show."""
+        return {"view": view, "node": view["node"],
+                "can_cancel": allowed(credential.role, "POST", "/actions/<int:action>/cancel")}
 
 
 def shown_settings(described: list[dict[str, Any]], power_type: str,

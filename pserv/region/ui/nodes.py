@@ -5,7 +5,9 @@ failure; filtered (``cluster``, ``power_type``, ``power_state``,
 ``desired_power_state``), searched (``q``, part of the name), sorted
 (``sort``: a column, ``-`` first for descending) and in pages of 50
 (``page``).  ``GET /nodes/rows?ids=1,2`` renders just those nodes' rows,
-with the same macro, for a script to refresh them in place.
+with the same macro, for a script to refresh them in place: the page is
+live (:mod:`pserv.region.ui.live`), and ``/static/pserv.js`` fetches the
+rows of the nodes events name.
 
 The table sits in the bulk form (``POST /power/preview``): a checkbox per
 row (``node``, its id), ``all_matching`` (every node the filter matches,
@@ -27,14 +29,15 @@ from pserv.region.permissions import allowed
 from pserv.region.routes import Routes
 from pserv.region.store import node_pages
 from pserv.region.store.nodes import NODE_FILTERS
+from pserv.region.ui.live import Live, newest_then
 from pserv.region.ui.view import arg, link, show, whole_number
 
 MOST_ROWS = 500
 """The most node ids ``/nodes/rows`` takes at once."""
 
-BULK_ROUTE = ("POST", "/api/v1/power")
-"""The permission the bulk form's buttons stand for (the bulk form's own
-routes check the same role)."""
+BULK_ROUTE = ("POST", "/power")
+"""The permission the bulk form's buttons stand for: the confirmed bulk
+request (:mod:`pserv.region.ui.bulk`)."""
 
 
 def can_power(credential: Credential | None) -> bool:
@@ -54,13 +57,14 @@ class NodesPages:
         sort = arg(request, "sort") or "name"
         descending, key = sort.startswith("-"), sort.removeprefix("-")
         number = whole_number(arg(request, "page"), "page", 1)
-        view = await self.database.run(node_pages.nodes_view, filters, key, descending, number)
+        newest, view = await self.database.run(newest_then, node_pages.nodes_view, filters, key, descending, number)
         args = {**filters, "sort": sort if sort != "name" else None}
         return show(
             request, "nodes.html", credential, self.now(), view=view, filters=filters, sort=key,
             descending=descending, args=args, link=link, power_types=list(self.power_types),
             states=[s.value for s in PowerState], kinds=[k.value for k in ActionKind],
             can_power=can_power(credential), can_add=allowed(credential.role, "GET", "/nodes/new"),
+            live=Live("nodes", newest, "/nodes/rows"),
         )
 
     @routes.route("/nodes/rows", methods=["GET"])

@@ -8,7 +8,7 @@ from sqlalchemy import func, select, update
 from pserv.region import schema
 from pserv.region.errors import Conflict, NotFound
 from pserv.region.store.actions import request_bulk, request_power
-from pserv.region.store.batches import bulk_nodes, bulk_preview, get_batch
+from pserv.region.store.batches import batch_actions, bulk_names, bulk_nodes, bulk_preview, get_batch
 from pserv.region.store.nodes import create_node, delete_node
 from pserv.testing.fake_driver import POWER_TYPES_WITH_FAKE
 
@@ -76,6 +76,14 @@ def test_bulk_nodes_in_id_order_once_each(run, moments, three):
     assert [row.id for row in run(bulk_nodes, ["n-new", ids[0], "n-on", str(ids[1])], None)] == ids
 
 
+def test_bulk_names_are_the_first_nodes_in_id_order(run, moments, three):
+    """The names of the first nodes named by ids or matched by a filter, in id order; ids of nothing left out."""
+    ids = [n["id"] for n in three]
+    assert run(bulk_names, [ids[2], ids[0], 2**40], None) == ["n-on", "n-new"]
+    assert run(bulk_names, None, {"q": "n-"}, 2) == ["n-on", "n-off"]
+    assert run(bulk_names, None, {"power_state": "on"}) == ["n-on"] and run(bulk_names, [2**40], None) == []
+
+
 def test_a_bulk_request_is_a_batch(run, moments, three):
     """A real bulk request records a batch: its kind, requester, reason, time, size, all its actions pending."""
     batch_id, actions = run(request_bulk, None, {"cluster": "rack-1"}, "on", "alice", moments(5), reason="rack move")
@@ -123,6 +131,23 @@ def test_a_deleted_node_leaves_its_batch(run, moments, three):
     run(delete_node, "n-on", moments())
     batch = run(get_batch, batch_id)
     assert batch["size"] == 2 and sum(batch["counts"].values()) == 1 and batch["counts"]["pending"] == 1
+
+
+def test_a_batch_lists_its_actions_with_their_nodes(run, moments, three):
+    """A batch's actions come in id order with their node's name; one it joined is marked coalesced."""
+    outstanding, _ = run(request_power, "n-off", "on", "a", moments(1))
+    batch_id, made = run(request_bulk, None, {"cluster": "rack-1"}, "on", "b", moments(2), reason="rack move")
+    listed = run(batch_actions, batch_id)
+    assert [(a["id"], a["node_name"], a["coalesced"]) for a in listed] == [
+        (made[0]["id"], "n-on", False), (outstanding["id"], "n-off", True), (made[2]["id"], "n-new", False)]
+    assert listed[0]["reason"] == "rack move" and listed[1]["requested_by"] == "a"
+    assert [a["node_name"] for a in run(batch_actions, batch_id, 2)] == ["n-on", "n-off"]
+
+
+@pytest.mark.parametrize("batch_id", [1, 2**40])
+def test_no_such_batch_lists_no_action(run, batch_id):
+    """A batch id that names nothing lists nothing."""
+    assert run(batch_actions, batch_id) == []
 
 
 @pytest.mark.parametrize("batch_id", [1, 2**31 - 1, 2**31, 2**40])

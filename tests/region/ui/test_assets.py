@@ -34,3 +34,10 @@ def test_the_pages_need_no_inline_script_or_style():
         text = path.read_text()
         assert not re.search(r"<script(?![^>]*\bsrc=)", text), path
         assert not re.search(r"<style|\sstyle=|\son[a-z]+=", text), path
+
+
+@pytest.mark.parametrize("name", ["pserv.css", "pserv.js"])
+def test_the_static_files_load_nothing_from_elsewhere(name):
+    """The stylesheet and the script name no other site: no URL with a scheme, no protocol-relative one, no import."""
+    text = asset(name).body.decode()
+    assert not re.search(r"\b[a-z]+://|[\"'(]//|@import", text), name

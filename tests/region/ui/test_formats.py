@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pytest
 
-from pserv.region.ui.formats import STALE_AFTER, ago, node_path, span, stale, took, when, words
+from pserv.region.ui.formats import STALE_AFTER, ago, node_count, node_path, span, stale, took, when, words
 
 NOW = datetime(2026, 11, 22, 12, 0, 0)
 
@@ -37,3 +37,8 @@ def test_durations_times_paths_and_words():
     assert node_path({"id": 7, "name": "node-7"}) == "/nodes/node-7"
     assert node_path({"id": 7, "name": "new"}) == "/nodes/7" and node_path({"id": 8, "name": "rows"}) == "/nodes/8"
     assert words("soft_off") == "soft off" and words(None) == ""
+
+
+def test_node_counts_in_words():
+    """A count of nodes says node or nodes as it should."""
+    assert [node_count(n) for n in (0, 1, 2)] == ["0 nodes", "1 node", "2 nodes"]

@@ -4,13 +4,15 @@ PostgreSQL: a node's page for each role, its settings without secrets,
 its actions and events, and its power and cancel buttons.
 """
 
+import pytest
 import pytest_twisted
 
 from pserv.power.types import POWER_TYPES
 from pserv.region.roles import Role
 from pserv.region.store.actions import list_node_actions, request_power
+from pserv.region.store.events import list_events
 from pserv.region.ui.node import shown_settings
-from tests.region.ui.pages import add_node, get, post
+from tests.region.ui.pages import add_node, get, parse, post
 
 SECRET = "s3cret-bmc-password"
 
@@ -51,6 +53,38 @@ async def test_an_operator_asks_for_power_with_a_button(served):
     assert (answer.status, answer.header("location")) == (303, "/nodes/node-1")
     [action] = actions_of(served)
     assert (action["kind"], action["requested_by"]) == ("off", "operator-user")
+
+
+@pytest_twisted.ensureDeferred
+async def test_the_reason_is_kept_and_shown(served):
+    """The power form's reason (trimmed) is stored with the action, and its row says who, why, when and how it ended."""
+    add_node(served, "node-1")
+    session = served.session(Role.OPERATOR)
+    await post(served, "/nodes/node-1/power", {"action": "cycle", "reason": "  kernel update  "}, session)
+    await post(served, "/nodes/node-1/power", {"action": "query", "reason": ""}, session)
+    query, cycle = actions_of(served)
+    assert (cycle["reason"], query["reason"]) == ("kernel update", None)
+    page = (await get(served, "/nodes/node-1", session)).html
+    row = page.one("section", id="actions").one("tr", data_action=str(cycle["id"]))
+    assert row.one("td", data_field="reason").text() == "kernel update" and "operator-user" in row.text()
+    assert row.one("time").attrs["datetime"] == cycle["requested_at"] and "in play" in row.text()
+    other = page.one("section", id="actions").one("tr", data_action=str(query["id"]))
+    assert other.one("td", data_field="reason").text() == "none given"
+    headings = [th.text() for th in page.one("section", id="actions").one("thead").all("th")]
+    assert headings == ["Action", "Kind", "Asked by", "Why", "Asked", "Took", "Status", "How it ended"]
+
+
+@pytest.mark.parametrize("reason", ["x" * 501, "tab\there"])
+@pytest_twisted.ensureDeferred
+async def test_a_bad_reason_is_shown_next_to_its_field(served, reason):
+    """A reason the store would refuse is a 400 node page with the error at its field, the text kept; no action."""
+    add_node(served, "node-1")
+    session = served.session(Role.OPERATOR)
+    answer = await post(served, "/nodes/node-1/power", {"action": "off", "reason": reason}, session)
+    assert answer.status == 400 and actions_of(served) == []
+    field = answer.html.one("section", id="power").one("input", id="reason")
+    assert field.attrs["value"] == reason and field.attrs["aria-invalid"] == "true"
+    assert answer.html.one("p", id="error-reason").text().startswith("reason:")
 
 
 @pytest_twisted.ensureDeferred
@@ -123,6 +157,29 @@ async def test_events_and_actions_come_in_pages_newest_first(served):
     rest = (await get(served, older.split("#")[0], session)).html
     every = [a["id"] for a in actions_of(served)]
     assert ids == every[:20] and [int(r.attrs["data-action"]) for r in rest.all("tr", data_action=True)] == every[20:]
+
+
+@pytest_twisted.ensureDeferred
+async def test_the_page_is_live_and_its_panels_are_its_parts(served):
+    """The page names its stream after its newest event; /panels renders its facts, actions and events alone."""
+    node = add_node(served, "node-1")
+    served.database.run_now(request_power, "node-1", "on", "alice", served.api.now())
+    session = served.session(Role.OPERATOR)
+    page = (await get(served, "/nodes/node-1?events_before=999", session)).html
+    [newest] = [e["id"] for e in served.database.run_now(list_events, None, None, 1, None, order="desc")[0]]
+    main = page.one("main")
+    assert (main.attrs["data-live"], main.attrs["data-node-id"], main.attrs["data-last-event"]) == (
+        "node", str(node["id"]), str(newest))
+    assert main.attrs["data-refresh"] == f"/nodes/{node['id']}/panels?events_before=999"
+    assert main.attrs["data-stream"] == f"/api/v1/events/stream?after={newest}&coalesce=node&node={node['id']}"
+    assert page.one("span", id="live").attrs["data-state"] == "off"
+    answer = await get(served, main.attrs["data-refresh"], session)
+    assert answer.status == 200 and answer.header("content-type") == "text/html; charset=utf-8"
+    panels = parse(answer.text)
+    for part in ("facts", "actions", "events"):
+        assert panels.one(id=part) == page.one(id=part), part
+    assert not panels.all("main") and not panels.all("section", id="power")
+    assert (await get(served, "/nodes/gone/panels", session)).status == 404
 
 
 def test_shown_settings_never_hold_a_secret():

@@ -11,6 +11,7 @@ from pserv.power.types import POWER_TYPES
 from pserv.region.roles import Role
 from pserv.region.store.nodes import get_node, list_nodes
 from pserv.region.store.node_pages import nodes_view
+from pserv.region.ui.node_form import differences
 from tests.region.ui.pages import add_node, get, post
 
 SECRET = "s3cret-bmc-password"
@@ -166,3 +167,66 @@ async def test_an_edit_can_choose_another_power_type(served):
     assert (await post(served, "/nodes/node-1/edit", fields, session)).status == 303
     node = served.database.run_now(list_nodes, {}, 10, None)[0][0]
     assert (node["power_type"], node["power_parameters"]) == ("manual", {"instructions": "press"})
+
+
+@pytest_twisted.ensureDeferred
+async def test_an_edit_of_a_node_changed_meanwhile_is_shown_again_and_writes_nothing(served):
+    """Saving a form read at version 1 after someone made version 2 is a 409 form: what differs, what was typed kept."""
+    from pserv.region.store.nodes import power_settings, update_node
+
+    add_node(served, "node-1", "ipmi", address="10.0.0.1", password=SECRET)
+    session = served.session(Role.OPERATOR)
+    opened = (await get(served, "/nodes/node-1/edit", session)).html
+    assert opened.one("input", name="version").attrs["value"] == "1"
+    theirs = served.database.run_now(update_node, "node-1", {
+        "drift_policy": "enforce", "power_type": "ipmi", "power_parameters": {"address": "10.0.0.1", "port": 624}},
+        served.api.now())
+    assert theirs["version"] == 2
+    mine = {**IPMI, "cluster": "rack-1", "power_parameters.address": "10.0.0.5", "version": "1"}
+    answer = await post(served, "/nodes/node-1/edit", mine, session)
+    assert answer.status == 409 and SECRET not in answer.text
+    assert served.database.run_now(get_node, "node-1") == theirs
+    notice = answer.html.one("div", id="conflict")
+    assert notice.attrs["role"] == "alert"
+    assert "Someone changed this node since you opened the form" in notice.text()
+    assert "version 1; it is now version 2" in notice.text()
+    differ = {r.attrs["data-field"]: (r.one("td", data_value="now").text(), r.one("td", data_value="yours").text())
+              for r in notice.all("tr", data_field=True)}
+    assert differ == {"drift_policy": ("enforce", "observe"), "power_parameters.port": ("624", "623"),
+                      "power_parameters.address": ("10.0.0.1", "10.0.0.5")}
+    form = answer.html.one("form", id="node-form")
+    assert form.one("input", name="version").attrs["value"] == "2"
+    assert form.one("input", id="power_parameters.address").attrs["value"] == "10.0.0.5"
+    assert form.one("select", id="drift_policy").one("option", selected=True).attrs["value"] == "observe"
+    again = await post(served, "/nodes/node-1/edit", {**mine, "version": "2"}, session)
+    assert (again.status, again.header("location")) == (303, "/nodes/node-1")
+    kind, settings = served.database.run_now(power_settings, "node-1")
+    assert (settings["address"], settings["port"], settings["password"]) == ("10.0.0.5", 623, SECRET)
+    assert served.database.run_now(get_node, "node-1")["version"] == 3
+
+
+@pytest_twisted.ensureDeferred
+async def test_an_edit_with_a_version_that_is_none_is_refused(served):
+    """version=abc is a 400 form naming version; without a version at all the edit applies as before."""
+    before = add_node(served, "node-1", "ipmi", address="10.0.0.1")
+    session = served.session(Role.OPERATOR)
+    bad = await post(served, "/nodes/node-1/edit", {**IPMI, "version": "abc"}, session)
+    assert bad.status == 400 and "version:" in bad.html.one("div", role="alert").text()
+    assert served.database.run_now(get_node, "node-1") == before
+    assert (await post(served, "/nodes/node-1/edit", IPMI, session)).status == 303
+
+
+def test_differences_leave_secrets_out_and_count_an_empty_setting_as_its_default():
+    """Only fields that differ are listed; an empty port is its default 623; a secret is never compared."""
+    [ipmi] = [d for d in POWER_TYPES.describe() if d["name"] == "ipmi"]
+    now = {"name": "n", "cluster": None, "drift_policy": "observe", "power_type": "ipmi",
+           "power_parameters": {"address": "a", "port": 623, "password": "set"}}
+    form = {"name": "n", "cluster": "", "drift_policy": "observe", "power_parameters.address": "a",
+            "power_parameters.port": "", "power_parameters.password": "other"}
+    assert differences(now, ipmi, form) == []
+    assert differences(now, ipmi, {**form, "name": "m", "cluster": "rack-2"}) == [
+        {"field": "name", "label": "Name", "now": "n", "yours": "m"},
+        {"field": "cluster", "label": "Cluster", "now": "none", "yours": "rack-2"}]
+    [manual] = [d for d in POWER_TYPES.describe() if d["name"] == "manual"]
+    assert differences(now, manual, form) == [
+        {"field": "power_type", "label": "Power type", "now": "ipmi", "yours": "manual"}]

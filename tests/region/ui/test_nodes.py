@@ -9,7 +9,9 @@ import pytest_twisted
 
 from pserv.region.roles import Role
 from pserv.region.store.actions import request_power
-from pserv.region.ui.nodes import node_ids
+from pserv.region.permissions import PERMISSIONS
+from pserv.region.store.events import list_events
+from pserv.region.ui.nodes import BULK_ROUTE, node_ids
 from pserv.region.errors import Invalid
 from tests.region.ui.pages import add_node, get, observe, parse
 
@@ -160,6 +162,24 @@ async def test_rows_are_the_same_rows_the_page_shows(served):
     assert [r.attrs["data-node"] for r in rows] == [str(two["id"]), str(one["id"])]
     for row in rows:
         assert row == page.one("tr", data_node=row.attrs["data-node"])
+
+
+@pytest_twisted.ensureDeferred
+async def test_the_page_is_live_from_its_newest_event(served):
+    """<main> names the stream after the newest event the page shows and the rows' path; the indicator starts off."""
+    add_node(served, "node-1")
+    served.database.run_now(request_power, "node-1", "on", "alice", served.api.now())
+    session = served.session(Role.VIEWER)
+    [newest] = [e["id"] for e in served.database.run_now(list_events, None, None, 1, None, order="desc")[0]]
+    page = (await get(served, "/nodes", session)).html
+    main = page.one("main")
+    assert (main.attrs["data-live"], main.attrs["data-last-event"], main.attrs["data-refresh"]) == (
+        "nodes", str(newest), "/nodes/rows")
+    assert main.attrs["data-stream"] == f"/api/v1/events/stream?after={newest}&coalesce=node"
+    live = page.one("span", id="live")
+    assert live.attrs["data-state"] == "off" and "hidden" in live.attrs and live.attrs["role"] == "status"
+    assert "hidden" in page.one("p", id="list-changed").attrs
+    assert BULK_ROUTE == ("POST", "/power") and PERMISSIONS[BULK_ROUTE] is Role.OPERATOR
 
 
 def test_node_ids():
