@@ -54,7 +54,12 @@ def report_running(connection: Connection, cluster: str, action_id: int, now: da
     The cluster started the action.  :return: whether anything changed.
     """
     found = _owned_action(connection, cluster, action_id, now)
-    return found is not None and bool(move(connection, [action_id], ActionStatus.RUNNING, now))
+    if found is None or not move(connection, [action_id], ActionStatus.RUNNING, now):
+        return False
+    action, node = found
+    add_event(connection, now, "action_running", f"{action.kind} action {action_id} running on {cluster}", node,
+              action_id)
+    return True
 
 
 def report_progress(connection: Connection, cluster: str, action_id: int, progress: str, now: datetime) -> bool:
@@ -67,6 +72,9 @@ def report_progress(connection: Connection, cluster: str, action_id: int, progre
         return False
     table = schema.power_actions
     connection.execute(update(table).where(table.c.id == action_id).values(progress=progress[:32]))
+    action, node = found
+    add_event(connection, now, "action_progress", f"{action.kind} action {action_id}: {progress[:32]}", node,
+              action_id)
     return True
 
 

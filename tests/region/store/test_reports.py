@@ -42,6 +42,18 @@ def test_action_life_and_applied_outcome(run, moments):
     assert (node["power_state"], node["power_state_observed_at"]) == ("on", "2026-11-22T12:00:03.500Z")
 
 
+def test_starting_and_each_milestone_are_events_for_live_pages(run, moments):
+    """An action's start and its milestone are recorded as events (the UI's "in play" follows them live); a repeat is not."""
+    enrol(run, moments)
+    action, _ = run(request_power, "n", "cycle", "a", moments())
+    run(mark_sent, [action["id"]], moments(1))
+    run(report_running, "rack-1", action["id"], moments(1))
+    assert not run(report_running, "rack-1", action["id"], moments(1))
+    run(report_progress, "rack-1", action["id"], "off_verified", moments(1))
+    assert kinds(run)[-2:] == ["action_running", "action_progress"]
+    assert run(list_events, "n", None, 100, None)[0][-1]["message"] == f"cycle action {action['id']}: off_verified"
+
+
 def test_a_state_without_its_read_time_is_recorded_not_applied(run, moments):
     """An outcome's state that says not when it was read is kept on the action, never on the node."""
     enrol(run, moments)
@@ -89,7 +101,7 @@ def test_a_timed_out_action_takes_its_late_reports_truthfully(run, moments):
     shown, node = run(get_action, action["id"]), run(get_node, "n")
     assert (shown["status"], shown["power_state"], shown["finished_at"] is not None) == ("done", "on", True)
     assert node["power_state"] == "on"
-    assert kinds(run)[-3:] == ["action_timed_out", "action_done", "power_observed"]
+    assert kinds(run)[-4:] == ["action_timed_out", "action_running", "action_done", "power_observed"]
 
 
 def test_stale_outcome_is_recorded_not_applied(run, moments):
