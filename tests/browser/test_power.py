@@ -1,7 +1,8 @@
 """
 Browser tests of a node's power from its page (pserv/region/ui/node.py,
 templates/node.html): asking for an action with its button, and
-cancelling one caught in play, after the confirmation the script asks.
+cancelling one caught in play, after the confirmation the script asks,
+also from the part of the page a live refresh put in.
 """
 
 from __future__ import annotations
@@ -10,14 +11,14 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.browser.browsing import accept_dialogs, login
+from tests.browser.browsing import accept_dialogs, expect_live, login
 
 NAME = "silent-1"
 IN_PLAY = re.compile(r"^(pending|sent|running)$")
 
 
 def test_cancelling_an_action_in_play_ends_it_cancelled(page, operator, api, silent_bmc, own_nodes):
-    """A soft off stuck reading a BMC that never answers is cancelled with its button and shows as cancelled."""
+    """A soft off stuck on a BMC that never answers, cancelled from the refreshed live page, asks, ends cancelled."""
     own_nodes.append(NAME)
     api.add_node(NAME, "ipmi", {"address": "127.0.0.1", "port": silent_bmc, "username": "admin", "password": "quiet"})
     login(page, operator.name, operator.password)
@@ -31,6 +32,11 @@ def test_cancelling_an_action_in_play_ends_it_cancelled(page, operator, api, sil
     expect(row).to_have_attribute("data-status", IN_PLAY)
     expect(page.locator('#state [data-field="action"]')).to_contain_text("soft off · ")
     assert asked == []
+    expect_live(page)
+    page.evaluate("() => { window.pservActionsBefore = document.getElementById('actions'); }")
+    assert api.call("POST", f"/api/v1/nodes/{NAME}/power", {"action": "query"}).status in (200, 202)
+    page.wait_for_function("() => document.getElementById('actions') !== window.pservActionsBefore")
+    expect(row).to_have_attribute("data-status", IN_PLAY)  # the live page's new part: its buttons ask too
 
     with page.expect_navigation():
         row.get_by_role("button", name=f"Cancel action {soft_off['id']}").click()
