@@ -5,9 +5,12 @@ It starts a region (SQLite in a data directory), one cluster connected to
 it over TLS, a set of emulated IPMI BMCs (pyghmi's BMC server, in a child
 process) and, where net-snmp's snmpd is installed, an emulated PDU;
 registers them as nodes; prints the API's URL, a token and an admin user
-of the UI with its password; takes a short tour through the API
-(everything on, one node cycled, the UI's login); and keeps serving until
-interrupted, for ``pserv`` commands and a browser against it.
+of the UI with its password; optionally starts spare emulated BMCs that
+it does not enrol, printing their ports and the emulators' user and
+password, for adding a node by hand (as the browser tests do); takes a
+short tour through the API (everything on, one node cycled, the UI's
+login); and keeps serving until interrupted, for ``pserv`` commands and a
+browser against it.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from typing import Any, Callable
 from twisted.internet.defer import Deferred
 
 DEMO_CLUSTER = "demo-cluster"
+BMC_USERNAME = "admin"
+"""The emulated BMCs' user (their password is new for each demo)."""
 
 
 @dataclass(frozen=True)
@@ -30,6 +35,7 @@ class DemoOptions:
     """What ``pserv demo`` was asked for."""
 
     nodes: int = 4
+    spare_bmcs: int = 0
     listen: str = "127.0.0.1:5240"
     rpc_listen: str = "127.0.0.1:5250"
     data_dir: Path | None = None
@@ -99,10 +105,15 @@ class Demo:
     async def _start_bmcs(self) -> list[int]:
         from pserv.testing.emulators.ipmi_emulators import PyghmiBMCs
 
-        bmcs = PyghmiBMCs(self.reactor, self.options.nodes, "admin", self.password)
-        ports = await bmcs.start()
+        bmcs = PyghmiBMCs(self.reactor, self.options.nodes + self.options.spare_bmcs, BMC_USERNAME, self.password)
+        started = await bmcs.start()
         self.stops.append(bmcs.stop)
+        ports, spare = started[:self.options.nodes], started[self.options.nodes:]
         self.say(f"pserv demo: {len(ports)} emulated IPMI BMCs on 127.0.0.1 ports {ports}")
+        if spare:
+            self.say(f"pserv demo: {len(spare)} spare emulated IPMI BMCs, not enrolled, on 127.0.0.1 ports {spare}, "
+                     f"username {BMC_USERNAME} password {self.password} "
+                     "(the demo's own throwaway emulator credentials, for adding a node by hand)")
         return ports
 
     def _start_pdu(self) -> Any:
@@ -139,7 +150,7 @@ class Demo:
         from pserv.region.store.nodes import create_node
 
         for number, port in enumerate(ports, 1):
-            parameters = {"address": "127.0.0.1", "port": port, "username": "admin", "password": self.password}
+            parameters = {"address": "127.0.0.1", "port": port, "username": BMC_USERNAME, "password": self.password}
             await region.database.run(create_node, _node(f"ipmi-{number}", "ipmi", parameters), region.api.now())
         if pdu is not None:
             from pserv.testing.emulators.snmp_pdu import READ_COMMUNITY, WRITE_COMMUNITY

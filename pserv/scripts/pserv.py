@@ -284,6 +284,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     demo = commands.add_parser("demo", help="run a whole pserv on this machine: region, cluster, emulated BMCs and PDU")
     demo.add_argument("--nodes", type=int, default=4, help="how many emulated IPMI BMCs (4)")
+    demo.add_argument("--spare-bmcs", dest="spare_bmcs", type=int, default=0, metavar="N",
+                      help="also start N emulated IPMI BMCs that are not enrolled, and print their ports and user (0)")
     demo.add_argument("--listen", default="127.0.0.1:5240", help="HOST:PORT for the API (127.0.0.1:5240)")
     demo.add_argument("--rpc-listen", dest="rpc_listen", default="127.0.0.1:5250",
                       help="HOST:PORT for the cluster RPC (127.0.0.1:5250)")
@@ -314,13 +316,15 @@ def main(argv: list[str] | None = None) -> int:
 def _demo(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if args.nodes < 1:
         parser.error("--nodes must be at least 1")
+    if args.spare_bmcs < 0:
+        parser.error("--spare-bmcs must not be negative")
     if args.registry:
         from pserv.demo.registry import run_demo as run_registry_demo
 
         return run_registry_demo(nodes=args.nodes, seed=args.seed)
     from pserv.demo.system import DemoOptions, run_demo
 
-    options = DemoOptions(nodes=args.nodes, listen=args.listen, rpc_listen=args.rpc_listen,
+    options = DemoOptions(nodes=args.nodes, spare_bmcs=args.spare_bmcs, listen=args.listen, rpc_listen=args.rpc_listen,
                           data_dir=args.data_dir, tour=args.tour, stay=args.stay)
     return run_demo(options)
 

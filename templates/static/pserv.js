@@ -55,21 +55,21 @@ function selectAll() {
 
 // A button with data-confirm asks before its form is sent; a form marked
 // data-once is sent once (a second click while the first is on its way
-// does nothing).
+// does nothing).  One listener on the document, so that the forms a live
+// page swaps in later (a refreshed action's cancel button) ask too.
 function confirmations() {
-  for (const form of document.querySelectorAll("form")) {
-    form.addEventListener("submit", (event) => {
-      const button = event.submitter;
-      if (button && button.dataset.confirm && !window.confirm(button.dataset.confirm)) {
-        event.preventDefault();
-        return;
-      }
-      if (form.hasAttribute("data-once")) {
-        if (form.dataset.sent) event.preventDefault();
-        form.dataset.sent = "yes";
-      }
-    });
-  }
+  document.addEventListener("submit", (event) => {
+    const form = event.target;
+    const button = event.submitter;
+    if (button && button.dataset.confirm && !window.confirm(button.dataset.confirm)) {
+      event.preventDefault();
+      return;
+    }
+    if (form.hasAttribute("data-once")) {
+      if (form.dataset.sent) event.preventDefault();
+      form.dataset.sent = "yes";
+    }
+  });
   // Back to a page kept by the browser: its forms may be sent again.
   window.addEventListener("pageshow", () => {
     for (const form of document.querySelectorAll("form[data-sent]")) delete form.dataset.sent;

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 from typing import Iterator
 
 import pytest
@@ -32,7 +33,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expec
 
 from tests.browser.screens import HEIGHT, WIDTH  # noqa: E402
 from tests.browser.rest import Api  # noqa: E402
-from tests.demo.process import Demo, User, start_demo  # noqa: E402
+from tests.demo.process import Bmc, Demo, User, start_demo  # noqa: E402
 
 NO_CHROMIUM = ("the browser tests drive Debian's chromium, and there is no `chromium` on PATH: "
                "install it (apt-get install chromium fonts-dejavu-core; `make test` does, as root)")
@@ -42,11 +43,17 @@ TIMEOUT_MS = 15_000
 
 expect.set_options(timeout=TIMEOUT_MS)
 
+SPARE_BMCS = 2
+"""Emulated BMCs the demo starts but does not enrol, for the tests that add a node."""
+
 
 @pytest.fixture(scope="package")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
-    """A running ``pserv demo`` (4 IPMI nodes ``ipmi-1``.. and the PDU's outlets, all as the BMCs start)."""
-    running = start_demo(tmp_path_factory.mktemp("demo"))
+    """
+    A running ``pserv demo`` (4 IPMI nodes ``ipmi-1``.. and the PDU's
+    outlets, all as the BMCs start, and :data:`SPARE_BMCS` BMCs no node uses).
+    """
+    running = start_demo(tmp_path_factory.mktemp("demo"), spare_bmcs=SPARE_BMCS)
     yield running
     running.stop()
 
@@ -55,6 +62,33 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
 def api(demo: Demo) -> Api:
     """The demo region's REST API, with its admin token."""
     return Api(demo.url, demo.token)
+
+
+@pytest.fixture(scope="package")
+def spare_bmcs(demo: Demo) -> list[Bmc]:
+    """The demo's emulated IPMI BMCs that no node uses, each for one test to add a node on, with their user."""
+    return demo.spare_bmcs
+
+
+@pytest.fixture
+def silent_bmc() -> Iterator[int]:
+    """A UDP port on 127.0.0.1 where nothing ever answers (a BMC gone quiet), held for one test."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as quiet:
+        quiet.bind(("127.0.0.1", 0))
+        yield quiet.getsockname()[1]
+
+
+@pytest.fixture
+def own_nodes(api: Api) -> Iterator[list[str]]:
+    """
+    The names of the nodes a test adds (it appends each before adding it):
+    after the test each is removed, its outstanding actions cancelled first,
+    so the next test sees only the demo's nodes.
+    """
+    names: list[str] = []
+    yield names
+    for name in names:
+        api.remove_node(name)
 
 
 @pytest.fixture(scope="package")

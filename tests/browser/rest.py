@@ -1,19 +1,30 @@
 """
 The region's REST API for the browser tests, with a bearer token: setting
-things up (users, tokens) and checking what a page did behind the
-browser's back.  Plain urllib: the tests are synchronous.
+things up (users, tokens, nodes a test owns, power to settle the demo's
+nodes first) and checking what a page did behind the browser's back.
+Plain urllib: the tests are synchronous.
 """
 
 from __future__ import annotations
 
 import json
 import secrets
+import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.error import HTTPError
 from urllib.request import Request, urlopen
 
 from tests.demo.process import User
+
+OUTSTANDING = ("pending", "sent", "running", "timed_out")
+"""The statuses of an action that may still change."""
+
+POLL = 0.1
+"""Seconds between two reads while waiting for actions to end or a node to go."""
+
+WAIT = 30.0
+"""Seconds the demo's actions may take to end (a node to go) before a test fails."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +74,58 @@ class Api:
     def actions(self, node: str) -> list[dict[str, Any]]:
         """The first page of ``node``'s power actions, as the API lists them."""
         return self.get(f"/api/v1/nodes/{node}/actions")["items"]
+
+    def action(self, action: int) -> dict[str, Any]:
+        """The power action ``action``."""
+        return self.get(f"/api/v1/actions/{action}")
+
+    def power(self, action: str, nodes: list[str]) -> list[dict[str, Any]]:
+        """Ask for ``action`` on ``nodes`` in one bulk request; its actions."""
+        answer = self.call("POST", "/api/v1/power", {"action": action, "nodes": nodes})
+        assert answer.status == 202, answer
+        return answer.body["actions"]
+
+    def wait_for_actions(self, actions: list[dict[str, Any]], timeout: float = WAIT) -> list[dict[str, Any]]:
+        """
+        ``actions`` once every one of them has ended (read again every
+        :data:`POLL` s), in their order.
+
+        :raises AssertionError: if some are still outstanding after ``timeout`` s.
+        """
+        ids = ",".join(str(action["id"]) for action in actions)
+        deadline = time.monotonic() + timeout
+        while True:
+            found = self.get(f"/api/v1/actions?ids={ids}")["items"]
+            if all(action["status"] not in OUTSTANDING for action in found):
+                return found
+            assert time.monotonic() < deadline, f"actions still outstanding after {timeout} s: {found}"
+            time.sleep(POLL)
+
+    def add_node(self, name: str, power_type: str, parameters: dict[str, Any],
+                 cluster: str = "demo-cluster") -> dict[str, Any]:
+        """A new node ``name`` on ``cluster``."""
+        body = {"name": name, "cluster": cluster, "power_type": power_type, "power_parameters": parameters}
+        answer = self.call("POST", "/api/v1/nodes", body)
+        assert answer.status == 201, answer
+        return answer.body
+
+    def remove_node(self, name: str, timeout: float = WAIT) -> None:
+        """
+        Cancel what is outstanding for the node ``name``, delete it and wait
+        until it is gone (a node with an action in flight goes once it stops);
+        nothing if there is no such node.
+        """
+        if self.call("GET", f"/api/v1/nodes/{name}").status == 404:
+            return
+        for action in self.actions(name):
+            if action["status"] in OUTSTANDING and not action["cancel_requested"]:
+                self.call("POST", f"/api/v1/actions/{action['id']}/cancel")
+        answer = self.call("DELETE", f"/api/v1/nodes/{name}")
+        assert answer.status in (202, 204), answer
+        deadline = time.monotonic() + timeout
+        while self.call("GET", f"/api/v1/nodes/{name}").status != 404:
+            assert time.monotonic() < deadline, f"node {name} still there {timeout} s after its deletion"
+            time.sleep(POLL)
 
     def add_user(self, role: str, name: str | None = None) -> User:
         """A new enabled user of the UI with ``role`` (and a new name unless ``name``)."""

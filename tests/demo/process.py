@@ -26,6 +26,8 @@ REGION = re.compile(r"^pserv demo: region at (http://\S+) ")
 TOKEN = re.compile(r"^pserv demo: token (\S+)$")
 USER = re.compile(r"^pserv demo: UI user (\S+) password (\S+) ")
 BMCS = re.compile(r"^pserv demo: \d+ emulated IPMI BMCs on 127\.0\.0\.1 ports \[([\d, ]*)\]$")
+SPARE = re.compile(r"^pserv demo: \d+ spare emulated IPMI BMCs, not enrolled, on (127\.0\.0\.1) ports \[([\d, ]*)\], "
+                   r"username (\S+) password (\S+) ")
 
 START_TIMEOUT = 120.0
 """Seconds the demo may take to say it is serving before the run gives up (it takes a few)."""
@@ -43,6 +45,16 @@ class User:
     role: str
 
 
+@dataclass(frozen=True)
+class Bmc:
+    """An emulated IPMI BMC the demo started but did not enrol, and the emulators' user on it."""
+
+    address: str
+    port: int
+    username: str
+    password: str
+
+
 @dataclass
 class Demo:
     """
@@ -52,6 +64,7 @@ class Demo:
     :ivar token: an admin bearer token.
     :ivar admin: the admin user of the UI the demo made.
     :ivar bmc_ports: the emulated IPMI BMCs' UDP ports, one per node ``ipmi-N``.
+    :ivar spare_bmcs: the emulated IPMI BMCs no node uses (``spare_bmcs`` of :func:`start_demo`).
     :ivar lines: everything the demo printed, for failure messages.
     """
 
@@ -61,6 +74,7 @@ class Demo:
     token: str = ""
     admin: User | None = None
     bmc_ports: list[int] = field(default_factory=list)
+    spare_bmcs: list[Bmc] = field(default_factory=list)
     lines: list[str] = field(default_factory=list)
 
     def output(self) -> str:
@@ -84,23 +98,25 @@ class Demo:
         return status
 
 
-def start_demo(data_dir: Path, nodes: int = 4) -> Demo:
+def start_demo(data_dir: Path, nodes: int = 4, spare_bmcs: int = 0) -> Demo:
     """
     Start ``pserv demo`` (no tour, so every node starts as the BMCs do)
-    on free loopback ports, and return once it serves.
+    on free loopback ports, with ``nodes`` IPMI nodes and ``spare_bmcs``
+    emulated BMCs more that no node uses, and return once it serves.
 
     :raises RuntimeError: with its output, if it exits or is not serving
         within :data:`START_TIMEOUT`.
     """
     argv = [sys.executable, "-m", "pserv.scripts.pserv", "demo", "--no-tour", "--nodes", str(nodes),
-            "--listen", "127.0.0.1:0", "--rpc-listen", "127.0.0.1:0", "--data-dir", str(data_dir)]
+            "--spare-bmcs", str(spare_bmcs), "--listen", "127.0.0.1:0", "--rpc-listen", "127.0.0.1:0",
+            "--data-dir", str(data_dir)]
     process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                text=True, bufsize=1, start_new_session=True)
     demo = Demo(process, data_dir)
     lines: queue.Queue[str | None] = queue.Queue()
     threading.Thread(target=_read_lines, args=(process, demo.lines, lines), daemon=True).start()
     try:
-        _wait_until_serving(demo, lines)
+        _wait_until_serving(demo, lines, spare_bmcs)
     except BaseException:
         demo.stop()
         raise
@@ -116,7 +132,7 @@ def _read_lines(process: subprocess.Popen[str], kept: list[str], lines: queue.Qu
     lines.put(None)
 
 
-def _wait_until_serving(demo: Demo, lines: queue.Queue[str | None]) -> None:
+def _wait_until_serving(demo: Demo, lines: queue.Queue[str | None], spare_bmcs: int) -> None:
     while True:
         try:
             line = lines.get(timeout=START_TIMEOUT)
@@ -128,11 +144,13 @@ def _wait_until_serving(demo: Demo, lines: queue.Queue[str | None]) -> None:
         if line.startswith(SERVING):
             if not (demo.url and demo.token and demo.admin):
                 raise RuntimeError(f"pserv demo serves but did not say its URL, token and user:\n{demo.output()}")
+            if len(demo.spare_bmcs) != spare_bmcs:
+                raise RuntimeError(f"pserv demo did not say its {spare_bmcs} spare BMCs:\n{demo.output()}")
             return
 
 
 def _parse(demo: Demo, line: str) -> None:
-    """Take the URL, token, user and BMC ports from the demo's line ``line``, if it says one."""
+    """Take the URL, token, user, BMC ports or spare BMCs from the demo's line ``line``, if it says one."""
     if found := REGION.match(line):
         demo.url = found.group(1)
     elif found := TOKEN.match(line):
@@ -140,4 +158,12 @@ def _parse(demo: Demo, line: str) -> None:
     elif found := USER.match(line):
         demo.admin = User(found.group(1), found.group(2), "admin")
     elif found := BMCS.match(line):
-        demo.bmc_ports = [int(port) for port in found.group(1).split(",") if port.strip()]
+        demo.bmc_ports = _ports(found.group(1))
+    elif found := SPARE.match(line):
+        address, ports, username, password = found.groups()
+        demo.spare_bmcs = [Bmc(address, port, username, password) for port in _ports(ports)]
+
+
+def _ports(text: str) -> list[int]:
+    """The ports of ``1, 2, 3``."""
+    return [int(port) for port in text.split(",") if port.strip()]

@@ -41,6 +41,14 @@ def test_bad_node_count_is_a_usage_error(capsys):
     assert "--nodes must be at least 1" in capsys.readouterr().err
 
 
+def test_negative_spare_bmcs_is_a_usage_error(capsys):
+    """pserv demo --spare-bmcs -1 exits 2 with a one-line message."""
+    with pytest.raises(SystemExit) as caught:
+        main(["demo", "--spare-bmcs", "-1"])
+    assert caught.value.code == 2
+    assert "--spare-bmcs must not be negative" in capsys.readouterr().err
+
+
 def test_version(capsys):
     """pserv --version prints the version."""
     with pytest.raises(SystemExit):
