@@ -133,6 +133,7 @@ async def _serve(reactor: Any, config: Any, secret: bytes, drivers: DriverSet) -
 
     from pserv.cluster.daemon import ClusterDaemon
     from pserv.rpc.service import RegionConnection
+    from pserv.util.notify import READY, STOPPING, notify
 
     log_reactor(reactor)
     daemon = ClusterDaemon(
@@ -143,9 +144,13 @@ async def _serve(reactor: Any, config: Any, secret: bytes, drivers: DriverSet) -
         reactor, config.region, config.name, secret, daemon, daemon.region_ready
     )
     connection.startService()
+    # Ready once started, not once connected: a region that is down must
+    # not make systemd give up on the cluster, which keeps trying.
+    notify(READY)
     stopped: Deferred[None] = Deferred()
 
     async def stop() -> None:
+        notify(STOPPING)
         await connection.stopService()
         await daemon.stop()
         stopped.callback(None)
