@@ -37,7 +37,7 @@ $(STAMP): setup.py
 	@$(MAKE) --no-print-directory apt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test,postgres]'
+	$(BIN)/pip install --quiet -e '.[test,postgres,cluster]'
 	touch $(STAMP)
 
 # Debian packages for the emulators, the tools the tests compare with and
