@@ -147,7 +147,7 @@ def _create_user(parser: Any, config: Any, args: Any) -> int:
 def _run(parser: Any, config: Any, args: Any) -> int:
     from twisted.logger import globalLogBeginner, textFileLogObserver
 
-    from pserv.scripts.support import log_reactor, run_on_reactor, tune_gc
+    from pserv.scripts.support import log_reactor, run_on_reactor, tune_gc, when_running
     from pserv.region.service import NotInitialized, Region
     from pserv.rpc.auth import SecretError
 
@@ -158,6 +158,7 @@ def _run(parser: Any, config: Any, args: Any) -> int:
         from twisted.internet.defer import Deferred
 
         log_reactor(reactor)
+        await when_running(reactor)
         region = Region(config, reactor, power_types=args.power_types)
         try:
             region.start()

@@ -33,6 +33,7 @@ def notify(state: str, environ: Mapping[str, str] = os.environ) -> bool:
         address = "\0" + address[1:]
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sender:
+            sender.setblocking(False)  # never stall the reactor on a full queue
             sender.sendto(state.encode(), address)
     except OSError as e:
         log.warn("cannot tell the service manager {state}: {error}", state=state, error=e.strerror or e)
