@@ -7,7 +7,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 # chromium and its fonts: the browser tests' browser (tests/browser).
-APT_PACKAGES := ipmitool openipmi freeipmi-tools snmpd snmp openssl chromium fonts-dejavu-core
+# debhelper to lintian: building the Debian packages and installing them
+# into a fresh Debian 12 root (tests/packaging).
+APT_PACKAGES := ipmitool openipmi freeipmi-tools snmpd snmp openssl chromium fonts-dejavu-core \
+	debhelper dpkg-dev python3-venv lintian debootstrap
 STAMP := $(VENV)/.installed
 # Playwright drives Debian's chromium; it must never fetch a browser of its own.
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
