@@ -7,7 +7,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 # chromium and its fonts: the browser tests' browser (tests/browser).
-APT_PACKAGES := ipmitool openipmi freeipmi-tools snmpd snmp openssl chromium fonts-dejavu-core
+# debhelper to lintian: building the Debian packages and installing them
+# into a fresh Debian 12 root (tests/packaging).
+APT_PACKAGES := ipmitool openipmi freeipmi-tools snmpd snmp openssl chromium fonts-dejavu-core \
+	debhelper dpkg-dev python3-venv lintian debootstrap
 STAMP := $(VENV)/.installed
 # Playwright drives Debian's chromium; it must never fetch a browser of its own.
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
@@ -37,7 +40,7 @@ $(STAMP): setup.py
 	@$(MAKE) --no-print-directory apt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test,postgres]'
+	$(BIN)/pip install --quiet -e '.[test,postgres,cluster]'
 	touch $(STAMP)
 
 # Debian packages for the emulators, the tools the tests compare with and

@@ -27,14 +27,8 @@ setup(
         "attrs",
         "cattrs>=24.1",  # the RPC messages' one conversion to and from the wire (pserv/rpc/wire.py)
         "treq>=24.9",
-        "pyasn1>=0.6",
-        # pysnmp needs it for SNMPv3 privacy (AES, DES); the RPC's certificate.
+        # The RPC's certificate; pysnmp needs it too, for SNMPv3 privacy.
         "cryptography",
-        "pysnmp>=7.1",
-        # The IPMI driver works around races in these versions' internals
-        # (pserv/power/drivers/ipmi/pyghmi_backend.py, pyipmi_backend.py): pinned.
-        "pyghmi>=1.6,<1.7",
-        "python-ipmi>=0.6,<0.7",
         "SQLAlchemy>=2.0",
         "alembic>=1.13",
         # klein: routing for the REST API on twisted.web (over Werkzeug's).
@@ -77,6 +71,17 @@ setup(
             # system's chromium (Debian's, which the Makefile installs) by
             # executable_path, so nothing downloads a browser.
             "playwright>=1.49",
+        ],
+        # The BMC libraries: only the cluster's drivers import them, never
+        # the region or the client (tests/test_setup.py checks both), so
+        # the pserv-region package goes without them (debian/build-venv).
+        "cluster": [
+            "pyasn1>=0.6",
+            "pysnmp>=7.1",
+            # The IPMI driver works around races in these versions' internals
+            # (pserv/power/drivers/ipmi/pyghmi_backend.py, pyipmi_backend.py): pinned.
+            "pyghmi>=1.6,<1.7",
+            "python-ipmi>=0.6,<0.7",
         ],
         # SQLAlchemy 2.1 drives postgresql:// URLs with psycopg 3.
         "postgres": ["psycopg[binary]>=3.1"],

@@ -41,6 +41,7 @@ REACTORS: dict[str, str] = {
     "tests/demo": ASYNCIO,
     "tests/system": ASYNCIO,
     "tests/browser": DEFAULT,
+    "tests/packaging": DEFAULT,
 }
 """Test directory or module -> the reactor its part runs on; the longest
 entry that holds a test wins.  The RPC's shared modules (arguments,

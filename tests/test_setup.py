@@ -1,11 +1,14 @@
 """
 Tests for setup.py: every third-party module pserv imports is declared,
-at run time in ``install_requires``, in pserv/testing and the tests in the
+at run time in ``install_requires`` (the drivers' BMC libraries in the
+``cluster`` extra), in pserv/testing and the tests in the
 ``test`` extra as well.
 """
 
 import ast
+import os
 import re
+import subprocess
 import sys
 from importlib.metadata import packages_distributions
 from pathlib import Path
@@ -62,15 +65,31 @@ def sources(under: str, leaving_out: str | None = None) -> list[Path]:
 
 
 def test_runtime_imports_are_install_requires():
-    """Every third-party module imported under pserv/ (pserv/testing aside) is an install_requires entry."""
-    assert undeclared(sources("pserv", leaving_out="testing"), declared()["install_requires"]) == []
+    """Every third-party module imported under pserv/ (the drivers and pserv/testing aside) is an install_requires entry."""
+    outside = [p for p in sources("pserv", leaving_out="testing") if "drivers" not in p.parts]
+    assert undeclared(outside, declared()["install_requires"]) == []
+
+
+def test_the_drivers_imports_are_install_requires_or_the_cluster_extra():
+    """The drivers import only what install_requires and the cluster extra (the BMC libraries) declare."""
+    groups = declared()
+    assert undeclared(sources("pserv/power/drivers"), groups["install_requires"] | groups["cluster"]) == []
+
+
+def test_the_region_and_the_client_load_no_bmc_library():
+    """Importing the region's and the client's commands and the power types loads none of the cluster extra's modules."""
+    code = ("import sys, pserv.scripts.region, pserv.scripts.pserv, pserv.region.service, pserv.power.types; "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'pyghmi', 'pyipmi', 'pysnmp', 'pyasn1'}))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                          check=True, capture_output=True, text=True)
+    assert done.stdout.strip() == "[]"
 
 
 @pytest.mark.parametrize("tree", ["pserv/testing", "tests"])
-def test_testing_imports_are_declared_with_the_test_extra(tree):
-    """pserv/testing and the tests import only what install_requires and the test extra declare."""
+def test_testing_imports_are_declared_with_the_test_and_cluster_extras(tree):
+    """pserv/testing and the tests import only what install_requires, the test and the cluster extras declare."""
     groups = declared()
-    assert undeclared(sources(tree), groups["install_requires"] | groups["test"]) == []
+    assert undeclared(sources(tree), groups["install_requires"] | groups["test"] | groups["cluster"]) == []
 
 
 def test_jsonschema_is_a_runtime_dependency():

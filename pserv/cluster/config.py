@@ -6,9 +6,10 @@ line.
 from __future__ import annotations
 
 import re
+import socket
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from pserv.util.config import ConfigError, parse_listen, read_yaml
 
@@ -21,6 +22,7 @@ class ClusterConfig:
     """
     :ivar region: ``HOST:PORT`` of the region's RPC port.
     :ivar name: this cluster's name; nodes name it in their ``cluster``.
+        :func:`load` makes it the host's short name when nothing sets it.
     :ivar secret_file: a copy of the region's ``DATA_DIR/secret``.
     :ivar concurrency: power reads in flight at once during a sweep.
     :ivar sync_interval: seconds between power sweeps.
@@ -65,13 +67,23 @@ class ClusterConfig:
         return self
 
 
-def load(path: Path | None, overrides: Mapping[str, Any]) -> ClusterConfig:
-    """Defaults, then the file (the default one only if it exists), then ``overrides``."""
+def load(path: Path | None, overrides: Mapping[str, Any],
+         hostname: Callable[[], str] = socket.gethostname) -> ClusterConfig:
+    """
+    Defaults, then the file (the default one only if it exists), then
+    ``overrides``; an empty ``name`` becomes the host's short name, as a
+    MAAS rack controller takes its host's, when that is a usable name.
+    """
     config = ClusterConfig()
     file = path or DEFAULT_CONFIG
     if path is not None or file.exists():
         config = config.updated(read_yaml(file))
-    return config.updated(overrides)
+    config = config.updated(overrides)
+    if not config.name:
+        short = hostname().split(".")[0]
+        if NAME.match(short):
+            config = replace(config, name=short)
+    return config
 
 
 def _at_least(value: Any, kind: type, low: float, name: str) -> Any:

@@ -33,6 +33,7 @@ from pserv.region.roles import Role
 from pserv.region.store.tokens import create_token, has_tokens
 from pserv.region.store.users import create_user
 from pserv.power.types import POWER_TYPES, PowerTypes
+from pserv.util.notify import READY, STOPPING, notify
 from pserv.rpc.auth import load_secret
 
 log = Logger()
@@ -147,6 +148,8 @@ class Region:
         address, rpc = self.port.getHost(), self.rpc_port.getHost()
         log.info("pserv-region RPC for clusters on {host}:{port} (TLS)", host=rpc.host, port=rpc.port)
         log.info("pserv-region listening on http://{host}:{port}/", host=address.host, port=address.port)
+        notify(READY)
+        notify(f"STATUS=API on {address.host}:{address.port}, clusters' RPC on {rpc.host}:{rpc.port}")
 
     def site(self) -> Site:
         """The API's web site, with requests bounded in size."""
@@ -169,6 +172,7 @@ class Region:
 
     def stop(self) -> Any:
         """Stop sweeping, end the event streams, stop listening and the database pool."""
+        notify(STOPPING)
         if self._sweep.running:
             self._sweep.stop()
         self.feed.stop()

@@ -32,18 +32,22 @@ class SecretError(Exception):
 
 def check_private(path: Path) -> os.stat_result:
     """
-    The ``stat`` of a file only its owner may read or write.
+    The ``stat`` of a file no one else may change or read: others have no
+    access, the group never writes, and the group may read only a file
+    another user owns (the packages' ``root:pserv 0640``, which the daemon,
+    running as ``pserv``, can neither change nor widen).
 
-    :raises SecretError: if it cannot be read, or group or others have any
-        access to it.
+    :raises SecretError: if it cannot be read, or its mode allows more.
     """
     try:
         info = path.stat()
     except OSError as e:
         raise SecretError(f"{path}: cannot read: {e.strerror}") from None
     mode = stat.S_IMODE(info.st_mode)
-    if mode & 0o077:
-        raise SecretError(f"{path}: group or others may access it (mode {mode:04o}); run chmod 600 {path}")
+    shared = info.st_uid != os.geteuid() and mode & 0o077 == 0o040
+    if mode & 0o077 and not shared:
+        fix = "chmod 640" if info.st_uid != os.geteuid() else "chmod 600"
+        raise SecretError(f"{path}: group or others may access it (mode {mode:04o}); run {fix} {path}")
     return info
 
 
@@ -52,8 +56,9 @@ def load_secret(path: Path | str) -> bytes:
     The shared secret in ``path``: its text, surrounding white space
     stripped.  Errors name the path, never the content.
 
-    :raises SecretError: if the file is missing, unreadable, accessible to
-        group or others, empty, or shorter than ``MIN_SECRET`` characters.
+    :raises SecretError: if the file is missing, unreadable, open to more
+        than :func:`check_private` allows, empty, or shorter than
+        ``MIN_SECRET`` characters.
     """
     path = Path(path)
     check_private(path)

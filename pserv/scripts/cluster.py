@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
-from pserv.scripts.support import OneLineParser, log_reactor, run_on_reactor, tune_gc
+from pserv.scripts.support import OneLineParser, log_reactor, run_on_reactor, tune_gc, when_running
 from pserv.power.drivers import driver_names
 from pserv.power.states import ActionKind
 
@@ -133,6 +133,7 @@ async def _serve(reactor: Any, config: Any, secret: bytes, drivers: DriverSet) -
 
     from pserv.cluster.daemon import ClusterDaemon
     from pserv.rpc.service import RegionConnection
+    from pserv.util.notify import READY, STOPPING, notify
 
     log_reactor(reactor)
     daemon = ClusterDaemon(
@@ -146,11 +147,16 @@ async def _serve(reactor: Any, config: Any, secret: bytes, drivers: DriverSet) -
     stopped: Deferred[None] = Deferred()
 
     async def stop() -> None:
+        notify(STOPPING)
         await connection.stopService()
         await daemon.stop()
         stopped.callback(None)
 
     reactor.addSystemEventTrigger("before", "shutdown", lambda: Deferred.fromCoroutine(stop()))
+    await when_running(reactor)
+    # Ready once started, not once connected: a region that is down must
+    # not make systemd give up on the cluster, which keeps trying.
+    notify(READY)
     print(f"pserv-cluster {config.name} connecting to {config.region}", flush=True)
     await stopped
     return 0

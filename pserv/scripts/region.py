@@ -8,6 +8,7 @@ wants ``fake`` nodes in a real region process calls :func:`main` with
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,7 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data-dir", dest="data_dir", help="database, secret and TLS material (default /var/lib/pserv)")
     parser.add_argument("--database", help="SQLAlchemy URL (default: SQLite in the data directory)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    commands.add_parser("init", help="create or upgrade the schema and the secret; print the first admin token")
+    init = commands.add_parser("init", help="create or upgrade the schema and the secret; print the first admin token")
+    init.add_argument("--token-file", dest="token_file", type=Path, metavar="FILE",
+                      help="write the first admin token to FILE (mode 0600, which must not exist) instead of printing it")
     run = commands.add_parser("run", help="serve the API")
     run.add_argument("--listen", help="HOST:PORT for the API (default 0.0.0.0:5240)")
     run.add_argument("--rpc-listen", dest="rpc_listen", help="HOST:PORT for the clusters' RPC (default 0.0.0.0:5250)")
@@ -86,11 +89,22 @@ def main(argv: list[str] | None = None, power_types: PowerTypes | None = None) -
 def _init(parser: Any, config: Any, args: Any) -> int:
     from pserv.region.service import initialize
 
+    if args.token_file is not None and os.path.lexists(args.token_file):
+        parser.error(f"--token-file {args.token_file}: exists; the first token is never written over")
     token = _or_fail(parser, initialize, config)
     print(f"pserv-region: schema ready in {_safe_url(config.database_url)}; secret at {config.secret_path}")
-    if token is not None:
+    if token is not None and args.token_file is not None:
+        _or_fail(parser, _write_private, args.token_file, token)
+        print(f"pserv-region: admin token written to {args.token_file}")
+    elif token is not None:
         print(f"admin token (shown once): {token}")
     return EXIT_OK
+
+
+def _write_private(path: Path, text: str) -> None:
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(text + "\n")
 
 
 def _create_token(parser: Any, config: Any, args: Any) -> int:
@@ -133,7 +147,7 @@ def _create_user(parser: Any, config: Any, args: Any) -> int:
 def _run(parser: Any, config: Any, args: Any) -> int:
     from twisted.logger import globalLogBeginner, textFileLogObserver
 
-    from pserv.scripts.support import log_reactor, run_on_reactor, tune_gc
+    from pserv.scripts.support import log_reactor, run_on_reactor, tune_gc, when_running
     from pserv.region.service import NotInitialized, Region
     from pserv.rpc.auth import SecretError
 
@@ -144,6 +158,7 @@ def _run(parser: Any, config: Any, args: Any) -> int:
         from twisted.internet.defer import Deferred
 
         log_reactor(reactor)
+        await when_running(reactor)
         region = Region(config, reactor, power_types=args.power_types)
         try:
             region.start()

@@ -41,6 +41,19 @@ def run_on_reactor(main: Callable[[Any], Coroutine[Any, Any, int]]) -> int:
     return status[0]
 
 
+async def when_running(reactor: Any) -> None:
+    """
+    Wait for the reactor to run.  ``react`` starts a daemon's main before
+    ``reactor.run`` installs the SIGTERM handler; a daemon tells systemd it
+    is ready only after that, so that a stop right after is a clean one.
+    """
+    from twisted.internet.defer import Deferred
+
+    running: Deferred[None] = Deferred()
+    reactor.callWhenRunning(running.callback, None)
+    await running
+
+
 def log_reactor(reactor: Any) -> None:
     """
     Log which reactor a daemon runs on, as ``twistd`` does: each daemon

@@ -19,6 +19,21 @@ def test_file_then_flags(tmp_path):
     assert config.sync_interval == 60.0 and config.concurrency == 32
 
 
+def test_a_cluster_with_no_name_takes_the_hosts(tmp_path):
+    """With no name in the file or the flags, the cluster is named for its host's short name."""
+    path = tmp_path / "cluster.yaml"
+    path.write_text('region: 10.0.0.1:5250\nname: ""\n')
+    assert load(path, {}, hostname=lambda: "rack-7.dc1.example.com").check().name == "rack-7"
+
+
+def test_a_host_name_that_is_no_cluster_name_is_not_taken(tmp_path):
+    """A host name a cluster may not have leaves the name unset, so check() asks for one."""
+    path = tmp_path / "cluster.yaml"
+    path.write_text("region: 10.0.0.1:5250\n")
+    with pytest.raises(ConfigError, match="name: required"):
+        load(path, {}, hostname=lambda: "_bad host").check()
+
+
 @pytest.mark.parametrize(
     "values, message",
     [

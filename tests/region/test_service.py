@@ -97,6 +97,29 @@ async def test_the_region_feeds_its_streams_on_its_clock_and_ends_them_when_it_s
     assert b"".join(body) == b"retry: 2000\n\n" and region.feed.listeners == [] and not region.feed.polling
 
 
+@pytest_twisted.ensureDeferred
+async def test_a_started_region_tells_systemd_it_is_ready_and_then_stopping(tmp_path, monkeypatch):
+    """Once both ports listen the region sends READY=1 and its ports to NOTIFY_SOCKET; stopping, STOPPING=1."""
+    import socket
+
+    config = RegionConfig(data_dir=tmp_path, listen="127.0.0.1:0", rpc_listen="127.0.0.1:0")
+    initialize(config)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as notify_socket:
+        notify_socket.bind(str(tmp_path / "notify"))
+        notify_socket.settimeout(5)
+        monkeypatch.setenv("NOTIFY_SOCKET", str(tmp_path / "notify"))
+        region = Region(config, reactor, Clock())
+        region.start()
+        api, rpc = region.port.getHost().port, region.rpc_port.getHost().port
+        try:
+            ready, status = notify_socket.recv(100), notify_socket.recv(200)
+        finally:
+            await region.stop()
+        stopping = notify_socket.recv(100)
+    assert (ready, stopping) == (b"READY=1", b"STOPPING=1")
+    assert status == f"STATUS=API on 127.0.0.1:{api}, clusters' RPC on 127.0.0.1:{rpc}".encode()
+
+
 def test_importing_the_region_loads_no_bmc_library():
     """Importing the region's service and API, in a fresh interpreter, loads no BMC library and no pyOpenSSL."""
     done = subprocess.run([sys.executable, "-c", NO_DRIVER_CODE], capture_output=True, text=True, timeout=60)

@@ -27,13 +27,25 @@ def test_load_secret_strips_the_newline(tmp_path):
 
 @pytest.mark.parametrize("mode", [0o644, 0o640, 0o604, 0o620, 0o602])
 def test_group_or_others_access_is_refused(tmp_path, mode):
-    """A secret file group or others can access is refused, in one line naming the path only."""
+    """A secret file of its reader's that group or others can access is refused, in one line naming the path only."""
     path = secret_file(tmp_path, mode=mode)
     with pytest.raises(SecretError) as raised:
         load_secret(path)
     message = str(raised.value)
     assert str(path) in message and "\n" not in message and SECRET_TEXT not in message
     assert f"{mode:04o}" in message
+
+
+@pytest.mark.parametrize("mode, allowed", [(0o640, True), (0o440, True), (0o660, False), (0o644, False)])
+def test_a_file_another_user_owns_may_be_read_by_the_group(tmp_path, mode, allowed):
+    """The packages' root:pserv 0640: group-readable is accepted when the reader does not own the file."""
+    path = secret_file(tmp_path, mode=mode)
+    os.chown(path, os.geteuid() + 1, -1)
+    if allowed:
+        assert load_secret(path) == SECRET_TEXT.encode()
+    else:
+        with pytest.raises(SecretError, match="chmod 640"):
+            load_secret(path)
 
 
 @pytest.mark.parametrize("text, why", [("", "empty"), ("  \n", "empty"), ("short\n", "too short")])

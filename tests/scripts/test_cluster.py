@@ -114,3 +114,29 @@ async def test_run_is_on_the_asyncio_reactor(tmp_path):
     finally:
         await cluster.kill("TERM")
     assert "reactor class: twisted.internet.asyncioreactor.AsyncioSelectorReactor" in cluster.output
+
+
+@pytest_twisted.ensureDeferred
+async def test_run_tells_systemd_it_is_ready_before_the_region_answers(tmp_path, monkeypatch):
+    """pserv-cluster run sends READY=1 to NOTIFY_SOCKET once started, with no region to connect to."""
+    import socket
+
+    from twisted.internet import reactor
+
+    from tests.system.processes import spawn
+
+    secret = tmp_path / "secret"
+    secret.write_text("0" * 64 + "\n")
+    secret.chmod(0o600)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as notify_socket:
+        notify_socket.bind(str(tmp_path / "notify"))
+        monkeypatch.setenv("NOTIFY_SOCKET", str(tmp_path / "notify"))
+        cluster = spawn(reactor, "cluster", "pserv.scripts.cluster", "run", "--region", "127.0.0.1:9",
+                        "--name", "rack-1", "--secret-file", str(secret))
+        try:
+            await cluster.wait_for(r"connecting to", 0)
+            notify_socket.settimeout(30)
+            said = notify_socket.recv(100)
+        finally:
+            await cluster.kill("TERM")
+    assert said == b"READY=1"

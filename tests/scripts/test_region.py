@@ -114,6 +114,29 @@ def test_create_user_twice_exits_2(tmp_path, capsys, monkeypatch):
     assert capsys.readouterr().err == "pserv-region: error: a user named 'alice' exists\n"
 
 
+def test_init_writes_the_first_token_to_a_private_file(tmp_path, capsys):
+    """With --token-file, init writes the first token to a 0600 file and prints its path, not the token."""
+    token_file = tmp_path / "admin-token"
+    assert main(["--data-dir", str(tmp_path / "data"), "init", "--token-file", str(token_file)]) == 0
+    out = capsys.readouterr()
+    token = token_file.read_text()
+    assert token.startswith("pserv_") and token.endswith("\n") and token.strip() not in out.out + out.err
+    assert f"admin token written to {token_file}" in out.out and token_file.stat().st_mode & 0o777 == 0o600
+    token_file.unlink()
+    assert main(["--data-dir", str(tmp_path / "data"), "init", "--token-file", str(token_file)]) == 0
+    assert not token_file.exists()
+
+
+def test_init_refuses_a_token_file_that_exists(tmp_path, capsys):
+    """An existing --token-file exits 2 in one line, before anything is made."""
+    token_file = tmp_path / "admin-token"
+    token_file.write_text("keep me\n")
+    with pytest.raises(SystemExit) as caught:
+        main(["--data-dir", str(tmp_path / "data"), "init", "--token-file", str(token_file)])
+    assert caught.value.code == 2 and "exists" in capsys.readouterr().err
+    assert token_file.read_text() == "keep me\n" and not (tmp_path / "data").exists()
+
+
 def test_create_user_before_init_is_one_line(tmp_path, capsys, monkeypatch):
     """create-user on a database without the schema exits 1 with one line."""
     import io

@@ -42,3 +42,17 @@ def test_tune_gc():
         assert gc.get_threshold() == GC_THRESHOLDS and GC_THRESHOLDS[0] > 700
     finally:
         gc.set_threshold(*before)
+
+
+def test_when_running_waits_for_the_reactor_to_run():
+    """when_running fires only once the reactor runs (after react has started the daemon's main)."""
+    from twisted.internet.defer import Deferred
+    from twisted.internet.testing import MemoryReactor
+
+    from pserv.scripts.support import when_running
+
+    reactor = MemoryReactor()
+    waited = Deferred.fromCoroutine(when_running(reactor))
+    assert not waited.called
+    reactor.run()
+    assert waited.called
