@@ -120,6 +120,7 @@ def ports() -> dict[str, int]:
 def test_the_installed_region_and_cluster_power_on_an_emulated_bmc(root, installed, bmc, ports, log):
     """Started from their units' ExecStart as pserv, the cluster joins with the secret and powers a BMC on."""
     _configure(root, ports)
+    assert _bmc_power(bmc) == "off"
     with _daemons(root, log):
         api = f"http://127.0.0.1:{ports['api']}"
         _pserv(root, api, "nodes", "add", "--name", "bmc-1", "--power-type", "ipmi", "--cluster", "pkgtest",
