@@ -18,6 +18,8 @@ from twisted.internet.defer import Deferred
 from twisted.internet.threads import deferToThreadPool
 from twisted.python.threadpool import ThreadPool
 
+from pserv.region.group_commit import GroupCommit
+
 T = TypeVar("T")
 
 POSTGRES_POOL = 8
@@ -38,6 +40,7 @@ def make_engine(url: str) -> Engine:
         poolclass=StaticPool if memory else None,
     )
     event.listen(engine, "connect", _sqlite_pragmas)
+    event.listen(engine, "begin", _sqlite_begin)
     return engine
 
 
@@ -47,6 +50,17 @@ def _sqlite_pragmas(dbapi_connection: Any, record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+    # The transactions are SQLAlchemy's, not the driver's: pysqlite would
+    # begin one only before the first write, and a SAVEPOINT outside one
+    # commits at its RELEASE, which group commit's savepoints cannot have.
+    dbapi_connection.isolation_level = None
+
+
+def _sqlite_begin(connection: Any) -> None:
+    # IMMEDIATE: take the write lock at the start, so that a transaction
+    # that read never finds, at its first write, that another process
+    # wrote meanwhile (SQLITE_BUSY_SNAPSHOT, which no timeout waits out).
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def pool_threads(engine: Engine) -> int:
@@ -70,6 +84,7 @@ class Database:
         self.reactor = reactor
         self.pool = ThreadPool(minthreads=1, maxthreads=pool_threads(engine), name="pserv-db")
         self._started = False
+        self.grouped = GroupCommit(self, concurrency=pool_threads(engine))
 
     @classmethod
     def from_url(cls, url: str, reactor: Any) -> Database:
@@ -103,6 +118,13 @@ class Database:
         """
         self.start()
         return deferToThreadPool(self.reactor, self.pool, self.run_now, work, *args, **kwargs)
+
+    def run_grouped(self, work: Callable[..., T], *args: Any, **kwargs: Any) -> Deferred[T]:
+        """
+        Run ``work`` as :meth:`run` does, but in one transaction with the
+        others queued meanwhile (:mod:`pserv.region.group_commit`).
+        """
+        return self.grouped.run(work, *args, **kwargs)
 
     def run_now(self, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """

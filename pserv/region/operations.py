@@ -52,7 +52,7 @@ class Operations:
         :return: the action, and whether it is new (``False``: the same
             request was in play, and this one joined it).
         """
-        action, created = await self.database.run(actions.request_power, ref, kind, who, self.now(), **options)
+        action, created = await self.database.run_grouped(actions.request_power, ref, kind, who, self.now(), **options)
         if created:
             self.clusters.start_delivery([action["id"]])
         return action, created

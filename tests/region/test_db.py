@@ -61,3 +61,25 @@ async def test_failed_work_rolls_back(tmp_path):
     finally:
         database.stop()
     assert count == 0
+
+
+def test_a_released_savepoint_is_undone_with_its_transaction(database_url):
+    """A savepoint released inside a transaction that then fails leaves nothing (pysqlite's own transactions are off)."""
+    database = Database(make_engine(database_url), reactor=None)
+    database.run_now(lambda c: c.execute(text("CREATE TABLE s (x INTEGER)")))
+
+    def work(connection):
+        connection.execute(text("SELECT 1"))
+        with connection.begin_nested():
+            connection.execute(text("INSERT INTO s VALUES (1)"))
+        raise ValueError("after the savepoint")
+
+    try:
+        database.run_now(work)
+    except ValueError:
+        pass
+    try:
+        assert database.run_now(lambda c: c.execute(text("SELECT count(*) FROM s")).scalar()) == 0
+    finally:
+        database.run_now(lambda c: c.execute(text("DROP TABLE s")))
+        database.engine.dispose()
