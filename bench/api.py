@@ -10,6 +10,10 @@ so none is a duplicate: each one is the full write path (lock the node,
 count its generation up, insert the action, supersede the older one, two
 events, commit) before its 202.
 
+It also prints ``region_cpu_ms_per_request``, the region process's CPU
+time (user and system, from /proc) over the load divided by the requests
+it accepted: the figure that holds on a noisy machine.
+
 Usage: python bench/api.py [--requests 5000] [--clients 64] [--nodes 256]
        [--postgres URL]
 """
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import subprocess
 import sys
@@ -99,7 +104,7 @@ async def load(url: str, headers: dict, ids: list[int], requests: int, clients: 
     return time.perf_counter() - started, latencies, accepted
 
 
-async def measure(reactor, backend: str, database: str | None, args) -> tuple[float, float]:
+async def measure(reactor, backend: str, database: str | None, args) -> tuple[float, float, float]:
     with tempfile.TemporaryDirectory() as data_dir:
         token = initialize(Path(data_dir), database)
         region = Region()
@@ -111,7 +116,9 @@ async def measure(reactor, backend: str, database: str | None, args) -> tuple[fl
         headers = {"Authorization": [f"Bearer {token}"]}
         try:
             ids = await enrol(url, headers, args.nodes, pool)
+            cpu_before = cpu_seconds(region.transport.pid)
             elapsed, latencies, accepted = await load(url, headers, ids, args.requests, args.clients, pool)
+            cpu_ms = (cpu_seconds(region.transport.pid) - cpu_before) * 1000 / max(accepted, 1)
         finally:
             await pool.closeCachedConnections()
             region.transport.signalProcess("TERM")
@@ -121,7 +128,13 @@ async def measure(reactor, backend: str, database: str | None, args) -> tuple[fl
     rate = accepted / elapsed
     print(f"# {backend}: {accepted}/{args.requests} accepted in {elapsed:.2f}s, "
           f"p50 {latencies[len(latencies) // 2] * 1000:.1f} ms", flush=True)
-    return rate, p99
+    return rate, p99, cpu_ms
+
+
+def cpu_seconds(pid: int) -> float:
+    """The CPU time (user and system) process ``pid`` has used, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def postgres_schema(base: str) -> tuple[str, str]:
@@ -143,9 +156,10 @@ async def main(reactor, args) -> None:
         results["postgresql"] = await measure(reactor, "postgresql", url, args)
     finally:
         drop_schema(args.postgres, name)
-    for backend, (rate, p99) in results.items():
+    for backend, (rate, p99, cpu_ms) in results.items():
         print(f"{backend}_accepted_per_second: {rate:.0f}")
         print(f"{backend}_p99_ms: {p99:.1f}")
+        print(f"{backend}_region_cpu_ms_per_request: {cpu_ms:.2f}")
 
 
 if __name__ == "__main__":
