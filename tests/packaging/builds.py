@@ -8,6 +8,7 @@ a second run of the tests on the same source builds nothing.
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -18,6 +19,10 @@ CACHE = Path("/var/tmp/pserv-packaging")
 copies the checkout)."""
 
 PACKAGES = ("pserv-common", "pserv-region", "pserv-cluster", "pserv-cli")
+
+TEST_BUILD = {"DPKG_DEB_COMPRESSOR_TYPE": "gzip"}
+"""The tests' builds compress with gzip, not dpkg's xz: 9 s instead of 36
+for pserv-common's 63 MB, twice a run; the packages are the same."""
 
 
 NOT_BUILT = ("tests/", "bench/", ".ci/")
@@ -61,7 +66,7 @@ def build(version: str | None = None) -> dict[str, Path]:
     log = out / "build.log"
     with log.open("wb") as output:
         done = subprocess.run(["dpkg-buildpackage", "-us", "-uc", "-b"], cwd=tree, stdout=output,
-                              stderr=subprocess.STDOUT, timeout=900)
+                              stderr=subprocess.STDOUT, timeout=900, env={**os.environ, **TEST_BUILD})
     if done.returncode != 0:
         raise AssertionError(f"dpkg-buildpackage failed ({done.returncode}); its output: {log}\n"
                              + "\n".join(log.read_text(errors="replace").splitlines()[-30:]))
