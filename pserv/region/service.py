@@ -79,11 +79,20 @@ def add_user(config: RegionConfig, name: str, password_hash: str, role: Role) ->
 
 
 def _write_secret(path: Path) -> None:
-    if path.exists():
-        return
+    if not path.exists():
+        write_private(path, secrets.token_hex(32))
+
+
+def write_private(path: Path, text: str) -> None:
+    """
+    Write ``text`` and a newline to ``path``, a new file only its owner may
+    read (0600).
+
+    :raises FileExistsError: if ``path`` exists.
+    """
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "w") as file:
-        file.write(secrets.token_hex(32) + "\n")
+        file.write(text + "\n")
 
 
 def _private_sqlite_file(url: str) -> None:

@@ -44,9 +44,9 @@ def check_private(path: Path) -> os.stat_result:
     except OSError as e:
         raise SecretError(f"{path}: cannot read: {e.strerror}") from None
     mode = stat.S_IMODE(info.st_mode)
-    shared = info.st_uid != os.geteuid() and mode & 0o077 == 0o040
-    if mode & 0o077 and not shared:
-        fix = "chmod 640" if info.st_uid != os.geteuid() else "chmod 600"
+    theirs = info.st_uid != os.geteuid()
+    if mode & 0o077 and not (theirs and mode & 0o077 == 0o040):
+        fix = "chmod 640" if theirs else "chmod 600"
         raise SecretError(f"{path}: group or others may access it (mode {mode:04o}); run {fix} {path}")
     return info
 

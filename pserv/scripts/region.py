@@ -87,24 +87,18 @@ def main(argv: list[str] | None = None, power_types: PowerTypes | None = None) -
 
 
 def _init(parser: Any, config: Any, args: Any) -> int:
-    from pserv.region.service import initialize
+    from pserv.region.service import initialize, write_private
 
     if args.token_file is not None and os.path.lexists(args.token_file):
         parser.error(f"--token-file {args.token_file}: exists; the first token is never written over")
     token = _or_fail(parser, initialize, config)
     print(f"pserv-region: schema ready in {_safe_url(config.database_url)}; secret at {config.secret_path}")
     if token is not None and args.token_file is not None:
-        _or_fail(parser, _write_private, args.token_file, token)
+        _or_fail(parser, write_private, args.token_file, token)
         print(f"pserv-region: admin token written to {args.token_file}")
     elif token is not None:
         print(f"admin token (shown once): {token}")
     return EXIT_OK
-
-
-def _write_private(path: Path, text: str) -> None:
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w") as file:
-        file.write(text + "\n")
 
 
 def _create_token(parser: Any, config: Any, args: Any) -> int:
