@@ -221,7 +221,7 @@ def timed_sweep(cluster: Child, region: Child, database: Path, which: int, owned
     started = cluster.wait_for(STARTED, timeout, skip=which)
     start = float(started.group(2))
     cpu = cluster.cpu_seconds(), region.cpu_seconds()
-    figures: dict[str, Any] = {"swept": int(started.group(1)), "seconds": "timeout"}
+    figures: dict[str, Any] = {"swept": int(started.group(1)), "start": start, "seconds": "timeout"}
     meanwhile = None
     if during is not None:
         meanwhile = threading.Thread(target=lambda: figures.update(during=during()))
@@ -239,14 +239,17 @@ def timed_sweep(cluster: Child, region: Child, database: Path, which: int, owned
     return figures
 
 
-def pages(host: str, port: int, token: str, path: str, requests: int) -> list[float]:
-    """Milliseconds of each of ``requests`` GETs of ``path``, one after another, after one to warm up."""
+def pages(host: str, port: int, token: str, path: str, requests: int) -> list[tuple[float, float]]:
+    """
+    ``(when it was sent, milliseconds)`` of each of ``requests`` GETs of
+    ``path``, one after another, after one to warm up.
+    """
     connection = http.client.HTTPConnection(host, port, timeout=60)
     headers = {"Authorization": f"Bearer {token}"}
     times = []
     try:
         for n in range(requests + 1):
-            started = time.perf_counter()
+            sent, started = time.time(), time.perf_counter()
             connection.request("GET", path, headers=headers)
             response = connection.getresponse()
             body = response.read()
@@ -256,10 +259,10 @@ def pages(host: str, port: int, token: str, path: str, requests: int) -> list[fl
             if n == 0 and len(json.loads(body)["items"]) != 100:
                 raise RuntimeError(f"{path}: not 100 items")
             if n:
-                times.append(elapsed)
+                times.append((sent, elapsed))
     finally:
         connection.close()
-    return sorted(times)
+    return times
 
 
 def timed_pages(*args: Any) -> tuple[list[float], float]:
@@ -272,7 +275,13 @@ def percentile(times: list[float], fraction: float) -> float:
     return times[min(len(times) - 1, max(0, round(fraction * len(times)) - 1))]
 
 
-def page_figures(name: str, times: list[float]) -> dict[str, str]:
+def page_figures(name: str, timed: list[tuple[float, float]], since: float | None = None) -> dict[str, str]:
+    """The p50 and p99 figures; a line with the p90, the slowest and (after ``since``) when the slow ones were sent."""
+    times = sorted(ms for _, ms in timed)
+    slow = [f"{sent - since:.1f}s:{ms:.0f}ms" for sent, ms in timed if ms > 100] if since is not None else []
+    print(f"# {name}: {len(times)} requests, p90 {percentile(times, 0.9):.1f} ms, slowest {times[-1]:.1f} ms, "
+          f"{sum(ms > 100 for ms in times)} over 100 ms" + (f" (sent after the sweep began: {slow})" if slow else ""),
+          flush=True)
     return {f"{name}_p50_ms": f"{percentile(times, 0.5):.1f}", f"{name}_p99_ms": f"{percentile(times, 0.99):.1f}"}
 
 
@@ -329,7 +338,7 @@ def run(arguments: argparse.Namespace, directory: Path) -> dict[str, Any]:
             **page_figures("nodes_page", first_page),
             **page_figures("nodes_deep_page", deep),
             **page_figures("nodes_rack_page", rack),
-            **page_figures("nodes_page_during_sweep", busy),
+            **page_figures("nodes_page_during_sweep", busy, third["start"]),
             "during_sweep_seconds": _seconds(third["seconds"]),
         })
     finally:
