@@ -25,8 +25,9 @@ daemon sets its own GC thresholds, as in production.
 
 What is timed:
 
-- ``sweep_seconds``: the cluster's second sweep (the first overlaps the
-  recovery that follows the connection), from the moment that sweep
+- ``sweep_seconds``: the cluster's second sweep, the steady state (the
+  first starts as soon as the cluster has recovered after connecting),
+  from the moment that sweep
   starts in the cluster until the region has committed a reading taken in
   that sweep for every one of rack-1's nodes.  This process polls the
   region's database file every 100 ms (SQLite, read-only, its own
