@@ -107,11 +107,11 @@ def _insert_actions(
          "escalate_after": escalate_after, "reason": reason}
         for node in nodes
     ]
-    # The rows come back matched by node, so their order is not needed, and
-    # SQLAlchemy asked for it on SQLite (which numbers a multi-row insert's
-    # rows in their order, but has nothing it trusts to match RETURNING to
-    # them) would insert one row a statement; PostgreSQL's ordered form
-    # numbers the rows in the nodes' order.
+    # The rows come back matched by their node, not by their order.  On
+    # PostgreSQL the ordered form numbers them in the nodes' order; SQLite
+    # numbers a multi-row VALUES in its order anyway, and asked for the
+    # order SQLAlchemy would insert one row a statement (it has nothing to
+    # match SQLite's RETURNING rows to the parameters by).
     ordered = connection.dialect.name != "sqlite"
     statement = insert(_ACTIONS).returning(*_ACTIONS.c, sort_by_parameter_order=ordered)
     return {row.node_id: row for row in connection.execute(statement, rows).all()}
@@ -136,19 +136,26 @@ def _supersede_pending(connection: Connection, newer: dict[int, int], now: datet
     """
     moved: dict[int, list[Row]] = {}
     for chunk in chunks(sorted(newer)):
-        older = connection.execute(
-            select(_ACTIONS.c.id, _ACTIONS.c.kind, _ACTIONS.c.node_id).where(
-                _ACTIONS.c.node_id.in_(chunk), _ACTIONS.c.status == ActionStatus.PENDING.value,
-                _ACTIONS.c.kind != ActionKind.QUERY.value, _ACTIONS.c.id.not_in([newer[i] for i in chunk]),
-            ).order_by(_ACTIONS.c.id)
-        ).all()
-        by = case({i: newer[i] for i in {row.node_id for row in older}}, value=_ACTIONS.c.node_id)
+        older = _older_pending(connection, {i: newer[i] for i in chunk})
+        if not older:
+            continue
+        by_node = case({row.node_id: newer[row.node_id] for row in older}, value=_ACTIONS.c.node_id)
         done = set(move(connection, [row.id for row in older], ActionStatus.SUPERSEDED, now,
-                        only_from={ActionStatus.PENDING}, superseded_by=by)) if older else set()
+                        only_from={ActionStatus.PENDING}, superseded_by=by_node))
         for row in older:
             if row.id in done:
                 moved.setdefault(row.node_id, []).append(row)
     return moved
+
+
+def _older_pending(connection: Connection, newer: dict[int, int]) -> list[Row]:
+    """The pending power actions of the nodes ``newer`` names, but their new ones, in id order."""
+    return connection.execute(
+        select(_ACTIONS.c.id, _ACTIONS.c.kind, _ACTIONS.c.node_id).where(
+            _ACTIONS.c.node_id.in_(list(newer)), _ACTIONS.c.status == ActionStatus.PENDING.value,
+            _ACTIONS.c.kind != ActionKind.QUERY.value, _ACTIONS.c.id.not_in(list(newer.values())),
+        ).order_by(_ACTIONS.c.id)
+    ).all()
 
 
 def _joined_events(node: Row, kind: ActionKind, requested_by: str, now: datetime, joined: Row) -> list[dict[str, Any]]:
