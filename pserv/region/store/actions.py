@@ -106,18 +106,20 @@ def request_bulk(
     """
     One intent for many nodes, all or nothing: any missing or deleting node
     refuses the whole request.  The actions (new, or the outstanding ones
-    a node's request duplicates) are remembered as one batch.
+    a node's request duplicates) are remembered as one batch.  Each node's
+    request is as :func:`request_intent` makes it, all in a few
+    statements (:mod:`pserv.region.store.bulk_intent`).
 
     :param escalate_after: as for :func:`request_power`.
     :param reason: as for :func:`request_power`; the batch keeps it too.
     :return: the batch's id, and the actions in node id order.
     """
+    from pserv.region.store.bulk_intent import request_intents  # (it imports this module)
+
     check_reason(reason)
-    actions = [
-        request_intent(connection, node, ActionKind(kind), requested_by, now,
-                       escalate_after=escalate_after, reason=reason)[0]
-        for node in bulk_nodes(connection, refs, filters, lock=True)
-    ]
+    nodes = bulk_nodes(connection, refs, filters, lock=True)
+    actions = request_intents(connection, nodes, ActionKind(kind), requested_by, now,
+                              escalate_after=escalate_after, reason=reason)
     return record_batch(connection, kind, requested_by, reason, now, [a["id"] for a in actions]), actions
 
 

@@ -22,7 +22,7 @@ from pserv.power.states import FINAL, ActionKind, ActionStatus
 from pserv.region import schema
 from pserv.region.errors import Conflict, NotFound
 from pserv.region.store.common import MAX_ID, insert_returning_id, iso, one_row, utc
-from pserv.region.store.nodes import find, node_filter
+from pserv.region.store.nodes import find_ids, find_rows, node_filter
 
 COUNTED = ("pending", "running", "done", "failed", "superseded", "cancelled", "timed_out")
 """The counts a batch shows, in this order; ``running`` counts every action
@@ -37,19 +37,20 @@ def bulk_nodes(
 ) -> list[Row]:
     """
     The nodes of a bulk request, in id order: those ``refs`` name (ids or
-    names), else those matching ``filters``; locked for update if ``lock``.
+    names), else those matching ``filters``; locked for update if ``lock``
+    (in id order, as every transaction that locks several nodes takes
+    them).  A few statements, however many nodes.
 
     :raises NotFound: a node named is missing, or no node matches (``filter``).
     :raises Conflict: a node is being deleted: the whole request is refused.
     """
     if refs is not None:
-        found = {find(connection, ref).id for ref in refs}
+        nodes = find_rows(connection, find_ids(connection, refs), lock=lock)
     else:
-        query = select(schema.nodes.c.id).where(*node_filter(filters or {}))
-        found = set(connection.execute(query).scalars().all())
-    if not found:
+        query = select(schema.nodes).where(*node_filter(filters or {})).order_by(schema.nodes.c.id)
+        nodes = connection.execute(query.with_for_update() if lock else query).all()
+    if not nodes:
         raise NotFound("filter: no node matches", "filter")
-    nodes = [find(connection, node_id, lock=lock) for node_id in sorted(found)]
     deleting = next((node for node in nodes if node.lifecycle == "deleting"), None)
     if deleting is not None:
         raise Conflict(f"node {deleting.name} is being deleted", "node")

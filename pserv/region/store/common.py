@@ -5,7 +5,7 @@ Small helpers the store modules share.
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence, TypeVar
 
 from sqlalchemy import Select, Table, insert
 from sqlalchemy.engine import Connection, Row
@@ -13,6 +13,8 @@ from sqlalchemy.engine import Connection, Row
 from pserv.region import schema
 from pserv.region.errors import NotFound
 from pserv.util.times import iso_from_moment
+
+T = TypeVar("T")
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -31,6 +33,18 @@ MAX_ID = 2**31 - 1
 """The largest id a row can have: the id columns are SQL ``INTEGER``, 32
 bits in PostgreSQL (SQLite's are wider); a larger one names nothing, and
 is never sent to the database, which would refuse it as out of range."""
+
+
+CHUNK = 500
+"""The most values a set-based statement puts in one ``IN`` list: well
+under SQLite's limit of bound variables (32,766), with room for the
+statement's others."""
+
+
+def chunks(items: Sequence[T]) -> Iterator[Sequence[T]]:
+    """``items`` in slices of at most :data:`CHUNK`, in order (none if empty)."""
+    for start in range(0, len(items), CHUNK):
+        yield items[start:start + CHUNK]
 
 
 def one_row(connection: Connection, query: Select[Any], missing: str, field: str, lock: bool = False) -> Row[Any]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 from sqlalchemy import ColumnElement, delete, false, func, select, update
 from sqlalchemy.engine import Connection, Row
@@ -22,8 +22,8 @@ from pserv.power.settings import REDACTED
 from pserv.power.states import IN_FLIGHT, ActionStatus, PowerState, values
 from pserv.power.types import POWER_TYPES, PowerTypes
 from pserv.region import schema
-from pserv.region.errors import Conflict, Invalid, PreconditionFailed
-from pserv.region.store.common import MAX_ID, add_event, insert_returning_id, iso, one_row, page, utc
+from pserv.region.errors import Conflict, Invalid, NotFound, PreconditionFailed
+from pserv.region.store.common import MAX_ID, add_event, chunks, insert_returning_id, iso, one_row, page, utc
 from pserv.region.store.moves import move_to
 from pserv.region.store.transitions import move
 
@@ -67,6 +67,56 @@ def find(connection: Connection, ref: str | int, lock: bool = False) -> Row:
     else:
         query = select(table).where(table.c.name == text if _storable(text) else false())
     return one_row(connection, query, f"no node {text!r}", "node", lock)
+
+
+def find_ids(connection: Connection, refs: Iterable[str | int]) -> set[int]:
+    """
+    The ids of the nodes ``refs`` name, as :func:`find` reads each (id or
+    name), in a query per :data:`~pserv.region.store.common.CHUNK` ids and
+    per as many names.
+
+    :raises NotFound: as :func:`find`, for the first ref that names no node.
+    """
+    table = schema.nodes
+    texts = [str(ref) for ref in refs]
+    ids = sorted({int(t) for t in texts if _is_id(t) and int(t) <= MAX_ID})
+    names = sorted({t for t in texts if not _is_id(t) and _storable(t)})
+    known = {i for chunk in chunks(ids) for i in connection.execute(select(table.c.id).where(table.c.id.in_(chunk)))
+             .scalars()}
+    by_name = {row.name: row.id for chunk in chunks(names)
+               for row in connection.execute(select(table.c.id, table.c.name).where(table.c.name.in_(chunk)))}
+    found = {t: ((int(t) if int(t) in known else None) if _is_id(t) else by_name.get(t)) for t in texts}
+    missing = next((t for t, i in found.items() if i is None), None)
+    if missing is not None:
+        raise NotFound(f"no node {missing!r}", "node")
+    return {i for i in found.values() if i is not None}
+
+
+def find_rows(connection: Connection, ids: Iterable[int], lock: bool = False) -> list[Row]:
+    """
+    The nodes ``ids``, in id order, locked for update if ``lock`` (a
+    ``SELECT ... FOR UPDATE`` per :data:`~pserv.region.store.common.CHUNK`
+    ids, taken in id order, as every transaction that locks several nodes
+    takes them).
+
+    :raises NotFound: as :func:`find`, for the first id (in order) of no node.
+    """
+    table = schema.nodes
+    wanted = sorted(set(ids))
+    rows: list[Row] = []
+    for chunk in chunks(wanted):
+        query = select(table).where(table.c.id.in_([i for i in chunk if i <= MAX_ID])).order_by(table.c.id)
+        rows += connection.execute(query.with_for_update() if lock else query).all()
+    present = {row.id for row in rows}
+    missing = next((i for i in wanted if i not in present), None)
+    if missing is not None:
+        raise NotFound(f"no node {str(missing)!r}", "node")
+    return rows
+
+
+def _is_id(text: str) -> bool:
+    """Whether ``text`` names a node by id (digits), as :func:`find` reads it."""
+    return text.isascii() and text.isdigit()
 
 
 def get_node(connection: Connection, ref: str | int) -> dict[str, Any]:

@@ -92,3 +92,19 @@ def test_recovery_and_delivery_carry_escalate_after(run, moments):
     assert delivered.escalate_after == 45.0
     assert [(a.kind, a.escalate_after) for e in entries for a in e.actions] == [("soft_off", 45.0), ("soft_off", 2.5)]
     assert entries[1].request(entries[1].actions[0]).escalate_after == 2.5
+
+
+def test_claiming_many_actions_sends_a_few_statements(run, moments, engine):
+    """Claiming a bulk request's actions costs the same few statements for 3 actions as for 60 (SQLite's BEGIN too)."""
+    from pserv.region.store.actions import request_bulk
+    from pserv.region.store.recovery import claim_for_delivery
+    from tests.region.store.statements import statements
+
+    costs = []
+    for count in (3, 60):
+        for n in range(count):
+            enrol(run, moments, f"c{count}-{n}", f"rack-{count}")
+        _, made = run(request_bulk, None, {"cluster": f"rack-{count}"}, "on", "a", moments())
+        costs.append(statements(engine, claim_for_delivery, [f"rack-{count}"], [a["id"] for a in made], moments()))
+        assert [a["status"] for a in run(lambda c: [get_action(c, a["id"]) for a in made])] == ["sent"] * count
+    assert costs[0] == costs[1] <= 3
