@@ -30,11 +30,10 @@ from twisted.python.reflect import qual
 
 from pserv.power.states import DEFINITE, FINAL, ActionStatus, values
 from pserv.region import schema
-from pserv.region.store.common import add_events, event_row, utc
+from pserv.region.store.common import add_events, chunks, event_row, utc
 from pserv.region.store.moves import owner
 from pserv.region.store import reports
 from pserv.region.store.reports import (
-    chunked,
     locked_nodes,
     observed_message,
     outcome_message,
@@ -123,11 +122,11 @@ def _lock(connection: Connection, action_ids: Iterable[int]) -> tuple[dict[int, 
     """The actions ``action_ids`` that exist, and their nodes, locked: nodes first, in id order."""
     table = schema.power_actions
     found: dict[int, Any] = {}
-    for ids in chunked(sorted(action_ids)):
+    for ids in chunks(sorted(action_ids)):
         found.update(connection.execute(select(table.c.id, table.c.node_id).where(table.c.id.in_(ids))).all())
     nodes = locked_nodes(connection, set(found.values()))
     actions: dict[int, Any] = {}
-    for ids in chunked(sorted(found)):
+    for ids in chunks(sorted(found)):
         actions.update((row.id, row) for row in connection.execute(
             select(table).where(table.c.id.in_(ids)).with_for_update()))
     return actions, nodes

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from types import SimpleNamespace
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any, Iterable, Mapping
 
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.engine import Connection, Row
@@ -38,7 +38,7 @@ from pserv.power.states import (
 )
 from pserv.region import schema
 from pserv.region.store.actions import request_intent
-from pserv.region.store.common import add_event, add_events, event_row, utc
+from pserv.region.store.common import add_event, add_events, chunks, event_row, utc
 from pserv.region.store.intent import settle_intent
 from pserv.region.store.moves import owner
 from pserv.region.store.transitions import move
@@ -148,16 +148,10 @@ def locked_nodes(connection: Connection, node_ids: Iterable[int]) -> dict[int, S
     """
     table = schema.nodes
     found: dict[int, SimpleNamespace] = {}
-    for ids in chunked(sorted(node_ids)):
+    for ids in chunks(sorted(node_ids)):
         query = select(table).where(table.c.id.in_(ids)).order_by(table.c.id).with_for_update()
         found.update((row.id, SimpleNamespace(**row._mapping)) for row in connection.execute(query))
     return found
-
-
-def chunked(ids: list[int], size: int = 500) -> Iterator[list[int]]:
-    """``ids`` in lists of at most ``size``: an ``IN`` list each, well under SQLite's limit on parameters."""
-    for start in range(0, len(ids), size):
-        yield ids[start:start + size]
 
 
 def write_observations(connection: Connection, rows: list[dict[str, Any]]) -> None:
