@@ -91,6 +91,8 @@ TRANSITIONS: Table[ActionState, ActionInput] = {
 
 _CANCELLING, _STOPPING = S.CANCELLING, S.STOPPING
 _TOLD_TO_STOP = frozenset([_CANCELLING, _STOPPING])
+_NOWHERE: frozenset[ActionKind | None] = frozenset()
+"""No successor: shared, since an empty frozenset is a new object each time."""
 
 
 class Lifecycle(StateMachine[ActionState, ActionInput]):
@@ -119,7 +121,7 @@ class Lifecycle(StateMachine[ActionState, ActionInput]):
         self.owner = owner
         self.successor: ActionKind | None = None
         self.step: Deferred[Any] | None = None
-        self.safe_for: frozenset[ActionKind | None] = frozenset()
+        self.safe_for: frozenset[ActionKind | None] = _NOWHERE
         self.stopped = False
         self.done: Deferred[Any] = Deferred()
 

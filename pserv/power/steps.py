@@ -271,9 +271,14 @@ class PowerAction:
             call.addTimeout(seconds, self.clock)
         return call
 
-    async def _pause(self, seconds: float, safe_for: frozenset[ActionKind | None]) -> None:
+    def _pause(self, seconds: float, safe_for: frozenset[ActionKind | None]) -> Coroutine[Any, Any, None]:
+        """
+        Wait ``seconds``, a safe point for ``safe_for`` before and during;
+        awaited where it is called (the wait itself is the coroutine: one
+        fewer per pause).
+        """
         self._safe_point(safe_for)
-        await self._wait(_sleep(self.clock, seconds), safe_for)
+        return self._wait(_sleep(self.clock, seconds), safe_for)
 
     async def _read(self, safe_for: frozenset[ActionKind | None]) -> PowerState:
         self._safe_point(safe_for)
