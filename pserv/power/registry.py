@@ -70,6 +70,7 @@ class PowerActionRegistry(CancelRules):
         self._deliveries: deque[tuple[Deferred[Outcome], Outcome]] = deque()
         self._delivering = False
         self._listeners: list[ActionListener] = []
+        self._on_ended = self._ended  # bound once: every action in flight calls it
         self._dispatch = {
             Decision.START: self._start_now,
             Decision.JOIN_IN_FLIGHT: self._join_in_flight,
@@ -292,10 +293,10 @@ class PowerActionRegistry(CancelRules):
     # Running
 
     def _start(self, node: str, play: Play) -> None:
-        play.action.done.addCallback(self._ended, node, play)
+        play.action.lifecycle.then(self._on_ended, node, play)
         if self._listeners:
             self._emit("started", node, play.action)
-        play.action.start()
+        play.action.begin()
 
     def _cancel_in_flight(self, node: str, play: Play, successor: ActionKind | None) -> None:
         """

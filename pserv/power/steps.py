@@ -195,10 +195,22 @@ class PowerAction:
 
         :raises InvalidTransition: if it has started or ended already.
         """
+        self.begin()
+        return self.done
+
+    def begin(self) -> None:
+        """
+        Begin, as :meth:`start` does, without making :attr:`done`: for a
+        caller told of the end by its lifecycle's
+        :meth:`~pserv.power.lifecycle.Lifecycle.then` (a fired ``done``
+        holds the action, and the action its lifecycle: a cycle only the
+        garbage collector frees).
+
+        :raises InvalidTransition: if it has started or ended already.
+        """
         self.lifecycle.fire(ActionInput.START)
         self._running = self._run()
         self._resume(None)
-        return self.done
 
     def cancel(self, successor: ActionKind | None = None) -> None:
         """
