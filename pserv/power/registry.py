@@ -126,8 +126,10 @@ class PowerActionRegistry(CancelRules):
                 self._decide(node, slot, request)
             if kind is not _QUERY:
                 self._admission.carried_by(node, action_id)
-        self._forget_if_idle(node, slot)
-        self._drain()
+        if slot.in_flight is None and slot.waiting is None:
+            self._slots.pop(node, None)
+        if self._deliveries:
+            self._drain()
         return answer
 
     def cancel(self, node: str, action_id: int) -> bool:
@@ -284,8 +286,8 @@ class PowerActionRegistry(CancelRules):
             in_flight.action.cancel(slot.next_kind())
 
     def _join(self, node: str, play: Play, request: Request) -> None:
-        play.add(request)
-        if request.kind.changes_power and request.generation > play.action.generation:
+        play.requests.append(request)
+        if request.kind is not _QUERY and request.generation > play.action.generation:
             play.action.generation = request.generation
         if self._listeners:
             self._emit("joined", node, play.action, detail=None if request.id is None else str(request.id))

@@ -29,7 +29,8 @@ what it read after its last command, or, if it sent none, its first read.
 
 from __future__ import annotations
 
-from typing import Any, Callable, ClassVar, Coroutine, TypeVar
+from types import coroutine
+from typing import Any, Callable, ClassVar, Coroutine, Generator, TypeVar
 
 from twisted.internet.defer import (
     CancelledError,
@@ -167,6 +168,7 @@ class PowerAction:
         self.on_read: Callable[[PowerAction], None] | None = None
         self._can_query: bool = getattr(control, "can_query", True)
         self._running: Coroutine[Deferred[Any], Any, PowerState] | None = None
+        self._resumer: Callable[[object], None] | None = None
 
     def __repr__(self) -> str:
         return (
@@ -210,6 +212,7 @@ class PowerAction:
         """
         self.lifecycle.fire(ActionInput.START)
         self._running = self._run()
+        self._resumer = self._resume  # bound once per run, let go of at its end
         self._resume(None)
 
     def cancel(self, successor: ActionKind | None = None) -> None:
@@ -240,13 +243,13 @@ class PowerAction:
             else:
                 awaited = running.send(result)
         except StopIteration as e:
-            self._running = None
+            self._running = self._resumer = None
             self._ended(self._finished, e.value)
         except BaseException:
-            self._running = None
+            self._running = self._resumer = None
             self._ended(self._failed, Failure())
         else:
-            awaited.addBoth(self._resume)
+            awaited.addBoth(self._resumer)
 
     def _ended(self, end: Callable[[Any], None], result: object) -> None:
         """Call ``end`` with the end of :meth:`_run`; what it raises is logged, never raised into the clock."""
@@ -259,17 +262,21 @@ class PowerAction:
         if self.lifecycle.stops_at(safe_for):
             raise _Stopped()
 
-    async def _wait(self, waiting: Deferred[T], safe_for: frozenset[ActionKind | None]) -> T:
+    @coroutine
+    def _wait(self, waiting: Deferred[T], safe_for: frozenset[ActionKind | None]) -> Generator[Deferred[T], T, T]:
         """
         Wait on one step; while it is safe for the successor, ``cancel()``
         interrupts it.  A step that has answered already is not waited on.
+        It yields the step itself to :meth:`_resume`, which sends back what
+        the step fired with (or throws its failure): one generator per wait,
+        not a coroutine and the generator of awaiting a Deferred.
         """
         if waiting.called and not waiting.paused:
-            return await waiting
+            return _result(waiting)
         life = self.lifecycle
         life.fire(_WAIT, waiting, safe_for)
         try:
-            return await waiting
+            return (yield waiting)
         except CancelledError:
             if life.state is _STOPPING:
                 raise _Stopped() from None
@@ -283,7 +290,7 @@ class PowerAction:
             call.addTimeout(seconds, self.clock)
         return call
 
-    def _pause(self, seconds: float, safe_for: frozenset[ActionKind | None]) -> Coroutine[Any, Any, None]:
+    def _pause(self, seconds: float, safe_for: frozenset[ActionKind | None]) -> Generator[Deferred[None], None, None]:
         """
         Wait ``seconds``, a safe point for ``safe_for`` before and during;
         awaited where it is called (the wait itself is the coroutine: one
