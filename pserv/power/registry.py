@@ -42,6 +42,7 @@ _KINDS: dict[ActionKind | str, ActionKind] = {**{k.value: k for k in ActionKind}
 """A request's kind by its value or itself: cheaper than calling the enum."""
 
 _QUERY, _SOFT_OFF = ActionKind.QUERY, ActionKind.SOFT_OFF
+_JOIN_IN_FLIGHT, _JOIN_WAITING = Decision.JOIN_IN_FLIGHT, Decision.JOIN_WAITING
 
 class PowerActionRegistry(CancelRules):
     """
@@ -219,7 +220,11 @@ class PowerActionRegistry(CancelRules):
     def _decide(self, node: str, slot: Slot, request: Request) -> None:
         """Look up ``node``'s decision for ``request`` and carry it out; only some make a new action."""
         decision = slot.decide(request.kind)
-        if decision in _CREATING:
+        if decision is _JOIN_IN_FLIGHT:  # the commonest two, without the dispatch
+            self._join(node, slot.in_flight, request)
+        elif decision is _JOIN_WAITING:
+            self._join(node, slot.waiting, request)
+        elif decision in _CREATING:
             self._dispatch[decision](node, slot, self._new_play(node, request))
         else:
             self._dispatch[decision](node, slot, request)

@@ -168,7 +168,7 @@ class FakeBMC:
         failures = self._failures.get(operation)
         if operation in self.hanging:
             return Deferred()
-        refusal = self._refusal(operation)
+        refusal = self._refusal(operation) if self.refusing_reads else None
         if self.latency == 0:
             if failures:
                 return fail(failures.popleft())
