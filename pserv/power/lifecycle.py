@@ -146,6 +146,10 @@ class Lifecycle(StateMachine[ActionState, ActionInput]):
         Call ``callback(owner, *args)`` on entering ``done``, before
         :attr:`done` fires: what a callback on :attr:`done` would do, without
         the Deferred (the registry's one per action).
+
+        :param callback: what is called; what it raises propagates, once
+            :attr:`done` has fired all the same.
+        :param args: what it is called with after the owner.
         """
         self._then, self._then_args = callback, args
 

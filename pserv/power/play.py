@@ -250,6 +250,8 @@ class Slot:
         The decision for a request of ``kind``: :meth:`row`'s cell of
         :data:`~pserv.power.decisions.DECISIONS`, looked up without building
         the row's strings (a kind is equal to, and hashes as, its value).
+
+        :param kind: what the request asks for.
         """
         in_flight, waiting = self.in_flight, self.waiting
         if in_flight is None:
