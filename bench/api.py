@@ -14,8 +14,13 @@ It also prints ``region_cpu_ms_per_request``, the region process's CPU
 time (user and system, from /proc) over the load divided by the requests
 it accepted: the figure that holds on a noisy machine.
 
+With ``--profile DIR`` the region runs under cProfile
+(``bench/profiled.py``), one profile per thread in ``DIR/<backend>/``;
+its figures are then the profiler's, not the region's.  ``--only``
+measures one database.
+
 Usage: python bench/api.py [--requests 5000] [--clients 64] [--nodes 256]
-       [--postgres URL]
+       [--postgres URL] [--only sqlite|postgresql] [--profile DIR]
 """
 
 from __future__ import annotations
@@ -62,8 +67,12 @@ class Region(ProcessProtocol):
         self.ended.callback(None)
 
 
-def region_args(data_dir: Path, database: str | None) -> list[str]:
-    args = [sys.executable, "-m", "pserv.scripts.region", "--data-dir", str(data_dir)]
+PROFILED = Path(__file__).with_name("profiled.py")
+
+
+def region_args(data_dir: Path, database: str | None, profile: Path | None = None) -> list[str]:
+    runner = ["-m", "pserv.scripts.region"] if profile is None else [str(PROFILED), str(profile)]
+    args = [sys.executable, *runner, "--data-dir", str(data_dir)]
     return args + (["--database", database] if database else [])
 
 
@@ -108,7 +117,8 @@ async def measure(reactor, backend: str, database: str | None, args) -> tuple[fl
     with tempfile.TemporaryDirectory() as data_dir:
         token = initialize(Path(data_dir), database)
         region = Region()
-        argv = region_args(Path(data_dir), database) + ["run", "--listen", "127.0.0.1:0", "--rpc-listen", "127.0.0.1:0"]
+        profile = None if args.profile is None else Path(args.profile) / backend
+        argv = region_args(Path(data_dir), database, profile) + ["run", "--listen", "127.0.0.1:0", "--rpc-listen", "127.0.0.1:0"]
         reactor.spawnProcess(region, sys.executable, argv, env=None)
         url = await region.ready
         pool = HTTPConnectionPool(reactor)
@@ -150,12 +160,15 @@ def drop_schema(base: str, name: str) -> None:
 
 
 async def main(reactor, args) -> None:
-    results = {"sqlite": await measure(reactor, "sqlite", None, args)}
-    name, url = postgres_schema(args.postgres)
-    try:
-        results["postgresql"] = await measure(reactor, "postgresql", url, args)
-    finally:
-        drop_schema(args.postgres, name)
+    results = {}
+    if args.only in (None, "sqlite"):
+        results["sqlite"] = await measure(reactor, "sqlite", None, args)
+    if args.only in (None, "postgresql"):
+        name, url = postgres_schema(args.postgres)
+        try:
+            results["postgresql"] = await measure(reactor, "postgresql", url, args)
+        finally:
+            drop_schema(args.postgres, name)
     for backend, (rate, p99, cpu_ms) in results.items():
         print(f"{backend}_accepted_per_second: {rate:.0f}")
         print(f"{backend}_p99_ms: {p99:.1f}")
@@ -168,5 +181,7 @@ if __name__ == "__main__":
     parser.add_argument("--clients", type=int, default=64)
     parser.add_argument("--nodes", type=int, default=256)
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--only", choices=["sqlite", "postgresql"], help="measure one database only")
+    parser.add_argument("--profile", metavar="DIR", help="run the region under cProfile, its profiles in DIR")
     arguments = parser.parse_args()
     task.react(lambda reactor: defer.Deferred.fromCoroutine(main(reactor, arguments)))

@@ -15,6 +15,9 @@ from pserv.power.outcome import Outcome, OutcomeStatus
 from pserv.power.states import ActionKind
 
 
+_QUERY = ActionKind.QUERY
+
+
 class Admission:
     """
     The intent generation of every node the registry has seen, and the id
@@ -40,7 +43,7 @@ class Admission:
             ``None`` to count one up (for a power request).
         """
         current = self._generations.get(node, 0)
-        if not kind.changes_power:
+        if kind is _QUERY:
             return current
         if generation is None:
             generation = current + 1

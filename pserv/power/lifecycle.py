@@ -32,7 +32,8 @@ starts, begin a step while stopping, or start after it is done.
 from __future__ import annotations
 
 from enum import Enum
-from typing import Any
+import weakref
+from typing import Any, Callable
 
 from twisted.internet.defer import Deferred
 
@@ -91,6 +92,8 @@ TRANSITIONS: Table[ActionState, ActionInput] = {
 
 _CANCELLING, _STOPPING = S.CANCELLING, S.STOPPING
 _TOLD_TO_STOP = frozenset([_CANCELLING, _STOPPING])
+_NOWHERE: frozenset[ActionKind | None] = frozenset()
+"""No successor: shared, since an empty frozenset is a new object each time."""
 
 
 class Lifecycle(StateMachine[ActionState, ActionInput]):
@@ -106,10 +109,12 @@ class Lifecycle(StateMachine[ActionState, ActionInput]):
         safe point.
     :ivar stopped: in ``done``, whether the action stopped at a safe point
         (or never ran).
-    :ivar done: fires with ``owner`` on entering ``done``.
+    :ivar done: fires with ``owner`` on entering ``done`` (made when first
+        asked for: most actions, the registry's, are never waited on
+        through it, see :meth:`then`).
     """
 
-    __slots__ = ("owner", "successor", "step", "safe_for", "stopped", "done")
+    __slots__ = ("owner", "successor", "step", "safe_for", "stopped", "_done", "_gone", "_then", "_then_args")
 
     initial = ActionState.WAITING
     table = TRANSITIONS
@@ -119,9 +124,34 @@ class Lifecycle(StateMachine[ActionState, ActionInput]):
         self.owner = owner
         self.successor: ActionKind | None = None
         self.step: Deferred[Any] | None = None
-        self.safe_for: frozenset[ActionKind | None] = frozenset()
+        self.safe_for: frozenset[ActionKind | None] = _NOWHERE
         self.stopped = False
-        self.done: Deferred[Any] = Deferred()
+        self._done: Deferred[Any] | None = None
+        self._gone: Callable[[], Any] | None = None
+        self._then: Callable[..., object] | None = None
+        self._then_args: tuple[Any, ...] = ()
+
+    @property
+    def done(self) -> Deferred[Any]:
+        """Fires with ``owner`` on entering ``done``; at once, if it is done already."""
+        done = self._done
+        if done is None:
+            done = self._done = Deferred()
+            if self._gone is not None:
+                done.callback(self._gone())
+        return done
+
+    def then(self, callback: Callable[..., object], *args: Any) -> None:
+        """
+        Call ``callback(owner, *args)`` on entering ``done``, before
+        :attr:`done` fires: what a callback on :attr:`done` would do, without
+        the Deferred (the registry's one per action).
+
+        :param callback: what is called; what it raises propagates, once
+            :attr:`done` has fired all the same.
+        :param args: what it is called with after the owner.
+        """
+        self._then, self._then_args = callback, args
 
     @property
     def cancelling(self) -> bool:
@@ -164,7 +194,28 @@ class Lifecycle(StateMachine[ActionState, ActionInput]):
         # garbage collector.
         self.stopped = stopped
         owner, self.owner = self.owner, None
-        self.done.callback(owner)
+        then, self._then = self._then, None
+        try:
+            if then is not None:
+                then(owner, *self._then_args)
+        finally:
+            self._then_args = ()
+            if self._done is not None:
+                self._done.callback(owner)
+            else:
+                self._gone = _remembered(owner)
+
+
+def _remembered(owner: Any) -> Callable[[], Any]:
+    """
+    ``owner``, for a :attr:`Lifecycle.done` first asked for once done,
+    without holding it (it holds the lifecycle): by weak reference where it
+    can be one.
+    """
+    try:
+        return weakref.ref(owner)
+    except TypeError:
+        return lambda: owner
 
 
 def render_markdown() -> str:

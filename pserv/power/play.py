@@ -21,6 +21,7 @@ from twisted.internet.defer import Deferred
 from pserv.power.control import PowerControl
 from pserv.power.decisions import (
     CANCELLING,
+    DECISIONS,
     IN_FLIGHT_PLACE,
     LEFT_ANOTHER_KIND,
     LEFT_ITS_KIND,
@@ -28,7 +29,9 @@ from pserv.power.decisions import (
     NONE,
     TOLD_TO_STOP,
     WAITING_PLACE,
+    Decision,
 )
+from pserv.power.lifecycle import ActionState
 from pserv.power.outcome import Outcome, OutcomeStatus
 from pserv.power.policy import VerifyPolicy
 from pserv.power.states import ActionKind
@@ -37,6 +40,7 @@ from pserv.power.steps import PowerAction
 _QUERY, _SOFT_OFF = ActionKind.QUERY, ActionKind.SOFT_OFF
 _DONE, _FAILED = OutcomeStatus.DONE, OutcomeStatus.FAILED
 _SUPERSEDED, _CANCELLED = OutcomeStatus.SUPERSEDED, OutcomeStatus.CANCELLED
+_TOLD_TO_STOP = frozenset([ActionState.CANCELLING, ActionState.STOPPING])
 
 
 @dataclass(slots=True, eq=False)
@@ -240,6 +244,22 @@ class Slot:
             first = in_flight.action.kind.value
         waiting = self.waiting
         return first, NONE if waiting is None else waiting.action.kind.value
+
+    def decide(self, kind: ActionKind) -> Decision:
+        """
+        The decision for a request of ``kind``: :meth:`row`'s cell of
+        :data:`~pserv.power.decisions.DECISIONS`, looked up without building
+        the row's strings (a kind is equal to, and hashes as, its value).
+
+        :param kind: what the request asks for.
+        """
+        in_flight, waiting = self.in_flight, self.waiting
+        if in_flight is None:
+            first = NONE
+        else:
+            action = in_flight.action
+            first = CANCELLING if action.lifecycle.state in _TOLD_TO_STOP else action.kind
+        return DECISIONS[first, NONE if waiting is None else waiting.action.kind, kind]
 
     @property
     def newest(self) -> Play | None:

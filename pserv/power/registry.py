@@ -24,7 +24,7 @@ from pserv.power.admission import Admission
 from pserv.power.cancels import CancelRules
 from pserv.power.control import PowerControl
 from pserv.power.events import ActionEvent, ActionListener, Checkpoint
-from pserv.power.decisions import DECISIONS, NONE, Decision
+from pserv.power.decisions import NONE, Decision
 from pserv.power.outcome import Outcome
 from pserv.power.play import Play, Request, Slot
 from pserv.power.policy import VerifyPolicy
@@ -37,6 +37,12 @@ _CREATING = frozenset(
     [Decision.START, Decision.SUPERSEDE, Decision.WAIT, Decision.REPLACE_WAITING]
 )
 """The decisions that make a new action."""
+
+_KINDS: dict[ActionKind | str, ActionKind] = {**{k.value: k for k in ActionKind}, **{k: k for k in ActionKind}}
+"""A request's kind by its value or itself: cheaper than calling the enum."""
+
+_QUERY, _SOFT_OFF = ActionKind.QUERY, ActionKind.SOFT_OFF
+_JOIN_IN_FLIGHT, _JOIN_WAITING = Decision.JOIN_IN_FLIGHT, Decision.JOIN_WAITING
 
 class PowerActionRegistry(CancelRules):
     """
@@ -65,6 +71,7 @@ class PowerActionRegistry(CancelRules):
         self._deliveries: deque[tuple[Deferred[Outcome], Outcome]] = deque()
         self._delivering = False
         self._listeners: list[ActionListener] = []
+        self._on_ended = self._ended  # bound once: every action in flight calls it
         self._dispatch = {
             Decision.START: self._start_now,
             Decision.JOIN_IN_FLIGHT: self._join_in_flight,
@@ -97,7 +104,10 @@ class PowerActionRegistry(CancelRules):
         :param policy: how to verify, if not the control's own policy.
         :return: fires exactly once with the :class:`Outcome`.
         """
-        kind = ActionKind(kind)
+        try:
+            kind = _KINDS[kind]
+        except (KeyError, TypeError):
+            kind = ActionKind(kind)
         answer: Deferred[Outcome] = Deferred()
         slot = self._slots.get(node)
         if slot is None:
@@ -108,17 +118,19 @@ class PowerActionRegistry(CancelRules):
             in_play = newest.action.id if newest is not None and not newest.stale else None
             self._deliveries.append((answer, self._admission.refusal(node, kind, action_id, in_play)))
         else:
-            options = escalate_after if kind is ActionKind.SOFT_OFF else None
+            options = escalate_after if kind is _SOFT_OFF else None
             request = Request(answer, kind, action_id, admitted, control, options, policy)
             held = slot.holding(action_id) if action_id is not None else None
             if held is not None:
                 self._join(node, held, request)
             else:
                 self._decide(node, slot, request)
-            if kind.changes_power:
+            if kind is not _QUERY:
                 self._admission.carried_by(node, action_id)
-        self._forget_if_idle(node, slot)
-        self._drain()
+        if slot.in_flight is None and slot.waiting is None:
+            self._slots.pop(node, None)
+        if self._deliveries:
+            self._drain()
         return answer
 
     def cancel(self, node: str, action_id: int) -> bool:
@@ -207,8 +219,12 @@ class PowerActionRegistry(CancelRules):
 
     def _decide(self, node: str, slot: Slot, request: Request) -> None:
         """Look up ``node``'s decision for ``request`` and carry it out; only some make a new action."""
-        decision = DECISIONS[(*slot.row(), request.kind)]
-        if decision in _CREATING:
+        decision = slot.decide(request.kind)
+        if decision is _JOIN_IN_FLIGHT:  # the commonest two, without the dispatch
+            self._join(node, slot.in_flight, request)
+        elif decision is _JOIN_WAITING:
+            self._join(node, slot.waiting, request)
+        elif decision in _CREATING:
             self._dispatch[decision](node, slot, self._new_play(node, request))
         else:
             self._dispatch[decision](node, slot, request)
@@ -217,7 +233,7 @@ class PowerActionRegistry(CancelRules):
         """A new action for ``first``, which gives it its id (numbered if it brought none) and generation."""
         if first.id is None:
             first.id = next(self._ids)
-        options = {"escalate_after": first.escalate_after} if first.kind is ActionKind.SOFT_OFF else {}
+        options = {"escalate_after": first.escalate_after} if first.kind is _SOFT_OFF else {}
         action = ACTION_CLASSES[first.kind](
             first.control,
             self.clock,
@@ -227,9 +243,10 @@ class PowerActionRegistry(CancelRules):
             on_progress=self._progress_hook(node) if self._listeners or self._checkpoint else None,
             **options,
         )
-        if first.kind is ActionKind.SOFT_OFF:
+        if first.kind is _SOFT_OFF:
             action.on_read = self._read_hook(node)
-        self._emit("queued", node, action)
+        if self._listeners:
+            self._emit("queued", node, action)
         play = Play(action, first)
         for request in others:
             self._join(node, play, request)
@@ -274,24 +291,26 @@ class PowerActionRegistry(CancelRules):
             in_flight.action.cancel(slot.next_kind())
 
     def _join(self, node: str, play: Play, request: Request) -> None:
-        play.add(request)
-        if request.kind.changes_power and request.generation > play.action.generation:
+        play.requests.append(request)
+        if request.kind is not _QUERY and request.generation > play.action.generation:
             play.action.generation = request.generation
-        self._emit("joined", node, play.action, detail=None if request.id is None else str(request.id))
+        if self._listeners:
+            self._emit("joined", node, play.action, detail=None if request.id is None else str(request.id))
 
     # Running
 
     def _start(self, node: str, play: Play) -> None:
-        play.action.done.addCallback(self._ended, node, play)
-        self._emit("started", node, play.action)
-        play.action.start()
+        play.action.lifecycle.then(self._on_ended, node, play)
+        if self._listeners:
+            self._emit("started", node, play.action)
+        play.action.begin()
 
     def _cancel_in_flight(self, node: str, play: Play, successor: ActionKind | None) -> None:
         """
         Tell the action in flight to stop at its next safe point for
         ``successor``, what runs next (``None``: nothing).
         """
-        if not play.action.cancelling:
+        if self._listeners and not play.action.cancelling:
             self._emit("cancelling", node, play.action)
         play.action.cancel(successor)
 
@@ -317,7 +336,8 @@ class PowerActionRegistry(CancelRules):
         """
         newest = self._admission.carrier(node)
         outcome = play.outcome(newest=newest)
-        self._emit("ended", node, play.action, outcome=outcome)
+        if self._listeners:
+            self._emit("ended", node, play.action, outcome=outcome)
         answers, moving = play.answers(outcome, newest)
         self._deliveries.extend(answers)
         if following is None:

@@ -29,7 +29,8 @@ what it read after its last command, or, if it sent none, its first read.
 
 from __future__ import annotations
 
-from typing import Callable, ClassVar, TypeVar
+from types import coroutine
+from typing import Any, Callable, ClassVar, Coroutine, Generator, TypeVar
 
 from twisted.internet.defer import (
     CancelledError,
@@ -38,7 +39,6 @@ from twisted.internet.defer import (
     fail,
 )
 from twisted.internet.interfaces import IReactorTime
-from twisted.internet.task import deferLater
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
@@ -84,6 +84,31 @@ def _call(operation: Callable[[], Deferred[T]]) -> Deferred[T]:
         return operation()
     except Exception:
         return fail()
+
+
+def _result(fired: Deferred[T]) -> T:
+    """
+    The result of a Deferred that has fired and is not paused, as awaiting
+    it gives (its failure raised, and no longer reported as unhandled),
+    without the generator an ``await`` costs.
+    """
+    result = fired.result
+    if isinstance(result, Failure):
+        info = fired._debugInfo
+        if info is not None:
+            info.failResult = None
+        result.raiseException()
+    return result
+
+
+def _sleep(clock: IReactorTime, seconds: float) -> Deferred[None]:
+    """
+    Fire with ``None`` after ``seconds``; cancelling it cancels the call.
+    (``deferLater`` without the callback it adds to call nothing.)
+    """
+    sleeping: Deferred[None] = Deferred(lambda _: call.cancel())
+    call = clock.callLater(seconds, sleeping.callback, None)
+    return sleeping
 
 
 class _Stopped(Exception):
@@ -142,6 +167,8 @@ class PowerAction:
         self._on_progress = on_progress
         self.on_read: Callable[[PowerAction], None] | None = None
         self._can_query: bool = getattr(control, "can_query", True)
+        self._running: Coroutine[Deferred[Any], Any, PowerState] | None = None
+        self._resumer: Callable[[object], None] | None = None
 
     def __repr__(self) -> str:
         return (
@@ -170,10 +197,23 @@ class PowerAction:
 
         :raises InvalidTransition: if it has started or ended already.
         """
-        self.lifecycle.fire(ActionInput.START)
-        running = Deferred.fromCoroutine(self._run())
-        running.addCallbacks(self._finished, self._failed)
+        self.begin()
         return self.done
+
+    def begin(self) -> None:
+        """
+        Begin, as :meth:`start` does, without making :attr:`done`: for a
+        caller told of the end by its lifecycle's
+        :meth:`~pserv.power.lifecycle.Lifecycle.then` (a fired ``done``
+        holds the action, and the action its lifecycle: a cycle only the
+        garbage collector frees).
+
+        :raises InvalidTransition: if it has started or ended already.
+        """
+        self.lifecycle.fire(ActionInput.START)
+        self._running = self._run()
+        self._resumer = self._resume  # bound once per run, let go of at its end
+        self._resume(None)
 
     def cancel(self, successor: ActionKind | None = None) -> None:
         """
@@ -188,21 +228,55 @@ class PowerAction:
     async def _run(self) -> PowerState:
         raise NotImplementedError
 
+    def _resume(self, result: object) -> None:
+        """
+        Drive :meth:`_run` on: send it what the Deferred it awaits fired
+        with (throw it a failure), and wait on the next one it awaits; at
+        its end, finish or fail.  (What ``Deferred.fromCoroutine`` does,
+        without its Deferred, cancellation and context per action: nothing
+        cancels an action but :meth:`cancel`, which interrupts the step.)
+        """
+        running = self._running
+        try:
+            if isinstance(result, Failure):
+                awaited = result.throwExceptionIntoGenerator(running)
+            else:
+                awaited = running.send(result)
+        except StopIteration as e:
+            self._running = self._resumer = None
+            self._ended(self._finished, e.value)
+        except BaseException:
+            self._running = self._resumer = None
+            self._ended(self._failed, Failure())
+        else:
+            awaited.addBoth(self._resumer)
+
+    def _ended(self, end: Callable[[Any], None], result: object) -> None:
+        """Call ``end`` with the end of :meth:`_run`; what it raises is logged, never raised into the clock."""
+        try:
+            end(result)
+        except Exception:
+            log.failure("Power action {action} could not end", action=self)
+
     def _safe_point(self, safe_for: frozenset[ActionKind | None]) -> None:
         if self.lifecycle.stops_at(safe_for):
             raise _Stopped()
 
-    async def _wait(self, waiting: Deferred[T], safe_for: frozenset[ActionKind | None]) -> T:
+    @coroutine
+    def _wait(self, waiting: Deferred[T], safe_for: frozenset[ActionKind | None]) -> Generator[Deferred[T], T, T]:
         """
         Wait on one step; while it is safe for the successor, ``cancel()``
         interrupts it.  A step that has answered already is not waited on.
+        It yields the step itself to :meth:`_resume`, which sends back what
+        the step fired with (or throws its failure): one generator per wait,
+        not a coroutine and the generator of awaiting a Deferred.
         """
         if waiting.called and not waiting.paused:
-            return await waiting
+            return _result(waiting)
         life = self.lifecycle
         life.fire(_WAIT, waiting, safe_for)
         try:
-            return await waiting
+            return (yield waiting)
         except CancelledError:
             if life.state is _STOPPING:
                 raise _Stopped() from None
@@ -216,15 +290,25 @@ class PowerAction:
             call.addTimeout(seconds, self.clock)
         return call
 
-    async def _pause(self, seconds: float, safe_for: frozenset[ActionKind | None]) -> None:
+    def _pause(self, seconds: float, safe_for: frozenset[ActionKind | None]) -> Generator[Deferred[None], None, None]:
+        """
+        Wait ``seconds``, a safe point for ``safe_for`` before and during;
+        awaited where it is called (the wait itself is the coroutine: one
+        fewer per pause).
+        """
         self._safe_point(safe_for)
-        await self._wait(deferLater(self.clock, seconds), safe_for)
+        return self._wait(_sleep(self.clock, seconds), safe_for)
 
     async def _read(self, safe_for: frozenset[ActionKind | None]) -> PowerState:
         self._safe_point(safe_for)
         reading = self._bounded(_call(self.control.query), self.policy.read_timeout)
         try:
-            state = PowerState(await self._wait(reading, safe_for))
+            if reading.called and not reading.paused:
+                state = _result(reading)
+            else:
+                state = await self._wait(reading, safe_for)
+            if type(state) is not PowerState:
+                state = PowerState(state)
         except (_Stopped, PowerError):
             raise
         except DeferredTimeout:
@@ -310,7 +394,10 @@ class PowerAction:
         self.state = self.observed_at = None
         sending = self._bounded(_call(getattr(self.control, command)), self.policy.command_timeout)
         try:
-            await self._wait(sending, NEVER)
+            if sending.called and not sending.paused:
+                _result(sending)
+            else:
+                await self._wait(sending, NEVER)
         except PowerFatalError:
             raise
         except PowerError as e:

@@ -8,7 +8,10 @@ token.
 Every request is checked against the database, with no cache: revoking a
 token, ending a session or disabling a user takes effect at the next
 request, in every region that shares the database.  The check is one
-indexed lookup.
+indexed lookup.  A route whose work is one transaction may have a bearer
+token checked inside that transaction (:class:`TokenCheck`): the same
+lookup and role check, with no transaction of its own; nothing the work
+writes is kept if it refuses.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import parse_qs
+
+from sqlalchemy.engine import Connection
 
 from pserv.region.db import Database
 from pserv.region.errors import RegionError
@@ -109,10 +114,7 @@ class CredentialCheck:
         if token is not None:
             if not token:
                 raise Unauthorized("a bearer token is required: Authorization: Bearer <token>")
-            found = await self.database.run(token_credential, token)
-            if found is None:
-                raise Unauthorized("the bearer token is not valid")
-            return Credential(found[0], found[1], TOKEN)
+            return _token(await self.database.run(token_credential, token))
         session = session_id(request)
         if session is None:
             raise Unauthorized("a bearer token or a session is required: Authorization: Bearer <token>")
@@ -135,10 +137,78 @@ class CredentialCheck:
             return None
         credential = await self.credential(request)
         check_csrf(request, credential)
-        if not credential.role.allows(least):
-            raise Forbidden(f"this needs the {least.value} role; {credential.kind} "
-                            f"{credential.name!r} has the {credential.role.value} role")
-        return credential
+        return check_role(credential, least)
+
+    def token_check(self, request: Any, route: str) -> TokenCheck | None:
+        """
+        The check of ``request``'s bearer token for ``route``, to make in
+        the transaction of the route's work; ``None`` when there is none to
+        leave to it (a public route, no Authorization header, a malformed
+        one): then :meth:`admit` decides, as for any route.
+        """
+        least = needed(request.method.decode("ascii", "replace"), route)
+        token = bearer(request)
+        if least is PUBLIC or not token:
+            return None
+        return TokenCheck(token, least)
+
+
+@dataclass(frozen=True)
+class TokenCheck:
+    """
+    A bearer token's admission, made in the transaction of the work it
+    admits (:func:`requester`): the lookup and the role check of
+    :meth:`CredentialCheck.admit`, with no transaction nor thread hop of
+    its own.  A token revoked before that transaction is refused by it.
+
+    :ivar least: the least role the route needs.
+    """
+
+    token: str = field(repr=False)
+    least: Role
+
+    def __call__(self, connection: Connection) -> Credential:
+        """
+        The token's credential, if it may use the route.
+
+        :raises Unauthorized: it is no token (or no longer one).
+        :raises Forbidden: its role does not allow the route.
+        """
+        return check_role(_token(token_credential(connection, self.token)), self.least)
+
+
+Requester = str | TokenCheck
+"""Who asks for a change: a name already admitted, or a token still to check."""
+
+
+def requester(connection: Connection, who: Requester) -> str:
+    """
+    The name of who asks: ``who`` itself, or a token's name, checked in
+    ``connection``'s transaction.
+
+    :raises Unauthorized: for a token that is no (longer a) token.
+    :raises Forbidden: for a token whose role does not allow the route.
+    """
+    return who if isinstance(who, str) else who(connection).name
+
+
+def _token(found: tuple[str, Role] | None) -> Credential:
+    """The credential of a token found, by :func:`token_credential`; refuse one not found."""
+    if found is None:
+        raise Unauthorized("the bearer token is not valid")
+    return Credential(found[0], found[1], TOKEN)
+
+
+def check_role(credential: Credential, least: Role) -> Credential:
+    """
+    ``credential``, if its role allows what needs ``least``.
+
+    :raises Forbidden: naming both roles otherwise.
+    """
+    if not credential.role.allows(least):
+        raise Forbidden(f"this needs the {least.value} role; {credential.kind} "
+                        f"{credential.name!r} has the {credential.role.value} role")
+    return credential
 
 
 def check_csrf(request: Any, credential: Credential) -> None:

@@ -4,7 +4,8 @@ The region's database: an engine, and a thread pool sized for it.
 Every piece of database work is a function ``work(connection, ...)`` that
 runs in one transaction on the pool, never on the reactor thread, and
 returns plain data.  SQLite (the embedded default) gets one thread, WAL and
-a busy timeout; PostgreSQL gets as many threads as its connection pool.
+a busy timeout; PostgreSQL gets as many threads as its connection pool,
+and group commit runs :data:`POSTGRES_BATCHES` batches of them at once.
 """
 
 from __future__ import annotations
@@ -24,6 +25,14 @@ T = TypeVar("T")
 
 POSTGRES_POOL = 8
 """Connections (and threads) for PostgreSQL."""
+
+POSTGRES_BATCHES = 2
+"""Group commit's batches in flight at once on PostgreSQL.  The region's
+Python, one GIL, is the limit, not the database: with a batch per
+connection (8) the power requests queued meanwhile were spread over
+eight batches of one or two, each paying its own checkout, ping and
+commit, and its thread fought the others for the GIL; two keep one
+batch in Python while the other waits for the database."""
 
 
 def make_engine(url: str) -> Engine:
@@ -72,6 +81,16 @@ def pool_threads(engine: Engine) -> int:
     return POSTGRES_POOL
 
 
+def group_batches(engine: Engine) -> int:
+    """
+    How many group commit batches may run on ``engine`` at once: SQLite's
+    one writer, or :data:`POSTGRES_BATCHES`.
+    """
+    if engine.dialect.name == "sqlite":
+        return 1
+    return POSTGRES_BATCHES
+
+
 class Database:
     """
     Runs database work off the reactor thread.
@@ -84,7 +103,7 @@ class Database:
         self.reactor = reactor
         self.pool = ThreadPool(minthreads=1, maxthreads=pool_threads(engine), name="pserv-db")
         self._started = False
-        self.grouped = GroupCommit(self, concurrency=pool_threads(engine))
+        self.grouped = GroupCommit(self, concurrency=group_batches(engine))
 
     @classmethod
     def from_url(cls, url: str, reactor: Any) -> Database:

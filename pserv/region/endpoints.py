@@ -6,6 +6,9 @@ permission table (:mod:`pserv.region.permissions`) before it runs:
   their status (401 without a credential, 403 without the role or the
   CSRF token); anything else is logged (never with a request body) and
   answered 500.
+- :func:`endpoint_in_transaction`: an endpoint whose work is one
+  transaction, which checks a bearer token itself (the busiest route, a
+  node's power request), with the same refusals in the same order.
 - :func:`streaming`: an answer written as it comes (the event stream).
   Until it starts, refusals are JSON as an endpoint's; once started, it
   is ``200`` and ends only by closing.
@@ -28,7 +31,7 @@ from urllib.parse import quote
 from twisted.internet.defer import CancelledError
 from twisted.logger import Logger
 
-from pserv.region.auth import Credential, Unauthorized
+from pserv.region.auth import Credential, Forbidden, Unauthorized
 from pserv.region.errors import RegionError
 from pserv.region.html import render
 from pserv.region.http import answer
@@ -83,6 +86,51 @@ def endpoint(handler: Handler) -> Callable[..., Awaitable[bytes]]:
 
     run.admits = True  # type: ignore[attr-defined]
     return run
+
+
+def endpoint_in_transaction(handler: Handler) -> Callable[..., Awaitable[bytes]]:
+    """
+    As :func:`endpoint`, but a bearer token is left to be checked in the
+    transaction of the handler's work: ``handler(self, request, who,
+    **path)`` gets as ``who`` a :class:`~pserv.region.auth.TokenCheck` for
+    its work to make first (:func:`~pserv.region.auth.requester`), or the
+    name of a credential admitted as :func:`endpoint` admits it (a
+    session, or ``None`` on a public route).  If the handler fails for
+    any other reason than that check (a bad body, no such node), the
+    token is checked on its own first, so that a bad or underprivileged
+    token is refused as such (401, 403) before anything else is said.
+    """
+
+    @functools.wraps(handler)
+    async def run(self: Any, request: Any, **path: Any) -> bytes:
+        route = type(self).app.route_of(run, request.method.decode("ascii", "replace"))
+        check = self.access.token_check(request, route)
+        try:
+            who = check if check is not None else _name(await _admit(self, request, run))
+            status, body = await handler(self, request, who, **path)
+        except Exception as e:
+            return _refusal(request, await _credential_first(self, request, run, e) if check else e)
+        return answer(request, status, body)
+
+    run.admits = True  # type: ignore[attr-defined]
+    return run
+
+
+async def _credential_first(self: Any, request: Any, run: Handler, failure: Exception) -> Exception:
+    """``failure``, unless it is the token's own refusal or admitting the request now refuses it: that refusal."""
+    if isinstance(failure, (Unauthorized, Forbidden)):
+        return failure
+    try:
+        await _admit(self, request, run)
+    except (Unauthorized, Forbidden) as refused:
+        return refused
+    except Exception:  # the admission could not be made: the handler's failure is the one to tell
+        pass
+    return failure
+
+
+def _name(credential: Credential | None) -> str | None:
+    return credential.name if credential else None
 
 
 def _refusal(request: Any, e: Exception) -> bytes:

@@ -18,6 +18,9 @@ from pserv.region.errors import Invalid, RegionError
 MAX_BODY = 1 << 20
 """The largest request body accepted: 1 MiB."""
 
+_JSON = re.compile(rb"[ \t]*application/json[ \t]*(;.*)?", re.IGNORECASE | re.DOTALL)
+"""A Content-Type of JSON, with or without parameters."""
+
 
 class BodyTooLarge(RegionError):
     """The request body is over :data:`MAX_BODY`."""
@@ -29,9 +32,22 @@ class BoundedRequest(Request):
     """
     A Request that keeps at most :data:`MAX_BODY` bytes of body, and
     remembers that it dropped the rest.
+
+    It also spares a JSON body twisted.web's search for a form: for every
+    POST with a body, twisted.web parses the Content-Type header with the
+    ``email`` package (a fifth of the reactor's time for a power request)
+    only to find whether it is a form whose fields go in ``args``.  A
+    body declared ``application/json`` is no form, so its ``args`` are
+    the same without the search.
     """
 
     too_large = False
+
+    def requestReceived(self, command: bytes, path: bytes, version: bytes) -> None:
+        declared = self.requestHeaders.getRawHeaders(b"content-type")
+        if declared and _JSON.fullmatch(declared[0]):
+            self._parsePOSTFormSubmission = False
+        super().requestReceived(command, path, version)
 
     def gotLength(self, length: int | None) -> None:
         if length is not None and length > MAX_BODY:

@@ -12,8 +12,12 @@ A mixin: the class using it has ``database``, ``clusters``
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Iterable, Mapping
 
+from sqlalchemy.engine import Connection
+
+from pserv.region.auth import Requester, requester
 from pserv.region.store import actions, nodes
 
 
@@ -43,16 +47,20 @@ class Operations:
             self.clusters.release(changed["moving_from"], changed["id"])
         return changed
 
-    async def ask_for_power(self, ref: str, kind: str, who: str, **options: Any) -> tuple[dict[str, Any], bool]:
+    async def ask_for_power(self, ref: str, kind: str, who: Requester, **options: Any) -> tuple[dict[str, Any], bool]:
         """
         Commit a power request by ``who`` for node ``ref``; a new action is
         handed to the node's cluster.
 
+        :param who: who asks, or a bearer token to check in the request's
+            own transaction (:func:`~pserv.region.auth.requester`).
         :param options: passed to the store's ``request_power`` (``escalate_after``, ``reason``).
         :return: the action, and whether it is new (``False``: the same
             request was in play, and this one joined it).
+        :raises Unauthorized: for a token that is not (or no longer) valid.
+        :raises Forbidden: for a token whose role does not allow it.
         """
-        action, created = await self.database.run_grouped(actions.request_power, ref, kind, who, self.now(), **options)
+        action, created = await self.database.run_grouped(_request_power, ref, kind, who, self.now(), **options)
         if created:
             self.clusters.start_delivery([action["id"]])
         return action, created
@@ -85,3 +93,9 @@ class Operations:
             node = await self.database.run(nodes.get_node, result["node"])
             self.clusters.cancel(node["cluster"], node["id"], action_id)
         return result, cancelled
+
+
+def _request_power(connection: Connection, ref: str, kind: str, who: Requester, now: datetime,
+                   **options: Any) -> tuple[dict[str, Any], bool]:
+    """The store's ``request_power``, by who asks, a token checked first in the same transaction."""
+    return actions.request_power(connection, ref, kind, requester(connection, who), now, **options)

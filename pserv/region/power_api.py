@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pserv.region.endpoints import endpoint
+from pserv.region.auth import Requester
+from pserv.region.endpoints import endpoint, endpoint_in_transaction
 from pserv.region.http import next_page, read_json
 from pserv.region.routes import Routes
 from pserv.region.store import actions, batches
@@ -25,8 +26,8 @@ class PowerAPI:
     routes = Routes()
 
     @routes.route("/api/v1/nodes/<node>/power", methods=["POST"])
-    @endpoint
-    async def request_power(self, request: Any, who: str, node: str) -> tuple[int, Any]:
+    @endpoint_in_transaction
+    async def request_power(self, request: Any, who: Requester, node: str) -> tuple[int, Any]:
         body = self.contract.body("PowerRequest", read_json(request))
         action, created = await self.ask_for_power(
             node, body["action"], who, escalate_after=body.get("escalate_after"), reason=body.get("reason"),

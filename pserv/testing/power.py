@@ -168,7 +168,7 @@ class FakeBMC:
         failures = self._failures.get(operation)
         if operation in self.hanging:
             return Deferred()
-        refusal = self._refusal(operation)
+        refusal = self._refusal(operation) if self.refusing_reads else None
         if self.latency == 0:
             if failures:
                 return fail(failures.popleft())
@@ -214,6 +214,10 @@ class FakeFleet:
         return bmc
 
 
+def _left_in_heap(call: DelayedCall) -> None:
+    """A cancelled call stays in the heap, skipped when it comes up."""
+
+
 class HeapClock(Clock):
     """
     A :class:`~twisted.internet.task.Clock` whose pending calls sit in a
@@ -226,13 +230,14 @@ class HeapClock(Clock):
         super().__init__()
         self._heap: list[tuple[float, int, DelayedCall]] = []
         self._order = count()
+        # Bound once, not per call: every pending call holds them.
+        self._resetter = self._push
+        self._now = self.seconds
 
     def callLater(
         self, delay: float, callable: Callable[..., object], *args: object, **kw: object
     ) -> IDelayedCall:
-        call = DelayedCall(
-            self.rightNow + delay, callable, args, kw, lambda c: None, self._push, self.seconds
-        )
+        call = DelayedCall(self.rightNow + delay, callable, args, kw, _left_in_heap, self._resetter, self._now)
         self._push(call)
         return call
 

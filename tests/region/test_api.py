@@ -21,7 +21,8 @@ from pserv.region.api import RegionAPI
 from pserv.region.clusters import UNDELIVERED, ConnectedClusters
 from pserv.region.db import Database
 from pserv.region.http import MAX_BODY, BoundedRequest
-from pserv.region.store.tokens import create_token
+from pserv.region.roles import Role
+from pserv.region.store.tokens import create_token, revoke_token
 from pserv.testing.fake_driver import POWER_TYPES_WITH_FAKE
 from tests.region.contract import EXERCISED, APIClient, operations
 
@@ -408,6 +409,34 @@ async def test_clusters_are_listed(api, engine, moments):
     await enrol(api)
     listed = await api.call("GET", "/api/v1/clusters")
     assert [(c["name"], c["connected"], c["node_count"]) for c in listed.body["items"]] == [("rack-1", False, 1)]
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_power_request_refuses_a_bad_token_before_anything_else_and_writes_nothing(api, engine, moments):
+    """A node's power request: an unknown or revoked token is 401 and a viewer's 403, whatever the body or node; nothing is written."""
+    await enrol(api)
+    with engine.begin() as connection:
+        viewer = create_token(connection, "eyes", moments(), Role.VIEWER)
+        gone = create_token(connection, "gone", moments(), Role.OPERATOR)
+        revoke_token(connection, "gone", moments())
+
+    async def power(node, action, token=api.token):
+        return await api.call("POST", "/api/v1/nodes/{node}/power", node=node, body={"action": action}, token=token)
+
+    for token in ("pserv_not-a-token", gone):
+        for node, action in (("node-1", "on"), ("node-1", "dance"), ("nobody", "on")):
+            refused = await power(node, action, token)
+            assert refused.status == 401 and refused.header("WWW-Authenticate").startswith("Bearer")
+    for action in ("on", "dance"):
+        refused = await power("node-1", action, viewer)
+        assert (refused.status, refused.body["error"]) == (
+            403, "this needs the operator role; token 'eyes' has the viewer role")
+    listed = await api.call("GET", "/api/v1/nodes/{node}/actions", node="node-1")
+    assert [a["kind"] for a in listed.body["items"]] == ["query"]
+    bad, missing = await power("node-1", "dance"), await power("nobody", "on")
+    assert (bad.status, bad.body["field"], missing.status, missing.body["field"]) == (400, "action", 404, "node")
+    accepted = await power("node-1", "on")
+    assert (accepted.status, accepted.body["requested_by"]) == (202, "admin")
 
 
 @pytest_twisted.ensureDeferred

@@ -11,7 +11,8 @@ from twisted.internet.task import Clock
 from twisted.web.test.requesthelper import DummyRequest
 
 from pserv.region.auth import (
-    SESSION, TOKEN, CredentialCheck, Forbidden, Unauthorized, check_csrf, form_fields, form_values,
+    SESSION, TOKEN, Credential, CredentialCheck, Forbidden, TokenCheck, Unauthorized, check_csrf, check_role,
+    form_fields, form_values, requester,
 )
 from pserv.region.db import Database
 from pserv.region.roles import Role
@@ -102,6 +103,43 @@ async def test_admit_checks_the_role_the_table_asks_for(check, moments):
         await check.admit(bearer(token, b"POST"), "/api/v1/nodes/<node>/power")
     assert refused.value.message == "this needs the operator role; token 'eyes' has the viewer role"
     assert await check.admit(Request(), "/api/v1/openapi.json") is None
+
+
+def test_a_bearer_token_is_left_to_the_work_only_when_it_is_one_to_look_up(check):
+    """token_check: a check for a guarded route's bearer token; none for a public route, no header or a malformed one."""
+    found = check.token_check(bearer("pserv_x", b"POST"), "/api/v1/nodes/<node>/power")
+    assert found == TokenCheck("pserv_x", Role.OPERATOR) and "pserv_x" not in repr(found)
+    assert check.token_check(bearer("pserv_x"), "/api/v1/openapi.json") is None
+    for request in (Request(b"POST"), bearer("", b"POST"), Request(b"POST", {b"authorization": b"Basic x"})):
+        assert check.token_check(request, "/api/v1/nodes/<node>/power") is None
+
+
+def test_a_token_checked_in_the_work_s_transaction_is_refused_as_admit_refuses_it(check, moments):
+    """TokenCheck: the token's credential if its role allows; 403 naming the roles if not; 401 once revoked."""
+    token = check.database.run_now(create_token, "ops", moments(), Role.OPERATOR)
+    assert check.database.run_now(TokenCheck(token, Role.OPERATOR)) == Credential("ops", Role.OPERATOR, TOKEN)
+    with pytest.raises(Forbidden, match="this needs the admin role; token 'ops' has the operator role"):
+        check.database.run_now(TokenCheck(token, Role.ADMIN))
+    check.database.run_now(revoke_token, "ops", moments())
+    with pytest.raises(Unauthorized, match="the bearer token is not valid"):
+        check.database.run_now(TokenCheck(token, Role.OPERATOR))
+
+
+def test_the_requester_is_a_name_given_or_the_token_s_once_checked(check, moments):
+    """requester: a name as it is; a token check's credential name, made in the connection given."""
+    token = check.database.run_now(create_token, "ops", moments(), Role.OPERATOR)
+    assert check.database.run_now(requester, "alice") == "alice"
+    assert check.database.run_now(requester, TokenCheck(token, Role.VIEWER)) == "ops"
+    with pytest.raises(Unauthorized):
+        check.database.run_now(requester, TokenCheck("pserv_nope", Role.VIEWER))
+
+
+def test_check_role_passes_a_credential_whose_role_allows():
+    """check_role returns the credential for its role and below, and refuses above it."""
+    credential = Credential("ops", Role.OPERATOR, TOKEN)
+    assert check_role(credential, Role.VIEWER) is credential and check_role(credential, Role.OPERATOR) is credential
+    with pytest.raises(Forbidden):
+        check_role(credential, Role.ADMIN)
 
 
 def _session_credential(session="s3ss10n-id"):

@@ -8,7 +8,7 @@ import pytest_twisted
 from sqlalchemy import text
 from twisted.internet import reactor
 
-from pserv.region.db import Database, make_engine, pool_threads
+from pserv.region.db import Database, group_batches, make_engine, pool_threads
 
 
 def test_sqlite_gets_one_writer_and_wal(tmp_path):
@@ -24,6 +24,14 @@ def test_postgres_gets_a_thread_per_connection(database_url):
     """PostgreSQL gets as many threads as pooled connections; SQLite one."""
     engine = make_engine(database_url)
     assert pool_threads(engine) == (1 if engine.dialect.name == "sqlite" else 8)
+
+
+def test_group_commit_runs_one_batch_on_sqlite_and_two_on_postgres(database_url):
+    """Group commit's batches in flight: SQLite's one writer; two of PostgreSQL's eight connections."""
+    database = Database(make_engine(database_url), reactor)
+    expected = 1 if database.backend == "sqlite" else 2
+    assert group_batches(database.engine) == database.grouped.concurrency == expected
+    database.engine.dispose()
 
 
 @pytest_twisted.ensureDeferred

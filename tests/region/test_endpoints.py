@@ -12,8 +12,8 @@ from twisted.internet import reactor
 from twisted.web.server import Site
 
 from pserv.region import permissions
-from pserv.region.auth import CredentialCheck
-from pserv.region.endpoints import credential_of, endpoint, page, streaming
+from pserv.region.auth import CredentialCheck, requester
+from pserv.region.endpoints import credential_of, endpoint, endpoint_in_transaction, page, streaming
 from pserv.region.errors import Invalid
 from pserv.region.html import render
 from pserv.region.roles import Role
@@ -35,6 +35,14 @@ class Pages:
     @endpoint
     async def broken(self, request, who):
         raise RuntimeError(f"a secret-looking failure for {credential_of(request).name}")
+
+    @app.route("/test/in-transaction", methods=["POST"])
+    @endpoint_in_transaction
+    async def in_transaction(self, request, who):
+        if request.args.get(b"bad"):
+            raise Invalid("bad: refused before the work", "bad")
+        name = await self.access.database.run(requester, who)
+        return 200, {"who": name, "checked_in_work": not isinstance(who, str)}
 
     @app.route("/test/stream", methods=["GET"])
     @streaming
@@ -63,6 +71,7 @@ async def pages(served, monkeypatch):
     monkeypatch.setitem(permissions.PERMISSIONS, ("GET", "/test/admin-page"), Role.ADMIN)
     monkeypatch.setitem(permissions.PERMISSIONS, ("GET", "/test/broken"), Role.VIEWER)
     monkeypatch.setitem(permissions.PERMISSIONS, ("GET", "/test/stream"), Role.VIEWER)
+    monkeypatch.setitem(permissions.PERMISSIONS, ("POST", "/test/in-transaction"), Role.OPERATOR)
     port = reactor.listenTCP(0, Site(Pages(CredentialCheck(served.database, served.clock)).app.resource()),
                              interface="127.0.0.1")
     yield f"http://127.0.0.1:{port.getHost().port}"
@@ -137,6 +146,39 @@ async def test_a_stream_is_admitted_then_written_as_it_comes(served, pages, logg
     failed = await treq.get(pages + "/test/stream?fail=1", headers=token)
     assert (failed.code, await failed.text()) == (200, "hello viewer-token\n")
     assert any("the stream failed" in str(e.get("log_format")) for e in logged)
+
+
+async def _post(url, token=None, headers=None):
+    headers = dict(headers or {}, **({"Authorization": [f"Bearer {token}"]} if token else {}))
+    response = await treq.post(url, data=b"", headers=headers)
+    return response.code, json.loads(await response.text()), response.headers.getRawHeaders("www-authenticate")
+
+
+@pytest_twisted.ensureDeferred
+async def test_an_endpoint_in_a_transaction_has_its_token_checked_by_its_work(served, pages):
+    """A bearer token reaches the handler unchecked, and its work's check names it; a session is admitted before."""
+    token = served.token(Role.OPERATOR)
+    assert await _post(pages + "/test/in-transaction", token) == (
+        200, {"who": "operator-token", "checked_in_work": True}, None)
+    admin = served.session(Role.ADMIN)
+    code, body, _ = await _post(pages + "/test/in-transaction", headers=admin.headers(csrf=True))
+    assert (code, body) == (200, {"who": "admin-user", "checked_in_work": False})
+
+
+@pytest_twisted.ensureDeferred
+async def test_an_endpoint_in_a_transaction_refuses_a_bad_token_before_a_bad_request(served, pages):
+    """401 and 403 come before the handler's own refusal, whether the work's check or a check after it says so."""
+    url = pages + "/test/in-transaction"
+    bearer_realm = ['Bearer realm="pserv"']
+    assert (await _post(url, "pserv_nope"))[::2] == (401, bearer_realm)
+    assert (await _post(url + "?bad=1", "pserv_nope"))[::2] == (401, bearer_realm)
+    assert (await _post(url))[::2] == (401, bearer_realm)
+    viewer = served.token(Role.VIEWER)
+    for path in ("", "?bad=1"):
+        code, body, _ = await _post(url + path, viewer)
+        assert (code, body["error"]) == (403, "this needs the operator role; token 'viewer-token' has the viewer role")
+    operator = served.token(Role.OPERATOR)
+    assert await _post(url + "?bad=1", operator) == (400, {"error": "bad: refused before the work", "field": "bad"}, None)
 
 
 def test_a_handler_name_collision_is_not_silent():

@@ -5,10 +5,11 @@ Tests for pserv.region.http.
 import io
 
 import pytest
-from twisted.web.test.requesthelper import DummyRequest
+from twisted.web import http as twisted_http
+from twisted.web.test.requesthelper import DummyChannel, DummyRequest
 
 from pserv.region.errors import Invalid
-from pserv.region.http import MAX_BODY, BodyTooLarge, next_page, read_json
+from pserv.region.http import MAX_BODY, BodyTooLarge, BoundedRequest, next_page, read_json
 
 
 def request_with(body=b"", args=None, too_large=False):
@@ -63,3 +64,32 @@ def test_an_unpaired_surrogate_is_refused_naming_where(body, field):
 def test_a_surrogate_pair_is_text():
     """A surrogate pair is one character beyond the BMP, read as such."""
     assert read_json(request_with(b'{"reason": "\\ud83d\\ude00"}')) == {"reason": "\U0001f600"}
+
+
+def received(content_type, body, monkeypatch):
+    """A BoundedRequest for POST /x?a=1 with ``body``, once received (not rendered); and the Content-Types twisted.web parsed."""
+    parsed = []
+    original = twisted_http._parseContentType
+    monkeypatch.setattr(twisted_http, "_parseContentType", lambda line: parsed.append(line) or original(line))
+    request = BoundedRequest(DummyChannel())
+    request.requestHeaders.setRawHeaders(b"content-type", [content_type])
+    request.gotLength(len(body))
+    request.handleContentChunk(body)
+    request.process = lambda: None
+    request.requestReceived(b"POST", b"/x?a=1", b"HTTP/1.1")
+    return request, parsed
+
+
+@pytest.mark.parametrize("content_type", [b"application/json", b"Application/JSON; charset=utf-8", b" application/json"])
+def test_a_json_body_is_not_searched_for_form_fields(content_type, monkeypatch):
+    """A body declared JSON skips twisted.web's Content-Type parsing: its args are the query's, and it is still readable."""
+    request, parsed = received(content_type, b'{"b": "2"}', monkeypatch)
+    assert (parsed, request.args, read_json(request)) == ([], {b"a": [b"1"]}, {"b": "2"})
+
+
+@pytest.mark.parametrize("content_type", [b"application/x-www-form-urlencoded", b"application/jsonx"])
+def test_any_other_body_is_parsed_by_twisted_web_as_before(content_type, monkeypatch):
+    """A form's fields still reach args, and any other Content-Type is still parsed by twisted.web."""
+    request, parsed = received(content_type, b"b=2", monkeypatch)
+    assert parsed == [content_type]
+    assert request.args == ({b"a": [b"1"], b"b": [b"2"]} if b"form" in content_type else {b"a": [b"1"]})

@@ -5,13 +5,17 @@ the clusters, once, for the API and the UI alike; on SQLite and PostgreSQL.
 
 from datetime import datetime, timezone
 
+import pytest
 import pytest_twisted
 from twisted.internet import reactor
 from twisted.internet.defer import succeed
 
+from pserv.region.auth import TokenCheck, Unauthorized
 from pserv.region.db import Database
+from pserv.region.roles import Role
+from pserv.region.store.tokens import create_token, revoke_token
 from pserv.region.operations import Operations
-from pserv.region.store.actions import get_action
+from pserv.region.store.actions import get_action, list_node_actions
 from pserv.region.store.batches import get_batch
 from pserv.testing.fake_driver import POWER_TYPES_WITH_FAKE
 
@@ -100,3 +104,19 @@ async def test_a_pending_cancel_ends_at_once_and_one_in_flight_is_sent_to_its_cl
     result, cancelled = await region.withdraw_action(second["id"], "bob")
     assert cancelled is False and region.clusters.cancelled == [(None, node["id"], second["id"])]
     assert region.database.run_now(get_action, second["id"])["cancel_requested"] is True
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_power_request_s_token_is_checked_in_its_own_transaction(region):
+    """A TokenCheck as who asks: its name is the requester; revoked, it is refused and nothing is written or handed over."""
+    await region.enrol_node(NODE)
+    region.clusters.delivered.clear()
+    token = region.database.run_now(create_token, "ops", region.now(), Role.OPERATOR)
+    action, created = await region.ask_for_power("node-1", "on", TokenCheck(token, Role.OPERATOR))
+    assert (action["requested_by"], created, region.clusters.delivered) == ("ops", True, [[action["id"]]])
+    region.database.run_now(revoke_token, "ops", region.now())
+    with pytest.raises(Unauthorized):
+        await region.ask_for_power("node-1", "off", TokenCheck(token, Role.OPERATOR))
+    [newest], _ = region.database.run_now(list_node_actions, "node-1", 1, None)
+    assert newest["id"] == action["id"] and region.clusters.delivered == [[action["id"]]]
+

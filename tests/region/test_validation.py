@@ -9,7 +9,7 @@ from pserv.region.errors import Invalid
 from pserv.region.openapi import document
 from pserv.region.store.common import MAX_ID
 from pserv.region.store.nodes import NAME
-from pserv.region.validation import Contract, check_body, ecma
+from pserv.region.validation import Contract, Recent, check_body, ecma
 
 
 @pytest.mark.parametrize(
@@ -205,3 +205,59 @@ def test_the_node_name_rule_is_the_stores():
     """The document's node name pattern is the store's, with all-digit names (ids) refused."""
     name = document()["components"]["schemas"]["NodeCreate"]["properties"]["name"]
     assert name["pattern"] == NAME.pattern and name["not"] == {"pattern": "^[0-9]+$"}
+
+
+def counted(contract, schema, monkeypatch):
+    """Count the checks of ``schema``'s bodies that ``contract`` makes."""
+    checks = []
+    validator = contract._bodies[schema]
+
+    class Counting:
+        def iter_errors(self, body):
+            checks.append(body)
+            return validator.iter_errors(body)
+
+    monkeypatch.setitem(contract._bodies, schema, Counting())
+    return checks
+
+
+def test_a_fitting_power_request_is_checked_once_then_remembered(monkeypatch):
+    """The same PowerRequest body, keys in any order, is checked the first time only, and comes back each time."""
+    contract = Contract(document())
+    checks = counted(contract, "PowerRequest", monkeypatch)
+    body = {"action": "soft_off", "escalate_after": 1}
+    assert contract.body("PowerRequest", body) is body
+    assert contract.body("PowerRequest", {"escalate_after": 1, "action": "soft_off"}) == body
+    assert checks == [body]
+
+
+def test_a_bad_body_is_refused_every_time_and_a_look_alike_is_checked(monkeypatch):
+    """Refusals are not remembered, and true or 1.0 where 1 fitted is another body, checked on its own."""
+    contract = Contract(document())
+    checks = counted(contract, "PowerRequest", monkeypatch)
+    contract.body("PowerRequest", {"action": "soft_off", "escalate_after": 1})
+    for _ in range(2):
+        with pytest.raises(Invalid, match="escalate_after: must be a number"):
+            contract.body("PowerRequest", {"action": "soft_off", "escalate_after": True})
+    assert contract.body("PowerRequest", {"action": "soft_off", "escalate_after": 1.0})["escalate_after"] == 1.0
+    assert len(checks) == 4
+
+
+def test_bodies_of_other_schemas_are_never_remembered(monkeypatch):
+    """A node's body (which may hold a BMC password) is checked every time, and kept nowhere."""
+    contract = Contract(document())
+    checks = counted(contract, "NodeCreate", monkeypatch)
+    body = {"name": "n1", "power_type": "ipmi", "power_parameters": {"address": "a", "password": "hunter2"}}
+    contract.body("NodeCreate", body)
+    contract.body("NodeCreate", body)
+    assert len(checks) == 2 and "hunter2" not in repr(contract._fitting._keys)
+
+
+def test_recent_keeps_the_last_ones_seen():
+    """Recent forgets the least recently seen key beyond its size; seeing a key makes it the most recent."""
+    recent = Recent(2)
+    recent.add("a")
+    recent.add("b")
+    assert recent.seen("a")
+    recent.add("c")
+    assert (recent.seen("a"), recent.seen("b"), recent.seen("c")) == (True, False, True)

@@ -73,9 +73,9 @@ def test_a_hand_over_that_leaves_the_new_cluster_unaware_is_caught(monkeypatch):
     import pserv.region.store.moves
 
     monkeypatch.setattr(pserv.region.store.actions, "hand_over", pserv.region.store.moves.released)
-    assert World(10529, Shape(steps=300), parse_faults("all")).run().ok is False
+    assert World(10976, Shape(steps=300), parse_faults("all")).run().ok is False
     monkeypatch.undo()
-    assert World(10529, Shape(steps=300), parse_faults("all")).run().ok
+    assert World(10976, Shape(steps=300), parse_faults("all")).run().ok
 
 
 def test_ordering_reads_by_two_clocks_is_caught(monkeypatch):

@@ -18,7 +18,7 @@ import re
 from datetime import datetime, timedelta
 from typing import Any, Iterable, Mapping
 
-from sqlalchemy import false, insert, select, update
+from sqlalchemy import bindparam, false, insert, select, update
 from sqlalchemy.engine import Connection, Row
 
 from pserv.power.states import OUTSTANDING, UNSTARTED, ActionKind, ActionStatus, values
@@ -26,11 +26,11 @@ from pserv.power.types import POWER_TYPES, PowerTypes
 from pserv.region import schema
 from pserv.region.errors import Conflict, Invalid
 from pserv.region.store.batches import bulk_nodes, record_batch
-from pserv.region.store.common import MAX_ID, add_event, add_events, event_row, iso, one_row, page, utc
+from pserv.region.store.common import MAX_ID, add_event, add_events, constants, event_row, iso, one_row, page, utc
 from pserv.region.store import moves
 from pserv.region.store.intent import settle_intent
-from pserv.region.store.nodes import create_node, find, update_node
-from pserv.region.store.transitions import move, move_one
+from pserv.region.store.nodes import create_node, find, lock_for_intent, update_node
+from pserv.region.store.transitions import move, move_by, move_one, moving
 
 READ_AFTER_CHANGE = frozenset(["cluster", "power_type", "power_parameters"])
 """Node fields whose change has the node's power read again."""
@@ -87,7 +87,7 @@ def request_power(
     :raises Invalid: ``escalate_after`` for another kind than ``soft_off``,
         or a bad ``reason``.
     """
-    node = find(connection, ref, lock=True)
+    node = lock_for_intent(connection, ref)
     return request_intent(connection, node, ActionKind(kind), requested_by, now,
                           escalate_after=escalate_after, reason=reason)
 
@@ -281,34 +281,55 @@ def request_intent(
         raise Invalid("escalate_after: only for soft_off", "escalate_after")
     if node.lifecycle == "deleting":
         raise Conflict(f"node {node.name} is being deleted", "node")
-    newest = _newest_outstanding(connection, node.id)
+    newest = connection.execute(_NEWEST_OUTSTANDING, {"node": node.id}).first()
     if newest is not None and (newest.kind, newest.escalate_after) == (kind.value, escalate_after):
         add_event(
             connection, now, "power_coalesced",
             f"{kind.value} requested by {requested_by}: same as action {newest.id}", node, newest.id,
         )
-        return action_json(newest), False
+        return get_action(connection, newest.id), False
     generation = node.generation
     if kind.changes_power:
         generation += 1
-        connection.execute(
-            update(schema.nodes).where(schema.nodes.c.id == node.id).values(
-                desired_power_state=kind.target.value, generation=generation, updated_at=utc(now)
-            )
-        )
-    action = connection.execute(
-        insert(schema.power_actions).values(
-            node_id=node.id, kind=kind.value, generation=generation, status=ActionStatus.PENDING.value,
-            requested_by=requested_by, requested_at=utc(now), cancel_requested=False,
-            desired_before=node.desired_power_state if kind.changes_power else None, escalate_after=escalate_after,
-            reason=reason,
-        ).returning(*schema.power_actions.c)
-    ).one()
+        connection.execute(_SET_INTENT, {"node": node.id, "desired": kind.target.value, "to": generation,
+                                         "at": utc(now)})
+    action = connection.execute(_INSERT_ACTION, {
+        "node_id": node.id, "kind": kind.value, "generation": generation, "status": ActionStatus.PENDING.value,
+        "requested_by": requested_by, "requested_at": utc(now), "cancel_requested": False,
+        "desired_before": node.desired_power_state if kind.changes_power else None,
+        "escalate_after": escalate_after, "reason": reason,
+    }).one()
     events = [event_row(now, "power_requested", requested_message(kind.value, requested_by, reason), node, action.id)]
-    if kind.changes_power:
+    if kind.changes_power and newest is not None:
         events += _supersede_pending(connection, node, action.id, now)
     add_events(connection, events)
     return action_json(action), True
+
+
+_ACTIONS = schema.power_actions
+
+_NEWEST_OUTSTANDING = (
+    select(_ACTIONS.c.id, _ACTIONS.c.kind, _ACTIONS.c.escalate_after)
+    .where(_ACTIONS.c.node_id == bindparam("node"), _ACTIONS.c.status.in_(constants(values(DUPLICABLE))))
+    .order_by(_ACTIONS.c.id.desc()).limit(1)
+)
+"""The newest action a request for node ``node`` may duplicate; none, and
+no older action is pending either (``pending`` is among them)."""
+
+_SET_INTENT = update(schema.nodes).where(schema.nodes.c.id == bindparam("node")).values(
+    desired_power_state=bindparam("desired"), generation=bindparam("to"), updated_at=bindparam("at"),
+)
+
+_INSERT_ACTION = insert(_ACTIONS).returning(*_ACTIONS.c)
+
+_SUPERSEDE = moving(
+    ActionStatus.SUPERSEDED,
+    _ACTIONS.c.node_id == bindparam("node"), _ACTIONS.c.kind != ActionKind.QUERY.value,
+    _ACTIONS.c.id != bindparam("newer"),
+    only_from={ActionStatus.PENDING}, returning=(_ACTIONS.c.id, _ACTIONS.c.kind), superseded_by=bindparam("newer"),
+)
+"""Mark node ``node``'s pending power actions other than ``newer`` superseded by it.
+(The statements of every power request are built once, not at each request.)"""
 
 
 def check_reason(reason: Any) -> None:
@@ -336,29 +357,10 @@ def requested_message(kind: str, requested_by: str, reason: str | None) -> str:
 
 def _supersede_pending(connection: Connection, node: Row, newer: int, now: datetime) -> list[dict[str, Any]]:
     """Mark the node's older pending power actions superseded; their events."""
-    table = schema.power_actions
-    older = dict(connection.execute(
-        select(table.c.id, table.c.kind).where(
-            table.c.node_id == node.id, table.c.status == ActionStatus.PENDING.value,
-            table.c.kind != ActionKind.QUERY.value, table.c.id != newer,
-        )
-    ).all())
-    superseded = move(
-        connection, list(older), ActionStatus.SUPERSEDED, now, only_from={ActionStatus.PENDING}, superseded_by=newer
-    )
     return [
-        event_row(now, "action_superseded", f"{older[action_id]} action {action_id} superseded by {newer}",
-                  node, action_id)
-        for action_id in superseded
+        event_row(now, "action_superseded", f"{row.kind} action {row.id} superseded by {newer}", node, row.id)
+        for row in move_by(connection, _SUPERSEDE, now, node=node.id, newer=newer)
     ]
-
-
-def _newest_outstanding(connection: Connection, node_id: int) -> Row | None:
-    table = schema.power_actions
-    return connection.execute(
-        select(table).where(table.c.node_id == node_id, table.c.status.in_(values(DUPLICABLE)))
-        .order_by(table.c.id.desc()).limit(1)
-    ).first()
 
 
 def _find(connection: Connection, action_id: int, lock: bool = False) -> Row:

@@ -4,10 +4,11 @@ Small helpers the store modules share.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 from typing import Any, Iterator, Sequence, TypeVar
 
-from sqlalchemy import Select, Table, insert
+from sqlalchemy import ColumnElement, Select, Table, insert, literal_column
 from sqlalchemy.engine import Connection, Row
 
 from pserv.region import schema
@@ -86,10 +87,29 @@ def event_row(
     }
 
 
+_ADD_EVENTS = insert(schema.events)
+"""Built once: a statement made anew is coerced and keyed for the cache at every execution."""
+
+
 def add_events(connection: Connection, rows: list[dict[str, Any]]) -> None:
     """Append events to the audit log in one statement."""
     if rows:
-        connection.execute(insert(schema.events), rows)
+        connection.execute(_ADD_EVENTS, rows)
+
+
+def constants(names: Sequence[str]) -> list[ColumnElement[Any]]:
+    """
+    ``names`` (statuses, kinds: letters and ``_``) as SQL string literals,
+    for an ``IN`` written into a statement built once, not bound anew
+    (an expanding bind parameter is rendered again at every execution).
+    """
+    for name in names:
+        if not _WORD.fullmatch(name):
+            raise ValueError(f"not a constant: {name!r}")
+    return [literal_column(f"'{name}'") for name in names]
+
+
+_WORD = re.compile(r"[a-z_]+")
 
 
 def add_event(

@@ -14,7 +14,7 @@ import re
 from datetime import datetime
 from typing import Any, Iterable, Mapping
 
-from sqlalchemy import ColumnElement, delete, false, func, select, update
+from sqlalchemy import ColumnElement, bindparam, delete, false, func, select, update
 from sqlalchemy.engine import Connection, Row
 
 from pserv.power.errors import PowerSettingsError
@@ -117,6 +117,29 @@ def find_rows(connection: Connection, ids: Iterable[int], lock: bool = False) ->
 def _is_id(text: str) -> bool:
     """Whether ``text`` names a node by id (digits), as :func:`find` reads it."""
     return text.isascii() and text.isdigit()
+
+_INTENT_COLUMNS = [schema.nodes.c[name] for name in ("id", "name", "lifecycle", "generation", "desired_power_state")]
+_LOCK_BY_ID = select(*_INTENT_COLUMNS).where(schema.nodes.c.id == bindparam("ref")).with_for_update()
+_LOCK_BY_NAME = select(*_INTENT_COLUMNS).where(schema.nodes.c.name == bindparam("ref")).with_for_update()
+
+
+def lock_for_intent(connection: Connection, ref: str | int) -> Row:
+    """
+    The node ``ref`` names, found as :func:`find` finds it, locked for
+    update, with only what a power request reads of it: ``id``, ``name``,
+    ``lifecycle``, ``generation`` and ``desired_power_state``.  Its
+    statements are built once: this is every power request's first read.
+
+    :raises NotFound: when there is none.
+    """
+    text = str(ref)
+    if text.isascii() and text.isdigit():
+        row = connection.execute(_LOCK_BY_ID, {"ref": int(text)}).first() if int(text) <= MAX_ID else None
+    else:
+        row = connection.execute(_LOCK_BY_NAME, {"ref": text}).first() if _storable(text) else None
+    if row is None:
+        raise NotFound(f"no node {text!r}", "node")
+    return row
 
 
 def get_node(connection: Connection, ref: str | int) -> dict[str, Any]:

@@ -13,7 +13,7 @@ import secrets
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.engine import Connection, Row
 
 from pserv.region import schema
@@ -78,11 +78,13 @@ def issue_token(connection: Connection, name: str, role: Role, now: datetime, by
     return {**get_token(connection, name), "token": token}
 
 
+_BY_DIGEST = select(schema.tokens.c.name, schema.tokens.c.role).where(schema.tokens.c.digest == bindparam("digest"))
+"""Built once: every request bearing a token looks it up."""
+
+
 def token_credential(connection: Connection, token: str) -> tuple[str, Role] | None:
     """The name and role of the token ``token``, or ``None`` if it is not one."""
-    row = connection.execute(
-        select(schema.tokens.c.name, schema.tokens.c.role).where(schema.tokens.c.digest == digest(token))
-    ).first()
+    row = connection.execute(_BY_DIGEST, {"digest": digest(token)}).first()
     return None if row is None else (row.name, Role(row.role))
 
 

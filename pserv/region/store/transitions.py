@@ -5,8 +5,10 @@ The one place the region changes a power action's status.
 statuses :data:`~pserv.power.states.TRANSITIONS` lets reach the new one, so
 no statement can make a change the table does not list; :func:`move_one`
 is the direct request for one action, and refuses an undeclared change
-with :class:`~pserv.power.states.InvalidTransition`.  Inserting a new
-``pending`` action is not a change of status.
+with :class:`~pserv.power.states.InvalidTransition`.  :func:`moving`
+builds, once, a statement under the same rule for actions chosen by
+other conditions than their ids (a hot path's), which :func:`move_by`
+runs.  Inserting a new ``pending`` action is not a change of status.
 """
 
 from __future__ import annotations
@@ -14,14 +16,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Collection, Mapping
 
-from sqlalchemy import case, literal, select, update
-from sqlalchemy.engine import Connection
+from sqlalchemy import ColumnElement, Update, bindparam, case, literal, select, update
+from sqlalchemy.engine import Connection, Row
 
 from pserv.power.states import FINAL, ActionStatus, reaching
 from pserv.power.states import values as status_values
 from pserv.region import schema
 from pserv.region.errors import NotFound
-from pserv.region.store.common import utc
+from pserv.region.store.common import constants, utc
 
 STAMPS = {
     ActionStatus.SENT: "sent_at",
@@ -126,6 +128,43 @@ def move_one(connection: Connection, action_id: int, to: ActionStatus, now: date
         raise NotFound(f"no action {action_id}", "action")
     ActionStatus(row.status).check_transition(to)
     move(connection, [action_id], to, now, **values)
+
+
+def moving(
+    to: ActionStatus,
+    *conditions: ColumnElement[bool],
+    only_from: Collection[ActionStatus],
+    returning: Collection[Any],
+    **values: Any,
+) -> Update:
+    """
+    A statement, built once, that moves to ``to`` the actions meeting
+    ``conditions`` and in one of the statuses ``only_from``, as
+    :func:`move` does; run it with :func:`move_by`.  The time of the
+    change is its bind parameter ``moved_at``.
+
+    :param returning: the columns it returns of each action moved.
+    :param values: other columns to set with the status (bind parameters,
+        or values).
+    :raises InvalidTransition: when ``only_from`` names a status the table
+        does not let become ``to``.
+    """
+    if "status" in values or STAMPS.get(to) in values:
+        raise TypeError("moving() sets the status and its time itself")
+    table = schema.power_actions
+    stamp = {STAMPS[to]: bindparam("moved_at")} if to in STAMPS else {}
+    return (
+        update(table)
+        .where(*conditions, table.c.status.in_(constants(status_values(_allowed(only_from, to)))))
+        .values(status=to.value, **stamp, **values)
+        .returning(*returning)
+    )
+
+
+def move_by(connection: Connection, statement: Update, now: datetime, **parameters: Any) -> list[Row[Any]]:
+    """Run ``statement`` (from :func:`moving`) at ``now``: the rows it returns, in action id order."""
+    rows = connection.execute(statement, {"moved_at": utc(now), **parameters}).all()
+    return sorted(rows, key=lambda row: row.id)
 
 
 def _allowed(only_from: Collection[ActionStatus], to: ActionStatus) -> frozenset[ActionStatus]:

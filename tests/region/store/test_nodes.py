@@ -17,6 +17,7 @@ from pserv.region.store.nodes import (
     delete_node,
     get_node,
     list_nodes,
+    lock_for_intent,
     node_filter,
     power_settings,
     split_settings,
@@ -232,3 +233,21 @@ def test_validating_every_type_loads_no_bmc_library():
     done = subprocess.run([sys.executable, "-c", VALIDATE_EVERY_TYPE], capture_output=True, text=True, timeout=60,
                           cwd=Path(__file__).parents[3])
     assert (done.returncode, done.stderr, done.stdout) == (0, "", "[]\n")
+
+
+@pytest.mark.parametrize("ref", ["node-1", "1"])
+def test_a_power_request_finds_its_node_by_name_or_id_with_just_what_it_reads(run, moments, ref):
+    """lock_for_intent finds a node as find does, by id or name, and reads no settings (so no secret)."""
+    node = enrol(run, moments)
+    found = run(lock_for_intent, ref if ref != "1" else str(node["id"]))
+    assert found._asdict() == {"id": node["id"], "name": "node-1", "lifecycle": "ready", "generation": 0,
+                               "desired_power_state": "unknown"}
+
+
+@pytest.mark.parametrize("ref", ["node-2", "99999", str(2**31), "bad name", "x" * 64, "n\x00"])
+def test_a_power_request_for_no_node_is_refused_naming_the_node(run, moments, ref):
+    """An unknown name or id, an id past the column's range and a name no node can have: NotFound, for node."""
+    enrol(run, moments)
+    with pytest.raises(NotFound) as refused:
+        run(lock_for_intent, ref)
+    assert refused.value.field == "node" and repr(ref) in refused.value.message

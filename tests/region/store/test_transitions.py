@@ -3,14 +3,14 @@ Tests for pserv.region.store.transitions, on SQLite and PostgreSQL.
 """
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 
 from pserv.power.states import TRANSITIONS, UNSTARTED, ActionStatus, InvalidTransition
 from pserv.region import schema
 from pserv.region.errors import NotFound
 from pserv.region.store.common import utc
 from pserv.region.store.nodes import create_node
-from pserv.region.store.transitions import STAMPS, move, move_one
+from pserv.region.store.transitions import STAMPS, move, move_by, move_one, moving
 from pserv.testing.fake_driver import POWER_TYPES_WITH_FAKE
 
 PENDING, SENT, RUNNING = ActionStatus.PENDING, ActionStatus.SENT, ActionStatus.RUNNING
@@ -122,3 +122,24 @@ def test_the_status_is_not_a_column_to_set(run, moments, make):
         run(move, [pending], SENT, moments(), status="done")
     with pytest.raises(TypeError):
         run(move, [pending], SENT, moments(), sent_at=moments())
+
+
+def test_a_statement_built_once_moves_only_from_the_statuses_given(run, moments, make, node):
+    """moving() with only_from={pending}: of the node's actions, just the pending ones move, stamped, in id order."""
+    table = schema.power_actions
+    statement = moving(CANCELLED, table.c.node_id == bindparam("node"), only_from={PENDING},
+                       returning=(table.c.id, table.c.kind), error=bindparam("why"))
+    pending, sent, other = make(PENDING), make(SENT), make(PENDING)
+    moved = run(move_by, statement, moments(5), node=node["id"], why="test")
+    assert [(r.id, r.kind) for r in moved] == [(pending, "on"), (other, "on")]
+    assert [row(run, i).status for i in (pending, sent, other)] == ["cancelled", "sent", "cancelled"]
+    assert (row(run, pending).finished_at, row(run, pending).error) == (moments.now, "test")
+    assert run(move_by, statement, moments(), node=node["id"], why="again") == []
+
+
+def test_a_statement_built_once_refuses_what_the_table_does_not_list():
+    """moving() checks only_from against the table when it is built, as move() does when it runs."""
+    with pytest.raises(InvalidTransition):
+        moving(PENDING, only_from={DONE}, returning=())
+    with pytest.raises(TypeError, match="sets the status"):
+        moving(CANCELLED, only_from={PENDING}, returning=(), status="done")
