@@ -51,14 +51,13 @@ from twisted.internet import asyncioreactor
 asyncioreactor.install()
 
 import treq  # noqa: E402
-from sqlalchemy import event, func, insert, select  # noqa: E402
+from sqlalchemy import create_engine, event, func, insert, select  # noqa: E402
 from twisted.internet import defer, task, threads  # noqa: E402
 
 from pserv.cluster.daemon import ClusterDaemon  # noqa: E402
 from pserv.cluster.driver_set import DriverSet  # noqa: E402
 from pserv.region import schema  # noqa: E402
 from pserv.region.config import RegionConfig  # noqa: E402
-from pserv.region.db import make_engine  # noqa: E402
 from pserv.region.service import Region, initialize  # noqa: E402
 from pserv.region.store.batches import get_batch  # noqa: E402
 from pserv.rpc.auth import load_secret  # noqa: E402
@@ -121,6 +120,18 @@ async def swept(reactor: Any, poll_engine: Any, count: int, timeout: float) -> b
             return True
         await task.deferLater(reactor, POLL_SECONDS)
     return False
+
+
+def reading_engine(url: str) -> Any:
+    """
+    An engine of the benchmark's own that only reads: plain SQLite
+    transactions (the region's begin theirs ``IMMEDIATE``, to write), so
+    that, with the region's WAL, a poll never waits for the region's
+    writer nor holds it up.
+    """
+    engine = create_engine(url)
+    event.listen(engine, "connect", lambda connection, _: connection.execute("PRAGMA query_only=ON"))
+    return engine
 
 
 def read_observed(poll_engine: Any) -> int:
@@ -210,7 +221,7 @@ async def main(reactor: Any, arguments: argparse.Namespace) -> None:
             load_secret(config.secret_path), daemon, daemon.region_ready,
         )
         connection.startService()
-        poll_engine = make_engine(config.database_url)
+        poll_engine = reading_engine(config.database_url)
         if not await swept(reactor, poll_engine, arguments.nodes, arguments.timeout):
             print("the cluster's recovery and first sweep: timeout")
         on = await bulk_run(reactor, region, token, poll_engine, counts, "on", arguments.timeout)

@@ -95,20 +95,20 @@ def watch(region: Region, count: int) -> defer.Deferred:
     """Fires once the region has recorded ``count`` outcomes."""
     done: defer.Deferred = defer.Deferred()
     seen = set()
-    original = region.clusters.report_outcome
+    original = region.clusters.report_actions
 
-    def report_outcome(cluster, outcome):
-        recorded = original(cluster, outcome)
+    def report_actions(cluster, batch):
+        recorded = original(cluster, batch)
 
-        def counted(applied):
-            seen.add(outcome["action"])
+        def counted(answer):
+            seen.update(o.action for o in batch.outcomes if o.action not in answer.retry)
             if len(seen) == count and not done.called:
                 done.callback(None)
-            return applied
+            return answer
 
         return recorded.addCallback(counted)
 
-    region.clusters.report_outcome = report_outcome
+    region.clusters.report_actions = report_actions
     return done
 
 

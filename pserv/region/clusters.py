@@ -23,18 +23,18 @@ from twisted.python.failure import Failure
 from twisted.python.reflect import qual
 
 from pserv.region.db import Database
-from pserv.region.store import actions, clusters, moves, recovery, reports
+from pserv.region.store import actions, clusters, moves, recovery, report_batches, reports
 from pserv.rpc import wire
 from pserv.rpc.messages import (
+    ActionReports,
     CancelRequest,
     ObservedState,
     OutcomeReport,
     PowerRequest,
-    ProgressReport,
     RecoveryPage,
     RecoveryQuery,
     ReleaseRequest,
-    RunningReport,
+    ReportsAnswer,
 )
 from pserv.util.times import iso_from_seconds
 
@@ -44,7 +44,7 @@ log = Logger()
 class ClusterConnection(Protocol):
     """What the region can ask of a connected cluster."""
 
-    def perform_power(self, request: PowerRequest) -> Deferred[object]: ...
+    def perform_power(self, requests: Sequence[PowerRequest]) -> Deferred[object]: ...
 
     def cancel_action(self, cancel: CancelRequest) -> Deferred[bool]: ...
 
@@ -92,25 +92,23 @@ class ConnectedClusters:
         """One page of everything ``cluster`` must converge on."""
         return self.database.run(recovery.recover, cluster, query.after, query.limit, self.now())
 
-    def report_running(self, cluster: str, report: RunningReport) -> Deferred[bool]:
-        return self.database.run(reports.report_running, cluster, report.action, self.now())
+    def report_actions(self, cluster: str, batch: ActionReports) -> Deferred[ReportsAnswer]:
+        """Record a batch of reports in one transaction; log each outcome, for operators (never a secret)."""
+        recording = self.database.run(report_batches.report_actions, cluster, store_form(batch), self.now())
+        return recording.addCallback(self._recorded, cluster, batch)
 
-    def report_progress(self, cluster: str, report: ProgressReport) -> Deferred[bool]:
-        return self.database.run(reports.report_progress, cluster, report.action, report.progress, self.now())
-
-    def report_outcome(self, cluster: str, outcome: OutcomeReport) -> Deferred[bool]:
-        """Record an outcome; log it, for operators (never a secret)."""
-        recording = self.database.run(reports.report_outcome, cluster, store_form(outcome), self.now())
-        return recording.addCallback(self._recorded, cluster, outcome)
-
-    def _recorded(self, applied: bool, cluster: str, outcome: OutcomeReport) -> bool:
-        log.info(
-            "action {action} {status} (power {state}) from cluster {cluster}{stale}",
-            action=outcome.action, status=outcome.status.value,
-            state=None if outcome.power_state is None else outcome.power_state.value,
-            cluster=cluster, stale="" if applied else "; not applied to the node",
-        )
-        return applied
+    def _recorded(self, result: dict[str, list[int]], cluster: str, batch: ActionReports) -> ReportsAnswer:
+        applied, retry = set(result["applied"]), set(result["retry"])
+        for outcome in batch.outcomes:
+            if outcome.action in retry:
+                continue
+            log.info(
+                "action {action} {status} (power {state}) from cluster {cluster}{stale}",
+                action=outcome.action, status=outcome.status.value,
+                state=None if outcome.power_state is None else outcome.power_state.value,
+                cluster=cluster, stale="" if outcome.action in applied else "; not applied to the node",
+            )
+        return ReportsAnswer(applied=tuple(result["applied"]), retry=tuple(result["retry"]))
 
     def report_power_states(self, cluster: str, states: Sequence[ObservedState]) -> Deferred[int]:
         """Record observed states; deliver the actions a drift policy made."""
@@ -146,17 +144,21 @@ class ConnectedClusters:
         return self.deliver(action_ids).addErrback(log_undelivered, action_ids)
 
     def _hand_over(self, requests: list[tuple[str, PowerRequest]]) -> int:
+        """Send each cluster its requests, in order (its connection sends them in as few calls as fit)."""
+        by_cluster: dict[str, list[PowerRequest]] = {}
         for cluster, request in requests:
+            by_cluster.setdefault(cluster, []).append(request)
+        for cluster, waiting in by_cluster.items():
             connection = self.connections.get(cluster)
             if connection is None:
                 continue
-            sending = connection.perform_power(request)
-            sending.addErrback(self._not_delivered, request.action)
+            sending = connection.perform_power(waiting)
+            sending.addErrback(self._not_delivered, [request.action for request in waiting])
         return len(requests)
 
-    def _not_delivered(self, failure: Any, action: int) -> None:
-        log.info("action {action} not delivered ({why}); recovery will hand it over",
-                 action=action, why=failure.getErrorMessage())
+    def _not_delivered(self, failure: Any, actions: list[int]) -> None:
+        log.info("actions {actions} not delivered ({why}); recovery will hand them over",
+                 actions=_ranges(actions), why=failure.getErrorMessage())
 
     def cancel(self, cluster: str | None, node: int, action: int) -> None:
         """Ask the cluster running ``action`` to stop it at its safe point."""
@@ -223,7 +225,12 @@ class ConnectedClusters:
         return described
 
 
-def store_form(report: OutcomeReport | tuple[ObservedState, ...]) -> Any:
+def _ranges(ids: list[int]) -> str:
+    """Action ids for a log line: ``7`` for one, ``7-12 (6)`` for several, which a batch's are."""
+    return str(ids[0]) if len(ids) == 1 else f"{min(ids)}-{max(ids)} ({len(ids)})"
+
+
+def store_form(report: ActionReports | OutcomeReport | tuple[ObservedState, ...]) -> Any:
     """
     A report as the store's report functions take it: its plain wire data
     (enums as values, times as ISO 8601 text).

@@ -19,14 +19,15 @@ from pserv.rpc.messages import CancelRequest, PowerRequest, ReleaseRequest
 
 class PerformPower(ParsesMessages, amp.Command):
     """
-    Sent by the region when an operator asks for a power action on a node
-    this cluster drives (and again for an action it must re-send).  The
-    answer means *accepted*: the outcome comes later through
-    :class:`~pserv.rpc.region.ReportOutcome`.  A re-delivered action id joins
-    the action that has it.
+    Sent by the region when operators ask for power actions on nodes this
+    cluster drives (and again for actions it must re-send): as many as fit
+    one AMP value, which the cluster takes in order.  The answer means
+    *accepted*: each outcome comes later through
+    :class:`~pserv.rpc.region.ReportActions`.  A re-delivered action id
+    joins the action that has it.
     """
 
-    arguments = [(b"request", Message(PowerRequest, "request"))]
+    arguments = [(b"requests", Message(tuple[PowerRequest, ...], "requests"))]
     response: list[tuple[bytes, amp.Argument]] = []
     errors = COMMAND_ERRORS
     fatalErrors = SESSION_ERRORS
@@ -37,7 +38,7 @@ class CancelAction(ParsesMessages, amp.Command):
     Sent by the region when an operator cancels an action: the cluster stops
     it at its next safe point.  ``known`` says whether the cluster had the
     action in play; the outcome (``cancelled`` or what really happened)
-    comes through :class:`~pserv.rpc.region.ReportOutcome`.
+    comes through :class:`~pserv.rpc.region.ReportActions`.
     """
 
     arguments = [(b"cancel", Message(CancelRequest, "cancel"))]

@@ -17,14 +17,11 @@ from pserv.rpc.arguments import split_to_fit
 from pserv.rpc.cluster import CancelAction, ClusterResponder, PerformPower, ReleaseNode
 from pserv.rpc.common import VERSION, AuthenticationFailed, InvalidRequest, NotAuthenticated, version_mismatch
 from pserv.rpc.messages import (
-    CancelRequest, ObservedState, OutcomeReport, PowerRequest, ProgressReport, RecoveryNode, RecoveryQuery,
-    ReleaseRequest, RunningReport,
+    ActionReports, CancelRequest, ObservedState, PowerRequest, RecoveryNode, RecoveryQuery, ReleaseRequest,
+    ReportsAnswer,
 )
 from pserv.rpc.protocol import GuardedAMP, command_names, describe_peer, empty
-from pserv.rpc.region import (
-    Authenticate, Heartbeat, Prove, Recover, ReportOutcome, ReportPowerStates, ReportProgress,
-    ReportRunning,
-)
+from pserv.rpc.region import Authenticate, Heartbeat, Prove, Recover, ReportActions, ReportPowerStates
 from pserv.rpc.session import SessionInput, SessionState
 
 log = Logger()
@@ -144,8 +141,12 @@ class ClusterRPC(GuardedAMP):
             d.callback(None)
 
     @PerformPower.responder
-    def _perform_power(self, request: PowerRequest) -> Deferred[dict[str, Any]]:
-        return self._answer("perform_power", self.responder.perform_power, request).addCallback(empty)
+    def _perform_power(self, requests: tuple[PowerRequest, ...]) -> Deferred[dict[str, Any]]:
+        return self._answer("perform_power", self._perform_each, requests).addCallback(empty)
+
+    def _perform_each(self, requests: tuple[PowerRequest, ...]) -> None:
+        for request in requests:
+            self.responder.perform_power(request)
 
     @CancelAction.responder
     def _cancel_action(self, cancel: CancelRequest) -> Deferred[dict[str, Any]]:
@@ -182,17 +183,9 @@ class ClusterRPC(GuardedAMP):
                 raise InvalidRequest(f"recovery did not advance past node {after}")
             after = page.next
 
-    def report_running(self, report: RunningReport) -> Deferred[None]:
-        """Tell the region an action started running."""
-        return self._call(ReportRunning, report=report).addCallback(lambda _: None)
-
-    def report_progress(self, report: ProgressReport) -> Deferred[None]:
-        """Tell the region an action reached a milestone."""
-        return self._call(ReportProgress, report=report).addCallback(lambda _: None)
-
-    def report_outcome(self, outcome: OutcomeReport) -> Deferred[bool]:
-        """Report an outcome; fires with whether the region applied it."""
-        return self._call(ReportOutcome, outcome=outcome).addCallback(lambda r: r["applied"])
+    def report_actions(self, reports: ActionReports) -> Deferred[ReportsAnswer]:
+        """Send reports on actions; fires with the region's answer."""
+        return self._call(ReportActions, reports=reports).addCallback(lambda r: r["answer"])
 
     def report_power_states(self, states: Sequence[ObservedState]) -> Deferred[None]:
         """

@@ -234,6 +234,37 @@ class OutcomeReport:
 
 
 @attrs.frozen
+class ActionReports:
+    """
+    ``ReportActions``: the reports on many actions in one call, of which
+    the region records each in its own savepoint of one transaction.  The
+    cluster puts at most one report per action in a batch (the oldest it
+    has not had acknowledged), so the order of each action's reports is
+    the order of the batches.
+    """
+
+    running: tuple[RunningReport, ...] = ()
+    progress: tuple[ProgressReport, ...] = ()
+    outcomes: tuple[OutcomeReport, ...] = ()
+
+
+@attrs.frozen
+class ReportsAnswer:
+    """
+    ``ReportActions``'s answer.  Every report of the batch but those in
+    ``retry`` is recorded (or was already: reports are idempotent by action
+    id).
+
+    :ivar applied: the actions whose outcome changed the node.
+    :ivar retry: the actions whose report the region could not record now;
+        the cluster sends them again.
+    """
+
+    applied: tuple[int, ...] = ()
+    retry: tuple[int, ...] = ()
+
+
+@attrs.frozen
 class ObservedState:
     """
     One entry of ``ReportPowerStates``: a node's power as the cluster read
@@ -249,6 +280,6 @@ class ObservedState:
 
 MESSAGES: tuple[type, ...] = (
     PowerRequest, CancelRequest, ReleaseRequest, RecoveryQuery, RecoveryPage, RecoveryNode, RecoveryAction,
-    RunningReport, ProgressReport, OutcomeReport, ObservedState,
+    RunningReport, ProgressReport, OutcomeReport, ActionReports, ReportsAnswer, ObservedState,
 )
 """Every message class, in the order ``docs/rpc.md`` describes them."""

@@ -9,7 +9,7 @@ cluster's name then comes from the session, never from arguments.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, Protocol, Sequence
 
 from twisted.internet.defer import Deferred
 from twisted.protocols import amp
@@ -17,8 +17,8 @@ from twisted.protocols import amp
 from pserv.rpc.arguments import Message, ParsesMessages
 from pserv.rpc.common import COMMAND_ERRORS, HANDSHAKE_ERRORS, SESSION_ERRORS
 from pserv.rpc.messages import (
-    CancelRequest, ObservedState, OutcomeReport, PowerRequest, ProgressReport, RecoveryPage, RecoveryQuery,
-    ReleaseRequest, RunningReport,
+    ActionReports, CancelRequest, ObservedState, PowerRequest, RecoveryPage, RecoveryQuery, ReleaseRequest,
+    ReportsAnswer,
 )
 
 #: The most nodes one ``Recover`` page may ask for.
@@ -70,40 +70,18 @@ class Recover(ParsesMessages, amp.Command):
     fatalErrors = SESSION_ERRORS
 
 
-class ReportRunning(ParsesMessages, amp.Command):
+class ReportActions(ParsesMessages, amp.Command):
     """
-    Sent by a cluster when it starts running a power action it was sent.
-    Idempotent: the cluster repeats it until it is answered.
-    """
-
-    arguments = [(b"report", Message(RunningReport, "report"))]
-    response: list[tuple[bytes, amp.Argument]] = []
-    errors = COMMAND_ERRORS
-    fatalErrors = SESSION_ERRORS
-
-
-class ReportProgress(ParsesMessages, amp.Command):
-    """
-    Sent by a cluster when a running action reaches a named step
-    (``off_verified``, ``escalating``, ...).  Idempotent.
+    Sent by a cluster with reports on many actions at once: those that
+    started running, reached a milestone (``off_verified``, ...) or ended.
+    Idempotent by action id: the cluster repeats each report, across
+    reconnects, until it is answered; the answer names the actions whose
+    outcome changed the node and those whose report must be sent again.
+    A batch fits one AMP value: the cluster's report queue cuts it so.
     """
 
-    arguments = [(b"report", Message(ProgressReport, "report"))]
-    response: list[tuple[bytes, amp.Argument]] = []
-    errors = COMMAND_ERRORS
-    fatalErrors = SESSION_ERRORS
-
-
-class ReportOutcome(ParsesMessages, amp.Command):
-    """
-    Sent by a cluster when an action ends: its outcome.  Idempotent: the
-    cluster repeats it, across reconnects, until it is answered;
-    ``applied`` says whether this report changed anything (``False`` for a
-    repeat or a stale report).
-    """
-
-    arguments = [(b"outcome", Message(OutcomeReport, "outcome"))]
-    response = [(b"applied", amp.Boolean())]
+    arguments = [(b"reports", Message(ActionReports, "reports"))]
+    response = [(b"answer", Message(ReportsAnswer, "answer"))]
     errors = COMMAND_ERRORS
     fatalErrors = SESSION_ERRORS
 
@@ -142,8 +120,8 @@ class ClusterConnection(Protocol):
 
     cluster: str | None
 
-    def perform_power(self, request: PowerRequest) -> Deferred[None]:
-        """Send a power request; fires once the cluster has accepted it."""
+    def perform_power(self, requests: Sequence[PowerRequest]) -> Deferred[None]:
+        """Send power requests (as many as fit one AMP value); fires once the cluster has accepted them."""
 
     def cancel_action(self, cancel: CancelRequest) -> Deferred[bool]:
         """Ask the cluster to cancel an action; fires with whether it knew it."""
@@ -177,14 +155,8 @@ class RegionResponder(Protocol):
         ``next`` is the last node's id when more remain.
         """
 
-    def report_running(self, cluster: str, report: RunningReport) -> Any:
-        """The cluster started running ``report.action``."""
-
-    def report_progress(self, cluster: str, report: ProgressReport) -> Any:
-        """``report.action`` reached the step ``report.progress``."""
-
-    def report_outcome(self, cluster: str, outcome: OutcomeReport) -> Any:
-        """An action ended; return (or fire with) whether it changed anything."""
+    def report_actions(self, cluster: str, reports: ActionReports) -> Any:
+        """Reports on actions: a :class:`~pserv.rpc.messages.ReportsAnswer`."""
 
     def report_power_states(self, cluster: str, states: tuple[ObservedState, ...]) -> Any:
         """Power states the cluster observed."""

@@ -6,10 +6,10 @@ factory the region listens with.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import attrs
-from twisted.internet.defer import Deferred, fail, maybeDeferred, succeed
+from twisted.internet.defer import Deferred, FirstError, fail, gatherResults, maybeDeferred, succeed
 from twisted.internet.interfaces import IReactorTime
 from twisted.internet.protocol import Factory, connectionDone
 from twisted.logger import Logger
@@ -18,19 +18,17 @@ from twisted.protocols.tls import TLSMemoryBIOFactory
 from twisted.python.failure import Failure
 
 from pserv.rpc import auth, wire
-from pserv.rpc.arguments import MAX_VALUE, encode_json, fitting_prefix, item_sizes
+from pserv.rpc.arguments import MAX_VALUE, encode_json, fitting_prefix, item_sizes, split_to_fit
 from pserv.rpc.cluster import CancelAction, PerformPower, ReleaseNode
 from pserv.rpc.common import (
-    VERSION, AuthenticationFailed, CommandFailed, InvalidRequest, NotAuthenticated, version_mismatch,
+    VERSION, AuthenticationFailed, CommandFailed, InvalidRequest, NotAuthenticated, TooLarge, version_mismatch,
 )
 from pserv.rpc.messages import (
-    CancelRequest, ObservedState, OutcomeReport, PowerRequest, ProgressReport, RecoveryPage, RecoveryQuery,
-    ReleaseRequest, RunningReport,
+    ActionReports, CancelRequest, ObservedState, PowerRequest, RecoveryPage, RecoveryQuery, ReleaseRequest,
 )
 from pserv.rpc.protocol import GuardedAMP, command_names, describe_peer, empty
 from pserv.rpc.region import (
-    MAX_PAGE, Authenticate, Heartbeat, Prove, Recover, RegionResponder, ReportOutcome,
-    ReportPowerStates, ReportProgress, ReportRunning,
+    MAX_PAGE, Authenticate, Heartbeat, Prove, Recover, RegionResponder, ReportActions, ReportPowerStates,
 )
 from pserv.rpc.session import SessionInput
 from pserv.rpc.tls import ensure_certificate
@@ -45,7 +43,7 @@ class RegionRPC(GuardedAMP):
     gets in ``cluster_connected``.
     """
 
-    served = command_names([Recover, ReportRunning, ReportProgress, ReportOutcome, ReportPowerStates, Heartbeat])
+    served = command_names([Recover, ReportActions, ReportPowerStates, Heartbeat])
     handshake = command_names([Authenticate, Prove])
     side = "region"
     factory: RegionRPCFactory
@@ -143,19 +141,10 @@ class RegionRPC(GuardedAMP):
         asked = maybeDeferred(self.responder.recover, self.cluster, query)
         return asked.addCallback(lambda page: {"page": fit_page(page)}).addErrback(self._failed, "recover")
 
-    @ReportRunning.responder
-    def _report_running(self, report: RunningReport) -> Deferred[dict[str, Any]]:
-        return self._answer("report_running", self.responder.report_running, self.cluster, report).addCallback(empty)
-
-    @ReportProgress.responder
-    def _report_progress(self, report: ProgressReport) -> Deferred[dict[str, Any]]:
-        answered = self._answer("report_progress", self.responder.report_progress, self.cluster, report)
-        return answered.addCallback(empty)
-
-    @ReportOutcome.responder
-    def _report_outcome(self, outcome: OutcomeReport) -> Deferred[dict[str, Any]]:
-        answered = self._answer("report_outcome", self.responder.report_outcome, self.cluster, outcome)
-        return answered.addCallback(lambda applied: {"applied": bool(applied)})
+    @ReportActions.responder
+    def _report_actions(self, reports: ActionReports) -> Deferred[dict[str, Any]]:
+        answered = self._answer("report_actions", self.responder.report_actions, self.cluster, reports)
+        return answered.addCallback(lambda answer: {"answer": answer})
 
     @ReportPowerStates.responder
     def _report_power_states(self, states: tuple[ObservedState, ...]) -> Deferred[dict[str, Any]]:
@@ -166,9 +155,20 @@ class RegionRPC(GuardedAMP):
     def _heartbeat(self) -> Deferred[dict[str, Any]]:
         return self._answer("heartbeat", self.responder.heartbeat, self.cluster).addCallback(empty)
 
-    def perform_power(self, request: PowerRequest) -> Deferred[None]:
-        """Send the cluster a power request; fires once it has accepted it."""
-        return self._send(PerformPower, request=request).addCallback(lambda _: None)
+    def perform_power(self, requests: Sequence[PowerRequest]) -> Deferred[None]:
+        """
+        Send the cluster power requests, in as few ``PerformPower`` as fit
+        (sent together, in order); fires once it has accepted them all, or
+        fails as the first that failed.
+
+        :raises TooLarge: (in the Deferred) for a request too big to send alone.
+        """
+        try:
+            batches = split_to_fit(requests)
+        except TooLarge as e:
+            return fail(e)
+        sent = [self._send(PerformPower, requests=tuple(batch)) for batch in batches]
+        return gatherResults(sent, consumeErrors=True).addCallbacks(lambda _: None, _first_failure)
 
     def cancel_action(self, cancel: CancelRequest) -> Deferred[bool]:
         """Ask the cluster to cancel an action; fires with whether it knew it."""
@@ -186,6 +186,11 @@ class RegionRPC(GuardedAMP):
         if not self.trusted:
             return fail(NotAuthenticated("the cluster has not authenticated"))
         return maybeDeferred(self.callRemote, command, **arguments)
+
+
+def _first_failure(failure: Failure) -> Failure:
+    """The failure of the first of several calls that failed (what ``gatherResults`` wraps)."""
+    return failure.value.subFailure if failure.check(FirstError) else failure
 
 
 def fit_page(page: RecoveryPage) -> RecoveryPage:

@@ -33,6 +33,9 @@ FAULTS = {
         Fault("region-crash", "the region process killed; it restarts on the same database after 1 to 60 s, "
                               "having lost uncommitted transactions and unsent answers", 0.005),
         Fault("connection-cut", "a cluster's RPC connection reset: data in flight lost, both ends told", 0.02),
+        Fault("answer-lost", "a cluster's RPC connection reset just after the region recorded a batch of the "
+                             "cluster's reports, before the answer reached it: the cluster sends the batch "
+                             "again, which must record nothing twice", 0.02),
         Fault("connection-stall", "a partition without reset: a cluster's connection delivers nothing "
                                   "for 1 to 45 s, then everything late", 0.01),
         Fault("bmc-hang", "a BMC that stops answering for 5 to 90 s; calls made meanwhile never answer", 0.02),
@@ -84,6 +87,8 @@ class FaultTargets(Protocol):
     def crash_region(self) -> Callable[[], None] | None: ...
 
     def cluster_connection(self) -> Any: ...
+
+    def lose_next_answer(self) -> None: ...
 
     def some_bmc(self) -> tuple[str, FakeBMC] | None: ...
 
@@ -145,6 +150,10 @@ class Faults:
             self.world.log(f"fault: cut {connection.describe()}")
             connection.cut(ConnectionResetError("connection reset by the network"))
         return connection is not None
+
+    def _answer_lost(self) -> bool:
+        self.world.lose_next_answer()
+        return True
 
     def _connection_stall(self) -> bool:
         connection = self.world.cluster_connection()

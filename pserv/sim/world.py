@@ -33,7 +33,7 @@ from pserv.sim.network import SimConnection, SimNetwork
 from pserv.sim.operators import Operator
 from pserv.sim.process import Process
 from pserv.sim.processes import SimCluster, SimRegion
-from pserv.rpc.messages import ObservedState, OutcomeReport
+from pserv.rpc.messages import ActionReports, ObservedState, OutcomeReport, ReportsAnswer
 from pserv.sim.truth import BMCTruth
 from pserv.sim.workload import Workload
 
@@ -96,6 +96,7 @@ class World:
         offsets = {f"rack-{i}": skew.uniform(-shape.skew, shape.skew) for i in range(1, shape.clusters + 1)}
         self.checker = Checker(self.clock, self.engine, self.truth, self.node_of, offsets)
         self.network = SimNetwork(self.clock, self.rng)
+        self._losing_answer = False
         self.region = SimRegion(self.clock, self.network, self.engine, self.rng, skew.uniform(-shape.skew, shape.skew))
         self.region.on_start.append(self._watch_outcomes)
         self.clusters = [
@@ -249,6 +250,18 @@ class World:
                if not c.closed and c.client.process.name.startswith("rack-")]
         return self.rng.choice(rpc) if rpc else None
 
+    def lose_next_answer(self) -> None:
+        self._losing_answer = True
+
+    def _lose_answer(self, cluster: str, batch: ActionReports) -> None:
+        """Cut ``cluster``'s connection now: the region has recorded ``batch``, and its answer is lost."""
+        for connection in self.network.connections:
+            if not connection.closed and connection.client.process.name == cluster:
+                self._losing_answer = False
+                size = len(batch.running) + len(batch.progress) + len(batch.outcomes)
+                self.log(f"fault: cut {connection.describe()} after the region recorded {size} report(s)")
+                connection.cut(ConnectionResetError("connection reset by the network"))
+
     def some_bmc(self) -> tuple[str, FakeBMC] | None:
         addresses = [a for a in self.truth.initial if a in self.node_of]
         if not addresses:
@@ -277,23 +290,23 @@ class World:
 
     def _watch_outcomes(self, region: Region) -> None:
         clusters = region.clusters
-        original = clusters.report_outcome
+        original = clusters.report_actions
 
-        def report_outcome(cluster: str, outcome: OutcomeReport) -> Any:
-            self.checker.reported(cluster, outcome.node, outcome.observed_at)
+        def report_actions(cluster: str, batch: ActionReports) -> Any:
+            for outcome in batch.outcomes:
+                self.checker.reported(cluster, outcome.node, outcome.observed_at)
 
-            def recorded(applied: bool) -> bool:
-                state = None if outcome.power_state is None else outcome.power_state.value
-                self.log(f"region: action {outcome.action} {outcome.status.value} "
-                         f"({state}){'' if applied else ' not applied'}")
-                self.checker.outcome_recorded(store_form(outcome), applied)
-                if applied and outcome.power_state in DEFINITE:
-                    self.checker.applied_or_older(cluster, [outcome])
-                return applied
+            def recorded(answer: ReportsAnswer) -> ReportsAnswer:
+                for outcome in batch.outcomes:
+                    if outcome.action not in answer.retry:
+                        self._outcome_recorded(cluster, outcome, outcome.action in answer.applied)
+                if self._losing_answer:
+                    self._lose_answer(cluster, batch)
+                return answer
 
-            return original(cluster, outcome).addCallback(recorded)
+            return original(cluster, batch).addCallback(recorded)
 
-        clusters.report_outcome = report_outcome  # type: ignore[method-assign]
+        clusters.report_actions = report_actions  # type: ignore[method-assign]
         observed = clusters.report_power_states
 
         def report_power_states(cluster: str, states: Sequence[ObservedState]) -> Any:
@@ -305,6 +318,13 @@ class World:
 
         clusters.report_power_states = report_power_states  # type: ignore[method-assign]
 
+
+    def _outcome_recorded(self, cluster: str, outcome: OutcomeReport, applied: bool) -> None:
+        state = None if outcome.power_state is None else outcome.power_state.value
+        self.log(f"region: action {outcome.action} {outcome.status.value} ({state}){'' if applied else ' not applied'}")
+        self.checker.outcome_recorded(store_form(outcome), applied)
+        if applied and outcome.power_state in DEFINITE:
+            self.checker.applied_or_older(cluster, [outcome])
 
     def _kept(self, changed: int, cluster: str, states: Sequence[ObservedState]) -> int:
         self.checker.applied_or_older(cluster, states)

@@ -11,47 +11,53 @@ from typing import Any, Sequence
 
 from twisted.internet.defer import Deferred, fail, succeed
 
-from pserv.rpc.messages import ObservedState, OutcomeReport, ProgressReport, RunningReport
+from pserv.rpc.messages import ActionReports, ObservedState, OutcomeReport, ReportsAnswer
 
 
 class RecordingLink:
     """
     A ``RegionLink`` that records every report as a short tuple
-    (``("outcome", action, status, power_state)`` with the enums' values)
-    and every outcome whole in :attr:`outcomes`; it can fail the next N,
-    or hold them.
+    (``("outcome", action, status, power_state)`` with the enums' values),
+    every outcome whole in :attr:`outcomes` and every batch's reports in
+    :attr:`batches`; it can fail the next N calls, hold them, or ask for
+    some actions' reports again (:attr:`retry`).  It applies every outcome.
     """
 
     def __init__(self) -> None:
         self.reports: list[tuple[Any, ...]] = []
         self.outcomes: list[OutcomeReport] = []
+        self.batches: list[list[tuple[Any, ...]]] = []
         self.failures = 0
-        self.held: list[Deferred[object]] | None = None
+        self.retry: set[int] = set()
+        self.held: list[tuple[Deferred[Any], Any]] | None = None
 
-    def _answer(self, report: tuple[Any, ...], result: object = None) -> Deferred[object]:
+    def _answer(self, reports: list[tuple[Any, ...]], result: Any = None) -> Deferred[Any]:
         if self.failures:
             self.failures -= 1
             return fail(ConnectionError("link dropped"))
-        self.reports.append(report)
+        self.reports.extend(reports)
         if self.held is not None:
-            waiting: Deferred[object] = Deferred()
-            self.held.append(waiting)
+            waiting: Deferred[Any] = Deferred()
+            self.held.append((waiting, result))
             return waiting
         return succeed(result)
 
-    def report_running(self, report: RunningReport) -> Deferred[object]:
-        return self._answer(("running", report.action))
-
-    def report_progress(self, report: ProgressReport) -> Deferred[object]:
-        return self._answer(("progress", report.action, report.progress))
-
-    def report_outcome(self, outcome: OutcomeReport) -> Deferred[object]:
-        state = None if outcome.power_state is None else outcome.power_state.value
-        self.outcomes.append(outcome)
-        return self._answer(("outcome", outcome.action, outcome.status.value, state), True)
+    def report_actions(self, reports: ActionReports) -> Deferred[ReportsAnswer]:
+        retry = tuple(sorted(self.retry.intersection(
+            r.action for r in (*reports.running, *reports.progress, *reports.outcomes))))
+        recorded = [("running", r.action) for r in reports.running if r.action not in retry]
+        recorded += [("progress", r.action, r.progress) for r in reports.progress if r.action not in retry]
+        outcomes = [o for o in reports.outcomes if o.action not in retry]
+        recorded += [("outcome", o.action, o.status.value, None if o.power_state is None else o.power_state.value)
+                     for o in outcomes]
+        if self.failures:
+            return self._answer(recorded)
+        self.batches.append(recorded)
+        self.outcomes.extend(outcomes)
+        return self._answer(recorded, ReportsAnswer(applied=tuple(o.action for o in outcomes), retry=retry))
 
     def report_power_states(self, states: Sequence[ObservedState]) -> Deferred[object]:
-        return self._answer(("states", len(states)))
+        return self._answer([("states", len(states))])
 
     def hold(self) -> None:
         """Leave every report from now on unanswered until :meth:`release`."""
@@ -60,5 +66,5 @@ class RecordingLink:
     def release(self) -> None:
         """Answer every held report, and stop holding."""
         held, self.held = self.held or [], None
-        for waiting in held:
-            waiting.callback(None)
+        for waiting, result in held:
+            waiting.callback(result)

@@ -22,8 +22,8 @@ from pserv.rpc import auth
 from pserv.rpc.cluster_protocol import ClusterRPC
 from pserv.rpc.common import AuthenticationFailed, NotAuthenticated
 from pserv.rpc.messages import (
-    CancelRequest, ObservedState, OutcomeReport, PowerRequest, ProgressReport, RecoveryAction, RecoveryNode,
-    RecoveryPage, RecoveryQuery, ReleaseRequest, RunningReport,
+    ActionReports, CancelRequest, ObservedState, OutcomeReport, PowerRequest, RecoveryAction, RecoveryNode,
+    RecoveryPage, RecoveryQuery, ReleaseRequest, ReportsAnswer,
 )
 from pserv.rpc.region import Prove
 from pserv.rpc.region_protocol import RegionRPC, RegionRPCFactory
@@ -90,15 +90,9 @@ class RecordingRegion:
         more = start + query.limit < len(self.nodes)
         return RecoveryPage(nodes=tuple(page), next=page[-1].node if more else None)
 
-    def report_running(self, cluster: str, report: RunningReport) -> None:
-        self.calls.append(("report_running", cluster, report))
-
-    def report_progress(self, cluster: str, report: ProgressReport) -> None:
-        self.calls.append(("report_progress", cluster, report))
-
-    def report_outcome(self, cluster: str, outcome: OutcomeReport) -> bool:
-        self.calls.append(("report_outcome", cluster, outcome))
-        return self.applied
+    def report_actions(self, cluster: str, reports: ActionReports) -> ReportsAnswer:
+        self.calls.append(("report_actions", cluster, reports))
+        return ReportsAnswer(applied=tuple(o.action for o in reports.outcomes) if self.applied else ())
 
     def report_power_states(self, cluster: str, states: tuple[ObservedState, ...]) -> None:
         self.calls.append(("report_power_states", cluster, states))

@@ -17,7 +17,7 @@ from pserv.region.db import Database
 from pserv.region.store.actions import get_action, request_power
 from pserv.region.store.clusters import list_clusters
 from pserv.region.store.nodes import create_node, get_node, update_node
-from pserv.rpc.messages import OutcomeReport, RecoveryQuery, RunningReport
+from pserv.rpc.messages import ActionReports, OutcomeReport, RecoveryQuery, ReportsAnswer, RunningReport
 from pserv.testing.fake_driver import POWER_TYPES_WITH_FAKE
 
 
@@ -25,8 +25,8 @@ class RecordingConnection:
     def __init__(self, broken=False):
         self.performed, self.cancelled, self.released, self.broken = [], [], [], broken
 
-    def perform_power(self, request):
-        self.performed.append(request)
+    def perform_power(self, requests):
+        self.performed.extend(requests)
         return fail(ConnectionError("gone")) if self.broken else succeed({})
 
     def cancel_action(self, cancel):
@@ -98,10 +98,13 @@ async def test_reports_and_cancel_pass_through(hub, moments):
     node = enrol(hub, moments, "n0", "rack-1")
     action, _ = hub.database.run_now(request_power, "n0", "off", "a", moments())
     await hub.deliver()
-    assert await hub.report_running("rack-1", RunningReport(action["id"]))
+    assert await hub.report_actions("rack-1", ActionReports(running=(RunningReport(action["id"]),))) == ReportsAnswer()
     outcome = OutcomeReport(action=action["id"], node=node["id"], status=ActionStatus.DONE, generation=1,
-                            power_state=PowerState.OFF, error=None, fatal=False, superseded_by=None, commands=())
-    assert await hub.report_outcome("rack-1", outcome)
+                            power_state=PowerState.OFF, error=None, fatal=False, superseded_by=None, commands=(),
+                            observed_at=moments())
+    answer = await hub.report_actions("rack-1", ActionReports(outcomes=(outcome,)))
+    assert answer == ReportsAnswer(applied=(action["id"],))
+    assert hub.database.run_now(get_node, node["id"])["power_state"] == "off"
     hub.cancel("rack-1", node["id"], action["id"])
     assert connection.cancelled == [(node["id"], action["id"])]
 
@@ -109,8 +112,8 @@ async def test_reports_and_cancel_pass_through(hub, moments):
 class RaisingConnection(RecordingConnection):
     """A connection that cannot even send, and quotes the request in its error."""
 
-    def perform_power(self, request):
-        raise TypeError(f"cannot send {request}")
+    def perform_power(self, requests):
+        raise TypeError(f"cannot send {requests}")
 
 
 @pytest_twisted.ensureDeferred

@@ -3,6 +3,7 @@ Tests for pserv.rpc.cluster: every command the cluster answers, both ends
 in memory, with a recording responder.
 """
 
+import attrs
 import pytest
 
 from pserv.rpc import wire
@@ -23,9 +24,17 @@ def memory():
 
 
 def test_perform_power(memory):
-    """PerformPower carries the request; the answer means accepted."""
-    assert memory.call(memory.server.perform_power(power_request())) is None
-    assert memory.cluster.calls == [("perform_power", power_request())]
+    """PerformPower carries requests, which the cluster takes in order; the answer means accepted."""
+    requests = [power_request(7), power_request(8, node=2)]
+    assert memory.call(memory.server.perform_power(requests)) is None
+    assert memory.cluster.calls == [("perform_power", power_request(7)), ("perform_power", power_request(8, node=2))]
+
+
+def test_perform_power_splits_what_does_not_fit_one_value(memory):
+    """Requests too many for one AMP value go in several PerformPower, and the cluster takes them all in order."""
+    requests = [attrs.evolve(power_request(n, node=n), power_parameters={"address": "b" * 400}) for n in range(1, 501)]
+    assert memory.call(memory.server.perform_power(requests)) is None
+    assert [call[1] for call in memory.cluster.calls] == requests
 
 
 @pytest.mark.parametrize("known", [True, False])
@@ -46,17 +55,17 @@ def test_request_missing_a_field_is_refused_by_the_cluster(memory):
     """perform_power's request missing a field is refused by the cluster, naming it; nothing is run."""
     broken = {k: v for k, v in wire.unstructure(power_request()).items() if k != "kind"}
     with pytest.raises(InvalidRequest, match="kind"):
-        memory.call(memory.server.perform_power(broken))
+        memory.call(memory.server.perform_power([power_request(), broken]))
     assert memory.cluster.calls == []
 
 
 def test_malformed_request_is_refused_by_the_cluster(memory):
     """A request with a mistyped field is refused by the cluster as InvalidRequest; the connection stays up."""
     broken = {**wire.unstructure(power_request()), "generation": "4"}
-    with pytest.raises(InvalidRequest, match="request: generation is not valid"):
-        memory.call(memory.server.callRemote(PerformPower, request=broken))
+    with pytest.raises(InvalidRequest, match=r"requests: \[0\].generation is not valid"):
+        memory.call(memory.server.callRemote(PerformPower, requests=[broken]))
     assert memory.cluster.calls == []
-    assert memory.call(memory.server.perform_power(power_request())) is None
+    assert memory.call(memory.server.perform_power([power_request()])) is None
 
 
 def test_responder_failure_answers_command_failed(memory):
@@ -67,7 +76,7 @@ def test_responder_failure_answers_command_failed(memory):
 
     memory.cluster.perform_power = broken
     with pytest.raises(CommandFailed):
-        memory.call(memory.server.perform_power(power_request()))
+        memory.call(memory.server.perform_power([power_request()]))
     assert memory.call(memory.server.cancel_action(CancelRequest(1, 1))) is True
 
 
@@ -78,8 +87,8 @@ def test_recording_cluster_is_a_cluster_responder():
 
 
 def test_the_commands_carry_messages():
-    """PerformPower carries a PowerRequest, CancelAction a CancelRequest and ReleaseNode a ReleaseRequest."""
-    assert dict(PerformPower.arguments)[b"request"].kind is PowerRequest
+    """PerformPower carries PowerRequests, CancelAction a CancelRequest and ReleaseNode a ReleaseRequest."""
+    assert dict(PerformPower.arguments)[b"requests"].kind == tuple[PowerRequest, ...]
     request, = CancelAction.arguments
     assert request[0] == b"cancel" and isinstance(request[1], Message) and request[1].kind is CancelRequest
     assert dict(ReleaseNode.arguments)[b"release"].kind is ReleaseRequest

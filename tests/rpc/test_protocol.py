@@ -16,9 +16,9 @@ from pserv.rpc.arguments import MAX_VALUE
 from pserv.rpc.cluster import PerformPower
 from pserv.rpc.common import VERSION, AuthenticationFailed, CommandFailed, InvalidRequest, NotAuthenticated
 from pserv.rpc.cluster_protocol import ClusterRPC
-from pserv.rpc.messages import ProgressReport, RecoveryPage, RecoveryQuery, RunningReport
+from pserv.rpc.messages import ActionReports, ProgressReport, RecoveryPage, RecoveryQuery, RunningReport
 from pserv.rpc.region_protocol import fit_page
-from pserv.rpc.region import Authenticate, Heartbeat, Prove, Recover, ReportOutcome
+from pserv.rpc.region import Authenticate, Heartbeat, Prove, Recover, ReportActions
 from pserv.rpc.session import SessionState
 
 from pserv.testing.rpc import (
@@ -81,7 +81,7 @@ def test_region_drops_a_cluster_with_the_wrong_secret():
         sent = [client.callRemote(Authenticate, cluster="rack-9", cluster_nonce=nonce, version=VERSION)]
         bad = auth.cluster_proof(WRONG_SECRET, "rack-9", b"r" * 32, b"c" * 32, CHANNEL)
         sent.append(client.callRemote(Prove, cluster_proof=bad))
-        sent.append(client.callRemote(ReportOutcome, outcome=outcome()))
+        sent.append(client.callRemote(ReportActions, reports=ActionReports(outcomes=(outcome(),))))
         sent.append(client.callRemote(Heartbeat))
         collected = results(*sent)
         pump.flush()
@@ -115,7 +115,7 @@ def test_command_before_the_handshake_is_refused():
     memory.flush()
     memory.region.calls.clear()
     client, server, pump = raw_client(memory)
-    first = client.callRemote(ReportOutcome, outcome=outcome())
+    first = client.callRemote(ReportActions, reports=ActionReports(outcomes=(outcome(),)))
     nonce = os.urandom(32)
     then = client.callRemote(Authenticate, cluster="rack-1", cluster_nonce=nonce, version=VERSION)
     collected = results(first, then)
@@ -131,7 +131,7 @@ def test_region_command_before_the_region_proved_itself_is_refused():
     cluster = RecordingCluster()
     client, server, pump = iosim.connectedServerAndClient(
         amp.AMP, lambda: ClusterRPC(cluster, SECRET, "rack-1", lambda t: CHANNEL), greet=False)
-    collected = results(server.callRemote(PerformPower, request=power_request()))
+    collected = results(server.callRemote(PerformPower, requests=[power_request()]))
     pump.flush()
     assert collected.get()[0].check(NotAuthenticated)
     assert client.gone and cluster.calls == []
@@ -239,11 +239,11 @@ def test_responder_failure_answers_command_failed():
     def broken(cluster, report):
         raise RuntimeError("database is down")
 
-    memory.region.report_running = broken
+    memory.region.report_actions = broken
     memory.flush()
     with captured_logs() as events:
         with pytest.raises(CommandFailed, match="see its log"):
-            memory.call(memory.client.report_running(RunningReport(5)))
+            memory.call(memory.client.report_actions(ActionReports(running=(RunningReport(5),))))
     assert "database is down" in logged_text(events)
     assert memory.call(memory.client.heartbeat()) is None
 
@@ -255,10 +255,10 @@ def test_responder_invalid_request_passes_through():
     def picky(cluster, report):
         raise InvalidRequest("progress: unknown step")
 
-    memory.region.report_progress = picky
+    memory.region.report_actions = picky
     memory.flush()
     with pytest.raises(InvalidRequest, match="unknown step"):
-        memory.call(memory.client.report_progress(ProgressReport(5, "nonsense")))
+        memory.call(memory.client.report_actions(ActionReports(progress=(ProgressReport(5, "nonsense"),))))
 
 
 def test_malformed_outcome_is_invalid():
@@ -266,17 +266,15 @@ def test_malformed_outcome_is_invalid():
     memory = InMemory()
     memory.flush()
     broken = {k: v for k, v in wire.unstructure(outcome()).items() if k != "generation"}
-    with pytest.raises(InvalidRequest, match="generation"):
-        memory.call(memory.client.callRemote(ReportOutcome, outcome=broken))
-    with pytest.raises(InvalidRequest, match="generation"):
-        memory.call(memory.client.report_outcome(broken))
+    with pytest.raises(InvalidRequest, match=r"reports: outcomes\[0\].generation is missing"):
+        memory.call(memory.client.callRemote(ReportActions, reports={"outcomes": [broken]}))
     assert memory.region.names() == ["cluster_connected"]
 
 
 def test_reports_refused_locally_before_authentication():
     """The cluster's helpers fail with NotAuthenticated, sending nothing, until it has authenticated."""
     memory = InMemory()
-    for call in (memory.client.heartbeat(), memory.client.report_running(RunningReport(1)),
+    for call in (memory.client.heartbeat(), memory.client.report_actions(ActionReports(running=(RunningReport(1),))),
                  memory.client.recover_all()):
         with pytest.raises(NotAuthenticated):
             memory.call(call)
@@ -287,7 +285,7 @@ def test_region_cannot_send_before_authentication():
     """The region's perform_power fails with NotAuthenticated on an unauthenticated connection."""
     memory = InMemory()
     with pytest.raises(NotAuthenticated):
-        memory.call(memory.server.perform_power(power_request()))
+        memory.call(memory.server.perform_power([power_request()]))
 
 
 @pytest.mark.parametrize("after, limit", [(None, 0), (None, 1001), (-1, 10)])
@@ -366,7 +364,7 @@ def test_a_refused_region_stays_refused_though_it_proves_itself():
     class EagerRegion(amp.AMP):
         @Authenticate.responder
         def authenticate(self, cluster, cluster_nonce, version=None):
-            self.callRemote(PerformPower, request=power_request()).addErrback(lambda _: None)
+            self.callRemote(PerformPower, requests=[power_request()]).addErrback(lambda _: None)
             region_nonce = os.urandom(32)
             proof = auth.region_proof(SECRET, cluster, cluster_nonce, region_nonce, CHANNEL)
             return {"region_nonce": region_nonce, "region_proof": proof, "version": VERSION}

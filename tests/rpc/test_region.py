@@ -8,9 +8,9 @@ import pytest
 
 from pserv.rpc.arguments import Message
 from pserv.rpc.messages import (
-    ObservedState, OutcomeReport, ProgressReport, RecoveryPage, RecoveryQuery, RunningReport,
+    ActionReports, ObservedState, ProgressReport, RecoveryPage, RecoveryQuery, ReportsAnswer, RunningReport,
 )
-from pserv.rpc.region import MAX_PAGE, Recover, RegionResponder, ReportOutcome, ReportPowerStates
+from pserv.rpc.region import MAX_PAGE, Recover, RegionResponder, ReportActions, ReportPowerStates
 
 from pserv.power.states import ActionStatus, PowerState
 from pserv.testing.rpc import InMemory, RecordingRegion, observed, outcome, recovery_node
@@ -45,24 +45,19 @@ def test_recover_all_follows_the_pages(memory):
     assert memory.region.calls == [("recover", "rack-1", RecoveryQuery(None, 2)), ("recover", "rack-1", RecoveryQuery(5, 2))]
 
 
-def test_report_running(memory):
-    """ReportRunning carries the action id and answers nothing."""
-    assert memory.call(memory.client.report_running(RunningReport(41))) is None
-    assert memory.region.calls == [("report_running", "rack-1", RunningReport(41))]
+def test_report_actions(memory):
+    """ReportActions carries running, progress and outcome reports together, and the region's answer back."""
+    batch = ActionReports(running=(RunningReport(41),), progress=(ProgressReport(42, "off_verified"),),
+                          outcomes=(outcome(43),))
+    assert memory.call(memory.client.report_actions(batch)) == ReportsAnswer(applied=(43,))
+    assert memory.region.calls == [("report_actions", "rack-1", batch)]
 
 
-def test_report_progress(memory):
-    """ReportProgress carries the action id and the step."""
-    assert memory.call(memory.client.report_progress(ProgressReport(41, "off_verified"))) is None
-    assert memory.region.calls == [("report_progress", "rack-1", ProgressReport(41, "off_verified"))]
-
-
-@pytest.mark.parametrize("applied", [True, False])
-def test_report_outcome(memory, applied):
-    """ReportOutcome carries the outcome and answers whether it was applied."""
-    memory.region.applied = applied
-    assert memory.call(memory.client.report_outcome(outcome())) is applied
-    assert memory.region.calls == [("report_outcome", "rack-1", outcome())]
+def test_report_actions_answers_what_to_send_again(memory):
+    """The region's answer names the outcomes it applied and the reports to send again."""
+    memory.region.report_actions = lambda cluster, batch: ReportsAnswer(applied=(1,), retry=(2, 3))
+    answer = memory.call(memory.client.report_actions(ActionReports(outcomes=(outcome(1), outcome(2), outcome(3)))))
+    assert answer == ReportsAnswer(applied=(1,), retry=(2, 3))
 
 
 def test_report_outcome_of_each_status(memory):
@@ -72,8 +67,8 @@ def test_report_outcome_of_each_status(memory):
                           ("superseded", {"superseded_by": 9, "commands": ()}),
                           ("cancelled", {"power_state": PowerState.UNKNOWN})]:
         sent.append(attrs.evolve(outcome(), status=ActionStatus(status), **extra))
-        memory.call(memory.client.report_outcome(sent[-1]))
-    assert [call[2] for call in memory.region.calls] == sent
+    memory.call(memory.client.report_actions(ActionReports(outcomes=tuple(sent))))
+    assert memory.region.calls[0][2].outcomes == tuple(sent)
 
 
 def test_report_power_states(memory):
@@ -102,8 +97,7 @@ def test_the_cluster_name_comes_from_the_session():
     """No region command but Authenticate carries a cluster name."""
     from pserv.rpc import region
 
-    commands = [region.Recover, region.ReportRunning, region.ReportProgress, region.ReportOutcome,
-                region.ReportPowerStates, region.Heartbeat, region.Prove]
+    commands = [region.Recover, region.ReportActions, region.ReportPowerStates, region.Heartbeat, region.Prove]
     assert all(b"cluster" not in dict(c.arguments) for c in commands)
 
 
@@ -114,8 +108,9 @@ def test_recording_region_is_a_region_responder():
 
 
 def test_the_commands_carry_messages():
-    """ReportOutcome carries an OutcomeReport, ReportPowerStates a tuple of ObservedState, Recover a query and a page."""
-    assert dict(ReportOutcome.arguments)[b"outcome"].kind is OutcomeReport
+    """ReportActions carries ActionReports, ReportPowerStates a tuple of ObservedState, Recover a query and a page."""
+    assert dict(ReportActions.arguments)[b"reports"].kind is ActionReports
+    assert dict(ReportActions.response)[b"answer"].kind is ReportsAnswer
     assert dict(ReportPowerStates.arguments)[b"states"].kind == tuple[ObservedState, ...]
     assert [type(argument) for _, argument in Recover.arguments + Recover.response] == [Message, Message]
     assert dict(Recover.response)[b"page"].kind is RecoveryPage

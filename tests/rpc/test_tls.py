@@ -12,7 +12,7 @@ import pytest_twisted
 
 from pserv.rpc.common import AuthenticationFailed
 from pserv.rpc.cluster_protocol import ClusterRPC
-from pserv.rpc.messages import CancelRequest, ProgressReport, RunningReport
+from pserv.rpc.messages import ActionReports, CancelRequest, ProgressReport, ReportsAnswer, RunningReport
 from pserv.rpc.tls import CERTIFICATE_FILE, KEY_FILE, CertificateError, ensure_certificate
 
 from pserv.testing.rpc import (
@@ -75,8 +75,7 @@ async def test_every_command_over_tls(tmp_path):
         await disconnect(rpc)
         await region.stop()
     assert region.responder.names() == [
-        "cluster_connected", "recover", "report_running", "report_progress", "report_outcome",
-        "report_power_states", "heartbeat", "cluster_disconnected"]
+        "cluster_connected", "recover", "report_actions", "report_power_states", "heartbeat", "cluster_disconnected"]
     assert cluster.calls == [("perform_power", power_request()), ("cancel_action", CancelRequest(1, 10))]
     text = logged_text(events)
     assert "authenticated to the region" in text
@@ -88,13 +87,13 @@ async def exercise_every_command(rpc, region):
     try:
         await within(rpc.when_ready())
         assert await within(rpc.recover_all()) == [recovery_node(1)]
-        await within(rpc.report_running(RunningReport(10)))
-        await within(rpc.report_progress(ProgressReport(10, "off_verified")))
-        assert await within(rpc.report_outcome(outcome(10))) is True
+        reports = ActionReports(running=(RunningReport(10),), progress=(ProgressReport(10, "off_verified"),),
+                                outcomes=(outcome(10),))
+        assert await within(rpc.report_actions(reports)) == ReportsAnswer(applied=(10,))
         await within(rpc.report_power_states([observed(1)]))
         await within(rpc.heartbeat())
         connection = region.responder.connections["rack-1"]
-        await within(connection.perform_power(power_request()))
+        await within(connection.perform_power([power_request()]))
         assert await within(connection.cancel_action(CancelRequest(1, 10))) is True
     except BaseException:
         await disconnect(rpc)

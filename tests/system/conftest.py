@@ -34,21 +34,26 @@ class Pserv:
         self.running = {}
         self.progress = {}
         self.outcome_calls = []
-        self._watch_outcomes()
-        self._watch("report_running", self.running)
-        self._watch("report_progress", self.progress)
+        self._watch_reports()
 
-    def _watch(self, name, waiters):
+    def _watch_reports(self):
         clusters = self.region.clusters
-        original = getattr(clusters, name)
+        original = clusters.report_actions
 
-        def report(cluster, report):
-            done = original(cluster, report)
-            waiter = waiters.setdefault(report.action, Deferred())
-            done.addCallback(lambda result: (None if waiter.called else waiter.callback(report.action), result)[1])
-            return done
+        def report_actions(cluster, batch):
+            self.outcome_calls.extend(outcome.action for outcome in batch.outcomes)
+            return original(cluster, batch).addCallback(recorded, batch)
 
-        setattr(clusters, name, report)
+        def recorded(answer, batch):
+            for waiters, reports in ((self.running, batch.running), (self.progress, batch.progress),
+                                     (self.outcomes, batch.outcomes)):
+                for report in reports:
+                    waiter = waiters.setdefault(report.action, Deferred())
+                    if report.action not in answer.retry and not waiter.called:
+                        waiter.callback(report if waiters is self.outcomes else report.action)
+            return answer
+
+        clusters.report_actions = report_actions
 
     def running_of(self, action_id):
         """Fires once the region has recorded ``action_id`` as running."""
@@ -57,19 +62,6 @@ class Pserv:
     def progress_of(self, action_id):
         """Fires once the region has recorded a milestone of ``action_id`` (a cycle's ``off_verified``)."""
         return self.progress.setdefault(action_id, Deferred())
-
-    def _watch_outcomes(self):
-        clusters = self.region.clusters
-        original = clusters.report_outcome
-
-        def report_outcome(cluster, outcome):
-            self.outcome_calls.append(outcome.action)
-            done = original(cluster, outcome)
-            waiter = self.outcomes.setdefault(outcome.action, Deferred())
-            done.addCallback(lambda applied: (None if waiter.called else waiter.callback(outcome), applied)[1])
-            return done
-
-        clusters.report_outcome = report_outcome
 
     def outcome_of(self, action_id):
         """Fires with the outcome the region receives for ``action_id``."""

@@ -20,9 +20,10 @@ shows is the reading cluster's; a hand-over clears it.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Mapping
+from types import SimpleNamespace
+from typing import Any, Iterable, Mapping
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.engine import Connection, Row
 
 from pserv.power.states import (
@@ -37,7 +38,7 @@ from pserv.power.states import (
 )
 from pserv.region import schema
 from pserv.region.store.actions import request_intent
-from pserv.region.store.common import add_event, utc
+from pserv.region.store.common import add_event, add_events, chunks, event_row, utc
 from pserv.region.store.intent import settle_intent
 from pserv.region.store.moves import owner
 from pserv.region.store.transitions import move
@@ -95,15 +96,11 @@ def report_outcome(connection: Connection, cluster: str, outcome: Mapping[str, A
     if action.cancel_requested:
         settle_intent(connection, node, action, now)
     applied = int(outcome.get("generation", -1)) >= node.generation and action.generation == node.generation
-    seen_at = _newer(node, outcome)
+    seen_at = newer(node, outcome)
     if applied and seen_at is not None and outcome.get("power_state") in values(DEFINITE):
         _observe(connection, node, outcome["power_state"], None, seen_at, now)
     elif not applied:
-        add_event(
-            connection, now, "stale_outcome",
-            f"{action.kind} action {action.id} ended {status.value} at generation {action.generation}; "
-            f"the node's intent is at {node.generation}: not applied", node, action.id,
-        )
+        add_event(connection, now, "stale_outcome", stale_message(action, status.value, node), node, action.id)
     _finish_deletion(connection, node, now)
     return applied
 
@@ -112,28 +109,61 @@ def report_power_states(
     connection: Connection, cluster: str, states: list[Mapping[str, Any]], now: datetime
 ) -> dict[str, Any]:
     """
-    Observed power states from the cluster's sweep.  A node whose policy is
-    ``enforce``, seen twice in a row in the same state other than the one
-    desired, with nothing outstanding, gets an action restoring it.
+    Observed power states from the cluster's sweep, with a few statements
+    for the whole list: the nodes locked and read together, their new
+    observations written in one statement, the events in one.  A node whose
+    policy is ``enforce``, seen twice in a row in the same state other than
+    the one desired, with nothing outstanding, gets an action restoring it.
 
     :return: ``{"changed": how many observed states changed, "enforced":
         the ids of the actions made to restore desired states}``.
     """
-    changed, enforced = 0, []
+    nodes = locked_nodes(connection, {int(state["node"]) for state in states})
+    rows, events, sightings = [], [], []
     for state in states:
-        node = connection.execute(
-            select(schema.nodes).where(schema.nodes.c.id == int(state["node"])).with_for_update()
-        ).first()
+        node = nodes.get(int(state["node"]))
         if node is None or owner(node) != cluster:
             continue
-        observed_at = _newer(node, state)
+        observed_at = newer(node, state)
         if observed_at is None:
             continue
-        changed += _observe(connection, node, state["power_state"], state.get("error"), observed_at, now)
-        restoring = _enforce(connection, node, state["power_state"], now)
-        if restoring is not None:
-            enforced.append(restoring)
-    return {"changed": changed, "enforced": enforced}
+        seen = state["power_state"]
+        error = state.get("error") if seen == PowerState.ERROR else None
+        rows.append({"node_id": node.id, "state": seen, "at": utc(observed_at), "error": error})
+        if seen != node.power_state:
+            events.append(event_row(now, "power_observed", observed_message(node, seen, error), node))
+        sightings.append((SimpleNamespace(**vars(node)), seen))
+        node.power_state, node.power_state_observed_at, node.power_error = seen, utc(observed_at), error
+    write_observations(connection, rows)
+    add_events(connection, events)
+    enforced = [action for node, seen in sightings if (action := _enforce(connection, node, seen, now)) is not None]
+    return {"changed": len(events), "enforced": enforced}
+
+
+def locked_nodes(connection: Connection, node_ids: Iterable[int]) -> dict[int, SimpleNamespace]:
+    """
+    The nodes ``node_ids`` that exist, locked for update in id order (as
+    every writer locks them), as records the caller may change as it
+    changes their rows.
+    """
+    table = schema.nodes
+    found: dict[int, SimpleNamespace] = {}
+    for ids in chunks(sorted(node_ids)):
+        query = select(table).where(table.c.id.in_(ids)).order_by(table.c.id).with_for_update()
+        found.update((row.id, SimpleNamespace(**row._mapping)) for row in connection.execute(query))
+    return found
+
+
+def write_observations(connection: Connection, rows: list[dict[str, Any]]) -> None:
+    """Nodes' new observed states, in one statement."""
+    if rows:
+        table = schema.nodes
+        connection.execute(
+            update(table).where(table.c.id == bindparam("node_id")).values(
+                power_state=bindparam("state"), power_state_observed_at=bindparam("at"),
+                power_error=bindparam("error")),
+            rows,
+        )
 
 
 def _enforce(connection: Connection, node: Row, seen: str, now: datetime) -> int | None:
@@ -165,15 +195,29 @@ def _record_outcome(
     )
     if not ended:
         return False
-    detail = f": {outcome['error']}" if outcome.get("error") else ""
-    add_event(
-        connection, now, f"action_{status.value}",
-        f"{action.kind} action {action.id} {status.value}{detail}", _node_of(connection, action), action.id,
-    )
+    add_event(connection, now, f"action_{status.value}", outcome_message(action, status.value, outcome),
+              _node_of(connection, action), action.id)
     return True
 
 
-def _newer(node: Row, report: Mapping[str, Any]) -> datetime | None:
+def outcome_message(action: Row, status: str, outcome: Mapping[str, Any]) -> str:
+    """The message of the event an action's outcome records: ``on action 7 failed: why``."""
+    detail = f": {outcome['error']}" if outcome.get("error") else ""
+    return f"{action.kind} action {action.id} {status}{detail}"
+
+
+def stale_message(action: Row, status: str, node: Any) -> str:
+    """The message of a ``stale_outcome`` event: an outcome of an older generation than the node's."""
+    return (f"{action.kind} action {action.id} ended {status} at generation {action.generation}; "
+            f"the node's intent is at {node.generation}: not applied")
+
+
+def observed_message(node: Any, state: str, error: str | None) -> str:
+    """The message of a ``power_observed`` event: the node's new state, and the one before."""
+    return f"power observed {state} (was {node.power_state})" + (f": {error}" if error else "")
+
+
+def newer(node: Row, report: Mapping[str, Any]) -> datetime | None:
     """
     When the state ``report`` carries was read, if it is newer than the
     node's: of the node's current epoch, and read after the observation
@@ -198,8 +242,7 @@ def _observe(connection: Connection, node: Row, state: str, error: str | None, a
     )
     if state == node.power_state:
         return 0
-    message = f"power observed {state} (was {node.power_state})" + (f": {error}" if error else "")
-    add_event(connection, now, "power_observed", message, node)
+    add_event(connection, now, "power_observed", observed_message(node, state, error), node)
     return 1
 
 

@@ -14,9 +14,9 @@ runs.  Inserting a new ``pending`` action is not a change of status.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Collection
+from typing import Any, Collection, Mapping
 
-from sqlalchemy import ColumnElement, Update, bindparam, select, update
+from sqlalchemy import ColumnElement, Update, bindparam, case, literal, select, update
 from sqlalchemy.engine import Connection, Row
 
 from pserv.power.states import FINAL, ActionStatus, reaching
@@ -70,6 +70,41 @@ def move(
         update(table)
         .where(table.c.id.in_(sorted(set(action_ids))), table.c.status.in_(status_values(sources)))
         .values(status=to.value, **({STAMPS[to]: utc(now)} if to in STAMPS else {}), **values)
+        .returning(table.c.id)
+    )
+    return sorted(connection.execute(statement).scalars().all())
+
+
+def move_each(
+    connection: Connection,
+    changes: Mapping[int, Mapping[str, Any]],
+    to: ActionStatus,
+    now: datetime,
+) -> list[int]:
+    """
+    :func:`move` for actions that each set other columns to values of their
+    own, in one statement: ``changes`` maps each action's id to its columns.
+    Every action names the same columns.
+
+    :return: the ids of the actions that moved, in order.
+    """
+    if not changes:
+        return []
+    table = schema.power_actions
+    columns = next(iter(changes.values())).keys()
+    if "status" in columns or STAMPS.get(to) in columns:
+        raise TypeError("move_each() sets the status and its time itself")
+    each = {
+        column: case(
+            {action: literal(change[column], table.c[column].type) for action, change in changes.items()},
+            value=table.c.id,
+        )
+        for column in columns
+    }
+    statement = (
+        update(table)
+        .where(table.c.id.in_(sorted(changes)), table.c.status.in_(status_values(reaching(to))))
+        .values(status=to.value, **({STAMPS[to]: utc(now)} if to in STAMPS else {}), **each)
         .returning(table.c.id)
     )
     return sorted(connection.execute(statement).scalars().all())
