@@ -20,7 +20,9 @@ NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 @dataclass(frozen=True)
 class ClusterConfig:
     """
-    :ivar region: ``HOST:PORT`` of the region's RPC port.
+    :ivar region: ``HOST:PORT`` of the region's RPC port, or several,
+        comma-separated (regions sharing one database): the cluster
+        connects to the first that answers, starting with the last that did.
     :ivar name: this cluster's name; nodes name it in their ``cluster``.
         :func:`load` makes it the host's short name when nothing sets it.
     :ivar secret_file: a copy of the region's ``DATA_DIR/secret``.
@@ -37,9 +39,9 @@ class ClusterConfig:
     sync_interval: float = 300.0
     failures_before_error: int = 3
 
-    def region_address(self) -> tuple[str, int]:
-        """``region`` as (host, port)."""
-        return parse_listen(self.region, "region")
+    def region_addresses(self) -> list[tuple[str, int]]:
+        """``region`` as its (host, port) pairs."""
+        return [parse_listen(part.strip(), "region") for part in self.region.split(",")]
 
     def updated(self, values: Mapping[str, Any]) -> ClusterConfig:
         """This config with the non-``None`` ``values`` applied and checked."""
@@ -60,8 +62,8 @@ class ClusterConfig:
         :raises ConfigError: unless ``region`` and ``name`` are usable.
         """
         if not self.region:
-            raise ConfigError("region: required (HOST:PORT of the region's RPC port)")
-        self.region_address()
+            raise ConfigError("region: required (HOST:PORT of the region's RPC port, or several, comma-separated)")
+        self.region_addresses()
         if not NAME.match(self.name):
             raise ConfigError("name: required: 1 to 63 letters, digits, '.', '_' or '-'")
         return self

@@ -22,6 +22,7 @@ from twisted.python.failure import Failure
 
 from pserv.rpc.cluster import ClusterResponder
 from pserv.rpc.cluster_protocol import ClusterRPC
+from pserv.rpc.failover import FailoverEndpoint
 from pserv.rpc.tls import client_options, peer_fingerprint
 
 log = Logger()
@@ -42,10 +43,30 @@ def parse_address(text: str) -> tuple[str, int]:
     return host, int(port)
 
 
+def region_addresses(text: str) -> list[str]:
+    """
+    ``HOST:PORT[,HOST:PORT...]`` as its addresses, each checked.
+
+    :raises ValueError: with a one-line message naming the bad one.
+    """
+    addresses = [part.strip() for part in text.split(",")]
+    for address in addresses:
+        parse_address(address)
+    return addresses
+
+
 def region_endpoint(reactor: Any, address: str, timeout: float = 30.0) -> IStreamClientEndpoint:
-    """A TLS client endpoint to the region at ``HOST:PORT``."""
-    host, port = parse_address(address)
-    return wrapClientTLS(client_options(), HostnameEndpoint(reactor, host, port, timeout=timeout))
+    """
+    A TLS client endpoint to the region at ``HOST:PORT``; for several,
+    comma-separated (regions sharing one database), one that tries each in
+    turn (:class:`~pserv.rpc.failover.FailoverEndpoint`).
+    """
+    addresses = region_addresses(address)
+    endpoints = []
+    for each in addresses:
+        host, port = parse_address(each)
+        endpoints.append(wrapClientTLS(client_options(), HostnameEndpoint(reactor, host, port, timeout=timeout)))
+    return endpoints[0] if len(endpoints) == 1 else FailoverEndpoint(endpoints, addresses)
 
 
 class RegionConnection(Service):
@@ -90,7 +111,8 @@ class RegionConnection(Service):
     def to_region(cls, reactor: Any, address: str, name: str, secret: bytes, responder: ClusterResponder,
                   on_ready: OnReady, **options: Any) -> RegionConnection:
         """
-        A connection over TLS to the region at ``HOST:PORT``, on
+        A connection over TLS to the region at ``HOST:PORT`` (or the first
+        that answers of several, comma-separated), on
         ``reactor`` (also the clock unless ``clock`` is given).
 
         :param options: any keyword argument of the constructor.

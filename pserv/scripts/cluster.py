@@ -38,7 +38,7 @@ def build_parser(extra_types: tuple[str, ...] = ()) -> argparse.ArgumentParser:
     parser.add_argument("--config", type=Path, help="config file (default /etc/pserv/cluster.yaml, if present)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     run = commands.add_parser("run", help="run the cluster daemon")
-    run.add_argument("--region", help="HOST:PORT of the region's RPC port (5250)")
+    run.add_argument("--region", help="HOST:PORT of the region's RPC port (5250), or several, comma-separated: regions sharing one database, the first that answers used")
     run.add_argument("--name", help="this cluster's name, as nodes name it")
     run.add_argument("--secret-file", dest="secret_file", help="a copy of the region's DATA_DIR/secret")
     run.add_argument("--concurrency", type=int, help="power reads in flight at once during a sweep (32)")

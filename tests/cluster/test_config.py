@@ -15,7 +15,7 @@ def test_file_then_flags(tmp_path):
     path = tmp_path / "cluster.yaml"
     path.write_text("region: 10.0.0.1:5250\nname: rack-1\nsecret_file: /srv/secret\nsync_interval: 60\n")
     config = load(path, {"name": "rack-2", "concurrency": None}).check()
-    assert (config.region_address(), config.name, config.secret_file) == (("10.0.0.1", 5250), "rack-2", Path("/srv/secret"))
+    assert (config.region_addresses(), config.name, config.secret_file) == ([("10.0.0.1", 5250)], "rack-2", Path("/srv/secret"))
     assert config.sync_interval == 60.0 and config.concurrency == 32
 
 
@@ -34,11 +34,18 @@ def test_a_host_name_that_is_no_cluster_name_is_not_taken(tmp_path):
         load(path, {}, hostname=lambda: "_bad host").check()
 
 
+def test_several_regions_are_given_comma_separated():
+    """region may name several regions sharing one database, each HOST:PORT."""
+    config = ClusterConfig().updated({"region": "10.0.0.1:5250, 10.0.0.2:5250", "name": "r"}).check()
+    assert config.region_addresses() == [("10.0.0.1", 5250), ("10.0.0.2", 5250)]
+
+
 @pytest.mark.parametrize(
     "values, message",
     [
         ({}, "region: required"),
         ({"region": "nowhere", "name": "r"}, "region: must be HOST:PORT"),
+        ({"region": "a:5250,nowhere", "name": "r"}, "region: must be HOST:PORT"),
         ({"region": "h:1", "name": "bad name"}, "name: required"),
         ({"region": "h:1", "name": "r", "concurrency": 0}, "concurrency: must be at least 1"),
         ({"region": "h:1", "name": "r", "colour": "red"}, "colour: not a cluster setting"),
