@@ -28,6 +28,7 @@ from pserv.region.db import Database, make_engine
 from pserv.region.event_feed import EventFeed
 from pserv.region.http import BoundedRequest
 from pserv.region.migrate import current_revision, head_revision, upgrade
+from pserv.region.sqlite_lock import hold_sqlite
 from pserv.region.store.actions import expire_stuck
 from pserv.region.roles import Role
 from pserv.region.store.tokens import create_token, has_tokens
@@ -140,15 +141,18 @@ class Region:
         self.port: Any = None
         self.rpc_port: Any = None
         self._rpc_factory: Any = None
+        self._sqlite_lock: Any = None
 
     def start(self) -> None:
         """
         Check the schema, then listen and start sweeping.
 
         :raises NotInitialized: if ``init`` has not been run.
+        :raises AnotherRegion: if another region runs on this SQLite database.
         """
         if current_revision(self.database.engine) != head_revision():
             raise NotInitialized("the database schema is missing or old; run pserv-region init")
+        self._sqlite_lock = hold_sqlite(self.database.engine.url)
         self.database.start()
         host, port = self.config.listen_address()
         self.port = self.reactor.listenTCP(port, self.site(), interface=host)
@@ -189,6 +193,9 @@ class Region:
         if self._rpc_factory is not None:
             stopped.append(self._rpc_factory.wrappedFactory.disconnect_all())
         self.database.stop()
+        if self._sqlite_lock is not None:
+            self._sqlite_lock.close()
+            self._sqlite_lock = None
         return gatherResults(stopped)
 
     def sweep(self) -> Any:

@@ -143,6 +143,7 @@ def _run(parser: Any, config: Any, args: Any) -> int:
 
     from pserv.scripts.support import log_reactor, run_on_reactor, tune_gc, when_running
     from pserv.region.service import NotInitialized, Region
+    from pserv.region.sqlite_lock import AnotherRegion
     from pserv.rpc.auth import SecretError
 
     tune_gc()
@@ -156,7 +157,7 @@ def _run(parser: Any, config: Any, args: Any) -> int:
         region = Region(config, reactor, power_types=args.power_types)
         try:
             region.start()
-        except (NotInitialized, OSError, SecretError) as e:
+        except (AnotherRegion, NotInitialized, OSError, SecretError) as e:
             print(f"pserv-region: error: {e}", file=sys.stderr)
             return EXIT_FAILED
         stopped: Deferred[None] = Deferred()

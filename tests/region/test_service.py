@@ -15,6 +15,7 @@ from twisted.internet.task import Clock
 from pserv.region import schema
 from pserv.region.config import RegionConfig
 from pserv.region.service import NotInitialized, Region, initialize
+from pserv.region.sqlite_lock import AnotherRegion
 from pserv.testing.fake_driver import POWER_TYPES_WITH_FAKE
 
 NO_DRIVER_CODE = (
@@ -48,6 +49,23 @@ def test_run_refuses_without_init(tmp_path):
     region = Region(RegionConfig(data_dir=tmp_path, listen="127.0.0.1:0", rpc_listen="127.0.0.1:0"), reactor)
     with pytest.raises(NotInitialized):
         region.start()
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_second_region_on_one_sqlite_database_is_refused(tmp_path):
+    """A second region on the same SQLite database refuses to start, listening on nothing; once the first stops, it starts."""
+    config = RegionConfig(data_dir=tmp_path, listen="127.0.0.1:0", rpc_listen="127.0.0.1:0")
+    initialize(config)
+    first, second = Region(config, reactor), Region(config, reactor)
+    first.start()
+    try:
+        with pytest.raises(AnotherRegion, match="SQLite serves one region"):
+            second.start()
+        assert second.port is None and second.rpc_port is None
+    finally:
+        await first.stop()
+    second.start()
+    await second.stop()
 
 
 @pytest_twisted.ensureDeferred

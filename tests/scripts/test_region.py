@@ -181,3 +181,19 @@ async def test_run_is_on_the_default_reactor_and_knows_no_fake(tmp_path, capsys)
     assert response.code == 400 and refused["field"] == "power_type"
     assert refused["error"].startswith("power_type: unknown driver 'fake'; known: ipmi, manual")
     assert b"reactor class: twisted.internet.epollreactor.EPollReactor" in region.output
+
+
+@pytest_twisted.ensureDeferred
+async def test_run_refuses_a_second_region_on_one_sqlite_database(tmp_path, capsys):
+    """A second pserv-region run on the data dir of a running one exits 1 with one line naming SQLite's one region."""
+    assert main(["--data-dir", str(tmp_path), "init"]) == 0
+    first = start_region("--data-dir", str(tmp_path), fake=False)
+    await first.ready
+    try:
+        second = start_region("--data-dir", str(tmp_path), fake=False)
+        second.ready.addErrback(lambda _: None)
+        assert await second.ended == 1
+    finally:
+        await first.kill("TERM")
+    errors = [line for line in second.output.decode().splitlines() if line.startswith("pserv-region: error:")]
+    assert len(errors) == 1 and "SQLite serves one region" in errors[0] and "Traceback" not in second.output.decode()
