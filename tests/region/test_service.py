@@ -2,6 +2,7 @@
 Tests for pserv.region.service.
 """
 
+import shutil
 import stat
 import subprocess
 import sys
@@ -42,6 +43,17 @@ def test_initialize_once(tmp_path):
     for path, mode in [(config.data_dir, 0o700), (config.secret_path, 0o600), (config.data_dir / "region.sqlite", 0o600)]:
         assert stat.S_IMODE(path.stat().st_mode) == mode, path
     assert len(config.secret_path.read_text().strip()) == 64
+
+
+def test_a_second_regions_init_on_a_shared_database_keeps_the_copied_secret(tmp_path, engine, database_url):
+    """A second region's init on the first's database, the first's secret copied in, keeps it and makes no token."""
+    first = RegionConfig(data_dir=tmp_path / "a", database=database_url)
+    assert initialize(first).startswith("pserv_")
+    second = RegionConfig(data_dir=tmp_path / "b", database=database_url)
+    second.data_dir.mkdir(mode=0o700)
+    shutil.copy(first.secret_path, second.secret_path)
+    assert initialize(second) is None
+    assert second.secret_path.read_text() == first.secret_path.read_text()
 
 
 def test_run_refuses_without_init(tmp_path):
