@@ -77,6 +77,8 @@ class _Report:
     message: RunningReport | ProgressReport | OutcomeReport
     size: int
     acknowledged: Deferred[object] = attrs.field(factory=Deferred)
+    refusals: int = 0
+    """How many times in a row the region could not record it."""
 
 
 class ReportQueue:
@@ -195,17 +197,31 @@ class ReportQueue:
                 report.acknowledged.callback(applied_now)
         finally:
             self._holding = False
-        if len(done) < len(batch):
-            self._retry_later([report for report in batch if report.action in retry], "the region could not "
-                              "record some reports")
+        for report in batch:
+            if report.action in retry:
+                self._refused(report)
         self._flush()
+
+    def _refused(self, report: _Report) -> None:
+        """The region could not record ``report``: send it again after its own backoff, the others meanwhile."""
+        delay = self._backoff(report.refusals)
+        report.refusals += 1
+        log.warn("the region could not record the report on action {action}; again in {delay}s",
+                 action=report.action, delay=delay)
+        self.clock.callLater(delay, self._ready_again, report)
+
+    def _ready_again(self, report: _Report) -> None:
+        queue = self._queues.get(report.action)
+        if queue and queue[0] is report:
+            self._ready[report.action] = None
+            self._flush()
 
     def _failed(self, failure: Failure, batch: list[_Report]) -> None:
         self._in_flight -= 1
         self._retry_later(batch, failure.getErrorMessage())
 
     def _retry_later(self, batch: list[_Report], why: str) -> None:
-        """Ready ``batch``'s actions again after the backoff; meanwhile send nothing."""
+        """A call failed: ready ``batch``'s actions again after the backoff, and meanwhile send nothing."""
         for report in batch:
             self._ready[report.action] = None
         if self._resting is not None:

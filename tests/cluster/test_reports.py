@@ -180,3 +180,21 @@ def batch_of(link, n):
     """The outcomes of the link's batch ``n`` as the message that carried them."""
     actions = {report[1] for report in link.batches[n]}
     return ActionReports(outcomes=tuple(o for o in link.outcomes if o.action in actions))
+
+
+def test_a_report_the_region_keeps_refusing_holds_back_no_other():
+    """While the region cannot record one action's report, the others' reports go at once."""
+    clock, link = Clock(), RecordingLink()
+    queue = ReportQueue(clock)
+    link.retry = {1}
+    queue.link_up(link)
+    queue.outcome(outcome(1))
+    queue.outcome(outcome(2))
+    queue.outcome(outcome(3))
+    assert [report[1] for report in link.reports] == [2, 3] and queue.pending == 1
+    clock.advance(0.5)
+    queue.outcome(outcome(4))
+    assert [report[1] for report in link.reports] == [2, 3, 4] and queue.pending == 1
+    link.retry = set()
+    clock.advance(1.0)
+    assert [report[1] for report in link.reports] == [2, 3, 4, 1] and queue.pending == 0
