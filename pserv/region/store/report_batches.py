@@ -46,6 +46,7 @@ from pserv.region.store.transitions import move, move_each
 
 log = Logger()
 
+
 def report_actions(
     connection: Connection, cluster: str, reports: Mapping[str, Any], now: datetime
 ) -> dict[str, list[int]]:

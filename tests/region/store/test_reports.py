@@ -193,3 +193,23 @@ def test_observation_events_are_stamped_by_the_region(run, moments):
     run(report_power_states, "rack-1", [seen], moments(30))
     [event] = [e for e in run(list_events, "n", None, 100, None)[0] if e["kind"] == "power_observed"]
     assert event["at"] == "2026-11-22T12:00:30.000Z"
+
+
+def test_a_sweeps_states_cost_the_same_statements_whatever_their_number(engine, run, moments):
+    """Recording 10 or 100 nodes' observed states takes the same number of statements."""
+    from sqlalchemy import event
+
+    counts = []
+    for size in (10, 100):
+        nodes = [enrol(run, moments, f"s{size}-{n}") for n in range(size)]
+        states = [{"node": node["id"], "power_state": "on", "error": None, "observed_at": "2026-11-22T12:30:00Z"}
+                  for node in nodes]
+        statements = []
+        count = lambda *args: statements.append(args[2])  # noqa: E731
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            assert run(report_power_states, "rack-1", states, moments())["changed"] == size
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        counts.append(len(statements))
+    assert counts[0] == counts[1] and counts[1] <= 6
