@@ -59,11 +59,33 @@ class _SwitchAction(PowerAction):
 
 class OnAction(_SwitchAction):
     """
-    Switch on; a node found on is left alone.
+    Switch on; a node found on is left alone, unless a graceful shutdown
+    asked for before it may still take the node off: then it waits for the
+    shutdown (up to its deadline, a safe point for any successor), and
+    switches the node on once it is off.
     """
 
     kind = ActionKind.ON
     command = "power_on"
+
+    async def _run(self) -> PowerState:
+        state = await self._read_current()
+        if state is PowerState.ON and self.pending_shutdown() is not None:
+            state = await self._await_shutdown()
+        if state is PowerState.ON:
+            return state
+        return await self._command(self.command, PowerState.ON)
+
+    async def _await_shutdown(self) -> PowerState:
+        """The node once the shutdown under way has taken it off, or, if it has not by its deadline, on."""
+        until = self.pending_shutdown()
+        assert until is not None
+        try:
+            return await self._verify(PowerState.OFF, until - self.clock.seconds(), ALWAYS)
+        except PowerVerifyError:
+            if self.state is PowerState.ON:
+                return self.state
+            raise
 
 
 class OffAction(_SwitchAction):

@@ -318,6 +318,8 @@ class PowerActionRegistry(CancelRules):
         slot = self._slots[node]
         following = slot.waiting
         slot.in_flight, slot.waiting = following, None
+        if following is not None:
+            following.action.shutdown_until = action.pending_shutdown()
         moving = self._settle(node, play, following)
         if moving:
             slot.in_flight = self._new_play(node, *moving)

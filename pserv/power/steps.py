@@ -164,6 +164,13 @@ class PowerAction:
         self.observed_at: float | None = None
         self.error: PowerError | None = None
         self.progress: str | None = None
+        self.shutdown_until: float | None = None
+        """
+        Until when (clock seconds) a graceful shutdown asked for of this
+        node may still take it off: one this action asked for, or one an
+        earlier action asked for and handed on (:meth:`pending_shutdown`);
+        ``None`` once a read shows the node off, or a hard command settles it.
+        """
         self._on_progress = on_progress
         self.on_read: Callable[[PowerAction], None] | None = None
         self._can_query: bool = getattr(control, "can_query", True)
@@ -299,6 +306,16 @@ class PowerAction:
         self._safe_point(safe_for)
         return self._wait(_sleep(self.clock, seconds), safe_for)
 
+    def pending_shutdown(self) -> float | None:
+        """
+        The deadline of a graceful shutdown this action leaves unsettled for
+        whatever runs next on the node (a ``soft_off`` superseded at its wait
+        by an ``off`` that was itself superseded before sending, say), or
+        ``None``.
+        """
+        until = self.shutdown_until
+        return until if until is not None and until > self.clock.seconds() else None
+
     async def _read(self, safe_for: frozenset[ActionKind | None]) -> PowerState:
         self._safe_point(safe_for)
         reading = self._bounded(_call(self.control.query), self.policy.read_timeout)
@@ -320,6 +337,8 @@ class PowerAction:
             raise PowerTransientError(f"{self.control.description}: read failed: {e}") from e
         self.state = state
         self.observed_at = self.clock.seconds()
+        if state is PowerState.OFF:
+            self.shutdown_until = None
         if self.on_read is not None:
             self.on_read(self)
         return state
@@ -392,6 +411,7 @@ class PowerAction:
         self._safe_point(ALWAYS)
         self.commands.append(command)
         self.state = self.observed_at = None
+        self.shutdown_until = self.clock.seconds() + self.policy.soft_off_timeout if command == "soft_off" else None
         sending = self._bounded(_call(getattr(self.control, command)), self.policy.command_timeout)
         try:
             if sending.called and not sending.paused:

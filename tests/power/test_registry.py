@@ -275,3 +275,34 @@ def test_a_finished_action_is_freed_without_the_garbage_collector(clock, registr
     finally:
         gc.enable()
 
+
+
+def shut_down_then_on(shutdown_time):
+    """soft_off sent, then off, then on while the off reads: the BMC and the on's outcome."""
+    from pserv.testing.power import HeapClock
+
+    clock = HeapClock()
+    registry = PowerActionRegistry(clock)
+    bmc = FakeBMC(clock, "n1", power=PowerState.ON, latency=0.25, shutdown_time=shutdown_time)
+    registry.request("n1", "soft_off", bmc)
+    clock.advance(1.0)
+    registry.request("n1", "off", bmc)
+    clock.advance(0.3)
+    outcomes = []
+    registry.request("n1", "on", bmc).addCallback(outcomes.append)
+    advance_until_idle(clock)
+    return bmc, outcomes[0]
+
+
+def test_an_on_after_an_escalated_soft_off_waits_for_the_shutdown():
+    """soft_off sent, off, then on before the off sent anything: the on waits for the shutdown and switches the node on."""
+    bmc, outcome = shut_down_then_on(shutdown_time=5.0)
+    assert [command for _, command in bmc.commands] == ["soft_off", "power_on"]
+    assert (bmc.power, outcome.status, outcome.state) == (PowerState.ON, OutcomeStatus.DONE, PowerState.ON)
+
+
+def test_an_on_after_a_shutdown_the_os_ignores_sends_nothing():
+    """The same, with an OS that ignores the shutdown: the on waits out soft_off_timeout, sends nothing, ends done."""
+    bmc, outcome = shut_down_then_on(shutdown_time=None)
+    assert [command for _, command in bmc.commands] == ["soft_off"]
+    assert (bmc.power, outcome.status, outcome.state) == (PowerState.ON, OutcomeStatus.DONE, PowerState.ON)
