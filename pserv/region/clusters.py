@@ -64,6 +64,9 @@ class ConnectedClusters:
         self.connections: dict[str, ClusterConnection] = {}
         self.last_heartbeat: dict[str, float] = {}
         self._releasing: dict[tuple[ClusterConnection, int], list[Deferred[None]]] = {}
+        self._gathered: set[int] = set()
+        self._gathered_waiters: list[Deferred[int | None]] = []
+        self._claiming = False
 
     def now(self) -> datetime:
         """The clock's time, as the store keeps it."""
@@ -137,11 +140,36 @@ class ConnectedClusters:
         """
         :meth:`deliver`, for a caller that need not wait: a failure is
         handled by :func:`log_undelivered`, so the result never fails.
+        Actions named while a hand-over is being claimed wait for it and go
+        together in the next: under load one claim (one transaction) hands
+        over the actions of many requests.
 
         :param action_ids: the actions to hand over; all pending if ``None``.
-        :returns: how many were handed over, or ``None`` if that failed.
+        :returns: how many the claim that carried them handed over, or
+            ``None`` if that failed.
         """
-        return self.deliver(action_ids).addErrback(log_undelivered, action_ids)
+        if action_ids is None:
+            return self.deliver(None).addErrback(log_undelivered, None)
+        waiter: Deferred[int | None] = Deferred()
+        self._gathered.update(action_ids)
+        self._gathered_waiters.append(waiter)
+        if not self._claiming:
+            self._claim_gathered()
+        return waiter
+
+    def _claim_gathered(self) -> None:
+        ids, self._gathered = sorted(self._gathered), set()
+        waiters, self._gathered_waiters = self._gathered_waiters, []
+        self._claiming = True
+        claiming = self.deliver(ids) if self.connections else succeed(0)
+        claiming.addErrback(log_undelivered, ids).addCallback(self._claimed, waiters)
+
+    def _claimed(self, handed: int | None, waiters: list[Deferred[int | None]]) -> None:
+        self._claiming = False
+        for waiter in waiters:
+            waiter.callback(handed)
+        if self._gathered:
+            self._claim_gathered()
 
     def _hand_over(self, requests: list[tuple[str, PowerRequest]]) -> int:
         """Send each cluster its requests, in order (its connection sends them in as few calls as fit)."""
