@@ -669,9 +669,13 @@ def test_every_documented_operation_was_exercised():
 
 
 class FailingClusters(ConnectedClusters):
-    """Clusters whose every hand-over fails, with a secret in the error."""
+    """Clusters, one connected, whose every hand-over fails, with a secret in the error."""
 
     delivering: list = []
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.connections["rack-1"] = None  # connected: hand-overs are claimed (none is without a cluster)
 
     def deliver(self, action_ids=None):
         self.delivering.append(action_ids)
