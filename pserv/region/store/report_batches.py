@@ -168,8 +168,7 @@ def _ended(connection: Connection, outcomes: list[Mapping[str, Any]], actions: M
     """End the actions of ``outcomes`` (each on its own node), apply their states; the actions applied."""
     by_status: dict[ActionStatus, dict[int, dict[str, Any]]] = {}
     for outcome in outcomes:
-        status = ActionStatus(outcome["status"]) if outcome["status"] in values(FINAL) else ActionStatus.FAILED
-        by_status.setdefault(status, {})[int(outcome["action"])] = {
+        by_status.setdefault(ActionStatus(_status(outcome)), {})[int(outcome["action"])] = {
             "error": outcome.get("error"), "power_state": outcome.get("power_state"),
             "superseded_by": outcome.get("superseded_by"),
         }

@@ -92,8 +92,6 @@ def move_each(
         return []
     table = schema.power_actions
     columns = next(iter(changes.values())).keys()
-    if "status" in columns or STAMPS.get(to) in columns:
-        raise TypeError("move_each() sets the status and its time itself")
     each = {
         column: case(
             {action: literal(change[column], table.c[column].type) for action, change in changes.items()},
@@ -101,13 +99,7 @@ def move_each(
         )
         for column in columns
     }
-    statement = (
-        update(table)
-        .where(table.c.id.in_(sorted(changes)), table.c.status.in_(status_values(reaching(to))))
-        .values(status=to.value, **({STAMPS[to]: utc(now)} if to in STAMPS else {}), **each)
-        .returning(table.c.id)
-    )
-    return sorted(connection.execute(statement).scalars().all())
+    return move(connection, list(changes), to, now, **each)
 
 
 def move_one(connection: Connection, action_id: int, to: ActionStatus, now: datetime, **values: Any) -> None:
