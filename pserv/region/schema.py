@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
 )
 
 metadata = MetaData(
@@ -38,6 +39,11 @@ clusters = Table(
     Column("name", String(63), nullable=False, unique=True),
     Column("created_at", DateTime, nullable=False),
     Column("last_seen_at", DateTime),
+    Column("group", String(63)),
+    Column("region", String(127)),
+    Column("last_heartbeat_at", DateTime),
+    Column("lease_expires_at", DateTime),
+    Column("draining", Boolean, nullable=False, server_default=false()),
 )
 
 nodes = Table(
@@ -61,6 +67,7 @@ nodes = Table(
     Column("moving_from", String(63)),
     Column("epoch", Integer, nullable=False, server_default="0"),
     Column("version", Integer, nullable=False, server_default="1"),
+    Column("group", String(63), index=True),
     sqlite_autoincrement=True,
 )
 

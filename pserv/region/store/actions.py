@@ -29,6 +29,7 @@ from pserv.region.store.batches import bulk_nodes, record_batch
 from pserv.region.store.common import MAX_ID, add_event, add_events, constants, event_row, iso, one_row, page, utc
 from pserv.region.store import moves
 from pserv.region.store.intent import settle_intent
+from pserv.region.store.leadership import SWEEP_LOCK, once
 from pserv.region.store.nodes import create_node, find, lock_for_intent, update_node
 from pserv.region.store.transitions import move, move_by, move_one, moving
 
@@ -240,10 +241,14 @@ def expire_stuck(connection: Connection, now: datetime, timeout: float) -> list[
     seconds.  A pending one was never handed to a cluster, so it fails
     with the reason ``timed out``; a sent one becomes ``timed_out``, for
     its cluster may still hold it: it takes the outcome that comes, and
-    recovery still hands it over.
+    recovery still hands it over.  Runs once across regions
+    (:data:`~pserv.region.store.leadership.SWEEP_LOCK`): another region's
+    sweep in progress makes this one do nothing.
 
     :return: the ids of the actions timed out, in order.
     """
+    if not once(connection, SWEEP_LOCK):
+        return []
     table = schema.power_actions
     cutoff = utc(now) - timedelta(seconds=timeout)
     stuck = {row.id: row for row in connection.execute(

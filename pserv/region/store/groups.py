@@ -1,0 +1,123 @@
+"""
+Cluster groups: each node of a group is held by one member, chosen by
+rendezvous hashing over the members whose lease runs and which are not
+draining, and moves only as the rules below allow, so that two clusters
+never drive one BMC.
+
+The leading region runs :func:`spread` every few seconds
+(:mod:`pserv.region.peers`):
+
+- A node held by nobody (new to its group) is given to its member at once.
+- A node whose holder's lease ended more than ``grace`` seconds ago is
+  **failed over**: the holder has stopped acting for it by then (a member
+  acts only while its lease runs, by its own clock, counted from before
+  the heartbeat that renewed it), so the node is given to its member at
+  once, even with an action in flight; its epoch counts up, and the new
+  holder recovers the node's outstanding actions and finishes them
+  (``AdoptNodes``).  The old holder's late reports are then refused.
+- A node whose holder is alive but is not its member any more (a member
+  joined, or the holder drains) **moves** by the hand-over of
+  :mod:`pserv.region.store.moves`: once it has nothing in flight, the
+  holder gives it up (``ReleaseNode``) before the new one gets it.
+- While no member's lease runs, nothing moves.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from datetime import datetime, timedelta
+from typing import Any, Sequence
+
+from sqlalchemy import select, update
+from sqlalchemy.engine import Connection
+
+from pserv.region import schema
+from pserv.region.errors import Conflict
+from pserv.region.store.common import add_event, utc
+from pserv.region.store.leadership import GROUPS_LOCK, once
+from pserv.region.store.moves import move_to, owner
+
+
+def rendezvous(node: int, members: Sequence[str]) -> str:
+    """
+    The member of ``members`` (not empty) that holds ``node``: the highest
+    score of each name with the node id.  A member that joins or leaves
+    moves only the nodes it gains or held.
+    """
+    return max(members, key=lambda member: (hashlib.sha256(f"{member}/{node}".encode()).digest(), member))
+
+
+def spread(connection: Connection, now: datetime, grace: float, fail_over: bool = True) -> dict[str, Any]:
+    """
+    One pass over every group (see the module).
+
+    :param grace: seconds past a lease's end before its holder's nodes fail over.
+    :param fail_over: whether lapsed leases fail over (a region that has
+        just begun to lead waits one lease first: the members of a region
+        that was down may be reconnecting).
+    :return: ``adopt``, the nodes each cluster now holds by assignment or
+        failover (cluster -> node ids), ``release``, the (cluster, node)
+        pairs to ask to give up (both empty if another region's pass
+        runs), and ``grouped``, whether any cluster is a member of a group.
+    """
+    result: dict[str, Any] = {"adopt": {}, "release": [], "grouped": True}
+    if not once(connection, GROUPS_LOCK):
+        return result
+    clusters = connection.execute(select(schema.clusters)).all()
+    result["grouped"] = any(row.group is not None for row in clusters)
+    members: dict[str, list[str]] = defaultdict(list)
+    for row in clusters:
+        if row.group is not None and _live(row, now) and not row.draining:
+            members[row.group].append(row.name)
+    lapsed = {row.name for row in clusters if not _live(row, now - timedelta(seconds=grace))}
+    live = {row.name for row in clusters if _live(row, now)}
+    adopt: dict[str, list[int]] = defaultdict(list)
+    for node in _group_nodes(connection, sorted(members)):
+        want = rendezvous(node.id, sorted(members[node.group]))
+        holder = owner(node)
+        if node.cluster == want and node.moving_from is None:
+            continue
+        if holder is None or (fail_over and holder in lapsed):
+            _give(connection, node, want, holder, now)
+            adopt[want].append(node.id)
+        elif node.moving_from is None and holder in live:
+            try:
+                values = move_to(connection, node, want, now)
+            except Conflict:
+                continue  # an action in flight: the next pass tries again
+            connection.execute(update(schema.nodes).where(schema.nodes.c.id == node.id).values(
+                **values, updated_at=utc(now)))
+            result["release"].append((holder, node.id))
+    result["adopt"] = {cluster: ids for cluster, ids in sorted(adopt.items())}
+    return result
+
+
+def _live(row: Any, moment: datetime) -> bool:
+    return row.lease_expires_at is not None and row.lease_expires_at > utc(moment)
+
+
+def _group_nodes(connection: Connection, groups: list[str]) -> list[Any]:
+    """The nodes of ``groups`` not being deleted, locked, in id order."""
+    if not groups:
+        return []
+    nodes = schema.nodes
+    return connection.execute(
+        select(nodes).where(nodes.c.group.in_(groups), nodes.c.lifecycle != "deleting")
+        .order_by(nodes.c.id).with_for_update()
+    ).all()
+
+
+def _give(connection: Connection, node: Any, cluster: str, lapsed: str | None, now: datetime) -> None:
+    """Give ``node`` to ``cluster`` at once: a first assignment, or a failover from ``lapsed``."""
+    connection.execute(update(schema.nodes).where(schema.nodes.c.id == node.id).values(
+        cluster=cluster, moving_from=None, epoch=node.epoch + 1, power_state_observed_at=None,
+        updated_at=utc(now),
+    ))
+    if lapsed is None:
+        add_event(connection, now, "node_moved", f"node {node.name} of group {node.group} given to cluster {cluster}",
+                  node)
+    else:
+        add_event(connection, now, "node_failed_over",
+                  f"node {node.name} of group {node.group}: the lease of cluster {lapsed} ended; "
+                  f"now held by {cluster}, which recovers its outstanding actions", node)

@@ -1,0 +1,169 @@
+"""
+Tests for pserv.region.store.groups, on SQLite and PostgreSQL: how a
+group's nodes are spread over its live members, failed over once a lease
+has ended, and moved by hand-over when a member joins or drains.
+"""
+
+from collections import Counter
+
+from sqlalchemy import select
+
+from pserv.region import schema
+from pserv.region.store.actions import request_power
+from pserv.region.store.clusters import heartbeat, register_cluster, set_draining
+from pserv.region.store.events import list_events
+from pserv.region.store.groups import rendezvous, spread
+from pserv.region.store.nodes import create_node, get_node
+from pserv.region.store.reports import mark_sent
+
+LEASE = 10.0
+
+
+def enrol(run, moments, count, group="row-a"):
+    """``count`` manual nodes of ``group``; their ids."""
+    return [run(create_node, {"name": f"n{n}", "group": group, "power_type": "manual"}, moments())["id"]
+            for n in range(count)]
+
+
+def join(run, moments, *names, group="row-a"):
+    """Members of ``group`` connected now, each with a lease of LEASE seconds."""
+    for name in names:
+        run(register_cluster, name, moments(), "region-a", group, LEASE)
+
+
+def holders(run, ids):
+    """Each node's cluster."""
+    return {node: run(get_node, node)["cluster"] for node in ids}
+
+
+def epochs(run, ids):
+    """Each node's epoch (the API does not show it)."""
+    nodes = schema.nodes
+    return dict(run(lambda c: c.execute(select(nodes.c.id, nodes.c.epoch).where(nodes.c.id.in_(ids))).all()))
+
+
+def test_rendezvous_is_even_and_moves_only_what_a_member_gains():
+    """Over 3 members each holds about a third; a fourth takes only nodes it gains, from each of the others."""
+    nodes = range(1, 3001)
+    three = {n: rendezvous(n, ["a", "b", "c"]) for n in nodes}
+    assert all(900 < count < 1100 for count in Counter(three.values()).values())
+    four = {n: rendezvous(n, ["a", "b", "c", "d"]) for n in nodes}
+    moved = [n for n in nodes if three[n] != four[n]]
+    assert all(four[n] == "d" for n in moved) and 600 < len(moved) < 900
+
+
+def test_new_nodes_are_given_to_live_members_at_once(run, moments):
+    """Nodes of a group with no holder go to the rendezvous member, epoch counted up, and are to be adopted."""
+    ids = enrol(run, moments, 12)
+    join(run, moments, "rack-1", "rack-2")
+    result = run(spread, moments(), 2.0)
+    expected = {n: rendezvous(n, ["rack-1", "rack-2"]) for n in ids}
+    assert holders(run, ids) == expected
+    assert sorted(n for nodes in result["adopt"].values() for n in nodes) == ids
+    assert result["release"] == [] and result["grouped"] is True
+    assert {run(get_node, n)["moving_from"] for n in ids} == {None}
+    assert run(spread, moments(), 2.0)["adopt"] == {}
+
+
+def test_without_a_live_member_nothing_moves(run, moments):
+    """Before any member connects, and once every lease has ended, nodes stay where they are."""
+    ids = enrol(run, moments, 3)
+    assert run(spread, moments(), 2.0)["adopt"] == {}
+    join(run, moments, "rack-1")
+    run(spread, moments(), 2.0)
+    moments(LEASE + 5)
+    assert run(spread, moments(), 2.0) == {"adopt": {}, "release": [], "grouped": True}
+    assert set(holders(run, ids).values()) == {"rack-1"}
+
+
+def test_a_lapsed_members_nodes_fail_over_only_after_its_lease_and_the_grace(run, moments):
+    """rack-2 stops beating: its nodes (one with an action in flight) go to rack-1 only after lease + grace."""
+    ids = enrol(run, moments, 8)
+    join(run, moments, "rack-1", "rack-2")
+    run(spread, moments(), 2.0)
+    mine = [n for n in ids if run(get_node, n)["cluster"] == "rack-2"]
+    action, _ = run(request_power, mine[0], "on", "op", moments())
+    run(mark_sent, [action["id"]], moments())
+    before = epochs(run, mine)
+    moments(LEASE - 1)
+    run(heartbeat, "rack-1", "region-a", moments(), LEASE)
+    moments(2)  # rack-2's lease ended 1 s ago: inside the grace
+    assert run(spread, moments(), 2.0)["adopt"] == {}
+    moments(2)
+    run(heartbeat, "rack-1", "region-a", moments(), LEASE)
+    result = run(spread, moments(), 2.0)
+    assert result["adopt"] == {"rack-1": mine}
+    assert set(holders(run, ids).values()) == {"rack-1"}
+    failed_over = [e for e in run(list_events, None, None, 100, None)[0] if e["kind"] == "node_failed_over"]
+    assert len(failed_over) == len(mine) and "lease of cluster rack-2 ended" in failed_over[0]["message"]
+    assert epochs(run, mine) == {n: e + 1 for n, e in before.items()}
+
+
+def test_a_fresh_leader_fails_nothing_over(run, moments):
+    """With fail_over false (a region that has just begun to lead), a lapsed member keeps its nodes."""
+    ids = enrol(run, moments, 4)
+    join(run, moments, "rack-1", "rack-2")
+    run(spread, moments(), 2.0)
+    before = holders(run, ids)
+    moments(LEASE + 5)
+    run(heartbeat, "rack-1", "region-a", moments(), LEASE)
+    assert run(spread, moments(), 2.0, fail_over=False) == {"adopt": {}, "release": [], "grouped": True}
+    assert holders(run, ids) == before
+
+
+def test_a_member_that_joins_takes_its_share_by_hand_over(run, moments):
+    """A third member's share moves by hand-over: moving_from names the live holder, which is asked to release."""
+    ids = enrol(run, moments, 30)
+    join(run, moments, "rack-1", "rack-2")
+    run(spread, moments(), 2.0)
+    join(run, moments, "rack-3")
+    result = run(spread, moments(), 2.0)
+    gained = sorted(n for n in ids if rendezvous(n, ["rack-1", "rack-2", "rack-3"]) == "rack-3")
+    assert gained and sorted(node for _, node in result["release"]) == gained
+    assert result["adopt"] == {}
+    for cluster, node in result["release"]:
+        shown = run(get_node, node)
+        assert (shown["cluster"], shown["moving_from"]) == ("rack-3", cluster)
+
+
+def test_a_node_with_an_action_in_flight_waits_to_move(run, moments):
+    """A planned move skips a node whose action is sent; it moves on a later pass, once that has ended."""
+    ids = enrol(run, moments, 30)
+    join(run, moments, "rack-1", "rack-2")
+    run(spread, moments(), 2.0)
+    node = next(n for n in ids if rendezvous(n, ["rack-1", "rack-2", "rack-3"]) == "rack-3")
+    action, _ = run(request_power, node, "on", "op", moments())
+    run(mark_sent, [action["id"]], moments())
+    join(run, moments, "rack-3")
+    result = run(spread, moments(), 2.0)
+    assert node not in [n for _, n in result["release"]]
+    assert run(get_node, node)["moving_from"] is None
+
+
+def test_a_draining_member_gives_up_its_nodes_and_gets_none(run, moments):
+    """Draining rack-2 moves all its nodes to rack-1 by hand-over; new nodes go to rack-1 only."""
+    ids = enrol(run, moments, 10)
+    join(run, moments, "rack-1", "rack-2")
+    run(spread, moments(), 2.0)
+    held = sorted(n for n in ids if run(get_node, n)["cluster"] == "rack-2")
+    run(set_draining, "rack-2", True, moments())
+    result = run(spread, moments(), 2.0)
+    assert sorted(node for cluster, node in result["release"] if cluster == "rack-2") == held
+    assert {run(get_node, n)["cluster"] for n in held} == {"rack-1"}
+    new = run(create_node, {"name": "late", "group": "row-a", "power_type": "manual"}, moments())["id"]
+    assert run(spread, moments(), 2.0)["adopt"] == {"rack-1": [new]}
+
+
+def test_a_pass_already_running_elsewhere_does_nothing(run, moments, engine):
+    """On PostgreSQL a second region's pass, while one holds the groups' lock, changes nothing."""
+    from pserv.region.store.leadership import GROUPS_LOCK, once
+
+    ids = enrol(run, moments, 3)
+    join(run, moments, "rack-1")
+    if engine.dialect.name != "postgresql":
+        assert run(spread, moments(), 2.0)["adopt"] == {"rack-1": ids}
+        return
+    with engine.begin() as holding:
+        assert once(holding, GROUPS_LOCK)
+        assert run(spread, moments(), 2.0) == {"adopt": {}, "release": [], "grouped": True}
+    assert run(spread, moments(), 2.0)["adopt"] == {"rack-1": ids}
