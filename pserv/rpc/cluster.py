@@ -14,7 +14,7 @@ from twisted.protocols import amp
 
 from pserv.rpc.arguments import Message, ParsesMessages
 from pserv.rpc.common import COMMAND_ERRORS, SESSION_ERRORS
-from pserv.rpc.messages import CancelRequest, PowerRequest, ReleaseRequest
+from pserv.rpc.messages import AdoptRequest, CancelRequest, PowerRequest, ReleaseRequest
 
 
 class PerformPower(ParsesMessages, amp.Command):
@@ -63,6 +63,21 @@ class ReleaseNode(ParsesMessages, amp.Command):
     fatalErrors = SESSION_ERRORS
 
 
+class AdoptNodes(ParsesMessages, amp.Command):
+    """
+    Sent by the region when nodes of this cluster's group become its own
+    because the member that held them let its lease end (failover).  The
+    answer means *accepted*: the cluster then recovers (as on a reconnect)
+    and converges on the nodes with their outstanding actions, finishing
+    what the old holder left: a cycle past ``off_verified`` only powers on.
+    """
+
+    arguments = [(b"adopt", Message(AdoptRequest, "adopt"))]
+    response: list[tuple[bytes, amp.Argument]] = []
+    errors = COMMAND_ERRORS
+    fatalErrors = SESSION_ERRORS
+
+
 class ClusterResponder(Protocol):
     """
     What the cluster daemon implements to answer the region.  Each method
@@ -80,3 +95,6 @@ class ClusterResponder(Protocol):
 
     def release_node(self, release: ReleaseRequest) -> Any:
         """Give a node up; return (or fire) once nothing is in play for it."""
+
+    def adopt_nodes(self, adopt: AdoptRequest) -> Any:
+        """Take nodes on: recover and converge on them (need not be done before returning)."""

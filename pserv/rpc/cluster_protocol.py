@@ -14,10 +14,10 @@ from twisted.python.failure import Failure
 
 from pserv.rpc import auth
 from pserv.rpc.arguments import split_to_fit
-from pserv.rpc.cluster import CancelAction, ClusterResponder, PerformPower, ReleaseNode
+from pserv.rpc.cluster import AdoptNodes, CancelAction, ClusterResponder, PerformPower, ReleaseNode
 from pserv.rpc.common import VERSION, AuthenticationFailed, InvalidRequest, NotAuthenticated, version_mismatch
 from pserv.rpc.messages import (
-    ActionReports, CancelRequest, ObservedState, PowerRequest, RecoveryNode, RecoveryQuery, ReleaseRequest,
+    ActionReports, AdoptRequest, CancelRequest, ObservedState, PowerRequest, RecoveryNode, RecoveryQuery, ReleaseRequest,
     ReportsAnswer,
 )
 from pserv.rpc.protocol import GuardedAMP, command_names, describe_peer, empty
@@ -40,18 +40,19 @@ class ClusterRPC(GuardedAMP):
         the region certificate's fingerprint (:func:`~pserv.rpc.tls.peer_fingerprint`).
     """
 
-    served = command_names([PerformPower, CancelAction, ReleaseNode])
+    served = command_names([PerformPower, CancelAction, ReleaseNode, AdoptNodes])
     # The region may send commands once it has proved itself, before it has
     # answered the cluster's Prove.
     trusting = frozenset([SessionState.REGION_PROVED, SessionState.AUTHENTICATED])
     side = "cluster"
 
     def __init__(self, responder: ClusterResponder, secret: bytes, name: str,
-                 channel: Callable[[Any], bytes]) -> None:
+                 channel: Callable[[Any], bytes], group: str | None = None) -> None:
         super().__init__()
         self.responder = responder
         self.secret = secret
         self.name = name
+        self.group = group
         self.channel = channel
         self._waiting: list[Deferred[ClusterRPC]] = []
         self._lost: list[Deferred[None]] = []
@@ -84,7 +85,8 @@ class ClusterRPC(GuardedAMP):
         super().connectionMade()
         nonce = auth.new_nonce()
         self.session.fire(SessionInput.CHALLENGE, self.name, nonce)
-        asked = self.callRemote(Authenticate, cluster=self.name, cluster_nonce=nonce, version=VERSION)
+        asked = self.callRemote(Authenticate, cluster=self.name, cluster_nonce=nonce, version=VERSION,
+                                group=self.group)
         asked.addCallback(self._check_region, nonce).addErrback(self._handshake_failed)
 
     def _check_region(self, answer: dict[str, Any], cluster_nonce: bytes) -> Deferred[Any] | None:
@@ -157,6 +159,10 @@ class ClusterRPC(GuardedAMP):
     def _release_node(self, release: ReleaseRequest) -> Deferred[dict[str, Any]]:
         return self._answer("release_node", self.responder.release_node, release).addCallback(empty)
 
+    @AdoptNodes.responder
+    def _adopt_nodes(self, adopt: AdoptRequest) -> Deferred[dict[str, Any]]:
+        return self._answer("adopt_nodes", self.responder.adopt_nodes, adopt).addCallback(empty)
+
     def _call(self, command: type[amp.Command], **arguments: Any) -> Deferred[Any]:
         if self.session.state is not SessionState.AUTHENTICATED:
             return fail(NotAuthenticated("not authenticated to the region"))
@@ -203,6 +209,6 @@ class ClusterRPC(GuardedAMP):
             if not ok:
                 result.raiseException()
 
-    def heartbeat(self) -> Deferred[None]:
-        """Send a heartbeat; fires when the region answers."""
-        return self._call(Heartbeat).addCallback(lambda _: None)
+    def heartbeat(self) -> Deferred[float | None]:
+        """Send a heartbeat; fires when the region answers, with the seconds the cluster's lease now runs."""
+        return self._call(Heartbeat).addCallback(lambda answer: answer.get("lease"))

@@ -95,6 +95,13 @@ class ReleaseRequest:
 
 
 @attrs.frozen
+class AdoptRequest:
+    """``AdoptNodes``: ``nodes`` are now this cluster's (their last holder's lease ended); recover them."""
+
+    nodes: tuple[int, ...]
+
+
+@attrs.frozen
 class RecoveryQuery:
     """``Recover``: the nodes with an id above ``after`` (all for ``None``), at most ``limit``."""
 

@@ -17,7 +17,7 @@ from twisted.protocols import amp
 from pserv.rpc.arguments import Message, ParsesMessages
 from pserv.rpc.common import COMMAND_ERRORS, HANDSHAKE_ERRORS, SESSION_ERRORS
 from pserv.rpc.messages import (
-    ActionReports, CancelRequest, ObservedState, PowerRequest, RecoveryPage, RecoveryQuery, ReleaseRequest,
+    ActionReports, AdoptRequest, CancelRequest, ObservedState, PowerRequest, RecoveryPage, RecoveryQuery, ReleaseRequest,
     ReportsAnswer,
 )
 
@@ -28,7 +28,8 @@ MAX_PAGE = 1000
 class Authenticate(amp.Command):
     """
     Sent by a cluster first, on every connection: its name and a fresh
-    random nonce, and the protocol version it speaks.  The region answers
+    random nonce, the protocol version it speaks and, for a member of a
+    cluster group, the group's name.  The region answers
     its own nonce, its proof that it knows the shared secret (see
     ``docs/rpc.md``) and its version; either side refuses a peer of another
     version (``VERSION_MISMATCH``).  ``version`` is optional only so that a
@@ -36,7 +37,7 @@ class Authenticate(amp.Command):
     """
 
     arguments = [(b"cluster", amp.Unicode()), (b"cluster_nonce", amp.String()),
-                 (b"version", amp.Integer(optional=True))]
+                 (b"version", amp.Integer(optional=True)), (b"group", amp.Unicode(optional=True))]
     response = [(b"region_nonce", amp.String()), (b"region_proof", amp.String()),
                 (b"version", amp.Integer(optional=True))]
     fatalErrors = HANDSHAKE_ERRORS
@@ -103,11 +104,13 @@ class Heartbeat(amp.Command):
     """
     Sent by a cluster every few seconds; an answer shows the connection is
     alive both ways.  A cluster whose heartbeat goes unanswered in time
-    drops the connection and reconnects.
+    drops the connection and reconnects.  The answer's ``lease`` is how
+    many seconds the cluster's lease runs from the heartbeat: a member of a
+    group acts for its nodes only while it runs (docs/operations.md).
     """
 
     arguments: list[tuple[bytes, amp.Argument]] = []
-    response: list[tuple[bytes, amp.Argument]] = []
+    response = [(b"lease", amp.Float(optional=True))]
     errors = COMMAND_ERRORS
     fatalErrors = SESSION_ERRORS
 
@@ -120,6 +123,8 @@ class ClusterConnection(Protocol):
 
     cluster: str | None
 
+    group: str | None
+
     def perform_power(self, requests: Sequence[PowerRequest]) -> Deferred[None]:
         """Send power requests (as many as fit one AMP value); fires once the cluster has accepted them."""
 
@@ -128,6 +133,9 @@ class ClusterConnection(Protocol):
 
     def release_node(self, release: ReleaseRequest) -> Deferred[None]:
         """Ask the cluster to give a node up; fires once it has."""
+
+    def adopt_nodes(self, adopt: AdoptRequest) -> Deferred[None]:
+        """Ask the cluster to take nodes on; fires once it has accepted."""
 
     def disconnect(self) -> None:
         """Drop the connection."""
@@ -162,4 +170,4 @@ class RegionResponder(Protocol):
         """Power states the cluster observed."""
 
     def heartbeat(self, cluster: str) -> Any:
-        """The cluster is alive."""
+        """The cluster is alive: the seconds its lease now runs (or ``None``)."""

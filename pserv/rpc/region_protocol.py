@@ -19,12 +19,12 @@ from twisted.python.failure import Failure
 
 from pserv.rpc import auth, wire
 from pserv.rpc.arguments import MAX_VALUE, encode_json, fitting_prefix, item_sizes, split_to_fit
-from pserv.rpc.cluster import CancelAction, PerformPower, ReleaseNode
+from pserv.rpc.cluster import AdoptNodes, CancelAction, PerformPower, ReleaseNode
 from pserv.rpc.common import (
     VERSION, AuthenticationFailed, CommandFailed, InvalidRequest, NotAuthenticated, TooLarge, version_mismatch,
 )
 from pserv.rpc.messages import (
-    ActionReports, CancelRequest, ObservedState, PowerRequest, RecoveryPage, RecoveryQuery, ReleaseRequest,
+    ActionReports, AdoptRequest, CancelRequest, ObservedState, PowerRequest, RecoveryPage, RecoveryQuery, ReleaseRequest,
 )
 from pserv.rpc.protocol import GuardedAMP, command_names, describe_peer, empty
 from pserv.rpc.region import (
@@ -51,6 +51,7 @@ class RegionRPC(GuardedAMP):
     def __init__(self) -> None:
         super().__init__()
         self._timer: Any = None
+        self.group: str | None = None
 
     @property
     def cluster(self) -> str | None:
@@ -98,7 +99,8 @@ class RegionRPC(GuardedAMP):
         self.abort()
 
     @Authenticate.responder
-    def _authenticate(self, cluster: str, cluster_nonce: bytes, version: int | None) -> dict[str, Any]:
+    def _authenticate(self, cluster: str, cluster_nonce: bytes, version: int | None,
+                      group: str | None = None) -> dict[str, Any]:
         mismatch = version_mismatch(version, "region", "cluster")
         if mismatch is not None:
             self._fail_handshake(f"is refused: {mismatch}", mismatch, claimed=cluster)
@@ -106,6 +108,9 @@ class RegionRPC(GuardedAMP):
             self._fail_handshake("sent Authenticate twice", claimed=cluster)
         if not auth.CLUSTER_NAME.match(cluster) or not auth.valid_nonce(cluster_nonce):
             self._fail_handshake("sent a bad name or nonce", claimed=cluster)
+        if group is not None and not auth.CLUSTER_NAME.match(group):
+            self._fail_handshake("sent a bad group name", claimed=cluster)
+        self.group = group
         region_nonce = auth.new_nonce()
         self.session.fire(SessionInput.CHALLENGE, cluster, cluster_nonce, region_nonce)
         proof = auth.region_proof(self.factory.secret, cluster, cluster_nonce, region_nonce, self.factory.channel)
@@ -153,7 +158,8 @@ class RegionRPC(GuardedAMP):
 
     @Heartbeat.responder
     def _heartbeat(self) -> Deferred[dict[str, Any]]:
-        return self._answer("heartbeat", self.responder.heartbeat, self.cluster).addCallback(empty)
+        answered = self._answer("heartbeat", self.responder.heartbeat, self.cluster)
+        return answered.addCallback(lambda lease: {} if lease is None else {"lease": float(lease)})
 
     def perform_power(self, requests: Sequence[PowerRequest]) -> Deferred[None]:
         """
@@ -177,6 +183,10 @@ class RegionRPC(GuardedAMP):
     def release_node(self, release: ReleaseRequest) -> Deferred[None]:
         """Ask the cluster to give a node up; fires once it has."""
         return self._send(ReleaseNode, release=release).addCallback(lambda _: None)
+
+    def adopt_nodes(self, adopt: AdoptRequest) -> Deferred[None]:
+        """Ask the cluster to take nodes on; fires once it has accepted."""
+        return self._send(AdoptNodes, adopt=adopt).addCallback(lambda _: None)
 
     def disconnect(self) -> None:
         """Drop this cluster's connection."""

@@ -82,7 +82,12 @@ class RegionConnection(Service):
     jitter()`` seconds, ``n`` counting failed attempts in a row (refused
     connections, failed handshakes, failed ``on_ready``).
 
+    Each heartbeat's answer says how long the cluster's lease runs; it is
+    passed to ``on_lease(sent_at, seconds)``, and heartbeats go at least
+    three times a lease, so that one lost heartbeat never ends it.
+
     :param endpoint: where the region is (:func:`region_endpoint`).
+    :param group: the cluster group this cluster is a member of, if any.
     :param clock: schedules retries and heartbeats.
     :param channel: what the handshake binds to (the region certificate's
         fingerprint by default; tests without TLS pass a constant).
@@ -91,7 +96,8 @@ class RegionConnection(Service):
 
     def __init__(self, endpoint: IStreamClientEndpoint, name: str, secret: bytes,
                  responder: ClusterResponder, on_ready: OnReady, *, clock: IReactorTime,
-                 channel: Callable[[Any], bytes] = peer_fingerprint,
+                 channel: Callable[[Any], bytes] = peer_fingerprint, group: str | None = None,
+                 on_lease: Callable[[float, float | None], Any] | None = None,
                  heartbeat_interval: float = 15.0, heartbeat_timeout: float = 15.0,
                  initial_delay: float = 1.0, max_delay: float = 60.0, factor: float = 2.0,
                  jitter: Callable[[], float] = random.random) -> None:
@@ -100,11 +106,12 @@ class RegionConnection(Service):
         self.heartbeat_timeout = heartbeat_timeout
         self.rpc: ClusterRPC | None = None
         self._on_ready = on_ready
+        self._on_lease = on_lease
         self._failures = 0
         self._waiting: list[Deferred[ClusterRPC]] = []
         self._beat: LoopingCall | None = None
         self._policy = backoffPolicy(initial_delay, max_delay, factor, jitter)
-        factory = Factory.forProtocol(lambda: self._build(responder, secret, name, channel))
+        factory = Factory.forProtocol(lambda: self._build(responder, secret, name, channel, group))
         self._client = ClientService(endpoint, factory, retryPolicy=self._delay, clock=clock)
 
     @classmethod
@@ -147,8 +154,8 @@ class RegionConnection(Service):
         return self.retry_delay(attempt + self._failures)
 
     def _build(self, responder: ClusterResponder, secret: bytes, name: str,
-               channel: Callable[[Any], bytes]) -> ClusterRPC:
-        rpc = ClusterRPC(responder, secret, name, channel)
+               channel: Callable[[Any], bytes], group: str | None) -> ClusterRPC:
+        rpc = ClusterRPC(responder, secret, name, channel, group)
         rpc.when_ready().addCallbacks(self._ready, self._not_ready)
         rpc.when_lost().addCallback(lambda _: self._lost(rpc))
         return rpc
@@ -192,7 +199,16 @@ class RegionConnection(Service):
 
     def _heartbeat(self, rpc: ClusterRPC) -> Deferred[None]:
         beat = rpc.heartbeat().addTimeout(self.heartbeat_timeout, self.clock)
+        beat.addCallback(self._leased, rpc, self.clock.seconds())
         return beat.addErrback(self._heartbeat_failed, rpc)
+
+    def _leased(self, seconds: float | None, rpc: ClusterRPC, sent_at: float) -> None:
+        if self._on_lease is not None:
+            self._on_lease(sent_at, seconds)
+        if seconds is not None and self.heartbeat_interval > seconds / 3:
+            self.heartbeat_interval = seconds / 3
+            if self.rpc is rpc:
+                self._start_heartbeat(rpc)
 
     def _heartbeat_failed(self, failure: Failure, rpc: ClusterRPC) -> None:
         if failure.check(defer.TimeoutError):

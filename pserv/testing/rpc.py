@@ -22,7 +22,7 @@ from pserv.rpc import auth
 from pserv.rpc.cluster_protocol import ClusterRPC
 from pserv.rpc.common import AuthenticationFailed, NotAuthenticated
 from pserv.rpc.messages import (
-    ActionReports, CancelRequest, ObservedState, OutcomeReport, PowerRequest, RecoveryAction, RecoveryNode,
+    ActionReports, AdoptRequest, CancelRequest, ObservedState, OutcomeReport, PowerRequest, RecoveryAction, RecoveryNode,
     RecoveryPage, RecoveryQuery, ReleaseRequest, ReportsAnswer,
 )
 from pserv.rpc.region import Prove
@@ -73,7 +73,8 @@ class RecordingRegion:
         self.nodes = sorted(nodes or [], key=lambda n: n.node)
         self.connections: dict[str, Any] = {}
         self.applied = True
-        self.heartbeats: Deferred[None] | None = None
+        self.heartbeats: Deferred[None] | float | None = None
+        """What a heartbeat answers: nothing, a lease, or a Deferred the test fires."""
 
     def cluster_connected(self, name: str, connection: Any) -> None:
         self.calls.append(("cluster_connected", name))
@@ -97,7 +98,7 @@ class RecordingRegion:
     def report_power_states(self, cluster: str, states: tuple[ObservedState, ...]) -> None:
         self.calls.append(("report_power_states", cluster, states))
 
-    def heartbeat(self, cluster: str) -> Deferred[None] | None:
+    def heartbeat(self, cluster: str) -> Deferred[None] | float | None:
         self.calls.append(("heartbeat", cluster))
         return self.heartbeats
 
@@ -123,6 +124,9 @@ class RecordingCluster:
     def release_node(self, release: ReleaseRequest) -> None:
         self.calls.append(("release_node", release))
 
+    def adopt_nodes(self, adopt: AdoptRequest) -> None:
+        self.calls.append(("adopt_nodes", adopt))
+
 
 class InMemory:
     """
@@ -132,14 +136,14 @@ class InMemory:
 
     def __init__(self, region_secret: bytes = SECRET, cluster_secret: bytes = SECRET,
                  name: str = "rack-1", region: RecordingRegion | None = None,
-                 cluster_channel: bytes = CHANNEL) -> None:
+                 cluster_channel: bytes = CHANNEL, group: str | None = None) -> None:
         self.clock = Clock()
         self.region = region or RecordingRegion()
         self.cluster = RecordingCluster()
         self.factory = RegionRPCFactory(self.region, region_secret, CHANNEL, self.clock)
         self.client, self.server, self.pump = iosim.connectedServerAndClient(
             lambda: self.factory.buildProtocol(None),
-            lambda: ClusterRPC(self.cluster, cluster_secret, name, lambda transport: cluster_channel),
+            lambda: ClusterRPC(self.cluster, cluster_secret, name, lambda transport: cluster_channel, group),
             greet=False,
         )
         self.client: ClusterRPC

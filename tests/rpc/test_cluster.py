@@ -10,7 +10,7 @@ from pserv.rpc import wire
 from pserv.rpc.arguments import Message
 from pserv.rpc.cluster import CancelAction, ClusterResponder, PerformPower, ReleaseNode
 from pserv.rpc.common import CommandFailed, InvalidRequest
-from pserv.rpc.messages import CancelRequest, PowerRequest, ReleaseRequest
+from pserv.rpc.messages import AdoptRequest, CancelRequest, PowerRequest, ReleaseRequest
 
 from pserv.testing.rpc import InMemory, RecordingCluster, power_request
 
@@ -49,6 +49,21 @@ def test_release_node(memory):
     """ReleaseNode carries the node; the answer means released."""
     assert memory.call(memory.server.release_node(ReleaseRequest(5))) is None
     assert memory.cluster.calls == [("release_node", ReleaseRequest(5))]
+
+
+def test_adopt_nodes(memory):
+    """AdoptNodes carries the nodes a member now holds; the answer means accepted."""
+    assert memory.call(memory.server.adopt_nodes(AdoptRequest((4, 9)))) is None
+    assert memory.cluster.calls == [("adopt_nodes", AdoptRequest((4, 9)))]
+
+
+def test_a_member_names_its_group_and_a_heartbeat_answers_its_lease():
+    """A member's Authenticate carries its group to the region; the heartbeat's answer carries the lease."""
+    memory = InMemory(group="row-a")
+    memory.flush()
+    assert memory.server.group == "row-a"
+    memory.region.heartbeats = 45.0
+    assert memory.call(memory.client.heartbeat()) == 45.0
 
 
 def test_request_missing_a_field_is_refused_by_the_cluster(memory):

@@ -363,7 +363,7 @@ def test_a_refused_region_stays_refused_though_it_proves_itself():
 
     class EagerRegion(amp.AMP):
         @Authenticate.responder
-        def authenticate(self, cluster, cluster_nonce, version=None):
+        def authenticate(self, cluster, cluster_nonce, version=None, group=None):
             self.callRemote(PerformPower, requests=[power_request()]).addErrback(lambda _: None)
             region_nonce = os.urandom(32)
             proof = auth.region_proof(SECRET, cluster, cluster_nonce, region_nonce, CHANNEL)
