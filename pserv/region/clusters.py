@@ -23,10 +23,12 @@ from twisted.python.failure import Failure
 from twisted.python.reflect import qual
 
 from pserv.region.db import Database
+from pserv.region.peers import Alone, PeerMessage, Peers
 from pserv.region.store import actions, clusters, moves, recovery, report_batches, reports
 from pserv.rpc import wire
 from pserv.rpc.messages import (
     ActionReports,
+    AdoptRequest,
     CancelRequest,
     ObservedState,
     OutcomeReport,
@@ -36,9 +38,11 @@ from pserv.rpc.messages import (
     ReleaseRequest,
     ReportsAnswer,
 )
-from pserv.util.times import iso_from_seconds
 
 log = Logger()
+
+LEASE_SECONDS = 45.0
+"""How long a cluster's lease runs past each heartbeat the region answers (``cluster_lease``)."""
 
 
 class ClusterConnection(Protocol):
@@ -50,21 +54,31 @@ class ClusterConnection(Protocol):
 
     def release_node(self, release: ReleaseRequest) -> Deferred[None]: ...
 
+    def adopt_nodes(self, adopt: AdoptRequest) -> Deferred[None]: ...
+
 
 class ConnectedClusters:
     """
     The region's view of its clusters.
 
     :param clock: gives the times recorded with reports.
+    :param peers: the other regions on the database, told what is for
+        their clusters (nobody, by default).
+    :param lease: seconds a cluster's lease runs past each heartbeat.
+    :ivar region: this region's name, recorded with the clusters connected to it.
     """
 
-    def __init__(self, database: Database, clock: Any) -> None:
+    def __init__(self, database: Database, clock: Any, peers: Peers | None = None,
+                 lease: float = LEASE_SECONDS) -> None:
         self.database = database
         self.clock = clock
+        self.peers = peers if peers is not None else Alone(clock)
+        self.lease = lease
+        self.region = "region"
         self.connections: dict[str, ClusterConnection] = {}
-        self.last_heartbeat: dict[str, float] = {}
         self._releasing: dict[tuple[ClusterConnection, int], list[Deferred[None]]] = {}
         self._gathered: set[int] = set()
+        self._told: set[int] = set()
         self._gathered_waiters: list[Deferred[int | None]] = []
         self._claiming = False
 
@@ -80,16 +94,20 @@ class ConnectedClusters:
         ask it to give up the nodes moved away from it.
         """
         self.connections[name] = connection
-        self.last_heartbeat[name] = self.clock.seconds()
-        log.info("cluster {name} connected", name=name)
-        registering = self.database.run(clusters.register_cluster, name, self.now())
+        group = getattr(connection, "group", None)
+        log.info("cluster {name} connected{group}", name=name, group="" if group is None else f" (group {group})")
+        registering = self.database.run(clusters.register_cluster, name, self.now(), self.region, group, self.lease)
         return registering.addCallback(lambda _: self.start_releases([name]))
 
-    def cluster_disconnected(self, name: str, connection: ClusterConnection | None = None) -> None:
-        """A cluster's connection is gone."""
+    def cluster_disconnected(self, name: str, connection: ClusterConnection | None = None) -> Deferred[None] | None:
+        """A cluster's connection is gone: it is connected to no region until it connects again."""
         if connection is None or self.connections.get(name) is connection:
             self.connections.pop(name, None)
             log.info("cluster {name} disconnected", name=name)
+            leaving = self.database.run(clusters.disconnected, name, self.region)
+            return leaving.addErrback(lambda f: log.info("recording that {name} left failed: {why}", name=name,
+                                                         why=f.getErrorMessage()))
+        return None
 
     def recover(self, cluster: str, query: RecoveryQuery) -> Deferred[RecoveryPage]:
         """One page of everything ``cluster`` must converge on."""
@@ -123,20 +141,26 @@ class ConnectedClusters:
             self.start_delivery(result["enforced"])
         return result["changed"]
 
-    def heartbeat(self, cluster: str) -> None:
-        self.last_heartbeat[cluster] = self.clock.seconds()
+    def heartbeat(self, cluster: str) -> Deferred[float]:
+        """The cluster is alive: its lease runs :attr:`lease` seconds more; answers those seconds."""
+        beating = self.database.run(clusters.heartbeat, cluster, self.region, self.now(), self.lease)
+        return beating.addCallback(lambda _: self.lease)
 
     # Delivery.
 
-    def deliver(self, action_ids: list[int] | None = None) -> Deferred[int]:
+    def deliver(self, action_ids: list[int] | None = None, tell: Sequence[int] = ()) -> Deferred[int]:
         """
         Hand pending actions (``action_ids``, or all) of connected clusters'
-        nodes to their clusters; returns how many were handed over.
+        nodes to their clusters; returns how many were handed over.  Those
+        of ``tell`` not handed over here, the other regions are told of:
+        their clusters may have them.
         """
+        if not self.connections:
+            return self._tell("deliver", tell).addCallback(lambda _: 0)
         claiming = self.database.run(recovery.claim_for_delivery, sorted(self.connections), action_ids, self.now())
-        return claiming.addCallback(self._hand_over)
+        return claiming.addCallback(self._hand_over, tell)
 
-    def start_delivery(self, action_ids: list[int] | None = None) -> Deferred[int | None]:
+    def start_delivery(self, action_ids: list[int] | None = None, told: bool = False) -> Deferred[int | None]:
         """
         :meth:`deliver`, for a caller that need not wait: a failure is
         handled by :func:`log_undelivered`, so the result never fails.
@@ -145,13 +169,19 @@ class ConnectedClusters:
         over the actions of many requests.
 
         :param action_ids: the actions to hand over; all pending if ``None``.
+        :param told: whether another region told of them (this one then
+            tells nobody of those it cannot hand over).
         :returns: how many the claim that carried them handed over, or
             ``None`` if that failed.
         """
         if action_ids is None:
             return self.deliver(None).addErrback(log_undelivered, None)
+        if not action_ids:
+            return succeed(0)
         waiter: Deferred[int | None] = Deferred()
         self._gathered.update(action_ids)
+        if told:
+            self._told.update(action_ids)
         self._gathered_waiters.append(waiter)
         if not self._claiming:
             self._claim_gathered()
@@ -159,9 +189,10 @@ class ConnectedClusters:
 
     def _claim_gathered(self) -> None:
         ids, self._gathered = sorted(self._gathered), set()
+        told, self._told = self._told, set()
         waiters, self._gathered_waiters = self._gathered_waiters, []
         self._claiming = True
-        claiming = self.deliver(ids) if self.connections else succeed(0)
+        claiming = self.deliver(ids, [i for i in ids if i not in told])
         claiming.addErrback(log_undelivered, ids).addCallback(self._claimed, waiters)
 
     def _claimed(self, handed: int | None, waiters: list[Deferred[int | None]]) -> None:
@@ -171,11 +202,18 @@ class ConnectedClusters:
         if self._gathered:
             self._claim_gathered()
 
-    def _hand_over(self, requests: list[tuple[str, PowerRequest]]) -> int:
-        """Send each cluster its requests, in order (its connection sends them in as few calls as fit)."""
+    def _hand_over(self, requests: list[tuple[str, PowerRequest]], tell: Sequence[int] = ()) -> int:
+        """
+        Send each cluster its requests, in order (its connection sends them
+        in as few calls as fit); tell the other regions of those of ``tell``
+        that were not among them.
+        """
         by_cluster: dict[str, list[PowerRequest]] = {}
         for cluster, request in requests:
             by_cluster.setdefault(cluster, []).append(request)
+        if tell:
+            claimed = {request.action for _, request in requests}
+            self._tell("deliver", [i for i in tell if i not in claimed])
         for cluster, waiting in by_cluster.items():
             connection = self.connections.get(cluster)
             if connection is None:
@@ -191,10 +229,39 @@ class ConnectedClusters:
     def cancel(self, cluster: str | None, node: int, action: int) -> None:
         """Ask the cluster running ``action`` to stop it at its safe point."""
         connection = self.connections.get(cluster or "")
-        if connection is not None:
-            connection.cancel_action(CancelRequest(node, action)).addErrback(
-                lambda f: log.info("cancel of {action} not delivered: {why}", action=action, why=f.getErrorMessage())
-            )
+        if connection is None:
+            if cluster is not None:
+                self._tell("cancel", [node, action], cluster)
+            return
+        connection.cancel_action(CancelRequest(node, action)).addErrback(
+            lambda f: log.info("cancel of {action} not delivered: {why}", action=action, why=f.getErrorMessage())
+        )
+
+    # The other regions.
+
+    def _tell(self, kind: str, ids: Sequence[int], cluster: str = "") -> Deferred[None]:
+        """Tell the other regions (if ``ids`` says anything)."""
+        if not ids:
+            return succeed(None)
+        return self.peers.tell([PeerMessage(kind, tuple(ids), cluster)])
+
+    def hear(self, message: PeerMessage) -> None:
+        """
+        Another region's message: hand over the actions it names, pass a
+        cancel or a release on to a cluster connected here, or have a
+        cluster connected here adopt nodes.  Nothing is told on again.
+        """
+        if message.kind == "deliver":
+            self.start_delivery(list(message.ids), told=True)
+        elif message.cluster not in self.connections:
+            return
+        elif message.kind == "cancel" and len(message.ids) == 2:
+            self.cancel(message.cluster, *message.ids)
+        elif message.kind == "release":
+            for node in message.ids:
+                self.release(message.cluster, node)
+        elif message.kind == "adopt":
+            self.adopt(message.cluster, list(message.ids))
 
     # Moves.
 
@@ -214,13 +281,13 @@ class ConnectedClusters:
         """
         Ask ``cluster`` to give up ``node`` (once at a time on a connection); once it has,
         end the move and hand the node's pending actions to its new
-        cluster.  Without a connection, nothing is sent: the cluster is
-        asked when it connects.  Fires when that is done or has failed;
-        never fails.
+        cluster.  Without a connection here, the other regions are told
+        (one may have it), and the cluster is asked again
+        when it connects.  Fires when that is done or has failed; never fails.
         """
         connection = self.connections.get(cluster)
         if connection is None:
-            return succeed(None)
+            return self._tell("release", [node], cluster)
         key = (connection, node)
         if key not in self._releasing:
             self._releasing[key] = []
@@ -236,21 +303,25 @@ class ConnectedClusters:
         self._releasing[key].append(waiter)
         return waiter
 
+    def adopt(self, cluster: str, nodes: list[int]) -> Deferred[None]:
+        """
+        Tell ``cluster`` that ``nodes`` are its own now (a group's spread
+        gave them to it): it recovers and converges on them.  Without a
+        connection here, the other regions are told; a cluster that is
+        connected nowhere recovers them when it connects.  Never fails.
+        """
+        connection = self.connections.get(cluster)
+        if connection is None:
+            return self._tell("adopt", nodes, cluster)
+        adopting = connection.adopt_nodes(AdoptRequest(tuple(nodes)))
+        adopting.addErrback(lambda f: log.info("cluster {cluster} was not told it holds {count} node(s) ({why}); "
+                                               "it recovers them when it reconnects", cluster=cluster,
+                                               count=len(nodes), why=f.getErrorMessage()))
+        return adopting.addCallback(lambda _: None)
+
     def _released(self, _: Any, key: tuple[ClusterConnection, int]) -> None:
         for waiter in self._releasing.pop(key, []):
             waiter.callback(None)
-
-    def describe(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Stored clusters with whether each is connected and its last heartbeat."""
-        described = []
-        for row in rows:
-            beat = self.last_heartbeat.get(row["name"])
-            described.append({
-                **row,
-                "connected": row["name"] in self.connections,
-                "last_heartbeat": None if beat is None else iso_from_seconds(beat),
-            })
-        return described
 
 
 def _ranges(ids: list[int]) -> str:

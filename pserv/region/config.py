@@ -5,6 +5,7 @@ line.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Mapping
@@ -12,6 +13,7 @@ from typing import Any, Mapping
 from pserv.util.config import ConfigError, parse_listen, read_yaml
 
 DEFAULT_CONFIG = Path("/etc/pserv/region.yaml")
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.:_-]{0,62}$")
 SESSION_LIFETIME = 12 * 3600.0
 """Seconds a UI session lasts after its login, unless ``session_lifetime`` says."""
 
@@ -27,6 +29,12 @@ class RegionConfig:
     :ivar action_timeout: seconds before an action left pending fails as
         ``timed out``, and one left sent becomes ``timed_out``.
     :ivar session_lifetime: seconds a UI session lasts after its login.
+    :ivar name: this region's name among the regions sharing a database
+        (``GET /api/v1/clusters`` says which region each cluster is
+        connected to); ``HOST:PORT`` of its RPC listener if empty.
+    :ivar cluster_lease: seconds a cluster's lease runs past each heartbeat
+        the region answers: a member of a group whose lease has ended acts
+        for none of its nodes, which then fail over to other members.
     """
 
     data_dir: Path = Path("/var/lib/pserv")
@@ -35,6 +43,8 @@ class RegionConfig:
     rpc_listen: str = "0.0.0.0:5250"
     action_timeout: float = 600.0
     session_lifetime: float = SESSION_LIFETIME
+    name: str = ""
+    cluster_lease: float = 45.0
 
     @property
     def database_url(self) -> str:
@@ -63,10 +73,12 @@ class RegionConfig:
         changes = {k: v for k, v in values.items() if v is not None}
         if "data_dir" in changes:
             changes["data_dir"] = Path(changes["data_dir"])
-        for name in ("action_timeout", "session_lifetime"):
+        for name in ("action_timeout", "session_lifetime", "cluster_lease"):
             if name in changes:
                 changes[name] = _positive(changes[name], name)
         config = replace(self, **changes)
+        if config.name and not NAME.match(config.name):
+            raise ConfigError("name: 1 to 63 letters, digits, '.', ':', '_' or '-'")
         config.listen_address()
         config.rpc_address()
         return config

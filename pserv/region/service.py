@@ -1,6 +1,7 @@
 """
-The running region: the database, the API and its event feed, and the
-sweep that times out actions stuck past their time.
+The running region: the database, the API and its event feed, its link
+to the other regions on the database, the sweep that times out actions
+stuck past their time, and (while it leads) the care of the cluster groups.
 
 Importing this module loads no driver, no BMC library and no reactor: the
 RPC's TLS (pyOpenSSL, ``cryptography``) is imported when the listener
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import make_url
-from twisted.internet.defer import gatherResults
+from twisted.internet.defer import gatherResults, succeed
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 from twisted.web.server import Site
@@ -26,8 +27,10 @@ from pserv.region.clusters import ConnectedClusters
 from pserv.region.config import RegionConfig
 from pserv.region.db import Database, make_engine
 from pserv.region.event_feed import EventFeed
+from pserv.region.groups import GroupKeeper
 from pserv.region.http import BoundedRequest
 from pserv.region.migrate import current_revision, head_revision, upgrade
+from pserv.region.peers import Alone, Peers, PostgresPeers
 from pserv.region.sqlite_lock import hold_sqlite
 from pserv.region.store.actions import expire_stuck
 from pserv.region.roles import Role
@@ -124,15 +127,20 @@ class Region:
         (the simulation's runs on its clock).
     :param power_types: the power types its nodes may have: the production
         ones, unless a test, the simulation or the demo adds ``fake``.
+    :param peers: its link to the other regions on the database: by default
+        ``LISTEN``/``NOTIFY`` on PostgreSQL, nobody on SQLite.
     """
 
     def __init__(self, config: RegionConfig, reactor: Any, clock: Any = None,
-                 database: Database | None = None, power_types: PowerTypes = POWER_TYPES) -> None:
+                 database: Database | None = None, power_types: PowerTypes = POWER_TYPES,
+                 peers: Peers | None = None) -> None:
         self.config = config
         self.reactor = reactor
         self.clock = clock if clock is not None else reactor
         self.database = database or Database(make_engine(config.database_url), reactor)
-        self.clusters = ConnectedClusters(self.database, self.clock)
+        self.peers = peers if peers is not None else self._peers()
+        self.clusters = ConnectedClusters(self.database, self.clock, self.peers, config.cluster_lease)
+        self.groups = GroupKeeper(self.database, self.clusters, self.peers, self.clock, config.cluster_lease)
         self.feed = EventFeed(self.database, self.clock)
         self.api = RegionAPI(self.database, self.clock, self.clusters, power_types, config.session_lifetime,
                              feed=self.feed)
@@ -142,6 +150,11 @@ class Region:
         self.rpc_port: Any = None
         self._rpc_factory: Any = None
         self._sqlite_lock: Any = None
+
+    def _peers(self) -> Peers:
+        if self.database.engine.dialect.name == "postgresql":
+            return PostgresPeers(self.config.database_url, self.reactor, self.clock, self.database.run)
+        return Alone(self.clock)
 
     def start(self) -> None:
         """
@@ -157,8 +170,10 @@ class Region:
         host, port = self.config.listen_address()
         self.port = self.reactor.listenTCP(port, self.site(), interface=host)
         self._listen_rpc()
-        self.start_sweeping()
         address, rpc = self.port.getHost(), self.rpc_port.getHost()
+        self.clusters.region = self.config.name or f"{rpc.host}:{rpc.port}"
+        self.peers.start(self.clusters.region, self.clusters.hear)
+        self.start_sweeping()
         log.info("pserv-region RPC for clusters on {host}:{port} (TLS)", host=rpc.host, port=rpc.port)
         log.info("pserv-region listening on http://{host}:{port}/", host=address.host, port=address.port)
         notify(READY)
@@ -171,8 +186,9 @@ class Region:
         return site
 
     def start_sweeping(self) -> None:
-        """Sweep now and every ``SWEEP_SECONDS``."""
+        """Sweep now and every ``SWEEP_SECONDS``; spread the groups' nodes while leading."""
         self._sweep.start(SWEEP_SECONDS, now=True)
+        self.groups.start()
 
     def _listen_rpc(self) -> None:
         # TLS, and with it pyOpenSSL, only once the region listens.
@@ -188,6 +204,8 @@ class Region:
         notify(STOPPING)
         if self._sweep.running:
             self._sweep.stop()
+        self.groups.stop()
+        self.peers.stop()
         self.feed.stop()
         stopped = [port.stopListening() for port in (self.port, self.rpc_port) if port is not None]
         if self._rpc_factory is not None:
@@ -200,13 +218,16 @@ class Region:
 
     def sweep(self) -> Any:
         """
-        Time out the actions stuck past ``action_timeout`` (a pending one
-        fails, a sent one becomes ``timed_out``), hand over any pending
-        action a connected cluster has not been given, and ask connected
-        clusters again to give up the nodes moved away from them.
+        Hand over any pending action a connected cluster has not been
+        given, and ask connected clusters again to give up the nodes moved
+        away from them; if this region leads, time out the actions stuck
+        past ``action_timeout`` (a pending one fails, a sent one becomes
+        ``timed_out``).
         """
         self.clusters.start_delivery()
         self.clusters.start_releases()
+        if not self.peers.leads():
+            return succeed(None)
         swept = self.database.run(expire_stuck, self.api.now(), self.config.action_timeout)
         swept.addCallback(self._swept)
         swept.addErrback(lambda f: log.failure("sweeping stuck actions failed", f))

@@ -42,6 +42,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--rpc-listen", dest="rpc_listen", help="HOST:PORT for the clusters' RPC (default 0.0.0.0:5250)")
     run.add_argument("--action-timeout", dest="action_timeout", type=float,
                      help="seconds before a pending action fails and a sent one times out (default 600)")
+    run.add_argument("--name", help="this region's name among those sharing the database (default: its RPC HOST:PORT)")
+    run.add_argument("--cluster-lease", dest="cluster_lease", type=float,
+                     help="seconds a cluster's lease runs past each heartbeat (default 45); "
+                          "a group's nodes fail over this long after their member stops answering")
     token = commands.add_parser("create-token", help="print a new API token")
     token.add_argument("name", help="who or what the token is for")
     token.add_argument("--role", choices=ROLES, default="admin",
@@ -76,7 +80,9 @@ def main(argv: list[str] | None = None, power_types: PowerTypes | None = None) -
         parser.print_help()
         return EXIT_OK
     overrides = {
-        k: getattr(args, k, None) for k in ("data_dir", "database", "listen", "rpc_listen", "action_timeout")
+        k: getattr(args, k, None) for k in (
+            "data_dir", "database", "listen", "rpc_listen", "action_timeout", "name", "cluster_lease",
+        )
     }
     try:
         config = load(args.config, overrides)

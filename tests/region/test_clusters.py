@@ -22,8 +22,13 @@ from pserv.testing.fake_driver import POWER_TYPES_WITH_FAKE
 
 
 class RecordingConnection:
-    def __init__(self, broken=False):
+    def __init__(self, broken=False, group=None):
         self.performed, self.cancelled, self.released, self.broken = [], [], [], broken
+        self.adopted, self.group = [], group
+
+    def adopt_nodes(self, adopt):
+        self.adopted.append(adopt.nodes)
+        return succeed(None)
 
     def perform_power(self, requests):
         self.performed.extend(requests)
@@ -63,8 +68,8 @@ async def test_connected_cluster_gets_its_actions(hub, moments):
     assert [(r.action, r.kind, r.power_type) for r in rack1.performed] == [(mine["id"], "on", "fake")]
     assert hub.database.run_now(get_action, mine["id"])["status"] == "sent"
     assert rack2.performed == []
-    described = hub.describe(hub.database.run_now(list_clusters))
-    assert [(c["name"], c["connected"]) for c in described] == [("rack-1", True)]
+    described = hub.database.run_now(list_clusters, hub.now())
+    assert [(c["name"], c["connected"], c["region"]) for c in described] == [("rack-1", True, "region")]
 
 
 @pytest_twisted.ensureDeferred
@@ -167,3 +172,55 @@ async def test_a_node_not_given_up_stays_moving(hub, moments):
     await hub.start_releases()
     assert hub.database.run_now(get_node, "n0")["moving_from"] == "rack-1"
     assert rack2.performed == [] and hub.database.run_now(get_action, action["id"])["status"] == "pending"
+
+
+class RecordingPeers:
+    """The other regions, as far as a test cares: what they were told."""
+
+    def __init__(self):
+        self.told = []
+
+    def tell(self, messages):
+        self.told.extend(messages)
+        return succeed(None)
+
+
+@pytest.fixture
+def shared(engine):
+    """A region's clusters whose peers record what they are told."""
+    database = Database(engine, reactor)
+    yield ConnectedClusters(database, reactor, RecordingPeers())
+    database.stop()
+
+
+@pytest_twisted.ensureDeferred
+async def test_what_is_for_a_cluster_connected_elsewhere_is_told_to_the_other_regions(shared, moments):
+    """With its cluster not connected here, an action to hand over, a cancel, a release and an adoption are told to the other regions."""
+    enrol(shared, moments, "n0", "rack-1")
+    action, _ = shared.database.run_now(request_power, "n0", "on", "a", moments())
+    await shared.start_delivery([action["id"]])
+    shared.cancel("rack-1", 1, action["id"])
+    await shared.release("rack-1", 1)
+    await shared.adopt("rack-1", [1, 2])
+    assert [(m.kind, m.ids, m.cluster) for m in shared.peers.told] == [
+        ("deliver", (action["id"],), ""), ("cancel", (1, action["id"]), "rack-1"), ("release", (1,), "rack-1"),
+        ("adopt", (1, 2), "rack-1")]
+
+
+@pytest_twisted.ensureDeferred
+async def test_what_another_region_tells_reaches_a_cluster_connected_here(shared, moments):
+    """Heard from another region: actions are handed over, and a cancel, a release and an adoption go to the cluster; nothing is told on."""
+    from pserv.region.peers import PeerMessage
+
+    rack1 = RecordingConnection()
+    await shared.cluster_connected("rack-1", rack1)
+    enrol(shared, moments, "n0", "rack-1")
+    action, _ = shared.database.run_now(request_power, "n0", "on", "a", moments())
+    shared.hear(PeerMessage("deliver", (action["id"],), "", "region-b"))
+    shared.hear(PeerMessage("cancel", (1, action["id"]), "rack-1", "region-b"))
+    shared.hear(PeerMessage("adopt", (1,), "rack-1", "region-b"))
+    shared.hear(PeerMessage("release", (5,), "rack-9", "region-b"))
+    await shared.start_delivery([action["id"]], told=True)  # waits for the claim the message started
+    assert [r.action for r in rack1.performed] == [action["id"]]
+    assert rack1.cancelled == [(1, action["id"])] and rack1.adopted == [(1,)] and rack1.released == []
+    assert shared.peers.told == []
