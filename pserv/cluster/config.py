@@ -25,6 +25,8 @@ class ClusterConfig:
         connects to the first that answers, starting with the last that did.
     :ivar name: this cluster's name; nodes name it in their ``cluster``.
         :func:`load` makes it the host's short name when nothing sets it.
+    :ivar group: the cluster group this cluster is a member of (nodes name
+        it in their ``group``); empty for none.
     :ivar secret_file: a copy of the region's ``DATA_DIR/secret``.
     :ivar concurrency: power reads in flight at once during a sweep.
     :ivar sync_interval: seconds between power sweeps.
@@ -34,6 +36,7 @@ class ClusterConfig:
 
     region: str = ""
     name: str = ""
+    group: str = ""
     secret_file: Path = Path("/etc/pserv/secret")
     concurrency: int = 32
     sync_interval: float = 300.0
@@ -66,6 +69,8 @@ class ClusterConfig:
         self.region_addresses()
         if not NAME.match(self.name):
             raise ConfigError("name: required: 1 to 63 letters, digits, '.', '_' or '-'")
+        if self.group and not NAME.match(self.group):
+            raise ConfigError("group: 1 to 63 letters, digits, '.', '_' or '-'")
         return self
 
 

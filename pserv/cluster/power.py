@@ -8,7 +8,10 @@ cancel ends only the one it names (the registry keeps each request's
 identity).  A cycle's ``off_verified`` milestone is recorded by the region
 before the cycle sends ``power_on``, for every region action riding it.
 A recovery answer seeds each node's generation, so that nothing older is
-ever sent, and converges on the newest intent.
+ever sent, and converges on the newest intent.  A member of a group sends
+only while its lease runs (:mod:`pserv.cluster.lease`); when it ends, what
+is in play is *fenced*: stopped, never reported, and run again only if the
+region's recovery hands it back.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from pserv.cluster.driver_set import DriverSet
+from pserv.cluster.lease import Lease, LeasedControl
 from pserv.cluster.reports import ReportQueue
 from pserv.power.actions import PowerAction
 from pserv.power.errors import PowerSettingsError
@@ -43,32 +47,50 @@ ENDED_MEMORY = 100_000
 class ClusterPower:
     """
     The cluster's power work: the registry, its drivers and its reports.
+
+    :param lease: a group member's lease, which every command checks;
+        ``None`` for a cluster of no group, which needs none.
     """
 
-    def __init__(self, clock: IReactorTime, drivers: DriverSet, reports: ReportQueue) -> None:
+    def __init__(self, clock: IReactorTime, drivers: DriverSet, reports: ReportQueue,
+                 lease: Lease | None = None) -> None:
         self.drivers = drivers
         self.reports = reports
+        self.lease = lease
         self.registry = PowerActionRegistry(clock, ids=count(-1, -1), checkpoint=self._checkpoint)
         self.registry.add_listener(self._follow)
-        self._outstanding: set[int] = set()
+        self._outstanding: dict[int, int] = {}
         self._ended: OrderedDict[int, None] = OrderedDict()
+        self._fenced: set[int] = set()
+        self._again: dict[int, PowerRequest] = {}
 
     def perform(self, request: PowerRequest) -> None:
         """
         Run one region action.  A re-delivery of an action outstanding or
         already ended here changes nothing: a recovery answer made before
         the region heard an outcome still lists that action, and running a
-        finished cycle again would cycle the node twice.
+        finished cycle again would cycle the node twice.  Without a running
+        lease, nothing runs: the recovery that follows the next renewal
+        hands the action back if this cluster still holds its node.
         """
         action = request.action
+        if action in self._fenced:
+            self._again[action] = request  # run once the fenced one has stopped
+            return
         if action in self._outstanding or action in self._ended:
+            return
+        if self.lease is not None and not self.lease.check():
+            log.info("action {action}: not run, this cluster's lease has ended (recovery hands it back if it still "
+                     "holds the node)", action=action)
             return
         try:
             control = self.drivers.control(request.power_type, request.power_parameters)
         except PowerSettingsError as e:
             self.reports.outcome(OutcomeReport.failed(request, str(e)))
             return
-        self._outstanding.add(action)
+        if self.lease is not None:
+            control = LeasedControl(control, self.lease)
+        self._outstanding[action] = request.node
         ran = self.registry.request(
             str(request.node), request.kind, control, action_id=action, generation=request.generation,
             escalate_after=request.escalate_after,
@@ -104,6 +126,21 @@ class ClusterPower:
                     continue
                 self.perform(node.request(action, RESUMED.get((action.kind, action.progress))))
 
+    def fence(self) -> list[int]:
+        """
+        The lease ended: stop every region action in play (each at its safe
+        point), report none of them, and forget them, so that the region's
+        recovery may hand them back to run again (or to another member).
+
+        :return: the actions stopped.
+        """
+        fenced = sorted(self._outstanding)
+        self._fenced.update(fenced)
+        nodes, self._outstanding = self._outstanding, {}
+        for action in fenced:
+            self.registry.cancel(str(nodes[action]), action)
+        return fenced
+
     @property
     def outstanding(self) -> frozenset[int]:
         """The region actions this cluster owes an outcome."""
@@ -130,12 +167,18 @@ class ClusterPower:
         return recorded.addErrback(_first_failure)
 
     def _end(self, action: int) -> None:
-        self._outstanding.discard(action)
+        self._outstanding.pop(action, None)
         self._ended[action] = None
         if len(self._ended) > ENDED_MEMORY:
             self._ended.popitem(last=False)
 
     def _ended_with(self, outcome: Outcome, request: PowerRequest) -> None:
+        if request.action in self._fenced:
+            self._fenced.discard(request.action)
+            again = self._again.pop(request.action, None)
+            if again is not None:
+                self.perform(again)
+            return
         self._end(request.action)
         self.reports.outcome(OutcomeReport.answering(request, outcome))
 

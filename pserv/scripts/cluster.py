@@ -40,6 +40,7 @@ def build_parser(extra_types: tuple[str, ...] = ()) -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run the cluster daemon")
     run.add_argument("--region", help="HOST:PORT of the region's RPC port (5250), or several, comma-separated: regions sharing one database, the first that answers used")
     run.add_argument("--name", help="this cluster's name, as nodes name it")
+    run.add_argument("--group", help="the cluster group it serves with others, as nodes name it (default: none)")
     run.add_argument("--secret-file", dest="secret_file", help="a copy of the region's DATA_DIR/secret")
     run.add_argument("--concurrency", type=int, help="power reads in flight at once during a sweep (32)")
     run.add_argument("--sync-interval", dest="sync_interval", type=float, help="seconds between power sweeps (300)")
@@ -114,7 +115,9 @@ def _run(parser: argparse.ArgumentParser, args: Any, extra: Mapping[str, DriverF
     from pserv.util.config import ConfigError
     from pserv.rpc.auth import SecretError, load_secret
 
-    overrides = {k: getattr(args, k) for k in ("region", "name", "secret_file", "concurrency", "sync_interval")}
+    overrides = {
+        k: getattr(args, k) for k in ("region", "name", "group", "secret_file", "concurrency", "sync_interval")
+    }
     try:
         config = load(args.config, overrides).check()
         secret = load_secret(config.secret_file)
@@ -136,12 +139,14 @@ async def _serve(reactor: Any, config: Any, secret: bytes, drivers: DriverSet) -
     from pserv.util.notify import READY, STOPPING, notify
 
     log_reactor(reactor)
+    group = config.group or None
     daemon = ClusterDaemon(
-        reactor, drivers, interval=config.sync_interval,
+        reactor, drivers, group=group, interval=config.sync_interval,
         concurrency=config.concurrency, failures_before_error=config.failures_before_error,
     )
     connection = RegionConnection.to_region(
-        reactor, config.region, config.name, secret, daemon, daemon.region_ready
+        reactor, config.region, config.name, secret, daemon, daemon.region_ready, group=group,
+        on_lease=daemon.lease_renewed,
     )
     connection.startService()
     stopped: Deferred[None] = Deferred()
@@ -157,7 +162,8 @@ async def _serve(reactor: Any, config: Any, secret: bytes, drivers: DriverSet) -
     # Ready once started, not once connected: a region that is down must
     # not make systemd give up on the cluster, which keeps trying.
     notify(READY)
-    print(f"pserv-cluster {config.name} connecting to {config.region}", flush=True)
+    member = f" (group {group})" if group else ""
+    print(f"pserv-cluster {config.name}{member} connecting to {config.region}", flush=True)
     await stopped
     return 0
 

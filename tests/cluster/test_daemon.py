@@ -9,7 +9,7 @@ from pserv.cluster.daemon import ClusterDaemon
 from pserv.cluster.driver_set import DriverSet
 from pserv.testing.fake_driver import FakeDriver
 from pserv.power.states import ActionKind, ActionStatus, PowerState
-from pserv.rpc.messages import CancelRequest, PowerRequest, RecoveryAction, RecoveryNode
+from pserv.rpc.messages import AdoptRequest, CancelRequest, PowerRequest, RecoveryAction, RecoveryNode
 from pserv.testing.power import FakeFleet, advance_until_idle
 from pserv.testing.cluster import RecordingLink
 
@@ -60,3 +60,75 @@ def test_requests_update_the_book_and_run():
     assert daemon.book.get(4).name == "n4"
     assert ("outcome", 3, "done", "off") in session.reports
     assert not daemon.cancel_action(CancelRequest(4, 3))
+
+
+class MemberSession(Session):
+    """A member's session: its heartbeats answer a lease of ``lease`` seconds; it records an abort."""
+
+    def __init__(self, nodes, lease=10.0):
+        super().__init__(nodes)
+        self.lease = lease
+        self.aborted = False
+
+    def heartbeat(self):
+        return succeed(self.lease)
+
+    def abort(self):
+        self.aborted = True
+
+
+def member(clock, fleet):
+    return ClusterDaemon(clock, DriverSet(clock, {"fake": FakeDriver(clock, fleet)}), group="row-a", interval=600)
+
+
+def sent_on(action=9):
+    return node([RecoveryAction(id=action, kind=ActionKind.ON, generation=2, status=ActionStatus.SENT,
+                                progress=None, cancel_requested=False)])
+
+
+def test_a_member_renews_its_lease_before_it_recovers():
+    """A member's first step on a connection is a heartbeat; its lease then runs, and recovery follows."""
+    clock = Clock()
+    daemon = member(clock, FakeFleet(clock))
+    session = MemberSession([sent_on()])
+    Deferred.fromCoroutine(daemon.region_ready(session))
+    assert daemon.lease.until == 10.0 and len(daemon.book) == 1
+    daemon.stop()
+
+
+def test_a_member_whose_lease_ends_stops_reports_nothing_and_runs_it_again_when_handed_back():
+    """The lease ends mid-action: nothing more is sent, no outcome is reported, the connection is dropped; the next recovery runs the action to its end."""
+    clock = Clock()
+    fleet = FakeFleet(clock)
+    bmc = fleet.bmc("b1")
+    bmc.hang("power_on")
+    daemon = member(clock, fleet)
+    first = MemberSession([sent_on()])
+    Deferred.fromCoroutine(daemon.region_ready(first))
+    advance_until_idle(clock, 120)
+    assert first.aborted and daemon.lease.until is None and len(daemon.book) == 0
+    assert not [r for r in first.reports if r[0] == "outcome"] and daemon.power.outstanding == frozenset()
+    assert bmc.changes == []
+    bmc.unhang()
+    daemon.region_lost(first)
+    second = MemberSession([sent_on()], lease=600.0)
+    Deferred.fromCoroutine(daemon.region_ready(second))
+    advance_until_idle(clock, 120)
+    assert ("outcome", 9, "done", "on") in second.reports + first.reports
+    assert [target for _, target in bmc.changes] == [PowerState.ON]
+    daemon.stop()
+
+
+def test_adopted_nodes_are_recovered_on_the_same_connection():
+    """AdoptNodes makes a member recover again and converge on the nodes it now holds."""
+    clock = Clock()
+    fleet = FakeFleet(clock)
+    daemon = member(clock, fleet)
+    session = MemberSession([], lease=600.0)
+    Deferred.fromCoroutine(daemon.region_ready(session))
+    assert len(daemon.book) == 0
+    session.nodes = [sent_on()]
+    daemon.adopt_nodes(AdoptRequest((1,)))
+    advance_until_idle(clock, 60)
+    assert len(daemon.book) == 1 and ("outcome", 9, "done", "on") in session.reports
+    daemon.stop()

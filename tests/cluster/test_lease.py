@@ -1,0 +1,62 @@
+"""
+Tests for pserv.cluster.lease, on a Clock.
+"""
+
+from twisted.internet.task import Clock
+
+from pserv.cluster.lease import Lease, LeaseEnded, LeasedControl
+from pserv.power.states import PowerState
+from pserv.testing.power import FakeFleet
+
+
+def lease_on(clock):
+    """A lease and the list its ends are recorded in."""
+    ended = []
+    return Lease(clock, lambda: ended.append(clock.seconds())), ended
+
+
+def test_a_lease_runs_from_when_the_heartbeat_was_sent():
+    """Renewed by an answer that took 3 s, a 10 s lease ends 10 s after the send, and says so once."""
+    clock = Clock()
+    lease, ended = lease_on(clock)
+    assert not lease.holds()
+    clock.advance(3)
+    lease.renew(0.0, 10.0)
+    assert lease.holds() and lease.until == 10.0
+    clock.advance(6.9)
+    assert lease.holds() and ended == []
+    clock.advance(0.1)
+    assert not lease.holds() and ended == [10.0]
+    clock.advance(60)
+    assert ended == [10.0]
+
+
+def test_a_late_or_older_answer_renews_nothing():
+    """An answer to a heartbeat sent so long ago that its lease has ended, or one older than the lease held, changes nothing."""
+    clock = Clock()
+    lease, ended = lease_on(clock)
+    clock.advance(20)
+    lease.renew(5.0, 10.0)
+    assert not lease.holds() and lease.until is None
+    lease.renew(18.0, 10.0)
+    lease.renew(12.0, 10.0)
+    assert lease.until == 28.0
+    lease.renew(19.0, None)
+    assert lease.until == 28.0 and ended == []
+
+
+def test_a_command_after_the_end_is_not_sent_and_ends_the_lease_first():
+    """A frozen process wakes past its lease before its timer fires: the next command is refused, the lease ended first."""
+    clock = Clock()
+    lease, ended = lease_on(clock)
+    bmc = FakeFleet(clock).bmc("b1", latency=0)
+    control = LeasedControl(bmc, lease)
+    lease.renew(0.0, 10.0)
+    assert control.description == bmc.description
+    results = []
+    control.power_on().addBoth(results.append)
+    assert results == [None] and bmc.power is PowerState.ON
+    clock.rightNow = 11.0  # as after SIGSTOP and SIGCONT: the timer has not run yet
+    control.power_off().addErrback(lambda f: results.append(f.check(LeaseEnded)))
+    assert results[-1] is LeaseEnded and ended == [11.0]
+    assert [operation for _, operation in bmc.commands] == ["power_on"]
