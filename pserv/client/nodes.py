@@ -25,7 +25,7 @@ async def list_nodes(args: Namespace, api: ApiClient, clock: IReactorTime) -> in
     ``--json`` prints the page shape ``{"items", "next"}``.
     """
     params = {
-        "cluster": args.cluster, "power_state": args.power_state,
+        "group": args.group, "cluster": args.cluster, "power_state": args.power_state,
         "desired_power_state": args.desired_power_state, "after": args.after,
     }
     page = await api.collect(NODES, params, args.limit)
@@ -44,10 +44,12 @@ async def show_node(args: Namespace, api: ApiClient, clock: IReactorTime) -> int
 
 async def add_node(args: Namespace, api: ApiClient, clock: IReactorTime) -> int:
     """
-    Enrol a node: ``--name``, ``--power-type``, ``--cluster`` (empty for
-    none) and ``--set KEY=VALUE`` power parameters.
+    Enrol a node: ``--name``, ``--power-type``, ``--group`` or ``--cluster``
+    (empty for none) and ``--set KEY=VALUE`` power parameters.
     """
     body: dict[str, Any] = {"name": args.name, "power_type": args.power_type}
+    if args.group is not None:
+        body["group"] = args.group or None
     if args.cluster is not None:
         body["cluster"] = args.cluster or None
     if args.drift_policy is not None:
@@ -67,6 +69,8 @@ async def update_node(args: Namespace, api: ApiClient, clock: IReactorTime) -> i
     body: dict[str, Any] = {}
     if args.name is not None:
         body["name"] = args.name
+    if args.group is not None:
+        body["group"] = args.group or None
     if args.cluster is not None:
         body["cluster"] = args.cluster or None
     if args.power_type is not None:
@@ -77,7 +81,7 @@ async def update_node(args: Namespace, api: ApiClient, clock: IReactorTime) -> i
     if changed is not None:
         body["power_type"], body["power_parameters"] = changed
     if not body:
-        raise UsageError("nothing to change: give --name, --cluster, --power-type, --drift-policy, --set or --unset")
+        raise UsageError("nothing to change: give --name, --group, --cluster, --power-type, --drift-policy, --set or --unset")
     _show(args, (await api.request("PATCH", node_path(args.node), body=body)).body)
     return 0
 

@@ -40,7 +40,7 @@ from pserv.region.routes import Routes
 from pserv.region.sessions import Sessions
 from pserv.region.store.sessions import LIFETIME
 from pserv.region.store import events, nodes
-from pserv.region.store.clusters import list_clusters
+from pserv.region.store.clusters import list_clusters, set_draining
 from pserv.region.stream import EventStreamAPI
 from pserv.region.ui.errors import is_page, missing_page, wrong_method_page
 from pserv.region.ui.admin import AdminPages
@@ -145,8 +145,14 @@ class RegionAPI(Operations, PowerAPI, AdminAPI, EventStreamAPI, LoginPages, Node
     @app.route("/api/v1/clusters", methods=["GET"])
     @endpoint
     async def list_clusters(self, request: Any, who: str) -> tuple[int, Any]:
-        rows = await self.database.run(list_clusters)
-        return 200, {"items": self.clusters.describe(rows), "next": None}
+        rows = await self.database.run(list_clusters, self.clusters.now())
+        return 200, {"items": rows, "next": None}
+
+    @app.route("/api/v1/clusters/<cluster>", methods=["PATCH"])
+    @endpoint
+    async def update_cluster(self, request: Any, who: str, cluster: str) -> tuple[int, Any]:
+        body = self.contract.body("ClusterUpdate", read_json(request))
+        return 200, await self.database.run(set_draining, cluster, body["draining"], self.now())
 
     @app.route("/api/v1/drivers", methods=["GET"])
     @endpoint

@@ -19,6 +19,7 @@ from pserv import __version__
 from pserv.power.types import POWER_TYPES, PowerTypes
 from pserv.region.openapi_auth import AUTH_PATHS, SECURITY, SECURITY_SCHEMES, add_forbidden
 from pserv.region.openapi_schemas import (
+    CLUSTER_NAME,
     ID,
     NAME_SCHEMA,
     NAME_SEARCH,
@@ -95,6 +96,7 @@ AFTER = {"name": "after", "in": "query", "description": "only items with a large
 BEFORE = {"name": "before", "in": "query", "description": "only items with a smaller id", "schema": CURSOR}
 CLUSTER_FILTER = {"type": "string", "pattern": f"^(?:{NAME_SCHEMA['pattern'][1:-1]})?$",
                   "description": "a cluster's name; empty for any"}
+GROUP_FILTER = {**CLUSTER_FILTER, "description": "a cluster group's name; empty for any"}
 LOCATION = {"Location": {"required": True, "description": "the new resource's path", "schema": {"type": "string"}}}
 
 BAD = _error("bad input: the body names the field and the reason")
@@ -137,6 +139,7 @@ PATHS: dict[str, Any] = {
             "operationId": "listNodes",
             "summary": "List nodes, newest id last",
             "parameters": [
+                _query("group", GROUP_FILTER),
                 _query("cluster", CLUSTER_FILTER),
                 _query("power_type", {**POWER_TYPE_FILTER, "pattern": "^(?:[a-z][a-z0-9_]*)?$",
                                       "description": "a power type's name; empty for any"}),
@@ -328,8 +331,25 @@ PATHS: dict[str, Any] = {
     "/api/v1/clusters": {
         "get": {
             "operationId": "listClusters",
-            "summary": "Clusters, whether each is connected, its last heartbeat and node count",
-            "responses": {"200": _json(ref("ClusterPage"), "every cluster"), "401": UNAUTHORIZED},
+            "summary": "Clusters: each one's group, the region it is connected to, its last heartbeat and lease, "
+                       "its node count",
+            "responses": {
+                "200": _json(ref("ClusterPage"), "every cluster",
+                             links=_links(updateCluster={"cluster": "$response.body#/items/0/name"})),
+                "401": UNAUTHORIZED,
+            },
+        },
+    },
+    "/api/v1/clusters/{cluster}": {
+        "parameters": [{"name": "cluster", "in": "path", "required": True, "schema": CLUSTER_NAME}],
+        "patch": {
+            "operationId": "updateCluster",
+            "summary": "Drain a member of a group (its nodes move to the other members) or take it back",
+            "requestBody": _body("ClusterUpdate"),
+            "responses": {
+                "200": _json(ref("Cluster"), "the cluster"),
+                "400": BAD, "401": UNAUTHORIZED, "404": _error("no such cluster"), "413": TOO_LARGE,
+            },
         },
     },
     "/api/v1/drivers": {

@@ -71,6 +71,10 @@ NAME_SCHEMA = {
 CLUSTER_NAME = {"type": "string", "maxLength": 63, "pattern": NAME.pattern, "description": "a cluster's name"}
 NO_CLUSTER = {"type": ["string", "null"], "maxLength": 63, "pattern": f"^(?:{_NAME})?$",
               "description": "a cluster's name; null or empty for none"}
+NO_GROUP = {"type": ["string", "null"], "maxLength": 63, "pattern": f"^(?:{_NAME})?$",
+            "description": "a cluster group's name (null or empty for none): the region gives the node to one "
+                           "member of the group, so a node with a group takes no cluster (400 naming cluster)"}
+GROUP_NAME = {"type": "string", "maxLength": 63, "pattern": NAME.pattern, "description": "a cluster group's name"}
 NODE_REF = {"oneOf": [ID, NAME_SCHEMA], "description": "a node's id, or its name"}
 
 ESCALATE_AFTER_MAX = DEFAULT_POLICY.soft_off_timeout
@@ -127,6 +131,7 @@ def _node_create(power_types: PowerTypes) -> dict[str, Any]:
         "required": ["name", "power_type"],
         "properties": {
             "name": NAME_SCHEMA,
+            "group": NO_GROUP,
             "cluster": NO_CLUSTER,
             "power_type": {"enum": list(power_types), "title": "driver"},
             "power_parameters": {"type": "object", "description": "the power type's settings; none if left out"},
@@ -142,6 +147,7 @@ def _node_update(power_types: PowerTypes) -> dict[str, Any]:
         "type": "object",
         "properties": {
             "name": NAME_SCHEMA,
+            "group": NO_GROUP,
             "cluster": NO_CLUSTER,
             "power_type": {"enum": list(power_types), "title": "driver", "description": "given with power_parameters"},
             "power_parameters": {
@@ -170,14 +176,18 @@ SCHEMAS: dict[str, Any] = {
     "Node": {
         "type": "object",
         "required": [
-            "id", "name", "cluster", "moving_from", "power_type", "power_parameters",
+            "id", "name", "group", "cluster", "moving_from", "power_type", "power_parameters",
             "desired_power_state", "power_state", "power_state_observed_at",
             "power_error", "generation", "version", "lifecycle", "drift_policy", "created_at", "updated_at",
         ],
         "properties": {
             "id": {"type": "integer"},
             "name": {"type": "string"},
-            "cluster": {"type": ["string", "null"], "description": "the cluster that acts for it"},
+            "group": {"type": ["string", "null"], "description": "its cluster group, if it has one"},
+            "cluster": {
+                "type": ["string", "null"],
+                "description": "the cluster that acts for it: for a node of a group, the member that holds it now",
+            },
             "moving_from": {
                 "type": ["string", "null"],
                 "description": "the cluster that must give the node up before its cluster gets it (a move)",
@@ -256,6 +266,7 @@ SCHEMAS: dict[str, Any] = {
             "filter": {
                 "type": "object",
                 "properties": {
+                    "group": GROUP_NAME,
                     "cluster": CLUSTER_NAME,
                     "power_type": POWER_TYPE_FILTER,
                     "power_state": {"enum": POWER_STATES},
@@ -361,13 +372,27 @@ SCHEMAS: dict[str, Any] = {
     },
     "Cluster": {
         "type": "object",
-        "required": ["name", "connected", "last_seen_at", "last_heartbeat", "node_count"],
+        "required": ["name", "group", "connected", "region", "last_seen_at", "last_heartbeat", "lease_expires_at",
+                     "draining", "node_count"],
         "properties": {
             "name": {"type": "string"},
-            "connected": {"type": "boolean"},
+            "group": {"type": ["string", "null"], "description": "the group it serves, if any"},
+            "connected": {"type": "boolean", "description": "connected to a region, and its lease runs"},
+            "region": {"type": ["string", "null"], "description": "the region it is connected to"},
             "last_seen_at": TIME,
             "last_heartbeat": TIME,
-            "node_count": {"type": "integer"},
+            "lease_expires_at": {**TIME, "description": "when its lease ends unless a heartbeat renews it"},
+            "draining": {"type": "boolean", "description": "its group's nodes are being moved to the other members"},
+            "node_count": {"type": "integer", "description": "the nodes it holds"},
+        },
+        "additionalProperties": False,
+    },
+    "ClusterUpdate": {
+        "type": "object",
+        "required": ["draining"],
+        "properties": {
+            "draining": {"type": "boolean", "description": "true: move its group's nodes to the other members, "
+                                                          "and give it none; false: it takes its share again"},
         },
         "additionalProperties": False,
     },

@@ -42,6 +42,7 @@ PERMISSIONS: dict[tuple[str, str], Role | None] = {
     ("GET", "/api/v1/events"): VIEWER,
     ("GET", "/api/v1/events/stream"): VIEWER,
     ("GET", "/api/v1/clusters"): VIEWER,
+    ("PATCH", "/api/v1/clusters/<cluster>"): ADMIN,
     ("GET", "/api/v1/drivers"): VIEWER,
     ("GET", "/api/v1/openapi.json"): PUBLIC,
     # Who is asking; users and tokens

@@ -96,6 +96,7 @@ def _add_nodes(commands: Any, common: Any) -> None:
     group = commands.add_parser("nodes", help="list, show, add, update and delete nodes")
     nodes = group.add_subparsers(dest="nodes_command", metavar="SUBCOMMAND", required=True)
     listing = _leaf(nodes, "list", "nodes:list_nodes", common, "list nodes, oldest id first")
+    listing.add_argument("--group", help="only nodes of this cluster group")
     listing.add_argument("--cluster", help="only nodes of this cluster")
     listing.add_argument("--power-state", choices=POWER_STATES, help="only nodes last seen in this state")
     listing.add_argument("--desired-power-state", choices=POWER_STATES, help="only nodes meant to be in this state")
@@ -116,7 +117,8 @@ def _add_nodes(commands: Any, common: Any) -> None:
 
 
 def _add_node_settings(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--cluster", help="the cluster that acts for it; empty for none")
+    parser.add_argument("--group", help="its cluster group, whose members the region gives it to; empty for none")
+    parser.add_argument("--cluster", help="the cluster that acts for it (a node of no group); empty for none")
     parser.add_argument("--drift-policy", dest="drift_policy", choices=("observe", "enforce"),
                         help="when power drifts from the desired state: observe it, or enforce the desired state")
     parser.add_argument("--set", dest="settings", metavar="KEY=VALUE", action="append", default=[],

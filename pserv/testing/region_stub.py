@@ -251,7 +251,7 @@ def _reply(request: Any, status: int, body: Any) -> bytes:
 def node(id: int = 1, name: str = "n1", **changes: Any) -> dict[str, Any]:
     """A Node as the region shows it; secrets show as "set"."""
     return {
-        "id": id, "name": name, "cluster": "rack-1", "moving_from": None, "power_type": "ipmi",
+        "id": id, "name": name, "group": None, "cluster": "rack-1", "moving_from": None, "power_type": "ipmi",
         "power_parameters": {"address": "10.0.0.1", "password": "set"},
         "desired_power_state": PowerState.ON.value, "power_state": PowerState.ON.value,
         "power_state_observed_at": STAMP, "power_error": None, "generation": 3, "version": 1,

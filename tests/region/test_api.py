@@ -412,6 +412,45 @@ async def test_clusters_are_listed(api, engine, moments):
 
 
 @pytest_twisted.ensureDeferred
+async def test_a_cluster_is_drained_and_taken_back(api, engine, moments):
+    """PATCH of a cluster's draining shows in the listing, records an event, and a missing cluster is 404."""
+    from pserv.region.store.clusters import register_cluster
+
+    with engine.begin() as connection:
+        register_cluster(connection, "rack-1", moments(), group="row-a")
+    drained = await api.call("PATCH", "/api/v1/clusters/{cluster}", cluster="rack-1", body={"draining": True})
+    assert (drained.status, drained.body["draining"], drained.body["group"]) == (200, True, "row-a")
+    listed = await api.call("GET", "/api/v1/clusters")
+    assert [c["draining"] for c in listed.body["items"]] == [True]
+    back = await api.call("PATCH", "/api/v1/clusters/{cluster}", cluster="rack-1", body={"draining": False})
+    assert back.body["draining"] is False
+    kinds = [e["kind"] for e in (await api.call("GET", "/api/v1/events")).body["items"]]
+    assert kinds.count("cluster_draining") == 1 and kinds.count("cluster_undrained") == 1
+    missing = await api.call("PATCH", "/api/v1/clusters/{cluster}", cluster="rack-9", body={"draining": True})
+    assert (missing.status, missing.body["field"]) == (404, "cluster")
+    bad = await api.call("PATCH", "/api/v1/clusters/{cluster}", cluster="rack-1", body={"draining": "yes"})
+    assert (bad.status, bad.body["field"]) == (400, "draining")
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_node_of_a_group_takes_no_cluster(api):
+    """A node names a group or a cluster, not both (400, or 409 for a node in a group; nothing written); it can leave its group for a cluster."""
+    both = await api.call("POST", "/api/v1/nodes", body={**NODE, "group": "row-a", "cluster": "rack-1"})
+    assert (both.status, both.body["field"]) == (400, "cluster")
+    assert (await api.call("GET", "/api/v1/nodes")).body["items"] == []
+    node = await enrol(api, group="row-a", cluster=None)
+    assert (node["group"], node["cluster"]) == ("row-a", None)
+    moved = await api.call("PATCH", "/api/v1/nodes/{node}", node="node-1", body={"cluster": "rack-1"})
+    assert (moved.status, moved.body["field"]) == (409, "cluster")
+    kept = await api.call("PATCH", "/api/v1/nodes/{node}", node="node-1", body={"name": "node-x", "cluster": None})
+    assert (kept.status, kept.body["group"], kept.body["cluster"]) == (200, "row-a", None)
+    left = await api.call("PATCH", "/api/v1/nodes/{node}", node="node-x", body={"group": None, "cluster": "rack-1"})
+    assert (left.status, left.body["group"], left.body["cluster"]) == (200, None, "rack-1")
+    listed = await api.call("GET", "/api/v1/nodes", params={"group": "row-a"})
+    assert listed.body["items"] == []
+
+
+@pytest_twisted.ensureDeferred
 async def test_a_power_request_refuses_a_bad_token_before_anything_else_and_writes_nothing(api, engine, moments):
     """A node's power request: an unknown or revoked token is 401 and a viewer's 403, whatever the body or node; nothing is written."""
     await enrol(api)
@@ -677,7 +716,7 @@ class FailingClusters(ConnectedClusters):
         super().__init__(*args, **kwargs)
         self.connections["rack-1"] = None  # connected: hand-overs are claimed (none is without a cluster)
 
-    def deliver(self, action_ids=None):
+    def deliver(self, action_ids=None, tell=()):
         self.delivering.append(action_ids)
         return fail(RuntimeError(f"claim failed for password {SECRET}"))
 

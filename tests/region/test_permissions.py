@@ -20,13 +20,15 @@ from pserv.region.permissions import PERMISSIONS, PUBLIC, Unlisted, allowed, mar
 from pserv.region.roles import Role
 from pserv.region.routes import Routes
 from pserv.region.store.actions import request_bulk, request_power
+from pserv.region.store.clusters import register_cluster
 from pserv.region.store.nodes import create_node
 from pserv.testing.fake_driver import POWER_TYPES_WITH_FAKE
 from tests.region.contract import DOCUMENT
 
 DOC = Path(__file__).parents[2] / "docs" / "api.md"
 NODE = {"name": "node-1", "power_type": "fake", "power_parameters": {"address": "bmc-1"}}
-PATH = {"node": "node-1", "action": None, "batch": None, "user": "someone", "name": "spare"}
+PATH = {"node": "node-1", "action": None, "batch": None, "user": "someone", "name": "spare",
+        "cluster": "rack-1"}
 BODIES = {
     ("POST", "/api/v1/nodes"): {**NODE, "name": "node-2"},
     ("PATCH", "/api/v1/nodes/<node>"): {"cluster": "rack-2"},
@@ -34,6 +36,7 @@ BODIES = {
     ("POST", "/api/v1/power"): {"action": "on", "nodes": ["node-1"]},
     ("POST", "/api/v1/users"): {"name": "new-user", "role": "viewer", "password": "a-good-password"},
     ("PATCH", "/api/v1/users/<user>"): {"role": "operator"},
+    ("PATCH", "/api/v1/clusters/<cluster>"): {"draining": True},
     ("POST", "/api/v1/tokens"): {"name": "new-token", "role": "viewer"},
 }
 FORMS = {("POST", "/login"): {"name": "someone", "password": "a-good-password"}}
@@ -96,8 +99,9 @@ ROUTES = sorted(PERMISSIONS)
 
 
 async def _seed(served):
-    """A node with an action, a user and a token to act on, and credentials of every role."""
+    """A node with an action, a cluster, a user and a token to act on, and credentials of every role."""
     db, now = served.database, served.api.now()
+    db.run_now(register_cluster, "rack-1", now)
     db.run_now(create_node, NODE, now, power_types=POWER_TYPES_WITH_FAKE)
     action, _ = db.run_now(request_power, "node-1", "on", "seed", now)
     batch, _ = db.run_now(request_bulk, ["node-1"], None, "on", "seed", now)

@@ -75,6 +75,20 @@ def fuzzer_token(data_dir: Path) -> str:
     return done.stdout.strip()
 
 
+def register_a_cluster(data_dir: Path) -> None:
+    """A cluster the region knows, for ``PATCH /api/v1/clusters/{cluster}`` to reach."""
+    from datetime import datetime
+
+    from pserv.region.db import Database, make_engine
+    from pserv.region.store.clusters import register_cluster
+
+    database = Database(make_engine(f"sqlite:///{data_dir / 'region.sqlite'}"), reactor=None)
+    try:
+        database.run_now(register_cluster, "rack-1", datetime(2026, 12, 1), group="row-a")
+    finally:
+        database.engine.dispose()
+
+
 def followed(reports: Path) -> set[tuple[str, int]]:
     """Each operation the stateful phase reached through a link (or, for :data:`REACHED_ANYHOW`, at all), with its answer."""
     seen = set()
@@ -94,6 +108,7 @@ def followed(reports: Path) -> set[tuple[str, int]]:
 async def test_schemathesis_finds_nothing(tmp_path):
     """Every operation, every check, the links followed to real nodes and actions: no failure, no warning."""
     init(tmp_path / "region")
+    register_a_cluster(tmp_path / "region")
     token = fuzzer_token(tmp_path / "region")
     region = start_region("--data-dir", str(tmp_path / "region"), fake=True)
     url = await region.ready

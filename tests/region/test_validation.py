@@ -78,6 +78,7 @@ def query_parameters():
 
 PATTERNED = {
     "cluster": (["rack-1", ""], ["rack 1"]),
+    "group": (["rack-1", ""], ["rack 1"]),
     "power_type": (["ipmi", "snmp_pdu", ""], ["IPMI", "snmp-pdu", "x" * 33]),
     "q": (["Rack 1", "\u00fc", "x" * 63], ["x" * 64]),
 }

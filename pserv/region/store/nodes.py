@@ -37,6 +37,7 @@ def node_json(row: Row) -> dict[str, Any]:
     return {
         "id": row.id,
         "name": row.name,
+        "group": row.group,
         "cluster": row.cluster,
         "moving_from": row.moving_from,
         "power_type": row.power_type,
@@ -159,12 +160,13 @@ def create_node(
     """
     name = _check_name(body["name"])
     _check_name_free(connection, name)
+    group = _check_group(body.get("group"), body.get("cluster"))
     cluster = _check_cluster(body.get("cluster"))
     raw = body.get("power_parameters")
     parameters, secrets = split_settings(power_types, body["power_type"], {} if raw is None else raw)
     node_id = insert_returning_id(
         connection, schema.nodes,
-        name=name, cluster=cluster, power_type=body["power_type"],
+        name=name, group=group, cluster=cluster, power_type=body["power_type"],
         power_parameters=parameters, power_secrets=secrets,
         desired_power_state=PowerState.UNKNOWN.value, power_state=PowerState.UNKNOWN.value,
         generation=0, lifecycle="ready", created_at=utc(now), updated_at=utc(now),
@@ -180,11 +182,14 @@ def update_node(
     *, power_types: PowerTypes = POWER_TYPES, expected_version: int | None = None,
 ) -> dict[str, Any]:
     """
-    Change a node's name, cluster, power type or power settings, counting
-    its version up if anything changed.  A secret sent as ``"set"``, or
-    left out, keeps its stored value.  A change of cluster is a move
-    (:mod:`pserv.region.store.moves`): refused while an action is in
-    flight, and handed over once the old cluster gives the node up.
+    Change a node's name, group, cluster, power type or power settings,
+    counting its version up if anything changed.  A secret sent as
+    ``"set"``, or left out, keeps its stored value.  A change of cluster is
+    a move (:mod:`pserv.region.store.moves`): refused while an action is in
+    flight, and handed over once the old cluster gives the node up.  A
+    node of a group is moved by its group's spread alone
+    (:mod:`pserv.region.store.groups`), so it takes no ``cluster``; one that
+    leaves its group stays with the member that holds it.
 
     :param power_types: the power types the node may have.
     :param expected_version: the version the change was made from (the
@@ -202,7 +207,13 @@ def update_node(
     if "name" in body and body["name"] != row.name:
         values["name"] = _check_name(body["name"])
         _check_name_free(connection, values["name"])
-    if "cluster" in body and (cluster := _check_cluster(body["cluster"])) != row.cluster:
+    if row.group is not None and "group" not in body and body.get("cluster") not in (None, ""):
+        raise Conflict(f"node {row.name} is in group {row.group}, which gives it to a member: "
+                       "leave the group (group null) to name a cluster", "cluster")
+    group = _check_group(body.get("group", row.group), body.get("cluster"))
+    if group != row.group:
+        values["group"] = group
+    if group is None and "cluster" in body and (cluster := _check_cluster(body["cluster"])) != row.cluster:
         values.update(move_to(connection, row, cluster, now))
     if "drift_policy" in body:
         values["drift_policy"] = body["drift_policy"]
@@ -263,7 +274,7 @@ def list_nodes(
     return page(connection.execute(query).all(), limit, node_json)
 
 
-NODE_FILTERS = ("cluster", "power_type", "power_state", "desired_power_state", "q")
+NODE_FILTERS = ("group", "cluster", "power_type", "power_state", "desired_power_state", "q")
 """What nodes can be filtered by: the API's listing and bulk power, and the UI's nodes page."""
 
 
@@ -281,7 +292,7 @@ def node_filter(filters: Mapping[str, str]) -> list[ColumnElement[bool]]:
         if name == "q":
             pattern = "%" + value.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
             conditions.append(func.lower(table.c.name).like(pattern, escape="\\") if "\x00" not in value else false())
-        elif name == "cluster" and not _storable(value):
+        elif name in ("group", "cluster") and not _storable(value):
             conditions.append(false())
         else:
             conditions.append(table.c[name] == value if "\x00" not in value else false())
@@ -357,6 +368,18 @@ def _check_name_free(connection: Connection, name: str) -> None:
     taken = connection.execute(select(schema.nodes.c.id).where(schema.nodes.c.name == name)).first()
     if taken is not None:
         raise Conflict(f"name: a node named {name!r} exists", "name")
+
+
+def _check_group(group: Any, cluster: Any) -> str | None:
+    """A node's group, checked with the ``cluster`` given beside it (a node of a group takes none)."""
+    if group in (None, ""):
+        return None
+    if not isinstance(group, str) or not NAME.fullmatch(group):
+        raise Invalid("group: must be a group name", "group")
+    if cluster not in (None, ""):
+        raise Invalid("cluster: a node of a group is given to a member by the region; give a group or a "
+                      "cluster, not both", "cluster")
+    return group
 
 
 def _check_cluster(cluster: Any) -> str | None:

@@ -11,17 +11,13 @@ from pserv.region.ui.clusters import cluster_rows
 from tests.region.ui.pages import add_node, get, observe
 
 
-class Connection:
-    """A cluster's connection, as far as the page cares: it is there."""
-
-
 @pytest_twisted.ensureDeferred
 async def test_the_page_says_connected_or_gone_and_how_fresh_the_readings_are(served):
-    """A connected cluster, a gone one, one only nodes name, and nodes with none, each with what the region knows."""
+    """A connected cluster (and the region it is connected to), a gone one, one only nodes name, and nodes with none, each with what the region knows."""
     served.database.run_now(register_cluster, "rack-1", served.api.now())
     served.database.run_now(register_cluster, "rack-2", served.api.now())
-    served.api.clusters.connections["rack-1"] = Connection()
-    served.api.clusters.heartbeat("rack-1")
+    served.api.clusters.lease = 600
+    await served.api.clusters.heartbeat("rack-1")
     served.clock.advance(120)
     for name, cluster, ago in [("a", "rack-1", 30), ("b", "rack-1", 3600), ("c", "rack-3", None), ("d", None, 5)]:
         node = add_node(served, name, cluster=cluster)
@@ -31,7 +27,7 @@ async def test_the_page_says_connected_or_gone_and_how_fresh_the_readings_are(se
     rows = {r.attrs["data-cluster"]: r for r in page.one("table", id="clusters").all("tr", data_cluster=True)}
     assert list(rows) == ["rack-1", "rack-2", "rack-3", ""]
     assert [rows[n].one("td", data_field="connected").text() for n in rows] == [
-        "connected", "gone", "never connected", "not driven"]
+        "connected to region", "gone", "never connected", "not driven"]
     assert "2 min ago" in rows["rack-1"].text()
     assert rows["rack-1"].one("td", data_field="fresh").text() == "1 of 2 ⚠ 1 stale"
     assert "no nodes" in rows["rack-2"].text() and "no cluster reads them" in rows[""].text()
