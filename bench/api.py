@@ -13,7 +13,10 @@ events, commit) before its 202.
 
 It also prints ``region_cpu_ms_per_request``, the region process's CPU
 time (user and system, from /proc) over the load divided by the requests
-it accepted: the figure that holds on a noisy machine.
+it accepted: the figure that holds on a noisy machine.  A ``#`` line
+splits the machine's busy CPU time over the load (from /proc/stat) into
+the regions', the clients' and the rest (PostgreSQL's and any other
+work's), so a run disturbed by other work shows as such.
 
 **Several regions** (``--regions 1,2,4``, PostgreSQL only: a second region
 on an SQLite file is refused by design).  For each count N: a fresh
@@ -268,9 +271,12 @@ async def measure(reactor, backend: str, database: str | None, args, count: int 
             ids = await enrol(urls[0], headers, args.nodes, pool)
             targets = [(url, ids[n::count]) for n, url in enumerate(urls)]
             pids = [region.transport.pid for region in regions]
-            cpu_before = sum(cpu_seconds(pid) for pid in pids)
+            cpu_before, own_before, busy_before = sum(cpu_seconds(pid) for pid in pids), own_cpu(), busy_cpu()
             elapsed, latencies, codes = await load(targets, headers, args.requests, args.clients, pool)
             cpu_seconds_used = sum(cpu_seconds(pid) for pid in pids) - cpu_before
+            busy_after = busy_cpu()
+            own_used = own_cpu() - own_before
+            busy, stolen = busy_after[0] - busy_before[0], busy_after[1] - busy_before[1]
         finally:
             try:
                 await pool.closeCachedConnections()
@@ -287,6 +293,10 @@ async def measure(reactor, backend: str, database: str | None, args, count: int 
           f"p50 {latencies[len(latencies) // 2] * 1000:.1f} ms"
           + (f", per region {'/'.join(map(str, accepted_each))}" if count > 1 else "")
           + (f", refused: {others}" if others else ""), flush=True)
+    print(f"# {backend}: CPU busy {busy:.1f} of {elapsed * len(os.sched_getaffinity(0)):.1f} core-seconds: "
+          f"regions {cpu_seconds_used:.1f}, clients {own_used:.1f}, the rest {busy - cpu_seconds_used - own_used:.1f} "
+          f"(PostgreSQL and whatever else runs)" + (f"; {stolen:.1f} stolen by the hypervisor" if stolen >= 0.1 else ""),
+          flush=True)
     return accepted / elapsed, p99, cpu_seconds_used * 1000 / max(accepted, 1)
 
 
@@ -312,6 +322,24 @@ def cpu_seconds(pid: int) -> float:
     """The CPU time (user and system) process ``pid`` has used, from /proc."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu() -> float:
+    """The CPU time (user and system) this process, the clients', has used."""
+    times = os.times()
+    return times.user + times.system
+
+
+def busy_cpu() -> tuple[float, float]:
+    """
+    The CPU time all the machine's cores have spent working (user, nice,
+    system, interrupts), and the time the hypervisor took from them
+    (steal), from /proc/stat.
+    """
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (
+        int(field) for field in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9])
+    tick = os.sysconf("SC_CLK_TCK")
+    return (user + nice + system + irq + softirq) / tick, steal / tick
 
 
 def postgres_schema(base: str) -> tuple[str, str]:
