@@ -294,7 +294,7 @@ async def measure(reactor, backend: str, database: str | None, args, count: int 
           + (f", per region {'/'.join(map(str, accepted_each))}" if count > 1 else "")
           + (f", refused: {others}" if others else ""), flush=True)
     print(f"# {backend}: CPU busy {busy:.1f} of {elapsed * len(os.sched_getaffinity(0)):.1f} core-seconds: "
-          f"regions {cpu_seconds_used:.1f}, clients {own_used:.1f}, the rest {busy - cpu_seconds_used - own_used:.1f} "
+          f"regions {cpu_seconds_used:.1f}, clients {own_used:.1f}, the rest {max(busy - cpu_seconds_used - own_used, 0):.1f} "
           f"(PostgreSQL and whatever else runs)" + (f"; {stolen:.1f} stolen by the hypervisor" if stolen >= 0.1 else ""),
           flush=True)
     return accepted / elapsed, p99, cpu_seconds_used * 1000 / max(accepted, 1)
