@@ -165,6 +165,7 @@ def _run(parser: Any, config: Any, args: Any) -> int:
             region.start()
         except (AnotherRegion, NotInitialized, OSError, SecretError) as e:
             print(f"pserv-region: error: {e}", file=sys.stderr)
+            await region.stop()  # the database pool's threads would keep the process alive
             return EXIT_FAILED
         stopped: Deferred[None] = Deferred()
         reactor.addSystemEventTrigger("before", "shutdown", lambda: (region.stop(), stopped.callback(None)))

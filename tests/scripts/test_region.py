@@ -197,3 +197,14 @@ async def test_run_refuses_a_second_region_on_one_sqlite_database(tmp_path, caps
         await first.kill("TERM")
     errors = [line for line in second.output.decode().splitlines() if line.startswith("pserv-region: error:")]
     assert len(errors) == 1 and "SQLite serves one region" in errors[0] and "Traceback" not in second.output.decode()
+
+
+@pytest_twisted.ensureDeferred
+async def test_run_that_fails_after_opening_the_database_exits(tmp_path, capsys):
+    """A region whose secret is refused once its database pool runs still exits 1 (the pool's threads once kept it alive)."""
+    assert main(["--data-dir", str(tmp_path), "init"]) == 0
+    (tmp_path / "secret").chmod(0o644)
+    region = start_region("--data-dir", str(tmp_path), fake=False)
+    region.ready.addErrback(lambda _: None)
+    assert await region.ended == 1
+    assert b"pserv-region: error:" in region.output and b"Traceback" not in region.output
