@@ -36,12 +36,12 @@ from pserv.region.ui.settings_form import (
 from pserv.region.ui.view import arg, show, whole_number
 
 DRIFT_POLICIES = ("observe", "enforce")
-LABELS = {"name": "Name", "cluster": "Cluster", "drift_policy": "When the power drifts", "power_type": "Power type"}
+LABELS = {"name": "Name", "group": "Group", "cluster": "Cluster", "drift_policy": "When the power drifts", "power_type": "Power type"}
 """The node's own fields, as the form labels them."""
 CONFLICT = 409
 """The status of an edit refused because the node changed since its form was read: the form
 is shown again, holding what was typed and the node's current version."""
-NODE_FIELDS = ("name", "cluster", "drift_policy")
+NODE_FIELDS = ("name", "group", "cluster", "drift_policy")
 """The form's fields that are not settings."""
 
 
@@ -169,14 +169,21 @@ def _setting(field: SettingField) -> str:
 
 def _placed(fields: list) -> set[str]:
     """The inputs an error can be shown next to."""
-    return {"name", "cluster", "drift_policy", "power_type", *(f.key for f in fields)}
+    return {"name", "group", "cluster", "drift_policy", "power_type", *(f.key for f in fields)}
 
 
 def _node_fields(form: Mapping[str, str], editing: bool) -> dict[str, Any]:
-    """The node's own fields of a form, as the API takes them: no cluster is ``null``."""
+    """
+    The node's own fields of a form, as the API takes them: no group or
+    cluster is ``null``; with a group the cluster is the group's to choose,
+    so the form's is not sent.
+    """
     body: dict[str, Any] = {"name": form.get("name", "").strip()}
+    group = form.get("group", "").strip()
+    if group or editing:
+        body["group"] = group or None
     cluster = form.get("cluster", "").strip()
-    if cluster or editing:
+    if not group and (cluster or editing):
         body["cluster"] = cluster or None
     policy = form.get("drift_policy", "")
     if policy:

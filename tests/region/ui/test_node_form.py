@@ -87,6 +87,27 @@ async def test_adding_a_node_goes_to_its_page(served):
 
 
 @pytest_twisted.ensureDeferred
+async def test_a_node_of_a_group_is_added_and_edited_without_its_cluster(served):
+    """A form with a group makes a node of that group (the cluster typed beside it is the group's to choose); its page says which member holds it; clearing the group on edit names the cluster."""
+    session = served.session(Role.OPERATOR)
+    answer = await post(served, "/nodes/new", {**IPMI, "group": "row-a", "cluster": "ignored"}, session)
+    assert answer.status == 303
+    node = served.database.run_now(get_node, "node-1")
+    assert (node["group"], node["cluster"]) == ("row-a", None)
+    page = (await get(served, "/nodes/node-1", session)).html
+    assert page.one("dd", data_field="group").text() == "row-a"
+    assert page.one("dd", data_field="cluster").text() == "no member yet"
+    edit = (await get(served, "/nodes/node-1/edit", session)).html
+    version = edit.one("input", **{"name": "version"}).attrs["value"]
+    assert edit.one("input", id="group").attrs["value"] == "row-a"
+    edited = await post(served, "/nodes/node-1/edit", {**IPMI, "group": "", "cluster": "rack-1", "version": version},
+                        session)
+    assert edited.status == 303
+    node = served.database.run_now(get_node, "node-1")
+    assert (node["group"], node["cluster"]) == (None, "rack-1")
+
+
+@pytest_twisted.ensureDeferred
 async def test_a_bad_port_is_shown_next_to_its_field_and_nothing_is_written(served):
     """Port 70000 is a 400 form with the error beside the port, the typed values kept, never the password."""
     answer = await post(served, "/nodes/new", {**IPMI, "power_parameters.port": "70000"},
