@@ -208,3 +208,17 @@ async def test_run_that_fails_after_opening_the_database_exits(tmp_path, capsys)
     region.ready.addErrback(lambda _: None)
     assert await region.ended == 1
     assert b"pserv-region: error:" in region.output and b"Traceback" not in region.output
+
+
+def test_a_second_regions_init_on_a_shared_postgresql_keeps_the_copied_secret(tmp_path, capsys, schema_url):
+    """A second region's init, on the first's PostgreSQL with its secret copied in, finds the schema current, keeps that secret and makes no token."""
+    first, second = tmp_path / "a", tmp_path / "b"
+    assert main(["--data-dir", str(first), "--database", schema_url, "init"]) == 0
+    assert "admin token (shown once)" in capsys.readouterr().out
+    second.mkdir(mode=0o700)
+    (second / "secret").write_text((first / "secret").read_text())
+    (second / "secret").chmod(0o600)
+    assert main(["--data-dir", str(second), "--database", schema_url, "init"]) == 0
+    out = capsys.readouterr().out
+    assert "schema ready" in out and "token" not in out
+    assert (second / "secret").read_text() == (first / "secret").read_text()
