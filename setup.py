@@ -84,7 +84,7 @@ setup(
             "python-ipmi>=0.6,<0.7",
         ],
         # SQLAlchemy 2.1 drives postgresql:// URLs with psycopg 3.
-        "postgres": ["psycopg[binary]>=3.1"],
+        "postgres": ["psycopg[binary]>=3.2"],  # 3.2: notifies(timeout=), for the regions' LISTEN
     },
     entry_points={
         "console_scripts": [

@@ -48,6 +48,7 @@ def test_several_regions_are_given_comma_separated():
         ({"region": "a:5250,nowhere", "name": "r"}, "region: must be HOST:PORT"),
         ({"region": "h:1", "name": "bad name"}, "name: required"),
         ({"region": "h:1", "name": "r", "concurrency": 0}, "concurrency: must be at least 1"),
+        ({"region": "h:1", "name": "r", "group": "row a"}, "group: 1 to 63 letters"),
         ({"region": "h:1", "name": "r", "colour": "red"}, "colour: not a cluster setting"),
     ],
 )

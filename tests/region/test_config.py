@@ -34,6 +34,8 @@ def test_file_then_flags(tmp_path):
         ("listen: nowhere\n", "listen: must be HOST:PORT"),
         ("action_timeout: -5\n", "action_timeout: must be positive"),
         ("session_lifetime: 0\n", "session_lifetime: must be positive"),
+        ("cluster_lease: 0\n", "cluster_lease: must be positive"),
+        ("name: 'region a'\n", "name: 1 to 63 letters"),
         ("- a list\n", "must hold a mapping"),
         ("listen: [unclosed\n", "is not valid YAML"),
     ],
