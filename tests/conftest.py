@@ -40,6 +40,7 @@ REACTORS: dict[str, str] = {
     "tests/power": ASYNCIO,
     "tests/demo": ASYNCIO,
     "tests/system": ASYNCIO,
+    "tests/system/test_regions.py": DEFAULT,
     "tests/browser": DEFAULT,
     "tests/packaging": DEFAULT,
 }

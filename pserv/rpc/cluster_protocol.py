@@ -56,6 +56,8 @@ class ClusterRPC(GuardedAMP):
         self.channel = channel
         self._waiting: list[Deferred[ClusterRPC]] = []
         self._lost: list[Deferred[None]] = []
+        self.lease_answered: Callable[[float | None], Any] | None = None
+        """Called with the lease each heartbeat's answer gives, whoever sent the heartbeat."""
 
     @property
     def authenticated(self) -> bool:
@@ -211,4 +213,10 @@ class ClusterRPC(GuardedAMP):
 
     def heartbeat(self) -> Deferred[float | None]:
         """Send a heartbeat; fires when the region answers, with the seconds the cluster's lease now runs."""
-        return self._call(Heartbeat).addCallback(lambda answer: answer.get("lease"))
+        return self._call(Heartbeat).addCallback(self._answered)
+
+    def _answered(self, answer: dict[str, Any]) -> float | None:
+        lease = answer.get("lease")
+        if self.lease_answered is not None:
+            self.lease_answered(lease)
+        return lease

@@ -156,6 +156,7 @@ class RegionConnection(Service):
     def _build(self, responder: ClusterResponder, secret: bytes, name: str,
                channel: Callable[[Any], bytes], group: str | None) -> ClusterRPC:
         rpc = ClusterRPC(responder, secret, name, channel, group)
+        rpc.lease_answered = lambda seconds: self._pace(seconds, rpc)
         rpc.when_ready().addCallbacks(self._ready, self._not_ready)
         rpc.when_lost().addCallback(lambda _: self._lost(rpc))
         return rpc
@@ -205,6 +206,13 @@ class RegionConnection(Service):
     def _leased(self, seconds: float | None, rpc: ClusterRPC, sent_at: float) -> None:
         if self._on_lease is not None:
             self._on_lease(sent_at, seconds)
+
+    def _pace(self, seconds: float | None, rpc: ClusterRPC) -> None:
+        """
+        Heartbeat at least three times a lease, from any heartbeat's answer:
+        also the daemon's own on each connection, which may be the only one
+        before a lease shorter than the interval ends.
+        """
         if seconds is not None and self.heartbeat_interval > seconds / 3:
             self.heartbeat_interval = seconds / 3
             if self.rpc is rpc:

@@ -107,6 +107,23 @@ def test_heartbeats_answered_keep_the_connection():
     assert fixture.region.names().count("heartbeat") == 3 and fixture.connection.rpc is not None
 
 
+def test_a_lease_answered_to_the_first_heartbeat_paces_the_heartbeats():
+    """
+    A lease shorter than the interval, answered to the heartbeat on_ready
+    sends (as a group member's daemon does), makes the next heartbeats go a
+    third of a lease apart: before, only the connection's own heartbeats
+    paced them, and the first of those came after such a lease had ended.
+    """
+    fixture = Fixture(on_ready=lambda rpc: rpc.heartbeat(), heartbeat_interval=15.0)
+    fixture.region.heartbeats = 6.0
+    fixture.start()
+    assert fixture.region.names().count("heartbeat") == 1
+    fixture.advance(2.0)
+    assert fixture.region.names().count("heartbeat") == 2
+    fixture.advance(2.0)
+    assert fixture.region.names().count("heartbeat") == 3
+
+
 def test_heartbeat_loss_drops_the_connection():
     """A heartbeat unanswered for heartbeat_timeout drops the connection, and a retry is scheduled."""
     fixture = Fixture()
