@@ -157,7 +157,8 @@ class ConnectedClusters:
         """
         if not self.connections:
             return self._tell("deliver", tell).addCallback(lambda _: 0)
-        claiming = self.database.run(recovery.claim_for_delivery, sorted(self.connections), action_ids, self.now())
+        claiming = self.database.run(recovery.claim_for_delivery, sorted(self.connections), action_ids, self.now(),
+                                     self.region)
         return claiming.addCallback(self._hand_over, tell)
 
     def start_delivery(self, action_ids: list[int] | None = None, told: bool = False) -> Deferred[int | None]:
