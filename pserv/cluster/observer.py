@@ -19,6 +19,7 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 
+from pserv.cluster.lease import LeasedControl
 from pserv.cluster.nodes import NodeBook, OwnedNode
 from pserv.cluster.power import ClusterPower
 from pserv.cluster.reports import ReportQueue
@@ -104,6 +105,8 @@ class PowerObserver:
         except PowerSettingsError as e:
             self._failed(node, str(e))
             return
+        if self.power.lease is not None:
+            control = LeasedControl(control, self.power.lease)  # a fenced member reads no BMC, not even a retry
         outcome: Outcome = await self.power.registry.request(str(node.id), ActionKind.QUERY, control)
         if outcome.status is OutcomeStatus.DONE and outcome.state is not None:
             self._seen_state(node, outcome.state)

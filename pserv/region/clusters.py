@@ -157,7 +157,8 @@ class ConnectedClusters:
         """
         if not self.connections:
             return self._tell("deliver", tell).addCallback(lambda _: 0)
-        claiming = self.database.run(recovery.claim_for_delivery, sorted(self.connections), action_ids, self.now())
+        claiming = self.database.run(recovery.claim_for_delivery, sorted(self.connections), action_ids, self.now(),
+                                     self.region)
         return claiming.addCallback(self._hand_over, tell)
 
     def start_delivery(self, action_ids: list[int] | None = None, told: bool = False) -> Deferred[int | None]:
@@ -314,10 +315,20 @@ class ConnectedClusters:
         if connection is None:
             return self._tell("adopt", nodes, cluster)
         adopting = connection.adopt_nodes(AdoptRequest(tuple(nodes)))
-        adopting.addErrback(lambda f: log.info("cluster {cluster} was not told it holds {count} node(s) ({why}); "
-                                               "it recovers them when it reconnects", cluster=cluster,
-                                               count=len(nodes), why=f.getErrorMessage()))
+        adopting.addErrback(self._not_adopted, cluster, nodes)
         return adopting.addCallback(lambda _: None)
+
+    def _not_adopted(self, failure: Any, cluster: str, nodes: list[int]) -> Deferred[None]:
+        """
+        The connection here did not carry an adoption.  It may be one its
+        cluster has already left for another region (a partition, then a
+        reconnect there), where the cluster has recovered and will not
+        again: tell the other regions, as without a connection here.
+        """
+        log.info("cluster {cluster} was not told here it holds {count} node(s) ({why}); telling the other "
+                 "regions, and it recovers them when it reconnects", cluster=cluster, count=len(nodes),
+                 why=failure.getErrorMessage())
+        return self._tell("adopt", nodes, cluster)
 
     def _released(self, _: Any, key: tuple[ClusterConnection, int]) -> None:
         for waiter in self._releasing.pop(key, []):

@@ -30,6 +30,9 @@ def parser() -> OneLineParser:
     p.add_argument("--steps", type=int, default=Shape.steps, help="seconds of chaos (default %(default)s)")
     p.add_argument("--nodes", type=int, default=Shape.nodes, help="nodes at the start (default %(default)s)")
     p.add_argument("--clusters", type=int, default=Shape.clusters, help="clusters (default %(default)s)")
+    p.add_argument("--regions", type=int, default=Shape.regions, help="regions on the one database (default %(default)s)")
+    p.add_argument("--grouped", type=int, default=Shape.grouped, metavar="COUNT",
+                   help="how many of the clusters are members of the group row-a (default %(default)s; 0 for none)")
     p.add_argument("--faults", default="all", help="all, none, or NAME[=P],... from: " + ", ".join(FAULTS))
     p.add_argument("--skew", type=float, default=Shape.skew, metavar="SECONDS",
                    help="each process's clock is off by up to this, either way (default %(default)s; 0 for none)")
@@ -74,12 +77,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         faults = parse_faults(args.faults)
     except ValueError as e:
         parser().error(str(e))
-    for name in ("steps", "nodes", "clusters", "seeds"):
+    if args.grouped < 0:
+        parser().error("--grouped: must be at least 0")
+    for name in ("steps", "nodes", "clusters", "regions", "seeds"):
         if getattr(args, name) < 1:
             parser().error(f"--{name}: must be at least 1")
     if not 0 <= args.skew <= 3600:
         parser().error("--skew: must be from 0 to 3600 seconds")
-    shape = Shape(steps=args.steps, nodes=args.nodes, clusters=args.clusters, skew=args.skew)
+    shape = Shape(steps=args.steps, nodes=args.nodes, clusters=args.clusters, regions=args.regions,
+                  grouped=args.grouped, skew=args.skew)
     _log_to(print if args.trace else None)
     failed = []
     for seed in range(args.seed, args.seed + args.seeds):

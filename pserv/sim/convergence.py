@@ -17,6 +17,7 @@ A node has converged when:
 from __future__ import annotations
 
 from datetime import timezone
+from typing import Mapping, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
@@ -29,13 +30,19 @@ CHANGING = frozenset(kind for kind in ActionKind if kind.changes_power)
 """The kinds of action that change power."""
 
 
-def unconverged(engine: Engine, truth: BMCTruth, region_offset: float = 0.0) -> list[str]:
+def unconverged(engine: Engine, truth: BMCTruth, region_offset: float | Sequence[float] = 0.0,
+                asked_by: Mapping[int, float] | None = None) -> list[str]:
     """
     Why each node that has not converged has not; empty once all have.
 
     :param region_offset: how far the region's clock (its action times) is
-        off the world's.
+        off the world's; with several regions, each one's.
+    :param asked_by: the offset of the region that stamped each action, where
+        known (the one that acknowledged it); an action not in it is taken as
+        asked for at the earliest its stamp may mean.
     """
+    offsets = [region_offset] if isinstance(region_offset, (int, float)) else list(region_offset)
+    stamped = StampedBy(asked_by or {}, max(offsets))
     reasons = []
     with engine.connect() as connection:
         nodes = connection.execute(select(schema.nodes)).all()
@@ -46,13 +53,24 @@ def unconverged(engine: Engine, truth: BMCTruth, region_offset: float = 0.0) -> 
     for action in actions:
         by_node.setdefault(action.node_id, []).append(action)
     for node in nodes:
-        why = _why_not(node, by_node.get(node.id, []), truth, region_offset)
+        why = _why_not(node, by_node.get(node.id, []), truth, stamped)
         if why:
             reasons.append(f"node {node.id} ({node.power_parameters['address']}): {why}")
     return reasons
 
 
-def _why_not(node, actions: list, truth: BMCTruth, region_offset: float) -> str | None:
+class StampedBy:
+    """The offset of the clock that stamped each action's ``requested_at``."""
+
+    def __init__(self, known: Mapping[int, float], otherwise: float) -> None:
+        self.known = known
+        self.otherwise = otherwise
+
+    def __call__(self, action: int) -> float:
+        return self.known.get(action, self.otherwise)
+
+
+def _why_not(node, actions: list, truth: BMCTruth, offset_of: StampedBy) -> str | None:
     address = node.power_parameters["address"]
     bmc = truth.fleet.bmcs[address]
     real = bmc.power.value
@@ -74,7 +92,7 @@ def _why_not(node, actions: list, truth: BMCTruth, region_offset: float) -> str 
         return f"enforced desired {desired}, BMC is {real}"
     changing = [a for a in actions if a.kind in CHANGING]
     if changing and changing[-1].status == ActionStatus.DONE:
-        asked = changing[-1].requested_at.replace(tzinfo=timezone.utc).timestamp() - region_offset
+        asked = changing[-1].requested_at.replace(tzinfo=timezone.utc).timestamp() - offset_of(changing[-1].id)
         if truth.last_press(address) < asked:
             return f"newest action {changing[-1].id} done, yet desired {desired} and BMC {real}"
     return None

@@ -30,14 +30,18 @@ FAULTS = {
     for fault in (
         Fault("cluster-crash", "a cluster process killed (SIGKILL, power loss, OOM); it restarts knowing "
                                "nothing after 1 to 60 s", 0.01),
-        Fault("region-crash", "the region process killed; it restarts on the same database after 1 to 60 s, "
-                              "having lost uncommitted transactions and unsent answers", 0.005),
+        Fault("region-crash", "a region process killed; it restarts on the same database after 1 to 60 s, "
+                              "having lost uncommitted transactions and unsent answers, and another region "
+                              "leads meanwhile", 0.005),
         Fault("connection-cut", "a cluster's RPC connection reset: data in flight lost, both ends told", 0.02),
         Fault("answer-lost", "a cluster's RPC connection reset just after the region recorded a batch of the "
                              "cluster's reports, before the answer reached it: the cluster sends the batch "
                              "again, which must record nothing twice", 0.02),
         Fault("connection-stall", "a partition without reset: a cluster's connection delivers nothing "
                                   "for 1 to 45 s, then everything late", 0.01),
+        Fault("cluster-partition", "a cluster cut off from every region, still reaching its BMCs, for 5 to "
+                                   "60 s (often past its lease): nothing crosses either way, and its new "
+                                   "connections time out", 0.01),
         Fault("bmc-hang", "a BMC that stops answering for 5 to 90 s; calls made meanwhile never answer", 0.02),
         Fault("bmc-late", "a BMC answering every call 2 to 40 s late, for 10 to 90 s", 0.02),
         Fault("bmc-transient", "a BMC failing its next 1 to 3 calls with a transient error", 0.03),
@@ -87,6 +91,8 @@ class FaultTargets(Protocol):
     def crash_region(self) -> Callable[[], None] | None: ...
 
     def cluster_connection(self) -> Any: ...
+
+    def partition_cluster(self, seconds: float) -> Callable[[], None] | None: ...
 
     def lose_next_answer(self) -> None: ...
 
@@ -162,6 +168,13 @@ class Faults:
             self.world.log(f"fault: stall {connection.describe()} for {seconds:.1f}s")
             connection.stall(seconds)
         return connection is not None
+
+    def _cluster_partition(self) -> bool:
+        seconds = self.world.rng.uniform(5, 60)
+        heal = self.world.partition_cluster(seconds)
+        if heal is not None:
+            self._lasting(seconds, heal)
+        return heal is not None
 
     def _bmc_hang(self) -> bool:
         return self._on_bmc("hang", 5, 90, lambda bmc: bmc.hang(), lambda bmc: bmc.unhang())

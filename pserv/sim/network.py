@@ -12,16 +12,25 @@ and reorder freely, since each has its own latencies.
 
 When a process dies its connections stop delivering to it, it hears
 nothing more, and each peer sees its connection drop after a latency.
+
+A machine can be *partitioned* from some addresses (a cluster cut off
+from every region while it still reaches its BMCs): for a while, nothing
+crosses between them.  Its connections to those addresses hold every
+write, and every close, until the partition ends (TCP retransmits what
+was lost; a reset cannot cross either), and its new connections to them
+time out.
 """
 
 from __future__ import annotations
 
 from random import Random
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from twisted.internet.address import IPv4Address
 from twisted.internet.defer import Deferred
-from twisted.internet.error import ConnectionAborted, ConnectionDone, ConnectionLost, ConnectionRefusedError
+from twisted.internet.error import (
+    ConnectionAborted, ConnectionDone, ConnectionLost, ConnectionRefusedError, TCPTimedOutError,
+)
 from twisted.internet.interfaces import (
     IConsumer, IPushProducer, IReactorTime, IStreamClientEndpoint, ITCPTransport,
 )
@@ -35,6 +44,9 @@ from pserv.sim.process import Process
 log = Logger()
 
 Latency = Callable[[], float]
+
+CONNECT_TIMEOUT = 5.0
+"""How long a connection attempt across a partition waits before it times out."""
 
 
 class SimNetwork:
@@ -51,6 +63,7 @@ class SimNetwork:
         self.low, self.high = latency
         self.listeners: dict[str, tuple[Process, Factory]] = {}
         self.connections: list[SimConnection] = []
+        self.partitions: dict[str, tuple[frozenset[str], float]] = {}
         self._ports = 40000
 
     def latency(self) -> float:
@@ -74,6 +87,28 @@ class SimNetwork:
         for connection in self.of(process):
             connection.cut(ConnectionLost("the peer's process died"))
 
+    def partition(self, ip: str, addresses: Iterable[str], seconds: float) -> None:
+        """
+        Nothing crosses between the machine ``ip`` and ``addresses`` for
+        ``seconds`` (or until :meth:`heal`): open connections hold what is
+        written and closed until then, and new ones time out.
+        """
+        until = self.clock.seconds() + seconds
+        cut_off = frozenset(addresses)
+        self.partitions[ip] = (cut_off, until)
+        for connection in self.connections:
+            if not connection.closed and connection.client.process.ip == ip and connection.address in cut_off:
+                connection.hold(until)
+
+    def heal(self, ip: str) -> None:
+        """The partition of ``ip`` ends: new connections go through (what was held arrives as it was due)."""
+        self.partitions.pop(ip, None)
+
+    def partitioned(self, ip: str, address: str) -> bool:
+        """Whether the machine ``ip`` is cut off from ``address`` now."""
+        cut_off, until = self.partitions.get(ip, (frozenset(), 0.0))
+        return address in cut_off and until > self.clock.seconds()
+
     def of(self, process: Process) -> list[SimConnection]:
         """The open connections with an end in ``process``."""
         return [c for c in self.connections if not c.closed and process in (c.client.process, c.server.process)]
@@ -90,6 +125,10 @@ class SimNetwork:
     def connect(self, address: str, factory: Factory, process: Process) -> Deferred[Protocol]:
         """Open a connection from ``process``; see :class:`SimEndpoint`."""
         def attempt() -> None:
+            if self.partitioned(process.ip, address):
+                nonlocal call
+                call = process.clock.callLater(CONNECT_TIMEOUT, connecting.errback, TCPTimedOutError(address))
+                return
             listening = self.listeners.get(address)
             if listening is None or not listening[0].alive:
                 connecting.errback(ConnectionRefusedError(address))
@@ -108,7 +147,7 @@ class SimNetwork:
         server_protocol = server_factory.buildProtocol(client_address)
         client_protocol = factory.buildProtocol(server_address)
         connection = SimConnection(self, (process, client_protocol, client_address),
-                                   (server, server_protocol, server_address))
+                                   (server, server_protocol, server_address), address)
         self.connections.append(connection)
         connection.server.protocol.makeConnection(connection.server)
         connection.client.protocol.makeConnection(connection.client)
@@ -138,13 +177,16 @@ class SimConnection:
     One stream between two processes.
 
     :ivar closed: whether it is gone (no more bytes move).
+    :ivar address: the address the client connected to.
     """
 
     def __init__(self, network: SimNetwork, client: tuple[Process, Protocol, IPv4Address],
-                 server: tuple[Process, Protocol, IPv4Address]) -> None:
+                 server: tuple[Process, Protocol, IPv4Address], address: str = "") -> None:
         self.network = network
+        self.address = address
         self.closed = False
         self.stalled_until = 0.0
+        self.held_until = 0.0
         self.client = SimTransport(self, *client, peer_address=server[2])
         self.server = SimTransport(self, *server, peer_address=client[2])
         self.client.peer, self.server.peer = self.server, self.client
@@ -157,7 +199,7 @@ class SimConnection:
         """Queue ``data`` for the other end, after what is queued already."""
         clock = self.network.clock
         now = clock.seconds()
-        at = max(sender.next_arrival, now + self.network.latency(), self.stalled_until)
+        at = max(sender.next_arrival, now + self.network.latency(), self.stalled_until, self.held_until)
         sender.next_arrival = at
         clock.callLater(at - now, self._arrive, sender.peer, data)
 
@@ -175,10 +217,15 @@ class SimConnection:
         """Hold every write from now on until ``seconds`` have passed."""
         self.stalled_until = max(self.stalled_until, self.network.clock.seconds() + seconds)
 
+    def hold(self, until: float) -> None:
+        """A partition: hold every write and close, either way, until ``until`` (the world's time)."""
+        self.held_until = max(self.held_until, until)
+
     def finish(self, closer: SimTransport) -> None:
         """An orderly close, once what ``closer`` wrote has arrived."""
         clock = self.network.clock
-        at = max(closer.next_arrival, clock.seconds() + self.network.latency(), self.stalled_until)
+        at = max(closer.next_arrival, clock.seconds() + self.network.latency(), self.stalled_until,
+                 self.held_until)
         clock.callLater(at - clock.seconds(), self._close, Failure(ConnectionDone()))
 
     def abort(self, aborter: SimTransport) -> None:
@@ -208,7 +255,9 @@ class SimConnection:
         self.server.lost(reason)
 
     def _later(self, end: SimTransport, reason: Failure) -> None:
-        self.network.clock.callLater(self.network.latency(), end.lost, reason)
+        clock = self.network.clock
+        delay = max(self.network.latency(), self.held_until - clock.seconds())
+        clock.callLater(delay, end.lost, reason)
 
 
 @implementer(ITCPTransport, IConsumer, IPushProducer)

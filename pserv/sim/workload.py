@@ -44,9 +44,11 @@ class WorkloadTargets(Protocol):
 
     def node_clusters(self) -> dict[int, str | None]: ...
 
+    def groups(self) -> list[str]: ...
+
     def cut_off_clusters(self) -> list[str]: ...
 
-    def acknowledged(self, action: int) -> None: ...
+    def acknowledged(self, action: int, region: str | None = None) -> None: ...
 
     def server_error(self, what: str, status: int, body: Any) -> None: ...
 
@@ -61,6 +63,7 @@ class Workload:
         self.counts = {name: 0 for name in CHANCES}
         self.answers: dict[str, int] = {}
         self._names = 0
+        self._answering: str | None = None
 
     def step(self) -> None:
         """Draw what the operators do during the next second."""
@@ -71,11 +74,14 @@ class Workload:
                 getattr(self, "_" + name)(rng)
 
     def add_node(self, rng: Random) -> None:
-        """Enrol a node on a new BMC, on a random cluster and drift policy."""
+        """Enrol a node on a new BMC, in the group half the time (if there is one), else on a random cluster."""
         address = self.world.new_bmc()
         self._names += 1
+        groups = self.world.groups()
+        place = ({"group": rng.choice(groups)} if groups and rng.random() < 0.5
+                 else {"cluster": rng.choice(self.world.clusters).name})
         body = {
-            "name": f"node-{self._names}", "cluster": rng.choice(self.world.clusters).name,
+            "name": f"node-{self._names}", **place,
             "power_type": "fake", "power_parameters": {"address": address},
             "drift_policy": rng.choice(("observe", "enforce")),
         }
@@ -128,7 +134,7 @@ class Workload:
 
     def _move(self, rng: Random) -> None:
         """
-        Move a node to another cluster: half the time one whose cluster is
+        Move a node that names a cluster (not a group) to another cluster: half the time one whose cluster is
         down or partitioned, if any, and half the time just after asking
         for power (so that the move meets an action in flight).
         """
@@ -151,19 +157,21 @@ class Workload:
 
     def _acked(self, action: dict[str, Any]) -> None:
         self.actions.append(action["id"])
-        self.world.acknowledged(action["id"])
+        self.world.acknowledged(action["id"], self._answering)
 
     def _later(self, at: float, method: str, path: str, body: Any, done: Any) -> None:
         self.world.clock.callLater(at, self._call, method, path, body, done)
 
     def _call(self, method: str, path: str, body: Any, done: Any) -> Deferred[None]:
         what = f"{method} {path}" + (f" {body}" if body is not None else "")
-        self.world.log(f"operator: {what}")
-        calling = Deferred.fromCoroutine(self.operator.call(method, path, body))
-        return calling.addCallbacks(self._answered, self._unanswered, (what, done), None, (what,))
+        region = self.operator.region()
+        self.world.log(f"operator: {what} to {region}")
+        calling = Deferred.fromCoroutine(self.operator.call(method, path, body, region))
+        return calling.addCallbacks(self._answered, self._unanswered, (what, done, region), None, (what,))
 
-    def _answered(self, answer: tuple[int, Any], what: str, done: Any) -> None:
+    def _answered(self, answer: tuple[int, Any], what: str, done: Any, region: str | None = None) -> None:
         status, body = answer
+        self._answering = region
         self.answers[str(status)] = self.answers.get(str(status), 0) + 1
         ident = f" (action {body['id']})" if isinstance(body, dict) and "kind" in body else ""
         self.world.log(f"operator: {status}{ident} for {what}")

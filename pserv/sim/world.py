@@ -1,6 +1,7 @@
 """
-One simulated world: a region, K clusters, a fleet of BMCs, operators and
-faults, all on one clock and one seeded random generator, so that a seed
+One simulated world: N regions on one database, K clusters (members of
+one cluster group, and each also holding nodes of its own), a fleet of
+BMCs, operators and faults, all on one clock and one seeded random generator, so that a seed
 replays the same run event for event.
 
 A run is ``steps`` seconds of chaos (workload and faults, invariants
@@ -23,6 +24,7 @@ from pserv.power.states import DEFINITE, PowerState
 from pserv.testing.power import FakeBMC, FakeFleet, HeapClock, advance_until_idle
 from pserv.region import schema
 from pserv.region.clusters import store_form
+from pserv.region.peers import Hub
 from pserv.region.service import Region
 from pserv.region.store.tokens import create_token
 from pserv.sim.convergence import unconverged
@@ -39,6 +41,8 @@ from pserv.sim.workload import Workload
 
 START = 1_800_000_000.0
 """The simulated clock's start (2027-01-15), so stored times look real."""
+GROUP = "row-a"
+"""The cluster group of the world's grouped clusters."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,9 @@ class Shape:
     steps: int = 300
     nodes: int = 6
     clusters: int = 2
+    regions: int = 2
+    grouped: int = 2
+    """How many of the clusters (the first ones) are members of the group :data:`GROUP`."""
     settle_limit: float = 900.0
     skew: float = 5.0
     """Each process's clock is off the world's by up to this many seconds, either way."""
@@ -97,13 +104,24 @@ class World:
         self.checker = Checker(self.clock, self.engine, self.truth, self.node_of, offsets)
         self.network = SimNetwork(self.clock, self.rng)
         self._losing_answer = False
-        self.region = SimRegion(self.clock, self.network, self.engine, self.rng, skew.uniform(-shape.skew, shape.skew))
-        self.region.on_start.append(self._watch_outcomes)
+        self.hub = Hub(self.clock)
+        self.regions = [
+            SimRegion(self.clock, self.network, self.engine, self.rng, skew.uniform(-shape.skew, shape.skew), i,
+                      self.hub)
+            for i in range(1, shape.regions + 1)
+        ]
+        self.region = self.regions[0]
+        for region in self.regions:
+            region.on_start.append(self._watch_outcomes)
+        addresses = tuple(region.rpc for region in self.regions)
         self.clusters = [
-            SimCluster(name, i, self.clock, self.network, self.fleet, self.rng, self, offset)
+            SimCluster(name, i, self.clock, self.network, self.fleet, self.rng, self, offset, addresses,
+                       GROUP if i <= shape.grouped else None)
             for i, (name, offset) in enumerate(offsets.items(), 1)
         ]
-        self.operator = Operator(self.network, self.clock, self._token())
+        self.asked_by: dict[int, float] = {}
+        """The clock offset of the region that acknowledged each action."""
+        self.operator = Operator(self.network, self.clock, self._token(), self._api_address)
         self.workload = Workload(self, self.operator)
         self.faults = Faults(self, faults or {})
 
@@ -125,11 +143,29 @@ class World:
 
     # The run.
 
-    def run(self) -> Result:
-        """Run the world: chaos, then healing and convergence."""
-        self.region.start()
+    def _api_address(self) -> str:
+        """Where an operator's next call goes: a live region, as a load balancer picks (any, if none is)."""
+        live = [region for region in self.regions if region.up] or self.regions
+        return self.rng.choice(live).http
+
+    def offsets(self) -> list[float]:
+        """Every region's clock offset."""
+        return [region.offset for region in self.regions]
+
+    def unconverged(self) -> list[str]:
+        """Why each node has not converged (:func:`~pserv.sim.convergence.unconverged`)."""
+        return unconverged(self.engine, self.truth, self.offsets(), self.asked_by)
+
+    def start(self) -> None:
+        """Start every region, then every cluster."""
+        for region in self.regions:
+            region.start()
         for cluster in self.clusters:
             cluster.start()
+
+    def run(self) -> Result:
+        """Run the world: chaos, then healing and convergence."""
+        self.start()
         for _ in range(self.shape.nodes):
             self.workload.add_node(self.rng)
         for _ in range(self.shape.steps):
@@ -156,7 +192,7 @@ class World:
         while self.clock.seconds() - started < self.shape.settle_limit:
             for _ in range(5):
                 self._second()
-            if not unconverged(self.engine, self.truth, self.region.offset):
+            if not self.unconverged():
                 return self.clock.seconds() - started
         return None
 
@@ -164,7 +200,7 @@ class World:
         for action in self.checker.unended():
             self.checker.fail(2, f"acknowledged action {action} never reached an outcome")
         if converged_after is None:
-            reasons = unconverged(self.engine, self.truth, self.region.offset)
+            reasons = self.unconverged()
             self.checker.fail(3, f"not converged {self.shape.settle_limit:g}s after the faults stopped: "
                                  + "; ".join(reasons[:4]))
         self.log(f"end: {len(self.checker.violations)} violation(s)")
@@ -184,9 +220,9 @@ class World:
             "actions by status": dict(sorted(statuses.items())),
             "BMC commands": sum(len(b.commands) for b in self.fleet.bmcs.values()),
             "faults": {k: v for k, v in self.faults.counts.items() if v},
-            "clock offsets (s)": {"region": round(self.region.offset, 3),
+            "clock offsets (s)": {**{r.name: round(r.offset, 3) for r in self.regions},
                                   **{c.name: round(c.offset, 3) for c in self.clusters}},
-            "region starts": self.region.incarnation,
+            "region starts": sum(r.incarnation for r in self.regions),
             "cluster starts": sum(c.incarnation for c in self.clusters),
             "converged after (s)": converged_after,
         }
@@ -211,20 +247,33 @@ class World:
             self._live.remove(node)
 
     def node_clusters(self) -> dict[int, str | None]:
-        """Each node's cluster as the region has it (the one it is moving to, for a node moving)."""
+        """
+        Each node's cluster as the region has it (the one it is moving to,
+        for a node moving), for the nodes that name a cluster (not a group).
+        """
         nodes = schema.nodes
         with self.engine.connect() as connection:
-            return dict(connection.execute(select(nodes.c.id, nodes.c.cluster)).all())
+            return dict(connection.execute(select(nodes.c.id, nodes.c.cluster).where(nodes.c.group.is_(None))).all())
+
+    def groups(self) -> list[str]:
+        """The cluster groups nodes may be enrolled in."""
+        return [GROUP] if any(c.group for c in self.clusters) else []
 
     def cut_off_clusters(self) -> list[str]:
-        """The clusters that cannot hear the region now: down, or with their connection stalled."""
+        """The clusters that cannot hear the region now: down, partitioned, or with their connection stalled."""
         now = self.clock.seconds()
-        stalled = {c.client.process.name for c in self.network.connections if not c.closed and c.stalled_until > now}
+        stalled = {c.client.process.name for c in self.network.connections
+                   if not c.closed and max(c.stalled_until, c.held_until) > now}
+        rpc = [region.rpc for region in self.regions]
         return [c.name for c in self.clusters
-                if not c.up or (c.process is not None and c.process.name in stalled)]
+                if not c.up or (c.process is not None and c.process.name in stalled)
+                or any(self.network.partitioned(c.ip, address) for address in rpc)]
 
-    def acknowledged(self, action: int) -> None:
+    def acknowledged(self, action: int, region: str | None = None) -> None:
         self.checker.acknowledged.add(action)
+        for each in self.regions:
+            if each.http == region:
+                self.asked_by.setdefault(action, each.offset)
 
     def server_error(self, what: str, status: int, body: Any) -> None:
         self.checker.fail(4 if status < 500 else 2, f"{what} answered {status}: {body}")
@@ -239,11 +288,29 @@ class World:
         return lambda: (cluster.start(), self.log(f"healed: {cluster.process.name} starts"))
 
     def crash_region(self) -> Callable[[], None] | None:
-        if not self.region.up:
+        up = [r for r in self.regions if r.up]
+        if not up:
             return None
-        self.log(f"fault: {self.region.process.name} crashes")
-        self.region.crash()
-        return lambda: (self.region.start(), self.log(f"healed: {self.region.process.name} starts"))
+        region = self.rng.choice(up)
+        self.log(f"fault: {region.process.name} crashes")
+        region.crash()
+        return lambda: (region.start(), self.log(f"healed: {region.process.name} starts"))
+
+    def partition_cluster(self, seconds: float) -> Callable[[], None] | None:
+        """Cut a cluster's machine off from every region for ``seconds``; it still reaches its BMCs."""
+        rpc = [region.rpc for region in self.regions]
+        whole = [c for c in self.clusters if not any(self.network.partitioned(c.ip, a) for a in rpc)]
+        if not whole:
+            return None
+        cluster = self.rng.choice(whole)
+        self.log(f"fault: {cluster.name} cut off from every region for {seconds:.1f}s")
+        self.network.partition(cluster.ip, rpc, seconds)
+
+        def heal() -> None:
+            self.network.heal(cluster.ip)
+            self.log(f"healed: {cluster.name} reaches the regions again")
+
+        return heal
 
     def cluster_connection(self) -> SimConnection | None:
         rpc = [c for c in self.network.connections

@@ -132,3 +132,26 @@ def test_adopted_nodes_are_recovered_on_the_same_connection():
     advance_until_idle(clock, 60)
     assert len(daemon.book) == 1 and ("outcome", 9, "done", "on") in session.reports
     daemon.stop()
+
+
+def test_a_fenced_member_reads_no_bmc_not_even_a_sweep_read_in_play():
+    """
+    A power-sweep read in play when the lease ends makes no further read:
+    the sweep's reads check the lease as commands do (found by the
+    simulation: a member cut off from the regions kept retrying a read of a
+    hung BMC after its lease ended, while the node's new holder read it).
+    """
+    clock = Clock()
+    fleet = FakeFleet(clock)
+    bmc = fleet.bmc("b1")
+    bmc.hang("query")
+    reads = []
+    query = bmc.query
+    bmc.query = lambda: (reads.append(clock.seconds()), query())[1]
+    daemon = member(clock, fleet)
+    session = MemberSession([node([])], lease=5.0)
+    Deferred.fromCoroutine(daemon.region_ready(session))
+    advance_until_idle(clock, 120)
+    assert reads and session.aborted and daemon.lease.until is None
+    assert max(reads) < 5.0, reads
+    daemon.stop()

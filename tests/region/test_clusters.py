@@ -28,7 +28,7 @@ class RecordingConnection:
 
     def adopt_nodes(self, adopt):
         self.adopted.append(adopt.nodes)
-        return succeed(None)
+        return fail(ConnectionError("gone")) if self.broken else succeed(None)
 
     def perform_power(self, requests):
         self.performed.extend(requests)
@@ -205,6 +205,20 @@ async def test_what_is_for_a_cluster_connected_elsewhere_is_told_to_the_other_re
     assert [(m.kind, m.ids, m.cluster) for m in shared.peers.told] == [
         ("deliver", (action["id"],), ""), ("cancel", (1, action["id"]), "rack-1"), ("release", (1,), "rack-1"),
         ("adopt", (1, 2), "rack-1")]
+
+
+@pytest_twisted.ensureDeferred
+async def test_an_adoption_a_dead_connection_here_lost_is_told_to_the_other_regions(shared, moments):
+    """
+    A connection here that fails to carry an adoption may be one its
+    cluster has left for another region, where it is connected and will not
+    recover again: the other regions are told (found by the simulation with
+    two regions and a partition, seed 101: the failed-over node's new holder
+    never heard of it, and its actions stayed timed out for good).
+    """
+    await shared.cluster_connected("rack-1", RecordingConnection(broken=True))
+    await shared.adopt("rack-1", [1, 2])
+    assert [(m.kind, m.ids, m.cluster) for m in shared.peers.told] == [("adopt", (1, 2), "rack-1")]
 
 
 @pytest_twisted.ensureDeferred

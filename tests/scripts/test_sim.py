@@ -20,10 +20,12 @@ def test_one_seed_prints_a_summary(capsys):
 def test_skew_is_part_of_the_world(capsys):
     """--skew sets how far the processes' clocks are off; 0 puts them all on the world's clock."""
     assert main(["--seed", "3", "--steps", "10", "--faults", "none", "--skew", "0"]) == 0
-    assert '"region": 0.0' in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert '"region-1": 0.0' in out and '"region-2": 0.0' in out
 
 
-@pytest.mark.parametrize("argv", [["--faults", "meteor"], ["--steps", "0"], ["--seed", "x"], ["--skew", "-1"]])
+@pytest.mark.parametrize("argv", [["--faults", "meteor"], ["--steps", "0"], ["--seed", "x"], ["--skew", "-1"],
+                                  ["--regions", "0"], ["--grouped", "-1"]])
 def test_bad_arguments_exit_2_with_one_line(argv, capsys):
     """Bad arguments exit 2 with a one-line message, no traceback."""
     with pytest.raises(SystemExit) as exited:

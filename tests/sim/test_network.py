@@ -86,3 +86,26 @@ def test_connecting_to_nobody_is_refused():
     network.endpoint("nowhere:9", client).connect(Factory.forProtocol(Recorder)).addErrback(failures.append)
     advance_until_idle(clock, 1)
     assert failures[0].check(ConnectionRefusedError)
+
+
+def test_a_partition_holds_data_and_closes_and_new_connections_time_out():
+    """Across a partition nothing arrives until it ends, a close neither; a new connection times out."""
+    from twisted.internet.error import TCPTimedOutError
+
+    clock, network, server, client, accepted, connected = world()
+    network.partition(client.ip, ["server:1"], 20)
+    connected.transport.write(b"late")
+    failures = []
+    network.endpoint("server:1", client).connect(Factory.forProtocol(Recorder)).addErrback(failures.append)
+    advance_until_idle(clock, 19)
+    assert accepted.data == b"" and failures[0].check(TCPTimedOutError)
+    advance_until_idle(clock, 2)
+    assert accepted.data == b"late"
+    network.partition(client.ip, ["server:1"], 20)
+    connected.transport.abortConnection()
+    advance_until_idle(clock, 19)
+    assert accepted.lost == [] and connected.lost
+    advance_until_idle(clock, 2)
+    assert accepted.lost
+    network.heal(client.ip)
+    assert not network.partitioned(client.ip, "server:1")

@@ -1,7 +1,7 @@
 """Tests for pserv.sim.truth."""
 
 from pserv.power.states import PowerState
-from pserv.testing.power import FakeFleet, HeapClock, advance_until_idle
+from pserv.testing.power import FakeFleet, HeapClock
 from pserv.sim.truth import BMCTruth
 
 ON, OFF = PowerState.ON, PowerState.OFF

@@ -50,7 +50,7 @@ def test_a_bug_put_back_is_caught(monkeypatch):
     import pserv.cluster.power
 
     monkeypatch.setattr(pserv.cluster.power, "ENDED_MEMORY", 0)
-    result = World(20, Shape(steps=100), parse_faults("all")).run()
+    result = World(2, Shape(steps=100), parse_faults("all")).run()
     assert any(v.invariant == 4 for v in result.violations), result.violations
 
 
@@ -115,7 +115,7 @@ def test_ordering_reads_by_two_clocks_is_caught(monkeypatch):
 
     monkeypatch.setattr(pserv.region.store.moves, "released", keeping_the_time)
     monkeypatch.setattr(pserv.region.store.reports, "newer", by_any_clock)
-    result = World(7, Shape(steps=60), parse_faults("all")).run()
+    result = World(23, Shape(steps=60), parse_faults("all")).run()
     assert any(v.invariant == 5 for v in result.violations), result.violations
 
 
@@ -170,7 +170,7 @@ def test_a_partition_longer_than_the_action_timeout_ends_truthfully():
     """Sent actions cut off longer than the timeout become timed_out, and each then takes its late outcome."""
     from sqlalchemy import text
 
-    world = World(4, Shape(steps=60), parse_faults("all"))
+    world = World(3, Shape(steps=60), parse_faults("all"))
     result = world.run()
     with world.engine.connect() as connection:
         timed_out = connection.execute(text("SELECT action_id FROM events WHERE kind = 'action_timed_out'")).scalars().all()

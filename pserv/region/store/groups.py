@@ -7,14 +7,16 @@ never drive one BMC.
 The leading region runs :func:`spread` every few seconds
 (:mod:`pserv.region.peers`):
 
-- A node held by nobody (new to its group) is given to its member at once.
+- A node held by nobody (new to its group) is given to its member at once,
+  with a ``query`` (as at enrolment) if it has nothing outstanding, so
+  that its holder reads it at once rather than at its next sweep.
 - A node whose holder's lease ended more than ``grace`` seconds ago is
   **failed over**: the holder has stopped acting for it by then (a member
   acts only while its lease runs, by its own clock, counted from before
   the heartbeat that renewed it), so the node is given to its member at
   once, even with an action in flight; its epoch counts up, and the new
   holder recovers the node's outstanding actions and finishes them
-  (``AdoptNodes``).  The old holder's late reports are then refused.
+  (``AdoptNodes``), or reads it with a ``query`` if it has none.  The old holder's late reports are then refused.
 - A node whose holder is alive but is not its member any more (a member
   joined, or the holder drains) **moves** by the hand-over of
   :mod:`pserv.region.store.moves`: once it has nothing in flight, the
@@ -34,6 +36,8 @@ from sqlalchemy.engine import Connection
 
 from pserv.region import schema
 from pserv.region.errors import Conflict
+from pserv.power.states import OUTSTANDING, values
+from pserv.region.store.actions import _read_power
 from pserv.region.store.common import add_event, utc
 from pserv.region.store.leadership import GROUPS_LOCK, once
 from pserv.region.store.moves import move_to, owner
@@ -109,11 +113,20 @@ def _group_nodes(connection: Connection, groups: list[str]) -> list[Any]:
 
 
 def _give(connection: Connection, node: Any, cluster: str, lapsed: str | None, now: datetime) -> None:
-    """Give ``node`` to ``cluster`` at once: a first assignment, or a failover from ``lapsed``."""
+    """
+    Give ``node`` to ``cluster`` at once: a first assignment, or a failover
+    from ``lapsed``; with nothing outstanding, a ``query`` for its new holder
+    to read it by (its recovery hands the query over).
+    """
     connection.execute(update(schema.nodes).where(schema.nodes.c.id == node.id).values(
         cluster=cluster, moving_from=None, epoch=node.epoch + 1, power_state_observed_at=None,
         updated_at=utc(now),
     ))
+    actions = schema.power_actions
+    outstanding = connection.execute(select(actions.c.id).where(
+        actions.c.node_id == node.id, actions.c.status.in_(values(OUTSTANDING))).limit(1)).first()
+    if outstanding is None:
+        _read_power(connection, {"id": node.id, "cluster": cluster}, now, f"group {node.group}")
     if lapsed is None:
         add_event(connection, now, "node_moved", f"node {node.name} of group {node.group} given to cluster {cluster}",
                   node)

@@ -102,12 +102,18 @@ def _outstanding(connection: Connection, node_ids: list[int]) -> dict[int, list[
 
 
 def claim_for_delivery(
-    connection: Connection, clusters: list[str], action_ids: list[int] | None, now: datetime
+    connection: Connection, clusters: list[str], action_ids: list[int] | None, now: datetime,
+    region: str | None = None,
 ) -> list[tuple[str, PowerRequest]]:
     """
     Pending actions of nodes driven by ``clusters`` (all of them, or only
     ``action_ids``), marked ``sent``: each as its node's cluster and the
-    request to send it, oldest action first.  A node still moving to its
+    request to send it, oldest action first.  With ``region``, only those
+    of the clusters connected to that region by the database: a region may
+    still hold a connection its cluster has left for another region (a
+    partition, then a reconnect elsewhere), and an action sent on that one
+    would be ``sent`` for good, since the cluster's recovery on its new
+    connection came before it.  A node still moving to its
     cluster has none handed over.  The nodes' rows are locked (in node
     order, as every transaction that locks several takes them), so that a
     move and a claim of the same node are one after the other: the move
@@ -127,6 +133,10 @@ def claim_for_delivery(
     )
     if action_ids is not None:
         query = query.where(actions.c.id.in_(action_ids))
+    if region is not None:
+        known = schema.clusters
+        query = query.where(nodes.c.cluster.in_(
+            select(known.c.name).where(known.c.name.in_(clusters), known.c.region == region)))
     rows = sorted(connection.execute(query).all(), key=lambda row: row.id)
     mark_sent(connection, [row.id for row in rows], now)
     return [(row.cluster, _request(row)) for row in rows]

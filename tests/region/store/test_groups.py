@@ -65,6 +65,32 @@ def test_new_nodes_are_given_to_live_members_at_once(run, moments):
     assert run(spread, moments(), 2.0)["adopt"] == {}
 
 
+def test_a_node_given_with_nothing_outstanding_is_read_by_its_new_holder(run, moments):
+    """
+    A node of a group given to a member (first, or by failover) with no
+    action outstanding gets a ``query``, as at enrolment: else its holder,
+    which learns of it by recovery, read it only at its next sweep, and it
+    showed ``unknown`` (or its old holder's state) till then (found by the
+    simulation with groups: no fault, yet not converged for 25 s).
+    """
+    from pserv.region.store.actions import list_actions
+
+    [node] = enrol(run, moments, 1)
+    join(run, moments, "rack-1")
+    run(spread, moments(), 2.0)
+    def outstanding(c):
+        rows = c.execute(select(schema.power_actions.c.id).where(schema.power_actions.c.node_id == node)).scalars()
+        return [(a["kind"], a["status"]) for a in list_actions(c, list(rows))]
+    assert run(outstanding) == [("query", "pending")]
+    action, _ = run(request_power, node, "on", "op", moments())
+    join(run, moments, "rack-2")
+    moments(LEASE + 3)
+    run(heartbeat, "rack-2", "region-a", moments(), LEASE)
+    run(spread, moments(), 2.0)
+    assert run(get_node, node)["cluster"] == "rack-2"
+    assert [kind for kind, _ in run(outstanding)] == ["query", "on"]  # the pending on is recovered: no new query
+
+
 def test_without_a_live_member_nothing_moves(run, moments):
     """Before any member connects, and once every lease has ended, nodes stay where they are."""
     ids = enrol(run, moments, 3)

@@ -66,6 +66,28 @@ def test_claim_for_delivery(run, moments):
     assert run(claim_for_delivery, [], None, moments()) == []
 
 
+def test_a_region_claims_only_for_the_clusters_connected_to_it_by_the_database(run, moments):
+    """
+    A region still holding a connection its cluster has left for another
+    region (a partition, then a reconnect elsewhere) claims nothing for it:
+    sent there, the action would be lost and stay ``sent``, since the
+    cluster's recovery on its new connection came first (the simulation's
+    seed 18 with two regions).  The region the cluster is connected to claims it.
+    """
+    from pserv.region.store.clusters import register_cluster, disconnected
+    from pserv.region.store.recovery import claim_for_delivery
+
+    enrol(run, moments, "n0", "rack-1")
+    run(register_cluster, "rack-1", moments(), "region-a")
+    run(disconnected, "rack-1", "region-a")
+    run(register_cluster, "rack-1", moments(), "region-b")
+    action, _ = run(request_power, "n0", "on", "a", moments())
+    assert run(claim_for_delivery, ["rack-1"], None, moments(), "region-a") == []
+    assert run(get_action, action["id"])["status"] == "pending"
+    claimed = run(claim_for_delivery, ["rack-1"], None, moments(), "region-b")
+    assert [r.action for _, r in claimed] == [action["id"]]
+
+
 def test_a_timed_out_action_is_still_handed_over_as_sent(run, moments):
     """Recovery lists a timed-out action, as sent, so its cluster ends it once back; it stays timed_out."""
     from pserv.region.store.actions import expire_stuck
