@@ -296,13 +296,17 @@ class World:
         region.crash()
         return lambda: (region.start(), self.log(f"healed: {region.process.name} starts"))
 
-    def partition_cluster(self, seconds: float) -> Callable[[], None] | None:
-        """Cut a cluster's machine off from every region for ``seconds``; it still reaches its BMCs."""
+    def partition_cluster(self, seconds: float, cluster: Any = None) -> Callable[[], None] | None:
+        """
+        Cut a cluster's machine (``cluster``, or one chosen at random) off
+        from every region for ``seconds``; it still reaches its BMCs.
+        """
         rpc = [region.rpc for region in self.regions]
         whole = [c for c in self.clusters if not any(self.network.partitioned(c.ip, a) for a in rpc)]
         if not whole:
             return None
-        cluster = self.rng.choice(whole)
+        if cluster is None:
+            cluster = self.rng.choice(whole)
         self.log(f"fault: {cluster.name} cut off from every region for {seconds:.1f}s")
         self.network.partition(cluster.ip, rpc, seconds)
 

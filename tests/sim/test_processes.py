@@ -90,7 +90,7 @@ def test_a_partitioned_member_loses_its_lease_and_its_nodes_fail_over():
         before = dict(connection.execute(select(schema.nodes.c.id, schema.nodes.c.cluster)
                                          .where(schema.nodes.c.group.is_not(None))).all())
     assert "rack-1" in before.values()
-    heal = world.partition_cluster(60)
+    heal = world.partition_cluster(60, world.clusters[0])
     for _ in range(40):
         world._second()
     assert world.clusters[0].daemon.lease.until is None

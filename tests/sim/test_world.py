@@ -63,7 +63,7 @@ def test_a_move_without_a_hand_over_is_caught(monkeypatch):
         return {**move_to(connection, node, cluster, now), "moving_from": None}
 
     monkeypatch.setattr(pserv.region.store.nodes, "move_to", at_once)
-    result = World(6, Shape(steps=60), parse_faults("all")).run()
+    result = World(10, Shape(steps=60), parse_faults("all")).run()
     assert any(v.invariant == 1 for v in result.violations), result.violations
 
 
@@ -170,7 +170,7 @@ def test_a_partition_longer_than_the_action_timeout_ends_truthfully():
     """Sent actions cut off longer than the timeout become timed_out, and each then takes its late outcome."""
     from sqlalchemy import text
 
-    world = World(3, Shape(steps=60), parse_faults("all"))
+    world = World(10, Shape(steps=60), parse_faults("all"))
     result = world.run()
     with world.engine.connect() as connection:
         timed_out = connection.execute(text("SELECT action_id FROM events WHERE kind = 'action_timed_out'")).scalars().all()
