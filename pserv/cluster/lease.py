@@ -17,6 +17,12 @@ holds (:meth:`pserv.cluster.daemon.ClusterDaemon.fence`).  Every command
 also checks the lease just before it goes out
 (:class:`LeasedControl`), so a cluster that wakes from a freeze past its
 lease sends nothing even before its timer has fired.
+
+A call is bounded by the lease as well as by its own timeout: one still
+waiting for its BMC's answer when the lease ends is given up then (as a
+call that times out is), so no call of this cluster outlasts its lease
+and the node's next holder, given it only after the lease and a grace,
+never has a call in flight beside one of this cluster's.
 """
 
 from __future__ import annotations
@@ -48,6 +54,7 @@ class Lease:
         self.on_end = on_end
         self.until: float | None = None
         self._timer: IDelayedCall | None = None
+        self._calls: set[Deferred[Any]] = set()
 
     def holds(self) -> bool:
         """Whether the lease runs now."""
@@ -72,15 +79,29 @@ class Lease:
             self._ended()
         return False
 
+    def bound(self, call: Deferred[Any]) -> Deferred[Any]:
+        """``call``, given up (cancelled) if the lease ends before it answers."""
+        if not call.called:
+            self._calls.add(call)
+            call.addBoth(self._answered, call)
+        return call
+
     def stop(self) -> None:
         """Forget the lease (the cluster is stopping)."""
         self._cancel_timer()
         self.until = None
 
+    def _answered(self, result: Any, call: Deferred[Any]) -> Any:
+        self._calls.discard(call)
+        return result
+
     def _ended(self) -> None:
         self._cancel_timer()
         self.until = None
         self.on_end()
+        calls, self._calls = self._calls, set()
+        for call in calls:
+            call.cancel()
 
     def _cancel_timer(self) -> None:
         if self._timer is not None and self._timer.active():
@@ -114,4 +135,4 @@ class LeasedControl:
     def _leased(self, command: Callable[[], Deferred[Any]]) -> Deferred[Any]:
         if not self._lease.check():
             return fail(LeaseEnded(f"{self.description}: this cluster's lease has ended; sent nothing"))
-        return command()
+        return self._lease.bound(command())

@@ -60,3 +60,36 @@ def test_a_command_after_the_end_is_not_sent_and_ends_the_lease_first():
     control.power_off().addErrback(lambda f: results.append(f.check(LeaseEnded)))
     assert results[-1] is LeaseEnded and ended == [11.0]
     assert [operation for _, operation in bmc.commands] == ["power_on"]
+
+
+def test_a_call_in_flight_when_the_lease_ends_is_given_up_then():
+    """A read the BMC has not answered when the lease ends is cancelled at that moment, after the fence, so it cannot outlast the lease."""
+    clock = Clock()
+    order = []
+    lease = Lease(clock, lambda: order.append("fenced"))
+    bmc = FakeFleet(clock).bmc("b1", latency=0)
+    bmc.hang("query")
+    control = LeasedControl(bmc, lease)
+    lease.renew(0.0, 10.0)
+    control.query().addErrback(lambda f: order.append(f.type.__name__))
+    clock.advance(9.9)
+    assert order == []
+    clock.advance(0.1)
+    assert order == ["fenced", "CancelledError"]
+
+
+def test_a_renewal_lets_a_call_run_on_and_an_answered_call_is_let_go():
+    """A call outlives its first lease once renewed, and a call that has answered is not held by the lease."""
+    clock = Clock()
+    lease, ended = lease_on(clock)
+    bmc = FakeFleet(clock).bmc("b1", latency=8)
+    control = LeasedControl(bmc, lease)
+    lease.renew(0.0, 10.0)
+    answers = []
+    control.query().addBoth(answers.append)
+    clock.advance(5)
+    lease.renew(5.0, 10.0)
+    clock.advance(3)
+    assert answers == [PowerState.OFF] and lease._calls == set()
+    clock.advance(7)
+    assert ended == [15.0] and answers == [PowerState.OFF]
