@@ -26,7 +26,7 @@ from twisted.python.failure import Failure
 
 from pserv.cluster.driver_set import DriverSet
 from pserv.cluster.lease import Lease, LeasedControl
-from pserv.cluster.reports import ReportQueue
+from pserv.cluster.reports import ReportQueue, Taken
 from pserv.power.actions import PowerAction
 from pserv.power.errors import PowerSettingsError
 from pserv.power.lifecycle import ActionState
@@ -180,7 +180,20 @@ class ClusterPower:
                 self.perform(again)
             return
         self._end(request.action)
-        self.reports.outcome(OutcomeReport.answering(request, outcome))
+        taken = self.reports.outcome(OutcomeReport.answering(request, outcome))
+        taken.addCallback(self._refused, request.action)
+
+    def _refused(self, taken: Taken | None, action: int) -> None:
+        """
+        The region refused the outcome of ``action``: this cluster no longer
+        holds its node, so the action is still outstanding, and if the node
+        comes back recovery lists it: run it then (reading first, as any
+        recovered action does) rather than skip it as ended.
+        """
+        if taken is Taken.REFUSED:
+            log.info("action {action}: the region refused its outcome (its node is held by another member now); "
+                     "it runs again here only if recovery hands it back", action=action)
+            self._ended.pop(action, None)
 
 
 def _first_failure(failure: Failure) -> Failure:

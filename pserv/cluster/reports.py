@@ -22,6 +22,7 @@ only once the region has recorded it: a cycle waits on its
 from __future__ import annotations
 
 from collections import deque
+from enum import Enum
 from typing import Any, Protocol, Sequence
 
 import attrs
@@ -59,6 +60,17 @@ MOST_ERROR = 2000
 
 _ROOM = MAX_VALUE - len(encode_json(wire.unstructure(ActionReports())))
 """The bytes of one AMP value left for reports around an empty batch."""
+
+
+class Taken(Enum):
+    """What the region did with an outcome report."""
+
+    APPLIED = "applied"
+    """Recorded, and applied to the node."""
+    RECORDED = "recorded"
+    """Recorded, not applied: stale, or recorded already."""
+    REFUSED = "refused"
+    """Not taken: this cluster does not hold the node; the action is still outstanding."""
 
 
 class RegionLink(Protocol):
@@ -133,7 +145,7 @@ class ReportQueue:
         return self._enqueue(action, ProgressReport(action, milestone))
 
     def outcome(self, outcome: OutcomeReport) -> Deferred[object]:
-        """Report an action's outcome; fires, with whether the region applied it, once the region has it."""
+        """Report an action's outcome; fires, with what the region did with it (:class:`Taken`), once the region has answered."""
         return self._enqueue(outcome.action, outcome)
 
     def power_states(self, states: Sequence[ObservedState]) -> Deferred[object]:
@@ -181,7 +193,7 @@ class ReportQueue:
     def _answered(self, answer: ReportsAnswer, batch: list[_Report]) -> None:
         self._in_flight -= 1
         self._failures = 0
-        retry, applied = set(answer.retry), set(answer.applied)
+        retry, applied, refused = set(answer.retry), set(answer.applied), set(answer.refused)
         done = [report for report in batch if report.action not in retry]
         self._holding = True
         try:
@@ -193,8 +205,7 @@ class ReportQueue:
                 else:
                     del self._queues[report.action]
             for report in done:
-                applied_now = report.action in applied if isinstance(report.message, OutcomeReport) else None
-                report.acknowledged.callback(applied_now)
+                report.acknowledged.callback(_taken(report, applied, refused))
         finally:
             self._holding = False
         for report in batch:
@@ -254,6 +265,15 @@ class ReportQueue:
         waiter: Deferred[RegionLink] = Deferred()
         self._waiting_for_link.append(waiter)
         return waiter
+
+
+def _taken(report: _Report, applied: set[int], refused: set[int]) -> Taken | None:
+    """What the region did with ``report``, if it is an outcome."""
+    if not isinstance(report.message, OutcomeReport):
+        return None
+    if report.action in refused:
+        return Taken.REFUSED
+    return Taken.APPLIED if report.action in applied else Taken.RECORDED
 
 
 def _size(message: Any) -> int:

@@ -265,10 +265,14 @@ class ReportsAnswer:
     :ivar applied: the actions whose outcome changed the node.
     :ivar retry: the actions whose report the region could not record now;
         the cluster sends them again.
+    :ivar refused: the actions whose outcome the region did not take
+        because the cluster does not hold their node (it has moved, or
+        failed over): the action is still outstanding, for its holder.
     """
 
     applied: tuple[int, ...] = ()
     retry: tuple[int, ...] = ()
+    refused: tuple[int, ...] = ()
 
 
 @attrs.frozen

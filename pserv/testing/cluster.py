@@ -29,6 +29,7 @@ class RecordingLink:
         self.batches: list[list[tuple[Any, ...]]] = []
         self.failures = 0
         self.retry: set[int] = set()
+        self.refuse: set[int] = set()
         self.held: list[tuple[Deferred[Any], Any]] | None = None
 
     def _answer(self, reports: list[tuple[Any, ...]], result: Any = None) -> Deferred[Any]:
@@ -54,7 +55,9 @@ class RecordingLink:
             return self._answer(recorded)
         self.batches.append(recorded)
         self.outcomes.extend(outcomes)
-        return self._answer(recorded, ReportsAnswer(applied=tuple(o.action for o in outcomes), retry=retry))
+        refused = tuple(sorted(self.refuse.intersection(o.action for o in outcomes)))
+        applied = tuple(o.action for o in outcomes if o.action not in refused)
+        return self._answer(recorded, ReportsAnswer(applied=applied, retry=retry, refused=refused))
 
     def report_power_states(self, states: Sequence[ObservedState]) -> Deferred[object]:
         return self._answer([("states", len(states))])

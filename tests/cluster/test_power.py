@@ -83,6 +83,20 @@ def test_an_ended_action_delivered_again_is_not_run_again(world):
     assert [r for r in link.reports if r[0] == "outcome"] == [("outcome", 10, "done", "on")]
 
 
+def test_an_action_whose_outcome_was_refused_runs_again_when_recovery_lists_it(world):
+    """A cycle ended while its node failed over (outcome refused) is not taken for ended: when the node comes back it finishes as on, sending nothing more."""
+    clock, fleet, link, power = world
+    bmc = fleet.bmc("bmc-1")
+    bmc.power = PowerState.ON
+    link.refuse.add(10)
+    power.perform(request(10, "cycle"))
+    advance_until_idle(clock)
+    power.converge([recovered(10, "cycle", 1, progress="off_verified")])
+    advance_until_idle(clock)
+    assert [c for _, c in bmc.commands] == ["power_off", "power_on"]
+    assert [r for r in link.reports if r[0] == "outcome"] == [("outcome", 10, "done", "on")] * 2
+
+
 def test_cancel_while_the_milestone_is_written_is_a_cancel(world):
     """A cancel arriving while a cycle waits for the region to record off_verified ends it cancelled, not failed."""
     clock, fleet, link, power = world

@@ -5,7 +5,7 @@ Tests for pserv.cluster.reports.
 import attrs
 from twisted.internet.task import Clock
 
-from pserv.cluster.reports import MOST_ERROR, ReportQueue
+from pserv.cluster.reports import MOST_ERROR, ReportQueue, Taken
 from pserv.power.states import ActionStatus, PowerState
 from pserv.rpc import wire
 from pserv.rpc.arguments import MAX_VALUE, encode_json
@@ -42,7 +42,7 @@ def test_failed_reports_are_retried_until_acknowledged():
     queue.outcome(outcome(3)).addCallback(acknowledged.append)
     assert link.reports == [] and acknowledged == []
     advance_until_idle(clock)
-    assert link.reports == [("outcome", 3, "done", "on")] and acknowledged == [True]
+    assert link.reports == [("outcome", 3, "done", "on")] and acknowledged == [Taken.APPLIED]
 
 
 def test_link_down_holds_reports():
@@ -124,7 +124,7 @@ def test_a_failed_batch_is_sent_again_whole_after_the_backoff():
     assert link.batches == []
     clock.advance(0.1)
     assert link.batches == [[("outcome", 1, "done", "on"), ("outcome", 2, "done", "on")]]
-    assert acknowledged == [True, True] and queue.pending == 0
+    assert acknowledged == [Taken.APPLIED] * 2 and queue.pending == 0
 
 
 def test_reports_the_region_could_not_record_go_again_alone():
@@ -198,3 +198,17 @@ def test_a_report_the_region_keeps_refusing_holds_back_no_other():
     link.retry = set()
     clock.advance(1.0)
     assert [report[1] for report in link.reports] == [2, 3, 4, 1] and queue.pending == 0
+
+
+def test_an_outcome_is_acknowledged_with_what_the_region_did_with_it():
+    """The region's answer says, per outcome, whether it was applied, only recorded, or refused (node held elsewhere)."""
+    clock = Clock()
+    link = RecordingLink()
+    link.refuse.add(3)
+    queue = ReportQueue(clock)
+    queue.link_up(link)
+    taken = []
+    for action in (1, 3):
+        queue.outcome(outcome(action)).addCallback(taken.append)
+    advance_until_idle(clock)
+    assert taken == [Taken.APPLIED, Taken.REFUSED]

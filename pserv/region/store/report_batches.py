@@ -34,6 +34,7 @@ from pserv.region.store.common import add_events, chunks, event_row, utc
 from pserv.region.store.moves import owner
 from pserv.region.store import reports
 from pserv.region.store.reports import (
+    holds,
     locked_nodes,
     observed_message,
     outcome_message,
@@ -56,7 +57,9 @@ def report_actions(
     idempotent by action id, as one alone is.
 
     :return: ``{"applied": the actions whose outcome changed their node,
-        "retry": the actions whose report was not recorded}``.
+        "retry": the actions whose report was not recorded, "refused": the
+        actions whose outcome was not taken because ``cluster`` does not
+        hold their node}``.
     """
     running = [int(r["action"]) for r in reports.get("running", ())]
     outcomes = list(reports.get("outcomes", ()))
@@ -65,11 +68,11 @@ def report_actions(
     ]
     try:
         with connection.begin_nested():
-            applied, left = _record_together(connection, cluster, running, outcomes, now)
+            applied, left, refused = _record_together(connection, cluster, running, outcomes, now)
     except Exception as e:  # noqa: BLE001 - the reports are tried one by one instead
         log.warn("a batch of reports from {cluster} failed together ({error}); trying each alone",
                  cluster=cluster, error=qual(type(e)))
-        applied, left = [], outcomes
+        applied, left, refused = [], outcomes, []
         alone += [(action, report_running, (action,)) for action in running]
     alone += [(int(o["action"]), report_outcome, (o,)) for o in left]
     retry = []
@@ -79,7 +82,9 @@ def report_actions(
             retry.append(action)
         elif record is report_outcome and recorded:
             applied.append(action)
-    return {"applied": sorted(applied), "retry": retry}
+        elif record is report_outcome and not holds(connection, cluster, action):
+            refused.append(action)
+    return {"applied": sorted(applied), "retry": retry, "refused": sorted(refused)}
 
 
 def _record_alone(connection: Connection, cluster: str, action: int, record: Callable[..., Any],
@@ -96,10 +101,11 @@ def _record_alone(connection: Connection, cluster: str, action: int, record: Cal
 
 def _record_together(
     connection: Connection, cluster: str, running: list[int], outcomes: list[Mapping[str, Any]], now: datetime
-) -> tuple[list[int], list[Mapping[str, Any]]]:
+) -> tuple[list[int], list[Mapping[str, Any]], list[int]]:
     """
     The batch's running reports and the outcomes that need nothing more
-    than their rules, together; the outcomes left for one at a time.
+    than their rules, together; the outcomes left for one at a time, and
+    those refused.
     """
     wanted = set(running) | {int(o["action"]) for o in outcomes}
     actions, nodes = _lock(connection, wanted)
@@ -116,7 +122,8 @@ def _record_together(
     together, left = _sort_outcomes(outcomes, owned, actions, nodes)
     applied = _ended(connection, together, actions, nodes, events, now)
     add_events(connection, events)
-    return applied, left
+    refused = sorted(a for a in (int(o["action"]) for o in outcomes) if a in actions and a not in owned)
+    return applied, left, refused
 
 
 def _lock(connection: Connection, action_ids: Iterable[int]) -> tuple[dict[int, Any], dict[int, Any]]:

@@ -259,6 +259,19 @@ def _finish_deletion(connection: Connection, node: Row, now: datetime) -> None:
         add_event(connection, now, "node_deleted", f"node {node.name} deleted", node)
 
 
+def holds(connection: Connection, cluster: str, action_id: int) -> bool:
+    """Whether ``cluster`` holds the node of ``action_id`` (true of an action that no longer exists: nothing to refuse)."""
+    action = connection.execute(
+        select(schema.power_actions.c.node_id).where(schema.power_actions.c.id == action_id)
+    ).first()
+    if action is None:
+        return True
+    node = connection.execute(
+        select(schema.nodes.c.cluster, schema.nodes.c.moving_from).where(schema.nodes.c.id == action.node_id)
+    ).first()
+    return node is None or owner(node) == cluster
+
+
 def _owned_action(connection: Connection, cluster: str, action_id: int, now: datetime) -> tuple[Row, Row] | None:
     action = connection.execute(
         select(schema.power_actions).where(schema.power_actions.c.id == action_id)

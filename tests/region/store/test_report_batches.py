@@ -127,9 +127,9 @@ def test_a_batch_records_each_report_as_alone(run, moments):
     off = sent(run, moments, "b", "off")
     batch = {"running": [{"action": cycle["id"]}], "progress": [],
              "outcomes": [outcome(off, state="off", observed_at="2026-11-22T12:00:03Z")]}
-    assert run(report_actions, "rack-1", batch, moments(2)) == {"applied": [off["id"]], "retry": []}
+    assert run(report_actions, "rack-1", batch, moments(2)) == {"applied": [off["id"]], "retry": [], "refused": []}
     later = {"progress": [{"action": cycle["id"], "progress": "off_verified"}]}
-    assert run(report_actions, "rack-1", later, moments(3)) == {"applied": [], "retry": []}
+    assert run(report_actions, "rack-1", later, moments(3)) == {"applied": [], "retry": [], "refused": []}
     assert (run(get_action, cycle["id"])["status"], run(get_action, off["id"])["status"]) == ("running", "done")
     assert run(get_node, "b")["power_state"] == "off"
     assert kinds(run, "a")[-2:] == ["action_running", "action_progress"]
@@ -142,7 +142,7 @@ def test_a_batch_sent_again_applies_nothing_twice(run, moments):
     batch = {"running": [{"action": action["id"]}],
              "outcomes": [outcome(action, state="off", observed_at="2026-11-22T12:00:03Z")]}
     assert run(report_actions, "rack-1", batch, moments(2))["applied"] == [action["id"]]
-    assert run(report_actions, "rack-1", batch, moments(3)) == {"applied": [], "retry": []}
+    assert run(report_actions, "rack-1", batch, moments(3)) == {"applied": [], "retry": [], "refused": []}
     assert kinds(run, "n").count("action_done") == 1 and kinds(run, "n").count("action_running") == 1
 
 
@@ -154,8 +154,26 @@ def test_a_report_that_cannot_be_recorded_is_named_and_the_rest_recorded(run, mo
     second = sent(run, moments, "b", "off")
     broken = {**outcome(first, state="off"), "generation": "not a number"}
     batch = {"outcomes": [broken, outcome(second, state="off")]}
-    assert run(report_actions, "rack-1", batch, moments(2)) == {"applied": [second["id"]], "retry": [first["id"]]}
+    assert run(report_actions, "rack-1", batch, moments(2)) == {"applied": [second["id"]], "retry": [first["id"]],
+                                                                 "refused": []}
     assert (run(get_action, first["id"])["status"], run(get_action, second["id"])["status"]) == ("sent", "done")
+
+
+def test_an_outcome_for_a_node_held_elsewhere_is_named_refused(run, moments):
+    """An outcome from a cluster that does not hold the node is named refused, together or one at a time, and the action stays outstanding."""
+    enrol(run, moments, "mine")
+    enrol(run, moments, "theirs", cluster="rack-2")
+    enrol(run, moments, "also-theirs", cluster="rack-2")
+    mine = sent(run, moments, "mine", "off")
+    theirs = sent(run, moments, "theirs", "off")
+    also = sent(run, moments, "also-theirs", "off")
+    together = {"outcomes": [outcome(theirs, state="off")]}
+    assert run(report_actions, "rack-1", together, moments(2)) == {"applied": [], "retry": [], "refused": [theirs["id"]]}
+    broken = {**outcome(mine, state="off"), "generation": "not a number"}
+    alone = {"outcomes": [broken, outcome(also, state="off")]}
+    assert run(report_actions, "rack-1", alone, moments(3)) == {"applied": [], "retry": [mine["id"]],
+                                                               "refused": [also["id"]]}
+    assert {run(get_action, a["id"])["status"] for a in (mine, theirs, also)} == {"sent"}
 
 
 def test_a_batch_costs_the_same_statements_whatever_its_size(engine, run, moments):
