@@ -15,7 +15,7 @@ here, in one place (:func:`store_form`).
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any, Protocol, Sequence
+from typing import Any, Callable, Protocol, Sequence
 
 from twisted.internet.defer import Deferred, gatherResults, succeed
 from twisted.logger import Logger
@@ -81,6 +81,8 @@ class ConnectedClusters:
         self._told: set[int] = set()
         self._gathered_waiters: list[Deferred[int | None]] = []
         self._claiming = False
+        self.on_grouped: Callable[[], object] = lambda: None
+        """Called when a member of a cluster group connects, here or to another region."""
 
     def now(self) -> datetime:
         """The clock's time, as the store keeps it."""
@@ -97,7 +99,14 @@ class ConnectedClusters:
         group = getattr(connection, "group", None)
         log.info("cluster {name} connected{group}", name=name, group="" if group is None else f" (group {group})")
         registering = self.database.run(clusters.register_cluster, name, self.now(), self.region, group, self.lease)
+        if group is not None:
+            registering.addCallback(self._grouped, name)
         return registering.addCallback(lambda _: self.start_releases([name]))
+
+    def _grouped(self, _: object, name: str) -> Deferred[None]:
+        """A member of a group is registered: have the leader, here or elsewhere, spread its group now."""
+        self.on_grouped()
+        return self.peers.tell([PeerMessage("grouped", (), name)])
 
     def cluster_disconnected(self, name: str, connection: ClusterConnection | None = None) -> Deferred[None] | None:
         """A cluster's connection is gone: it is connected to no region until it connects again."""
@@ -119,17 +128,19 @@ class ConnectedClusters:
         return recording.addCallback(self._recorded, cluster, batch)
 
     def _recorded(self, result: dict[str, list[int]], cluster: str, batch: ActionReports) -> ReportsAnswer:
-        applied, retry = set(result["applied"]), set(result["retry"])
+        applied, retry, refused = set(result["applied"]), set(result["retry"]), set(result["refused"])
         for outcome in batch.outcomes:
             if outcome.action in retry:
                 continue
             log.info(
-                "action {action} {status} (power {state}) from cluster {cluster}{stale}",
+                "action {action} {status} (power {state}) from cluster {cluster}{taken}",
                 action=outcome.action, status=outcome.status.value,
-                state=None if outcome.power_state is None else outcome.power_state.value,
-                cluster=cluster, stale="" if outcome.action in applied else "; not applied to the node",
+                state=None if outcome.power_state is None else outcome.power_state.value, cluster=cluster,
+                taken="" if outcome.action in applied else "; refused, the cluster does not hold the node"
+                if outcome.action in refused else "; not applied to the node",
             )
-        return ReportsAnswer(applied=tuple(result["applied"]), retry=tuple(result["retry"]))
+        return ReportsAnswer(applied=tuple(result["applied"]), retry=tuple(result["retry"]),
+                             refused=tuple(result["refused"]))
 
     def report_power_states(self, cluster: str, states: Sequence[ObservedState]) -> Deferred[int]:
         """Record observed states; deliver the actions a drift policy made."""
@@ -254,6 +265,8 @@ class ConnectedClusters:
         """
         if message.kind == "deliver":
             self.start_delivery(list(message.ids), told=True)
+        elif message.kind == "grouped":
+            self.on_grouped()
         elif message.cluster not in self.connections:
             return
         elif message.kind == "cancel" and len(message.ids) == 2:

@@ -63,13 +63,14 @@ IDLE_SESSION = "5s"
 MOST_PAYLOAD = 7000
 """The most bytes of one ``NOTIFY`` payload pserv sends (PostgreSQL takes up to 8000)."""
 
-KINDS = ("deliver", "cancel", "release", "adopt")
+KINDS = ("deliver", "cancel", "release", "adopt", "grouped")
 """
 What one region tells the others: ``deliver`` (actions to hand over, to
 whichever region has their cluster), ``cancel`` (a node's action, to its
 cluster's region: ``ids`` is node, action), ``release`` (nodes the cluster
-must give up) and ``adopt`` (nodes the cluster now holds, whose outstanding
-actions it must recover).
+must give up), ``adopt`` (nodes the cluster now holds, whose outstanding
+actions it must recover) and ``grouped`` (the cluster, a member of a group,
+connected: the leader spreads its group now; no ``ids``).
 """
 
 

@@ -238,3 +238,17 @@ async def test_what_another_region_tells_reaches_a_cluster_connected_here(shared
     assert [r.action for r in rack1.performed] == [action["id"]]
     assert rack1.cancelled == [(1, action["id"])] and rack1.adopted == [(1,)] and rack1.released == []
     assert shared.peers.told == []
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_group_member_connecting_is_told_to_the_leader_wherever_it_is(shared, moments):
+    """A member of a group connecting here, or heard of from another region, calls on_grouped; the other regions are told of it, not of an ungrouped cluster."""
+    called = []
+    shared.on_grouped = lambda: called.append(len(called))
+    await shared.cluster_connected("rack-0", RecordingConnection())
+    await shared.cluster_connected("rack-1", RecordingConnection(group="row-a"))
+    assert [(m.kind, m.ids, m.cluster) for m in shared.peers.told] == [("grouped", (), "rack-1")]
+    from pserv.region.peers import PeerMessage
+
+    shared.hear(PeerMessage("grouped", (), "rack-7", "region-b"))
+    assert called == [0, 1]
