@@ -10,13 +10,19 @@ The leading region runs :func:`spread` every few seconds
 - A node held by nobody (new to its group) is given to its member at once,
   with a ``query`` (as at enrolment) if it has nothing outstanding, so
   that its holder reads it at once rather than at its next sweep.
-- A node whose holder's lease ended more than ``grace`` seconds ago is
-  **failed over**: the holder has stopped acting for it by then (a member
-  acts only while its lease runs, by its own clock, counted from before
-  the heartbeat that renewed it), so the node is given to its member at
-  once, even with an action in flight; its epoch counts up, and the new
-  holder recovers the node's outstanding actions and finishes them
-  (``AdoptNodes``), or reads it with a ``query`` if it has none.  The old holder's late reports are then refused.
+- A node whose holder the leader judges *lapsed* is **failed over**: the
+  leader has seen no new heartbeat of it for longer than its lease and a
+  grace, by the leader's own clock (:class:`pserv.region.groups.Heartbeats`:
+  no two machines' clocks are compared), so the holder has stopped acting
+  for it (a member acts only while its lease runs, by its own clock,
+  counted from before the heartbeat that renewed it).  The node is given
+  to its member at once, even with an action in flight; its epoch counts
+  up, and the new holder recovers the node's outstanding actions and
+  finishes them (``AdoptNodes``), or reads it with a ``query`` if it has
+  none.  The old holder's late reports are then refused.  A holder whose
+  heartbeat has changed since the leader judged it (it beat meanwhile)
+  keeps its nodes: the pass locks the lapsed holders' rows, so a heartbeat
+  is either seen by it or waits for it.
 - A node whose holder is alive but is not its member any more (a member
   joined, or the holder drains) **moves** by the hand-over of
   :mod:`pserv.region.store.moves`: once it has nothing in flight, the
@@ -28,8 +34,8 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from datetime import datetime, timedelta
-from typing import Any, Sequence
+from datetime import datetime
+from typing import Any, Mapping, Sequence
 
 from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
@@ -52,37 +58,44 @@ def rendezvous(node: int, members: Sequence[str]) -> str:
     return max(members, key=lambda member: (hashlib.sha256(f"{member}/{node}".encode()).digest(), member))
 
 
-def spread(connection: Connection, now: datetime, grace: float, fail_over: bool = True) -> dict[str, Any]:
+def spread(connection: Connection, now: datetime, lapsed: Mapping[str, datetime | None] | None = None,
+           ) -> dict[str, Any]:
     """
     One pass over every group (see the module).
 
-    :param grace: seconds past a lease's end before its holder's nodes fail over.
-    :param fail_over: whether lapsed leases fail over (a region that has
-        just begun to lead waits one lease first: the members of a region
-        that was down may be reconnecting).
+    :param lapsed: the clusters the leader judges lapsed, each with the
+        last heartbeat it saw of it; one that has beaten since is not.
     :return: ``adopt``, the nodes each cluster now holds by assignment or
         failover (cluster -> node ids), ``release``, the (cluster, node)
         pairs to ask to give up (both empty if another region's pass
-        runs), and ``grouped``, whether any cluster is a member of a group.
+        runs), ``grouped``, whether any cluster is a member of a group,
+        and ``heartbeats``, each cluster's last heartbeat and the seconds
+        of lease it was given (as :meth:`Heartbeats.saw
+        <pserv.region.groups.Heartbeats.saw>` takes them).
     """
-    result: dict[str, Any] = {"adopt": {}, "release": [], "grouped": True}
+    result: dict[str, Any] = {"adopt": {}, "release": [], "grouped": True, "heartbeats": {}}
     if not once(connection, GROUPS_LOCK):
         return result
-    clusters = connection.execute(select(schema.clusters)).all()
+    lapsed = lapsed or {}
+    table = schema.clusters
+    if lapsed:
+        connection.execute(select(table.c.id).where(table.c.name.in_(sorted(lapsed))).with_for_update()).all()
+    clusters = connection.execute(select(table)).all()
     result["grouped"] = any(row.group is not None for row in clusters)
+    result["heartbeats"] = {row.name: (row.last_heartbeat_at, _granted(row)) for row in clusters}
     members: dict[str, list[str]] = defaultdict(list)
     for row in clusters:
         if row.group is not None and _live(row, now) and not row.draining:
             members[row.group].append(row.name)
-    lapsed = {row.name for row in clusters if not _live(row, now - timedelta(seconds=grace))}
-    live = {row.name for row in clusters if _live(row, now)}
+    fail_over = {row.name for row in clusters if row.name in lapsed and row.last_heartbeat_at == lapsed[row.name]}
+    live = {row.name for row in clusters if _live(row, now)} - fail_over
     adopt: dict[str, list[int]] = defaultdict(list)
     for node in _group_nodes(connection, sorted(members)):
         want = rendezvous(node.id, sorted(members[node.group]))
         holder = owner(node)
         if node.cluster == want and node.moving_from is None:
             continue
-        if holder is None or (fail_over and holder in lapsed):
+        if holder is None or holder in fail_over:
             _give(connection, node, want, holder, now)
             adopt[want].append(node.id)
         elif node.moving_from is None and holder in live:
@@ -98,7 +111,19 @@ def spread(connection: Connection, now: datetime, grace: float, fail_over: bool 
 
 
 def _live(row: Any, moment: datetime) -> bool:
+    """
+    Whether ``row``'s lease runs at ``moment``, as far as the region that
+    granted it says (by its clock: good enough to choose members by, never
+    to fail one over by).
+    """
     return row.lease_expires_at is not None and row.lease_expires_at > utc(moment)
+
+
+def _granted(row: Any) -> float | None:
+    """The seconds of lease ``row``'s last heartbeat was given (one region's clock at both ends)."""
+    if row.lease_expires_at is None or row.last_heartbeat_at is None:
+        return None
+    return (row.lease_expires_at - row.last_heartbeat_at).total_seconds()
 
 
 def _group_nodes(connection: Connection, groups: list[str]) -> list[Any]:

@@ -31,6 +31,13 @@ def join(run, moments, *names, group="row-a"):
         run(register_cluster, name, moments(), "region-a", group, LEASE)
 
 
+def beats(run, *names):
+    """The leader's judgment that ``names`` have lapsed, with the last heartbeat of each as recorded now."""
+    table = schema.clusters
+    rows = run(lambda c: c.execute(select(table.c.name, table.c.last_heartbeat_at).where(table.c.name.in_(names))).all())
+    return dict(rows)
+
+
 def holders(run, ids):
     """Each node's cluster."""
     return {node: run(get_node, node)["cluster"] for node in ids}
@@ -56,13 +63,13 @@ def test_new_nodes_are_given_to_live_members_at_once(run, moments):
     """Nodes of a group with no holder go to the rendezvous member, epoch counted up, and are to be adopted."""
     ids = enrol(run, moments, 12)
     join(run, moments, "rack-1", "rack-2")
-    result = run(spread, moments(), 2.0)
+    result = run(spread, moments())
     expected = {n: rendezvous(n, ["rack-1", "rack-2"]) for n in ids}
     assert holders(run, ids) == expected
     assert sorted(n for nodes in result["adopt"].values() for n in nodes) == ids
     assert result["release"] == [] and result["grouped"] is True
     assert {run(get_node, n)["moving_from"] for n in ids} == {None}
-    assert run(spread, moments(), 2.0)["adopt"] == {}
+    assert run(spread, moments())["adopt"] == {}
 
 
 def test_a_node_given_with_nothing_outstanding_is_read_by_its_new_holder(run, moments):
@@ -77,7 +84,7 @@ def test_a_node_given_with_nothing_outstanding_is_read_by_its_new_holder(run, mo
 
     [node] = enrol(run, moments, 1)
     join(run, moments, "rack-1")
-    run(spread, moments(), 2.0)
+    run(spread, moments())
     def outstanding(c):
         rows = c.execute(select(schema.power_actions.c.id).where(schema.power_actions.c.node_id == node)).scalars()
         return [(a["kind"], a["status"]) for a in list_actions(c, list(rows))]
@@ -86,7 +93,7 @@ def test_a_node_given_with_nothing_outstanding_is_read_by_its_new_holder(run, mo
     join(run, moments, "rack-2")
     moments(LEASE + 3)
     run(heartbeat, "rack-2", "region-a", moments(), LEASE)
-    run(spread, moments(), 2.0)
+    run(spread, moments(), beats(run, "rack-1"))
     assert run(get_node, node)["cluster"] == "rack-2"
     assert [kind for kind, _ in run(outstanding)] == ["query", "on"]  # the pending on is recovered: no new query
 
@@ -94,30 +101,27 @@ def test_a_node_given_with_nothing_outstanding_is_read_by_its_new_holder(run, mo
 def test_without_a_live_member_nothing_moves(run, moments):
     """Before any member connects, and once every lease has ended, nodes stay where they are."""
     ids = enrol(run, moments, 3)
-    assert run(spread, moments(), 2.0)["adopt"] == {}
+    assert run(spread, moments())["adopt"] == {}
     join(run, moments, "rack-1")
-    run(spread, moments(), 2.0)
+    run(spread, moments())
     moments(LEASE + 5)
-    assert run(spread, moments(), 2.0) == {"adopt": {}, "release": [], "grouped": True}
+    result = run(spread, moments(), beats(run, "rack-1"))
+    assert (result["adopt"], result["release"], result["grouped"]) == ({}, [], True)
     assert set(holders(run, ids).values()) == {"rack-1"}
 
 
-def test_a_lapsed_members_nodes_fail_over_only_after_its_lease_and_the_grace(run, moments):
-    """rack-2 stops beating: its nodes (one with an action in flight) go to rack-1 only after lease + grace."""
+def test_a_lapsed_members_nodes_fail_over_to_the_live_members(run, moments):
+    """rack-2, judged lapsed by the leader: its nodes (one with an action in flight) go to rack-1, epochs counted up, each with an event."""
     ids = enrol(run, moments, 8)
     join(run, moments, "rack-1", "rack-2")
-    run(spread, moments(), 2.0)
+    run(spread, moments())
     mine = [n for n in ids if run(get_node, n)["cluster"] == "rack-2"]
     action, _ = run(request_power, mine[0], "on", "op", moments())
     run(mark_sent, [action["id"]], moments())
     before = epochs(run, mine)
-    moments(LEASE - 1)
+    moments(LEASE + 3)
     run(heartbeat, "rack-1", "region-a", moments(), LEASE)
-    moments(2)  # rack-2's lease ended 1 s ago: inside the grace
-    assert run(spread, moments(), 2.0)["adopt"] == {}
-    moments(2)
-    run(heartbeat, "rack-1", "region-a", moments(), LEASE)
-    result = run(spread, moments(), 2.0)
+    result = run(spread, moments(), beats(run, "rack-2"))
     assert result["adopt"] == {"rack-1": mine}
     assert set(holders(run, ids).values()) == {"rack-1"}
     failed_over = [e for e in run(list_events, None, None, 100, None)[0] if e["kind"] == "node_failed_over"]
@@ -125,25 +129,35 @@ def test_a_lapsed_members_nodes_fail_over_only_after_its_lease_and_the_grace(run
     assert epochs(run, mine) == {n: e + 1 for n, e in before.items()}
 
 
-def test_a_fresh_leader_fails_nothing_over(run, moments):
-    """With fail_over false (a region that has just begun to lead), a lapsed member keeps its nodes."""
+def test_a_member_that_beat_since_it_was_judged_lapsed_keeps_its_nodes(run, moments):
+    """A lapsed judgment made on a heartbeat older than the one recorded now fails nothing over."""
     ids = enrol(run, moments, 4)
     join(run, moments, "rack-1", "rack-2")
-    run(spread, moments(), 2.0)
+    run(spread, moments())
     before = holders(run, ids)
-    moments(LEASE + 5)
+    judged = beats(run, "rack-1", "rack-2")
+    moments(LEASE - 1)
     run(heartbeat, "rack-1", "region-a", moments(), LEASE)
-    assert run(spread, moments(), 2.0, fail_over=False) == {"adopt": {}, "release": [], "grouped": True}
+    run(heartbeat, "rack-2", "region-a", moments(), LEASE)
+    result = run(spread, moments(), judged)
+    assert (result["adopt"], result["release"]) == ({}, [])
     assert holders(run, ids) == before
+
+
+def test_a_pass_says_each_clusters_last_heartbeat_and_its_grant(run, moments):
+    """The pass reports every cluster's last heartbeat and the seconds of lease it was given."""
+    join(run, moments, "rack-1")
+    heartbeats = run(spread, moments())["heartbeats"]
+    assert heartbeats == {"rack-1": (beats(run, "rack-1")["rack-1"], LEASE)}
 
 
 def test_a_member_that_joins_takes_its_share_by_hand_over(run, moments):
     """A third member's share moves by hand-over: moving_from names the live holder, which is asked to release."""
     ids = enrol(run, moments, 30)
     join(run, moments, "rack-1", "rack-2")
-    run(spread, moments(), 2.0)
+    run(spread, moments())
     join(run, moments, "rack-3")
-    result = run(spread, moments(), 2.0)
+    result = run(spread, moments())
     gained = sorted(n for n in ids if rendezvous(n, ["rack-1", "rack-2", "rack-3"]) == "rack-3")
     assert gained and sorted(node for _, node in result["release"]) == gained
     assert result["adopt"] == {}
@@ -156,12 +170,12 @@ def test_a_node_with_an_action_in_flight_waits_to_move(run, moments):
     """A planned move skips a node whose action is sent; it moves on a later pass, once that has ended."""
     ids = enrol(run, moments, 30)
     join(run, moments, "rack-1", "rack-2")
-    run(spread, moments(), 2.0)
+    run(spread, moments())
     node = next(n for n in ids if rendezvous(n, ["rack-1", "rack-2", "rack-3"]) == "rack-3")
     action, _ = run(request_power, node, "on", "op", moments())
     run(mark_sent, [action["id"]], moments())
     join(run, moments, "rack-3")
-    result = run(spread, moments(), 2.0)
+    result = run(spread, moments())
     assert node not in [n for _, n in result["release"]]
     assert run(get_node, node)["moving_from"] is None
 
@@ -170,14 +184,14 @@ def test_a_draining_member_gives_up_its_nodes_and_gets_none(run, moments):
     """Draining rack-2 moves all its nodes to rack-1 by hand-over; new nodes go to rack-1 only."""
     ids = enrol(run, moments, 10)
     join(run, moments, "rack-1", "rack-2")
-    run(spread, moments(), 2.0)
+    run(spread, moments())
     held = sorted(n for n in ids if run(get_node, n)["cluster"] == "rack-2")
     run(set_draining, "rack-2", True, moments())
-    result = run(spread, moments(), 2.0)
+    result = run(spread, moments())
     assert sorted(node for cluster, node in result["release"] if cluster == "rack-2") == held
     assert {run(get_node, n)["cluster"] for n in held} == {"rack-1"}
     new = run(create_node, {"name": "late", "group": "row-a", "power_type": "manual"}, moments())["id"]
-    assert run(spread, moments(), 2.0)["adopt"] == {"rack-1": [new]}
+    assert run(spread, moments())["adopt"] == {"rack-1": [new]}
 
 
 def test_a_pass_already_running_elsewhere_does_nothing(run, moments, engine):
@@ -187,9 +201,9 @@ def test_a_pass_already_running_elsewhere_does_nothing(run, moments, engine):
     ids = enrol(run, moments, 3)
     join(run, moments, "rack-1")
     if engine.dialect.name != "postgresql":
-        assert run(spread, moments(), 2.0)["adopt"] == {"rack-1": ids}
+        assert run(spread, moments())["adopt"] == {"rack-1": ids}
         return
     with engine.begin() as holding:
         assert once(holding, GROUPS_LOCK)
-        assert run(spread, moments(), 2.0) == {"adopt": {}, "release": [], "grouped": True}
-    assert run(spread, moments(), 2.0)["adopt"] == {"rack-1": ids}
+        assert run(spread, moments()) == {"adopt": {}, "release": [], "grouped": True, "heartbeats": {}}
+    assert run(spread, moments())["adopt"] == {"rack-1": ids}
