@@ -29,11 +29,12 @@ POSTGRES = os.environ.get("PSERV_TEST_POSTGRES", "postgresql://postgres@127.0.0.
 SECRET = "regions-bmc-secret"
 LEASE = 6.0
 """``--cluster-lease``: a member heartbeats every LEASE/3 seconds."""
-FAILOVER = LEASE + LEASE / 3 + 2 + 2 + 10
+FAILOVER = LEASE + LEASE / 3 + 2 + 2 * 2 + 10
 """
 The most a dead or frozen member's nodes may take to move, from when it
-stopped: its lease and a heartbeat, the region's grace (2 s), the leader's
-pass (2 s), and room for a loaded machine.
+stopped: its lease and a heartbeat, the region's grace (2 s), two of the
+leader's passes (2 s each: one sees the last heartbeat, one fails over),
+and room for a loaded machine.
 """
 FINISH = 120.0
 """The most any wait for actions to end may take."""
