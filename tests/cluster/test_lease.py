@@ -15,6 +15,14 @@ def lease_on(clock):
     return Lease(clock, lambda: ended.append(clock.seconds())), ended
 
 
+def leased_bmc(clock, lease, latency=0.0):
+    """A BMC, and its control under ``lease``, renewed for 10 s at 0."""
+    bmc = FakeFleet(clock).bmc("b1", latency=latency)
+    control = LeasedControl(bmc, lease)
+    lease.renew(0.0, 10.0)
+    return bmc, control
+
+
 def test_a_lease_runs_from_when_the_heartbeat_was_sent():
     """Renewed by an answer that took 3 s, a 10 s lease ends 10 s after the send, and says so once."""
     clock = Clock()
@@ -49,9 +57,7 @@ def test_a_command_after_the_end_is_not_sent_and_ends_the_lease_first():
     """A frozen process wakes past its lease before its timer fires: the next command is refused, the lease ended first."""
     clock = Clock()
     lease, ended = lease_on(clock)
-    bmc = FakeFleet(clock).bmc("b1", latency=0)
-    control = LeasedControl(bmc, lease)
-    lease.renew(0.0, 10.0)
+    bmc, control = leased_bmc(clock, lease)
     assert control.description == bmc.description
     results = []
     control.power_on().addBoth(results.append)
@@ -67,10 +73,8 @@ def test_a_call_in_flight_when_the_lease_ends_is_given_up_then():
     clock = Clock()
     order = []
     lease = Lease(clock, lambda: order.append("fenced"))
-    bmc = FakeFleet(clock).bmc("b1", latency=0)
+    bmc, control = leased_bmc(clock, lease)
     bmc.hang("query")
-    control = LeasedControl(bmc, lease)
-    lease.renew(0.0, 10.0)
     control.query().addErrback(lambda f: order.append(f.type.__name__))
     clock.advance(9.9)
     assert order == []
@@ -82,9 +86,7 @@ def test_a_renewal_lets_a_call_run_on_and_an_answered_call_is_let_go():
     """A call outlives its first lease once renewed, and a call that has answered is not held by the lease."""
     clock = Clock()
     lease, ended = lease_on(clock)
-    bmc = FakeFleet(clock).bmc("b1", latency=8)
-    control = LeasedControl(bmc, lease)
-    lease.renew(0.0, 10.0)
+    _, control = leased_bmc(clock, lease, latency=8)
     answers = []
     control.query().addBoth(answers.append)
     clock.advance(5)
