@@ -72,7 +72,7 @@ class ConnectedClusters:
                  lease: float = LEASE_SECONDS) -> None:
         self.database = database
         self.clock = clock
-        self.peers = peers if peers is not None else Alone(clock)
+        self.peers = peers if peers is not None else Alone()
         self.lease = lease
         self.region = "region"
         self.connections: dict[str, ClusterConnection] = {}

@@ -122,9 +122,6 @@ class Peers(Protocol):
     def leads(self) -> bool:
         """Whether this region is the leader now."""
 
-    def leading_since(self) -> float | None:
-        """When (on the region's clock) this region became the leader; ``None`` if it does not lead."""
-
     def stop(self) -> None:
         """Stop listening, and leading."""
 
@@ -132,9 +129,8 @@ class Peers(Protocol):
 class Alone:
     """The one region of an SQLite database: it leads until it stops, and tells nobody."""
 
-    def __init__(self, clock: IReactorTime) -> None:
-        self.clock = clock
-        self._since: float | None = clock.seconds()
+    def __init__(self) -> None:
+        self._leading = True
 
     def start(self, name: str, receive: Receiver) -> None:
         pass
@@ -143,13 +139,10 @@ class Alone:
         return succeed(None)
 
     def leads(self) -> bool:
-        return self._since is not None
-
-    def leading_since(self) -> float | None:
-        return self._since
+        return self._leading
 
     def stop(self) -> None:
-        self._since = None
+        self._leading = False
 
 
 class Hub:
@@ -179,14 +172,11 @@ class HubPeers:
         self.hub = hub
         self.name = ""
         self._receive: Receiver | None = None
-        self._since: float | None = None
 
     def start(self, name: str, receive: Receiver) -> None:
         self.name, self._receive = name, receive
         if self not in self.hub.members:
             self.hub.members.append(self)
-        if self.hub.leader() is self:
-            self._since = self.hub.clock.seconds()
 
     def tell(self, messages: Sequence[PeerMessage]) -> Deferred[None]:
         for member in self.hub.members:
@@ -203,17 +193,10 @@ class HubPeers:
     def leads(self) -> bool:
         return self.hub.leader() is self
 
-    def leading_since(self) -> float | None:
-        return self._since if self.leads() else None
-
     def stop(self) -> None:
-        was_leading = self.leads()
         if self in self.hub.members:
             self.hub.members.remove(self)
         self._receive = None
-        successor = self.hub.leader()
-        if was_leading and successor is not None:
-            successor._since = self.hub.clock.seconds()
 
 
 class PostgresPeers:
@@ -227,15 +210,14 @@ class PostgresPeers:
         region's pool, where ``pg_notify`` is sent.
     """
 
-    def __init__(self, url: str, reactor: Any, clock: IReactorTime,
+    def __init__(self, url: str, reactor: Any,
                  publish: Callable[..., Deferred[Any]]) -> None:
         self.url = _psycopg_url(url)
         self.reactor = reactor
-        self.clock = clock
         self.publish = publish
         self.name = ""
         self._receive: Receiver | None = None
-        self._since: float | None = None
+        self._leading = False
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -254,15 +236,12 @@ class PostgresPeers:
         return told.addCallback(lambda _: None)
 
     def leads(self) -> bool:
-        return self._since is not None
-
-    def leading_since(self) -> float | None:
-        return self._since
+        return self._leading
 
     def stop(self) -> None:
         self._stopping.set()
         self._receive = None
-        self._since = None
+        self._leading = False
         if self._thread is not None:
             self._thread.join(timeout=2 * CHECK_SECONDS + 1)
             self._thread = None
@@ -300,11 +279,11 @@ class PostgresPeers:
                     self.reactor.callFromThread(self._heard, message)
 
     def _led(self, leading: bool) -> None:
-        if leading and self._since is None and not self._stopping.is_set():
-            self._since = self.clock.seconds()
+        if leading and not self._leading and not self._stopping.is_set():
+            self._leading = True
             log.info("region {name} leads the regions on its database", name=self.name)
-        elif not leading and self._since is not None:
-            self._since = None
+        elif not leading and self._leading:
+            self._leading = False
             log.info("region {name} no longer leads", name=self.name)
 
     def _heard(self, message: PeerMessage) -> None:

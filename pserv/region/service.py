@@ -153,8 +153,8 @@ class Region:
 
     def _peers(self) -> Peers:
         if self.database.engine.dialect.name == "postgresql":
-            return PostgresPeers(self.config.database_url, self.reactor, self.clock, self.database.run)
-        return Alone(self.clock)
+            return PostgresPeers(self.config.database_url, self.reactor, self.database.run)
+        return Alone()
 
     def start(self) -> None:
         """

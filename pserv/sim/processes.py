@@ -62,23 +62,6 @@ def rpc_address(index: int) -> str:
     return f"region-{index}:5250"
 
 
-class RegionPeers(HubPeers):
-    """
-    A simulated region's link on the world's :class:`Hub`: as
-    :class:`HubPeers`, with the time it began to lead given by the region's
-    own clock (as :class:`~pserv.region.peers.PostgresPeers` gives it), not
-    the world's.
-    """
-
-    def __init__(self, hub: Hub, clock: Any) -> None:
-        super().__init__(hub)
-        self.clock = clock
-
-    def leading_since(self) -> float | None:
-        since = super().leading_since()
-        return None if since is None else since + self.clock.seconds() - self.hub.clock.seconds()
-
-
 class SimRegion:
     """
     The region: API, RPC and sweep over one database that outlives it.
@@ -100,7 +83,7 @@ class SimRegion:
         self.hub = hub if hub is not None else Hub(clock)
         self.config = RegionConfig(data_dir=Path("/nonexistent/pserv-sim"), action_timeout=ACTION_TIMEOUT,
                                    cluster_lease=CLUSTER_LEASE, name=self.name)
-        self.peers: RegionPeers | None = None
+        self.peers: HubPeers | None = None
         self.process: Process | None = None
         self.region: Region | None = None
         self.incarnation = 0
@@ -117,7 +100,7 @@ class SimRegion:
         process = self.process = Process(f"{self.name}#{self.incarnation}", f"10.0.0.{self.index}", self.clock,
                                          self.offset)
         database = SimDatabase(self.engine, process.clock, self.rng)
-        peers = self.peers = RegionPeers(self.hub, process.clock)
+        peers = self.peers = self.hub.join()
         region = self.region = Region(self.config, reactor=process.clock, clock=process.clock, database=database,
                                       power_types=POWER_TYPES_WITH_FAKE, peers=peers)
         region.clusters.region = self.name

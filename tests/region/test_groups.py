@@ -47,7 +47,7 @@ class TellingClusters:
 def keeper(grouped=False, lease=10.0):
     clock = Clock()
     database, clusters = SpreadingDatabase(grouped), TellingClusters()
-    kept = GroupKeeper(database, clusters, Alone(clock), clock, lease)
+    kept = GroupKeeper(database, clusters, Alone(), clock, lease)
     kept.start()
     return clock, database, clusters, kept
 
