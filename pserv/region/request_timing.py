@@ -15,6 +15,7 @@ timed either.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from pserv.region.endpoints import ROUTE
@@ -56,7 +57,13 @@ def route_of(request: Any) -> str:
     declared = getattr(request, ROUTE, None)
     if declared is None:
         declared = _matched(request)
-    return OTHER_ROUTE if declared is None else template(declared)
+    return OTHER_ROUTE if declared is None else _template(declared)
+
+
+@lru_cache(maxsize=256)
+def _template(route: str) -> str:
+    """:func:`~pserv.region.permissions.template`, once per route (there are some sixty)."""
+    return template(route)
 
 
 def _matched(request: Any) -> str | None:
