@@ -8,7 +8,9 @@ the ``now`` of the transaction that moved it
 ended are those of its ids finished at exactly its ``now``: an outcome
 sent again, of an action ended before, is not counted twice.  Each
 function here runs a store function and then that one read, in the same
-transaction.
+transaction.  An action ended by a store function that answers it (an
+operator's cancel of a pending action) is read from that answer
+(:func:`ended_of`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from pserv.region import schema
 from pserv.region.store.actions import expire_stuck
 from pserv.region.store.common import chunks, utc
 from pserv.region.store.report_batches import report_actions
+from pserv.util.times import moment_from_rfc3339
 
 
 class Ended(NamedTuple):
@@ -45,6 +48,15 @@ def ended_at(connection: Connection, action_ids: Iterable[int], now: datetime) -
         ).all()
     return [Ended(row.kind, row.status, _seconds(row.requested_at, row.finished_at))
             for row in sorted(found, key=lambda row: row.id)]
+
+
+def ended_of(action: Mapping[str, Any]) -> Ended:
+    """An action, as the store answers it (times as ISO 8601 text), that has ended, as an :class:`Ended`."""
+    requested, finished = action.get("requested_at"), action.get("finished_at")
+    seconds = None
+    if requested and finished:
+        seconds = (moment_from_rfc3339(finished) - moment_from_rfc3339(requested)).total_seconds()
+    return Ended(str(action["kind"]), str(action["status"]), seconds)
 
 
 def report_actions_ended(

@@ -4,7 +4,7 @@ a piece of work ended, each counted once.
 """
 
 from pserv.region.store.actions import request_power
-from pserv.region.store.ended import Ended, ended_at, expire_stuck_ended, report_actions_ended
+from pserv.region.store.ended import Ended, ended_at, ended_of, expire_stuck_ended, report_actions_ended
 from pserv.region.store.reports import mark_sent
 from tests.region.store.test_report_batches import enrol, outcome, sent
 
@@ -50,6 +50,14 @@ def test_ended_at_names_only_actions_finished_at_that_moment(run, moments):
     run(report_actions_ended, "rack-1", {"outcomes": [outcome(action)]}, moments())
     open_one = sent(run, moments, "ended-5", "off")
     assert run(ended_at, [action["id"], open_one["id"]], moments(1)) == []
+
+
+def test_an_answered_action_is_read_as_ended_from_its_times():
+    """ended_of reads the kind, status and seconds between requested_at and finished_at of an answered action."""
+    action = {"kind": "off", "status": "cancelled", "requested_at": "2026-11-22T12:00:00.000Z",
+              "finished_at": "2026-11-22T12:00:02.500Z"}
+    assert ended_of(action) == Ended("off", "cancelled", 2.5)
+    assert ended_of({**action, "finished_at": None}) == Ended("off", "cancelled", None)
 
 
 def action_time(action):
