@@ -45,6 +45,10 @@ setup(
         "argon2-cffi>=23.1",
         # Jinja2: the UI's HTML templates (templates/), autoescaped.
         "Jinja2>=3.1",
+        # The region's GET /metrics and the cluster's --metrics-listen, in
+        # Prometheus' text format (docs/operations.md), each process with
+        # registries of its own.
+        "prometheus-client>=0.20",
     ],
     extras_require={
         # The tests, and what pserv/testing needs beyond the above: the

@@ -86,6 +86,20 @@ class ApiClient:
         """
         return await self.request("POST", path, body=body)
 
+    async def text(self, path: str, accept: str = "text/plain") -> str:
+        """
+        ``GET path`` for an answer that is not JSON (the metrics): its body
+        as text.
+
+        :raises ClientError: for any status but 200, with the region's error.
+        :raises UnreachableError: when there is no HTTP answer in time.
+        """
+        status, location, content = await self._timed(self._exchange("GET", self._resolve(path), None, accept))
+        if status != 200:
+            _answer(status, location, content)
+            raise ClientError(status, f"the region answered HTTP {status}")
+        return content.decode("utf-8", "replace")
+
     async def request(
         self, method: str, path: str, *,
         params: Mapping[str, Any] | None = None, body: Any = None,
@@ -171,8 +185,9 @@ class ApiClient:
             items.extend(page["items"])
         return {"items": items, "next": page.get("next")}
 
-    async def _exchange(self, method: str, url: str, body: Any) -> tuple[int, str | None, bytes]:
-        headers = self._headers("application/json")
+    async def _exchange(self, method: str, url: str, body: Any,
+                        accept: str = "application/json") -> tuple[int, str | None, bytes]:
+        headers = self._headers(accept)
         kwargs: dict[str, Any] = {} if body is None else {"json": body}
         response = await self._http.request(
             method, url, headers=headers, allow_redirects=False, **kwargs

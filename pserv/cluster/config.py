@@ -32,6 +32,8 @@ class ClusterConfig:
     :ivar sync_interval: seconds between power sweeps.
     :ivar failures_before_error: failed reads in a row before a node is
         reported as power error.
+    :ivar metrics_listen: ``HOST:PORT`` to serve the Prometheus metrics on
+        (plain HTTP, ``/metrics``); empty for none.
     """
 
     region: str = ""
@@ -41,6 +43,7 @@ class ClusterConfig:
     concurrency: int = 32
     sync_interval: float = 300.0
     failures_before_error: int = 3
+    metrics_listen: str = ""
 
     def region_addresses(self) -> list[tuple[str, int]]:
         """``region`` as its (host, port) pairs."""
@@ -71,6 +74,8 @@ class ClusterConfig:
             raise ConfigError("name: required: 1 to 63 letters, digits, '.', '_' or '-'")
         if self.group and not NAME.match(self.group):
             raise ConfigError("group: 1 to 63 letters, digits, '.', '_' or '-'")
+        if self.metrics_listen:
+            parse_listen(self.metrics_listen, "metrics_listen")
         return self
 
 

@@ -59,6 +59,11 @@ class ClusterDaemon:
         self._session: RegionSession | None = None
         self._recovering = DeferredLock()
 
+    @property
+    def connected(self) -> bool:
+        """Whether a connection to the region is up and recovered."""
+        return self._session is not None
+
     def perform_power(self, request: PowerRequest) -> None:
         """The region asks for a power action: run it, reporting each step."""
         self.book.remember(request)

@@ -4,7 +4,7 @@ One driver instance per power type, made on first use.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from twisted.internet.defer import Deferred, gatherResults, maybeDeferred
 
@@ -26,6 +26,8 @@ class DriverSet:
     def __init__(self, reactor: Any, overrides: Mapping[str, PowerDriver] | None = None) -> None:
         self.reactor = reactor
         self._drivers: dict[str, PowerDriver] = dict(overrides or {})
+        self.wrap: Callable[[str, PowerControl], PowerControl] | None = None
+        """Wraps each control made, given its power type: the cluster's metrics time its calls."""
 
     def driver(self, power_type: str) -> PowerDriver:
         """
@@ -44,7 +46,13 @@ class DriverSet:
 
         :raises PowerSettingsError: naming the bad field.
         """
-        return self.driver(power_type).bind(params)
+        control = self.driver(power_type).bind(params)
+        return control if self.wrap is None else self.wrap(power_type, control)
+
+    def open_sessions(self) -> dict[str, int]:
+        """BMC sessions open now, by power type, of the drivers that keep sessions (IPMI, Redfish) and are in use."""
+        return {name: int(driver.open_sessions()) for name, driver in self._drivers.items()
+                if callable(getattr(driver, "open_sessions", None))}
 
     def close(self) -> Deferred[object]:
         """Close every driver's sessions and connections."""

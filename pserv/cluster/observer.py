@@ -14,6 +14,8 @@ sweeps (up to ``max_skip``), until a read succeeds.
 
 from __future__ import annotations
 
+from typing import Callable
+
 from twisted.internet.defer import Deferred, DeferredSemaphore, gatherResults
 from twisted.internet.interfaces import IReactorTime
 from twisted.internet.task import LoopingCall
@@ -68,6 +70,10 @@ class PowerObserver:
         self._seen: list[ObservedState] = []
         self._loop = LoopingCall(self.sweep)
         self._loop.clock = clock
+        self._started: float | None = None
+        self._completed: float | None = None
+        self.on_swept: Callable[[float], object] = lambda seconds: None
+        """Told the seconds each sweep took, when it ends: the cluster's metrics."""
 
     def start(self) -> None:
         """Sweep now and every ``interval`` seconds."""
@@ -83,10 +89,25 @@ class PowerObserver:
 
     def sweep(self) -> Deferred[object]:
         """Read every node due for a read; report what was seen."""
+        started = self._started = self.clock.seconds()
         reads = [self._slots.run(self._read, node) for node in self.book if self._due(node)]
         done = gatherResults(reads)
         done.addCallback(lambda _: self._flush())
+        done.addCallback(lambda _: self._swept(started))
         return done
+
+    def _swept(self, started: float) -> None:
+        self._completed = started
+        self.on_swept(self.clock.seconds() - started)
+
+    def lag(self, now: float) -> float:
+        """
+        Seconds past when the next complete sweep was due: ``interval``
+        after the start of the last complete one (or of the first, while
+        none has completed); 0 before any sweep starts.
+        """
+        since = self._completed if self._completed is not None else self._started
+        return 0.0 if since is None else max(0.0, now - since - self.interval)
 
     def _due(self, node: OwnedNode) -> bool:
         if self.power.registry.in_play(str(node.id)) != (None, None):

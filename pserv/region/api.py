@@ -27,13 +27,14 @@ from pserv.region.admin_api import AdminAPI
 from pserv.region.auth import CredentialCheck
 from pserv.region.clusters import ConnectedClusters
 from pserv.region.db import Database
-from pserv.region.endpoints import check_routes, endpoint
+from pserv.region.endpoints import check_routes, endpoint, text
 from pserv.region.event_feed import EventFeed
 from pserv.region.store.common import utc
 from pserv.util.times import moment_from_rfc3339
 from pserv.region.http import answer, next_page, read_json
 from pserv.region.openapi import document
 from pserv.region.login import LoginPages
+from pserv.region.metrics import CONTENT_TYPE, RegionMetrics
 from pserv.region.operations import Operations
 from pserv.region.power_api import PowerAPI
 from pserv.region.routes import Routes
@@ -66,6 +67,8 @@ class RegionAPI(Operations, PowerAPI, AdminAPI, EventStreamAPI, LoginPages, Node
     :param session_lifetime: seconds a UI session lasts.
     :param feed: the region's feed of new events, for the event streams;
         by default one of this API's own.
+    :param metrics: what ``GET /metrics`` serves: the region's, or by
+        default the connected clusters' (the reports and actions they count).
     """
 
     app = Routes(PowerAPI.routes, AdminAPI.routes, EventStreamAPI.routes, LoginPages.routes, NodesPages.routes,
@@ -74,7 +77,7 @@ class RegionAPI(Operations, PowerAPI, AdminAPI, EventStreamAPI, LoginPages, Node
 
     def __init__(self, database: Database, clock: Any, clusters: ConnectedClusters | None = None,
                  power_types: PowerTypes = POWER_TYPES, session_lifetime: float = LIFETIME,
-                 feed: EventFeed | None = None) -> None:
+                 feed: EventFeed | None = None, metrics: RegionMetrics | None = None) -> None:
         check_routes(type(self).app)
         self.database = database
         self.clock = clock
@@ -82,6 +85,7 @@ class RegionAPI(Operations, PowerAPI, AdminAPI, EventStreamAPI, LoginPages, Node
         self.access = CredentialCheck(database, clock)
         self.sessions = Sessions(database, clock, database.reactor, session_lifetime)
         self.clusters = clusters if clusters is not None else ConnectedClusters(database, clock)
+        self.metrics = metrics if metrics is not None else self.clusters.metrics
         self.power_types = power_types
         self.contract = Contract(document(power_types))
 
@@ -158,6 +162,11 @@ class RegionAPI(Operations, PowerAPI, AdminAPI, EventStreamAPI, LoginPages, Node
     @endpoint
     async def list_drivers(self, request: Any, who: str) -> tuple[int, Any]:
         return 200, self.power_types.describe()
+
+    @app.route("/metrics", methods=["GET"])
+    @text
+    async def metrics_text(self, request: Any, who: str) -> tuple[bytes, bytes]:
+        return CONTENT_TYPE, self.metrics.exposition()
 
     @app.route("/api/v1/openapi.json", methods=["GET"])
     def openapi(self, request: Any) -> bytes:

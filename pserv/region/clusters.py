@@ -23,8 +23,10 @@ from twisted.python.failure import Failure
 from twisted.python.reflect import qual
 
 from pserv.region.db import Database
+from pserv.region.metrics import RegionMetrics
 from pserv.region.peers import Alone, PeerMessage, Peers
-from pserv.region.store import actions, clusters, moves, recovery, report_batches, reports
+from pserv.region.store import actions, clusters, moves, recovery, reports
+from pserv.region.store.ended import report_actions_ended
 from pserv.rpc import wire
 from pserv.rpc.messages import (
     ActionReports,
@@ -65,12 +67,15 @@ class ConnectedClusters:
     :param peers: the other regions on the database, told what is for
         their clusters (nobody, by default).
     :param lease: seconds a cluster's lease runs past each heartbeat.
+    :param metrics: counts the reports and the actions they end; the
+        region's, or one of its own.
     :ivar region: this region's name, recorded with the clusters connected to it.
     """
 
     def __init__(self, database: Database, clock: Any, peers: Peers | None = None,
-                 lease: float = LEASE_SECONDS) -> None:
+                 lease: float = LEASE_SECONDS, metrics: RegionMetrics | None = None) -> None:
         self.database = database
+        self.metrics = metrics if metrics is not None else RegionMetrics(clock, lambda: len(self.connections))
         self.clock = clock
         self.peers = peers if peers is not None else Alone()
         self.lease = lease
@@ -124,10 +129,19 @@ class ConnectedClusters:
 
     def report_actions(self, cluster: str, batch: ActionReports) -> Deferred[ReportsAnswer]:
         """Record a batch of reports in one transaction; log each outcome, for operators (never a secret)."""
-        recording = self.database.run(report_batches.report_actions, cluster, store_form(batch), self.now())
+        self.metrics.reports_received(len(batch.running), len(batch.progress), len(batch.outcomes))
+        self.metrics.recording.inc()
+        recording = self.database.run(report_actions_ended, cluster, store_form(batch), self.now())
+        recording.addBoth(self._counted)
         return recording.addCallback(self._recorded, cluster, batch)
 
-    def _recorded(self, result: dict[str, list[int]], cluster: str, batch: ActionReports) -> ReportsAnswer:
+    def _counted(self, result: Any) -> Any:
+        self.metrics.recording.dec()
+        if not isinstance(result, Failure):
+            self.metrics.actions_ended(result["ended"])
+        return result
+
+    def _recorded(self, result: dict[str, Any], cluster: str, batch: ActionReports) -> ReportsAnswer:
         applied, retry, refused = set(result["applied"]), set(result["retry"]), set(result["refused"])
         for outcome in batch.outcomes:
             if outcome.action in retry:
@@ -144,6 +158,7 @@ class ConnectedClusters:
 
     def report_power_states(self, cluster: str, states: Sequence[ObservedState]) -> Deferred[int]:
         """Record observed states; deliver the actions a drift policy made."""
+        self.metrics.states_received(len(states))
         recording = self.database.run(reports.report_power_states, cluster, store_form(tuple(states)), self.now())
         return recording.addCallback(self._enforced)
 

@@ -104,6 +104,9 @@ class Database:
         self.pool = ThreadPool(minthreads=1, maxthreads=pool_threads(engine), name="pserv-db")
         self._started = False
         self.grouped = GroupCommit(self, concurrency=group_batches(engine))
+        self.on_work: Callable[[str, float], object] | None = None
+        """Told, on the pool's thread, each piece of :meth:`run`'s work by name and the seconds it took
+        (by the reactor's clock): the region's metrics."""
 
     @classmethod
     def from_url(cls, url: str, reactor: Any) -> Database:
@@ -116,6 +119,10 @@ class Database:
     def backend(self) -> str:
         """``sqlite`` or ``postgresql``."""
         return self.engine.dialect.name
+
+    def backlog(self) -> int:
+        """How many pieces of work wait for a thread of the pool."""
+        return int(self.pool.q.qsize())
 
     def start(self) -> None:
         """Start the thread pool."""
@@ -136,7 +143,17 @@ class Database:
         pool; the Deferred fires on the reactor with its result.
         """
         self.start()
-        return deferToThreadPool(self.reactor, self.pool, self.run_now, work, *args, **kwargs)
+        if self.on_work is None:
+            return deferToThreadPool(self.reactor, self.pool, self.run_now, work, *args, **kwargs)
+        return deferToThreadPool(self.reactor, self.pool, self._timed, work, *args, **kwargs)
+
+    def _timed(self, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        started = self.reactor.seconds()
+        try:
+            return self.run_now(work, *args, **kwargs)
+        finally:
+            if self.on_work is not None:
+                self.on_work(getattr(work, "__name__", "work"), self.reactor.seconds() - started)
 
     def run_grouped(self, work: Callable[..., T], *args: Any, **kwargs: Any) -> Deferred[T]:
         """

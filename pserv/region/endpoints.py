@@ -12,6 +12,8 @@ permission table (:mod:`pserv.region.permissions`) before it runs:
 - :func:`streaming`: an answer written as it comes (the event stream).
   Until it starts, refusals are JSON as an endpoint's; once started, it
   is ``200`` and ends only by closing.
+- :func:`text`: an answer in a content type of its own (the metrics),
+  refused as an endpoint is.
 - :func:`page`: HTML for the UI.  Without a credential it redirects to
   ``/login``; a refusal is a page saying why, with its status
   (:func:`error_page`).
@@ -42,6 +44,8 @@ log = Logger()
 
 Handler = Callable[..., Awaitable[Any]]
 CREDENTIAL = "pserv_credential"
+ROUTE = "pserv_route"
+"""The request attribute naming the route it was admitted on, as declared (for the metrics)."""
 LOGIN = "/login"
 STREAM_HEADERS = ((b"cache-control", b"no-store"), (b"x-accel-buffering", b"no"))
 """A stream is never cached, nor held back by a proxy (nginx's ``X-Accel-Buffering``)."""
@@ -63,6 +67,7 @@ def credential_of(request: Any) -> Credential | None:
 
 async def _admit(self: Any, request: Any, run: Handler) -> Credential | None:
     route = type(self).app.route_of(run, request.method.decode("ascii", "replace"))
+    setattr(request, ROUTE, route)
     credential = await self.access.admit(request, route)
     setattr(request, CREDENTIAL, credential)
     return credential
@@ -104,6 +109,7 @@ def endpoint_in_transaction(handler: Handler) -> Callable[..., Awaitable[bytes]]
     @functools.wraps(handler)
     async def run(self: Any, request: Any, **path: Any) -> bytes:
         route = type(self).app.route_of(run, request.method.decode("ascii", "replace"))
+        setattr(request, ROUTE, route)
         check = self.access.token_check(request, route)
         try:
             who = check if check is not None else _name(await _admit(self, request, run))
@@ -141,6 +147,28 @@ def _refusal(request: Any, e: Exception) -> bytes:
         return answer(request, e.status, e.body())
     log.failure("{method} {path} failed", method=request.method, path=request.path)
     return answer(request, 500, {"error": "internal error; see the region's log"})
+
+
+def text(handler: Callable[..., Awaitable[tuple[bytes, bytes]]]) -> Callable[..., Awaitable[bytes]]:
+    """
+    Admit and run ``handler(self, request, who, **path)`` for ``(content
+    type, body)``, and answer 200 with it; refusals are JSON as
+    :func:`endpoint`'s.
+    """
+
+    @functools.wraps(handler)
+    async def run(self: Any, request: Any, **path: Any) -> bytes:
+        try:
+            credential = await _admit(self, request, run)
+            kind, body = await handler(self, request, _name(credential), **path)
+        except Exception as e:
+            return _refusal(request, e)
+        request.setResponseCode(200)
+        request.setHeader(b"content-type", kind)
+        return body
+
+    run.admits = True  # type: ignore[attr-defined]
+    return run
 
 
 def streaming(handler: Callable[..., Awaitable[Stream]]) -> Callable[..., Awaitable[bytes]]:

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection
 
 from pserv.region.auth import Requester, requester
 from pserv.region.store import actions, nodes
+from pserv.region.store.ended import ended_of
 
 
 class Operations:
@@ -89,7 +90,9 @@ class Operations:
         :return: the action, and whether it is already cancelled.
         """
         result, cancelled = await self.database.run(actions.cancel_action, action_id, who, self.now())
-        if not cancelled:
+        if cancelled:
+            self.clusters.metrics.actions_ended([ended_of(result)])
+        else:
             node = await self.database.run(nodes.get_node, result["node"])
             self.clusters.cancel(node["cluster"], node["id"], action_id)
         return result, cancelled

@@ -45,6 +45,7 @@ PERMISSIONS: dict[tuple[str, str], Role | None] = {
     ("PATCH", "/api/v1/clusters/<cluster>"): ADMIN,
     ("GET", "/api/v1/drivers"): VIEWER,
     ("GET", "/api/v1/openapi.json"): PUBLIC,
+    ("GET", "/metrics"): VIEWER,
     # Who is asking; users and tokens
     ("GET", "/api/v1/whoami"): VIEWER,
     ("GET", "/api/v1/users"): ADMIN,

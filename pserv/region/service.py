@@ -28,11 +28,12 @@ from pserv.region.config import RegionConfig
 from pserv.region.db import Database, make_engine
 from pserv.region.event_feed import EventFeed
 from pserv.region.groups import GroupKeeper
-from pserv.region.http import BoundedRequest
+from pserv.region.metrics import RegionMetrics
+from pserv.region.request_timing import TimedRequest
 from pserv.region.migrate import current_revision, head_revision, upgrade
 from pserv.region.peers import Alone, Peers, PostgresPeers
 from pserv.region.sqlite_lock import hold_sqlite
-from pserv.region.store.actions import expire_stuck
+from pserv.region.store.ended import expire_stuck_ended
 from pserv.region.roles import Role
 from pserv.region.store.tokens import create_token, has_tokens
 from pserv.region.store.users import create_user
@@ -139,11 +140,14 @@ class Region:
         self.clock = clock if clock is not None else reactor
         self.database = database or Database(make_engine(config.database_url), reactor)
         self.peers = peers if peers is not None else self._peers()
-        self.clusters = ConnectedClusters(self.database, self.clock, self.peers, config.cluster_lease)
+        self.metrics = RegionMetrics(self.clock, lambda: len(self.clusters.connections), self.database.backlog)
+        self.database.on_work = self.metrics.database_work
+        self.clusters = ConnectedClusters(self.database, self.clock, self.peers, config.cluster_lease,
+                                          metrics=self.metrics)
         self.groups = GroupKeeper(self.database, self.clusters, self.peers, self.clock, config.cluster_lease)
         self.feed = EventFeed(self.database, self.clock)
         self.api = RegionAPI(self.database, self.clock, self.clusters, power_types, config.session_lifetime,
-                             feed=self.feed)
+                             feed=self.feed, metrics=self.metrics)
         self._sweep = LoopingCall(self.sweep)
         self._sweep.clock = self.clock
         self.port: Any = None
@@ -180,9 +184,10 @@ class Region:
         notify(f"STATUS=API on {address.host}:{address.port}, clusters' RPC on {rpc.host}:{rpc.port}")
 
     def site(self) -> Site:
-        """The API's web site, with requests bounded in size."""
+        """The API's web site, with requests bounded in size and timed for the metrics."""
         site = Site(self.api.resource(), reactor=self.reactor)
-        site.requestFactory = BoundedRequest
+        site.requestFactory = TimedRequest
+        site.metrics = self.metrics  # type: ignore[attr-defined]
         return site
 
     def start_sweeping(self) -> None:
@@ -228,11 +233,14 @@ class Region:
         self.clusters.start_releases()
         if not self.peers.leads():
             return succeed(None)
-        swept = self.database.run(expire_stuck, self.api.now(), self.config.action_timeout)
+        swept = self.database.run(expire_stuck_ended, self.api.now(), self.config.action_timeout)
         swept.addCallback(self._swept)
         swept.addErrback(lambda f: log.failure("sweeping stuck actions failed", f))
         return swept
 
-    def _swept(self, ids: list[int]) -> None:
+    def _swept(self, expired: tuple[list[int], list[Any]]) -> None:
+        ids, ended = expired
+        self.metrics.actions_ended(ended)
+        self.metrics.actions_timed_out(len(ids) - len(ended))
         if ids:
             log.info("{count} stuck action(s) timed out: {ids}", count=len(ids), ids=ids)

@@ -44,6 +44,8 @@ def build_parser(extra_types: tuple[str, ...] = ()) -> argparse.ArgumentParser:
     run.add_argument("--secret-file", dest="secret_file", help="a copy of the region's DATA_DIR/secret")
     run.add_argument("--concurrency", type=int, help="power reads in flight at once during a sweep (32)")
     run.add_argument("--sync-interval", dest="sync_interval", type=float, help="seconds between power sweeps (300)")
+    run.add_argument("--metrics-listen", dest="metrics_listen", metavar="HOST:PORT",
+                     help="serve Prometheus metrics at http://HOST:PORT/metrics (plain HTTP; default: none)")
     test = commands.add_parser(
         "power-test",
         help="run one power action through a driver and print the verified state",
@@ -116,7 +118,8 @@ def _run(parser: argparse.ArgumentParser, args: Any, extra: Mapping[str, DriverF
     from pserv.rpc.auth import SecretError, load_secret
 
     overrides = {
-        k: getattr(args, k) for k in ("region", "name", "group", "secret_file", "concurrency", "sync_interval")
+        k: getattr(args, k)
+        for k in ("region", "name", "group", "secret_file", "concurrency", "sync_interval", "metrics_listen")
     }
     try:
         config = load(args.config, overrides).check()
@@ -144,6 +147,9 @@ async def _serve(reactor: Any, config: Any, secret: bytes, drivers: DriverSet) -
         reactor, drivers, group=group, interval=config.sync_interval,
         concurrency=config.concurrency, failures_before_error=config.failures_before_error,
     )
+    metrics_port = _serve_metrics(reactor, config.metrics_listen, daemon)
+    if metrics_port is False:
+        return 1
     connection = RegionConnection.to_region(
         reactor, config.region, config.name, secret, daemon, daemon.region_ready, group=group,
         on_lease=daemon.lease_renewed,
@@ -153,6 +159,8 @@ async def _serve(reactor: Any, config: Any, secret: bytes, drivers: DriverSet) -
 
     async def stop() -> None:
         notify(STOPPING)
+        if metrics_port is not None:
+            await metrics_port.stopListening()
         await connection.stopService()
         await daemon.stop()
         stopped.callback(None)
@@ -166,6 +174,28 @@ async def _serve(reactor: Any, config: Any, secret: bytes, drivers: DriverSet) -
     print(f"pserv-cluster {config.name}{member} connecting to {config.region}", flush=True)
     await stopped
     return 0
+
+
+def _serve_metrics(reactor: Any, address: str, daemon: Any) -> Any:
+    """
+    Serve ``daemon``'s metrics on ``address``: the listening port, ``None``
+    if ``address`` is empty, ``False`` (said in one line) if it cannot listen.
+    """
+    if not address:
+        return None
+    from twisted.internet.error import CannotListenError
+
+    from pserv.cluster.metrics import ClusterMetrics
+    from pserv.cluster.metrics_server import listen_metrics
+
+    try:
+        port = listen_metrics(reactor, address, ClusterMetrics(reactor).watch(daemon))
+    except CannotListenError as e:
+        print(f"pserv-cluster: metrics_listen: cannot listen on {address}: {e.socketError}", file=sys.stderr)
+        return False
+    host = port.getHost()
+    print(f"pserv-cluster metrics on http://{host.host}:{host.port}/metrics", flush=True)
+    return port
 
 
 def install_reactor() -> Any:

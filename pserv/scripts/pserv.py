@@ -46,6 +46,9 @@ def add_client_commands(parser: argparse.ArgumentParser, commands: Any) -> None:
     _add_actions(commands, common)
     _add_events(commands, common)
     _leaf(commands, "whoami", "whoami:whoami", common, "show the token's name and role")
+    shown = _leaf(commands, "metrics", "metrics:metrics", common, "print the region's Prometheus metrics")
+    shown.add_argument("--name", dest="metrics_name", metavar="PREFIX",
+                       help="only the metrics whose name starts with PREFIX, one sample a line")
 
 
 def is_client_command(args: argparse.Namespace) -> bool:

@@ -23,3 +23,13 @@ def test_the_clusters_page_shows_each_cluster_its_region_and_group(page, viewer,
     expect(row.locator('[data-field="group"]')).to_have_text("none")
     expect(row.locator('[data-field="fresh"]')).to_contain_text(f"of {cluster['node_count']}")
     shoot(page, "clusters")
+
+
+def test_the_clusters_page_links_the_region_s_metrics(page, viewer):
+    """Following the clusters page's metrics link, a viewer's session gets the region's metrics as text."""
+    login(page, viewer.name, viewer.password)
+    page.goto("/clusters")
+    page.locator("#metrics a").click()
+    page.wait_for_url("**/metrics")
+    expect(page.locator("body")).to_contain_text("# TYPE pserv_clusters_connected gauge")
+    expect(page.locator("body")).to_contain_text("pserv_clusters_connected 1.0")

@@ -16,7 +16,7 @@ from pserv.client.http import ApiClient
 from pserv.region.api import RegionAPI
 from pserv.region.event_feed import POLL_SECONDS, EventFeed
 from pserv.region.db import Database, make_engine
-from pserv.region.http import BoundedRequest
+from pserv.region.request_timing import TimedRequest
 from pserv.region.migrate import upgrade
 from pserv.testing.fake_driver import POWER_TYPES_WITH_FAKE
 from pserv.region.store.tokens import create_token
@@ -47,8 +47,10 @@ def region(database, feed_clock):
 
     token = database.run_now(create_token, "ops", datetime(2026, 11, 22))
     feed = EventFeed(database, feed_clock)
-    site = Site(RegionAPI(database, reactor, power_types=POWER_TYPES_WITH_FAKE, feed=feed).resource())
-    site.requestFactory = BoundedRequest
+    api = RegionAPI(database, reactor, power_types=POWER_TYPES_WITH_FAKE, feed=feed)
+    site = Site(api.resource())
+    site.requestFactory = TimedRequest
+    site.metrics = api.metrics
     port = reactor.listenTCP(0, site, interface="127.0.0.1")
     yield ApiClient(f"http://127.0.0.1:{port.getHost().port}", token, reactor)
     feed.stop()
@@ -98,6 +100,25 @@ async def test_a_viewer_token_is_refused_power_and_says_the_role(region, databas
     assert await run(["power", "on", "n1"], viewer) == 1
     assert capsys.readouterr().err == (
         "pserv: error: this needs the operator role; token 'eyes' has the viewer role\n")
+
+
+@pytest_twisted.ensureDeferred
+async def test_metrics_prints_the_region_s_metrics(region, database, capsys):
+    """pserv metrics prints the text format; --name keeps a family's samples; --json each family; a bad token is exit 1."""
+    assert await run(["nodes", "add", "--name", "n1", "--power-type", "fake", "--set", "address=b1",
+                      "--set", f"password={SECRET}"], region) == 0
+    capsys.readouterr()
+    assert await run(["metrics"], region) == 0
+    out = capsys.readouterr().out
+    assert "# TYPE pserv_actions_total counter" in out and SECRET not in out and "n1" not in out
+    assert await run(["metrics", "--name", "pserv_clusters_connected"], region) == 0
+    assert capsys.readouterr().out == "pserv_clusters_connected 0\n"
+    assert await run(["--json", "metrics", "--name", "pserv_api_request_seconds"], region) == 0
+    (family,) = [f for f in json.loads(capsys.readouterr().out) if f["name"] == "pserv_api_request_seconds"]
+    routes = {s["labels"]["route"] for s in family["samples"]}
+    assert family["type"] == "histogram" and {"/api/v1/nodes", "/metrics"} <= routes
+    assert await run(["metrics"], ApiClient(region.base_url, "pserv_not-a-token", reactor)) == 1
+    assert capsys.readouterr().err.startswith("pserv: error: ")
 
 
 class Printed:

@@ -50,9 +50,18 @@ def test_several_regions_are_given_comma_separated():
         ({"region": "h:1", "name": "r", "concurrency": 0}, "concurrency: must be at least 1"),
         ({"region": "h:1", "name": "r", "group": "row a"}, "group: 1 to 63 letters"),
         ({"region": "h:1", "name": "r", "colour": "red"}, "colour: not a cluster setting"),
+        ({"region": "h:1", "name": "r", "metrics_listen": "9100"}, "metrics_listen: must be HOST:PORT"),
     ],
 )
 def test_bad_settings_name_the_setting(values, message):
     """A missing or bad setting is refused with a message naming it."""
     with pytest.raises(ConfigError, match=message):
         ClusterConfig().updated(values).check()
+
+
+def test_metrics_are_served_only_when_an_address_is_given(tmp_path):
+    """metrics_listen is empty by default; from the file it is kept as HOST:PORT."""
+    assert ClusterConfig().metrics_listen == ""
+    path = tmp_path / "cluster.yaml"
+    path.write_text("region: h:5250\nname: r\nmetrics_listen: 127.0.0.1:9101\n")
+    assert load(path, {}).check().metrics_listen == "127.0.0.1:9101"

@@ -101,3 +101,24 @@ def test_one_dead_bmc_does_not_hold_the_sweep(world):
     fleet.bmc("b1").hang()
     sweep(clock, observer)
     assert (2, "off") in flat(link) and (3, "off") in flat(link)
+
+
+def test_each_sweep_is_told_how_long_it_took_and_the_lag_follows_the_last_complete_one(world):
+    """on_swept hears each sweep's seconds; lag is 0 before any sweep and until interval has passed since its start."""
+    clock, fleet, link, power, observer = world
+    told = []
+    observer.on_swept = told.append
+    assert observer.lag(clock.seconds()) == 0.0
+    start = clock.seconds()
+    observer.sweep()
+    advance_until_idle(clock)
+    assert told == [pytest.approx(0.1)]
+    assert observer.lag(start + 60) == 0.0 and observer.lag(start + 75) == pytest.approx(15)
+    second = clock.seconds()
+    fleet.bmc("b1").hang("query")
+    observer.sweep()  # its read of b1 times out after the query deadline, and then it ends
+    clock.advance(0.5)
+    assert observer.lag(second + 70) == pytest.approx(second + 10)  # the first's: the second has not ended
+    advance_until_idle(clock)
+    assert len(told) == 2 and observer.lag(second + 70) == pytest.approx(10)
+    assert observer.lag(second + 61) == pytest.approx(1)

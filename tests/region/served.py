@@ -14,7 +14,7 @@ from twisted.web.server import Site
 from pserv.region.api import RegionAPI
 from pserv.region.clusters import ConnectedClusters
 from pserv.region.db import Database
-from pserv.region.http import BoundedRequest
+from pserv.region.request_timing import TimedRequest
 from pserv.region.roles import Role
 from pserv.region.store.sessions import create_session, csrf_token
 from pserv.region.store.tokens import create_token
@@ -46,7 +46,8 @@ class Session:
 
 class Served:
     """
-    A RegionAPI on a loopback port whose clock is a ``Clock``.
+    A RegionAPI on a loopback port whose clock is a ``Clock``, its
+    requests timed for its metrics as the region's are.
 
     :ivar base: its URL.
     """
@@ -59,7 +60,8 @@ class Served:
         self.api = RegionAPI(self.database, self.clock, ConnectedClusters(self.database, self.clock),
                              power_types=POWER_TYPES_WITH_FAKE, session_lifetime=lifetime)
         site = Site(self.api.resource())
-        site.requestFactory = BoundedRequest
+        site.requestFactory = TimedRequest
+        site.metrics = self.api.metrics
         self.port = reactor.listenTCP(0, site, interface="127.0.0.1")
         self.base = f"http://127.0.0.1:{self.port.getHost().port}"
 

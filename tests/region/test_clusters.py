@@ -114,6 +114,28 @@ async def test_reports_and_cancel_pass_through(hub, moments):
     assert connection.cancelled == [(node["id"], action["id"])]
 
 
+@pytest_twisted.ensureDeferred
+async def test_reports_and_the_actions_they_end_are_counted_once(hub, moments):
+    """The hub's metrics count each report by kind and the outcome's action once, though the batch comes twice."""
+    from tests.region.test_metrics import samples
+
+    await hub.cluster_connected("rack-1", RecordingConnection())
+    node = enrol(hub, moments, "m0", "rack-1")
+    action, _ = hub.database.run_now(request_power, "m0", "off", "a", moments())
+    await hub.deliver()
+    outcome = OutcomeReport(action=action["id"], node=node["id"], status=ActionStatus.DONE, generation=1,
+                            power_state=PowerState.OFF, error=None, fatal=False, superseded_by=None, commands=(),
+                            observed_at=moments())
+    batch = ActionReports(running=(RunningReport(action["id"]),), outcomes=(outcome,))
+    await hub.report_actions("rack-1", batch)
+    await hub.report_actions("rack-1", batch)
+    found = samples(hub.metrics)
+    assert found[("pserv_actions_total", (("kind", "off"), ("status", "done")))] == 1.0
+    assert found[("pserv_action_seconds_count", (("kind", "off"),))] == 1.0
+    assert found[("pserv_reports_total", (("kind", "outcome"),))] == 2.0
+    assert (found[("pserv_report_batches_recording", ())], found[("pserv_clusters_connected", ())]) == (0.0, 1.0)
+
+
 class RaisingConnection(RecordingConnection):
     """A connection that cannot even send, and quotes the request in its error."""
 

@@ -71,6 +71,32 @@ async def test_failed_work_rolls_back(tmp_path):
     assert count == 0
 
 
+@pytest_twisted.ensureDeferred
+async def test_each_piece_of_work_is_told_with_its_name_and_seconds_even_when_it_fails(tmp_path):
+    """on_work hears, on the pool's thread, each work function's name and the seconds it took, failed or not."""
+    database = Database.from_url(f"sqlite:///{tmp_path}/x.sqlite", reactor)
+    told = []
+    database.on_work = lambda name, seconds: told.append((name, seconds >= 0, threading.get_ident()))
+
+    def counting(connection):
+        return connection.execute(text("SELECT 1")).scalar()
+
+    def failing(connection):
+        raise ValueError("no")
+
+    try:
+        assert await database.run(counting) == 1
+        try:
+            await database.run(failing)
+        except ValueError:
+            pass
+    finally:
+        database.stop()
+    assert [(name, ok) for name, ok, _ in told] == [("counting", True), ("failing", True)]
+    assert threading.get_ident() not in {thread for _, _, thread in told}
+    assert database.backlog() == 0
+
+
 def test_a_released_savepoint_is_undone_with_its_transaction(database_url):
     """A savepoint released inside a transaction that then fails leaves nothing (pysqlite's own transactions are off)."""
     database = Database(make_engine(database_url), reactor=None)

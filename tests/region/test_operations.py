@@ -14,6 +14,7 @@ from pserv.region.auth import TokenCheck, Unauthorized
 from pserv.region.db import Database
 from pserv.region.roles import Role
 from pserv.region.store.tokens import create_token, revoke_token
+from pserv.region.metrics import RegionMetrics
 from pserv.region.operations import Operations
 from pserv.region.store.actions import get_action, list_node_actions
 from pserv.region.store.batches import get_batch
@@ -27,6 +28,7 @@ class Clusters:
 
     def __init__(self):
         self.delivered, self.cancelled, self.released = [], [], []
+        self.metrics = RegionMetrics(None)
 
     def start_delivery(self, ids):
         self.delivered.append(ids)
@@ -104,6 +106,20 @@ async def test_a_pending_cancel_ends_at_once_and_one_in_flight_is_sent_to_its_cl
     result, cancelled = await region.withdraw_action(second["id"], "bob")
     assert cancelled is False and region.clusters.cancelled == [(None, node["id"], second["id"])]
     assert region.database.run_now(get_action, second["id"])["cancel_requested"] is True
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_pending_action_cancelled_here_counts_in_the_metrics_one_in_flight_when_its_outcome_comes(region):
+    """The pending action an operator cancels counts as cancelled at once; a cancel only asked of a cluster does not."""
+    from tests.region.test_metrics import samples
+
+    await region.enrol_node({**NODE, "cluster": None})
+    first, _ = await region.ask_for_power("node-1", "cycle", "alice")
+    await region.withdraw_action(first["id"], "alice")
+    found = samples(region.clusters.metrics)
+    assert found[("pserv_actions_total", (("kind", "cycle"), ("status", "cancelled")))] == 1.0
+    assert found[("pserv_action_seconds_count", (("kind", "cycle"),))] == 1.0
+    assert sum(v for (name, _), v in found.items() if name == "pserv_actions_total") == 1.0
 
 
 @pytest_twisted.ensureDeferred

@@ -87,6 +87,7 @@ def test_power_test_command_fails_with_1():
         (["run", "--name", "rack-1"], "region: required"),
         (["run", "--region", "h:5250", "--name", "bad name"], "name: required"),
         (["run", "--region", "h:5250", "--name", "r", "--secret-file", "/nonexistent/secret"], "/nonexistent/secret: cannot read"),
+        (["run", "--region", "h:5250", "--name", "r", "--metrics-listen", "loopback"], "metrics_listen: must be HOST:PORT"),
     ],
 )
 def test_run_refuses_bad_settings_in_one_line(capsys, argv, message):
@@ -140,3 +141,26 @@ async def test_run_tells_systemd_it_is_ready_before_the_region_answers(tmp_path,
         finally:
             await cluster.kill("TERM")
     assert said == b"READY=1"
+
+
+@pytest_twisted.ensureDeferred
+async def test_run_says_in_one_line_that_it_cannot_serve_its_metrics(tmp_path):
+    """pserv-cluster run --metrics-listen on an address in use exits 1 with one line naming metrics_listen."""
+    from twisted.internet import reactor
+    from twisted.internet.protocol import Factory
+
+    from tests.system.processes import spawn
+
+    taken = reactor.listenTCP(0, Factory(), interface="127.0.0.1")
+    secret = tmp_path / "secret"
+    secret.write_text("0" * 64 + "\n")
+    secret.chmod(0o600)
+    try:
+        cluster = spawn(reactor, "cluster", "pserv.scripts.cluster", "run", "--region", "127.0.0.1:9",
+                        "--name", "rack-1", "--secret-file", str(secret),
+                        "--metrics-listen", f"127.0.0.1:{taken.getHost().port}")
+        code = await cluster.ended
+    finally:
+        await taken.stopListening()
+    said = [line for line in cluster.output.splitlines() if "metrics_listen" in line]
+    assert code == 1 and len(said) == 1 and "cannot listen" in said[0] and "Traceback" not in cluster.output

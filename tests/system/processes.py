@@ -82,9 +82,9 @@ async def start_region(reactor, data_dir, api_port=0, rpc_port=0):
     return region, api.group(1), f"{rpc.group(1)}:{rpc.group(2)}"
 
 
-async def start_cluster(reactor, rpc, secret_file):
-    """A cluster process named rack-1; fires with it once it has recovered."""
+async def start_cluster(reactor, rpc, secret_file, *extra):
+    """A cluster process named rack-1 (``extra``: more arguments of ``run``); fires with it once it has recovered."""
     cluster = spawn(reactor, "cluster", "pserv.scripts.cluster", "run", "--region", rpc,
-                    "--name", "rack-1", "--secret-file", str(secret_file), "--sync-interval", "3600")
+                    "--name", "rack-1", "--secret-file", str(secret_file), "--sync-interval", "3600", *extra)
     await cluster.wait_for(r"recovered \d+ node", 0)
     return cluster

@@ -33,6 +33,18 @@ async def test_the_page_says_connected_or_gone_and_how_fresh_the_readings_are(se
     assert "no nodes" in rows["rack-2"].text() and "no cluster reads them" in rows[""].text()
 
 
+@pytest_twisted.ensureDeferred
+async def test_the_page_links_the_region_s_metrics_which_a_viewer_s_session_may_read(served):
+    """The clusters page links /metrics, and following the link with the same session gets the metrics."""
+    import treq
+
+    session = served.session(Role.VIEWER)
+    page = (await get(served, "/clusters", session)).html
+    assert page.one("p", id="metrics").one("a").attrs["href"] == "/metrics"
+    answer = await treq.get(served.base + "/metrics", headers=session.headers(csrf=False))
+    assert answer.code == 200 and "pserv_clusters_connected" in await answer.text()
+
+
 def test_cluster_rows_put_registered_clusters_first():
     """Registered clusters keep their order with their readings; then clusters only nodes name; then no cluster."""
     readings = [{"cluster": None, "nodes": 2}, {"cluster": "b", "nodes": 1}, {"cluster": "z", "nodes": 3}]

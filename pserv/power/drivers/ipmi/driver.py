@@ -123,6 +123,10 @@ class IPMIDriver(PowerDriver):
         """How many open sessions wait unused for this node's settings."""
         return self._pool().idle_count(self.target(params))
 
+    def open_sessions(self) -> int:
+        """How many IPMI sessions are open now, over every BMC: the cluster's metrics."""
+        return 0 if self._sessions is None else self._sessions.open_count()
+
     def settle(self) -> Deferred[None]:
         """
         Fire once running calls and session closes have finished.

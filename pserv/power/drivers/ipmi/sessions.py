@@ -138,6 +138,10 @@ class SessionPool:
         """How many open sessions wait unused for ``target``'s key."""
         return len(self._idle.get(target.session_key, ()))
 
+    def open_count(self) -> int:
+        """How many sessions are open now, over every BMC (in use or idle)."""
+        return sum(bmc.stats.opened - bmc.stats.closed for bmc in self._bmcs.values())
+
     def stats(self, target: BMCTarget) -> BMCStats:
         """A copy of the counters of ``target``'s BMC."""
         found = self._bmcs.get(target.bmc_key)

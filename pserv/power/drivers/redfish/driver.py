@@ -100,6 +100,10 @@ class RedfishDriver(PowerDriver):
         """Send ``ComputerSystem.Reset`` with ``GracefulShutdown``."""
         return self._command(params, "soft off", "GracefulShutdown")
 
+    def open_sessions(self) -> int:
+        """How many Redfish sessions are live now, over every BMC: the cluster's metrics."""
+        return 0 if self._client is None else self._client.sessions.open_count()
+
     def close(self) -> Deferred[None]:
         """
         Delete any sessions and close every connection; for shutdown.

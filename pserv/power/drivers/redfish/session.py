@@ -86,6 +86,10 @@ class Sessions:
         self._logins: dict[tuple, Deferred[Session]] = {}
         self._trigger: Any = None
 
+    def open_count(self) -> int:
+        """How many sessions are live now, over every BMC and user."""
+        return len(self._live)
+
     def token(self, endpoint: Endpoint, creds: Credentials) -> str | None:
         """The token of the live session for this BMC and user, if any."""
         session = self._live.get((endpoint, creds.key))

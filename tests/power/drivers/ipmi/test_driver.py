@@ -120,6 +120,16 @@ async def test_session_is_reused(nodes: list[Any], make_driver: Any) -> None:
 
 
 @pytest_twisted.ensureDeferred
+async def test_open_sessions_counts_the_driver_s_sessions_for_the_metrics(nodes: list[Any], make_driver: Any) -> None:
+    """A driver that has called no BMC has no session open; after calls to two BMCs, one each."""
+    driver = make_driver()
+    assert driver.open_sessions() == 0
+    await driver.query(nodes[0].params)
+    await driver.query(nodes[1].params)
+    assert driver.open_sessions() == 2
+
+
+@pytest_twisted.ensureDeferred
 async def test_idle_session_expires_on_the_clock(nodes: list[Any], make_driver: Any) -> None:
     """An idle session is closed after idle_timeout on the injected clock, then rebuilt."""
     node = nodes[0]

@@ -146,6 +146,18 @@ async def test_idle_session_expires_and_closes(rig: Rig) -> None:
 
 
 @pytest_twisted.ensureDeferred
+async def test_open_count_is_every_session_open_in_use_or_idle(rig: Rig) -> None:
+    """open_count counts the sessions opened and not yet closed, over every key; an expired one no more."""
+    assert rig.pool.open_count() == 0
+    await rig.query(_target(password="a"))
+    await rig.query(_target(password="b"))
+    assert rig.pool.open_count() == 2
+    rig.clock.advance(IDLE)
+    await rig.pool.settled()
+    assert rig.pool.open_count() == 0
+
+
+@pytest_twisted.ensureDeferred
 async def test_use_restarts_the_idle_timer(rig: Rig) -> None:
     """Each use restarts the idle countdown."""
     await rig.query()

@@ -101,6 +101,17 @@ async def test_a_session_is_opened_and_its_token_used(session_bmc, driver) -> No
 
 
 @pytest_twisted.ensureDeferred
+async def test_the_driver_counts_its_live_sessions_for_the_metrics(session_bmc, driver) -> None:
+    """Before any call the driver has no session; after calls to one BMC, one live session; closed, none."""
+    assert driver.open_sessions() == 0
+    await driver.query(params(session_bmc))
+    await driver.query(params(session_bmc))
+    assert driver.open_sessions() == 1
+    await driver.close()
+    assert driver.open_sessions() == 0
+
+
+@pytest_twisted.ensureDeferred
 async def test_concurrent_nodes_share_one_login(session_bmc, driver) -> None:
     """Many queries to one BMC at once open a single session."""
     session_bmc.stub.on("POST", SESSIONS, login("tok-1", delay=0.05))
