@@ -29,6 +29,12 @@ class PowerControl(Protocol):
         cannot read power at all (its power type's ``can_query``: manual,
         Wake-on-LAN).  A control without it can read, so a read it refuses
         is an error, never a reason to act blind.
+    :ivar can_set_boot: optional; ``True`` only for a driver that can set
+        the next boot device (its power type's ``can_set_boot``: IPMI,
+        Redfish), which then also has ``set_boot_device(device, persistent)``
+        and ``get_boot_device()`` (the :class:`~pserv.power.boot.BootSetting`
+        read back, or ``None`` where the BMC cannot say).  A control without
+        it cannot set one: an action asked to fails before any command.
     """
 
     verify_policy: VerifyPolicy
