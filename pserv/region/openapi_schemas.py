@@ -96,7 +96,8 @@ SOFT_OFF_ONLY = {
 BOOT_DEVICE = {
     "enum": [device.value for device in BootDevice],
     "description": "on or cycle only: the boot device the node's cluster sets (and reads back where the BMC "
-    "can) before the power command; its power type must be able to set one (ipmi, redfish), else 400",
+    "can) before the power command; the node's power type must be able to set one (ipmi, redfish), else 409 "
+    "naming boot_device",
 }
 BOOT_PERSISTENT = {
     "type": "boolean",

@@ -807,13 +807,13 @@ async def test_a_bad_boot_device_is_400_naming_it(api, body, field, error, path)
 
 @pytest.mark.parametrize("path", ["/api/v1/nodes/wol-1/power", "/api/v1/power"])
 @pytest_twisted.ensureDeferred
-async def test_a_boot_device_for_a_power_type_that_cannot_set_one_is_400(api, path):
-    """A boot device for a Wake-on-LAN node is a 400 naming boot_device and the power type; nothing is made."""
+async def test_a_boot_device_for_a_power_type_that_cannot_set_one_is_409(api, path):
+    """A boot device for a Wake-on-LAN node is a 409 naming boot_device and the power type; nothing is made."""
     await enrol(api, name="wol-1", power_type="wol", power_parameters={"mac": "aa:bb:cc:dd:ee:ff"}, cluster=None)
     body = {"action": "on", "boot_device": "pxe", **({"nodes": ["wol-1"]} if path == "/api/v1/power" else {})}
     response = await treq.post(api.base + path, json=body, headers={"Authorization": f"Bearer {api.token}"})
     answer = json.loads(await response.content())
-    assert response.code == 400 and answer["field"] == "boot_device"
+    assert response.code == 409 and answer["field"] == "boot_device"
     assert "power type wol cannot set a boot device" in answer["error"]
     actions = await api.call("GET", "/api/v1/nodes/{node}/actions", node="wol-1")
     assert actions.body["items"] == []

@@ -96,7 +96,8 @@ def request_power(
     :raises NotFound: no such node.
     :raises Conflict: the node is being deleted.
     :raises Invalid: ``escalate_after`` for another kind than ``soft_off``,
-        a bad ``reason``, or a boot device refused by :func:`check_boot`.
+        a bad ``reason``, or a bad boot device (:func:`check_boot`).
+    :raises Conflict: a boot device the node's power type cannot set.
     """
     node = lock_for_intent(connection, ref)
     kind = ActionKind(kind)
@@ -381,7 +382,11 @@ def check_boot(
     power types can set, for a kind that boots (``on``, ``cycle``).
 
     :param nodes: the nodes' rows (their ``power_type``).
-    :raises Invalid: naming ``boot_device`` or ``boot_persistent``.
+    :raises Invalid: naming ``boot_device`` or ``boot_persistent``: a
+        request that is wrong whatever the node.
+    :raises Conflict: naming ``boot_device``, for a node whose power type
+        cannot set one (SNMP PDU, Wake-on-LAN, manual): a well-formed
+        request that this node's settings refuse, as a deleting node does.
     """
     if device is None:
         if persistent is not None:
@@ -398,8 +403,8 @@ def check_boot(
     for node in nodes:
         power_type = power_types.get(node.power_type)
         if power_type is None or not power_type.can_set_boot:
-            raise Invalid(f"boot_device: power type {node.power_type} cannot set a boot device "
-                          f"(node {node.name})", "boot_device")
+            raise Conflict(f"boot_device: power type {node.power_type} cannot set a boot device "
+                           f"(node {node.name})", "boot_device")
     return setting
 
 

@@ -314,13 +314,13 @@ def test_a_bad_boot_device_is_refused_naming_it(run, moments, engine, kind, opti
 
 
 def test_a_power_type_that_cannot_set_a_boot_device_is_refused(run, moments, engine):
-    """An on with a boot device for a Wake-on-LAN node, alone or in bulk, is refused naming boot_device; nothing is written."""
+    """An on with a boot device for a Wake-on-LAN node, alone or in bulk, is a conflict naming boot_device; nothing is written."""
     enrol(run, moments)
     enrol_typed(run, moments, "wol-1", "wol", {"mac": "aa:bb:cc:dd:ee:ff"})
-    with pytest.raises(Invalid, match="boot_device: power type wol cannot set a boot device") as refused:
+    with pytest.raises(Conflict, match="boot_device: power type wol cannot set a boot device") as refused:
         run(request_power, "wol-1", "on", "a", moments(), boot_device="pxe", power_types=POWER_TYPES_WITH_FAKE)
     assert refused.value.field == "boot_device"
-    with pytest.raises(Invalid, match="power type wol cannot set a boot device"):
+    with pytest.raises(Conflict, match="power type wol cannot set a boot device"):
         run(request_bulk, ["node-1", "wol-1"], None, "cycle", "a", moments(), boot_device="pxe",
             power_types=POWER_TYPES_WITH_FAKE)
     with engine.connect() as connection:
