@@ -46,6 +46,16 @@ class BootSetting:
     device: BootDevice
     persistent: bool = False
 
+    def gives(self, asked: BootSetting) -> bool:
+        """
+        Whether this setting, read back from a BMC, gives what ``asked``
+        asks: the same device, for every boot if it asks that.  One kept
+        for every boot where the next boot only was asked still boots the
+        device next (a BMC that keeps every override, as libvirt's behind
+        sushy-tools does, reads back so).
+        """
+        return self.device is asked.device and (self.persistent or not asked.persistent)
+
     def __str__(self) -> str:
         return f"{self.device.value} ({'persistent' if self.persistent else 'next boot only'})"
 

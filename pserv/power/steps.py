@@ -416,7 +416,7 @@ class PowerAction:
         control = self.control
         await self._retrying_boot(lambda: control.set_boot_device(boot.device, boot.persistent), "set")
         seen = await self._retrying_boot(control.get_boot_device, "read back")
-        if seen is not None and seen != boot:
+        if seen is not None and not seen.gives(boot):
             raise PowerProtocolError(
                 f"{control.description}: boot device set to {boot}, but the BMC reads back {seen}; "
                 "no power command was sent"

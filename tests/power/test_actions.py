@@ -377,3 +377,11 @@ def test_cancel_while_setting_the_boot_device_stops_before_any_command(clock):
     action.cancel()
     advance_until_idle(clock)
     assert action.stopped and sent(bmc) == []
+
+
+def test_a_boot_device_read_back_only_once_when_asked_for_every_boot_fails(clock):
+    """Asked for every boot, a BMC that reads back the next boot only fails the action before power_on."""
+    bmc = FakeBMC(clock, power=OFF)
+    bmc.get_boot_device = lambda: succeed(BootSetting(BootDevice.PXE))
+    action = run(OnAction, bmc, clock, boot=BootSetting(BootDevice.PXE, True))
+    assert action.error is not None and sent(bmc) == []

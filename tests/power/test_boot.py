@@ -44,3 +44,11 @@ def test_a_setting_says_itself():
     """A setting names its device and whether it persists."""
     assert str(BootSetting(BootDevice.PXE)) == "pxe (next boot only)"
     assert str(BootSetting(BootDevice.BIOS, True)) == "bios (persistent)"
+
+
+def test_a_setting_read_back_gives_what_was_asked():
+    """A read-back gives what was asked with the same device, persistent if asked so; kept for every boot is more than once."""
+    once, always = BootSetting(BootDevice.PXE), BootSetting(BootDevice.PXE, True)
+    assert once.gives(once) and always.gives(always) and always.gives(once)
+    assert not once.gives(always)
+    assert not BootSetting(BootDevice.DISK).gives(once)
