@@ -32,6 +32,7 @@ from typing import Any, Callable
 from twisted.internet.defer import Deferred, fail
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
 
+from pserv.power.boot import BootDevice, BootSetting
 from pserv.power.control import PowerControl
 from pserv.power.errors import PowerFatalError
 from pserv.power.states import PowerState
@@ -119,6 +120,7 @@ class LeasedControl:
         self.description = control.description
         if hasattr(control, "can_query"):
             self.can_query = control.can_query
+        self.can_set_boot: bool = getattr(control, "can_set_boot", False)
 
     def power_on(self) -> Deferred[None]:
         return self._leased(self._control.power_on)
@@ -131,6 +133,12 @@ class LeasedControl:
 
     def query(self) -> Deferred[PowerState]:
         return self._leased(self._control.query)
+
+    def set_boot_device(self, device: BootDevice, persistent: bool) -> Deferred[None]:
+        return self._leased(lambda: self._control.set_boot_device(device, persistent))
+
+    def get_boot_device(self) -> Deferred[BootSetting | None]:
+        return self._leased(self._control.get_boot_device)
 
     def _leased(self, command: Callable[[], Deferred[Any]]) -> Deferred[Any]:
         if not self._lease.check():

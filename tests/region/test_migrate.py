@@ -183,3 +183,18 @@ def test_downgrade_from_0010_keeps_the_actions(database_url):
         with engine.connect() as connection:
             assert connection.execute(text("SELECT kind FROM power_actions")).scalars().all() == ["on"]
         assert "boot_device" not in {c["name"] for c in inspect(engine).get_columns("power_actions")}
+
+
+def test_upgrade_from_0009_still_never_reuses_an_action_id(database_url):
+    """After 0010, an action deleted with its node leaves its id unused (SQLite keeps AUTOINCREMENT through the copy)."""
+    with database_at(database_url, "0009") as engine:
+        with engine.begin() as connection:
+            connection.execute(text(OLD_NODE))
+            connection.execute(text(OLD_ACTION))
+        upgrade(engine)
+        with engine.begin() as connection:
+            [old] = connection.execute(text("SELECT id FROM power_actions")).scalars().all()
+            connection.execute(text("DELETE FROM power_actions"))
+            connection.execute(text(OLD_ACTION))
+            [new] = connection.execute(text("SELECT id FROM power_actions")).scalars().all()
+        assert new > old
