@@ -378,11 +378,13 @@ SCHEMAS: dict[str, Any] = {
     },
     "Driver": {
         "type": "object",
-        "required": ["name", "label", "settings"],
+        "required": ["name", "label", "settings", "can_set_boot"],
         "properties": {
             "name": {"type": "string"},
             "label": {"type": "string"},
             "settings": {"type": "array", "items": ref("Setting")},
+            "can_set_boot": {"type": "boolean", "description": "whether an on or cycle of its nodes may name a "
+                             "boot_device (ipmi, redfish)"},
         },
         "additionalProperties": False,
     },

@@ -82,7 +82,8 @@ class PowerType:
         """
         This power type as ``GET /api/v1/drivers`` shows it.
         """
-        return {"name": self.name, "label": self.label, "settings": self.settings.describe()}
+        return {"name": self.name, "label": self.label, "settings": self.settings.describe(),
+                "can_set_boot": self.can_set_boot}
 
 
 def unknown_power_type(power_type: Any, known: Iterable[str]) -> PowerSettingsError:
