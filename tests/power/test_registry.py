@@ -375,3 +375,14 @@ def test_a_boot_device_on_other_kinds_is_dropped(clock, registry):
     results([registry.request("n", "off", bmc, boot=PXE)])
     advance_until_idle(clock)
     assert bmc.boot_sets == [] and sent(bmc) == ["power_off"]
+
+
+def test_an_on_taking_over_a_cancelled_cycle_keeps_its_boot_device(clock, registry):
+    """An on that joined a cycle with the same boot device, the cycle cancelled before it sent anything, runs as its own action and sets that boot device."""
+    bmc = FakeBMC(clock, power=OFF, latency=1.0)
+    cycle = results([registry.request("n", "cycle", bmc, action_id=10, boot=PXE)])
+    on = results([registry.request("n", "on", bmc, action_id=11, boot=PXE)])
+    registry.cancel("n", 10)
+    advance_until_idle(clock)
+    assert (cycle[0].status, on[0].status, on[0].action_id) == (OutcomeStatus.CANCELLED, DONE, 11)
+    assert [s for _, s in bmc.boot_sets] == [PXE] and sent(bmc) == ["power_on"]

@@ -327,7 +327,8 @@ def request_intent(
         "escalate_after": escalate_after, "reason": reason,
         "boot_device": boot_columns(boot)[0], "boot_persistent": boot_columns(boot)[1],
     }).one()
-    events = [event_row(now, "power_requested", requested_message(kind.value, requested_by, reason), node, action.id)]
+    events = [event_row(now, "power_requested", requested_message(kind.value, requested_by, reason, boot), node,
+                        action.id)]
     if kind.changes_power and newest is not None:
         events += _supersede_pending(connection, node, action.id, now)
     add_events(connection, events)
@@ -418,14 +419,16 @@ def intent_of(row: Row) -> tuple[Any, ...]:
     return row.kind, row.escalate_after, row.boot_device, bool(row.boot_persistent)
 
 
-def requested_message(kind: str, requested_by: str, reason: str | None) -> str:
+def requested_message(kind: str, requested_by: str, reason: str | None, boot: BootSetting | None = None) -> str:
     """
     A ``power_requested`` event's message: ``on requested by alice``, and
     with a reason ``on requested by alice: rack move`` (its spaces run
-    together, so the message stays one line of one shape).
+    together, so the message stays one line of one shape); with a boot
+    device, ``cycle requested by alice, boot device pxe (next boot only)``.
     """
     said = " ".join((reason or "").split())
-    return f"{kind} requested by {requested_by}" + (f": {said}" if said else "")
+    booting = f", boot device {boot}" if boot is not None else ""
+    return f"{kind} requested by {requested_by}{booting}" + (f": {said}" if said else "")
 
 
 def _supersede_pending(connection: Connection, node: Row, newer: int, now: datetime) -> list[dict[str, Any]]:

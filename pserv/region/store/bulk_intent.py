@@ -26,7 +26,7 @@ from sqlalchemy.engine import Connection, Row
 from pserv.power.states import ActionKind, ActionStatus, values
 from pserv.region import schema
 from pserv.region.errors import Conflict, Invalid
-from pserv.power.boot import BootSetting
+from pserv.power.boot import BootDevice, BootSetting
 from pserv.region.store.actions import DUPLICABLE, action_json, boot_columns, check_reason, intent_of, requested_message
 from pserv.region.store.common import add_events, chunks, event_row, utc
 from pserv.region.store.transitions import move
@@ -173,7 +173,9 @@ def _made_events(
     superseded: list[Row],
 ) -> list[dict[str, Any]]:
     """The events of a node's request that made the action ``made``, in the order its own request inserts them."""
-    return [event_row(now, "power_requested", requested_message(kind.value, requested_by, reason), node, made.id)] + [
+    boot = None if made.boot_device is None else BootSetting(BootDevice(made.boot_device), bool(made.boot_persistent))
+    message = requested_message(kind.value, requested_by, reason, boot)
+    return [event_row(now, "power_requested", message, node, made.id)] + [
         event_row(now, "action_superseded", f"{row.kind} action {row.id} superseded by {made.id}", node, row.id)
         for row in superseded
     ]

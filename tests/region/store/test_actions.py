@@ -337,3 +337,16 @@ def test_a_bulk_request_takes_a_boot_device(run, moments):
     _, again = run(request_bulk, ["node-1", "node-2"], None, "cycle", "b", moments(), boot_device="cdrom",
                    boot_persistent=True, power_types=POWER_TYPES_WITH_FAKE)
     assert [a["id"] for a in again] == [a["id"] for a in made]
+
+
+def test_the_boot_device_is_said_in_the_request_s_event(run, moments):
+    """The power_requested event of a request with a boot device names it, alone or in bulk, before the reason."""
+    enrol(run, moments)
+    enrol(run, moments, name="node-2")
+    run(request_power, "node-1", "cycle", "alice", moments(), boot_device="pxe", reason="reinstall",
+        power_types=POWER_TYPES_WITH_FAKE)
+    run(request_bulk, ["node-2"], None, "on", "bob", moments(), boot_device="disk", boot_persistent=True,
+        power_types=POWER_TYPES_WITH_FAKE)
+    messages = [e["message"] for e in run(list_events, None, None, 100, None)[0] if e["kind"] == "power_requested"]
+    assert set(messages) == {"cycle requested by alice, boot device pxe (next boot only): reinstall",
+                             "on requested by bob, boot device disk (persistent)"}
