@@ -16,6 +16,7 @@ from pserv.client.http import ApiClient, node_path
 from pserv.client.output import note, print_json, say
 from pserv.client.tables import action_table
 from pserv.client.wait import WaitResult, wait_for_actions
+from pserv.power.boot import BOOT_KINDS
 from pserv.power.states import ActionKind, ActionStatus
 
 DEFAULT_TIMEOUT = 600.0
@@ -62,6 +63,10 @@ def _check(args: Namespace) -> None:
         raise UsageError("--dry-run: not with --wait (a dry run asks for nothing)")
     if args.escalate_after is not None and POWER_ACTIONS[args.action] is not ActionKind.SOFT_OFF:
         raise UsageError("--escalate-after: only with soft-off")
+    if args.boot_device is not None and POWER_ACTIONS[args.action] not in BOOT_KINDS:
+        raise UsageError("--boot-device: only with on or cycle")
+    if args.boot_persistent and args.boot_device is None:
+        raise UsageError("--persistent: only with --boot-device")
 
 
 def _asked(args: Namespace) -> dict[str, Any]:
@@ -71,6 +76,9 @@ def _asked(args: Namespace) -> dict[str, Any]:
         asked["escalate_after"] = args.escalate_after
     if args.reason is not None:
         asked["reason"] = args.reason
+    if args.boot_device is not None:
+        asked["boot_device"] = args.boot_device
+        asked["boot_persistent"] = args.boot_persistent
     return asked
 
 

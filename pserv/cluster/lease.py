@@ -32,9 +32,8 @@ from typing import Any, Callable
 from twisted.internet.defer import Deferred, fail
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
 
-from pserv.power.control import PowerControl
+from pserv.power.control import ControlWrapper, PowerControl
 from pserv.power.errors import PowerFatalError
-from pserv.power.states import PowerState
 
 
 class LeaseEnded(PowerFatalError):
@@ -109,30 +108,14 @@ class Lease:
         self._timer = None
 
 
-class LeasedControl:
+class LeasedControl(ControlWrapper):
     """A node's power that sends a command only while the cluster's lease runs (see the module)."""
 
     def __init__(self, control: PowerControl, lease: Lease) -> None:
-        self._control = control
+        super().__init__(control)
         self._lease = lease
-        self.verify_policy = control.verify_policy
-        self.description = control.description
-        if hasattr(control, "can_query"):
-            self.can_query = control.can_query
 
-    def power_on(self) -> Deferred[None]:
-        return self._leased(self._control.power_on)
-
-    def power_off(self) -> Deferred[None]:
-        return self._leased(self._control.power_off)
-
-    def soft_off(self) -> Deferred[None]:
-        return self._leased(self._control.soft_off)
-
-    def query(self) -> Deferred[PowerState]:
-        return self._leased(self._control.query)
-
-    def _leased(self, command: Callable[[], Deferred[Any]]) -> Deferred[Any]:
+    def _call(self, operation: str, call: Callable[[], Deferred[Any]]) -> Deferred[Any]:
         if not self._lease.check():
             return fail(LeaseEnded(f"{self.description}: this cluster's lease has ended; sent nothing"))
-        return self._lease.bound(command())
+        return self._lease.bound(call())

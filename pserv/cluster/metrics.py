@@ -10,7 +10,7 @@ the sweep's lag) is read from the daemon when Prometheus scrapes, from
 memory, so a scrape costs the reactor next to nothing.
 
 No label carries a node, an address or a secret: ``driver`` is a power
-type, ``operation`` one of the four a control has, ``kind`` one of
+type, ``operation`` one of the six a control has, ``kind`` one of
 :data:`ERROR_KINDS`.  docs/operations.md lists every metric.
 """
 
@@ -25,7 +25,7 @@ from prometheus_client.registry import Collector
 from twisted.internet.defer import CancelledError, Deferred
 from twisted.python.failure import Failure
 
-from pserv.power.control import PowerControl
+from pserv.power.control import ControlWrapper, PowerControl
 from pserv.power.errors import (
     PowerAuthError,
     PowerError,
@@ -35,7 +35,7 @@ from pserv.power.errors import (
     PowerTransientError,
     PowerUnsupportedError,
 )
-from pserv.power.states import ActionKind, PowerState
+from pserv.power.states import ActionKind
 
 if TYPE_CHECKING:
     from pserv.cluster.daemon import ClusterDaemon
@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 CONTENT_TYPE = CONTENT_TYPE_LATEST.encode("ascii")
 """The content type of the text exposition format."""
 
-OPERATIONS = ("power_on", "power_off", "soft_off", "query")
+OPERATIONS = ("power_on", "power_off", "soft_off", "query", "set_boot_device", "get_boot_device")
 """What a control can be asked: the ``operation`` label."""
 
 ERROR_KINDS = ("auth", "timeout", "unsupported", "settings", "protocol", "transient", "fatal", "other")
@@ -129,31 +129,15 @@ class ClusterMetrics:
             self.bmc_errors.labels(driver, kind).inc()
 
 
-class MeteredControl:
+class MeteredControl(ControlWrapper):
     """A node's power whose every call is timed and whose failures are counted by kind."""
 
     def __init__(self, control: PowerControl, driver: str, metrics: ClusterMetrics) -> None:
-        self._control = control
+        super().__init__(control)
         self._driver = driver
         self._metrics = metrics
-        self.verify_policy = control.verify_policy
-        self.description = control.description
-        if hasattr(control, "can_query"):
-            self.can_query = control.can_query
 
-    def power_on(self) -> Deferred[None]:
-        return self._timed("power_on", self._control.power_on)
-
-    def power_off(self) -> Deferred[None]:
-        return self._timed("power_off", self._control.power_off)
-
-    def soft_off(self) -> Deferred[None]:
-        return self._timed("soft_off", self._control.soft_off)
-
-    def query(self) -> Deferred[PowerState]:
-        return self._timed("query", self._control.query)
-
-    def _timed(self, operation: str, call: Callable[[], Deferred[Any]]) -> Deferred[Any]:
+    def _call(self, operation: str, call: Callable[[], Deferred[Any]]) -> Deferred[Any]:
         started = self._metrics.clock.seconds()
         calling = call()
 

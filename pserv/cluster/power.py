@@ -93,7 +93,7 @@ class ClusterPower:
         self._outstanding[action] = request.node
         ran = self.registry.request(
             str(request.node), request.kind, control, action_id=action, generation=request.generation,
-            escalate_after=request.escalate_after,
+            escalate_after=request.escalate_after, boot=request.boot,
         )
         ran.addCallback(self._ended_with, request)
 

@@ -59,7 +59,8 @@ class _SwitchAction(PowerAction):
 
 class OnAction(_SwitchAction):
     """
-    Switch on; a node found on is left alone, unless a graceful shutdown
+    Switch on; a node found on is left alone (but the boot device the
+    request names, if any, is set: its next boot uses it), unless a graceful shutdown
     asked for before it may still take the node off: then it waits for the
     shutdown (up to its deadline, a safe point for any successor), and
     switches the node on once it is off.
@@ -69,7 +70,9 @@ class OnAction(_SwitchAction):
     command = "power_on"
 
     async def _run(self) -> PowerState:
+        self._check_boot()
         state = await self._read_current()
+        await self._set_boot()
         if state is PowerState.ON and self.pending_shutdown() is not None:
             state = await self._await_shutdown()
         if state is PowerState.ON:
@@ -156,6 +159,7 @@ class SoftOffAction(PowerAction):
 class CycleAction(PowerAction):
     """
     Off, verify off, on, verify on; a node found off is simply switched on.
+    A boot device the request names is set before the off.
 
     It never runs on a failed read: not knowing whether the node is on, it
     cannot know whether switching it off would be a change nobody asked for.
@@ -164,20 +168,22 @@ class CycleAction(PowerAction):
     kind = ActionKind.CYCLE
 
     async def _run(self) -> PowerState:
+        self._check_boot()
         state = await self._read_current()
         if state is None:
             raise PowerUnsupportedError(
                 f"{self.control.description}: cannot cycle a node whose power cannot be read"
             )
+        if state is not PowerState.ON and state is not PowerState.OFF:
+            raise PowerTransientError(
+                f"{self.control.description}: power state is {state.value}; not cycling"
+            )
+        await self._set_boot()
         if state is PowerState.ON:
             await self._command("power_off", PowerState.OFF)
             await self._progress("off_verified")
             if self.policy.cycle_delay:
                 await self._pause(self.policy.cycle_delay, ALWAYS)
-        elif state is not PowerState.OFF:
-            raise PowerTransientError(
-                f"{self.control.description}: power state is {state.value}; not cycling"
-            )
         return await self._command("power_on", PowerState.ON)
 
 

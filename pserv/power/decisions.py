@@ -263,6 +263,46 @@ CANCEL_TABLE: tuple[CancelCell, ...] = (
 )
 """What a cancel of one request does, by where its action is and what is left."""
 
+BOOT_NEWER_WINS = (
+    "the request names another boot device (or none where the action has one): "
+    "a different intent, so the newer wins as it would over another kind"
+)
+BOOT_REPLACES = (
+    "the request names another boot device (or none where the waiting action "
+    "has one): a different intent, which replaces the waiting action"
+)
+
+BOOT_RULES: dict[Decision, tuple[Decision, str]] = {
+    Decision.JOIN_IN_FLIGHT: (Decision.SUPERSEDE, BOOT_NEWER_WINS),
+    Decision.JOIN_WAITING: (Decision.REPLACE_WAITING, BOOT_REPLACES),
+}
+"""
+What a power request joining an action would do instead when the two
+differ in their boot setting (device and persistence): a boot device is
+part of the intent, so only identical requests coalesce.  A query never
+carries one and joins as the table says.
+"""
+
+
+def boot_decision(decision: Decision, same_boot: bool) -> Decision:
+    """
+    The decision for a power request, given the table's and whether its boot
+    setting is the one of the action it would join (:data:`BOOT_RULES`).
+    """
+    if same_boot:
+        return decision
+    rule = BOOT_RULES.get(decision)
+    return decision if rule is None else rule[0]
+
+
+def render_boot_rules() -> str:
+    """:data:`BOOT_RULES` as Markdown, as ``docs/power-actions.md`` shows it."""
+    lines = ["| the table says | with another boot setting | why |", "| --- | --- | --- |"]
+    for said, (instead, reason) in BOOT_RULES.items():
+        lines.append(f"| {said.value} | {instead.value} | {reason} |")
+    return "\n".join(lines) + "\n"
+
+
 CANCELS: dict[tuple[str, str], CancelDecision] = {(c.place, c.left): c.decision for c in CANCEL_TABLE}
 """``(place, left)`` -> what the cancel does, for the registry."""
 
@@ -295,3 +335,4 @@ def render_markdown() -> str:
 if __name__ == "__main__":
     print(render_markdown())
     print(render_cancels())
+    print(render_boot_rules())

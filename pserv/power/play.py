@@ -18,6 +18,7 @@ from typing import Iterator
 
 from twisted.internet.defer import Deferred
 
+from pserv.power.boot import BootSetting
 from pserv.power.control import PowerControl
 from pserv.power.decisions import (
     CANCELLING,
@@ -30,6 +31,7 @@ from pserv.power.decisions import (
     TOLD_TO_STOP,
     WAITING_PLACE,
     Decision,
+    boot_decision,
 )
 from pserv.power.lifecycle import ActionState
 from pserv.power.outcome import Outcome, OutcomeStatus
@@ -56,6 +58,7 @@ class Request:
     :ivar control: the node's power, should it have to run as its own action.
     :ivar cancelled: an operator cancelled it; it is answered ``cancelled``
         unless its action reaches its end.
+    :ivar boot: the boot device an ``on`` or ``cycle`` sets first, if any.
     """
 
     answer: Deferred[Outcome]
@@ -66,6 +69,7 @@ class Request:
     escalate_after: float | None = None
     policy: VerifyPolicy | None = None
     cancelled: bool = False
+    boot: BootSetting | None = None
 
 
 class Play:
@@ -244,6 +248,20 @@ class Slot:
             first = in_flight.action.kind.value
         waiting = self.waiting
         return first, NONE if waiting is None else waiting.action.kind.value
+
+    def decide_boot(self, decision: Decision, request: Request) -> Decision:
+        """
+        ``decision`` for ``request``, a power request, once its boot setting
+        is weighed: it joins only an action with the same one
+        (:data:`~pserv.power.decisions.BOOT_RULES`).
+        """
+        if decision is Decision.JOIN_IN_FLIGHT:
+            joined = self.in_flight
+        elif decision is Decision.JOIN_WAITING:
+            joined = self.waiting
+        else:
+            return decision
+        return boot_decision(decision, joined.action.boot == request.boot)
 
     def decide(self, kind: ActionKind) -> Decision:
         """

@@ -21,6 +21,7 @@ from twisted.internet.interfaces import IReactorTime
 
 from pserv.power.actions import ACTION_CLASSES
 from pserv.power.admission import Admission
+from pserv.power.boot import BOOT_KINDS, BootSetting
 from pserv.power.cancels import CancelRules
 from pserv.power.control import PowerControl
 from pserv.power.events import ActionEvent, ActionListener, Checkpoint
@@ -89,7 +90,7 @@ class PowerActionRegistry(CancelRules):
 
     def request(self, node: str, kind: ActionKind | str, control: PowerControl, *, action_id: int | None = None,
                 generation: int | None = None, escalate_after: float | None = None,
-                policy: VerifyPolicy | None = None) -> Deferred[Outcome]:
+                policy: VerifyPolicy | None = None, boot: BootSetting | None = None) -> Deferred[Outcome]:
         """
         Ask for a power action on ``node``.
 
@@ -102,6 +103,9 @@ class PowerActionRegistry(CancelRules):
             and is answered ``superseded`` without running.
         :param escalate_after: for ``soft_off``, seconds before a hard off.
         :param policy: how to verify, if not the control's own policy.
+        :param boot: for ``on`` and ``cycle``, the boot device to set before
+            the first power command; part of the request's intent (only a
+            request with the same one coalesces).
         :return: fires exactly once with the :class:`Outcome`.
         """
         try:
@@ -119,7 +123,8 @@ class PowerActionRegistry(CancelRules):
             self._deliveries.append((answer, self._admission.refusal(node, kind, action_id, in_play)))
         else:
             options = escalate_after if kind is _SOFT_OFF else None
-            request = Request(answer, kind, action_id, admitted, control, options, policy)
+            request = Request(answer, kind, action_id, admitted, control, options, policy,
+                              boot=boot if kind in BOOT_KINDS else None)
             held = slot.holding(action_id) if action_id is not None else None
             if held is not None:
                 self._join(node, held, request)
@@ -220,6 +225,8 @@ class PowerActionRegistry(CancelRules):
     def _decide(self, node: str, slot: Slot, request: Request) -> None:
         """Look up ``node``'s decision for ``request`` and carry it out; only some make a new action."""
         decision = slot.decide(request.kind)
+        if request.kind is not _QUERY:
+            decision = slot.decide_boot(decision, request)
         if decision is _JOIN_IN_FLIGHT:  # the commonest two, without the dispatch
             self._join(node, slot.in_flight, request)
         elif decision is _JOIN_WAITING:
@@ -241,6 +248,7 @@ class PowerActionRegistry(CancelRules):
             generation=first.generation,
             policy=first.policy,
             on_progress=self._progress_hook(node) if self._listeners or self._checkpoint else None,
+            boot=first.boot,
             **options,
         )
         if first.kind is _SOFT_OFF:

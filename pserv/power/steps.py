@@ -42,10 +42,12 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
+from pserv.power.boot import BootSetting
 from pserv.power.control import PowerControl
 from pserv.power.errors import (
     PowerError,
     PowerFatalError,
+    PowerProtocolError,
     PowerTransientError,
     PowerUnsupportedError,
     PowerVerifyError,
@@ -139,6 +141,10 @@ class PowerAction:
     :ivar on_read: if set, called with the action after each read that
         answered (the registry answers the queries waiting on a soft off
         with it).
+    :ivar boot: the boot device an ``on`` or ``cycle`` sets before its
+        first power command, if the request named one.
+    :ivar boot_set: whether it has set :attr:`boot` (and read it back, where
+        the BMC can say).
     """
 
     kind: ClassVar[ActionKind]
@@ -152,8 +158,11 @@ class PowerAction:
         generation: int = 0,
         policy: VerifyPolicy | None = None,
         on_progress: ProgressListener | None = None,
+        boot: BootSetting | None = None,
     ) -> None:
         self.control = control
+        self.boot = boot
+        self.boot_set = False
         self.clock = clock
         self.id = action_id
         self.generation = generation
@@ -387,6 +396,70 @@ class PowerAction:
                     f"{attempt} read(s), so {withheld}; last error: {last_error}"
                 )
             await self._pause(min(self.policy.backoff(attempt - 1), remaining), safe_for)
+
+    async def _set_boot(self) -> None:
+        """
+        Set :attr:`boot`, if the request named one, and read it back where
+        the BMC can say: before any power command, so that a failure here
+        sends none.  Setting a boot device changes no power and is
+        idempotent, so a transient failure is retried (within the policy's
+        ``query_deadline``, as reads are); a safe point throughout.
+
+        :raises PowerUnsupportedError: the driver cannot set a boot device.
+        :raises PowerProtocolError: the BMC reads back another boot device.
+        :raises PowerTransientError: no attempt succeeded in time.
+        """
+        boot = self.boot
+        if boot is None:
+            return
+        self._check_boot()
+        control = self.control
+        await self._retrying_boot(lambda: control.set_boot_device(boot.device, boot.persistent), "set")
+        seen = await self._retrying_boot(control.get_boot_device, "read back")
+        if seen is not None and not seen.gives(boot):
+            raise PowerProtocolError(
+                f"{control.description}: boot device set to {boot}, but the BMC reads back {seen}; "
+                "no power command was sent"
+            )
+        self.boot_set = True
+
+    def _check_boot(self) -> None:
+        """
+        Refuse at once, before any read or command, a boot device that the
+        driver cannot set (SNMP PDU, Wake-on-LAN, manual).
+
+        :raises PowerUnsupportedError: naming the driver.
+        """
+        if self.boot is not None and not getattr(self.control, "can_set_boot", False):
+            raise PowerUnsupportedError(
+                f"{self.control.description}: this driver cannot set a boot device, so nothing was sent"
+            )
+
+    async def _retrying_boot(self, operation: Callable[[], Deferred[T]], doing: str) -> T:
+        """One boot-device call, bounded by ``command_timeout``, transient failures retried."""
+        started = self.clock.seconds()
+        attempt = 0
+        while True:
+            self._safe_point(ALWAYS)
+            calling = self._bounded(_call(operation), self.policy.command_timeout)
+            try:
+                return await self._wait(calling, ALWAYS)
+            except (_Stopped, PowerFatalError):
+                raise
+            except DeferredTimeout:
+                last_error: Exception = PowerTransientError(
+                    f"no answer within {self.policy.command_timeout:g}s")
+            except Exception as e:
+                last_error = e
+            attempt += 1
+            waited = self.clock.seconds() - started
+            remaining = self.policy.query_deadline - waited
+            if remaining <= 0:
+                raise PowerTransientError(
+                    f"{self.control.description}: could not {doing} the boot device after {waited:g}s "
+                    f"and {attempt} attempt(s), so no power command was sent; last error: {last_error}"
+                )
+            await self._pause(min(self.policy.backoff(attempt - 1), remaining), ALWAYS)
 
     async def _command(
         self,

@@ -103,6 +103,7 @@ BAD = _error("bad input: the body names the field and the reason")
 UNAUTHORIZED = _error("no valid bearer token")
 MISSING = _error("no such node or action")
 CONFLICT = _error("the node's lifecycle or the action's status forbids it")
+POWER_CONFLICT = _error("the node is deleting, or its power type cannot set the boot_device asked for")
 STALE = _error("If-Match: the node has changed since that version was read; nothing was changed")
 TOO_LARGE = _error("the request body is over the limit")
 
@@ -210,7 +211,7 @@ PATHS: dict[str, Any] = {
                              links=_action_links("/id")),
                 "200": _json(ref("Action"), "a duplicate of the newest outstanding action: that action",
                              links=_action_links("/id")),
-                "400": BAD, "401": UNAUTHORIZED, "404": MISSING, "409": CONFLICT, "413": TOO_LARGE,
+                "400": BAD, "401": UNAUTHORIZED, "404": MISSING, "409": POWER_CONFLICT, "413": TOO_LARGE,
             },
         },
     },
@@ -235,7 +236,7 @@ PATHS: dict[str, Any] = {
                 "202": _json(ref("BulkPowerResult"), "its batch, and one action per node", links={
                     **_action_links("/actions/0/id"), **_links(getBatch={"batch": "$response.body#/batch"})}),
                 "200": _json(ref("BulkPowerPreview"), "a dry run: what the request would change; nothing changed"),
-                "400": BAD, "401": UNAUTHORIZED, "413": TOO_LARGE, "409": CONFLICT,
+                "400": BAD, "401": UNAUTHORIZED, "413": TOO_LARGE, "409": POWER_CONFLICT,
                 "404": _error("a node named is missing, or no node matches the filter"),
             },
         },

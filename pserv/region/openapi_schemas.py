@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pserv.power.boot import BOOT_KINDS, BootDevice
 from pserv.power.policy import DEFAULT_POLICY
 from pserv.power.states import ActionKind, ActionStatus, PowerState
 from pserv.power.types import POWER_TYPES, PowerTypes
@@ -92,6 +93,27 @@ SOFT_OFF_ONLY = {
 }
 """The rule that ``escalate_after`` goes only with a ``soft_off``, for a request's schema."""
 
+BOOT_DEVICE = {
+    "enum": [device.value for device in BootDevice],
+    "description": "on or cycle only: the boot device the node's cluster sets (and reads back where the BMC "
+    "can) before the power command; the node's power type must be able to set one (ipmi, redfish), else 409 "
+    "naming boot_device",
+}
+BOOT_PERSISTENT = {
+    "type": "boolean",
+    "description": "with boot_device: true sets it for every boot; false (the default) for the next boot only",
+}
+BOOT_ONLY = {
+    "if": {"required": ["action"], "properties": {"action": {"enum": sorted(kind.value for kind in BOOT_KINDS)}}},
+    "else": {"not": {"required": ["boot_device"]}, "description": "only for on or cycle"},
+}
+"""The rule that ``boot_device`` goes only with an ``on`` or a ``cycle``, for a request's schema."""
+BOOT_RULES = {
+    "allOf": [BOOT_ONLY],
+    "dependentRequired": {"boot_persistent": ["boot_device"]},
+}
+"""Where the boot fields may go: ``boot_device`` with a kind that boots, ``boot_persistent`` with it."""
+
 REASON = {
     "type": "string", "minLength": 1, "maxLength": MAX_REASON, "pattern": REASON_PATTERN,
     "description": f"1 to {MAX_REASON} characters, one line, no control characters",
@@ -108,6 +130,8 @@ POWER_REQUEST = {
     "action": {"enum": ACTION_KINDS},
     "escalate_after": ESCALATE_AFTER,
     "reason": REASON,
+    "boot_device": BOOT_DEVICE,
+    "boot_persistent": BOOT_PERSISTENT,
 }
 """The properties of a power request, one line each: the one-node request
 and the bulk one share them."""
@@ -219,6 +243,7 @@ SCHEMAS: dict[str, Any] = {
             "id", "node", "kind", "status", "generation", "requested_by",
             "requested_at", "started_at", "finished_at", "error",
             "superseded_by", "power_state", "cancel_requested", "escalate_after", "reason",
+            "boot_device", "boot_persistent",
         ],
         "properties": {
             "id": {"type": "integer"},
@@ -242,6 +267,12 @@ SCHEMAS: dict[str, Any] = {
                 "description": "for a soft_off, the seconds it waits before a hard off; null: it never escalates",
             },
             "reason": {"type": ["string", "null"], "description": "why it was asked for; null if no reason was given"},
+            "boot_device": {
+                "enum": [device.value for device in BootDevice] + [None],
+                "description": "for an on or cycle, the boot device set before the power command; null: none",
+            },
+            "boot_persistent": {"type": "boolean", "description": "the boot device is set for every boot, "
+                                "not the next only"},
         },
         "additionalProperties": False,
     },
@@ -251,6 +282,7 @@ SCHEMAS: dict[str, Any] = {
         "properties": POWER_REQUEST,
         "additionalProperties": False,
         **SOFT_OFF_ONLY,
+        **BOOT_RULES,
     },
     "BulkPowerRequest": {
         "type": "object",
@@ -284,6 +316,7 @@ SCHEMAS: dict[str, Any] = {
         "additionalProperties": False,
         "oneOf": [{"required": ["nodes"]}, {"required": ["filter"]}],
         **SOFT_OFF_ONLY,
+        **BOOT_RULES,
     },
     "BulkPowerResult": {
         "type": "object",
@@ -345,11 +378,13 @@ SCHEMAS: dict[str, Any] = {
     },
     "Driver": {
         "type": "object",
-        "required": ["name", "label", "settings"],
+        "required": ["name", "label", "settings", "can_set_boot"],
         "properties": {
             "name": {"type": "string"},
             "label": {"type": "string"},
             "settings": {"type": "array", "items": ref("Setting")},
+            "can_set_boot": {"type": "boolean", "description": "whether an on or cycle of its nodes may name a "
+                             "boot_device (ipmi, redfish)"},
         },
         "additionalProperties": False,
     },

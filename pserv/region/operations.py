@@ -61,6 +61,8 @@ class Operations:
         :raises Unauthorized: for a token that is not (or no longer) valid.
         :raises Forbidden: for a token whose role does not allow it.
         """
+        if "boot_device" in options:
+            options["power_types"] = self.power_types
         action, created = await self.database.run_grouped(_request_power, ref, kind, who, self.now(), **options)
         if created:
             self.clusters.start_delivery([action["id"]])
@@ -78,6 +80,8 @@ class Operations:
         :param options: passed to the store's ``request_bulk`` (``escalate_after``, ``reason``).
         :return: the batch's id, and its actions in node id order.
         """
+        if "boot_device" in options:
+            options["power_types"] = self.power_types
         batch, done = await self.database.run(actions.request_bulk, refs, filters, kind, who, self.now(), **options)
         self.clusters.start_delivery([a["id"] for a in done])
         return batch, done

@@ -20,6 +20,13 @@ from pserv.region.routes import Routes
 from pserv.region.store import actions, batches
 
 
+def boot_options(body: dict[str, Any]) -> dict[str, Any]:
+    """A checked power request's boot fields, for the store (none if it names no boot device)."""
+    if "boot_device" not in body:
+        return {}
+    return {"boot_device": body["boot_device"], "boot_persistent": body.get("boot_persistent")}
+
+
 class PowerAPI:
     """Power requests, bulk requests and their batches, and actions."""
 
@@ -31,6 +38,7 @@ class PowerAPI:
         body = self.contract.body("PowerRequest", read_json(request))
         action, created = await self.ask_for_power(
             node, body["action"], who, escalate_after=body.get("escalate_after"), reason=body.get("reason"),
+            **boot_options(body),
         )
         if not created:
             return 200, action
@@ -46,6 +54,7 @@ class PowerAPI:
             return 200, await self.database.run(batches.bulk_preview, *named, body["action"])
         batch, done = await self.ask_for_bulk_power(
             *named, body["action"], who, escalate_after=body.get("escalate_after"), reason=body.get("reason"),
+            **boot_options(body),
         )
         return 202, {"batch": batch, "actions": done}
 

@@ -92,6 +92,8 @@ power_actions = Table(
     Column("desired_before", String(16)),
     Column("escalate_after", Float),
     Column("reason", Text),
+    Column("boot_device", String(8)),
+    Column("boot_persistent", Boolean, nullable=False, server_default=false()),
     Index("ix_power_actions_node_id_status", "node_id", "status"),
     Index("ix_power_actions_status_requested_at", "status", "requested_at"),
     sqlite_autoincrement=True,

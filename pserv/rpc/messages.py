@@ -20,6 +20,7 @@ from typing import Annotated, Any
 
 import attrs
 
+from pserv.power.boot import BOOT_KINDS, BootDevice, BootSetting
 from pserv.power.outcome import Outcome
 from pserv.power.states import FINAL, OUTSTANDING, ActionKind, ActionStatus, PowerState
 from pserv.util.times import moment_from_seconds
@@ -66,6 +67,10 @@ class PowerRequest:
     :ivar escalate_after: for a ``soft_off``, the seconds to wait for the
         graceful shutdown before a hard off; ``None`` (and from regions
         before the field, which leave it out): never escalate.
+    :ivar boot_device: for an ``on`` or ``cycle``, the boot device to set
+        before the first power command; ``None``: none.
+    :ivar boot_persistent: with ``boot_device``: for every boot, not the
+        next only.
     """
 
     action: int
@@ -77,6 +82,13 @@ class PowerRequest:
     power_parameters: dict[str, Any]
     escalate_after: float | None = None
     epoch: int = 0
+    boot_device: BootDevice | None = None
+    boot_persistent: bool = False
+
+    @property
+    def boot(self) -> BootSetting | None:
+        """The boot setting the request names, if any."""
+        return None if self.boot_device is None else BootSetting(self.boot_device, self.boot_persistent)
 
 
 @attrs.frozen
@@ -111,7 +123,7 @@ class RecoveryQuery:
 
 @attrs.frozen
 class RecoveryAction:
-    """One outstanding action of a recovery entry (``escalate_after`` as in :class:`PowerRequest`)."""
+    """One outstanding action of a recovery entry (``escalate_after`` and the boot fields as in :class:`PowerRequest`)."""
 
     id: int
     kind: ActionKind
@@ -120,6 +132,8 @@ class RecoveryAction:
     progress: str | None
     cancel_requested: bool
     escalate_after: float | None = None
+    boot_device: BootDevice | None = None
+    boot_persistent: bool = False
 
 
 @attrs.frozen
@@ -137,17 +151,22 @@ class RecoveryNode:
 
     def request(self, action: RecoveryAction, kind: ActionKind | None = None) -> PowerRequest:
         """
-        The power request that re-runs ``action`` of this node.
+        The power request that re-runs ``action`` of this node; its boot
+        device, if it names one, is set again before the power command (an
+        interrupted cycle that finishes as ``on`` too).
 
         :param kind: what to run instead of the action's own kind (an
             interrupted cycle finishes as ``on``).
         """
         kind = kind or action.kind
+        booting = kind in BOOT_KINDS and action.boot_device is not None
         return PowerRequest(
             action=action.id, node=self.node, name=self.name, kind=kind,
             generation=action.generation, power_type=self.power_type, power_parameters=self.power_parameters,
             escalate_after=action.escalate_after if kind is ActionKind.SOFT_OFF else None,
             epoch=self.epoch,
+            boot_device=action.boot_device if booting else None,
+            boot_persistent=action.boot_persistent if booting else False,
         )
 
 

@@ -25,6 +25,7 @@ from pserv.client.config import Credentials, check_token, check_url, resolve_cre
 from pserv.client.errors import ClientError, ConfigError, UnreachableError, UsageError
 from pserv.client.http import ApiClient
 from pserv.client.output import error, note
+from pserv.power.boot import BootDevice
 from pserv.scripts.support import OneLineParser, run_on_reactor
 
 EXITS = "Exit 0 on success, 1 when the region cannot be reached or refuses the token, " \
@@ -139,6 +140,10 @@ def _add_power(commands: Any, common: Any) -> None:
     power.add_argument("--timeout", type=_positive(float), metavar="SECONDS", help="with --wait: give up after this long (600)")
     power.add_argument("--escalate-after", dest="escalate_after", type=_positive(float), metavar="SECONDS",
                        help="with soft-off: force the node off if it has not shut down after this long")
+    power.add_argument("--boot-device", dest="boot_device", choices=[d.value for d in BootDevice],
+                       help="with on or cycle: the device the node boots from next, set before the power command")
+    power.add_argument("--persistent", dest="boot_persistent", action="store_true",
+                       help="with --boot-device: for every boot, not the next only")
     power.add_argument("--reason", metavar="TEXT",
                        help="why (1 to 500 characters, one line): kept with each action and in its event")
     power.add_argument("--dry-run", dest="dry_run", action="store_true",

@@ -15,6 +15,7 @@ from typing import Any, Callable, Protocol
 
 from twisted.internet.defer import Deferred
 
+from pserv.power.boot import BootDevice, BootSetting
 from pserv.power.policy import VerifyPolicy
 from pserv.testing.power import FakeBMC, FakeFleet
 from pserv.sim.process import Process
@@ -73,6 +74,17 @@ class BMCLine:
 
     def query(self) -> Any:
         return self._call("query", self.bmc.query)
+
+    @property
+    def can_set_boot(self) -> bool:
+        return self.bmc.can_set_boot
+
+    def set_boot_device(self, device: BootDevice, persistent: bool) -> Deferred[None]:
+        setting = BootSetting(BootDevice(device), persistent)
+        return self._call(f"set_boot_device {setting}", lambda: self.bmc.set_boot_device(device, persistent))
+
+    def get_boot_device(self) -> Deferred[BootSetting | None]:
+        return self._call("get_boot_device", self.bmc.get_boot_device)
 
     def _call(self, operation: str, call: Callable[[], Deferred[Any]]) -> Deferred[Any]:
         process = self.view.process

@@ -20,6 +20,9 @@ The promises the simulation checks, after every step and at the end.
    decreases; and what it records is what the BMC really showed when that
    cluster read it (its time taken back by that cluster's clock offset),
    and was reported by that cluster.
+6. A boot device asked for is set before the power goes on: every
+   ``power_on`` sent for an action with a boot device is preceded, on
+   that BMC and since the action started, by setting that boot device.
 """
 
 from __future__ import annotations
@@ -43,6 +46,8 @@ SENDS = {
     ActionKind.SOFT_OFF: {"soft_off"}, ActionKind.QUERY: set(),
 }
 TARGET = {"power_on": PowerState.ON, "power_off": PowerState.OFF, "soft_off": PowerState.OFF}
+BOOT_CALLS = ("set_boot_device", "get_boot_device")
+"""The calls that set and read back a boot device: no power command."""
 TIME_SLACK = 0.0011
 """Observation times travel with millisecond precision."""
 
@@ -68,6 +73,8 @@ class Running:
     started_at: float
     riders: list[int]
     sent: list[str] = field(default_factory=list)
+    boot: str | None = None
+    boot_set: str | None = None
 
 
 @dataclass
@@ -119,6 +126,8 @@ class Checker:
         running = self._running.get(process, {}).get(str(self._node_id(address)))
         if running is None:
             self.fail(4, f"{process.name} sent {operation} to {address} with no action running")
+        elif operation.startswith(BOOT_CALLS):
+            self._check_boot_call(process, address, operation, running)
         elif operation != "query":
             self._check_command(process, address, operation, running)
         call = Call(process, address, operation)
@@ -140,8 +149,20 @@ class Checker:
         if token in calls:
             calls.remove(token)
 
+    def _check_boot_call(self, process: Process, address: str, operation: str, running: Running) -> None:
+        """Invariants 4 and 6: a boot device is set only by an action asked to, and noted for its power_on."""
+        if operation == "get_boot_device":
+            return
+        setting = operation.removeprefix("set_boot_device ")
+        if running.boot != setting:
+            self.fail(4, f"{process.name} set boot device {setting} on {address} for {running.kind} action "
+                         f"{running.id}, which asks for {running.boot or 'none'}")
+        running.boot_set = setting
+
     def _check_command(self, process: Process, address: str, operation: str, running: Running) -> None:
         what = f"{process.name} sent {operation} to {address} for {running.kind} action {running.id}"
+        if operation == "power_on" and running.boot is not None and running.boot_set != running.boot:
+            self.fail(6, f"{what}: its boot device {running.boot} was not set first")
         if operation not in SENDS[running.kind]:
             self.fail(4, f"{what}: not a command of that kind")
         if operation in running.sent:
@@ -174,7 +195,8 @@ class Checker:
         if event.name == "started":
             riders = [action.id] if action.id > 0 else []
             waiting = self._joined.setdefault(process, {}).pop(action.id, [])
-            running[event.node] = Running(action.id, action.kind.value, self.clock.seconds(), riders + waiting)
+            running[event.node] = Running(action.id, action.kind.value, self.clock.seconds(), riders + waiting,
+                                          boot=None if action.boot is None else str(action.boot))
         elif event.name == "joined" and event.detail is not None:
             current = running.get(event.node)
             if current is not None and current.id == action.id:

@@ -24,6 +24,10 @@ CHANCES = {
 }
 """Probability per step (one simulated second) of each kind of operator work."""
 
+BOOT_CHANCE = 0.3
+"""How often an ``on`` or ``cycle`` names a boot device (drawn from the boot generator)."""
+BOOT_DEVICES = ("pxe", "disk", "cdrom", "bios")
+
 
 class WorkloadTargets(Protocol):
     """What the workload acts on: the world."""
@@ -64,6 +68,8 @@ class Workload:
         self.answers: dict[str, int] = {}
         self._names = 0
         self._answering: str | None = None
+        self._boot_rng = Random(f"boot {getattr(world, 'seed', 0)}")
+        """Draws the boot devices, apart from :attr:`world`'s generator: the draws of everything else stay the same."""
 
     def step(self) -> None:
         """Draw what the operators do during the next second."""
@@ -114,6 +120,7 @@ class Workload:
         else:
             body = {"filter": {"cluster": rng.choice(self.world.clusters).name}}
         body["action"] = self._kind(rng)
+        body.update(self._boot(body["action"]))
         self._later(self._at(rng), "POST", "/api/v1/power", body,
                     lambda answer: [self._acked(a) for a in answer["actions"]])
 
@@ -153,7 +160,14 @@ class Workload:
         self._later(at, "PATCH", f"/api/v1/nodes/{node}", {"cluster": target}, None)
 
     def _request(self, node: int, kind: str, at: float) -> None:
-        self._later(at, "POST", f"/api/v1/nodes/{node}/power", {"action": kind}, self._acked)
+        self._later(at, "POST", f"/api/v1/nodes/{node}/power", {"action": kind, **self._boot(kind)}, self._acked)
+
+    def _boot(self, kind: str) -> dict[str, Any]:
+        """Now and then, for an ``on`` or ``cycle``, a boot device (persistent one time in four)."""
+        rng = self._boot_rng
+        if kind not in ("on", "cycle") or rng.random() >= BOOT_CHANCE:
+            return {}
+        return {"boot_device": rng.choice(BOOT_DEVICES), "boot_persistent": rng.random() < 0.25}
 
     def _acked(self, action: dict[str, Any]) -> None:
         self.actions.append(action["id"])

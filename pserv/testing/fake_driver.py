@@ -17,6 +17,7 @@ from typing import Any, Mapping
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorTime
 
+from pserv.power.boot import BootDevice, BootSetting
 from pserv.power.drivers.base import PowerDriver
 from pserv.power.settings import Setting, SettingsSchema, SettingType
 from pserv.power.states import PowerState
@@ -33,6 +34,7 @@ FAKE = PowerType(
         Setting("latency", "Latency (s)", SettingType.NUMBER, minimum=0,
                 help="seconds each call takes; the fleet's default if not set"),
     ),
+    can_set_boot=True,
 )
 """The ``fake`` power type."""
 
@@ -85,3 +87,9 @@ class FakeDriver(PowerDriver):
 
     def query(self, params: Mapping[str, Any]) -> Deferred[PowerState]:
         return self.bmc(params).query()
+
+    def set_boot_device(self, params: Mapping[str, Any], device: BootDevice, persistent: bool) -> Deferred[None]:
+        return self.bmc(params).set_boot_device(device, persistent)
+
+    def get_boot_device(self, params: Mapping[str, Any]) -> Deferred[BootSetting | None]:
+        return self.bmc(params).get_boot_device()

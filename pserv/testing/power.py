@@ -19,11 +19,12 @@ from twisted.internet.base import DelayedCall
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.internet.task import Clock
 
+from pserv.power.boot import BootDevice, BootSetting
 from pserv.power.errors import PowerError, PowerUnsupportedError
 from pserv.power.policy import DEFAULT_POLICY, VerifyPolicy
 from pserv.power.states import PowerState
 
-OPERATIONS = ("power_on", "power_off", "soft_off", "query")
+OPERATIONS = ("power_on", "power_off", "soft_off", "query", "set_boot_device", "get_boot_device")
 
 
 class FakeBMC:
@@ -45,6 +46,11 @@ class FakeBMC:
         whose effect has not shown yet.
     :ivar refusing_reads: whether reads answer unsupported (IPMI 0xC1, a
         Redfish 405) although the driver says it can read: :meth:`refuse_reads`.
+    :param can_set_boot: ``False`` for the BMC of a driver that cannot set
+        a boot device (a PDU, Wake-on-LAN).
+    :ivar boot: the boot device set, if any; a one-time one is cleared by
+        the next power on.
+    :ivar boot_sets: ``(time, setting)`` for every boot device set.
     """
 
     def __init__(
@@ -58,8 +64,12 @@ class FakeBMC:
         shutdown_time: float | None = 5.0,
         policy: VerifyPolicy = DEFAULT_POLICY,
         can_query: bool = True,
+        can_set_boot: bool = True,
     ) -> None:
         self.clock = clock
+        self.can_set_boot = can_set_boot
+        self.boot: BootSetting | None = None
+        self.boot_sets: list[tuple[float, BootSetting]] = []
         self.description = f"fake BMC {name}"
         self.verify_policy = policy
         self.can_query = can_query
@@ -132,6 +142,16 @@ class FakeBMC:
     def query(self) -> Deferred[PowerState]:
         return self._call("query", self._read)
 
+    def set_boot_device(self, device: BootDevice, persistent: bool) -> Deferred[None]:
+        return self._call("set_boot_device", lambda: self._set_boot(BootSetting(BootDevice(device), persistent)))
+
+    def get_boot_device(self) -> Deferred[BootSetting | None]:
+        return self._call("get_boot_device", lambda: self.boot)
+
+    def _set_boot(self, setting: BootSetting) -> None:
+        self.boot = setting
+        self.boot_sets.append((self.clock.seconds(), setting))
+
     def _read(self) -> PowerState:
         self.reads += 1
         return self.power
@@ -159,6 +179,8 @@ class FakeBMC:
         running, and with it a shutdown it had under way.
         """
         if target is not self.power:
+            if target is PowerState.ON and self.boot is not None and not self.boot.persistent:
+                self.boot = None  # a one-time boot device is used up by this boot
             if self._shutdown is not None and self._shutdown.active():
                 self._shutdown.cancel()
             self.power = target

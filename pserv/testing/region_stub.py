@@ -268,7 +268,8 @@ def action(id: int = 10, node: int = 1, status: str = ActionStatus.PENDING.value
         "finished_at": STAMP if final else None,
         "error": "BMC timed out" if status == ActionStatus.FAILED else None,
         "superseded_by": None, "power_state": PowerState.ON.value if status == ActionStatus.DONE else None,
-        "cancel_requested": False, "escalate_after": None, "reason": None, **changes,
+        "cancel_requested": False, "escalate_after": None, "reason": None, "boot_device": None,
+        "boot_persistent": False, **changes,
     }
 
 

@@ -43,6 +43,37 @@ async def test_escalate_after_only_with_soft_off(api, stub, capsys):
 
 
 @pytest_twisted.ensureDeferred
+async def test_on_or_cycle_may_name_a_boot_device(api, stub, capsys):
+    """--boot-device (and --persistent) go with an on or a cycle, to one node or in bulk, as boot_device and boot_persistent."""
+    stub.on("POST", "/api/v1/nodes/n1/power", 202, action(10, kind="cycle"))
+    stub.on("POST", "/api/v1/power", 202, {"batch": 7, "actions": [action(11, 1), action(12, 2)]})
+    assert await run(["power", "cycle", "n1", "--boot-device", "pxe"], api) == 0
+    assert await run(["power", "on", "n1", "n2", "--boot-device", "disk", "--persistent"], api) == 0
+    assert [r.body for r in stub.requests] == [
+        {"action": "cycle", "boot_device": "pxe", "boot_persistent": False},
+        {"action": "on", "boot_device": "disk", "boot_persistent": True, "nodes": ["n1", "n2"]}]
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_boot_device_only_with_on_or_cycle(api, stub, capsys):
+    """--boot-device with off, or --persistent without --boot-device: exit 2, one line, nothing asked."""
+    assert await run(["power", "off", "n1", "--boot-device", "pxe"], api) == 2
+    assert "--boot-device: only with on or cycle" in capsys.readouterr().err
+    assert await run(["power", "on", "n1", "--persistent"], api) == 2
+    assert "--persistent: only with --boot-device" in capsys.readouterr().err
+    assert stub.requests == []
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_power_type_that_cannot_set_a_boot_device_is_one_line_exit_2(api, stub, capsys):
+    """The region's 409 for a boot device the node's power type cannot set is one line and exit 2."""
+    stub.on("POST", "/api/v1/nodes/n1/power", 409,
+            {"error": "boot_device: power type wol cannot set a boot device (node n1)", "field": "boot_device"})
+    assert await run(["power", "on", "n1", "--boot-device", "pxe"], api) == 2
+    assert capsys.readouterr().err == "pserv: error: boot_device: power type wol cannot set a boot device (node n1)\n"
+
+
+@pytest_twisted.ensureDeferred
 async def test_several_nodes_are_one_bulk_request(api, stub, capsys):
     """Several nodes: one POST /api/v1/power naming each once; --json prints {"batch", "actions"}."""
     result = {"batch": 7, "actions": [action(10, 1), action(11, 2)]}

@@ -5,6 +5,7 @@ Tests for pserv.cluster.lease, on a Clock.
 from twisted.internet.task import Clock
 
 from pserv.cluster.lease import Lease, LeaseEnded, LeasedControl
+from pserv.power.boot import BootDevice, BootSetting
 from pserv.power.states import PowerState
 from pserv.testing.power import FakeFleet
 
@@ -95,3 +96,20 @@ def test_a_renewal_lets_a_call_run_on_and_an_answered_call_is_let_go():
     assert answers == [PowerState.OFF] and lease._calls == set()
     clock.advance(7)
     assert ended == [15.0] and answers == [PowerState.OFF]
+
+
+def test_a_boot_device_is_set_only_while_the_lease_runs():
+    """A leased control can set and read back a boot device while the lease runs, and sets none once it has ended."""
+    clock = Clock()
+    lease, ended = lease_on(clock)
+    bmc = FakeFleet(clock).bmc("b1", latency=0)
+    control = LeasedControl(bmc, lease)
+    lease.renew(0.0, 10.0)
+    results = []
+    assert control.can_set_boot
+    control.set_boot_device(BootDevice.PXE, False).addBoth(results.append)
+    control.get_boot_device().addBoth(results.append)
+    assert results == [None, BootSetting(BootDevice.PXE)]
+    clock.rightNow = 11.0
+    control.set_boot_device(BootDevice.DISK, True).addErrback(lambda f: results.append(f.check(LeaseEnded)))
+    assert results[-1] is LeaseEnded and bmc.boot == BootSetting(BootDevice.PXE)

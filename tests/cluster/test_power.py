@@ -9,6 +9,7 @@ from twisted.internet.task import Clock
 from pserv.cluster.driver_set import DriverSet
 from pserv.cluster.power import ClusterPower
 from pserv.cluster.reports import ReportQueue
+from pserv.power.boot import BootDevice, BootSetting
 from pserv.testing.fake_driver import FakeDriver
 from pserv.power.states import ActionKind, ActionStatus, PowerState
 from pserv.rpc.messages import PowerRequest, RecoveryAction, RecoveryNode
@@ -32,10 +33,11 @@ def request(action, kind, node=1, generation=1, **params):
                         power_type="fake", power_parameters={"address": f"bmc-{node}", **params})
 
 
-def recovered(action, kind, generation, status="running", progress=None, cancel_requested=False):
+def recovered(action, kind, generation, status="running", progress=None, cancel_requested=False, **boot):
     """Node 1's recovery entry, with one outstanding action."""
     outstanding = RecoveryAction(id=action, kind=ActionKind(kind), generation=generation,
-                                 status=ActionStatus(status), progress=progress, cancel_requested=cancel_requested)
+                                 status=ActionStatus(status), progress=progress, cancel_requested=cancel_requested,
+                                 **boot)
     return RecoveryNode(node=1, name="n1", power_type="fake", power_parameters={"address": "bmc-1"},
                         desired_power_state=PowerState.ON, generation=generation, actions=(outstanding,))
 
@@ -257,3 +259,37 @@ def test_recovery_converges_on_the_newest_intent():
     assert bmc.commands == []
     ended = {o.action: (o.status.value, o.superseded_by) for o in link.outcomes}
     assert ended == {3: ("superseded", 4), 4: ("done", None)}
+
+
+def test_a_cycle_with_a_boot_device_sets_it_before_the_off(world):
+    """A region cycle with boot_device pxe sets PXE on the BMC before power_off, and ends done."""
+    clock, fleet, link, power = world
+    bmc = fleet.bmc("bmc-1")
+    bmc.power = PowerState.ON
+    power.perform(attrs.evolve(request(10, "cycle"), boot_device=BootDevice.PXE))
+    advance_until_idle(clock)
+    assert [s for _, s in bmc.boot_sets] == [BootSetting(BootDevice.PXE)]
+    assert bmc.boot_sets[0][0] <= bmc.commands[0][0] and [c for _, c in bmc.commands] == ["power_off", "power_on"]
+    assert link.reports[-1] == ("outcome", 10, "done", "on")
+
+
+def test_recovery_sets_the_boot_device_again_before_the_power_command(world):
+    """A cycle with a boot device interrupted after off_verified (a crash) finishes as on, setting the boot device again first."""
+    clock, fleet, link, power = world
+    bmc = fleet.bmc("bmc-1")
+    power.converge([recovered(10, "cycle", 1, progress="off_verified", boot_device=BootDevice.PXE,
+                              boot_persistent=True)])
+    advance_until_idle(clock)
+    assert [s for _, s in bmc.boot_sets] == [BootSetting(BootDevice.PXE, True)]
+    assert bmc.boot_sets[0][0] <= bmc.commands[0][0] and [c for _, c in bmc.commands] == ["power_on"]
+
+
+def test_a_boot_device_for_a_driver_that_cannot_set_one_fails_fatally(world):
+    """An on with a boot device whose BMC cannot set one fails fatally with nothing sent."""
+    clock, fleet, link, power = world
+    bmc = fleet.bmc("bmc-1")
+    bmc.can_set_boot = False
+    power.registry.request("1", "on", bmc, boot=BootSetting(BootDevice.PXE)).addCallback(link.reports.append)
+    advance_until_idle(clock)
+    [outcome] = link.reports
+    assert outcome.fatal and "cannot set a boot device" in outcome.error and bmc.commands == []

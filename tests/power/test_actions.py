@@ -4,7 +4,7 @@ Clock against the in-memory BMC.
 """
 
 import pytest
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, succeed
 
 from pserv.power.actions import (
     CycleAction,
@@ -13,6 +13,7 @@ from pserv.power.actions import (
     QueryAction,
     SoftOffAction,
 )
+from pserv.power.boot import BootDevice, BootSetting
 from pserv.power.errors import (
     PowerTransientError,
     PowerUnsupportedError,
@@ -287,3 +288,100 @@ def test_escalation_read_refused_sends_no_power_off(clock):
     advance_until_idle(clock)
     assert sent(bmc) == ["soft_off"] and isinstance(action.error, PowerUnsupportedError)
     assert "the BMC refused to read power, so power_off was not sent" in str(action.error)
+
+
+PXE_ONCE = BootSetting(BootDevice.PXE)
+
+
+def test_on_sets_the_boot_device_before_power_on(clock):
+    """on with a boot device sets it, reads it back, then sends power_on."""
+    bmc = FakeBMC(clock, power=OFF)
+    action = run(OnAction, bmc, clock, boot=PXE_ONCE)
+    assert (action.state, action.error, sent(bmc), action.boot_set) == (ON, None, ["power_on"], True)
+    assert [setting for _, setting in bmc.boot_sets] == [PXE_ONCE]
+    assert bmc.boot_sets[0][0] <= bmc.commands[0][0]
+
+
+def test_on_of_a_node_on_sets_the_boot_device_and_sends_nothing(clock):
+    """on with a boot device for a node already on sets the device for its next boot, with no power command."""
+    bmc = FakeBMC(clock, power=ON)
+    action = run(OnAction, bmc, clock, boot=PXE_ONCE)
+    assert (action.state, sent(bmc), bmc.boot) == (ON, [], PXE_ONCE)
+
+
+def test_cycle_sets_the_boot_device_before_the_off(clock):
+    """cycle with a boot device sets it before power_off, so the boot after the on uses it."""
+    bmc = FakeBMC(clock, power=ON)
+    action = run(CycleAction, bmc, clock, boot=BootSetting(BootDevice.CDROM, True))
+    assert (action.state, sent(bmc)) == (ON, ["power_off", "power_on"])
+    assert bmc.boot_sets[0][0] <= bmc.commands[0][0] and bmc.boot == BootSetting(BootDevice.CDROM, True)
+
+
+def test_a_driver_that_cannot_set_a_boot_device_fails_at_once(clock):
+    """A control that cannot set a boot device fails the action, fatally, before any read or command."""
+    bmc = FakeBMC(clock, power=OFF, can_set_boot=False)
+    action = run(OnAction, bmc, clock, boot=PXE_ONCE)
+    assert isinstance(action.error, PowerUnsupportedError) and action.error.fatal
+    assert "cannot set a boot device" in str(action.error)
+    assert (sent(bmc), bmc.reads, bmc.boot_sets) == ([], 0, [])
+
+
+def test_a_transient_failure_to_set_is_retried(clock):
+    """Setting a boot device is idempotent: a transient failure is retried, then power_on is sent."""
+    bmc = FakeBMC(clock, power=OFF)
+    bmc.fail_next("set_boot_device", PowerTransientError("busy"), times=2)
+    action = run(OnAction, bmc, clock, boot=PXE_ONCE)
+    assert (action.state, sent(bmc), len(bmc.boot_sets)) == (ON, ["power_on"], 1)
+
+
+def test_a_boot_device_never_set_sends_no_power_command(clock):
+    """A BMC that keeps failing to set the boot device fails the action with no power command sent."""
+    bmc = FakeBMC(clock, power=OFF)
+    bmc.fail_next("set_boot_device", PowerTransientError("busy"), times=100)
+    action = run(CycleAction, bmc, clock, boot=PXE_ONCE)
+    assert isinstance(action.error, PowerTransientError) and "no power command was sent" in str(action.error)
+    assert sent(bmc) == []
+
+
+def test_a_boot_device_read_back_wrong_fails_before_any_command(clock):
+    """A BMC that reads back another boot device than the one set fails the action before power_on."""
+    bmc = FakeBMC(clock, power=OFF)
+    bmc.get_boot_device = lambda: succeed(BootSetting(BootDevice.DISK))
+    action = run(OnAction, bmc, clock, boot=PXE_ONCE)
+    assert action.error is not None and "reads back disk" in str(action.error)
+    assert sent(bmc) == []
+
+
+def test_a_bmc_that_cannot_say_is_not_read_back(clock):
+    """A BMC whose read-back says nothing (None) is taken at its word: the on goes on."""
+    bmc = FakeBMC(clock, power=OFF)
+    bmc.get_boot_device = lambda: succeed(None)
+    action = run(OnAction, bmc, clock, boot=PXE_ONCE)
+    assert (action.state, sent(bmc)) == (ON, ["power_on"])
+
+
+def test_a_hung_boot_device_call_times_out_and_is_retried(clock):
+    """A set that never answers times out after command_timeout and, still failing, sends no power command."""
+    bmc = FakeBMC(clock, power=OFF)
+    bmc.hang("set_boot_device")
+    action = run(OnAction, bmc, clock, boot=PXE_ONCE)
+    assert isinstance(action.error, PowerTransientError) and sent(bmc) == []
+
+
+def test_cancel_while_setting_the_boot_device_stops_before_any_command(clock):
+    """Setting a boot device is a safe point: a cancel then stops the action with nothing sent."""
+    bmc = FakeBMC(clock, power=OFF, latency=1.0)
+    action = OnAction(bmc, clock, boot=PXE_ONCE)
+    action.start()
+    clock.advance(1.5)
+    action.cancel()
+    advance_until_idle(clock)
+    assert action.stopped and sent(bmc) == []
+
+
+def test_a_boot_device_read_back_only_once_when_asked_for_every_boot_fails(clock):
+    """Asked for every boot, a BMC that reads back the next boot only fails the action before power_on."""
+    bmc = FakeBMC(clock, power=OFF)
+    bmc.get_boot_device = lambda: succeed(BootSetting(BootDevice.PXE))
+    action = run(OnAction, bmc, clock, boot=BootSetting(BootDevice.PXE, True))
+    assert action.error is not None and sent(bmc) == []

@@ -31,6 +31,8 @@ from pserv.power.decisions import (
     WAITING_PLACE,
     CancelDecision,
     Decision,
+    boot_decision,
+    render_boot_rules,
     render_cancels,
     render_markdown,
 )
@@ -297,3 +299,21 @@ CANCEL_CHECKS = {
     CancelDecision.TAKE_OVER: check_take_over,
     CancelDecision.STOP: check_stop,
 }
+
+
+def test_docs_show_the_boot_rules():
+    """docs/power-actions.md shows the boot-device rules exactly as the code holds them."""
+    doc = Path(__file__).parents[2] / "docs" / "power-actions.md"
+    assert render_boot_rules() in doc.read_text()
+
+
+@pytest.mark.parametrize("decision", list(Decision))
+def test_the_same_boot_setting_changes_no_decision(decision):
+    """A request with the action's boot setting gets the table's decision, whatever it is."""
+    assert boot_decision(decision, True) is decision
+
+
+def test_another_boot_setting_turns_joins_into_supersedes():
+    """A join of an action with another boot setting supersedes it (in flight) or replaces it (waiting); nothing else changes."""
+    changed = {d: boot_decision(d, False) for d in Decision if boot_decision(d, False) is not d}
+    assert changed == {Decision.JOIN_IN_FLIGHT: Decision.SUPERSEDE, Decision.JOIN_WAITING: Decision.REPLACE_WAITING}

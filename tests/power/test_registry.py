@@ -4,6 +4,7 @@ Tests for pserv.power.registry, on a Clock against in-memory BMCs.
 
 import pytest
 
+from pserv.power.boot import BootDevice, BootSetting
 from pserv.power.errors import PowerAuthError
 from pserv.power.outcome import OutcomeStatus
 from pserv.power.registry import PowerActionRegistry
@@ -306,3 +307,82 @@ def test_an_on_after_a_shutdown_the_os_ignores_sends_nothing():
     bmc, outcome = shut_down_then_on(shutdown_time=None)
     assert [command for _, command in bmc.commands] == ["soft_off"]
     assert (bmc.power, outcome.status, outcome.state) == (PowerState.ON, OutcomeStatus.DONE, PowerState.ON)
+
+
+PXE, DISK = BootSetting(BootDevice.PXE), BootSetting(BootDevice.DISK)
+
+
+def test_identical_boot_requests_coalesce(clock, registry):
+    """Two on requests with the same boot device share one action, one set and one power_on."""
+    bmc = FakeBMC(clock, power=OFF, latency=0.5)
+    fired = results([registry.request("n", "on", bmc, boot=PXE) for _ in range(2)])
+    advance_until_idle(clock)
+    assert sent(bmc) == ["power_on"] and len(bmc.boot_sets) == 1
+    assert len({o.action_id for o in fired}) == 1
+
+
+def test_another_boot_device_supersedes(clock, registry):
+    """An on naming another boot device supersedes the on in flight: the newer device is set, then power_on."""
+    bmc = FakeBMC(clock, power=OFF, latency=0.5)
+    first = results([registry.request("n", "on", bmc, boot=PXE)])
+    second = results([registry.request("n", "on", bmc, boot=DISK)])
+    advance_until_idle(clock)
+    assert first[0].status is SUPERSEDED and first[0].superseded_by == second[0].action_id
+    assert (second[0].status, sent(bmc), bmc.boot_sets[-1][1]) == (DONE, ["power_on"], DISK)
+
+
+def test_no_boot_device_is_another_intent_than_one(clock, registry):
+    """A plain on does not join an on with a boot device in flight: it supersedes it."""
+    bmc = FakeBMC(clock, power=OFF, latency=0.5)
+    first = results([registry.request("n", "on", bmc, boot=PXE)])
+    second = results([registry.request("n", "on", bmc)])
+    advance_until_idle(clock)
+    assert (first[0].status, second[0].status) == (SUPERSEDED, DONE)
+
+
+def test_an_on_joins_a_cycle_only_with_its_boot_device(clock, registry):
+    """An on with the cycle's boot device joins it; the decision table's join holds for equal intents."""
+    bmc = FakeBMC(clock, power=ON, latency=0.5)
+    fired = results([registry.request("n", "cycle", bmc, boot=PXE), registry.request("n", "on", bmc, boot=PXE)])
+    advance_until_idle(clock)
+    assert {o.action_id for o in fired} == {fired[0].action_id} and sent(bmc) == ["power_off", "power_on"]
+
+
+def test_another_boot_device_replaces_the_waiting_action(clock, registry):
+    """Behind a cancelling action, an on with another boot device replaces the waiting on."""
+    bmc = FakeBMC(clock, power=ON, latency=1.0, settle=3.0)
+    off = results([registry.request("n", "off", bmc)])
+    clock.advance(1.5)  # the off's command is in flight: it stops only once verified
+    waiting = results([registry.request("n", "on", bmc, boot=PXE)])
+    newest = results([registry.request("n", "on", bmc, boot=DISK)])
+    assert registry.row("n") == ("cancelling", "on")
+    advance_until_idle(clock)
+    assert (waiting[0].status, newest[0].status) == (SUPERSEDED, DONE)
+    assert [s for _, s in bmc.boot_sets] == [DISK] and off[0].status is DONE  # its command was verified
+
+
+def test_a_query_rides_an_action_with_a_boot_device(clock, registry):
+    """A query, which carries no boot device, still rides a power action in flight."""
+    bmc = FakeBMC(clock, power=OFF, latency=0.5)
+    fired = results([registry.request("n", "on", bmc, boot=PXE), registry.request("n", "query", bmc)])
+    advance_until_idle(clock)
+    assert fired[0].action_id == fired[1].action_id and fired[1].state is ON
+
+
+def test_a_boot_device_on_other_kinds_is_dropped(clock, registry):
+    """Only on and cycle carry a boot device: an off given one sets nothing."""
+    bmc = FakeBMC(clock, power=ON)
+    results([registry.request("n", "off", bmc, boot=PXE)])
+    advance_until_idle(clock)
+    assert bmc.boot_sets == [] and sent(bmc) == ["power_off"]
+
+
+def test_an_on_taking_over_a_cancelled_cycle_keeps_its_boot_device(clock, registry):
+    """An on that joined a cycle with the same boot device, the cycle cancelled before it sent anything, runs as its own action and sets that boot device."""
+    bmc = FakeBMC(clock, power=OFF, latency=1.0)
+    cycle = results([registry.request("n", "cycle", bmc, action_id=10, boot=PXE)])
+    on = results([registry.request("n", "on", bmc, action_id=11, boot=PXE)])
+    registry.cancel("n", 10)
+    advance_until_idle(clock)
+    assert (cycle[0].status, on[0].status, on[0].action_id) == (OutcomeStatus.CANCELLED, DONE, 11)
+    assert [s for _, s in bmc.boot_sets] == [PXE] and sent(bmc) == ["power_on"]

@@ -765,3 +765,55 @@ def test_no_part_of_the_region_hides_anothers_method():
                 owners.setdefault(name, []).append(part.__name__)
     mine = set(vars(RegionAPI))
     assert {name: parts for name, parts in owners.items() if len(parts) > 1 or name in mine} == {}
+
+
+@pytest_twisted.ensureDeferred
+async def test_an_on_or_cycle_may_name_a_boot_device(api):
+    """boot_device and boot_persistent go with an on or a cycle, single or bulk; the action shows them; another one is a new request."""
+    await enrol(api)
+    await enrol(api, name="node-2", power_parameters={"address": "bmc-2"})
+    one = await api.call("POST", "/api/v1/nodes/{node}/power", node="node-1", body={"action": "cycle", "boot_device": "pxe"})
+    assert (one.status, one.body["boot_device"], one.body["boot_persistent"]) == (202, "pxe", False)
+    same = await api.call("POST", "/api/v1/nodes/{node}/power", node="node-1",
+                          body={"action": "cycle", "boot_device": "pxe", "boot_persistent": False})
+    assert (same.status, same.body["id"]) == (200, one.body["id"])
+    other = await api.call("POST", "/api/v1/nodes/{node}/power", node="node-1",
+                           body={"action": "cycle", "boot_device": "disk", "boot_persistent": True})
+    assert (other.status, other.body["boot_device"], other.body["boot_persistent"]) == (202, "disk", True)
+    bulk = await api.call("POST", "/api/v1/power",
+                          body={"action": "on", "boot_device": "cdrom", "nodes": ["node-1", "node-2"]})
+    assert bulk.status == 202 and [a["boot_device"] for a in bulk.body["actions"]] == ["cdrom", "cdrom"]
+
+
+@pytest.mark.parametrize("body, field, error", [
+    ({"action": "off", "boot_device": "pxe"}, "boot_device", "boot_device: only for on or cycle"),
+    ({"action": "query", "boot_device": "pxe"}, "boot_device", "boot_device: only for on or cycle"),
+    ({"action": "on", "boot_device": "floppy"}, "boot_device", "boot_device: must be one of"),
+    ({"action": "on", "boot_device": None}, "boot_device", "boot_device: must be one of"),
+    ({"action": "on", "boot_device": "pxe", "boot_persistent": "yes"}, "boot_persistent", "boot_persistent: must be"),
+    ({"action": "on", "boot_persistent": True}, "boot_device", "boot_device: is required with boot_persistent"),
+])
+@pytest.mark.parametrize("path", ["/api/v1/nodes/node-1/power", "/api/v1/power"])
+@pytest_twisted.ensureDeferred
+async def test_a_bad_boot_device_is_400_naming_it(api, body, field, error, path):
+    """A boot device for another action than on or cycle, an unknown one, or boot_persistent alone is a 400 naming the field."""
+    await enrol(api, cluster=None)
+    if path == "/api/v1/power":
+        body = {**body, "nodes": ["node-1"]}
+    response = await treq.post(api.base + path, json=body, headers={"Authorization": f"Bearer {api.token}"})
+    answer = json.loads(await response.content())
+    assert response.code == 400 and answer["field"] == field and answer["error"].startswith(error), answer
+
+
+@pytest.mark.parametrize("path", ["/api/v1/nodes/wol-1/power", "/api/v1/power"])
+@pytest_twisted.ensureDeferred
+async def test_a_boot_device_for_a_power_type_that_cannot_set_one_is_409(api, path):
+    """A boot device for a Wake-on-LAN node is a 409 naming boot_device and the power type; nothing is made."""
+    await enrol(api, name="wol-1", power_type="wol", power_parameters={"mac": "aa:bb:cc:dd:ee:ff"}, cluster=None)
+    body = {"action": "on", "boot_device": "pxe", **({"nodes": ["wol-1"]} if path == "/api/v1/power" else {})}
+    response = await treq.post(api.base + path, json=body, headers={"Authorization": f"Bearer {api.token}"})
+    answer = json.loads(await response.content())
+    assert response.code == 409 and answer["field"] == "boot_device"
+    assert "power type wol cannot set a boot device" in answer["error"]
+    actions = await api.call("GET", "/api/v1/nodes/{node}/actions", node="wol-1")
+    assert actions.body["items"] == []

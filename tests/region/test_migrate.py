@@ -26,7 +26,7 @@ def test_migrations_build_the_schema(engine):
     with engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection), metadata)
     assert differences == []
-    assert current_revision(engine) == head_revision() == "0009"
+    assert current_revision(engine) == head_revision() == "0010"
 
 
 def test_upgrade_again_keeps_rows(engine, run, moments):
@@ -159,3 +159,42 @@ def test_downgrade_from_0008_keeps_nodes_and_actions(database_url):
         tables = set(inspect(engine).get_table_names())
         assert not {"power_batches", "power_batch_actions"} & tables
         assert "version" not in {c["name"] for c in inspect(engine).get_columns("nodes")}
+
+
+def test_upgrade_from_0009_keeps_every_action_with_no_boot_device(database_url):
+    """A database at 0009 upgraded keeps its actions; they name no boot device and are not persistent."""
+    with database_at(database_url, "0009") as engine:
+        with engine.begin() as connection:
+            connection.execute(text(OLD_NODE))
+            connection.execute(text(OLD_ACTION))
+        upgrade(engine)
+        with engine.connect() as connection:
+            row = connection.execute(text("SELECT kind, boot_device, boot_persistent FROM power_actions")).one()
+        assert (row[0], row[1], bool(row[2])) == ("on", None, False)
+
+
+def test_downgrade_from_0010_keeps_the_actions(database_url):
+    """Going back to 0009 drops the boot columns and keeps the actions."""
+    with database_at(database_url, "head") as engine:
+        with engine.begin() as connection:
+            connection.execute(text(OLD_NODE))
+            connection.execute(text(OLD_ACTION))
+            command.downgrade(_config(connection), "0009")
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT kind FROM power_actions")).scalars().all() == ["on"]
+        assert "boot_device" not in {c["name"] for c in inspect(engine).get_columns("power_actions")}
+
+
+def test_upgrade_from_0009_still_never_reuses_an_action_id(database_url):
+    """After 0010, an action deleted with its node leaves its id unused (SQLite keeps AUTOINCREMENT through the copy)."""
+    with database_at(database_url, "0009") as engine:
+        with engine.begin() as connection:
+            connection.execute(text(OLD_NODE))
+            connection.execute(text(OLD_ACTION))
+        upgrade(engine)
+        with engine.begin() as connection:
+            [old] = connection.execute(text("SELECT id FROM power_actions")).scalars().all()
+            connection.execute(text("DELETE FROM power_actions"))
+            connection.execute(text(OLD_ACTION))
+            [new] = connection.execute(text("SELECT id FROM power_actions")).scalars().all()
+        assert new > old

@@ -9,6 +9,7 @@ from pathlib import Path
 import attrs
 import pytest
 
+from pserv.power.boot import BootDevice, BootSetting
 from pserv.power.outcome import Outcome, OutcomeStatus
 from pserv.power.states import ActionKind, ActionStatus, PowerState
 from pserv.rpc import wire
@@ -84,3 +85,18 @@ def test_docs_describe_every_message(cls):
     """docs/rpc.md has a table for each message with exactly its fields and their wire types."""
     expected = [(f"`{name}`", kind) for name, kind in wire.field_types(cls)]
     assert documented_fields(cls.__name__) == expected, f"docs/rpc.md should have:\n{expected_table(cls)}"
+
+
+def test_a_recovered_action_sets_its_boot_device_again():
+    """A recovered on or cycle carries its boot device, also as the on an interrupted cycle finishes as."""
+    node = recovery_node(4)
+    cycle = attrs.evolve(node.actions[0], kind=ActionKind.CYCLE, boot_device=BootDevice.PXE, boot_persistent=True)
+    assert node.request(cycle).boot == BootSetting(BootDevice.PXE, True)
+    assert node.request(cycle, ActionKind.ON).boot == BootSetting(BootDevice.PXE, True)
+    assert node.request(cycle, ActionKind.QUERY).boot is None
+
+
+def test_a_request_without_boot_device_has_no_boot():
+    """A request whose region named no boot device (or a region before the field) sets none."""
+    node = recovery_node(4)
+    assert node.request(node.actions[0]).boot is None

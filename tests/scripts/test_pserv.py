@@ -69,6 +69,7 @@ def test_global_options_go_before_or_after_the_command():
 @pytest.mark.parametrize("argv, message", [
     (["nodes"], "pserv nodes: error: the following arguments are required: SUBCOMMAND"),
     (["power", "reboot", "n1"], "argument ACTION: invalid choice: 'reboot'"),
+    (["power", "on", "n1", "--boot-device", "floppy"], "argument --boot-device: invalid choice: 'floppy'"),
     (["power", "on"], "the following arguments are required: NODE"),
     (["power", "on", "n1", "--timeout", "0"], "argument --timeout: must be more than 0"),
     (["nodes", "list", "--limit", "many"], "argument --limit: expected a number, not 'many'"),

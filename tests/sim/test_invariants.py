@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 
 import pytest
 
+from pserv.power.boot import BootDevice, BootSetting
 from pserv.power.registry import ActionEvent
 from pserv.power.states import ActionKind, PowerState
 from pserv.testing.power import FakeFleet, HeapClock
@@ -17,8 +18,8 @@ from pserv.sim.truth import BMCTruth
 
 
 class Action:
-    def __init__(self, id, kind):
-        self.id, self.kind = id, kind
+    def __init__(self, id, kind, boot=None):
+        self.id, self.kind, self.boot = id, kind, boot
 
 
 @pytest.fixture
@@ -31,8 +32,8 @@ def world():
     return clock, checker, Process("rack-1#1", "10.0.1.1", clock)
 
 
-def start(checker, process, id, kind):
-    checker.registry_event(process, ActionEvent("started", "1", Action(id, ActionKind(kind))))
+def start(checker, process, id, kind, boot=None):
+    checker.registry_event(process, ActionEvent("started", "1", Action(id, ActionKind(kind), boot)))
 
 
 def test_two_calls_in_flight_break_invariant_1(world):
@@ -74,6 +75,33 @@ def test_switching_a_node_already_there_breaks_invariant_4(world):
     start(checker, process, -1, "off")
     checker.call_started(process, "bmc-1", "power_off")
     assert "since before the action started" in checker.violations[-1].message
+
+
+def test_a_power_on_without_its_boot_device_set_first_breaks_invariant_6(world):
+    """An on asked to boot from PXE that sends power_on before setting PXE is a violation; setting it first is not."""
+    clock, checker, process = world
+    pxe = BootSetting(BootDevice.PXE)
+
+    def call(operation):
+        checker.call_ended(checker.call_started(process, "bmc-1", operation))
+
+    start(checker, process, -1, "on", pxe)
+    call("power_on")
+    assert [v.invariant for v in checker.violations] == [6]
+    checker.violations.clear()
+    start(checker, process, -2, "on", pxe)
+    call(f"set_boot_device {pxe}")
+    call("get_boot_device")
+    call("power_on")
+    assert checker.violations == []
+
+
+def test_setting_another_boot_device_than_asked_breaks_invariant_4(world):
+    """An action that sets a boot device it was not asked for (or any, asked none) is a violation."""
+    clock, checker, process = world
+    start(checker, process, -1, "off")
+    checker.call_ended(checker.call_started(process, "bmc-1", f"set_boot_device {BootSetting(BootDevice.DISK)}"))
+    assert [v.invariant for v in checker.violations] == [4]
 
 
 def test_a_second_terminal_event_breaks_invariant_2(world):

@@ -40,7 +40,7 @@ def test_same_run_in_another_process_with_another_hash_seed():
 
 def test_without_faults_everything_is_done_and_converges_fast():
     """With no fault, every request ends and the world converges at the first check."""
-    result = World(2, SHORT, {}).run()
+    result = World(1, SHORT, {}).run()
     assert result.ok and result.converged_after == 5.0
     assert result.summary["acknowledged actions"] > 0
 
@@ -170,7 +170,7 @@ def test_a_partition_longer_than_the_action_timeout_ends_truthfully():
     """Sent actions cut off longer than the timeout become timed_out, and each then takes its late outcome."""
     from sqlalchemy import text
 
-    world = World(10, Shape(steps=60), parse_faults("all"))
+    world = World(5, Shape(steps=60), parse_faults("all"))
     result = world.run()
     with world.engine.connect() as connection:
         timed_out = connection.execute(text("SELECT action_id FROM events WHERE kind = 'action_timed_out'")).scalars().all()

@@ -2,11 +2,15 @@
 The promises through the REST API, with the production drivers against
 emulated BMCs and PDUs on loopback: a region and a cluster over real
 TCP+TLS (``pserv_drivers``), snmpd playing a PDU, pyghmi's BMC server for
-IPMI and a scripted Redfish BMC.
+IPMI (and ipmi_sim for IPMI 1.5), sushy-tools and a scripted Redfish BMC.
 """
 
 import pytest_twisted
 
+from pserv.power.boot import BootDevice
+from pserv.power.drivers.redfish.driver import RedfishDriver
+from pserv.power.states import PowerState
+from pserv.testing.emulators.redfish import OFF_SYSTEM, sushy  # noqa: F401 - sushy is a fixture
 from pserv.testing.emulators.redfish_stub import (  # noqa: F401 - stub_bmc is a fixture
     Answer,
     redfish_tree,
@@ -14,7 +18,7 @@ from pserv.testing.emulators.redfish_stub import (  # noqa: F401 - stub_bmc is a
     stub_bmc,
     system_document,
 )
-from tests.emulators.ipmi_fixtures import PASSWORD, USERNAME, pyghmi_bmcs  # noqa: F401 - fixtures
+from tests.emulators.ipmi_fixtures import PASSWORD, USERNAME, ipmi_sims, pyghmi_bmcs  # noqa: F401 - fixtures
 from tests.emulators.snmp_fixtures import agent, v2c  # noqa: F401 - agent is a fixture
 from tests.emulators.targets import SNMPTarget
 
@@ -95,3 +99,68 @@ async def test_on_never_switches_a_redfish_node_whose_power_reads_answer_405(pse
     assert {"on": shown["status"], "resets received": stub.count("POST", reset_path("1"))} == {
         "on": "failed", "resets received": 0}
     assert all(said in shown["error"] for said in (f"redfish {stub_bmc.address}", "read", "405")), shown["error"]
+
+
+async def cycle_with_pxe(pserv, name):
+    """Ask a cycle with boot device PXE of node ``name``; the action as it ended."""
+    code, cycle = await pserv.api("POST", f"/api/v1/nodes/{name}/power", {"action": "cycle", "boot_device": "pxe"})
+    assert code == 202 and (cycle["boot_device"], cycle["boot_persistent"]) == ("pxe", False), cycle
+    await pserv.outcome_of(cycle["id"])
+    return await action(pserv, cycle["id"])
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_cycle_with_pxe_sets_the_ipmi_bmc_s_boot_flags_first(pserv_drivers, pyghmi_bmcs):  # noqa: F811
+    """A cycle with boot_device pxe sets the BMC's boot flags to PXE, next boot only (read back), then cycles it."""
+    port = pyghmi_bmcs.ports[1]
+    await pyghmi_bmcs.set(port, "power", "on")
+    await pserv_drivers.enrol_node("bmc-3", "ipmi", {
+        "address": "127.0.0.1", "port": port, "username": USERNAME, "password": PASSWORD})
+    before = len((await pyghmi_bmcs.stats(port))["controls"])
+    shown = await cycle_with_pxe(pserv_drivers, "bmc-3")
+    stats = await pyghmi_bmcs.stats(port)
+    assert {"cycle": shown["status"], "boot flags": stats["boot_flags"], "BMC received": stats["controls"][before:],
+            "BMC power": stats["power"]} == {
+        "cycle": "done", "boot flags": [0x80, 0x04], "BMC received": [0, 1], "BMC power": "on"}
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_cycle_with_pxe_sets_ipmi_sim_s_boot_device_first(pserv_drivers, ipmi_sims):  # noqa: F811
+    """Through IPMI 1.5 to ipmi_sim, a cycle with boot_device pxe hands ipmi_sim boot pxe before the power commands."""
+    sim = ipmi_sims[0]
+    sim.set_power("on")
+    await pserv_drivers.enrol_node("sim-1", "ipmi", {
+        "address": "127.0.0.1", "port": sim.port, "username": USERNAME, "password": PASSWORD,
+        "backend": "python-ipmi"})
+    before = len(sim.controls)
+    shown = await cycle_with_pxe(pserv_drivers, "sim-1")
+    assert {"cycle": shown["status"], "boot": sim.boot, "controls": sim.controls[before:]} == {
+        "cycle": "done", "boot": "pxe", "controls": ["boot pxe", "power 0", "power 1"]}
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_cycle_with_pxe_sets_the_redfish_system_s_boot_override_first(pserv_drivers, sushy):  # noqa: F811
+    """Against sushy-tools, a cycle with boot_device pxe leaves the system's boot override on Pxe, and the node on."""
+    params = sushy.params(system_id=OFF_SYSTEM)
+    await pserv_drivers.enrol_node("rf-1", "redfish", params)
+    shown = await cycle_with_pxe(pserv_drivers, "rf-1")
+    driver = RedfishDriver(request_timeout=5.0)
+    try:
+        seen = await driver.get_boot_device(params)
+        power = await driver.query(params)
+        await driver.power_off(params)
+    finally:
+        await driver.close()
+    assert (shown["status"], seen.device, power) == ("done", BootDevice.PXE, PowerState.ON)
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_boot_device_for_a_pdu_outlet_is_refused_at_the_api(pserv_drivers, agent):  # noqa: F811
+    """An on with a boot device for an SNMP PDU outlet is a 409 naming boot_device; the outlet is sent nothing."""
+    settings = v2c(agent, outlet=6)
+    pdu = SNMPTarget(agent, 6, settings)
+    await pserv_drivers.enrol_node("pdu-6", "snmp_pdu", settings)
+    received = await pdu.received()
+    code, body = await pserv_drivers.api("POST", "/api/v1/nodes/pdu-6/power", {"action": "on", "boot_device": "pxe"})
+    assert (code, body["field"]) == (409, "boot_device") and "snmp_pdu cannot set a boot device" in body["error"]
+    assert await pdu.received() == received

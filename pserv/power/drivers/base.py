@@ -9,6 +9,7 @@ from typing import Any, ClassVar, Mapping
 from twisted.internet.defer import Deferred, fail, succeed
 from twisted.internet.interfaces import IReactorTime
 
+from pserv.power.boot import BootDevice, BootSetting
 from pserv.power.control import PowerControl
 from pserv.power.errors import PowerUnsupportedError
 from pserv.power.policy import DEFAULT_POLICY, VerifyPolicy
@@ -34,6 +35,9 @@ class PowerDriver:
     :cvar settings: what a node of this type must configure.
     :cvar can_query: whether it can read power at all (the power type's
         declaration).
+    :cvar can_set_boot: whether it can set the next boot device (the power
+        type's declaration); such a driver overrides
+        :meth:`set_boot_device` and, if its BMC can say, :meth:`get_boot_device`.
     :cvar verify_policy: the default timing of reads and commands.
     """
 
@@ -42,6 +46,7 @@ class PowerDriver:
     label: ClassVar[str]
     settings: ClassVar[SettingsSchema]
     can_query: ClassVar[bool] = True
+    can_set_boot: ClassVar[bool] = False
     verify_policy: ClassVar[VerifyPolicy] = DEFAULT_POLICY
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -50,6 +55,7 @@ class PowerDriver:
         if kind is not None:
             cls.name, cls.label, cls.settings = kind.name, kind.label, kind.settings
             cls.can_query = kind.can_query
+            cls.can_set_boot = kind.can_set_boot
 
     def __init__(self, reactor: IReactorTime | None = None) -> None:
         self._reactor_or_none = reactor
@@ -123,6 +129,14 @@ class PowerDriver:
         """Read the power state."""
         return self._unsupported("query", params)
 
+    def set_boot_device(self, params: Mapping[str, Any], device: BootDevice, persistent: bool) -> Deferred[None]:
+        """Set the device the node boots from next (every boot, if ``persistent``)."""
+        return self._unsupported("set a boot device", params)
+
+    def get_boot_device(self, params: Mapping[str, Any]) -> Deferred[BootSetting | None]:
+        """The boot device set, or ``None`` where the BMC cannot say."""
+        return succeed(None)
+
     def close(self) -> Deferred[None]:
         """
         Release sessions and connections; the cluster calls it on shutdown.
@@ -138,12 +152,13 @@ class BoundControl:
     A driver bound to one node's validated settings: a :class:`PowerControl`.
     """
 
-    __slots__ = ("driver", "params", "verify_policy", "description", "can_query")
+    __slots__ = ("driver", "params", "verify_policy", "description", "can_query", "can_set_boot")
 
     def __init__(self, driver: PowerDriver, params: Mapping[str, Any]) -> None:
         self.driver = driver
         self.params = params
         self.can_query = driver.can_query
+        self.can_set_boot = driver.can_set_boot
         self.verify_policy = driver.policy(params)
         self.description = driver.describe(params)
 
@@ -158,6 +173,12 @@ class BoundControl:
 
     def query(self) -> Deferred[PowerState]:
         return self.driver.query(self.params)
+
+    def set_boot_device(self, device: BootDevice, persistent: bool) -> Deferred[None]:
+        return self.driver.set_boot_device(self.params, device, persistent)
+
+    def get_boot_device(self) -> Deferred[BootSetting | None]:
+        return self.driver.get_boot_device(self.params)
 
     def __repr__(self) -> str:
         return f"<BoundControl {self.description}>"

@@ -44,6 +44,9 @@ class PowerType:
         without reading first, and then only the one the request names; a
         type that can read but whose BMC refuses a read sends nothing
         (``docs/power-actions.md``).
+    :ivar can_set_boot: whether its hardware can set the next boot device
+        (IPMI, Redfish); a request with ``boot_device`` for a type that
+        cannot (SNMP PDU, Wake-on-LAN, manual) is refused.
     """
 
     name: str
@@ -52,6 +55,7 @@ class PowerType:
     check: Check = no_check
     rules: Sequence[Mapping[str, Any]] = ()
     can_query: bool = True
+    can_set_boot: bool = False
 
     def json_schema(self) -> dict[str, Any]:
         """
@@ -78,7 +82,8 @@ class PowerType:
         """
         This power type as ``GET /api/v1/drivers`` shows it.
         """
-        return {"name": self.name, "label": self.label, "settings": self.settings.describe()}
+        return {"name": self.name, "label": self.label, "settings": self.settings.describe(),
+                "can_set_boot": self.can_set_boot}
 
 
 def unknown_power_type(power_type: Any, known: Iterable[str]) -> PowerSettingsError:

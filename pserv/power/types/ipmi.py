@@ -164,5 +164,5 @@ RULES = (
 )
 """Each backend's limits, by the ``backend`` setting, for the API's document."""
 
-IPMI = PowerType("ipmi", "IPMI", SETTINGS, check, RULES)
+IPMI = PowerType("ipmi", "IPMI", SETTINGS, check, RULES, can_set_boot=True)
 """Chassis power over IPMI-over-LAN."""

@@ -85,5 +85,5 @@ RULES = (
 )
 """:func:`check` as JSON Schema, for the API's document."""
 
-REDFISH = PowerType("redfish", "Redfish", SETTINGS, check, RULES)
+REDFISH = PowerType("redfish", "Redfish", SETTINGS, check, RULES, can_set_boot=True)
 """A ComputerSystem's power through a Redfish BMC."""

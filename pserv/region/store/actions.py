@@ -21,6 +21,7 @@ from typing import Any, Iterable, Mapping
 from sqlalchemy import bindparam, false, insert, select, update
 from sqlalchemy.engine import Connection, Row
 
+from pserv.power.boot import BOOT_KINDS, BootDevice, BootSetting
 from pserv.power.states import OUTSTANDING, UNSTARTED, ActionKind, ActionStatus, values
 from pserv.power.types import POWER_TYPES, PowerTypes
 from pserv.region import schema
@@ -68,12 +69,15 @@ def action_json(row: Row) -> dict[str, Any]:
         "cancel_requested": bool(row.cancel_requested),
         "escalate_after": row.escalate_after,
         "reason": row.reason,
+        "boot_device": row.boot_device,
+        "boot_persistent": bool(row.boot_persistent),
     }
 
 
 def request_power(
     connection: Connection, ref: str | int, kind: str, requested_by: str, now: datetime,
     *, escalate_after: float | None = None, reason: str | None = None,
+    boot_device: str | None = None, boot_persistent: bool | None = None, power_types: PowerTypes = POWER_TYPES,
 ) -> tuple[dict[str, Any], bool]:
     """
     Commit one power intent for node ``ref``.
@@ -82,15 +86,24 @@ def request_power(
         graceful shutdown before a hard off (``None``: it never escalates).
     :param reason: why it is asked for: 1 to 500 characters, one line; kept
         with the action and said in its ``power_requested`` event.
+    :param boot_device: for an ``on`` or ``cycle``, the boot device its
+        cluster sets before the power command (:func:`check_boot`); part of
+        the intent, as its kind is.
+    :param boot_persistent: with ``boot_device``: for every boot, not the next only.
+    :param power_types: the power types the region knows, which say whether
+        the node's can set a boot device.
     :return: the action, and whether it is new (``False`` for a duplicate).
     :raises NotFound: no such node.
     :raises Conflict: the node is being deleted.
     :raises Invalid: ``escalate_after`` for another kind than ``soft_off``,
-        or a bad ``reason``.
+        a bad ``reason``, or a bad boot device (:func:`check_boot`).
+    :raises Conflict: a boot device the node's power type cannot set.
     """
     node = lock_for_intent(connection, ref)
-    return request_intent(connection, node, ActionKind(kind), requested_by, now,
-                          escalate_after=escalate_after, reason=reason)
+    kind = ActionKind(kind)
+    boot = check_boot(kind, boot_device, boot_persistent, [node], power_types)
+    return request_intent(connection, node, kind, requested_by, now,
+                          escalate_after=escalate_after, reason=reason, boot=boot)
 
 
 def request_bulk(
@@ -103,6 +116,9 @@ def request_bulk(
     *,
     escalate_after: float | None = None,
     reason: str | None = None,
+    boot_device: str | None = None,
+    boot_persistent: bool | None = None,
+    power_types: PowerTypes = POWER_TYPES,
 ) -> tuple[int, list[dict[str, Any]]]:
     """
     One intent for many nodes, all or nothing: any missing or deleting node
@@ -113,14 +129,18 @@ def request_bulk(
 
     :param escalate_after: as for :func:`request_power`.
     :param reason: as for :func:`request_power`; the batch keeps it too.
+    :param boot_device: as for :func:`request_power`; every node's power
+        type must be able to set it, or the whole request is refused.
+    :param boot_persistent: as for :func:`request_power`.
     :return: the batch's id, and the actions in node id order.
     """
     from pserv.region.store.bulk_intent import request_intents  # (it imports this module)
 
     check_reason(reason)
     nodes = bulk_nodes(connection, refs, filters, lock=True)
+    boot = check_boot(ActionKind(kind), boot_device, boot_persistent, nodes, power_types)
     actions = request_intents(connection, nodes, ActionKind(kind), requested_by, now,
-                              escalate_after=escalate_after, reason=reason)
+                              escalate_after=escalate_after, reason=reason, boot=boot)
     return record_batch(connection, kind, requested_by, reason, now, [a["id"] for a in actions]), actions
 
 
@@ -273,13 +293,15 @@ def expire_stuck(connection: Connection, now: datetime, timeout: float) -> list[
 
 def request_intent(
     connection: Connection, node: Row, kind: ActionKind, requested_by: str, now: datetime,
-    *, escalate_after: float | None = None, reason: str | None = None,
+    *, escalate_after: float | None = None, reason: str | None = None, boot: BootSetting | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """
     Commit one power intent for the locked ``node`` row; see
     :func:`request_power`.  A request duplicates the newest outstanding
-    action only if it asks the same, escalation included (whatever its
-    reason).
+    action only if it asks the same, escalation and boot setting included
+    (whatever its reason): one naming another boot device supersedes it.
+
+    :param boot: the boot setting :func:`check_boot` made of the request.
     """
     check_reason(reason)
     if escalate_after is not None and kind is not ActionKind.SOFT_OFF:
@@ -287,7 +309,7 @@ def request_intent(
     if node.lifecycle == "deleting":
         raise Conflict(f"node {node.name} is being deleted", "node")
     newest = connection.execute(_NEWEST_OUTSTANDING, {"node": node.id}).first()
-    if newest is not None and (newest.kind, newest.escalate_after) == (kind.value, escalate_after):
+    if newest is not None and intent_of(newest) == (kind.value, escalate_after, *boot_columns(boot)):
         add_event(
             connection, now, "power_coalesced",
             f"{kind.value} requested by {requested_by}: same as action {newest.id}", node, newest.id,
@@ -303,8 +325,10 @@ def request_intent(
         "requested_by": requested_by, "requested_at": utc(now), "cancel_requested": False,
         "desired_before": node.desired_power_state if kind.changes_power else None,
         "escalate_after": escalate_after, "reason": reason,
+        "boot_device": boot_columns(boot)[0], "boot_persistent": boot_columns(boot)[1],
     }).one()
-    events = [event_row(now, "power_requested", requested_message(kind.value, requested_by, reason), node, action.id)]
+    events = [event_row(now, "power_requested", requested_message(kind.value, requested_by, reason, boot), node,
+                        action.id)]
     if kind.changes_power and newest is not None:
         events += _supersede_pending(connection, node, action.id, now)
     add_events(connection, events)
@@ -314,7 +338,8 @@ def request_intent(
 _ACTIONS = schema.power_actions
 
 _NEWEST_OUTSTANDING = (
-    select(_ACTIONS.c.id, _ACTIONS.c.kind, _ACTIONS.c.escalate_after)
+    select(_ACTIONS.c.id, _ACTIONS.c.kind, _ACTIONS.c.escalate_after, _ACTIONS.c.boot_device,
+           _ACTIONS.c.boot_persistent)
     .where(_ACTIONS.c.node_id == bindparam("node"), _ACTIONS.c.status.in_(constants(values(DUPLICABLE))))
     .order_by(_ACTIONS.c.id.desc()).limit(1)
 )
@@ -350,14 +375,60 @@ def check_reason(reason: Any) -> None:
         raise Invalid(f"reason: must be 1 to {MAX_REASON} characters, one line, no control characters", "reason")
 
 
-def requested_message(kind: str, requested_by: str, reason: str | None) -> str:
+def check_boot(
+    kind: ActionKind, device: Any, persistent: Any, nodes: Iterable[Any], power_types: PowerTypes,
+) -> BootSetting | None:
+    """
+    The boot setting a request names, refused unless it is one the nodes'
+    power types can set, for a kind that boots (``on``, ``cycle``).
+
+    :param nodes: the nodes' rows (their ``power_type``).
+    :raises Invalid: naming ``boot_device`` or ``boot_persistent``: a
+        request that is wrong whatever the node.
+    :raises Conflict: naming ``boot_device``, for a node whose power type
+        cannot set one (SNMP PDU, Wake-on-LAN, manual): a well-formed
+        request that this node's settings refuse, as a deleting node does.
+    """
+    if device is None:
+        if persistent is not None:
+            raise Invalid("boot_persistent: only with boot_device", "boot_persistent")
+        return None
+    if kind not in BOOT_KINDS:
+        raise Invalid(f"boot_device: only for on or cycle, not {kind.value}", "boot_device")
+    try:
+        setting = BootSetting(BootDevice(device), bool(persistent))
+    except ValueError:
+        raise Invalid("boot_device: must be one of " + ", ".join(d.value for d in BootDevice), "boot_device") from None
+    if persistent is not None and not isinstance(persistent, bool):
+        raise Invalid("boot_persistent: must be true or false", "boot_persistent")
+    for node in nodes:
+        power_type = power_types.get(node.power_type)
+        if power_type is None or not power_type.can_set_boot:
+            raise Conflict(f"boot_device: power type {node.power_type} cannot set a boot device "
+                           f"(node {node.name})", "boot_device")
+    return setting
+
+
+def boot_columns(boot: BootSetting | None) -> tuple[str | None, bool]:
+    """A boot setting as an action's ``boot_device`` and ``boot_persistent`` hold it."""
+    return (None, False) if boot is None else (boot.device.value, boot.persistent)
+
+
+def intent_of(row: Row) -> tuple[Any, ...]:
+    """What an action asks, as a request that duplicates it asks the same: kind, escalation, boot setting."""
+    return row.kind, row.escalate_after, row.boot_device, bool(row.boot_persistent)
+
+
+def requested_message(kind: str, requested_by: str, reason: str | None, boot: BootSetting | None = None) -> str:
     """
     A ``power_requested`` event's message: ``on requested by alice``, and
     with a reason ``on requested by alice: rack move`` (its spaces run
-    together, so the message stays one line of one shape).
+    together, so the message stays one line of one shape); with a boot
+    device, ``cycle requested by alice, boot device pxe (next boot only)``.
     """
     said = " ".join((reason or "").split())
-    return f"{kind} requested by {requested_by}" + (f": {said}" if said else "")
+    booting = f", boot device {boot}" if boot is not None else ""
+    return f"{kind} requested by {requested_by}{booting}" + (f": {said}" if said else "")
 
 
 def _supersede_pending(connection: Connection, node: Row, newer: int, now: datetime) -> list[dict[str, Any]]:

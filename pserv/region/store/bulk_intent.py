@@ -26,7 +26,8 @@ from sqlalchemy.engine import Connection, Row
 from pserv.power.states import ActionKind, ActionStatus, values
 from pserv.region import schema
 from pserv.region.errors import Conflict, Invalid
-from pserv.region.store.actions import DUPLICABLE, action_json, check_reason, requested_message
+from pserv.power.boot import BootDevice, BootSetting
+from pserv.region.store.actions import DUPLICABLE, action_json, boot_columns, check_reason, intent_of, requested_message
 from pserv.region.store.common import add_events, chunks, event_row, utc
 from pserv.region.store.transitions import move
 
@@ -35,7 +36,7 @@ _ACTIONS = schema.power_actions
 
 def request_intents(
     connection: Connection, nodes: Sequence[Row], kind: ActionKind, requested_by: str, now: datetime,
-    *, escalate_after: float | None = None, reason: str | None = None,
+    *, escalate_after: float | None = None, reason: str | None = None, boot: BootSetting | None = None,
 ) -> list[dict[str, Any]]:
     """
     Commit one power intent for each of the locked ``nodes`` (in id order,
@@ -50,9 +51,10 @@ def request_intents(
     """
     _check(nodes, kind, escalate_after, reason)
     newest = newest_outstanding(connection, [node.id for node in nodes])
-    joined = {i: row for i, row in newest.items() if (row.kind, row.escalate_after) == (kind.value, escalate_after)}
+    asked = (kind.value, escalate_after, *boot_columns(boot))
+    joined = {i: row for i, row in newest.items() if intent_of(row) == asked}
     fresh = [node for node in nodes if node.id not in joined]
-    made = _insert_actions(connection, fresh, kind, requested_by, now, escalate_after, reason)
+    made = _insert_actions(connection, fresh, kind, requested_by, now, escalate_after, reason, boot)
     superseded: dict[int, list[Row]] = {}
     if kind.changes_power:
         _set_desired(connection, [node.id for node in fresh], kind, now)
@@ -95,16 +97,18 @@ def newest_outstanding(connection: Connection, node_ids: Sequence[int]) -> dict[
 
 def _insert_actions(
     connection: Connection, nodes: Sequence[Row], kind: ActionKind, requested_by: str, now: datetime,
-    escalate_after: float | None, reason: str | None,
+    escalate_after: float | None, reason: str | None, boot: BootSetting | None = None,
 ) -> dict[int, Row]:
     """Insert a pending action for each node, in the nodes' order; the new rows by node id."""
     if not nodes:
         return {}
+    boot_device, boot_persistent = boot_columns(boot)
     rows = [
         {"node_id": node.id, "kind": kind.value, "generation": node.generation + (1 if kind.changes_power else 0),
          "status": ActionStatus.PENDING.value, "requested_by": requested_by, "requested_at": utc(now),
          "cancel_requested": False, "desired_before": node.desired_power_state if kind.changes_power else None,
-         "escalate_after": escalate_after, "reason": reason}
+         "escalate_after": escalate_after, "reason": reason, "boot_device": boot_device,
+         "boot_persistent": boot_persistent}
         for node in nodes
     ]
     # The rows come back matched by their node, not by their order.  On
@@ -169,7 +173,9 @@ def _made_events(
     superseded: list[Row],
 ) -> list[dict[str, Any]]:
     """The events of a node's request that made the action ``made``, in the order its own request inserts them."""
-    return [event_row(now, "power_requested", requested_message(kind.value, requested_by, reason), node, made.id)] + [
+    boot = None if made.boot_device is None else BootSetting(BootDevice(made.boot_device), bool(made.boot_persistent))
+    message = requested_message(kind.value, requested_by, reason, boot)
+    return [event_row(now, "power_requested", message, node, made.id)] + [
         event_row(now, "action_superseded", f"{row.kind} action {row.id} superseded by {made.id}", node, row.id)
         for row in superseded
     ]

@@ -119,7 +119,8 @@ def _is_id(text: str) -> bool:
     """Whether ``text`` names a node by id (digits), as :func:`find` reads it."""
     return text.isascii() and text.isdigit()
 
-_INTENT_COLUMNS = [schema.nodes.c[name] for name in ("id", "name", "lifecycle", "generation", "desired_power_state")]
+_INTENT_COLUMNS = [schema.nodes.c[name] for name in ("id", "name", "lifecycle", "generation", "desired_power_state",
+                                                         "power_type")]
 _LOCK_BY_ID = select(*_INTENT_COLUMNS).where(schema.nodes.c.id == bindparam("ref")).with_for_update()
 _LOCK_BY_NAME = select(*_INTENT_COLUMNS).where(schema.nodes.c.name == bindparam("ref")).with_for_update()
 
@@ -128,7 +129,8 @@ def lock_for_intent(connection: Connection, ref: str | int) -> Row:
     """
     The node ``ref`` names, found as :func:`find` finds it, locked for
     update, with only what a power request reads of it: ``id``, ``name``,
-    ``lifecycle``, ``generation`` and ``desired_power_state``.  Its
+    ``lifecycle``, ``generation``, ``desired_power_state`` and
+    ``power_type`` (whether it can set a boot device).  Its
     statements are built once: this is every power request's first read.
 
     :raises NotFound: when there is none.

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
+from pserv.power.boot import BootDevice
 from pserv.power.states import OUTSTANDING, ActionKind, ActionStatus, PowerState, values
 from pserv.region import schema
 from pserv.region.store.reports import mark_sent
@@ -66,10 +67,17 @@ def _entry(row: Any, actions: list[Any]) -> RecoveryNode:
                 progress=a.progress,
                 cancel_requested=bool(a.cancel_requested),
                 escalate_after=a.escalate_after,
+                boot_device=_boot_device(a),
+                boot_persistent=bool(a.boot_persistent),
             )
             for a in actions
         ),
     )
+
+
+def _boot_device(row: Any) -> BootDevice | None:
+    """The boot device an action's row names, if any."""
+    return None if row.boot_device is None else BootDevice(row.boot_device)
 
 
 def _as_sent(status: ActionStatus) -> ActionStatus:
@@ -146,5 +154,5 @@ def _request(row: Any) -> PowerRequest:
     return PowerRequest(
         action=row.id, node=row.node_id, name=row.name, kind=ActionKind(row.kind), generation=row.generation,
         power_type=row.power_type, power_parameters=_settings(row), escalate_after=row.escalate_after,
-        epoch=row.epoch,
+        epoch=row.epoch, boot_device=_boot_device(row), boot_persistent=bool(row.boot_persistent),
     )

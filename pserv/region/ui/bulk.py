@@ -7,7 +7,8 @@ ticked ``node`` ids, or ``all_matching`` with the filter as
 (:func:`~pserv.region.store.batches.bulk_preview`, which writes nothing):
 how many nodes the action names, how many it would change and how many
 are already in its target state, a warning for the destructive actions,
-the first few nodes' names, an optional reason, and a button naming the
+the first few nodes' names, an optional reason (and, for an ``on`` or a
+``cycle``, a boot device), and a button naming the
 count ("Power off 12 nodes").  ``POST /power`` is that confirmed form,
 the same selection in hidden fields: it asks for the power as the API does
 (:meth:`~pserv.region.operations.Operations.ask_for_bulk_power`, one batch,
@@ -31,15 +32,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from pserv.power.boot import BOOT_KINDS, BootDevice
 from pserv.power.states import ActionKind
 from pserv.region.auth import Credential, form_values
 from pserv.region.endpoints import page, redirect
-from pserv.region.errors import Invalid
+from pserv.region.errors import Invalid, RegionError
+from pserv.region.power_api import boot_options
 from pserv.region.routes import Routes
 from pserv.region.store import batches
 from pserv.region.store.actions import check_reason
 from pserv.region.ui.formats import node_count
 from pserv.region.ui.live import Live, newest_then
+from pserv.region.ui.node import boot_fields
 from pserv.region.ui.nodes import MOST_ROWS
 from pserv.region.ui.view import link, show
 
@@ -184,7 +188,15 @@ class BulkPages:
             if preview["nodes"] != int(expected):
                 return await self._preview_page(request, credential, chosen, kind, 409, typed_reason=reason or "",
                                                 changed_from=int(expected))
-        batch, _ = await self.ask_for_bulk_power(*chosen.named, kind, credential.name, reason=reason)
+        boot = boot_fields({"action": kind, **{name: _last(form, name) for name in ("boot_device", "boot_persistent")}})
+        try:
+            batch, _ = await self.ask_for_bulk_power(*chosen.named, kind, credential.name, reason=reason,
+                                                     **boot_options(boot))
+        except RegionError as e:
+            if e.field not in ("boot_device", "boot_persistent"):
+                raise
+            return await self._preview_page(request, credential, chosen, kind, e.status, {e.field: e.message},
+                                            reason or "")
         return redirect(request, f"/batches/{batch}")
 
     @routes.route("/batches/<int:batch>", methods=["GET"])
@@ -209,6 +221,7 @@ class BulkPages:
         return show(request, "bulk_preview.html", credential, self.now(), status, section="nodes", chosen=chosen,
                     kind=kind, preview=preview, names=names, button=said(kind, preview["nodes"]),
                     warning=WARNINGS.get(kind), errors=errors or {}, typed_reason=typed_reason,
+                    boot_devices=[d.value for d in BootDevice] if kind in {k.value for k in BOOT_KINDS} else [],
                     changed_from=changed_from)
 
 

@@ -3,8 +3,10 @@ A node's page, ``GET /nodes/<node>`` (id or name): what it is and how
 its power stands, its settings (a secret only as "set" or "not set"), the
 power buttons and a cancel for what is in play, its actions (who asked,
 why, when, how long it took, how it ended) and events, newest first, in
-pages.  ``POST /nodes/<node>/power`` (form fields ``action`` and an
-optional ``reason``) requests power and ``POST /actions/<int:action>/cancel``
+pages.  ``POST /nodes/<node>/power`` (form fields ``action``, an
+optional ``reason``, and, for a power type that can set one, an optional
+``boot_device`` and ``boot_persistent``, which go with an ``on`` or a
+``cycle`` only) requests power and ``POST /actions/<int:action>/cancel``
 cancels, each as the API does (:class:`~pserv.region.operations.Operations`),
 then back to the page; a refused reason shows the page again with the
 error next to its field.
@@ -23,6 +25,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 from urllib.parse import quote
 
+from pserv.power.boot import BOOT_KINDS, BootDevice
 from pserv.power.settings import REDACTED
 from pserv.power.states import ActionKind
 from pserv.region.auth import Credential, form_fields
@@ -30,6 +33,7 @@ from pserv.region.endpoints import page, redirect
 from pserv.region.errors import RegionError
 from pserv.region.login import local_path
 from pserv.region.permissions import allowed
+from pserv.region.power_api import boot_options
 from pserv.region.routes import Routes
 from pserv.region.store import node_pages
 from pserv.region.ui.live import Live, newest_then
@@ -68,14 +72,16 @@ class NodePages:
     async def power_button(self, request: Any, credential: Credential, node: str) -> bytes:
         fields = form_fields(request)
         reason = fields.get("reason", "").strip()
-        asked = {"action": fields.get("action", ""), **({"reason": reason} if reason else {})}
+        asked = {"action": fields.get("action", ""), **({"reason": reason} if reason else {}),
+                 **boot_fields(fields)}
         try:
             body = self.contract.body("PowerRequest", asked)
-            await self.ask_for_power(node, body["action"], credential.name, reason=body.get("reason"))
+            await self.ask_for_power(node, body["action"], credential.name, reason=body.get("reason"),
+                                     **boot_options(body))
         except RegionError as e:
-            if e.field != "reason":
+            if e.field not in ("reason", "boot_device", "boot_persistent"):
                 raise
-            return await self._node_page(request, credential, node, e.status, {"reason": e.message}, reason)
+            return await self._node_page(request, credential, node, e.status, {e.field: e.message}, reason)
         return redirect(request, f"/nodes/{quote(node, safe='')}")
 
     @routes.route("/actions/<int:action>/cancel", methods=["POST"])
@@ -97,8 +103,14 @@ class NodePages:
             kinds=[k.value for k in ActionKind], confirm=CONFIRM, can_power=allowed(credential.role, *POWER_ROUTE),
             can_edit=allowed(credential.role, "GET", "/nodes/<node>/edit"), errors=errors or {},
             typed_reason=typed_reason, live=Live("node", newest, panels, shown["id"]),
+            boot_devices=[d.value for d in BootDevice] if self._can_set_boot(shown["power_type"]) else [],
             **self._node_context(credential, view),
         )
+
+    def _can_set_boot(self, power_type: str) -> bool:
+        """Whether nodes of ``power_type`` can be given a boot device (the form offers one only then)."""
+        known = self.power_types.get(power_type)
+        return known is not None and known.can_set_boot
 
     async def _node_view(self, request: Any, node: str) -> tuple[int, dict[str, Any], dict[str, int | None]]:
         """The newest event id, the node's view, and the pages of its actions and events asked for."""
@@ -132,3 +144,15 @@ def shown_settings(described: list[dict[str, Any]], power_type: str,
         else:
             shown.append({**s, "value": s["default"] if value is None else value, "default": value is None})
     return shown
+
+
+def boot_fields(fields: Mapping[str, str]) -> dict[str, Any]:
+    """
+    The boot device a power form chose, as a request's fields: only for an
+    ``on`` or a ``cycle`` (the form's one choice goes with those buttons),
+    none when "no change" was chosen; the persistence box only with a device.
+    """
+    device = fields.get("boot_device", "")
+    if not device or fields.get("action") not in {kind.value for kind in BOOT_KINDS}:
+        return {}
+    return {"boot_device": device, "boot_persistent": fields.get("boot_persistent") == "on"}

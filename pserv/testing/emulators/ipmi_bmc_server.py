@@ -6,7 +6,9 @@ Run as ``python -m pserv.testing.emulators.ipmi_bmc_server --count N --username 
 ``{"ports": [...]}`` on one line, then answers commands read from standard
 input, one JSON line each:
 
-* ``stats PORT`` -> the BMC's power state and counters;
+* ``stats PORT`` -> the BMC's power state, counters and boot flags
+  (``boot_flags``: the two first bytes of System Boot Options'
+  parameter 5, as last set, ``[0, 0]`` until then);
 * ``set PORT NAME JSON`` -> changes ``power`` ("on"/"off"), ``muted``
   (drop every packet), ``cipher_query`` (answer "Get Channel Cipher
   Suites"), ``soft_supported``, ``query_supported`` (answer Get Chassis
@@ -122,6 +124,7 @@ class EmulatedBMC(pyghmi_bmc.Bmc):
         self.opens = self.rakp1 = self.established = self.closes = 0
         self.active = self.refused = self.requests = 0
         self.controls: list[int] = []
+        self.boot_flags = [0, 0]
 
     def get_power_state(self) -> str:
         if not self.query_supported:
@@ -151,6 +154,23 @@ class EmulatedBMC(pyghmi_bmc.Bmc):
         self.controls.append(3)
         return 0xD5 if self.power == "off" else 0
 
+    def set_system_boot_options(self, request: Any, session: Any) -> None:
+        """Keep the boot flags (parameter 5) as sent, persistence included (pyghmi's own drops it)."""
+        data = request["data"]
+        if data and data[0] == 5 and len(data) >= 3:
+            self.boot_flags = [data[1], data[2]]
+        super().set_system_boot_options(request, session)
+
+    def set_boot_device(self, bootdevice: Any) -> None:
+        """pyghmi's handler names the device it decoded; the flags are kept as sent."""
+
+    def get_system_boot_options(self, request: Any, session: Any) -> None:
+        """Answer the boot flags as last set: version 1, parameter 5, the flags."""
+        if request["data"] and request["data"][0] == 5:
+            session.send_ipmi_response(data=[1, 5, *self.boot_flags, 0, 0, 0])
+        else:
+            session.send_ipmi_response(code=0x80)
+
     def sessionless_data(self, data: Any, sockaddr: Any) -> None:
         if self.muted:
             return
@@ -171,6 +191,7 @@ class EmulatedBMC(pyghmi_bmc.Bmc):
             "refused": self.refused,
             "requests": self.requests,
             "controls": list(self.controls),
+            "boot_flags": list(self.boot_flags),
         }
 
     def _open_session(self, packet: bytearray, sockaddr: Any) -> None:

@@ -31,8 +31,10 @@ IPMI_SIM = shutil.which("ipmi_sim") or "/usr/bin/ipmi_sim"
 
 CHASSIS_SCRIPT = """#!/bin/sh
 # ipmi_sim chassis_control: DEVICE get PARM... | DEVICE set PARM VALUE...
-# Each set is logged to "controls" (PARM VALUE) before it takes effect.
+# Each set is logged to "controls" (PARM VALUE) before it takes effect;
+# the boot device set is kept in "boot", and answered to a get.
 state="$(dirname "$0")/power"
+boot="$(dirname "$0")/boot"
 log="$(dirname "$0")/controls"
 shift
 op=$1
@@ -43,7 +45,7 @@ case $op in
     for parm in "$@"; do
       case $parm in
         power) echo "power:$(power)" ;;
-        boot) echo "boot:default" ;;
+        boot) echo "boot:$(cat "$boot" 2>/dev/null || echo default)" ;;
         *) echo "Invalid parameter: $parm"; exit 1 ;;
       esac
     done ;;
@@ -53,7 +55,8 @@ case $op in
       case $1 in
         power) echo "$2" > "$state" ;;
         shutdown) echo 0 > "$state" ;;
-        reset|boot|identify) ;;
+        boot) echo "$2" > "$boot" ;;
+        reset|identify) ;;
         *) echo "Invalid parameter: $1"; exit 1 ;;
       esac
       shift 2
@@ -226,6 +229,18 @@ class IpmiSim:
         path = self.directory / "power"
         on = path.exists() and path.read_text().strip() == "1"
         return "on" if on else "off"
+
+    @property
+    def boot(self) -> str:
+        """
+        The boot device ipmi_sim last passed the script (``pxe``,
+        ``default`` for disk, ``cdrom``, ``bios``); ``default`` until one is
+        set.  ipmi_sim answers Get System Boot Options with that device but
+        neither the valid nor the persistent flag, so a driver cannot read
+        it back as set: this is how a test reads it.
+        """
+        path = self.directory / "boot"
+        return path.read_text().strip() if path.exists() else "default"
 
     @property
     def controls(self) -> list[str]:

@@ -45,9 +45,9 @@ def test_schema_errors_come_before_the_check():
     assert caught.value.field == "address"
 
 
-def test_describe_is_name_label_and_settings():
-    """describe() is what GET /api/v1/drivers shows for the type."""
-    assert PLAIN.describe() == {"name": "plain", "label": "Plain", "settings": SCHEMA.describe()}
+def test_describe_is_name_label_settings_and_boot():
+    """describe() is what GET /api/v1/drivers shows for the type: also whether it can set a boot device."""
+    assert PLAIN.describe() == {"name": "plain", "label": "Plain", "settings": SCHEMA.describe(), "can_set_boot": False}
 
 
 def test_table_is_in_name_order_and_finds_by_name():

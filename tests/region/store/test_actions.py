@@ -272,3 +272,81 @@ def test_list_actions_by_ids(run, moments):
     listed = run(list_actions, [second["id"], 999999, first["id"], second["id"], 2**40])
     assert [a["id"] for a in listed] == [first["id"], second["id"]]
     assert listed[0] == run(get_action, first["id"]) and run(list_actions, [123456]) == []
+
+
+def enrol_typed(run, moments, name, power_type, power_parameters):
+    body = {"name": name, "power_type": power_type, "power_parameters": power_parameters}
+    return run(create_node, body, moments(), power_types=POWER_TYPES_WITH_FAKE)
+
+
+def test_a_boot_device_is_kept_and_is_part_of_the_intent(run, moments):
+    """An on with a boot device keeps it; the same request coalesces, another boot device supersedes it."""
+    enrol(run, moments)
+    first, made = run(request_power, "node-1", "on", "a", moments(), boot_device="pxe",
+                      power_types=POWER_TYPES_WITH_FAKE)
+    assert made and (first["boot_device"], first["boot_persistent"]) == ("pxe", False)
+    same, made_again = run(request_power, "node-1", "on", "b", moments(), boot_device="pxe",
+                           power_types=POWER_TYPES_WITH_FAKE)
+    assert (made_again, same["id"]) == (False, first["id"])
+    other, made_other = run(request_power, "node-1", "on", "c", moments(), boot_device="pxe", boot_persistent=True,
+                            power_types=POWER_TYPES_WITH_FAKE)
+    assert made_other and other["boot_persistent"] is True
+    assert run(get_action, first["id"])["status"] == "superseded"
+    plain, made_plain = run(request_power, "node-1", "on", "d", moments())
+    assert made_plain and plain["boot_device"] is None
+    assert run(get_action, other["id"])["status"] == "superseded"
+
+
+@pytest.mark.parametrize("kind, options, field, error", [
+    ("off", {"boot_device": "pxe"}, "boot_device", "boot_device: only for on or cycle, not off"),
+    ("query", {"boot_device": "pxe"}, "boot_device", "boot_device: only for on or cycle, not query"),
+    ("on", {"boot_device": "floppy"}, "boot_device", "boot_device: must be one of pxe, disk, cdrom, bios"),
+    ("on", {"boot_persistent": True}, "boot_persistent", "boot_persistent: only with boot_device"),
+])
+def test_a_bad_boot_device_is_refused_naming_it(run, moments, engine, kind, options, field, error):
+    """A boot device for a kind that does not boot, an unknown one, or persistence alone is refused; nothing is written."""
+    enrol(run, moments)
+    with pytest.raises(Invalid) as refused:
+        run(request_power, "node-1", kind, "a", moments(), power_types=POWER_TYPES_WITH_FAKE, **options)
+    assert (str(refused.value), refused.value.field) == (error, field)
+    with engine.connect() as connection:
+        assert connection.execute(select(schema.power_actions)).all() == []
+
+
+def test_a_power_type_that_cannot_set_a_boot_device_is_refused(run, moments, engine):
+    """An on with a boot device for a Wake-on-LAN node, alone or in bulk, is a conflict naming boot_device; nothing is written."""
+    enrol(run, moments)
+    enrol_typed(run, moments, "wol-1", "wol", {"mac": "aa:bb:cc:dd:ee:ff"})
+    with pytest.raises(Conflict, match="boot_device: power type wol cannot set a boot device") as refused:
+        run(request_power, "wol-1", "on", "a", moments(), boot_device="pxe", power_types=POWER_TYPES_WITH_FAKE)
+    assert refused.value.field == "boot_device"
+    with pytest.raises(Conflict, match="power type wol cannot set a boot device"):
+        run(request_bulk, ["node-1", "wol-1"], None, "cycle", "a", moments(), boot_device="pxe",
+            power_types=POWER_TYPES_WITH_FAKE)
+    with engine.connect() as connection:
+        assert connection.execute(select(schema.power_actions)).all() == []
+
+
+def test_a_bulk_request_takes_a_boot_device(run, moments):
+    """A bulk cycle with a boot device gives each node's action that boot device; the same again coalesces."""
+    enrol(run, moments)
+    enrol(run, moments, name="node-2")
+    _, made = run(request_bulk, ["node-1", "node-2"], None, "cycle", "a", moments(), boot_device="cdrom",
+                  boot_persistent=True, power_types=POWER_TYPES_WITH_FAKE)
+    assert [(a["boot_device"], a["boot_persistent"]) for a in made] == [("cdrom", True)] * 2
+    _, again = run(request_bulk, ["node-1", "node-2"], None, "cycle", "b", moments(), boot_device="cdrom",
+                   boot_persistent=True, power_types=POWER_TYPES_WITH_FAKE)
+    assert [a["id"] for a in again] == [a["id"] for a in made]
+
+
+def test_the_boot_device_is_said_in_the_request_s_event(run, moments):
+    """The power_requested event of a request with a boot device names it, alone or in bulk, before the reason."""
+    enrol(run, moments)
+    enrol(run, moments, name="node-2")
+    run(request_power, "node-1", "cycle", "alice", moments(), boot_device="pxe", reason="reinstall",
+        power_types=POWER_TYPES_WITH_FAKE)
+    run(request_bulk, ["node-2"], None, "on", "bob", moments(), boot_device="disk", boot_persistent=True,
+        power_types=POWER_TYPES_WITH_FAKE)
+    messages = [e["message"] for e in run(list_events, None, None, 100, None)[0] if e["kind"] == "power_requested"]
+    assert set(messages) == {"cycle requested by alice, boot device pxe (next boot only): reinstall",
+                             "on requested by bob, boot device disk (persistent)"}

@@ -2,6 +2,7 @@
 Tests for pserv.region.store.recovery, on SQLite and PostgreSQL.
 """
 
+from pserv.power.boot import BootDevice, BootSetting
 from pserv.power.states import ActionKind, ActionStatus
 from pserv.region.store.actions import get_action, request_power
 from pserv.region.store.nodes import create_node
@@ -130,3 +131,20 @@ def test_claiming_many_actions_sends_a_few_statements(run, moments, engine):
         costs.append(statements(engine, claim_for_delivery, [f"rack-{count}"], [a["id"] for a in made], moments()))
         assert [a["status"] for a in run(lambda c: [get_action(c, a["id"]) for a in made])] == ["sent"] * count
     assert costs[0] == costs[1] <= 3
+
+
+def test_recovery_and_delivery_carry_the_boot_device(run, moments):
+    """An on's or cycle's boot device reaches the cluster both ways, so a re-run sets it again before its command."""
+    from pserv.region.store.recovery import claim_for_delivery
+
+    enrol(run, moments, "n0", "rack-1")
+    enrol(run, moments, "n1", "rack-1")
+    claimed, _ = run(request_power, "n0", "on", "a", moments(), boot_device="pxe", power_types=POWER_TYPES_WITH_FAKE)
+    [(_, delivered)] = run(claim_for_delivery, ["rack-1"], [claimed["id"]], moments())
+    run(request_power, "n1", "cycle", "a", moments(), boot_device="bios", boot_persistent=True,
+        power_types=POWER_TYPES_WITH_FAKE)
+    entries = run(recover, "rack-1", None, 100, moments()).nodes
+    assert delivered.boot == BootSetting(BootDevice.PXE)
+    assert [(a.kind, a.boot_device, a.boot_persistent) for e in entries for a in e.actions] == [
+        ("on", BootDevice.PXE, False), ("cycle", BootDevice.BIOS, True)]
+    assert entries[1].request(entries[1].actions[0], ActionKind.ON).boot == BootSetting(BootDevice.BIOS, True)

@@ -140,6 +140,23 @@ async def test_confirming_makes_one_batch_and_goes_to_its_progress(served, three
 
 
 @pytest_twisted.ensureDeferred
+async def test_a_bulk_cycle_may_set_a_boot_device(served, three):
+    """A cycle's confirmation offers a boot device (an off's none); confirmed with pxe, each node's action carries it."""
+    session = served.session(Role.OPERATOR)
+    ids = [str(three[0]["id"]), str(three[1]["id"])]
+    cycle = await post(served, "/power/preview", [("action", "cycle"), *(("node", i) for i in ids)], session)
+    assert cycle.html.one("select", name="boot_device")
+    off = await post(served, "/power/preview", [("action", "off"), *(("node", i) for i in ids)], session)
+    assert off.html.all("select", name="boot_device") == []
+    answer = await post(served, "/power", [("action", "cycle"), ("boot_device", "pxe"), *(("node", i) for i in ids)],
+                        session)
+    assert answer.status == 303
+    table = schema.power_actions
+    booted = served.database.run_now(lambda c: c.execute(select(table.c.boot_device)).scalars().all())
+    assert booted == ["pxe", "pxe"]
+
+
+@pytest_twisted.ensureDeferred
 async def test_confirming_a_filter_asks_for_every_node_it_matches(served, three):
     """'All matching' confirmed with the count it showed asks for every node the filter matches."""
     answer = await post(served, "/power", {"action": "on", "all_matching": "1", "filter.cluster": "rack-1",

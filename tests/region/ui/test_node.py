@@ -74,6 +74,36 @@ async def test_the_reason_is_kept_and_shown(served):
     assert headings == ["Action", "Kind", "Asked by", "Why", "Asked", "Took", "Status", "How it ended"]
 
 
+@pytest_twisted.ensureDeferred
+async def test_the_power_form_offers_a_boot_device_for_on_and_cycle(served):
+    """A node that can set a boot device is offered one; a cycle asked with it carries it, an off does not, and the row says it."""
+    add_node(served, "node-1")
+    session = served.session(Role.OPERATOR)
+    power = (await get(served, "/nodes/node-1", session)).html.one("section", id="power")
+    assert [o.attrs["value"] for o in power.one("select", name="boot_device").all("option")] == [
+        "", "pxe", "disk", "cdrom", "bios"]
+    await post(served, "/nodes/node-1/power", {"action": "off", "boot_device": "pxe"}, session)
+    await post(served, "/nodes/node-1/power", {"action": "cycle", "boot_device": "pxe", "boot_persistent": "on"},
+               session)
+    off, cycle = sorted(actions_of(served), key=lambda a: a["id"])
+    assert (off["boot_device"], cycle["boot_device"], cycle["boot_persistent"]) == (None, "pxe", True)
+    page = (await get(served, "/nodes/node-1", session)).html
+    row = page.one("section", id="actions").one("tr", data_action=str(cycle["id"]))
+    assert row.one("span", data_field="boot").text() == "boot pxe, every boot"
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_node_that_cannot_set_a_boot_device_is_offered_none_and_refused_one(served):
+    """A Wake-on-LAN node's form has no boot device; one posted anyway is shown next to the field (409), nothing asked."""
+    add_node(served, "wol-1", power_type="wol", mac="aa:bb:cc:dd:ee:ff")
+    session = served.session(Role.OPERATOR)
+    power = (await get(served, "/nodes/wol-1", session)).html.one("section", id="power")
+    assert power.all("select", name="boot_device") == []
+    answer = await post(served, "/nodes/wol-1/power", {"action": "on", "boot_device": "pxe"}, session)
+    assert answer.status == 409 and actions_of(served, "wol-1") == []
+    assert "cannot set a boot device" in answer.html.one("section", id="power").one("p", role="alert").text()
+
+
 @pytest.mark.parametrize("reason", ["x" * 501, "tab\there"])
 @pytest_twisted.ensureDeferred
 async def test_a_bad_reason_is_shown_next_to_its_field(served, reason):

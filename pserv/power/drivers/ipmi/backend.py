@@ -62,6 +62,12 @@ class IPMIBackend(Protocol):
         Send one Chassis Control command.  Blocking.
         """
 
+    def chassis(self, session: Any, command: int, data: tuple[int, ...]) -> bytes:
+        """
+        Send one other chassis command (netfn 0x00) with ``data``; its
+        answer's data, after the completion code.  Blocking.
+        """
+
     def close(self, session: Any) -> None:
         """
         Close the session on the BMC, best effort, never raising.  Blocking.

@@ -19,15 +19,23 @@ from twisted.internet.defer import Deferred, TimeoutError, fail, succeed
 from twisted.internet.interfaces import IReactorTime
 from twisted.python.failure import Failure
 
+from pserv.power.boot import BootDevice, BootSetting
 from pserv.power.drivers.base import PowerDriver
 from pserv.power.drivers.ipmi.backend import ChassisControl, IPMIBackend
+from pserv.power.drivers.ipmi.boot import (
+    CMD_GET_SYSTEM_BOOT_OPTIONS,
+    CMD_SET_SYSTEM_BOOT_OPTIONS,
+    GET_BOOT_FLAGS,
+    boot_flags,
+    set_boot_flags,
+)
 from pserv.power.drivers.ipmi.errors import timed_out
 from pserv.power.drivers.ipmi.pyipmi_backend import PythonIpmiBackend
 from pserv.power.drivers.ipmi.pyghmi_backend import PyghmiBackend
 from pserv.power.drivers.ipmi.sessions import BMCStats, SessionPool
 from pserv.power.drivers.ipmi.target import BMCTarget, endpoint
 from pserv.power.drivers.ipmi.threads import ThreadRunner
-from pserv.power.errors import PowerError
+from pserv.power.errors import PowerError, PowerUnsupportedError
 from pserv.power.states import PowerState
 from pserv.power.types.ipmi import IPMI
 
@@ -115,6 +123,20 @@ class IPMIDriver(PowerDriver):
         reading = self._call(params, "query", _power_is_on)
         return reading.addCallback(lambda on: PowerState.ON if on else PowerState.OFF)
 
+    def set_boot_device(self, params: Mapping[str, Any], device: BootDevice, persistent: bool) -> Deferred[None]:
+        """Send Set System Boot Options: the boot flags (parameter 5) naming ``device``."""
+        setting = partial(_chassis, CMD_SET_SYSTEM_BOOT_OPTIONS, set_boot_flags(device, persistent))
+        return self._call(params, "set boot device", setting).addCallback(lambda _: None)
+
+    def get_boot_device(self, params: Mapping[str, Any]) -> Deferred[BootSetting | None]:
+        """
+        Send Get System Boot Options for the boot flags; ``None`` when none
+        is set, or the BMC does not answer that command (it cannot say).
+        """
+        reading = self._call(params, "get boot device", partial(_chassis, CMD_GET_SYSTEM_BOOT_OPTIONS, GET_BOOT_FLAGS))
+        reading.addCallback(boot_flags)
+        return reading.addErrback(_cannot_say)
+
     def session_stats(self, params: Mapping[str, Any]) -> BMCStats:
         """What the session pool did with this node's BMC."""
         return self._pool().stats(self.target(params))
@@ -187,6 +209,16 @@ def _power_is_on(backend: IPMIBackend, session: Any) -> bool:
 
 def _control(directive: ChassisControl, backend: IPMIBackend, session: Any) -> None:
     backend.control(session, directive)
+
+
+def _chassis(command: int, data: tuple[int, ...], backend: IPMIBackend, session: Any) -> bytes:
+    return backend.chassis(session, command, data)
+
+
+def _cannot_say(failure: Failure) -> None:
+    """A BMC that refuses Get System Boot Options cannot say what it will boot."""
+    failure.trap(PowerUnsupportedError)
+    return None
 
 
 def _convert_timeout(failure: Failure, target: BMCTarget, what: str, seconds: float) -> Failure:

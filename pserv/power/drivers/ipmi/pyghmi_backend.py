@@ -184,6 +184,10 @@ class PyghmiBackend:
         """Send one Chassis Control command.  Blocking."""
         _command(session, CMD_CHASSIS_CONTROL, (int(directive),))
 
+    def chassis(self, session: Any, command: int, data: tuple[int, ...]) -> bytes:
+        """Send one chassis command.  Blocking."""
+        return _command(session, command, data)
+
     def close(self, session: Any) -> None:
         """Send Close Session without waiting; never raises.  Blocking."""
         with suppress(Exception):

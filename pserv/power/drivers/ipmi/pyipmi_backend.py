@@ -31,7 +31,7 @@ from pyipmi.errors import (
 from pyipmi.interfaces.rmcp import Rmcp
 from pyipmi.msgs import create_request_by_name
 
-from pserv.power.drivers.ipmi.backend import ChassisControl
+from pserv.power.drivers.ipmi.backend import NETFN_CHASSIS, ChassisControl
 from pserv.power.drivers.ipmi.errors import (
     BMCAuthRejected,
     BMCBusy,
@@ -157,6 +157,19 @@ class PythonIpmiBackend:
         request = create_request_by_name("ChassisControl")
         request.control.option = int(directive)
         _send(connection, request)
+
+    def chassis(self, connection: Any, command: int, data: tuple[int, ...]) -> bytes:
+        """Send one chassis command, raw.  Blocking."""
+        try:
+            answer = connection.interface.send_and_receive_raw(
+                connection.target, 0, NETFN_CHASSIS, bytes([command, *data]))
+        except Exception as error:  # noqa: BLE001 - classified
+            raise classify(error) from None
+        if not answer:
+            raise BMCNoAnswer("no answer from the BMC")
+        if answer[0]:
+            raise BMCCompletionCode(answer[0])
+        return bytes(answer[1:])
 
     def close(self, connection: Any) -> None:
         """Close the session and its socket; never raises.  Blocking."""

@@ -17,7 +17,9 @@ from twisted.internet.defer import CancelledError, Deferred, succeed
 from twisted.internet.interfaces import IReactorTime
 from twisted.python.failure import Failure
 
+from pserv.power.boot import BootDevice, BootSetting
 from pserv.power.drivers.base import PowerDriver
+from pserv.power.drivers.redfish.boot import boot_override, boot_patch
 from pserv.power.drivers.redfish.client import Node, RedfishClient
 from pserv.power.drivers.redfish.discovery import (
     SystemInfo,
@@ -104,6 +106,23 @@ class RedfishDriver(PowerDriver):
         """How many Redfish sessions are live now, over every BMC: the cluster's metrics."""
         return 0 if self._client is None else self._client.sessions.open_count()
 
+    def set_boot_device(self, params: Mapping[str, Any], device: BootDevice, persistent: bool) -> Deferred[None]:
+        """PATCH the system's ``Boot``: ``BootSourceOverrideTarget`` and ``BootSourceOverrideEnabled``."""
+        async def patch(node: Node) -> None:
+            info = await self._system(node)
+            await self.client.call(node, "PATCH", info.path, boot_patch(device, persistent),
+                                   not_found_field="system_id")
+
+        return self._run(params, "set boot device", patch, self.policy(params).command_timeout)
+
+    def get_boot_device(self, params: Mapping[str, Any]) -> Deferred[BootSetting | None]:
+        """GET the system and read its boot override; ``None`` if it has none."""
+        async def read(node: Node) -> BootSetting | None:
+            info = await self._system(node)
+            return boot_override(await self.client.get(node, info.path, not_found_field="system_id"))
+
+        return self._run(params, "get boot device", read, self.policy(params).read_timeout)
+
     def close(self) -> Deferred[None]:
         """
         Delete any sessions and close every connection; for shutdown.
@@ -162,6 +181,13 @@ class RedfishDriver(PowerDriver):
     async def _post_reset(self, node: Node, info: SystemInfo, wanted: str) -> None:
         body = {"ResetType": choose_reset_type(wanted, info, node.label)}
         await self.client.call(node, "POST", info.reset_target, body, not_found_field="system_id")
+
+    async def _system(self, node: Node) -> SystemInfo:
+        """Where the node's system is: cached, or discovered."""
+        info = self._systems.get(_cache_key(node))
+        if info is None:
+            info, _ = await self._discover(node)
+        return info
 
     async def _discover(self, node: Node) -> tuple[SystemInfo, dict[str, Any]]:
         info, document = await discover(self.client, node)

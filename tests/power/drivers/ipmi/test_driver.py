@@ -18,6 +18,7 @@ from twisted.internet import defer
 from twisted.internet.task import Clock
 from twisted.logger import globalLogPublisher
 
+from pserv.power.boot import BootDevice, BootSetting
 from pserv.power.drivers.base import BoundControl
 from pserv.power.drivers.ipmi.driver import IPMIDriver
 from pserv.power.drivers.ipmi.errors import IPMIStateError
@@ -282,3 +283,50 @@ def test_driver_name_and_schema() -> None:
     ]
     assert {s.name for s in IPMIDriver.settings if s.secret} == {"password", "kg"}
     assert issubclass(IPMIStateError, PowerError)
+
+
+@pytest.mark.parametrize("device, persistent", [(BootDevice.PXE, False), (BootDevice.DISK, True),
+                                                (BootDevice.CDROM, False), (BootDevice.BIOS, True)])
+@pytest_twisted.ensureDeferred
+async def test_boot_device_is_set_and_read_back(nodes: list[Any], make_driver: Any, device: Any,
+                                                persistent: bool) -> None:
+    """Set System Boot Options sets each boot device, and Get System Boot Options reads it back (or cannot say)."""
+    control = make_driver().bind(nodes[0].params)
+    await control.set_boot_device(device, persistent)
+    seen = await control.get_boot_device()
+    assert seen in (BootSetting(device, persistent), None)
+
+
+@pytest_twisted.ensureDeferred
+async def test_the_pyghmi_emulator_keeps_the_boot_flags_as_sent(make_driver: Any, pyghmi_bmcs: Any) -> None:
+    """A persistent PXE boot is parameter 5 with valid and persistent set (0xC0) and device 0x04, read back as set."""
+    port = pyghmi_bmcs.ports[3]
+    params = {"address": "127.0.0.1", "port": port, "username": USERNAME, "password": PASSWORD}
+    driver = make_driver()
+    await driver.set_boot_device(params, BootDevice.PXE, True)
+    assert (await pyghmi_bmcs.stats(port))["boot_flags"] == [0xC0, 0x04]
+    assert await driver.get_boot_device(params) == BootSetting(BootDevice.PXE, True)
+    await driver.set_boot_device(params, BootDevice.DISK, False)
+    assert (await pyghmi_bmcs.stats(port))["boot_flags"] == [0x80, 0x08]
+    assert await driver.get_boot_device(params) == BootSetting(BootDevice.DISK, False)
+
+
+def test_the_ipmi_driver_can_set_a_boot_device() -> None:
+    """The IPMI driver declares, as its power type does, that it can set a boot device."""
+    assert IPMIDriver.can_set_boot and IPMIDriver().bind(
+        {"address": "127.0.0.1", "username": USERNAME, "password": PASSWORD}).can_set_boot
+
+
+@pytest.mark.parametrize("device, name", [(BootDevice.PXE, "pxe"), (BootDevice.DISK, "default"),
+                                          (BootDevice.CDROM, "cdrom"), (BootDevice.BIOS, "bios")])
+@pytest_twisted.ensureDeferred
+async def test_ipmi_sim_is_given_the_boot_device(make_driver: Any, ipmi_sims: list[IpmiSim], device: Any,
+                                                 name: str) -> None:
+    """ipmi_sim passes the boot device set to its chassis script; its answer lacks the valid flag, so the driver cannot say."""
+    sim = ipmi_sims[1]
+    params = {"address": "127.0.0.1", "port": sim.port, "username": USERNAME, "password": PASSWORD,
+              "backend": "python-ipmi"}
+    driver = make_driver()
+    await driver.set_boot_device(params, device, False)
+    assert sim.boot == name and sim.controls[-1] == f"boot {name}"
+    assert await driver.get_boot_device(params) is None

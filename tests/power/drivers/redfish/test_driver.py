@@ -20,6 +20,7 @@ from twisted.internet.defer import Deferred, gatherResults
 from twisted.internet.task import Clock
 
 from pserv.power.actions import OffAction, OnAction, SoftOffAction
+from pserv.power.boot import BootDevice, BootSetting
 from pserv.power.drivers.redfish.driver import RedfishDriver
 from pserv.power.drivers.redfish.errors import RedfishTLSError
 from pserv.power.errors import PowerAuthError, PowerSettingsError, PowerTransientError, PowerUnsupportedError
@@ -282,3 +283,34 @@ async def test_tls_verification_accepts_a_trusted_certificate(sushy_tls, monkeyp
     driver = RedfishDriver(request_timeout=5.0)
     assert await driver.query(sushy_tls.params(system_id=STILL_ON)) is ON
     await driver.close()
+
+
+# -- sushy-tools: the boot override ---------------------------------------------
+
+
+@pytest.mark.parametrize("device, persistent", [(BootDevice.PXE, False), (BootDevice.DISK, True),
+                                                (BootDevice.CDROM, False)])
+@pytest_twisted.ensureDeferred
+async def test_a_boot_device_is_set_and_read_back(sushy, driver, device, persistent) -> None:
+    """PATCH Boot sets BootSourceOverrideTarget on sushy-tools; its GET reads the device back (kept for every boot: libvirt's way)."""
+    params = sushy.params(system_id=STILL_OFF)
+    await driver.set_boot_device(params, device, persistent)
+    seen = await driver.get_boot_device(params)
+    assert seen == BootSetting(device, True) and seen.gives(BootSetting(device, persistent))
+
+
+@pytest_twisted.ensureDeferred
+async def test_an_on_with_a_boot_device_sets_it_first(sushy, driver) -> None:
+    """An on with boot device pxe through the Redfish driver sets PXE (read back) and then switches the node on."""
+    params = sushy.params(system_id=OFF_SYSTEM)
+    control = driver.bind(params)
+    action = OnAction(control, reactor, policy=VERIFY, boot=BootSetting(BootDevice.PXE))
+    await action.start()
+    assert (action.error, action.state, action.boot_set) == (None, ON, True)
+    assert (await driver.get_boot_device(params)).device is BootDevice.PXE
+    await driver.power_off(params)
+
+
+def test_the_redfish_driver_can_set_a_boot_device() -> None:
+    """The Redfish driver declares, as its power type does, that it can set a boot device."""
+    assert RedfishDriver.can_set_boot
