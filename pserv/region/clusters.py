@@ -14,8 +14,8 @@ here, in one place (:func:`store_form`).
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Any, Callable, Protocol, Sequence
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable, Mapping, Protocol, Sequence
 
 from twisted.internet.defer import Deferred, gatherResults, succeed
 from twisted.logger import Logger
@@ -24,8 +24,9 @@ from twisted.python.reflect import qual
 
 from pserv.region.db import Database
 from pserv.region.peers import Alone, PeerMessage, Peers
-from pserv.region.store import actions, clusters, moves, recovery, report_batches, reports
+from pserv.region.store import actions, clusters, moves, recovery, report_batches, reports, schedules
 from pserv.rpc import wire
+from pserv.util.times import moment_from_iso
 from pserv.rpc.messages import (
     ActionReports,
     AdoptRequest,
@@ -81,12 +82,60 @@ class ConnectedClusters:
         self._told: set[int] = set()
         self._gathered_waiters: list[Deferred[int | None]] = []
         self._claiming = False
+        self._timers: dict[int, Any] = {}
         self.on_grouped: Callable[[], object] = lambda: None
         """Called when a member of a cluster group connects, here or to another region."""
 
     def now(self) -> datetime:
         """The clock's time, as the store keeps it."""
         return datetime.fromtimestamp(self.clock.seconds(), timezone.utc).replace(tzinfo=None)
+
+    def deliver_when_due(self, made: Sequence[Mapping[str, Any]]) -> None:
+        """
+        Hand over the actions ``made`` (as the API shows them): those of
+        now at once, each scheduled one at its time (:meth:`deliver_at`).
+        """
+        self.start_delivery([a["id"] for a in made if a.get("not_before") is None])
+        for action in made:
+            if action.get("not_before") is not None:
+                self.deliver_at(action["id"], moment_from_iso(action["not_before"]))
+
+    def deliver_at(self, action_id: int, at: datetime) -> None:
+        """
+        Hand over the scheduled action ``action_id`` at ``at`` (by this
+        region's clock), once however often asked; the claim itself holds
+        it back until then, so a timer early by a rounding hands nothing.
+        A timer lost with a restart is the sweep's to arm again
+        (:meth:`arm_coming`).
+        """
+        if action_id in self._timers:
+            return
+        seconds = max(0.0, _seconds(at) - self.clock.seconds())
+        self._timers[action_id] = self.clock.callLater(seconds, self._due, action_id)
+
+    def _due(self, action_id: int) -> None:
+        del self._timers[action_id]
+        self.start_delivery([action_id])
+
+    def arm_coming(self, within: float) -> Deferred[None]:
+        """
+        Arm a timer for each scheduled action coming due in the next
+        ``within`` seconds (the sweep's period): after a restart, or on a
+        region that did not accept them, they are handed over at their time.
+        Never fails.
+        """
+        now = self.now()
+        listing = self.database.run(schedules.coming, now, now + timedelta(seconds=within))
+        listing.addCallback(lambda found: [self.deliver_at(action_id, at) for action_id, at in found])
+        listing.addErrback(lambda f: log.info("listing the scheduled actions failed: {why}", why=f.getErrorMessage()))
+        return listing.addCallback(lambda _: None)
+
+    def stop_timers(self) -> None:
+        """Forget the scheduled deliveries (the region stops; the actions stay pending in the database)."""
+        timers, self._timers = self._timers, {}
+        for call in timers.values():
+            if call.active():
+                call.cancel()
 
     # The RegionResponder protocol.
 
@@ -346,6 +395,11 @@ class ConnectedClusters:
     def _released(self, _: Any, key: tuple[ClusterConnection, int]) -> None:
         for waiter in self._releasing.pop(key, []):
             waiter.callback(None)
+
+
+def _seconds(at: datetime) -> float:
+    """A stored (naive UTC) or aware time as seconds since the epoch, as a clock reads."""
+    return (at if at.tzinfo is not None else at.replace(tzinfo=timezone.utc)).timestamp()
 
 
 def _ranges(ids: list[int]) -> str:

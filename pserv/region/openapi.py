@@ -54,7 +54,7 @@ def _node_links(pointer: str, etag: bool = False) -> dict[str, Any]:
     node = {"node": f"$response.body#{pointer}"}
     change = {**node, "If-Match": "$response.header.ETag"} if etag else node
     return _links(getNode=node, updateNode=change, deleteNode=node, requestPower=node, listNodeActions=node,
-                  listEvents={"node": f"$response.body#{pointer}"})
+                  lockNode=node, unlockNode=node, listEvents={"node": f"$response.body#{pointer}"})
 
 
 def _action_links(pointer: str) -> dict[str, Any]:
@@ -211,6 +211,30 @@ PATHS: dict[str, Any] = {
                 "200": _json(ref("Action"), "a duplicate of the newest outstanding action: that action",
                              links=_action_links("/id")),
                 "400": BAD, "401": UNAUTHORIZED, "404": MISSING, "409": CONFLICT, "413": TOO_LARGE,
+            },
+        },
+    },
+    "/api/v1/nodes/{node}/lock": {
+        "parameters": [NODE_PARAM],
+        "post": {
+            "operationId": "lockNode",
+            "summary": "Lock a node against off, cycle and soft_off, saying why; recorded as an event",
+            "requestBody": _body("LockRequest"),
+            "responses": {
+                "200": _json(ref("Node"), "locked", links=_node_links("/id")),
+                "400": BAD, "401": UNAUTHORIZED, "404": MISSING, "413": TOO_LARGE,
+                "409": _error("already locked, or an off, a cycle or a soft_off is outstanding (named)"),
+            },
+        },
+    },
+    "/api/v1/nodes/{node}/unlock": {
+        "parameters": [NODE_PARAM],
+        "post": {
+            "operationId": "unlockNode",
+            "summary": "Unlock a node; recorded as an event",
+            "responses": {
+                "200": _json(ref("Node"), "unlocked", links=_node_links("/id")),
+                "401": UNAUTHORIZED, "404": MISSING, "409": _error("the node is not locked"),
             },
         },
     },

@@ -32,6 +32,8 @@ PERMISSIONS: dict[tuple[str, str], Role | None] = {
     ("DELETE", "/api/v1/nodes/<node>"): OPERATOR,
     # Power
     ("POST", "/api/v1/nodes/<node>/power"): OPERATOR,
+    ("POST", "/api/v1/nodes/<node>/lock"): OPERATOR,
+    ("POST", "/api/v1/nodes/<node>/unlock"): OPERATOR,
     ("POST", "/api/v1/power"): OPERATOR,
     ("GET", "/api/v1/batches/<int:batch>"): VIEWER,
     ("GET", "/api/v1/nodes/<node>/actions"): VIEWER,

@@ -30,6 +30,9 @@ from pserv.region.store.common import MAX_ID, add_event, add_events, constants, 
 from pserv.region.store import moves
 from pserv.region.store.intent import settle_intent
 from pserv.region.store.leadership import SWEEP_LOCK, once
+from pserv.region.store import locks
+from pserv.region.store.locks import refuse_if_locked
+from pserv.region.store.schedules import counted_from, held, schedule
 from pserv.region.store.nodes import create_node, find, lock_for_intent, update_node
 from pserv.region.store.transitions import move, move_by, move_one, moving
 
@@ -68,12 +71,13 @@ def action_json(row: Row) -> dict[str, Any]:
         "cancel_requested": bool(row.cancel_requested),
         "escalate_after": row.escalate_after,
         "reason": row.reason,
+        "not_before": iso(row.not_before),
     }
 
 
 def request_power(
     connection: Connection, ref: str | int, kind: str, requested_by: str, now: datetime,
-    *, escalate_after: float | None = None, reason: str | None = None,
+    *, escalate_after: float | None = None, reason: str | None = None, not_before: datetime | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """
     Commit one power intent for node ``ref``.
@@ -82,15 +86,19 @@ def request_power(
         graceful shutdown before a hard off (``None``: it never escalates).
     :param reason: why it is asked for: 1 to 500 characters, one line; kept
         with the action and said in its ``power_requested`` event.
+    :param not_before: the time before which the action is not handed to
+        its cluster (:mod:`pserv.region.store.schedules`); ``None`` or a
+        time past: now.
     :return: the action, and whether it is new (``False`` for a duplicate).
     :raises NotFound: no such node.
-    :raises Conflict: the node is being deleted.
+    :raises Conflict: the node is being deleted, or is locked and ``kind``
+        switches it off (:mod:`pserv.region.store.locks`).
     :raises Invalid: ``escalate_after`` for another kind than ``soft_off``,
-        or a bad ``reason``.
+        a bad ``reason``, or ``not_before`` too far ahead.
     """
     node = lock_for_intent(connection, ref)
     return request_intent(connection, node, ActionKind(kind), requested_by, now,
-                          escalate_after=escalate_after, reason=reason)
+                          escalate_after=escalate_after, reason=reason, not_before=not_before)
 
 
 def request_bulk(
@@ -103,25 +111,38 @@ def request_bulk(
     *,
     escalate_after: float | None = None,
     reason: str | None = None,
-) -> tuple[int, list[dict[str, Any]]]:
+    not_before: datetime | None = None,
+) -> tuple[int, list[dict[str, Any]], list[dict[str, Any]]]:
     """
     One intent for many nodes, all or nothing: any missing or deleting node
-    refuses the whole request.  The actions (new, or the outstanding ones
-    a node's request duplicates) are remembered as one batch.  Each node's
-    request is as :func:`request_intent` makes it, all in a few
-    statements (:mod:`pserv.region.store.bulk_intent`).
+    refuses the whole request.  A locked node refuses an ``off``, a
+    ``cycle`` or a ``soft_off``: the request is made for the others, and
+    the locked ones are named; if every node is locked, nothing is done.
+    The actions (new, or the outstanding ones a node's request duplicates)
+    are remembered as one batch.  Each node's request is as
+    :func:`request_intent` makes it, all in a few statements
+    (:mod:`pserv.region.store.bulk_intent`).
 
     :param escalate_after: as for :func:`request_power`.
     :param reason: as for :func:`request_power`; the batch keeps it too.
-    :return: the batch's id, and the actions in node id order.
+    :param not_before: as for :func:`request_power`.
+    :return: the batch's id, the actions in node id order, and the locked
+        nodes left alone (:func:`~pserv.region.store.locks.lock_json`), in id order.
+    :raises Conflict: naming ``action``, when every node is locked.
     """
     from pserv.region.store.bulk_intent import request_intents  # (it imports this module)
 
     check_reason(reason)
     nodes = bulk_nodes(connection, refs, filters, lock=True)
-    actions = request_intents(connection, nodes, ActionKind(kind), requested_by, now,
-                              escalate_after=escalate_after, reason=reason)
-    return record_batch(connection, kind, requested_by, reason, now, [a["id"] for a in actions]), actions
+    locked = [node for node in nodes if locks.refuses(node, ActionKind(kind))]
+    if len(locked) == len(nodes):
+        raise Conflict(f"every node named is locked: {locks.locked_message(locked[0])}"
+                       + (f" (and {len(locked) - 1} more)" if len(locked) > 1 else ""), "action")
+    free = [node for node in nodes if not locks.refuses(node, ActionKind(kind))]
+    actions = request_intents(connection, free, ActionKind(kind), requested_by, now,
+                              escalate_after=escalate_after, reason=reason, not_before=not_before)
+    batch = record_batch(connection, kind, requested_by, reason, now, [a["id"] for a in actions])
+    return batch, actions, [locks.lock_json(node) for node in locked]
 
 
 def enrol_node(
@@ -238,7 +259,7 @@ def cancel_action(connection: Connection, action_id: int, by: str, now: datetime
 def expire_stuck(connection: Connection, now: datetime, timeout: float) -> list[int]:
     """
     Time out every action left ``pending`` or ``sent`` for over ``timeout``
-    seconds.  A pending one was never handed to a cluster, so it fails
+    seconds, counted from its time for a scheduled one.  A pending one was never handed to a cluster, so it fails
     with the reason ``timed out``; a sent one becomes ``timed_out``, for
     its cluster may still hold it: it takes the outcome that comes, and
     recovery still hands it over.  Runs once across regions
@@ -252,7 +273,7 @@ def expire_stuck(connection: Connection, now: datetime, timeout: float) -> list[
     table = schema.power_actions
     cutoff = utc(now) - timedelta(seconds=timeout)
     stuck = {row.id: row for row in connection.execute(
-        select(table).where(table.c.status.in_(values(UNSTARTED)), table.c.requested_at < cutoff)
+        select(table).where(table.c.status.in_(values(UNSTARTED)), counted_from() < cutoff)
     ).all()}
     never_sent = [i for i, row in stuck.items() if row.status == ActionStatus.PENDING]
     failed = move(connection, never_sent, ActionStatus.FAILED, now, only_from={ActionStatus.PENDING},
@@ -273,21 +294,24 @@ def expire_stuck(connection: Connection, now: datetime, timeout: float) -> list[
 
 def request_intent(
     connection: Connection, node: Row, kind: ActionKind, requested_by: str, now: datetime,
-    *, escalate_after: float | None = None, reason: str | None = None,
+    *, escalate_after: float | None = None, reason: str | None = None, not_before: datetime | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """
     Commit one power intent for the locked ``node`` row; see
     :func:`request_power`.  A request duplicates the newest outstanding
-    action only if it asks the same, escalation included (whatever its
-    reason).
+    action only if it asks the same, escalation and time included
+    (whatever its reason): a request for now does not join one held for
+    later, nor one for later one for now.
     """
     check_reason(reason)
+    not_before = schedule(not_before, now)
     if escalate_after is not None and kind is not ActionKind.SOFT_OFF:
         raise Invalid("escalate_after: only for soft_off", "escalate_after")
     if node.lifecycle == "deleting":
         raise Conflict(f"node {node.name} is being deleted", "node")
+    refuse_if_locked(node, kind)
     newest = connection.execute(_NEWEST_OUTSTANDING, {"node": node.id}).first()
-    if newest is not None and (newest.kind, newest.escalate_after) == (kind.value, escalate_after):
+    if newest is not None and same_request(newest, kind, escalate_after, not_before, now):
         add_event(
             connection, now, "power_coalesced",
             f"{kind.value} requested by {requested_by}: same as action {newest.id}", node, newest.id,
@@ -302,9 +326,10 @@ def request_intent(
         "node_id": node.id, "kind": kind.value, "generation": generation, "status": ActionStatus.PENDING.value,
         "requested_by": requested_by, "requested_at": utc(now), "cancel_requested": False,
         "desired_before": node.desired_power_state if kind.changes_power else None,
-        "escalate_after": escalate_after, "reason": reason,
+        "escalate_after": escalate_after, "reason": reason, "not_before": not_before,
     }).one()
-    events = [event_row(now, "power_requested", requested_message(kind.value, requested_by, reason), node, action.id)]
+    events = [event_row(now, "power_requested", requested_message(kind.value, requested_by, reason, not_before),
+                        node, action.id)]
     if kind.changes_power and newest is not None:
         events += _supersede_pending(connection, node, action.id, now)
     add_events(connection, events)
@@ -314,7 +339,7 @@ def request_intent(
 _ACTIONS = schema.power_actions
 
 _NEWEST_OUTSTANDING = (
-    select(_ACTIONS.c.id, _ACTIONS.c.kind, _ACTIONS.c.escalate_after)
+    select(_ACTIONS.c.id, _ACTIONS.c.kind, _ACTIONS.c.escalate_after, _ACTIONS.c.not_before)
     .where(_ACTIONS.c.node_id == bindparam("node"), _ACTIONS.c.status.in_(constants(values(DUPLICABLE))))
     .order_by(_ACTIONS.c.id.desc()).limit(1)
 )
@@ -350,14 +375,23 @@ def check_reason(reason: Any) -> None:
         raise Invalid(f"reason: must be 1 to {MAX_REASON} characters, one line, no control characters", "reason")
 
 
-def requested_message(kind: str, requested_by: str, reason: str | None) -> str:
+def same_request(
+    row: Row, kind: ActionKind, escalate_after: float | None, not_before: datetime | None, now: datetime,
+) -> bool:
+    """Whether the outstanding action ``row`` asks what a request does: kind, escalation and time (held or not)."""
+    return (row.kind, row.escalate_after, held(row, now)) == (kind.value, escalate_after, not_before)
+
+
+def requested_message(kind: str, requested_by: str, reason: str | None, not_before: datetime | None = None) -> str:
     """
     A ``power_requested`` event's message: ``on requested by alice``, and
     with a reason ``on requested by alice: rack move`` (its spaces run
-    together, so the message stays one line of one shape).
+    together, so the message stays one line of one shape); a scheduled one
+    says ``on requested by alice, not before 2026-11-22T12:00:00.000Z``.
     """
     said = " ".join((reason or "").split())
-    return f"{kind} requested by {requested_by}" + (f": {said}" if said else "")
+    when = f", not before {iso(not_before)}" if not_before is not None else ""
+    return f"{kind} requested by {requested_by}{when}" + (f": {said}" if said else "")
 
 
 def _supersede_pending(connection: Connection, node: Row, newer: int, now: datetime) -> list[dict[str, Any]]:

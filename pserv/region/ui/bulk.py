@@ -184,7 +184,7 @@ class BulkPages:
             if preview["nodes"] != int(expected):
                 return await self._preview_page(request, credential, chosen, kind, 409, typed_reason=reason or "",
                                                 changed_from=int(expected))
-        batch, _ = await self.ask_for_bulk_power(*chosen.named, kind, credential.name, reason=reason)
+        batch, _, _ = await self.ask_for_bulk_power(*chosen.named, kind, credential.name, reason=reason)
         return redirect(request, f"/batches/{batch}")
 
     @routes.route("/batches/<int:batch>", methods=["GET"])

@@ -120,8 +120,8 @@ def test_bulk_by_ids_and_filter(run, moments):
     """Bulk requests make one action per node, by ids or by filter."""
     for n in range(3):
         enrol(run, moments, f"n{n}", cluster="rack")
-    first, by_ids = run(request_bulk, ["n0", "n2"], None, "on", "a", moments())
-    second, by_filter = run(request_bulk, None, {"cluster": "rack"}, "off", "a", moments())
+    first, by_ids, _ = run(request_bulk, ["n0", "n2"], None, "on", "a", moments())
+    second, by_filter, _ = run(request_bulk, None, {"cluster": "rack"}, "off", "a", moments())
     assert len(by_ids) == 2 and len(by_filter) == 3 and second > first
     assert all(a["status"] == "pending" and a["kind"] == "off" for a in by_filter)
 

@@ -204,7 +204,7 @@ async def test_a_viewer_or_a_forged_form_is_refused(served, three, path):
 async def test_the_progress_page_counts_the_batch(served, three):
     """The batch's page shows its action, who, why, when, size, each count, and its actions with their nodes."""
     now = served.api.now()
-    batch_id, made = served.database.run_now(request_bulk, None, {"cluster": "rack-1"}, "off", "alice", now,
+    batch_id, made, _ = served.database.run_now(request_bulk, None, {"cluster": "rack-1"}, "off", "alice", now,
                                              reason="rack move")
     set_status(served, made[0]["id"], "done", power_state="off", finished_at=now)
     set_status(served, made[1]["id"], "failed", error="BMC unreachable", finished_at=now)
@@ -237,7 +237,7 @@ async def test_superseded_and_joined_actions_are_said_as_what_they_are(served, t
     now = served.api.now()
     outstanding, _ = served.database.run_now(request_power, "n-off", "on", "bob", now)
     served.clock.advance(5)
-    batch_id, made = served.database.run_now(request_bulk, ["n-on", "n-off"], None, "on", "alice", served.api.now())
+    batch_id, made, _ = served.database.run_now(request_bulk, ["n-on", "n-off"], None, "on", "alice", served.api.now())
     served.database.run_now(request_power, "n-on", "off", "carol", served.api.now())
     session = served.session(Role.VIEWER)
     page = (await get(served, f"/batches/{batch_id}", session)).html
@@ -256,7 +256,7 @@ async def test_superseded_and_joined_actions_are_said_as_what_they_are(served, t
 @pytest_twisted.ensureDeferred
 async def test_the_actions_fragment_is_the_pages_list(served, three):
     """GET /batches/<id>/actions is just the page's list of actions; an unknown batch is a 404 page."""
-    batch_id, _ = served.database.run_now(request_bulk, ["n-on"], None, "on", "alice", served.api.now())
+    batch_id, _, _ = served.database.run_now(request_bulk, ["n-on"], None, "on", "alice", served.api.now())
     session = served.session(Role.VIEWER)
     page = (await get(served, f"/batches/{batch_id}", session)).html
     answer = await get(served, f"/batches/{batch_id}/actions", session)
