@@ -159,3 +159,30 @@ def test_downgrade_from_0008_keeps_nodes_and_actions(database_url):
         tables = set(inspect(engine).get_table_names())
         assert not {"power_batches", "power_batch_actions"} & tables
         assert "version" not in {c["name"] for c in inspect(engine).get_columns("nodes")}
+
+
+def test_upgrade_from_0009_leaves_nodes_unlocked_and_actions_unscheduled(database_url):
+    """A database at 0009 upgraded keeps its nodes, unlocked, and its actions, for now (no not_before)."""
+    with database_at(database_url, "0009") as engine:
+        with engine.begin() as connection:
+            connection.execute(text(OLD_NODE))
+            connection.execute(text(OLD_ACTION))
+        upgrade(engine)
+        with engine.connect() as connection:
+            assert tuple(connection.execute(text("SELECT name, locked, locked_by FROM nodes")).one()) == (
+                "old", False, None)
+            assert tuple(connection.execute(text("SELECT kind, not_before FROM power_actions")).one()) == ("on", None)
+
+
+def test_downgrade_from_0010_keeps_nodes_and_actions(database_url):
+    """Going back to 0009 drops the locks and the schedules, and keeps the nodes and their actions."""
+    with database_at(database_url, "head") as engine:
+        with engine.begin() as connection:
+            connection.execute(text(OLD_NODE))
+            connection.execute(text(OLD_ACTION))
+            command.downgrade(_config(connection), "0009")
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT name FROM nodes")).scalars().all() == ["old"]
+            assert connection.execute(text("SELECT kind FROM power_actions")).scalars().all() == ["on"]
+        assert "locked" not in {c["name"] for c in inspect(engine).get_columns("nodes")}
+        assert "not_before" not in {c["name"] for c in inspect(engine).get_columns("power_actions")}
