@@ -15,9 +15,10 @@ here, in one place (:func:`store_form`).
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Mapping, Protocol, Sequence
+from typing import Any, Callable, Protocol, Sequence
 
-from twisted.internet.defer import Deferred, gatherResults, succeed
+from twisted.internet.defer import CancelledError, Deferred, gatherResults, succeed
+from twisted.internet.task import deferLater
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.python.reflect import qual
@@ -82,7 +83,7 @@ class ConnectedClusters:
         self._told: set[int] = set()
         self._gathered_waiters: list[Deferred[int | None]] = []
         self._claiming = False
-        self._timers: dict[int, Any] = {}
+        self._timers: dict[int, Deferred[int | None]] = {}
         self.on_grouped: Callable[[], object] = lambda: None
         """Called when a member of a cluster group connects, here or to another region."""
 
@@ -90,32 +91,31 @@ class ConnectedClusters:
         """The clock's time, as the store keeps it."""
         return datetime.fromtimestamp(self.clock.seconds(), timezone.utc).replace(tzinfo=None)
 
-    def deliver_when_due(self, made: Sequence[Mapping[str, Any]]) -> None:
-        """
-        Hand over the actions ``made`` (as the API shows them): those of
-        now at once, each scheduled one at its time (:meth:`deliver_at`).
-        """
-        self.start_delivery([a["id"] for a in made if a.get("not_before") is None])
-        for action in made:
-            if action.get("not_before") is not None:
-                self.deliver_at(action["id"], moment_from_iso(action["not_before"]))
-
-    def deliver_at(self, action_id: int, at: datetime) -> None:
+    def deliver_at(self, action_id: int, at: datetime) -> Deferred[int | None]:
         """
         Hand over the scheduled action ``action_id`` at ``at`` (by this
         region's clock), once however often asked; the claim itself holds
         it back until then, so a timer early by a rounding hands nothing.
         A timer lost with a restart is the sweep's to arm again
         (:meth:`arm_coming`).
-        """
-        if action_id in self._timers:
-            return
-        seconds = max(0.0, _seconds(at) - self.clock.seconds())
-        self._timers[action_id] = self.clock.callLater(seconds, self._due, action_id)
 
-    def _due(self, action_id: int) -> None:
-        del self._timers[action_id]
-        self.start_delivery([action_id])
+        :return: fires as :meth:`start_delivery` does once the time has
+            come and the hand-over was claimed (``None`` if the timer was
+            stopped first).
+        """
+        if action_id not in self._timers:
+            seconds = max(0.0, _seconds(at) - self.clock.seconds())
+            timer = deferLater(self.clock, seconds, self.start_delivery, [action_id])
+            timer.addErrback(lambda f: f.trap(CancelledError) and None)
+            timer.addBoth(self._timer_ended, action_id)
+            self._timers[action_id] = timer
+        waiter: Deferred[int | None] = Deferred()
+        self._timers[action_id].addBoth(lambda result: (waiter.callback(result), result)[1])
+        return waiter
+
+    def _timer_ended(self, result: int | None, action_id: int) -> int | None:
+        self._timers.pop(action_id, None)
+        return result
 
     def arm_coming(self, within: float) -> Deferred[None]:
         """
@@ -132,10 +132,8 @@ class ConnectedClusters:
 
     def stop_timers(self) -> None:
         """Forget the scheduled deliveries (the region stops; the actions stay pending in the database)."""
-        timers, self._timers = self._timers, {}
-        for call in timers.values():
-            if call.active():
-                call.cancel()
+        for timer in list(self._timers.values()):
+            timer.cancel()
 
     # The RegionResponder protocol.
 

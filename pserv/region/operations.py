@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection
 
 from pserv.region.auth import Requester, requester
 from pserv.region.store import actions, locks, nodes
+from pserv.util.times import moment_from_iso
 
 
 class Operations:
@@ -63,7 +64,7 @@ class Operations:
         """
         action, created = await self.database.run_grouped(_request_power, ref, kind, who, self.now(), **options)
         if created:
-            self.clusters.deliver_when_due([action])
+            self._hand_over([action])
         return action, created
 
     async def ask_for_bulk_power(
@@ -82,7 +83,7 @@ class Operations:
         """
         batch, done, locked = await self.database.run(actions.request_bulk, refs, filters, kind, who, self.now(),
                                                       **options)
-        self.clusters.deliver_when_due(done)
+        self._hand_over(done)
         return batch, done, locked
 
     async def lock_node_for(self, ref: str, who: str, reason: Any) -> dict[str, Any]:
@@ -92,6 +93,15 @@ class Operations:
     async def unlock_node_for(self, ref: str, who: str) -> dict[str, Any]:
         """``who`` unlocks node ``ref``."""
         return await self.database.run(locks.unlock_node, ref, who, self.now())
+
+    def _hand_over(self, made: list[dict[str, Any]]) -> None:
+        """Hand the actions ``made`` to their clusters: those for now at once, a scheduled one at its time."""
+        now = [a["id"] for a in made if a["not_before"] is None]
+        if now:
+            self.clusters.start_delivery(now)
+        for action in made:
+            if action["not_before"] is not None:
+                self.clusters.deliver_at(action["id"], moment_from_iso(action["not_before"]))
 
     async def withdraw_action(self, action_id: int, who: str) -> tuple[dict[str, Any], bool]:
         """
