@@ -1,6 +1,6 @@
 """
 ``pserv power on|off|cycle|soft-off|query NODE... [--reason TEXT] [--wait]
-[--timeout S] [--escalate-after S] [--dry-run]``.
+[--timeout S] [--escalate-after S] [--dry-run] [--not-before TIME]``.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from pserv.client.output import note, print_json, say
 from pserv.client.tables import action_table
 from pserv.client.wait import WaitResult, wait_for_actions
 from pserv.power.states import ActionKind, ActionStatus
+from pserv.util.times import RFC3339, is_rfc3339
 
 DEFAULT_TIMEOUT = 600.0
 EXIT_OK, EXIT_FAILED = 0, 1
@@ -41,17 +42,20 @@ async def request_power(args: Namespace, api: ApiClient, clock: IReactorTime) ->
         preview = (await api.post(BULK, {**asked, "nodes": nodes, "dry_run": True})).body
         print_json(preview) if args.json else say(preview_line(preview))
         return EXIT_OK
+    locked: list[dict[str, Any]] = []
     if len(nodes) == 1:
         batch, actions = None, [await _request_one(api, nodes[0], asked)]
     else:
         response = (await api.post(BULK, {**asked, "nodes": nodes})).body
-        batch, actions = response["batch"], response["actions"]
+        batch, actions, locked = response["batch"], response["actions"], response.get("locked", [])
+        for node in locked:
+            note(f"{node['name']}: locked by {node['locked_by']}: {node['lock_reason']}; left alone")
     if not args.wait:
-        _show(args, batch, actions)
+        _show(args, batch, actions, locked)
         return EXIT_OK
     timeout = DEFAULT_TIMEOUT if args.timeout is None else args.timeout
     result = await wait_for_actions(api, actions, clock, timeout=timeout, report=note)
-    _show(args, batch, result.actions)
+    _show(args, batch, result.actions, locked)
     return _outcome(result, timeout)
 
 
@@ -62,6 +66,9 @@ def _check(args: Namespace) -> None:
         raise UsageError("--dry-run: not with --wait (a dry run asks for nothing)")
     if args.escalate_after is not None and POWER_ACTIONS[args.action] is not ActionKind.SOFT_OFF:
         raise UsageError("--escalate-after: only with soft-off")
+    if args.not_before is not None and not (isinstance(args.not_before, str) and RFC3339.fullmatch(args.not_before)
+                                            and is_rfc3339(args.not_before)):
+        raise UsageError("--not-before: an RFC 3339 time with its offset, e.g. 2026-12-04T22:00:00+01:00")
 
 
 def _asked(args: Namespace) -> dict[str, Any]:
@@ -71,6 +78,8 @@ def _asked(args: Namespace) -> dict[str, Any]:
         asked["escalate_after"] = args.escalate_after
     if args.reason is not None:
         asked["reason"] = args.reason
+    if args.not_before is not None:
+        asked["not_before"] = args.not_before
     return asked
 
 
@@ -101,8 +110,8 @@ def _outcome(result: WaitResult, timeout: float) -> int:
     return EXIT_OK if result.succeeded else EXIT_FAILED
 
 
-def _show(args: Namespace, batch: int | None, actions: list[dict[str, Any]]) -> None:
+def _show(args: Namespace, batch: int | None, actions: list[dict[str, Any]], locked: list[dict[str, Any]]) -> None:
     if args.json:
-        print_json(actions[0] if batch is None else {"batch": batch, "actions": actions})
+        print_json(actions[0] if batch is None else {"batch": batch, "actions": actions, "locked": locked})
     else:
         say(action_table(actions))
