@@ -84,11 +84,16 @@ def _asked(args: Namespace) -> dict[str, Any]:
 
 
 def preview_line(preview: dict[str, Any]) -> str:
-    """A dry run's counts: ``dry run: off of 3 nodes: 2 would change, 1 already off``."""
+    """
+    A dry run's counts: ``dry run: off of 3 nodes: 2 would change, 1 already off``,
+    and ``, 1 locked (left alone)`` when some are locked against it.
+    """
     target = ActionKind(preview["action"]).target
     kept = f"already {target.value}" if target is not None and preview["action"] != ActionKind.CYCLE else "unchanged"
     nodes = f"{preview['nodes']} node{'' if preview['nodes'] == 1 else 's'}"
-    return f"dry run: {preview['action']} of {nodes}: {preview['change']} would change, {preview['unchanged']} {kept}"
+    locked = f", {preview['locked']} locked (left alone)" if preview.get("locked") else ""
+    return (f"dry run: {preview['action']} of {nodes}: {preview['change']} would change, "
+            f"{preview['unchanged']} {kept}{locked}")
 
 
 async def _request_one(api: ApiClient, node: str, asked: dict[str, Any]) -> dict[str, Any]:

@@ -338,7 +338,7 @@ SCHEMAS: dict[str, Any] = {
     },
     "BulkPowerPreview": {
         "type": "object",
-        "required": ["dry_run", "action", "nodes", "change", "unchanged"],
+        "required": ["dry_run", "action", "nodes", "change", "unchanged", "locked"],
         "properties": {
             "dry_run": {"const": True},
             "action": {"enum": ACTION_KINDS},
@@ -346,6 +346,8 @@ SCHEMAS: dict[str, Any] = {
             "change": {"type": "integer", "minimum": 0, "description": "nodes not yet in the action's target "
                        "state (last observed): all of them for a cycle, none for a query"},
             "unchanged": {"type": "integer", "minimum": 0, "description": "nodes already in the target state"},
+            "locked": {"type": "integer", "minimum": 0, "description": "locked nodes an off, a cycle or a soft_off "
+                       "would leave alone (counted in neither change nor unchanged)"},
         },
         "additionalProperties": False,
     },

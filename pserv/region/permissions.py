@@ -70,6 +70,8 @@ PERMISSIONS: dict[tuple[str, str], Role | None] = {
     ("GET", "/nodes/<node>/edit"): OPERATOR,
     ("POST", "/nodes/<node>/edit"): OPERATOR,
     ("POST", "/nodes/<node>/power"): OPERATOR,
+    ("POST", "/nodes/<node>/lock"): OPERATOR,
+    ("POST", "/nodes/<node>/unlock"): OPERATOR,
     ("POST", "/actions/<int:action>/cancel"): OPERATOR,
     ("POST", "/power/preview"): OPERATOR,
     ("POST", "/power"): OPERATOR,

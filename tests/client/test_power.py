@@ -176,7 +176,7 @@ async def test_a_bad_reason_is_the_regions_400_exit_2(api, stub, capsys):
 @pytest_twisted.ensureDeferred
 async def test_a_dry_run_prints_the_counts_and_asks_nothing(api, stub, capsys):
     """--dry-run sends the bulk request's dry run (for one node too) and prints its counts; --json the answer."""
-    preview = {"dry_run": True, "action": "off", "nodes": 3, "change": 2, "unchanged": 1}
+    preview = {"dry_run": True, "action": "off", "nodes": 3, "change": 2, "unchanged": 1, "locked": 0}
     stub.on("POST", "/api/v1/power", 200, preview)
     assert await run(["power", "off", "n1", "n2", "n3", "--dry-run", "--reason", "why"], api) == 0
     assert capsys.readouterr().out == "dry run: off of 3 nodes: 2 would change, 1 already off\n"
@@ -196,6 +196,8 @@ def test_preview_lines():
     assert line("query", 1, 0) == "dry run: query of 1 node: 0 would change, 1 unchanged"
     assert line("soft_off", 4, 1) == "dry run: soft_off of 4 nodes: 1 would change, 3 already off"
     assert line("on", 4, 4) == "dry run: on of 4 nodes: 4 would change, 0 already on"
+    locked = {"dry_run": True, "action": "off", "nodes": 3, "change": 1, "unchanged": 1, "locked": 1}
+    assert preview_line(locked) == "dry run: off of 3 nodes: 1 would change, 1 already off, 1 locked (left alone)"
 
 
 @pytest_twisted.ensureDeferred

@@ -559,7 +559,7 @@ async def test_a_dry_run_counts_and_changes_nothing(api, engine, action, change,
     preview = await api.call("POST", "/api/v1/power", body={"action": action, "filter": {"cluster": "rack-1"},
                                                             "dry_run": True, "reason": "just looking"})
     assert (preview.status, preview.body) == (200, {"dry_run": True, "action": action, "nodes": 3,
-                                                    "change": change, "unchanged": unchanged})
+                                                    "change": change, "unchanged": unchanged, "locked": 0})
     assert row_counts(engine) == before and (await api.call("GET", "/api/v1/nodes")).body == nodes_before
     real = await api.call("POST", "/api/v1/power", body={"action": action, "nodes": ["n0"], "dry_run": False})
     assert real.status == 202 and row_counts(engine)["power_batches"] == 1

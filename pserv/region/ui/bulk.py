@@ -34,7 +34,7 @@ from typing import Any, Mapping
 from pserv.power.states import ActionKind
 from pserv.region.auth import Credential, form_values
 from pserv.region.endpoints import page, redirect
-from pserv.region.errors import Invalid
+from pserv.region.errors import Conflict, Invalid
 from pserv.region.routes import Routes
 from pserv.region.store import batches
 from pserv.region.store.actions import check_reason
@@ -184,7 +184,13 @@ class BulkPages:
             if preview["nodes"] != int(expected):
                 return await self._preview_page(request, credential, chosen, kind, 409, typed_reason=reason or "",
                                                 changed_from=int(expected))
-        batch, _, _ = await self.ask_for_bulk_power(*chosen.named, kind, credential.name, reason=reason)
+        try:
+            batch, _, _ = await self.ask_for_bulk_power(*chosen.named, kind, credential.name, reason=reason)
+        except Conflict as e:
+            if e.field != "action":
+                raise
+            return await self._preview_page(request, credential, chosen, kind, e.status, {"action": e.message},
+                                            reason or "")
         return redirect(request, f"/batches/{batch}")
 
     @routes.route("/batches/<int:batch>", methods=["GET"])

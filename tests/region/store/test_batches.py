@@ -45,7 +45,7 @@ def three(run, moments):
 def test_preview_counts_what_would_change(run, moments, three, kind, change, unchanged):
     """A dry run counts the nodes already in the action's target state; a cycle changes all, a query none."""
     assert run(bulk_preview, None, {"cluster": "rack-1"}, kind) == {
-        "dry_run": True, "action": kind, "nodes": 3, "change": change, "unchanged": unchanged}
+        "dry_run": True, "action": kind, "nodes": 3, "change": change, "unchanged": unchanged, "locked": 0}
 
 
 def test_preview_writes_nothing(run, moments, engine, three):
