@@ -15,8 +15,13 @@ branch_labels = None
 depends_on = None
 
 
+KEEP_AUTOINCREMENT = {"sqlite_autoincrement": True}
+"""On SQLite, adding a boolean with a default recreates ``nodes``: it keeps
+``AUTOINCREMENT`` (migration 0003), so that ids are never reused."""
+
+
 def upgrade() -> None:
-    with op.batch_alter_table("nodes") as batch:
+    with op.batch_alter_table("nodes", table_kwargs=KEEP_AUTOINCREMENT) as batch:
         batch.add_column(sa.Column("locked", sa.Boolean, nullable=False, server_default=sa.false()))
         batch.add_column(sa.Column("locked_by", sa.String(63)))
         batch.add_column(sa.Column("lock_reason", sa.Text))
@@ -28,6 +33,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("power_actions") as batch:
         batch.drop_column("not_before")
-    with op.batch_alter_table("nodes") as batch:
+    with op.batch_alter_table("nodes", table_kwargs=KEEP_AUTOINCREMENT) as batch:
         for column in ("locked_at", "lock_reason", "locked_by", "locked"):
             batch.drop_column(column)
