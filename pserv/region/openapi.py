@@ -54,7 +54,7 @@ def _node_links(pointer: str, etag: bool = False) -> dict[str, Any]:
     node = {"node": f"$response.body#{pointer}"}
     change = {**node, "If-Match": "$response.header.ETag"} if etag else node
     return _links(getNode=node, updateNode=change, deleteNode=node, requestPower=node, listNodeActions=node,
-                  lockNode=node, unlockNode=node, listEvents={"node": f"$response.body#{pointer}"})
+                  listEvents={"node": f"$response.body#{pointer}"})
 
 
 def _action_links(pointer: str) -> dict[str, Any]:
