@@ -47,6 +47,12 @@ LEASE_SECONDS = 45.0
 """How long a cluster's lease runs past each heartbeat the region answers (``cluster_lease``)."""
 
 
+DUE_MARGIN = 0.001
+"""Seconds a scheduled action's timer fires after its time: the claim
+compares the time as the store keeps it (microseconds), so a timer right
+on it could, by a rounding, find it not yet due and leave it to the next sweep."""
+
+
 class ClusterConnection(Protocol):
     """What the region can ask of a connected cluster."""
 
@@ -94,8 +100,9 @@ class ConnectedClusters:
     def deliver_at(self, action_id: int, at: datetime) -> Deferred[int | None]:
         """
         Hand over the scheduled action ``action_id`` at ``at`` (by this
-        region's clock), once however often asked; the claim itself holds
-        it back until then, so a timer early by a rounding hands nothing.
+        region's clock; :data:`DUE_MARGIN` after, so that no rounding of
+        the time finds it not yet due), once however often asked; the
+        claim itself holds it back until then.
         A timer lost with a restart is the sweep's to arm again
         (:meth:`arm_coming`).
 
@@ -104,7 +111,7 @@ class ConnectedClusters:
             stopped first).
         """
         if action_id not in self._timers:
-            seconds = max(0.0, _seconds(at) - self.clock.seconds())
+            seconds = max(0.0, _seconds(at) - self.clock.seconds()) + DUE_MARGIN
             timer = deferLater(self.clock, seconds, self.start_delivery, [action_id])
             timer.addErrback(lambda f: f.trap(CancelledError) and None)
             timer.addBoth(self._timer_ended, action_id)

@@ -292,6 +292,8 @@ async def test_a_scheduled_action_is_handed_over_at_its_time_not_before(timed, m
     clock.advance(59)
     assert await hub.deliver() == 0 and rack1.performed == []
     clock.advance(1)
+    assert not delivered.called  # its timer fires DUE_MARGIN after the time
+    clock.advance(0.001)
     assert await delivered == 1
     assert [r.action for r in rack1.performed] == [action["id"]]
     assert hub.database.run_now(get_action, action["id"])["status"] == "sent"
@@ -309,7 +311,7 @@ async def test_after_a_restart_the_sweep_arms_the_timers_of_actions_coming_due(t
     await hub.arm_coming(30)
     assert sorted(hub._timers) == [soon["id"]]
     timer = hub._timers[soon["id"]]
-    clock.advance(20)
+    clock.advance(20.001)
     assert await timer == 1 and [r.action for r in rack1.performed] == [soon["id"]]
     assert hub.database.run_now(get_action, soon["id"])["status"] == "sent"
     assert hub.database.run_now(get_action, later["id"])["status"] == "pending"
