@@ -14,10 +14,11 @@ here, in one place (:func:`store_form`).
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Protocol, Sequence
 
-from twisted.internet.defer import Deferred, gatherResults, succeed
+from twisted.internet.defer import CancelledError, Deferred, gatherResults, succeed
+from twisted.internet.task import deferLater
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.python.reflect import qual
@@ -25,7 +26,7 @@ from twisted.python.reflect import qual
 from pserv.region.db import Database
 from pserv.region.metrics import RegionMetrics
 from pserv.region.peers import Alone, PeerMessage, Peers
-from pserv.region.store import actions, clusters, moves, recovery, reports
+from pserv.region.store import actions, clusters, moves, recovery, reports, schedules
 from pserv.region.store.ended import report_actions_ended
 from pserv.rpc import wire
 from pserv.rpc.messages import (
@@ -45,6 +46,12 @@ log = Logger()
 
 LEASE_SECONDS = 45.0
 """How long a cluster's lease runs past each heartbeat the region answers (``cluster_lease``)."""
+
+
+DUE_MARGIN = 0.001
+"""Seconds a scheduled action's timer fires after its time: the claim
+compares the time as the store keeps it (microseconds), so a timer right
+on it could, by a rounding, find it not yet due and leave it to the next sweep."""
 
 
 class ClusterConnection(Protocol):
@@ -86,12 +93,58 @@ class ConnectedClusters:
         self._told: set[int] = set()
         self._gathered_waiters: list[Deferred[int | None]] = []
         self._claiming = False
+        self._timers: dict[int, Deferred[int | None]] = {}
         self.on_grouped: Callable[[], object] = lambda: None
         """Called when a member of a cluster group connects, here or to another region."""
 
     def now(self) -> datetime:
         """The clock's time, as the store keeps it."""
         return datetime.fromtimestamp(self.clock.seconds(), timezone.utc).replace(tzinfo=None)
+
+    def deliver_at(self, action_id: int, at: datetime) -> Deferred[int | None]:
+        """
+        Hand over the scheduled action ``action_id`` at ``at`` (by this
+        region's clock; :data:`DUE_MARGIN` after, so that no rounding of
+        the time finds it not yet due), once however often asked; the
+        claim itself holds it back until then.
+        A timer lost with a restart is the sweep's to arm again
+        (:meth:`arm_coming`).
+
+        :return: fires as :meth:`start_delivery` does once the time has
+            come and the hand-over was claimed (``None`` if the timer was
+            stopped first).
+        """
+        if action_id not in self._timers:
+            seconds = max(0.0, _seconds(at) - self.clock.seconds()) + DUE_MARGIN
+            timer = deferLater(self.clock, seconds, self.start_delivery, [action_id])
+            timer.addErrback(lambda f: f.trap(CancelledError) and None)
+            timer.addBoth(self._timer_ended, action_id)
+            self._timers[action_id] = timer
+        waiter: Deferred[int | None] = Deferred()
+        self._timers[action_id].addBoth(lambda result: (waiter.callback(result), result)[1])
+        return waiter
+
+    def _timer_ended(self, result: int | None, action_id: int) -> int | None:
+        self._timers.pop(action_id, None)
+        return result
+
+    def arm_coming(self, within: float) -> Deferred[None]:
+        """
+        Arm a timer for each scheduled action coming due in the next
+        ``within`` seconds (the sweep's period): after a restart, or on a
+        region that did not accept them, they are handed over at their time.
+        Never fails.
+        """
+        now = self.now()
+        listing = self.database.run(schedules.coming, now, now + timedelta(seconds=within))
+        listing.addCallback(lambda found: [self.deliver_at(action_id, at) for action_id, at in found])
+        listing.addErrback(lambda f: log.info("listing the scheduled actions failed: {why}", why=f.getErrorMessage()))
+        return listing.addCallback(lambda _: None)
+
+    def stop_timers(self) -> None:
+        """Forget the scheduled deliveries (the region stops; the actions stay pending in the database)."""
+        for timer in list(self._timers.values()):
+            timer.cancel()
 
     # The RegionResponder protocol.
 
@@ -361,6 +414,11 @@ class ConnectedClusters:
     def _released(self, _: Any, key: tuple[ClusterConnection, int]) -> None:
         for waiter in self._releasing.pop(key, []):
             waiter.callback(None)
+
+
+def _seconds(at: datetime) -> float:
+    """A stored (naive UTC) or aware time as seconds since the epoch, as a clock reads."""
+    return (at if at.tzinfo is not None else at.replace(tzinfo=timezone.utc)).timestamp()
 
 
 def _ranges(ids: list[int]) -> str:

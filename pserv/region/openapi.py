@@ -215,6 +215,30 @@ PATHS: dict[str, Any] = {
             },
         },
     },
+    "/api/v1/nodes/{node}/lock": {
+        "parameters": [NODE_PARAM],
+        "post": {
+            "operationId": "lockNode",
+            "summary": "Lock a node against off, cycle and soft_off, saying why; recorded as an event",
+            "requestBody": _body("LockRequest"),
+            "responses": {
+                "200": _json(ref("Node"), "locked", links=_node_links("/id")),
+                "400": BAD, "401": UNAUTHORIZED, "404": MISSING, "413": TOO_LARGE,
+                "409": _error("already locked, or an off, a cycle or a soft_off is outstanding (named)"),
+            },
+        },
+    },
+    "/api/v1/nodes/{node}/unlock": {
+        "parameters": [NODE_PARAM],
+        "post": {
+            "operationId": "unlockNode",
+            "summary": "Unlock a node; recorded as an event",
+            "responses": {
+                "200": _json(ref("Node"), "unlocked", links=_node_links("/id")),
+                "401": UNAUTHORIZED, "404": MISSING, "409": _error("the node is not locked"),
+            },
+        },
+    },
     "/api/v1/nodes/{node}/actions": {
         "parameters": [NODE_PARAM],
         "get": {

@@ -21,6 +21,8 @@ from pserv.region.openapi_settings import CREATE, UPDATE, by_power_type, paramet
 from pserv.region.store.actions import MAX_REASON, REASON_PATTERN
 from pserv.region.store.batches import COUNTED
 from pserv.region.store.common import MAX_ID
+from pserv.region.store.locks import MAX_LOCK_REASON
+from pserv.region.store.schedules import MAX_AHEAD
 from pserv.region.store.nodes import NAME
 from pserv.region.openapi_auth import AUTH_SCHEMAS
 
@@ -126,12 +128,25 @@ NAME_SEARCH = {"type": "string", "maxLength": 63,
                "description": "part of a node's name (at most 63 characters), case ignored"}
 """The ``q`` filter: text of which a node's name holds, case ignored."""
 
+NOT_BEFORE = {
+    "type": "string", "format": "date-time",
+    "description": f"RFC 3339, with its offset: the action is committed now and handed to its cluster at this "
+    f"time, at most {MAX_AHEAD.days} days ahead (400 naming not_before past that); a time past means now",
+}
+"""When a scheduled power request's action is to be handed over (:mod:`pserv.region.store.schedules`)."""
+
+LOCK_REASON = {
+    "type": "string", "minLength": 1, "maxLength": MAX_LOCK_REASON, "pattern": REASON_PATTERN,
+    "description": f"why the node is locked: 1 to {MAX_LOCK_REASON} characters, one line, no control characters",
+}
+
 POWER_REQUEST = {
     "action": {"enum": ACTION_KINDS},
     "escalate_after": ESCALATE_AFTER,
     "reason": REASON,
     "boot_device": BOOT_DEVICE,
     "boot_persistent": BOOT_PERSISTENT,
+    "not_before": NOT_BEFORE,
 }
 """The properties of a power request, one line each: the one-node request
 and the bulk one share them."""
@@ -202,7 +217,8 @@ SCHEMAS: dict[str, Any] = {
         "required": [
             "id", "name", "group", "cluster", "moving_from", "power_type", "power_parameters",
             "desired_power_state", "power_state", "power_state_observed_at",
-            "power_error", "generation", "version", "lifecycle", "drift_policy", "created_at", "updated_at",
+            "power_error", "generation", "version", "lifecycle", "drift_policy", "locked", "locked_by",
+            "lock_reason", "locked_at", "created_at", "updated_at",
         ],
         "properties": {
             "id": {"type": "integer"},
@@ -232,8 +248,29 @@ SCHEMAS: dict[str, Any] = {
             },
             "lifecycle": {"enum": LIFECYCLES},
             "drift_policy": DRIFT,
+            "locked": {"type": "boolean", "description": "locked: it refuses off, cycle and soft_off (409)"},
+            "locked_by": {"type": ["string", "null"], "description": "who locked it"},
+            "lock_reason": {"type": ["string", "null"], "description": "why it is locked"},
+            "locked_at": {**TIME, "description": "when it was locked"},
             "created_at": {"type": "string", "format": "date-time"},
             "updated_at": {"type": "string", "format": "date-time"},
+        },
+        "additionalProperties": False,
+    },
+    "LockRequest": {
+        "type": "object",
+        "required": ["reason"],
+        "properties": {"reason": LOCK_REASON},
+        "additionalProperties": False,
+    },
+    "LockedNode": {
+        "type": "object",
+        "required": ["node", "name", "locked_by", "lock_reason"],
+        "properties": {
+            "node": {"type": "integer", "description": "the node's id"},
+            "name": {"type": "string"},
+            "locked_by": {"type": ["string", "null"]},
+            "lock_reason": {"type": ["string", "null"]},
         },
         "additionalProperties": False,
     },
@@ -243,7 +280,7 @@ SCHEMAS: dict[str, Any] = {
             "id", "node", "kind", "status", "generation", "requested_by",
             "requested_at", "started_at", "finished_at", "error",
             "superseded_by", "power_state", "cancel_requested", "escalate_after", "reason",
-            "boot_device", "boot_persistent",
+            "boot_device", "boot_persistent", "not_before",
         ],
         "properties": {
             "id": {"type": "integer"},
@@ -273,6 +310,8 @@ SCHEMAS: dict[str, Any] = {
             },
             "boot_persistent": {"type": "boolean", "description": "the boot device is set for every boot, "
                                 "not the next only"},
+            "not_before": {**TIME, "description": "scheduled: not handed to its cluster before this time; "
+                           "null: at once"},
         },
         "additionalProperties": False,
     },
@@ -320,16 +359,19 @@ SCHEMAS: dict[str, Any] = {
     },
     "BulkPowerResult": {
         "type": "object",
-        "required": ["batch", "actions"],
+        "required": ["batch", "actions", "locked"],
         "properties": {
             "batch": {"type": "integer", "description": "the batch's id: GET /api/v1/batches/{batch}"},
-            "actions": {"type": "array", "items": ref("Action"), "description": "one per node, in node id order"},
+            "actions": {"type": "array", "items": ref("Action"),
+                        "description": "one per node not locked against it, in node id order"},
+            "locked": {"type": "array", "items": ref("LockedNode"),
+                       "description": "for an off, a cycle or a soft_off: the locked nodes, left alone"},
         },
         "additionalProperties": False,
     },
     "BulkPowerPreview": {
         "type": "object",
-        "required": ["dry_run", "action", "nodes", "change", "unchanged"],
+        "required": ["dry_run", "action", "nodes", "change", "unchanged", "locked"],
         "properties": {
             "dry_run": {"const": True},
             "action": {"enum": ACTION_KINDS},
@@ -337,6 +379,8 @@ SCHEMAS: dict[str, Any] = {
             "change": {"type": "integer", "minimum": 0, "description": "nodes not yet in the action's target "
                        "state (last observed): all of them for a cycle, none for a query"},
             "unchanged": {"type": "integer", "minimum": 0, "description": "nodes already in the target state"},
+            "locked": {"type": "integer", "minimum": 0, "description": "locked nodes an off, a cycle or a soft_off "
+                       "would leave alone (counted in neither change nor unchanged)"},
         },
         "additionalProperties": False,
     },

@@ -18,8 +18,9 @@ from typing import Any, Iterable, Mapping
 from sqlalchemy.engine import Connection
 
 from pserv.region.auth import Requester, requester
-from pserv.region.store import actions, nodes
+from pserv.region.store import actions, locks, nodes
 from pserv.region.store.ended import ended_of
+from pserv.util.times import moment_from_iso
 
 
 class Operations:
@@ -55,7 +56,8 @@ class Operations:
 
         :param who: who asks, or a bearer token to check in the request's
             own transaction (:func:`~pserv.region.auth.requester`).
-        :param options: passed to the store's ``request_power`` (``escalate_after``, ``reason``).
+        :param options: passed to the store's ``request_power`` (``escalate_after``, ``reason``,
+            ``not_before``); an action held for its time is handed over then.
         :return: the action, and whether it is new (``False``: the same
             request was in play, and this one joined it).
         :raises Unauthorized: for a token that is not (or no longer) valid.
@@ -65,26 +67,46 @@ class Operations:
             options["power_types"] = self.power_types
         action, created = await self.database.run_grouped(_request_power, ref, kind, who, self.now(), **options)
         if created:
-            self.clusters.start_delivery([action["id"]])
+            self._hand_over([action])
         return action, created
 
     async def ask_for_bulk_power(
         self, refs: Iterable[str | int] | None, filters: Mapping[str, str] | None, kind: str, who: str,
         **options: Any,
-    ) -> tuple[int, list[dict[str, Any]]]:
+    ) -> tuple[int, list[dict[str, Any]], list[dict[str, Any]]]:
         """
         Commit one power request by ``who`` for many nodes (named by
         ``refs``, else matching ``filters``), all or nothing, as one batch;
-        its actions are handed to their clusters.
+        its actions are handed to their clusters (each when due).  Locked
+        nodes refuse an off, a cycle or a soft_off and are left alone.
 
-        :param options: passed to the store's ``request_bulk`` (``escalate_after``, ``reason``).
-        :return: the batch's id, and its actions in node id order.
+        :param options: passed to the store's ``request_bulk`` (``escalate_after``, ``reason``,
+            ``not_before``).
+        :return: the batch's id, its actions in node id order, and the locked nodes left alone.
         """
         if "boot_device" in options:
             options["power_types"] = self.power_types
-        batch, done = await self.database.run(actions.request_bulk, refs, filters, kind, who, self.now(), **options)
-        self.clusters.start_delivery([a["id"] for a in done])
-        return batch, done
+        batch, done, locked = await self.database.run(actions.request_bulk, refs, filters, kind, who, self.now(),
+                                                      **options)
+        self._hand_over(done)
+        return batch, done, locked
+
+    async def lock_node_for(self, ref: str, who: str, reason: Any) -> dict[str, Any]:
+        """``who`` locks node ``ref``, saying why (:mod:`pserv.region.store.locks`)."""
+        return await self.database.run(locks.lock_node, ref, who, reason, self.now())
+
+    async def unlock_node_for(self, ref: str, who: str) -> dict[str, Any]:
+        """``who`` unlocks node ``ref``."""
+        return await self.database.run(locks.unlock_node, ref, who, self.now())
+
+    def _hand_over(self, made: list[dict[str, Any]]) -> None:
+        """Hand the actions ``made`` to their clusters: those for now at once, a scheduled one at its time."""
+        now = [a["id"] for a in made if a["not_before"] is None]
+        if now:
+            self.clusters.start_delivery(now)
+        for action in made:
+            if action["not_before"] is not None:
+                self.clusters.deliver_at(action["id"], moment_from_iso(action["not_before"]))
 
     async def withdraw_action(self, action_id: int, who: str) -> tuple[dict[str, Any], bool]:
         """

@@ -32,6 +32,8 @@ PERMISSIONS: dict[tuple[str, str], Role | None] = {
     ("DELETE", "/api/v1/nodes/<node>"): OPERATOR,
     # Power
     ("POST", "/api/v1/nodes/<node>/power"): OPERATOR,
+    ("POST", "/api/v1/nodes/<node>/lock"): OPERATOR,
+    ("POST", "/api/v1/nodes/<node>/unlock"): OPERATOR,
     ("POST", "/api/v1/power"): OPERATOR,
     ("GET", "/api/v1/batches/<int:batch>"): VIEWER,
     ("GET", "/api/v1/nodes/<node>/actions"): VIEWER,
@@ -69,6 +71,8 @@ PERMISSIONS: dict[tuple[str, str], Role | None] = {
     ("GET", "/nodes/<node>/edit"): OPERATOR,
     ("POST", "/nodes/<node>/edit"): OPERATOR,
     ("POST", "/nodes/<node>/power"): OPERATOR,
+    ("POST", "/nodes/<node>/lock"): OPERATOR,
+    ("POST", "/nodes/<node>/unlock"): OPERATOR,
     ("POST", "/actions/<int:action>/cancel"): OPERATOR,
     ("POST", "/power/preview"): OPERATOR,
     ("POST", "/power"): OPERATOR,

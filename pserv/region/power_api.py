@@ -11,6 +11,7 @@ pages both do) and ``app = Routes(PowerAPI.routes, ...)``.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pserv.region.auth import Requester
@@ -18,6 +19,8 @@ from pserv.region.endpoints import endpoint, endpoint_in_transaction
 from pserv.region.http import next_page, read_json
 from pserv.region.routes import Routes
 from pserv.region.store import actions, batches
+from pserv.region.store.common import utc
+from pserv.util.times import moment_from_rfc3339
 
 
 def boot_options(body: dict[str, Any]) -> dict[str, Any]:
@@ -39,6 +42,7 @@ class PowerAPI:
         action, created = await self.ask_for_power(
             node, body["action"], who, escalate_after=body.get("escalate_after"), reason=body.get("reason"),
             **boot_options(body),
+            not_before=_time(body.get("not_before")),
         )
         if not created:
             return 200, action
@@ -52,11 +56,23 @@ class PowerAPI:
         named = body.get("nodes"), body.get("filter")
         if body.get("dry_run"):
             return 200, await self.database.run(batches.bulk_preview, *named, body["action"])
-        batch, done = await self.ask_for_bulk_power(
+        batch, done, locked = await self.ask_for_bulk_power(
             *named, body["action"], who, escalate_after=body.get("escalate_after"), reason=body.get("reason"),
             **boot_options(body),
+            not_before=_time(body.get("not_before")),
         )
-        return 202, {"batch": batch, "actions": done}
+        return 202, {"batch": batch, "actions": done, "locked": locked}
+
+    @routes.route("/api/v1/nodes/<node>/lock", methods=["POST"])
+    @endpoint
+    async def lock_node(self, request: Any, who: str, node: str) -> tuple[int, Any]:
+        body = self.contract.body("LockRequest", read_json(request))
+        return 200, await self.lock_node_for(node, who, body["reason"])
+
+    @routes.route("/api/v1/nodes/<node>/unlock", methods=["POST"])
+    @endpoint
+    async def unlock_node(self, request: Any, who: str, node: str) -> tuple[int, Any]:
+        return 200, await self.unlock_node_for(node, who)
 
     @routes.route("/api/v1/batches/<int:batch>", methods=["GET"])
     @endpoint
@@ -86,3 +102,8 @@ class PowerAPI:
     async def cancel_action(self, request: Any, who: str, action: int) -> tuple[int, Any]:
         result, cancelled = await self.withdraw_action(action, who)
         return (200 if cancelled else 202), result
+
+
+def _time(text: str | None) -> datetime | None:
+    """A checked ``date-time`` of a request's body as the store keeps times."""
+    return None if text is None else utc(moment_from_rfc3339(text))

@@ -37,7 +37,7 @@ ROLES = [role.value for role in Role]
 
 MEANINGS = {
     Role.VIEWER: "reads nodes, actions, events, clusters and drivers",
-    Role.OPERATOR: "also enrols, changes and deletes nodes, and requests and cancels power actions",
+    Role.OPERATOR: "also enrols, changes, locks, unlocks and deletes nodes, and requests and cancels power actions",
     Role.ADMIN: "also manages users and API tokens; everything",
 }
 """What each role is for, in one line (docs/api.md shows it)."""

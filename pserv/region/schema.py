@@ -68,6 +68,10 @@ nodes = Table(
     Column("epoch", Integer, nullable=False, server_default="0"),
     Column("version", Integer, nullable=False, server_default="1"),
     Column("group", String(63), index=True),
+    Column("locked", Boolean, nullable=False, server_default=false()),
+    Column("locked_by", String(63)),
+    Column("lock_reason", Text),
+    Column("locked_at", DateTime),
     sqlite_autoincrement=True,
 )
 
@@ -94,6 +98,7 @@ power_actions = Table(
     Column("reason", Text),
     Column("boot_device", String(8)),
     Column("boot_persistent", Boolean, nullable=False, server_default=false()),
+    Column("not_before", DateTime),
     Index("ix_power_actions_node_id_status", "node_id", "status"),
     Index("ix_power_actions_status_requested_at", "status", "requested_at"),
     sqlite_autoincrement=True,

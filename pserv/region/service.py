@@ -210,6 +210,7 @@ class Region:
         if self._sweep.running:
             self._sweep.stop()
         self.groups.stop()
+        self.clusters.stop_timers()
         self.peers.stop()
         self.feed.stop()
         stopped = [port.stopListening() for port in (self.port, self.rpc_port) if port is not None]
@@ -224,12 +225,14 @@ class Region:
     def sweep(self) -> Any:
         """
         Hand over any pending action a connected cluster has not been
-        given, and ask connected clusters again to give up the nodes moved
+        given (a scheduled one once due; a timer for each coming due
+        before the next sweep), and ask connected clusters again to give up the nodes moved
         away from them; if this region leads, time out the actions stuck
         past ``action_timeout`` (a pending one fails, a sent one becomes
         ``timed_out``).
         """
         self.clusters.start_delivery()
+        self.clusters.arm_coming(SWEEP_SECONDS)
         self.clusters.start_releases()
         if not self.peers.leads():
             return succeed(None)

@@ -44,6 +44,7 @@ def add_client_commands(parser: argparse.ArgumentParser, commands: Any) -> None:
     _add_login(commands)
     _add_nodes(commands, common)
     _add_power(commands, common)
+    _add_locks(commands, common)
     _add_actions(commands, common)
     _add_events(commands, common)
     _leaf(commands, "whoami", "whoami:whoami", common, "show the token's name and role")
@@ -148,6 +149,18 @@ def _add_power(commands: Any, common: Any) -> None:
                        help="why (1 to 500 characters, one line): kept with each action and in its event")
     power.add_argument("--dry-run", dest="dry_run", action="store_true",
                        help="ask for nothing: print how many of the nodes the request would change")
+    power.add_argument("--not-before", dest="not_before", metavar="TIME",
+                       help="commit now, hand over at this RFC 3339 time with its offset (at most 30 days ahead), "
+                       "e.g. 2026-12-04T22:00:00+01:00")
+
+
+def _add_locks(commands: Any, common: Any) -> None:
+    lock = _leaf(commands, "lock", "locks:lock_node", common,
+                 "lock a node: it refuses off, cycle and soft-off until unlocked")
+    lock.add_argument("node", metavar="NODE", help="id or name")
+    lock.add_argument("--reason", metavar="TEXT", required=True, help="why (1 to 200 characters, one line)")
+    unlock = _leaf(commands, "unlock", "locks:unlock_node", common, "unlock a locked node")
+    unlock.add_argument("node", metavar="NODE", help="id or name")
 
 
 def _add_actions(commands: Any, common: Any) -> None:

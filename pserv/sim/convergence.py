@@ -7,7 +7,8 @@ A node has converged when:
   is not left moving (its old cluster has given it up);
 - the region's observed power is the BMC's real power (the region knows
   the truth, drift included);
-- with drift policy ``enforce``, the real power is the desired one;
+- with drift policy ``enforce``, the real power is the desired one, but
+  for a locked node desired off (the lock holds an off back);
 - with ``observe``, the real power is the desired one if the node's newest
   power-changing action ended ``done`` and nobody pressed its power button
   after that action was asked for (a cancelled or failed action, or a
@@ -89,6 +90,8 @@ def _why_not(node, actions: list, truth: BMCTruth, offset_of: StampedBy) -> str 
     if desired not in DEFINITE or real == desired:
         return None
     if node.drift_policy == "enforce":
+        if node.locked and desired == "off":
+            return None
         return f"enforced desired {desired}, BMC is {real}"
     changing = [a for a in actions if a.kind in CHANGING]
     if changing and changing[-1].status == ActionStatus.DONE:

@@ -20,7 +20,14 @@ The promises the simulation checks, after every step and at the end.
    decreases; and what it records is what the BMC really showed when that
    cluster read it (its time taken back by that cluster's clock offset),
    and was reported by that cluster.
-6. A boot device asked for is set before the power goes on: every
+6. No locked node is switched off: no ``power_off`` or ``soft_off`` is
+   sent for an action requested while its node was locked (its
+   ``power_requested`` event after the node's ``node_locked`` and before
+   any ``node_unlocked``: the node's row lock orders them).
+7. No scheduled action runs early: no command is sent for an action
+   before its ``not_before``, by the clock of any region (the earliest a
+   region's clock shows it, each region being one that may hand it over).
+8. A boot device asked for is set before the power goes on: every
    ``power_on`` sent for an action with a boot device is preceded, on
    that BMC and since the action started, by setting that boot device.
 """
@@ -48,6 +55,8 @@ SENDS = {
 TARGET = {"power_on": PowerState.ON, "power_off": PowerState.OFF, "soft_off": PowerState.OFF}
 BOOT_CALLS = ("set_boot_device", "get_boot_device")
 """The calls that set and read back a boot device: no power command."""
+SWITCHING_OFF_COMMANDS = frozenset({"power_off", "soft_off"})
+"""The commands a locked node must never get for an action requested while it was locked."""
 TIME_SLACK = 0.0011
 """Observation times travel with millisecond precision."""
 
@@ -100,6 +109,8 @@ class Checker:
         self.truth = truth
         self.nodes = nodes
         self.offsets = offsets or {}
+        self.region_offsets: list[float] = [0.0]
+        """Each region's clock offset (the world sets them)."""
         self.violations: list[Violation] = []
         self.acknowledged: set[int] = set()
         self._in_flight: dict[str, list[Call]] = {}
@@ -162,7 +173,7 @@ class Checker:
     def _check_command(self, process: Process, address: str, operation: str, running: Running) -> None:
         what = f"{process.name} sent {operation} to {address} for {running.kind} action {running.id}"
         if operation == "power_on" and running.boot is not None and running.boot_set != running.boot:
-            self.fail(6, f"{what}: its boot device {running.boot} was not set first")
+            self.fail(8, f"{what}: its boot device {running.boot} was not set first")
         if operation not in SENDS[running.kind]:
             self.fail(4, f"{what}: not a command of that kind")
         if operation in running.sent:
@@ -176,6 +187,14 @@ class Checker:
             self.fail(4, f"{what}: repeats the off of a cycle already verified off")
         if self.truth.settled_since(address, TARGET[operation], running.started_at):
             self.fail(4, f"{what}: the node has been {TARGET[operation].value} since before the action started")
+        if operation in SWITCHING_OFF_COMMANDS:
+            for action in self._requested_while_locked(running.riders):
+                self.fail(6, f"{what}: action {action} was requested while the node was locked")
+        earliest = max(self.region_offsets)
+        for row in rows.values():
+            if row.not_before is not None and self.clock.seconds() < _stamp(row.not_before) - earliest - TIME_SLACK:
+                self.fail(7, f"{what}: action {row.id} is not to be handed over before {row.not_before} "
+                             f"(t={_stamp(row.not_before) - earliest:.3f} at the earliest region clock)")
 
     def _actions(self, ids: Iterable[int]) -> dict[int, Any]:
         ids = [i for i in ids if i > 0]
@@ -184,9 +203,31 @@ class Checker:
         table = schema.power_actions
         with self.engine.connect() as connection:
             rows = connection.execute(
-                select(table.c.id, table.c.status, table.c.progress).where(table.c.id.in_(ids))
+                select(table.c.id, table.c.status, table.c.progress, table.c.not_before).where(table.c.id.in_(ids))
             ).all()
         return {row.id: row for row in rows}
+
+    def _requested_while_locked(self, ids: Iterable[int]) -> list[int]:
+        """Those of the actions ``ids`` whose request came while their node was locked."""
+        ids = [i for i in ids if i > 0]
+        if not ids:
+            return []
+        events = schema.events
+        found = []
+        with self.engine.connect() as connection:
+            asked = connection.execute(
+                select(events.c.id, events.c.node_id, events.c.action_id)
+                .where(events.c.action_id.in_(ids), events.c.kind == "power_requested")
+            ).all()
+            for row in asked:
+                last = connection.execute(
+                    select(events.c.kind).where(events.c.node_id == row.node_id, events.c.id < row.id,
+                                                events.c.kind.in_(("node_locked", "node_unlocked")))
+                    .order_by(events.c.id.desc()).limit(1)
+                ).scalar()
+                if last == "node_locked":
+                    found.append(row.action_id)
+        return sorted(found)
 
     def registry_event(self, process: Process, event: ActionEvent) -> None:
         """Follow which action runs on each node in each cluster process."""

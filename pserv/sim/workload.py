@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from twisted.internet.defer import Deferred
 
 from pserv.sim.operators import Operator
+from pserv.util.times import iso_from_seconds
 
 KINDS = ("on", "off", "cycle", "soft_off", "query")
 KIND_WEIGHTS = (3, 3, 2, 1, 1)
@@ -27,6 +28,13 @@ CHANCES = {
 BOOT_CHANCE = 0.3
 """How often an ``on`` or ``cycle`` names a boot device (drawn from the boot generator)."""
 BOOT_DEVICES = ("pxe", "disk", "cdrom", "bios")
+LOCK_CHANCES = {"lock": 0.01, "unlock": 0.01, "schedule": 0.03}
+"""Probability per step of locking a node, unlocking one, and a power
+request scheduled a few seconds ahead (``not_before``); drawn from a
+random of their own, so that the rest of the workload draws as before."""
+
+SCHEDULE_AHEAD = (1.0, 15.0)
+"""How far ahead, in seconds of the operator's clock, a scheduled request asks."""
 
 
 class WorkloadTargets(Protocol):
@@ -34,6 +42,7 @@ class WorkloadTargets(Protocol):
 
     clock: Any
     rng: Random
+    seed: int
     clusters: list[Any]
 
     def log(self, text: str) -> None: ...
@@ -64,7 +73,8 @@ class Workload:
         self.world = world
         self.operator = operator
         self.actions: list[int] = []
-        self.counts = {name: 0 for name in CHANCES}
+        self.counts = {name: 0 for name in (*CHANCES, *LOCK_CHANCES)}
+        self.lock_rng = Random(f"locks {world.seed}")
         self.answers: dict[str, int] = {}
         self._names = 0
         self._answering: str | None = None
@@ -78,6 +88,10 @@ class Workload:
             if rng.random() < chance:
                 self.counts[name] += 1
                 getattr(self, "_" + name)(rng)
+        for name, chance in LOCK_CHANCES.items():
+            if self.lock_rng.random() < chance:
+                self.counts[name] += 1
+                getattr(self, "_" + name)(self.lock_rng)
 
     def add_node(self, rng: Random) -> None:
         """Enrol a node on a new BMC, in the group half the time (if there is one), else on a random cluster."""
@@ -158,6 +172,26 @@ class Workload:
             self._request(node, self._kind(rng), at)
             at += rng.uniform(0, 0.5)
         self._later(at, "PATCH", f"/api/v1/nodes/{node}", {"cluster": target}, None)
+
+    def _lock(self, rng: Random) -> None:
+        nodes = self.world.live_nodes()
+        if nodes:
+            self._later(self._at(rng), "POST", f"/api/v1/nodes/{rng.choice(nodes)}/lock", {"reason": "sim: hands off"},
+                        None)
+
+    def _unlock(self, rng: Random) -> None:
+        nodes = self.world.live_nodes()
+        if nodes:
+            self._later(self._at(rng), "POST", f"/api/v1/nodes/{rng.choice(nodes)}/unlock", None, None)
+
+    def _schedule(self, rng: Random) -> None:
+        """A power request for a few seconds ahead, by the operator's clock (the region reads it by its own)."""
+        nodes = self.world.live_nodes()
+        if nodes:
+            at = self._at(rng)
+            when = iso_from_seconds(self.world.clock.seconds() + at + rng.uniform(*SCHEDULE_AHEAD))
+            body = {"action": self._kind(rng), "not_before": when}
+            self._later(at, "POST", f"/api/v1/nodes/{rng.choice(nodes)}/power", body, self._acked)
 
     def _request(self, node: int, kind: str, at: float) -> None:
         self._later(at, "POST", f"/api/v1/nodes/{node}/power", {"action": kind, **self._boot(kind)}, self._acked)

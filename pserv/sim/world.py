@@ -111,6 +111,7 @@ class World:
             for i in range(1, shape.regions + 1)
         ]
         self.region = self.regions[0]
+        self.checker.region_offsets = [region.offset for region in self.regions]
         for region in self.regions:
             region.on_start.append(self._watch_outcomes)
         addresses = tuple(region.rpc for region in self.regions)

@@ -255,7 +255,8 @@ def node(id: int = 1, name: str = "n1", **changes: Any) -> dict[str, Any]:
         "power_parameters": {"address": "10.0.0.1", "password": "set"},
         "desired_power_state": PowerState.ON.value, "power_state": PowerState.ON.value,
         "power_state_observed_at": STAMP, "power_error": None, "generation": 3, "version": 1,
-        "lifecycle": "ready", "drift_policy": "observe", "created_at": STAMP, "updated_at": STAMP, **changes,
+        "lifecycle": "ready", "drift_policy": "observe", "locked": False, "locked_by": None, "lock_reason": None,
+        "locked_at": None, "created_at": STAMP, "updated_at": STAMP, **changes,
     }
 
 
@@ -269,7 +270,7 @@ def action(id: int = 10, node: int = 1, status: str = ActionStatus.PENDING.value
         "error": "BMC timed out" if status == ActionStatus.FAILED else None,
         "superseded_by": None, "power_state": PowerState.ON.value if status == ActionStatus.DONE else None,
         "cancel_requested": False, "escalate_after": None, "reason": None, "boot_device": None,
-        "boot_persistent": False, **changes,
+        "boot_persistent": False, "not_before": None, **changes,
     }
 
 

@@ -27,7 +27,7 @@ async def test_soft_off_may_escalate(api, stub, capsys):
     """--escalate-after goes with a soft-off, to one node or in bulk, as escalate_after in seconds."""
     stub.on("POST", "/api/v1/nodes/n1/power", 202, action(10, kind="soft_off", escalate_after=60.0))
     stub.on("POST", "/api/v1/power", 202,
-            {"batch": 7, "actions": [action(11, 1, kind="soft_off"), action(12, 2, kind="soft_off")]})
+            {"batch": 7, "actions": [action(11, 1, kind="soft_off"), action(12, 2, kind="soft_off")], "locked": []})
     assert await run(["power", "soft-off", "n1", "--escalate-after", "60"], api) == 0
     assert await run(["power", "soft-off", "n1", "n2", "--escalate-after", "2.5"], api) == 0
     assert [r.body for r in stub.requests] == [
@@ -76,7 +76,7 @@ async def test_a_power_type_that_cannot_set_a_boot_device_is_one_line_exit_2(api
 @pytest_twisted.ensureDeferred
 async def test_several_nodes_are_one_bulk_request(api, stub, capsys):
     """Several nodes: one POST /api/v1/power naming each once; --json prints {"batch", "actions"}."""
-    result = {"batch": 7, "actions": [action(10, 1), action(11, 2)]}
+    result = {"batch": 7, "actions": [action(10, 1), action(11, 2)], "locked": []}
     stub.on("POST", "/api/v1/power", 202, result)
     assert await run(["power", "on", "n1", "n2", "n1", "--json"], api) == 0
     assert [r.body for r in stub.requests] == [{"action": "on", "nodes": ["n1", "n2"]}]
@@ -120,7 +120,7 @@ async def test_wait_over_the_network(api, stub, capsys):
 
 def test_wait_until_done_exits_0(memory_api, stub, clock, capsys):
     """--wait polls on the clock, one request a round for the actions still outstanding, until all are done; exit 0."""
-    stub.on("POST", "/api/v1/power", 202, {"batch": 7, "actions": [action(10, 1), action(11, 2)]})
+    stub.on("POST", "/api/v1/power", 202, {"batch": 7, "actions": [action(10, 1), action(11, 2)], "locked": []})
     stub.on("GET", "/api/v1/actions", 200, page([action(10, 1, status="running"), action(11, 2, status="done")]))
     stub.on("GET", "/api/v1/actions", 200, page([action(10, 1, status="done")]))
     d = start(["power", "on", "n1", "n2", "--wait"], memory_api, clock)
@@ -136,7 +136,7 @@ def test_wait_until_done_exits_0(memory_api, stub, clock, capsys):
 
 def test_wait_with_a_failure_exits_1(memory_api, stub, clock, capsys):
     """--wait: one failed action makes the exit status 1, and the progress says so."""
-    stub.on("POST", "/api/v1/power", 202, {"batch": 7, "actions": [action(10, 1), action(11, 2)]})
+    stub.on("POST", "/api/v1/power", 202, {"batch": 7, "actions": [action(10, 1), action(11, 2)], "locked": []})
     stub.on("GET", "/api/v1/actions", 200, page([action(10, 1, status="done"), action(11, 2, status="failed")]))
     d = start(["power", "on", "n1", "n2", "--wait"], memory_api, clock)
     clock.advance(0.5)
@@ -147,7 +147,7 @@ def test_wait_with_a_failure_exits_1(memory_api, stub, clock, capsys):
 
 def test_wait_json_is_the_batch_and_its_final_actions(memory_api, stub, clock, capsys):
     """--wait --json on several nodes prints the batch and the actions as they ended."""
-    stub.on("POST", "/api/v1/power", 202, {"batch": 7, "actions": [action(10, 1), action(11, 2)]})
+    stub.on("POST", "/api/v1/power", 202, {"batch": 7, "actions": [action(10, 1), action(11, 2)], "locked": []})
     stub.on("GET", "/api/v1/actions", 200, page([action(10, 1, status="done"), action(11, 2, status="done")]))
     d = start(["power", "on", "n1", "n2", "--wait", "--json"], memory_api, clock)
     clock.advance(0.5)
@@ -186,7 +186,7 @@ def test_wait_names_an_action_the_region_timed_out(memory_api, stub, clock, caps
 async def test_a_reason_goes_with_the_request(api, stub, capsys):
     """--reason is sent as reason, to one node or in bulk."""
     stub.on("POST", "/api/v1/nodes/n1/power", 202, action(10, reason="rack move"))
-    stub.on("POST", "/api/v1/power", 202, {"batch": 7, "actions": [action(11, 1), action(12, 2)]})
+    stub.on("POST", "/api/v1/power", 202, {"batch": 7, "actions": [action(11, 1), action(12, 2)], "locked": []})
     assert await run(["power", "on", "n1", "--reason", "rack move"], api) == 0
     assert await run(["power", "off", "n1", "n2", "--reason", "maintenance window"], api) == 0
     assert [r.body for r in stub.requests] == [
@@ -207,7 +207,7 @@ async def test_a_bad_reason_is_the_regions_400_exit_2(api, stub, capsys):
 @pytest_twisted.ensureDeferred
 async def test_a_dry_run_prints_the_counts_and_asks_nothing(api, stub, capsys):
     """--dry-run sends the bulk request's dry run (for one node too) and prints its counts; --json the answer."""
-    preview = {"dry_run": True, "action": "off", "nodes": 3, "change": 2, "unchanged": 1}
+    preview = {"dry_run": True, "action": "off", "nodes": 3, "change": 2, "unchanged": 1, "locked": 0}
     stub.on("POST", "/api/v1/power", 200, preview)
     assert await run(["power", "off", "n1", "n2", "n3", "--dry-run", "--reason", "why"], api) == 0
     assert capsys.readouterr().out == "dry run: off of 3 nodes: 2 would change, 1 already off\n"
@@ -227,6 +227,8 @@ def test_preview_lines():
     assert line("query", 1, 0) == "dry run: query of 1 node: 0 would change, 1 unchanged"
     assert line("soft_off", 4, 1) == "dry run: soft_off of 4 nodes: 1 would change, 3 already off"
     assert line("on", 4, 4) == "dry run: on of 4 nodes: 4 would change, 0 already on"
+    locked = {"dry_run": True, "action": "off", "nodes": 3, "change": 1, "unchanged": 1, "locked": 1}
+    assert preview_line(locked) == "dry run: off of 3 nodes: 1 would change, 1 already off, 1 locked (left alone)"
 
 
 @pytest_twisted.ensureDeferred
@@ -234,3 +236,35 @@ async def test_dry_run_is_not_for_wait(api, stub, capsys):
     """--dry-run with --wait is a usage error, and nothing is requested."""
     assert await run(["power", "on", "n1", "n2", "--dry-run", "--wait"], api) == 2
     assert stub.requests == [] and "--dry-run: not with --wait" in capsys.readouterr().err
+
+
+@pytest_twisted.ensureDeferred
+async def test_not_before_is_sent_as_given(api, stub, capsys):
+    """--not-before goes in the request's body as not_before, to one node or in bulk, as typed."""
+    stub.on("POST", "/api/v1/nodes/n1/power", 202, action(10, kind="off", not_before="2026-12-04T21:00:00.000Z"))
+    stub.on("POST", "/api/v1/power", 202, {"batch": 7, "actions": [action(11, 1), action(12, 2)], "locked": []})
+    assert await run(["power", "off", "n1", "--not-before", "2026-12-04T22:00:00+01:00"], api) == 0
+    assert await run(["power", "on", "n1", "n2", "--not-before", "2026-12-04T21:00:00Z"], api) == 0
+    assert [r.body for r in stub.requests] == [
+        {"action": "off", "not_before": "2026-12-04T22:00:00+01:00"},
+        {"action": "on", "not_before": "2026-12-04T21:00:00Z", "nodes": ["n1", "n2"]}]
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_bad_not_before_is_a_usage_error(api, stub, capsys):
+    """A --not-before that is not RFC 3339 with an offset exits 2 with one line, asking nothing."""
+    assert await run(["power", "off", "n1", "--not-before", "tonight"], api) == 2
+    assert await run(["power", "off", "n1", "--not-before", "2026-12-04T22:00:00"], api) == 2
+    err = capsys.readouterr().err
+    assert stub.requests == [] and err.count("--not-before: an RFC 3339 time") == 2 and "Traceback" not in err
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_bulk_off_names_the_locked_nodes_left_alone(api, stub, capsys):
+    """The locked nodes a bulk off left alone are named on stderr, with who and why; --json has them too."""
+    locked = [{"node": 2, "name": "n2", "locked_by": "alice", "lock_reason": "firmware"}]
+    stub.on("POST", "/api/v1/power", 202, {"batch": 7, "actions": [action(11, 1, kind="off")], "locked": locked})
+    assert await run(["power", "off", "n1", "n2"], api) == 0
+    assert "n2: locked by alice: firmware; left alone" in capsys.readouterr().err
+    assert await run(["power", "off", "n1", "n2", "--json"], api) == 0
+    assert json.loads(capsys.readouterr().out)["locked"] == locked

@@ -559,7 +559,7 @@ async def test_a_dry_run_counts_and_changes_nothing(api, engine, action, change,
     preview = await api.call("POST", "/api/v1/power", body={"action": action, "filter": {"cluster": "rack-1"},
                                                             "dry_run": True, "reason": "just looking"})
     assert (preview.status, preview.body) == (200, {"dry_run": True, "action": action, "nodes": 3,
-                                                    "change": change, "unchanged": unchanged})
+                                                    "change": change, "unchanged": unchanged, "locked": 0})
     assert row_counts(engine) == before and (await api.call("GET", "/api/v1/nodes")).body == nodes_before
     real = await api.call("POST", "/api/v1/power", body={"action": action, "nodes": ["n0"], "dry_run": False})
     assert real.status == 202 and row_counts(engine)["power_batches"] == 1
@@ -700,6 +700,78 @@ async def test_a_malformed_if_match_is_400(api, value):
                             headers={"If-Match": [value]})
     assert (answer.status, answer.body["field"]) == (400, "If-Match")
     assert (await api.call("GET", "/api/v1/nodes/{node}", node="node-1")).body["version"] == 1
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_locked_node_refuses_an_off_and_says_who_and_why(api, engine):
+    """A lock (200, shown on the node) makes an off 409 naming action, with nothing written; on still works; unlock."""
+    await enrol(api)
+    locked = await api.call("POST", "/api/v1/nodes/{node}/lock", node="node-1", body={"reason": "firmware update"})
+    assert locked.status == 200 and (locked.body["locked"], locked.body["locked_by"]) == (True, "admin")
+    refused = await api.call("POST", "/api/v1/nodes/{node}/power", node="node-1", body={"action": "off"})
+    assert (refused.status, refused.body) == (409, {"error": "node node-1 is locked by admin: firmware update",
+                                                    "field": "action"})
+    with engine.connect() as connection:
+        from sqlalchemy import text
+        assert connection.execute(text("SELECT count(*) FROM power_actions WHERE kind = 'off'")).scalar() == 0
+    on = await api.call("POST", "/api/v1/nodes/{node}/power", node="node-1", body={"action": "on"})
+    assert on.status == 202
+    again = await api.call("POST", "/api/v1/nodes/{node}/lock", node="node-1", body={"reason": "again"})
+    assert (again.status, again.body["field"]) == (409, "node")
+    unlocked = await api.call("POST", "/api/v1/nodes/{node}/unlock", node="node-1")
+    assert unlocked.status == 200 and (unlocked.body["locked"], unlocked.body["lock_reason"]) == (False, None)
+    twice = await api.call("POST", "/api/v1/nodes/{node}/unlock", node="node-1")
+    assert (twice.status, twice.body["field"]) == (409, "node")
+
+
+@pytest.mark.parametrize("body", [{}, {"reason": ""}, {"reason": "x" * 201}, {"reason": "a\nb"}, {"reason": 1}])
+@pytest_twisted.ensureDeferred
+async def test_a_lock_without_a_good_reason_is_400_naming_it(api, body):
+    """A lock needs a reason of 1 to 200 characters on one line: else 400 naming reason, and no lock."""
+    await enrol(api)
+    refused = await api.call("POST", "/api/v1/nodes/{node}/lock", node="node-1", body=body)
+    assert (refused.status, refused.body["field"]) == (400, "reason")
+    assert not (await api.call("GET", "/api/v1/nodes/{node}", node="node-1")).body["locked"]
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_bulk_off_acts_on_the_unlocked_nodes_and_names_the_locked(api):
+    """A bulk off makes actions for the unlocked nodes only and answers the locked ones; all locked: 409."""
+    first = await enrol(api)
+    second = await enrol(api, name="node-2", power_parameters={"address": "bmc-2"})
+    await api.call("POST", "/api/v1/nodes/{node}/lock", node="node-2", body={"reason": "firmware update"})
+    answer = await api.call("POST", "/api/v1/power", body={"action": "off", "filter": {"cluster": "rack-1"}})
+    assert answer.status == 202 and [a["node"] for a in answer.body["actions"]] == [first["id"]]
+    assert answer.body["locked"] == [{"node": second["id"], "name": "node-2", "locked_by": "admin",
+                                      "lock_reason": "firmware update"}]
+    only = await api.call("POST", "/api/v1/power", body={"action": "cycle", "nodes": ["node-2"]})
+    assert (only.status, only.body["field"]) == (409, "action")
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_scheduled_request_is_committed_with_its_time(api):
+    """A power request with not_before (any offset) answers 202 with the action pending until then, in UTC."""
+    await enrol(api)
+    from datetime import datetime, timedelta, timezone
+
+    at = (datetime.now(timezone(timedelta(hours=2))) + timedelta(hours=1)).replace(microsecond=0)
+    answer = await api.call("POST", "/api/v1/nodes/{node}/power", node="node-1",
+                            body={"action": "off", "not_before": at.isoformat()})
+    assert answer.status == 202 and answer.body["status"] == "pending"
+    assert answer.body["not_before"] == at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    past = await api.call("POST", "/api/v1/nodes/{node}/power", node="node-1",
+                          body={"action": "on", "not_before": "2001-01-01T00:00:00Z"})
+    assert past.status == 202 and past.body["not_before"] is None
+
+
+@pytest.mark.parametrize("not_before", ["tomorrow", "2026-11-22T12:00:00", "2999-01-01T00:00:00Z", 5])
+@pytest_twisted.ensureDeferred
+async def test_a_bad_not_before_is_400_naming_it(api, not_before):
+    """An unreadable not_before, one without an offset, or one more than 30 days ahead: 400 naming it."""
+    await enrol(api)
+    for path, extra in (("/api/v1/nodes/{node}/power", {}), ("/api/v1/power", {"nodes": ["node-1"]})):
+        answer = await api.call("POST", path, node="node-1", body={"action": "off", "not_before": not_before, **extra})
+        assert (answer.status, answer.body["field"]) == (400, "not_before")
 
 
 def test_every_documented_operation_was_exercised():

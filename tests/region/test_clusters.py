@@ -274,3 +274,77 @@ async def test_a_group_member_connecting_is_told_to_the_leader_wherever_it_is(sh
 
     shared.hear(PeerMessage("grouped", (), "rack-7", "region-b"))
     assert called == [0, 1]
+
+
+@pytest.fixture
+def timed(engine, moments):
+    """Clusters on a hand-driven clock, set to the store's moments."""
+    from datetime import timezone
+
+    from twisted.internet.task import Clock
+
+    clock = Clock()
+    clock.advance(moments.now.replace(tzinfo=timezone.utc).timestamp())
+    database = Database(engine, reactor)
+    yield ConnectedClusters(database, clock), clock
+    database.stop()
+
+
+def schedule_off(hub, clock, name, seconds):
+    from datetime import timedelta
+
+    now = hub.now()
+    action, _ = hub.database.run_now(request_power, name, "off", "a", now, not_before=now + timedelta(seconds=seconds))
+    return action
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_scheduled_action_is_handed_over_at_its_time_not_before(timed, moments):
+    """A scheduled action is held from every claim until its time, then its timer hands it over, once."""
+    from pserv.util.times import moment_from_iso
+
+    hub, clock = timed
+    rack1 = RecordingConnection()
+    await hub.cluster_connected("rack-1", rack1)
+    enrol(hub, moments, "n0", "rack-1")
+    action = schedule_off(hub, clock, "n0", 60)
+    delivered = hub.deliver_at(action["id"], moment_from_iso(action["not_before"]))
+    assert hub.deliver_at(action["id"], moment_from_iso(action["not_before"])) is not delivered
+    assert await hub.deliver() == 0
+    clock.advance(59)
+    assert await hub.deliver() == 0 and rack1.performed == []
+    clock.advance(1)
+    assert not delivered.called  # its timer fires DUE_MARGIN after the time
+    clock.advance(0.001)
+    assert await delivered == 1
+    assert [r.action for r in rack1.performed] == [action["id"]]
+    assert hub.database.run_now(get_action, action["id"])["status"] == "sent"
+
+
+@pytest_twisted.ensureDeferred
+async def test_after_a_restart_the_sweep_arms_the_timers_of_actions_coming_due(timed, moments):
+    """A region that did not accept a scheduled action (or restarted) arms its timer from the database in time."""
+    hub, clock = timed
+    rack1 = RecordingConnection()
+    await hub.cluster_connected("rack-1", rack1)
+    enrol(hub, moments, "n0", "rack-1")
+    enrol(hub, moments, "n1", "rack-1")
+    soon, later = schedule_off(hub, clock, "n0", 20), schedule_off(hub, clock, "n1", 100)
+    await hub.arm_coming(30)
+    assert sorted(hub._timers) == [soon["id"]]
+    timer = hub._timers[soon["id"]]
+    clock.advance(20.001)
+    assert await timer == 1 and [r.action for r in rack1.performed] == [soon["id"]]
+    assert hub.database.run_now(get_action, soon["id"])["status"] == "sent"
+    assert hub.database.run_now(get_action, later["id"])["status"] == "pending"
+
+
+def test_stopped_timers_hand_nothing_over(timed, moments):
+    """Stopping the timers (the region stops) leaves the scheduled action pending, for the next sweep."""
+    from datetime import datetime
+
+    hub, clock = timed
+    waiting = hub.deliver_at(7, datetime(2026, 11, 22, 12, 1))
+    hub.stop_timers()
+    clock.advance(120)
+    assert waiting.called and waiting.result is None and hub._timers == {}

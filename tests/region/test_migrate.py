@@ -26,7 +26,7 @@ def test_migrations_build_the_schema(engine):
     with engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection), metadata)
     assert differences == []
-    assert current_revision(engine) == head_revision() == "0010"
+    assert current_revision(engine) == head_revision() == "0011"
 
 
 def test_upgrade_again_keeps_rows(engine, run, moments):
@@ -173,8 +173,8 @@ def test_upgrade_from_0009_keeps_every_action_with_no_boot_device(database_url):
         assert (row[0], row[1], bool(row[2])) == ("on", None, False)
 
 
-def test_downgrade_from_0010_keeps_the_actions(database_url):
-    """Going back to 0009 drops the boot columns and keeps the actions."""
+def test_downgrade_to_0009_keeps_the_actions(database_url):
+    """Going back to 0009 drops the boot columns (and the locks) and keeps the actions."""
     with database_at(database_url, "head") as engine:
         with engine.begin() as connection:
             connection.execute(text(OLD_NODE))
@@ -198,3 +198,34 @@ def test_upgrade_from_0009_still_never_reuses_an_action_id(database_url):
             connection.execute(text(OLD_ACTION))
             [new] = connection.execute(text("SELECT id FROM power_actions")).scalars().all()
         assert new > old
+
+
+def test_upgrade_from_0010_leaves_nodes_unlocked_and_actions_unscheduled(database_url):
+    """A database at 0010 upgraded keeps its nodes, unlocked, and its actions, for now (no not_before)."""
+    with database_at(database_url, "0010") as engine:
+        with engine.begin() as connection:
+            connection.execute(text(OLD_NODE))
+            connection.execute(text(OLD_ACTION))
+        upgrade(engine)
+        with engine.connect() as connection:
+            assert tuple(connection.execute(text("SELECT name, locked, locked_by FROM nodes")).one()) == (
+                "old", False, None)
+            assert tuple(connection.execute(text("SELECT kind, not_before FROM power_actions")).one()) == ("on", None)
+            if engine.dialect.name == "sqlite":  # nodes is recreated there: its ids still never reused (0003)
+                created = connection.execute(text("SELECT sql FROM sqlite_master WHERE name = 'nodes'")).scalar()
+                assert "AUTOINCREMENT" in created
+
+
+def test_downgrade_from_0011_keeps_nodes_and_actions(database_url):
+    """Going back to 0010 drops the locks and the schedules, and keeps the nodes, their actions and the boot columns."""
+    with database_at(database_url, "head") as engine:
+        with engine.begin() as connection:
+            connection.execute(text(OLD_NODE))
+            connection.execute(text(OLD_ACTION))
+            command.downgrade(_config(connection), "0010")
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT name FROM nodes")).scalars().all() == ["old"]
+            assert connection.execute(text("SELECT kind FROM power_actions")).scalars().all() == ["on"]
+        assert "locked" not in {c["name"] for c in inspect(engine).get_columns("nodes")}
+        columns = {c["name"] for c in inspect(engine).get_columns("power_actions")}
+        assert "not_before" not in columns and "boot_device" in columns

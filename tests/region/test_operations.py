@@ -77,7 +77,7 @@ async def test_a_bulk_request_is_one_batch_handed_over_at_once(region):
     await region.enrol_node(NODE)
     await region.enrol_node({**NODE, "name": "node-2", "power_parameters": {"address": "bmc-2"}})
     region.clusters.delivered.clear()
-    batch, done = await region.ask_for_bulk_power(None, {"cluster": "rack-1"}, "off", "alice", reason="rack move")
+    batch, done, _ = await region.ask_for_bulk_power(None, {"cluster": "rack-1"}, "off", "alice", reason="rack move")
     assert region.clusters.delivered == [[a["id"] for a in done]] and len(done) == 2
     assert region.database.run_now(get_batch, batch)["size"] == 2 and done[0]["reason"] == "rack move"
 

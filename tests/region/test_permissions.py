@@ -104,7 +104,7 @@ async def _seed(served):
     db.run_now(register_cluster, "rack-1", now)
     db.run_now(create_node, NODE, now, power_types=POWER_TYPES_WITH_FAKE)
     action, _ = db.run_now(request_power, "node-1", "on", "seed", now)
-    batch, _ = db.run_now(request_bulk, ["node-1"], None, "on", "seed", now)
+    batch, _, _ = db.run_now(request_bulk, ["node-1"], None, "on", "seed", now)
     served.user("someone", Role.VIEWER, "a-good-password")
     served.token(Role.VIEWER, "spare")
     path = {**PATH, "action": action["id"], "batch": batch}

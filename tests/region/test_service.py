@@ -104,6 +104,65 @@ async def test_sweep_fails_stuck_actions(tmp_path):
     assert status == "failed"
 
 
+class Recording:
+    """A cluster's connection that records what it is handed."""
+
+    def __init__(self):
+        self.performed = []
+
+    def perform_power(self, requests):
+        from twisted.internet.defer import succeed
+
+        self.performed.extend(request.action for request in requests)
+        return succeed({})
+
+    def release_node(self, release):
+        from twisted.internet.defer import succeed
+
+        return succeed(None)
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_scheduled_action_outlives_a_restart_and_is_handed_over_at_its_time(tmp_path):
+    """
+    A scheduled action accepted by a region that then stops (its timer
+    lost) is neither timed out nor handed over early by the next region's
+    sweep, which arms its timer: it is handed over at its time, once.
+    """
+    from datetime import timedelta
+
+    from pserv.region.store.actions import get_action
+    from pserv.region.store.nodes import create_node
+
+    config = RegionConfig(data_dir=tmp_path, listen="127.0.0.1:0", action_timeout=60)
+    initialize(config)
+    clock = Clock()
+    clock.advance(1_800_000_000)
+    first = Region(config, reactor, clock, power_types=POWER_TYPES_WITH_FAKE)
+    first.database.run_now(create_node, {"name": "n", "cluster": "rack-1", "power_type": "fake",
+                                         "power_parameters": {"address": "n"}},
+                           first.api.now(), power_types=POWER_TYPES_WITH_FAKE)
+    action, _ = await first.api.ask_for_power("n", "off", "admin", not_before=first.api.now() + timedelta(seconds=100))
+    first.clusters.stop_timers()
+    first.database.stop()
+    second = Region(config, reactor, clock, power_types=POWER_TYPES_WITH_FAKE)
+    cluster = Recording()
+    try:
+        await second.clusters.cluster_connected("rack-1", cluster)
+        clock.advance(80)
+        await second.sweep()
+        assert cluster.performed == [] and second.database.run_now(get_action, action["id"])["status"] == "pending"
+        [timer] = second.clusters._timers.values()
+        clock.advance(19)
+        assert not timer.called and cluster.performed == []
+        clock.advance(1.001)
+        assert await timer == 1 and cluster.performed == [action["id"]]
+        assert second.database.run_now(get_action, action["id"])["status"] == "sent"
+    finally:
+        second.clusters.stop_timers()
+        second.database.stop()
+
+
 @pytest_twisted.ensureDeferred
 async def test_the_region_feeds_its_streams_on_its_clock_and_ends_them_when_it_stops(tmp_path):
     """The region's API streams from the region's own feed, polled on its clock; stopping ends every stream."""

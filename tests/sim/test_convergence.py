@@ -58,3 +58,13 @@ def test_a_node_left_moving_has_not_converged():
     engine = fresh_engine()
     node(engine, cluster="rack-2", moving_from="rack-1")
     assert "still moving from rack-1" in unconverged(engine, truth(PowerState.ON))[0]
+
+
+def test_a_locked_node_desired_off_but_on_has_converged_the_lock_holds_the_off_back():
+    """An enforced node desired off and seen on has converged if it is locked (enforcement may not switch it off)."""
+    engine = fresh_engine()
+    node(engine, desired_power_state="off", locked=True, locked_by="a", lock_reason="r")
+    assert unconverged(engine, truth(PowerState.ON)) == []
+    engine = fresh_engine()
+    node(engine, desired_power_state="off")
+    assert "enforced desired off" in unconverged(engine, truth(PowerState.ON))[0]

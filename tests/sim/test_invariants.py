@@ -77,7 +77,7 @@ def test_switching_a_node_already_there_breaks_invariant_4(world):
     assert "since before the action started" in checker.violations[-1].message
 
 
-def test_a_power_on_without_its_boot_device_set_first_breaks_invariant_6(world):
+def test_a_power_on_without_its_boot_device_set_first_breaks_invariant_8(world):
     """An on asked to boot from PXE that sends power_on before setting PXE is a violation; setting it first is not."""
     clock, checker, process = world
     pxe = BootSetting(BootDevice.PXE)
@@ -87,7 +87,7 @@ def test_a_power_on_without_its_boot_device_set_first_breaks_invariant_6(world):
 
     start(checker, process, -1, "on", pxe)
     call("power_on")
-    assert [v.invariant for v in checker.violations] == [6]
+    assert [v.invariant for v in checker.violations] == [8]
     checker.violations.clear()
     start(checker, process, -2, "on", pxe)
     call(f"set_boot_device {pxe}")
@@ -191,3 +191,52 @@ def test_keeping_an_older_read_over_a_newer_one_of_the_epoch_breaks_invariant_5(
     assert checker.violations == []
     checker.applied_or_older("rack-1", [newer])
     assert "kept an older one" in checker.violations[-1].message
+
+
+def ask(checker, id, kind, not_before=None, events=()):
+    """Node 1 (on bmc-1) with action ``id`` of ``kind``, its events ``events`` (kinds, in order) then its request."""
+    now = datetime(2027, 1, 1)
+    shows(checker, "on", 1000.0, insert=True)
+    with checker.engine.begin() as connection:
+        for kind_of_event in events:
+            connection.execute(schema.events.insert().values(at=now, kind=kind_of_event, message="m", node_id=1))
+        connection.execute(schema.power_actions.insert().values(
+            id=id, node_id=1, kind=kind, generation=2, status="running", requested_by="a", requested_at=now,
+            cancel_requested=False, not_before=not_before))
+        connection.execute(schema.events.insert().values(at=now, kind="power_requested", message="m", node_id=1,
+                                                         action_id=id))
+
+
+def test_an_off_for_an_action_asked_while_locked_breaks_invariant_6(world):
+    """A power_off sent for an action requested after node_locked (and no unlock since) is a violation."""
+    clock, checker, process = world
+    ask(checker, 7, "off", events=("node_locked",))
+    start(checker, process, 7, "off")
+    checker.call_started(process, "bmc-1", "power_off")  # (bmc-1 is off already: invariant 4 too)
+    [locked] = [v for v in checker.violations if v.invariant == 6]
+    assert "action 7 was requested while the node was locked" in locked.message
+
+
+def test_an_off_asked_after_an_unlock_keeps_invariant_6(world):
+    """An off requested after the node was unlocked breaks nothing."""
+    clock, checker, process = world
+    ask(checker, 7, "off", events=("node_locked", "node_unlocked"))
+    start(checker, process, 7, "off")
+    checker.call_started(process, "bmc-1", "power_off")
+    assert [v for v in checker.violations if v.invariant == 6] == []
+
+
+def test_a_command_before_its_not_before_breaks_invariant_7(world):
+    """A command sent before the earliest region clock reached the action's not_before is a violation; after, none."""
+    clock, checker, process = world
+    checker.region_offsets = [-2.0, 3.0]
+    ask(checker, 7, "on", not_before=datetime.fromtimestamp(1010.0, timezone.utc).replace(tzinfo=None))
+    clock.advance(6.9)  # t=1006.9: the fastest region's clock reads 1009.9
+    start(checker, process, 7, "on")
+    checker.call_ended(checker.call_started(process, "bmc-1", "power_on"))
+    assert [v.invariant for v in checker.violations] == [7]
+    checker.violations.clear()
+    clock.advance(0.2)  # t=1007.1: that region's clock has passed 1010
+    start(checker, Process("rack-1#2", "10.0.1.1", clock), 7, "on")
+    checker.call_started(Process("rack-1#2", "10.0.1.1", clock), "bmc-1", "power_on")
+    assert [v.invariant for v in checker.violations if v.invariant == 7] == []

@@ -31,6 +31,9 @@ from pserv.region.store.common import MAX_ID, add_event, add_events, constants, 
 from pserv.region.store import moves
 from pserv.region.store.intent import settle_intent
 from pserv.region.store.leadership import SWEEP_LOCK, once
+from pserv.region.store import locks
+from pserv.region.store.locks import refuse_if_locked
+from pserv.region.store.schedules import counted_from, held, schedule
 from pserv.region.store.nodes import create_node, find, lock_for_intent, update_node
 from pserv.region.store.transitions import move, move_by, move_one, moving
 
@@ -71,12 +74,13 @@ def action_json(row: Row) -> dict[str, Any]:
         "reason": row.reason,
         "boot_device": row.boot_device,
         "boot_persistent": bool(row.boot_persistent),
+        "not_before": iso(row.not_before),
     }
 
 
 def request_power(
     connection: Connection, ref: str | int, kind: str, requested_by: str, now: datetime,
-    *, escalate_after: float | None = None, reason: str | None = None,
+    *, escalate_after: float | None = None, reason: str | None = None, not_before: datetime | None = None,
     boot_device: str | None = None, boot_persistent: bool | None = None, power_types: PowerTypes = POWER_TYPES,
 ) -> tuple[dict[str, Any], bool]:
     """
@@ -92,18 +96,23 @@ def request_power(
     :param boot_persistent: with ``boot_device``: for every boot, not the next only.
     :param power_types: the power types the region knows, which say whether
         the node's can set a boot device.
+    :param not_before: the time before which the action is not handed to
+        its cluster (:mod:`pserv.region.store.schedules`); ``None`` or a
+        time past: now.
     :return: the action, and whether it is new (``False`` for a duplicate).
     :raises NotFound: no such node.
-    :raises Conflict: the node is being deleted.
+    :raises Conflict: the node is being deleted, or is locked and ``kind``
+        switches it off (:mod:`pserv.region.store.locks`).
     :raises Invalid: ``escalate_after`` for another kind than ``soft_off``,
-        a bad ``reason``, or a bad boot device (:func:`check_boot`).
+        a bad ``reason``, ``not_before`` too far ahead, or a bad boot device
+        (:func:`check_boot`).
     :raises Conflict: a boot device the node's power type cannot set.
     """
     node = lock_for_intent(connection, ref)
     kind = ActionKind(kind)
     boot = check_boot(kind, boot_device, boot_persistent, [node], power_types)
     return request_intent(connection, node, kind, requested_by, now,
-                          escalate_after=escalate_after, reason=reason, boot=boot)
+                          escalate_after=escalate_after, reason=reason, boot=boot, not_before=not_before)
 
 
 def request_bulk(
@@ -119,29 +128,42 @@ def request_bulk(
     boot_device: str | None = None,
     boot_persistent: bool | None = None,
     power_types: PowerTypes = POWER_TYPES,
-) -> tuple[int, list[dict[str, Any]]]:
+    not_before: datetime | None = None,
+) -> tuple[int, list[dict[str, Any]], list[dict[str, Any]]]:
     """
     One intent for many nodes, all or nothing: any missing or deleting node
-    refuses the whole request.  The actions (new, or the outstanding ones
-    a node's request duplicates) are remembered as one batch.  Each node's
-    request is as :func:`request_intent` makes it, all in a few
-    statements (:mod:`pserv.region.store.bulk_intent`).
+    refuses the whole request.  A locked node refuses an ``off``, a
+    ``cycle`` or a ``soft_off``: the request is made for the others, and
+    the locked ones are named; if every node is locked, nothing is done.
+    The actions (new, or the outstanding ones a node's request duplicates)
+    are remembered as one batch.  Each node's request is as
+    :func:`request_intent` makes it, all in a few statements
+    (:mod:`pserv.region.store.bulk_intent`).
 
     :param escalate_after: as for :func:`request_power`.
     :param reason: as for :func:`request_power`; the batch keeps it too.
     :param boot_device: as for :func:`request_power`; every node's power
         type must be able to set it, or the whole request is refused.
     :param boot_persistent: as for :func:`request_power`.
-    :return: the batch's id, and the actions in node id order.
+    :param not_before: as for :func:`request_power`.
+    :return: the batch's id, the actions in node id order, and the locked
+        nodes left alone (:func:`~pserv.region.store.locks.lock_json`), in id order.
+    :raises Conflict: naming ``action``, when every node is locked.
     """
     from pserv.region.store.bulk_intent import request_intents  # (it imports this module)
 
     check_reason(reason)
     nodes = bulk_nodes(connection, refs, filters, lock=True)
     boot = check_boot(ActionKind(kind), boot_device, boot_persistent, nodes, power_types)
-    actions = request_intents(connection, nodes, ActionKind(kind), requested_by, now,
-                              escalate_after=escalate_after, reason=reason, boot=boot)
-    return record_batch(connection, kind, requested_by, reason, now, [a["id"] for a in actions]), actions
+    locked = [node for node in nodes if locks.refuses(node, ActionKind(kind))]
+    if len(locked) == len(nodes):
+        raise Conflict(f"every node named is locked: {locks.locked_message(locked[0])}"
+                       + (f" (and {len(locked) - 1} more)" if len(locked) > 1 else ""), "action")
+    free = [node for node in nodes if not locks.refuses(node, ActionKind(kind))]
+    actions = request_intents(connection, free, ActionKind(kind), requested_by, now,
+                              escalate_after=escalate_after, reason=reason, boot=boot, not_before=not_before)
+    batch = record_batch(connection, kind, requested_by, reason, now, [a["id"] for a in actions])
+    return batch, actions, [locks.lock_json(node) for node in locked]
 
 
 def enrol_node(
@@ -258,7 +280,7 @@ def cancel_action(connection: Connection, action_id: int, by: str, now: datetime
 def expire_stuck(connection: Connection, now: datetime, timeout: float) -> list[int]:
     """
     Time out every action left ``pending`` or ``sent`` for over ``timeout``
-    seconds.  A pending one was never handed to a cluster, so it fails
+    seconds, counted from its time for a scheduled one.  A pending one was never handed to a cluster, so it fails
     with the reason ``timed out``; a sent one becomes ``timed_out``, for
     its cluster may still hold it: it takes the outcome that comes, and
     recovery still hands it over.  Runs once across regions
@@ -272,7 +294,7 @@ def expire_stuck(connection: Connection, now: datetime, timeout: float) -> list[
     table = schema.power_actions
     cutoff = utc(now) - timedelta(seconds=timeout)
     stuck = {row.id: row for row in connection.execute(
-        select(table).where(table.c.status.in_(values(UNSTARTED)), table.c.requested_at < cutoff)
+        select(table).where(table.c.status.in_(values(UNSTARTED)), counted_from() < cutoff)
     ).all()}
     never_sent = [i for i, row in stuck.items() if row.status == ActionStatus.PENDING]
     failed = move(connection, never_sent, ActionStatus.FAILED, now, only_from={ActionStatus.PENDING},
@@ -294,22 +316,27 @@ def expire_stuck(connection: Connection, now: datetime, timeout: float) -> list[
 def request_intent(
     connection: Connection, node: Row, kind: ActionKind, requested_by: str, now: datetime,
     *, escalate_after: float | None = None, reason: str | None = None, boot: BootSetting | None = None,
+    not_before: datetime | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """
     Commit one power intent for the locked ``node`` row; see
     :func:`request_power`.  A request duplicates the newest outstanding
-    action only if it asks the same, escalation and boot setting included
-    (whatever its reason): one naming another boot device supersedes it.
+    action only if it asks the same, escalation, boot setting and time
+    included (whatever its reason): one naming another boot device
+    supersedes it, and a request for now does not join one held for
+    later, nor one for later one for now.
 
     :param boot: the boot setting :func:`check_boot` made of the request.
     """
     check_reason(reason)
+    not_before = schedule(not_before, now)
     if escalate_after is not None and kind is not ActionKind.SOFT_OFF:
         raise Invalid("escalate_after: only for soft_off", "escalate_after")
     if node.lifecycle == "deleting":
         raise Conflict(f"node {node.name} is being deleted", "node")
+    refuse_if_locked(node, kind)
     newest = connection.execute(_NEWEST_OUTSTANDING, {"node": node.id}).first()
-    if newest is not None and intent_of(newest) == (kind.value, escalate_after, *boot_columns(boot)):
+    if newest is not None and same_request(newest, kind, escalate_after, boot, not_before, now):
         add_event(
             connection, now, "power_coalesced",
             f"{kind.value} requested by {requested_by}: same as action {newest.id}", node, newest.id,
@@ -324,11 +351,11 @@ def request_intent(
         "node_id": node.id, "kind": kind.value, "generation": generation, "status": ActionStatus.PENDING.value,
         "requested_by": requested_by, "requested_at": utc(now), "cancel_requested": False,
         "desired_before": node.desired_power_state if kind.changes_power else None,
-        "escalate_after": escalate_after, "reason": reason,
+        "escalate_after": escalate_after, "reason": reason, "not_before": not_before,
         "boot_device": boot_columns(boot)[0], "boot_persistent": boot_columns(boot)[1],
     }).one()
-    events = [event_row(now, "power_requested", requested_message(kind.value, requested_by, reason, boot), node,
-                        action.id)]
+    said = requested_message(kind.value, requested_by, reason, boot, not_before)
+    events = [event_row(now, "power_requested", said, node, action.id)]
     if kind.changes_power and newest is not None:
         events += _supersede_pending(connection, node, action.id, now)
     add_events(connection, events)
@@ -339,7 +366,7 @@ _ACTIONS = schema.power_actions
 
 _NEWEST_OUTSTANDING = (
     select(_ACTIONS.c.id, _ACTIONS.c.kind, _ACTIONS.c.escalate_after, _ACTIONS.c.boot_device,
-           _ACTIONS.c.boot_persistent)
+           _ACTIONS.c.boot_persistent, _ACTIONS.c.not_before)
     .where(_ACTIONS.c.node_id == bindparam("node"), _ACTIONS.c.status.in_(constants(values(DUPLICABLE))))
     .order_by(_ACTIONS.c.id.desc()).limit(1)
 )
@@ -414,21 +441,32 @@ def boot_columns(boot: BootSetting | None) -> tuple[str | None, bool]:
     return (None, False) if boot is None else (boot.device.value, boot.persistent)
 
 
-def intent_of(row: Row) -> tuple[Any, ...]:
-    """What an action asks, as a request that duplicates it asks the same: kind, escalation, boot setting."""
-    return row.kind, row.escalate_after, row.boot_device, bool(row.boot_persistent)
+def same_request(
+    row: Row, kind: ActionKind, escalate_after: float | None, boot: BootSetting | None, not_before: datetime | None,
+    now: datetime,
+) -> bool:
+    """
+    Whether the outstanding action ``row`` asks what a request does: kind,
+    escalation, boot setting and time (held or not).
+    """
+    asks = (row.kind, row.escalate_after, row.boot_device, bool(row.boot_persistent), held(row, now))
+    return asks == (kind.value, escalate_after, *boot_columns(boot), not_before)
 
 
-def requested_message(kind: str, requested_by: str, reason: str | None, boot: BootSetting | None = None) -> str:
+def requested_message(kind: str, requested_by: str, reason: str | None, boot: BootSetting | None = None,
+                      not_before: datetime | None = None) -> str:
     """
     A ``power_requested`` event's message: ``on requested by alice``, and
     with a reason ``on requested by alice: rack move`` (its spaces run
     together, so the message stays one line of one shape); with a boot
-    device, ``cycle requested by alice, boot device pxe (next boot only)``.
+    device, ``cycle requested by alice, boot device pxe (next boot only)``;
+    a scheduled one says ``on requested by alice, not before
+    2026-11-22T12:00:00.000Z``.
     """
     said = " ".join((reason or "").split())
     booting = f", boot device {boot}" if boot is not None else ""
-    return f"{kind} requested by {requested_by}{booting}" + (f": {said}" if said else "")
+    when = f", not before {iso(not_before)}" if not_before is not None else ""
+    return f"{kind} requested by {requested_by}{booting}{when}" + (f": {said}" if said else "")
 
 
 def _supersede_pending(connection: Connection, node: Row, newer: int, now: datetime) -> list[dict[str, Any]]:

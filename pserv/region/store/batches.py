@@ -22,6 +22,7 @@ from pserv.power.states import FINAL, ActionKind, ActionStatus
 from pserv.region import schema
 from pserv.region.errors import Conflict, NotFound
 from pserv.region.store.common import MAX_ID, insert_returning_id, iso, one_row, utc
+from pserv.region.store.locks import refuses
 from pserv.region.store.nodes import find_ids, find_rows, node_filter
 
 COUNTED = ("pending", "running", "done", "failed", "superseded", "cancelled", "timed_out")
@@ -63,20 +64,22 @@ def bulk_preview(
     """
     What the bulk request would change, writing nothing: how many nodes it
     names, how many are already in the action's target state (last
-    observed), and how many are not.  A ``cycle`` changes every node, a
-    ``query`` none.  It refuses what the request would refuse
+    observed), how many are not, and how many are locked against it
+    (:mod:`pserv.region.store.locks`: left alone, counted in neither).  A
+    ``cycle`` changes every node not locked, a ``query`` none.  It refuses what the request would refuse
     (:func:`bulk_nodes`).
     """
     action = ActionKind(kind)
-    nodes = bulk_nodes(connection, refs, filters)
+    named = bulk_nodes(connection, refs, filters)
+    nodes = [node for node in named if not refuses(node, action)]
     if action is ActionKind.QUERY:
         unchanged = len(nodes)
     elif action is ActionKind.CYCLE:
         unchanged = 0
     else:
         unchanged = sum(1 for node in nodes if node.power_state == action.target.value)
-    return {"dry_run": True, "action": action.value, "nodes": len(nodes),
-            "change": len(nodes) - unchanged, "unchanged": unchanged}
+    return {"dry_run": True, "action": action.value, "nodes": len(named),
+            "change": len(nodes) - unchanged, "unchanged": unchanged, "locked": len(named) - len(nodes)}
 
 
 def bulk_names(

@@ -27,8 +27,17 @@ from pserv.power.states import ActionKind, ActionStatus, values
 from pserv.region import schema
 from pserv.region.errors import Conflict, Invalid
 from pserv.power.boot import BootDevice, BootSetting
-from pserv.region.store.actions import DUPLICABLE, action_json, boot_columns, check_reason, intent_of, requested_message
+from pserv.region.store.actions import (
+    DUPLICABLE,
+    action_json,
+    boot_columns,
+    check_reason,
+    requested_message,
+    same_request,
+)
 from pserv.region.store.common import add_events, chunks, event_row, utc
+from pserv.region.store.locks import refuse_if_locked
+from pserv.region.store.schedules import schedule
 from pserv.region.store.transitions import move
 
 _ACTIONS = schema.power_actions
@@ -37,6 +46,7 @@ _ACTIONS = schema.power_actions
 def request_intents(
     connection: Connection, nodes: Sequence[Row], kind: ActionKind, requested_by: str, now: datetime,
     *, escalate_after: float | None = None, reason: str | None = None, boot: BootSetting | None = None,
+    not_before: datetime | None = None,
 ) -> list[dict[str, Any]]:
     """
     Commit one power intent for each of the locked ``nodes`` (in id order,
@@ -46,15 +56,15 @@ def request_intents(
     :return: each node's action (new, or the outstanding one it joined), in
         the nodes' order, as the API shows an action.
     :raises Invalid: ``escalate_after`` for another kind than ``soft_off``,
-        or a bad ``reason``.
-    :raises Conflict: a node is being deleted.
+        a bad ``reason``, or ``not_before`` too far ahead.
+    :raises Conflict: a node is being deleted, or locked and ``kind`` switches it off.
     """
     _check(nodes, kind, escalate_after, reason)
+    not_before = schedule(not_before, now)
     newest = newest_outstanding(connection, [node.id for node in nodes])
-    asked = (kind.value, escalate_after, *boot_columns(boot))
-    joined = {i: row for i, row in newest.items() if intent_of(row) == asked}
+    joined = {i: row for i, row in newest.items() if same_request(row, kind, escalate_after, boot, not_before, now)}
     fresh = [node for node in nodes if node.id not in joined]
-    made = _insert_actions(connection, fresh, kind, requested_by, now, escalate_after, reason, boot)
+    made = _insert_actions(connection, fresh, kind, requested_by, now, escalate_after, reason, boot, not_before)
     superseded: dict[int, list[Row]] = {}
     if kind.changes_power:
         _set_desired(connection, [node.id for node in fresh], kind, now)
@@ -62,7 +72,8 @@ def request_intents(
     add_events(connection, [
         event for node in nodes
         for event in (_joined_events(node, kind, requested_by, now, joined[node.id]) if node.id in joined else
-                      _made_events(node, kind, requested_by, reason, now, made[node.id], superseded.get(node.id, [])))
+                      _made_events(node, kind, requested_by, reason, not_before, now, made[node.id],
+                                   superseded.get(node.id, [])))
     ])
     return [action_json(joined[node.id] if node.id in joined else made[node.id]) for node in nodes]
 
@@ -75,6 +86,8 @@ def _check(nodes: Sequence[Row], kind: ActionKind, escalate_after: float | None,
     deleting = next((node for node in nodes if node.lifecycle == "deleting"), None)
     if deleting is not None:
         raise Conflict(f"node {deleting.name} is being deleted", "node")
+    for node in nodes:
+        refuse_if_locked(node, kind)
 
 
 def newest_outstanding(connection: Connection, node_ids: Sequence[int]) -> dict[int, Row]:
@@ -97,7 +110,7 @@ def newest_outstanding(connection: Connection, node_ids: Sequence[int]) -> dict[
 
 def _insert_actions(
     connection: Connection, nodes: Sequence[Row], kind: ActionKind, requested_by: str, now: datetime,
-    escalate_after: float | None, reason: str | None, boot: BootSetting | None = None,
+    escalate_after: float | None, reason: str | None, boot: BootSetting | None, not_before: datetime | None,
 ) -> dict[int, Row]:
     """Insert a pending action for each node, in the nodes' order; the new rows by node id."""
     if not nodes:
@@ -108,7 +121,7 @@ def _insert_actions(
          "status": ActionStatus.PENDING.value, "requested_by": requested_by, "requested_at": utc(now),
          "cancel_requested": False, "desired_before": node.desired_power_state if kind.changes_power else None,
          "escalate_after": escalate_after, "reason": reason, "boot_device": boot_device,
-         "boot_persistent": boot_persistent}
+         "boot_persistent": boot_persistent, "not_before": not_before}
         for node in nodes
     ]
     # The rows come back matched by their node, not by their order.  On
@@ -169,13 +182,13 @@ def _joined_events(node: Row, kind: ActionKind, requested_by: str, now: datetime
 
 
 def _made_events(
-    node: Row, kind: ActionKind, requested_by: str, reason: str | None, now: datetime, made: Row,
-    superseded: list[Row],
+    node: Row, kind: ActionKind, requested_by: str, reason: str | None, not_before: datetime | None,
+    now: datetime, made: Row, superseded: list[Row],
 ) -> list[dict[str, Any]]:
     """The events of a node's request that made the action ``made``, in the order its own request inserts them."""
     boot = None if made.boot_device is None else BootSetting(BootDevice(made.boot_device), bool(made.boot_persistent))
-    message = requested_message(kind.value, requested_by, reason, boot)
-    return [event_row(now, "power_requested", message, node, made.id)] + [
+    said = requested_message(kind.value, requested_by, reason, boot, not_before)
+    return [event_row(now, "power_requested", said, node, made.id)] + [
         event_row(now, "action_superseded", f"{row.kind} action {row.id} superseded by {made.id}", node, row.id)
         for row in superseded
     ]

@@ -50,6 +50,10 @@ def node_json(row: Row) -> dict[str, Any]:
         "version": row.version,
         "lifecycle": row.lifecycle,
         "drift_policy": row.drift_policy,
+        "locked": bool(row.locked),
+        "locked_by": row.locked_by,
+        "lock_reason": row.lock_reason,
+        "locked_at": iso(row.locked_at),
         "created_at": iso(row.created_at),
         "updated_at": iso(row.updated_at),
     }
@@ -120,7 +124,7 @@ def _is_id(text: str) -> bool:
     return text.isascii() and text.isdigit()
 
 _INTENT_COLUMNS = [schema.nodes.c[name] for name in ("id", "name", "lifecycle", "generation", "desired_power_state",
-                                                         "power_type")]
+                                                         "power_type", "locked", "locked_by", "lock_reason")]
 _LOCK_BY_ID = select(*_INTENT_COLUMNS).where(schema.nodes.c.id == bindparam("ref")).with_for_update()
 _LOCK_BY_NAME = select(*_INTENT_COLUMNS).where(schema.nodes.c.name == bindparam("ref")).with_for_update()
 
@@ -129,8 +133,9 @@ def lock_for_intent(connection: Connection, ref: str | int) -> Row:
     """
     The node ``ref`` names, found as :func:`find` finds it, locked for
     update, with only what a power request reads of it: ``id``, ``name``,
-    ``lifecycle``, ``generation``, ``desired_power_state`` and
-    ``power_type`` (whether it can set a boot device).  Its
+    ``lifecycle``, ``generation``, ``desired_power_state``, ``power_type``
+    (whether it can set a boot device) and its lock (``locked``,
+    ``locked_by``, ``lock_reason``).  Its
     statements are built once: this is every power request's first read.
 
     :raises NotFound: when there is none.

@@ -22,6 +22,7 @@ from pserv.power.boot import BootDevice
 from pserv.power.states import OUTSTANDING, ActionKind, ActionStatus, PowerState, values
 from pserv.region import schema
 from pserv.region.store.reports import mark_sent
+from pserv.region.store.schedules import due, held
 from pserv.rpc.messages import PowerRequest, RecoveryAction, RecoveryNode, RecoveryPage
 
 
@@ -41,22 +42,31 @@ def recover(connection: Connection, cluster: str, after: int | None, limit: int,
     rows = connection.execute(query).all()
     page, more = rows[:limit], len(rows) > limit
     outstanding = _outstanding(connection, [row.id for row in page])
-    pending = [a.id for actions in outstanding.values() for a in actions if a.status == ActionStatus.PENDING]
+    waiting = {a.id for actions in outstanding.values() for a in actions if held(a, now) is not None}
+    pending = [a.id for actions in outstanding.values() for a in actions
+               if a.status == ActionStatus.PENDING and a.id not in waiting]
     mark_sent(connection, pending, now)
     return RecoveryPage(
-        nodes=tuple(_entry(row, outstanding.get(row.id, [])) for row in page),
+        nodes=tuple(_entry(row, outstanding.get(row.id, []), waiting) for row in page),
         next=page[-1].id if more else None,
     )
 
 
-def _entry(row: Any, actions: list[Any]) -> RecoveryNode:
+def _entry(row: Any, actions: list[Any], waiting: set[int]) -> RecoveryNode:
+    """
+    A node as recovery tells it.  An action held for its time
+    (:mod:`pserv.region.store.schedules`) is left out, and so is the
+    intent it counted: the cluster hears of it only when it is due.
+    """
+    held_back = [a for a in actions if a.id in waiting and a.kind != ActionKind.QUERY.value]
+    first = min(held_back, key=lambda a: a.generation, default=None)
     return RecoveryNode(
         node=row.id,
         name=row.name,
         power_type=row.power_type,
         power_parameters=_settings(row),
-        desired_power_state=PowerState(row.desired_power_state),
-        generation=row.generation,
+        desired_power_state=PowerState(row.desired_power_state if first is None else first.desired_before),
+        generation=row.generation if first is None else first.generation - 1,
         epoch=row.epoch,
         actions=tuple(
             RecoveryAction(
@@ -70,7 +80,7 @@ def _entry(row: Any, actions: list[Any]) -> RecoveryNode:
                 boot_device=_boot_device(a),
                 boot_persistent=bool(a.boot_persistent),
             )
-            for a in actions
+            for a in actions if a.id not in waiting
         ),
     )
 
@@ -126,7 +136,9 @@ def claim_for_delivery(
     order, as every transaction that locks several takes them), so that a
     move and a claim of the same node are one after the other: the move
     then sees the action ``sent`` and is refused, or the claim sees the
-    node moving.
+    node moving; and two regions' timers for one scheduled action hand it
+    over once.  An action held for its time is not claimed before it
+    (:mod:`pserv.region.store.schedules`).
     """
     if not clusters:
         return []
@@ -136,7 +148,7 @@ def claim_for_delivery(
                nodes.c.power_secrets, nodes.c.epoch)
         .join(nodes, nodes.c.id == actions.c.node_id)
         .where(actions.c.status == ActionStatus.PENDING.value, nodes.c.cluster.in_(clusters),
-               nodes.c.moving_from.is_(None))
+               nodes.c.moving_from.is_(None), due(now))
         .order_by(actions.c.node_id, actions.c.id).with_for_update(of=nodes)
     )
     if action_ids is not None:

@@ -40,6 +40,7 @@ from pserv.region import schema
 from pserv.region.store.actions import request_intent
 from pserv.region.store.common import add_event, add_events, chunks, event_row, utc
 from pserv.region.store.intent import settle_intent
+from pserv.region.store.locks import SWITCHING_OFF, locked_message
 from pserv.region.store.moves import owner
 from pserv.region.store.transitions import move
 from pserv.util.times import moment_from_iso
@@ -176,10 +177,33 @@ def _enforce(connection: Connection, node: Row, seen: str, now: datetime) -> int
     ).first()
     if busy is not None:
         return None
+    if node.locked and ActionKind(node.desired_power_state) in SWITCHING_OFF:
+        _hold_back(connection, node, seen, now)
+        return None
     action, _ = request_intent(connection, node, ActionKind(node.desired_power_state), "drift-policy", now)
     add_event(connection, now, "drift_enforced",
               f"power seen {seen} twice, desired {node.desired_power_state}: action {action['id']}", node, action["id"])
     return action["id"]
+
+
+_HELD_SINCE = ("drift_held", "power_observed", "node_locked", "node_unlocked")
+"""The events after which a node's drift held back by its lock is said again: a change of its state or lock."""
+
+
+def _hold_back(connection: Connection, node: Any, seen: str, now: datetime) -> None:
+    """
+    The locked ``node`` drifted on while it should be off: the lock holds
+    enforcement back.  Said once (an event) until its state or lock changes.
+    """
+    events = schema.events
+    last = connection.execute(
+        select(events.c.kind).where(events.c.node_id == node.id, events.c.kind.in_(_HELD_SINCE))
+        .order_by(events.c.id.desc()).limit(1)
+    ).scalar()
+    if last != "drift_held":
+        add_event(connection, now, "drift_held",
+                  f"power seen {seen} twice, desired {node.desired_power_state}: not enforced, {locked_message(node)}",
+                  node)
 
 
 def _record_outcome(

@@ -36,7 +36,7 @@ from pserv.power.boot import BOOT_KINDS, BootDevice
 from pserv.power.states import ActionKind
 from pserv.region.auth import Credential, form_values
 from pserv.region.endpoints import page, redirect
-from pserv.region.errors import Invalid, RegionError
+from pserv.region.errors import Conflict, Invalid, RegionError
 from pserv.region.power_api import boot_options
 from pserv.region.routes import Routes
 from pserv.region.store import batches
@@ -190,10 +190,10 @@ class BulkPages:
                                                 changed_from=int(expected))
         boot = boot_fields({"action": kind, **{name: _last(form, name) for name in ("boot_device", "boot_persistent")}})
         try:
-            batch, _ = await self.ask_for_bulk_power(*chosen.named, kind, credential.name, reason=reason,
-                                                     **boot_options(boot))
+            batch, _, _ = await self.ask_for_bulk_power(*chosen.named, kind, credential.name, reason=reason,
+                                                        **boot_options(boot))
         except RegionError as e:
-            if e.field not in ("boot_device", "boot_persistent"):
+            if e.field not in ("boot_device", "boot_persistent") and not (isinstance(e, Conflict) and e.field == "action"):
                 raise
             return await self._preview_page(request, credential, chosen, kind, e.status, {e.field: e.message},
                                             reason or "")

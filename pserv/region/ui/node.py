@@ -4,12 +4,14 @@ its power stands, its settings (a secret only as "set" or "not set"), the
 power buttons and a cancel for what is in play, its actions (who asked,
 why, when, how long it took, how it ended) and events, newest first, in
 pages.  ``POST /nodes/<node>/power`` (form fields ``action``, an
-optional ``reason``, and, for a power type that can set one, an optional
-``boot_device`` and ``boot_persistent``, which go with an ``on`` or a
-``cycle`` only) requests power and ``POST /actions/<int:action>/cancel``
-cancels, each as the API does (:class:`~pserv.region.operations.Operations`),
-then back to the page; a refused reason shows the page again with the
-error next to its field.
+optional ``reason``, an optional ``not_before``, and, for a power type
+that can set one, an optional ``boot_device`` and ``boot_persistent``,
+which go with an ``on`` or a ``cycle`` only) requests power,
+``POST /nodes/<node>/lock`` (``lock_reason``) and ``/unlock`` lock and
+unlock the node, and ``POST /actions/<int:action>/cancel`` cancels, each
+as the API does (:class:`~pserv.region.operations.Operations`), then back
+to the page; a refusal (a bad reason, time or boot device, a locked node)
+shows the page again with the error next to its field.
 
 The page is live (:mod:`pserv.region.ui.live`): ``GET
 /nodes/<node>/panels`` renders just its changing parts (the power facts,
@@ -22,6 +24,7 @@ A mixin: the class serving it has ``database``, ``access``, ``contract``,
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Mapping
 from urllib.parse import quote
 
@@ -30,12 +33,15 @@ from pserv.power.settings import REDACTED
 from pserv.power.states import ActionKind
 from pserv.region.auth import Credential, form_fields
 from pserv.region.endpoints import page, redirect
-from pserv.region.errors import RegionError
+from pserv.region.errors import Conflict, RegionError
 from pserv.region.login import local_path
 from pserv.region.permissions import allowed
 from pserv.region.power_api import boot_options
 from pserv.region.routes import Routes
 from pserv.region.store import node_pages
+from pserv.region.store.common import utc
+from pserv.region.store.locks import SWITCHING_OFF
+from pserv.util.times import moment_from_rfc3339
 from pserv.region.ui.live import Live, newest_then
 from pserv.region.ui.settings_form import find_type
 from pserv.region.ui.view import arg, link, show, whole_number
@@ -48,6 +54,14 @@ CONFIRM = {ActionKind.OFF.value: "Switch {name} off now?", ActionKind.CYCLE.valu
 
 POWER_ROUTE = ("POST", "/nodes/<node>/power")
 """The permission the power form stands for."""
+
+SHOWN_ON_PAGE = frozenset({"reason", "not_before", "action", "boot_device", "boot_persistent"})
+"""The fields whose refusal the node page shows at its power form (``action``: only its 409, the node is locked)."""
+
+
+def request_time(text: str | None) -> datetime | None:
+    """A checked ``date-time`` of a form as the store keeps times."""
+    return None if text is None else utc(moment_from_rfc3339(text))
 
 
 class NodePages:
@@ -71,17 +85,42 @@ class NodePages:
     @page
     async def power_button(self, request: Any, credential: Credential, node: str) -> bytes:
         fields = form_fields(request)
-        reason = fields.get("reason", "").strip()
+        reason, not_before = fields.get("reason", "").strip(), fields.get("not_before", "").strip()
         asked = {"action": fields.get("action", ""), **({"reason": reason} if reason else {}),
-                 **boot_fields(fields)}
+                 **({"not_before": not_before} if not_before else {}), **boot_fields(fields)}
         try:
             body = self.contract.body("PowerRequest", asked)
             await self.ask_for_power(node, body["action"], credential.name, reason=body.get("reason"),
-                                     **boot_options(body))
+                                     not_before=request_time(body.get("not_before")), **boot_options(body))
         except RegionError as e:
-            if e.field not in ("reason", "boot_device", "boot_persistent"):
+            if e.field not in SHOWN_ON_PAGE or (e.field == "action" and not isinstance(e, Conflict)):
                 raise
-            return await self._node_page(request, credential, node, e.status, {e.field: e.message}, reason)
+            typed = {"reason": reason, "not_before": not_before}
+            return await self._node_page(request, credential, node, e.status, {e.field: e.message}, typed)
+        return redirect(request, f"/nodes/{quote(node, safe='')}")
+
+    @routes.route("/nodes/<node>/lock", methods=["POST"])
+    @page
+    async def lock_button(self, request: Any, credential: Credential, node: str) -> bytes:
+        reason = form_fields(request).get("lock_reason", "").strip()
+        try:
+            await self.lock_node_for(node, credential.name, reason)
+        except RegionError as e:
+            if e.field not in ("reason", "node") or e.status == 404:
+                raise
+            return await self._node_page(request, credential, node, e.status, {"lock_reason": e.message},
+                                         {"lock_reason": reason})
+        return redirect(request, f"/nodes/{quote(node, safe='')}")
+
+    @routes.route("/nodes/<node>/unlock", methods=["POST"])
+    @page
+    async def unlock_button(self, request: Any, credential: Credential, node: str) -> bytes:
+        try:
+            await self.unlock_node_for(node, credential.name)
+        except RegionError as e:
+            if e.field != "node" or e.status == 404:
+                raise
+            return await self._node_page(request, credential, node, e.status, {"lock_reason": e.message})
         return redirect(request, f"/nodes/{quote(node, safe='')}")
 
     @routes.route("/actions/<int:action>/cancel", methods=["POST"])
@@ -92,8 +131,8 @@ class NodePages:
         return redirect(request, back if back.startswith("/nodes/") else f"/nodes/{result['node']}")
 
     async def _node_page(self, request: Any, credential: Credential, node: str, status: int = 200,
-                         errors: Mapping[str, str] | None = None, typed_reason: str = "") -> bytes:
-        """The node's page; ``errors`` (by field) and ``typed_reason`` for its power form refused."""
+                         errors: Mapping[str, str] | None = None, typed: Mapping[str, str] | None = None) -> bytes:
+        """The node's page; ``errors`` (by field) and what was ``typed`` (by field) for a form refused."""
         newest, view, paged = await self._node_view(request, node)
         shown = view["node"]
         panels = link(f"/nodes/{shown['id']}/panels", paged)
@@ -102,7 +141,8 @@ class NodePages:
             settings=shown_settings(self.power_types.describe(), shown["power_type"], shown["power_parameters"]),
             kinds=[k.value for k in ActionKind], confirm=CONFIRM, can_power=allowed(credential.role, *POWER_ROUTE),
             can_edit=allowed(credential.role, "GET", "/nodes/<node>/edit"), errors=errors or {},
-            typed_reason=typed_reason, live=Live("node", newest, panels, shown["id"]),
+            typed=typed or {}, switching_off=sorted(k.value for k in SWITCHING_OFF),
+            can_lock=allowed(credential.role, "POST", "/nodes/<node>/lock"), live=Live("node", newest, panels, shown["id"]),
             boot_devices=[d.value for d in BootDevice] if self._can_set_boot(shown["power_type"]) else [],
             **self._node_context(credential, view),
         )

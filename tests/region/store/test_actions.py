@@ -120,8 +120,8 @@ def test_bulk_by_ids_and_filter(run, moments):
     """Bulk requests make one action per node, by ids or by filter."""
     for n in range(3):
         enrol(run, moments, f"n{n}", cluster="rack")
-    first, by_ids = run(request_bulk, ["n0", "n2"], None, "on", "a", moments())
-    second, by_filter = run(request_bulk, None, {"cluster": "rack"}, "off", "a", moments())
+    first, by_ids, _ = run(request_bulk, ["n0", "n2"], None, "on", "a", moments())
+    second, by_filter, _ = run(request_bulk, None, {"cluster": "rack"}, "off", "a", moments())
     assert len(by_ids) == 2 and len(by_filter) == 3 and second > first
     assert all(a["status"] == "pending" and a["kind"] == "off" for a in by_filter)
 
@@ -331,10 +331,10 @@ def test_a_bulk_request_takes_a_boot_device(run, moments):
     """A bulk cycle with a boot device gives each node's action that boot device; the same again coalesces."""
     enrol(run, moments)
     enrol(run, moments, name="node-2")
-    _, made = run(request_bulk, ["node-1", "node-2"], None, "cycle", "a", moments(), boot_device="cdrom",
+    _, made, _ = run(request_bulk, ["node-1", "node-2"], None, "cycle", "a", moments(), boot_device="cdrom",
                   boot_persistent=True, power_types=POWER_TYPES_WITH_FAKE)
     assert [(a["boot_device"], a["boot_persistent"]) for a in made] == [("cdrom", True)] * 2
-    _, again = run(request_bulk, ["node-1", "node-2"], None, "cycle", "b", moments(), boot_device="cdrom",
+    _, again, _ = run(request_bulk, ["node-1", "node-2"], None, "cycle", "b", moments(), boot_device="cdrom",
                    boot_persistent=True, power_types=POWER_TYPES_WITH_FAKE)
     assert [a["id"] for a in again] == [a["id"] for a in made]
 

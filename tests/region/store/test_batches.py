@@ -45,7 +45,7 @@ def three(run, moments):
 def test_preview_counts_what_would_change(run, moments, three, kind, change, unchanged):
     """A dry run counts the nodes already in the action's target state; a cycle changes all, a query none."""
     assert run(bulk_preview, None, {"cluster": "rack-1"}, kind) == {
-        "dry_run": True, "action": kind, "nodes": 3, "change": change, "unchanged": unchanged}
+        "dry_run": True, "action": kind, "nodes": 3, "change": change, "unchanged": unchanged, "locked": 0}
 
 
 def test_preview_writes_nothing(run, moments, engine, three):
@@ -86,7 +86,7 @@ def test_bulk_names_are_the_first_nodes_in_id_order(run, moments, three):
 
 def test_a_bulk_request_is_a_batch(run, moments, three):
     """A real bulk request records a batch: its kind, requester, reason, time, size, all its actions pending."""
-    batch_id, actions = run(request_bulk, None, {"cluster": "rack-1"}, "on", "alice", moments(5), reason="rack move")
+    batch_id, actions, _ = run(request_bulk, None, {"cluster": "rack-1"}, "on", "alice", moments(5), reason="rack move")
     assert all(a["reason"] == "rack move" for a in actions) and len(actions) == 3
     assert run(get_batch, batch_id) == {
         "id": batch_id, "action": "on", "requested_by": "alice", "reason": "rack move",
@@ -99,7 +99,7 @@ def test_a_bulk_request_is_a_batch(run, moments, three):
 
 def test_a_batch_counts_its_actions_as_they_go(run, moments, three):
     """sent and running count as running, timed_out apart and unfinished; the batch is finished once all are final."""
-    batch_id, actions = run(request_bulk, ["n-on", "n-off", "n-new"], None, "cycle", "a", moments())
+    batch_id, actions, _ = run(request_bulk, ["n-on", "n-off", "n-new"], None, "cycle", "a", moments())
     for action, status in zip(actions, ["sent", "running", "timed_out"]):
         set_status(run, action["id"], status)
     batch = run(get_batch, batch_id)
@@ -114,20 +114,20 @@ def test_a_batch_counts_its_actions_as_they_go(run, moments, three):
 def test_a_duplicate_in_a_bulk_request_is_in_its_batch(run, moments, three):
     """A node whose outstanding action the bulk request repeats brings that action into the batch."""
     outstanding, _ = run(request_power, "n-on", "off", "a", moments())
-    batch_id, actions = run(request_bulk, ["n-on", "n-off"], None, "off", "b", moments())
+    batch_id, actions, _ = run(request_bulk, ["n-on", "n-off"], None, "off", "b", moments())
     assert actions[0]["id"] == outstanding["id"] and run(get_batch, batch_id)["size"] == 2
 
 
 def test_a_later_request_supersedes_a_batch_action(run, moments, three):
     """A batch's pending action superseded by a later request counts as superseded."""
-    batch_id, actions = run(request_bulk, ["n-on", "n-off"], None, "on", "a", moments())
+    batch_id, actions, _ = run(request_bulk, ["n-on", "n-off"], None, "on", "a", moments())
     run(request_power, "n-off", "off", "b", moments())
     assert run(get_batch, batch_id)["counts"]["superseded"] == 1
 
 
 def test_a_deleted_node_leaves_its_batch(run, moments, three):
     """Deleting a node takes its actions out of their batches; the batch keeps its size and counts the rest."""
-    batch_id, _ = run(request_bulk, ["n-on", "n-off"], None, "on", "a", moments())
+    batch_id, _, _ = run(request_bulk, ["n-on", "n-off"], None, "on", "a", moments())
     run(delete_node, "n-on", moments())
     batch = run(get_batch, batch_id)
     assert batch["size"] == 2 and sum(batch["counts"].values()) == 1 and batch["counts"]["pending"] == 1
@@ -136,7 +136,7 @@ def test_a_deleted_node_leaves_its_batch(run, moments, three):
 def test_a_batch_lists_its_actions_with_their_nodes(run, moments, three):
     """A batch's actions come in id order with their node's name; one it joined is marked coalesced."""
     outstanding, _ = run(request_power, "n-off", "on", "a", moments(1))
-    batch_id, made = run(request_bulk, None, {"cluster": "rack-1"}, "on", "b", moments(2), reason="rack move")
+    batch_id, made, _ = run(request_bulk, None, {"cluster": "rack-1"}, "on", "b", moments(2), reason="rack move")
     listed = run(batch_actions, batch_id)
     assert [(a["id"], a["node_name"], a["coalesced"]) for a in listed] == [
         (made[0]["id"], "n-on", False), (outstanding["id"], "n-off", True), (made[2]["id"], "n-new", False)]

@@ -40,7 +40,7 @@ def one_by_one(connection, refs, filters, kind, requested_by, now, *, escalate_a
         raise Conflict(f"node {deleting.name} is being deleted", "node")
     actions = [request_intent(connection, node, ActionKind(kind), requested_by, now,
                               escalate_after=escalate_after, reason=reason)[0] for node in nodes]
-    return record_batch(connection, kind, requested_by, reason, now, [a["id"] for a in actions]), actions
+    return record_batch(connection, kind, requested_by, reason, now, [a["id"] for a in actions]), actions, []
 
 
 @pytest.fixture
@@ -152,7 +152,7 @@ def test_the_scene_has_every_case(twins):
     bulk = Twin(twins[1])
     scene(bulk)
     table = schema.events
-    _, made = bulk.run(request_bulk, None, {"cluster": "rack-1"}, "on", "alice", bulk.moments(5))
+    _, made, _ = bulk.run(request_bulk, None, {"cluster": "rack-1"}, "on", "alice", bulk.moments(5))
     events = bulk.run(lambda c: c.execute(
         select(table.c.kind, table.c.node_name)
         .where(table.c.kind.in_(["power_coalesced", "action_superseded"]), table.c.at == bulk.moments.now)

@@ -237,11 +237,12 @@ def test_validating_every_type_loads_no_bmc_library():
 
 @pytest.mark.parametrize("ref", ["node-1", "1"])
 def test_a_power_request_finds_its_node_by_name_or_id_with_just_what_it_reads(run, moments, ref):
-    """lock_for_intent finds a node as find does, by id or name, and reads no settings (so no secret), only its power type."""
+    """lock_for_intent finds a node as find does, by id or name, with its power type and its lock, and reads no settings (so no secret)."""
     node = enrol(run, moments)
     found = run(lock_for_intent, ref if ref != "1" else str(node["id"]))
     assert found._asdict() == {"id": node["id"], "name": "node-1", "lifecycle": "ready", "generation": 0,
-                               "desired_power_state": "unknown", "power_type": node["power_type"]}
+                               "desired_power_state": "unknown", "power_type": node["power_type"], "locked": False,
+                               "locked_by": None, "lock_reason": None}
 
 
 @pytest.mark.parametrize("ref", ["node-2", "99999", str(2**31), "bad name", "x" * 64, "n\x00"])

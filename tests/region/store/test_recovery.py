@@ -127,7 +127,7 @@ def test_claiming_many_actions_sends_a_few_statements(run, moments, engine):
     for count in (3, 60):
         for n in range(count):
             enrol(run, moments, f"c{count}-{n}", f"rack-{count}")
-        _, made = run(request_bulk, None, {"cluster": f"rack-{count}"}, "on", "a", moments())
+        _, made, _ = run(request_bulk, None, {"cluster": f"rack-{count}"}, "on", "a", moments())
         costs.append(statements(engine, claim_for_delivery, [f"rack-{count}"], [a["id"] for a in made], moments()))
         assert [a["status"] for a in run(lambda c: [get_action(c, a["id"]) for a in made])] == ["sent"] * count
     assert costs[0] == costs[1] <= 3

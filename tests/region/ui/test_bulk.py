@@ -221,7 +221,7 @@ async def test_a_viewer_or_a_forged_form_is_refused(served, three, path):
 async def test_the_progress_page_counts_the_batch(served, three):
     """The batch's page shows its action, who, why, when, size, each count, and its actions with their nodes."""
     now = served.api.now()
-    batch_id, made = served.database.run_now(request_bulk, None, {"cluster": "rack-1"}, "off", "alice", now,
+    batch_id, made, _ = served.database.run_now(request_bulk, None, {"cluster": "rack-1"}, "off", "alice", now,
                                              reason="rack move")
     set_status(served, made[0]["id"], "done", power_state="off", finished_at=now)
     set_status(served, made[1]["id"], "failed", error="BMC unreachable", finished_at=now)
@@ -254,7 +254,7 @@ async def test_superseded_and_joined_actions_are_said_as_what_they_are(served, t
     now = served.api.now()
     outstanding, _ = served.database.run_now(request_power, "n-off", "on", "bob", now)
     served.clock.advance(5)
-    batch_id, made = served.database.run_now(request_bulk, ["n-on", "n-off"], None, "on", "alice", served.api.now())
+    batch_id, made, _ = served.database.run_now(request_bulk, ["n-on", "n-off"], None, "on", "alice", served.api.now())
     served.database.run_now(request_power, "n-on", "off", "carol", served.api.now())
     session = served.session(Role.VIEWER)
     page = (await get(served, f"/batches/{batch_id}", session)).html
@@ -273,7 +273,7 @@ async def test_superseded_and_joined_actions_are_said_as_what_they_are(served, t
 @pytest_twisted.ensureDeferred
 async def test_the_actions_fragment_is_the_pages_list(served, three):
     """GET /batches/<id>/actions is just the page's list of actions; an unknown batch is a 404 page."""
-    batch_id, _ = served.database.run_now(request_bulk, ["n-on"], None, "on", "alice", served.api.now())
+    batch_id, _, _ = served.database.run_now(request_bulk, ["n-on"], None, "on", "alice", served.api.now())
     session = served.session(Role.VIEWER)
     page = (await get(served, f"/batches/{batch_id}", session)).html
     answer = await get(served, f"/batches/{batch_id}/actions", session)
@@ -307,3 +307,36 @@ def test_an_action_on_nodes_is_said_in_words():
         "Power on 2 nodes", "Power off 2 nodes", "Power-cycle 2 nodes", "Shut down 2 nodes",
         "Read the power of 2 nodes"]
     assert said("off", 1, False) == "power off 1 node"
+
+
+@pytest_twisted.ensureDeferred
+async def test_the_preview_counts_the_locked_nodes_and_the_batch_leaves_them_alone(served, three):
+    """A locked node is counted as locked (in neither change nor unchanged), said, and left out of the batch."""
+    from pserv.region.store.locks import lock_node
+
+    served.database.run_now(lock_node, "n-on", "alice", "firmware update", served.api.now())
+    session = served.session(Role.OPERATOR)
+    fields = {"action": "off", "all_matching": "1", "filter.cluster": "rack-1"}
+    answer = await post(served, "/power/preview", fields, session)
+    assert counts(answer.html) == {"nodes": 3, "change": 1, "unchanged": 1, "locked": 1}
+    assert "1 node is locked" in answer.html.one("p", id="preview-locked").text()
+    done = await post(served, "/power", {**fields, "expected": "3"}, session)
+    assert done.status == 303
+    assert sorted(a["node_id"] for a in rows_of_actions(served)) == sorted([three[1]["id"], three[2]["id"]])
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_bulk_off_of_locked_nodes_only_is_a_409_preview(served, three):
+    """When every node chosen is locked, nothing is asked: the preview again, 409, saying so."""
+    from pserv.region.store.locks import lock_node
+
+    served.database.run_now(lock_node, "n-on", "alice", "firmware update", served.api.now())
+    session = served.session(Role.OPERATOR)
+    answer = await post(served, "/power", {"action": "cycle", "node": str(three[0]["id"])}, session)
+    assert answer.status == 409 and "locked by alice" in answer.html.one("p", id="error-action").text()
+    assert nothing_asked(served)
+
+
+def rows_of_actions(served):
+    table = schema.power_actions
+    return [dict(row._mapping) for row in served.database.run_now(lambda c: c.execute(select(table)).all())]

@@ -219,3 +219,92 @@ def test_shown_settings_never_hold_a_secret():
     assert by_name["password"]["value"] == "set" and by_name["kg"]["value"] == "not set"
     assert (by_name["port"]["value"], by_name["port"]["default"]) == (623, True)
     assert shown_settings(POWER_TYPES.describe(), "gone", {"x": 1})[0]["value"] == 1
+
+
+@pytest_twisted.ensureDeferred
+async def test_an_operator_locks_a_node_and_its_page_says_who_why_and_when(served):
+    """The Lock form (a reason needed) locks the node: the page shows who, why and when, and an Unlock button."""
+    add_node(served, "node-1")
+    session = served.session(Role.OPERATOR)
+    lock = (await get(served, "/nodes/node-1", session)).html.one("section", id="lock")
+    assert lock.one("input", name="lock_reason").attrs.get("required") is not None
+    answer = await post(served, "/nodes/node-1/lock", {"lock_reason": "  firmware update "}, session)
+    assert (answer.status, answer.header("location")) == (303, "/nodes/node-1")
+    page = (await get(served, "/nodes/node-1", session)).html
+    state = page.one("p", id="lock-state")
+    assert state.attrs["data-locked"] == "true" and state.one("strong").text() == "operator-user"
+    assert state.one("span", data_field="lock_reason").text() == "firmware update" and state.one("time")
+    assert page.one("button", id="unlock") and page.one("span", id="locked-tag")
+    events = [e["kind"] for e in served.database.run_now(list_events, "node-1", None, 50, None)[0]]
+    assert "node_locked" in events
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_locked_nodes_page_refuses_an_off_clearly(served):
+    """On a locked node the off, cycle and soft-off buttons are disabled, and an off posted anyway is a 409 page."""
+    add_node(served, "node-1")
+    session = served.session(Role.OPERATOR)
+    await post(served, "/nodes/node-1/lock", {"lock_reason": "firmware update"}, session)
+    power = (await get(served, "/nodes/node-1", session)).html.one("section", id="power")
+    disabled = {b.attrs["value"] for b in power.all("button", name="action") if "disabled" in b.attrs}
+    assert disabled == {"off", "cycle", "soft_off"} and "Locked by operator-user" in power.one("p", id="power-locked").text()
+    refused = await post(served, "/nodes/node-1/power", {"action": "off"}, session)
+    assert refused.status == 409 and actions_of(served) == []
+    assert "node node-1 is locked by operator-user: firmware update" in refused.html.one("p", id="power-refused").text()
+
+
+@pytest_twisted.ensureDeferred
+async def test_an_operator_unlocks_a_node(served):
+    """Unlock ends the lock (an event), and the page offers the Lock form again; unlocking twice is a 409 page."""
+    add_node(served, "node-1")
+    session = served.session(Role.OPERATOR)
+    await post(served, "/nodes/node-1/lock", {"lock_reason": "firmware update"}, session)
+    answer = await post(served, "/nodes/node-1/unlock", {}, session)
+    assert (answer.status, answer.header("location")) == (303, "/nodes/node-1")
+    page = (await get(served, "/nodes/node-1", session)).html
+    assert page.one("p", id="lock-state").attrs["data-locked"] == "false" and page.one("button", id="lock-button")
+    again = await post(served, "/nodes/node-1/unlock", {}, session)
+    assert again.status == 409 and "not locked" in again.html.one("p", id="lock-refused").text()
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_lock_without_a_reason_is_refused_on_the_page(served):
+    """An empty reason is a 400 page with the error at the Lock form; the node stays unlocked."""
+    add_node(served, "node-1")
+    session = served.session(Role.OPERATOR)
+    answer = await post(served, "/nodes/node-1/lock", {"lock_reason": " "}, session)
+    assert answer.status == 400 and "reason" in answer.html.one("p", id="lock-refused").text()
+    assert answer.html.one("p", id="lock-state").attrs["data-locked"] == "false"
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_viewer_sees_the_lock_and_no_lock_button(served):
+    """A viewer sees who locked the node and why, with neither Lock nor Unlock; posting is 403."""
+    add_node(served, "node-1")
+    await post(served, "/nodes/node-1/lock", {"lock_reason": "firmware update"}, served.session(Role.OPERATOR))
+    viewer = served.session(Role.VIEWER)
+    page = (await get(served, "/nodes/node-1", viewer)).html
+    assert "firmware update" in page.one("p", id="lock-state").text() and not page.all("button", id="unlock")
+    assert (await post(served, "/nodes/node-1/unlock", {}, viewer)).status == 403
+
+
+@pytest_twisted.ensureDeferred
+async def test_the_power_form_schedules_and_the_actions_list_says_so(served):
+    """A not-before time in the power form makes a scheduled action, shown as scheduled; a bad one is a 400 at its field."""
+    add_node(served, "node-1")
+    session = served.session(Role.OPERATOR)
+    bad = await post(served, "/nodes/node-1/power", {"action": "off", "not_before": "tonight"}, session)
+    assert bad.status == 400 and bad.html.one("p", id="error-not_before") and actions_of(served) == []
+    assert bad.html.one("input", name="not_before").attrs["value"] == "tonight"
+    answer = await post(served, "/nodes/node-1/power", {"action": "off", "not_before": "2999-01-01T00:00:00Z"},
+                        session)
+    assert answer.status == 400 and "30 days" in answer.html.one("p", id="error-not_before").text()
+    from datetime import timedelta
+
+    at = (served.api.now() + timedelta(hours=2)).isoformat() + "+00:00"
+    answer = await post(served, "/nodes/node-1/power", {"action": "off", "not_before": at}, session)
+    assert answer.status == 303
+    [action] = actions_of(served)
+    assert action["not_before"] is not None and action["status"] == "pending"
+    row = (await get(served, "/nodes/node-1", session)).html.one("tr", data_action=str(action["id"]))
+    assert "scheduled: not before" in row.one("span", data_field="not_before").text()

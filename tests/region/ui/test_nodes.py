@@ -188,3 +188,16 @@ def test_node_ids():
     for bad in ["", "1,-2", "a", ",".join(["1"] * 501)]:
         with pytest.raises(Invalid):
             node_ids(bad)
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_locked_node_is_marked_in_the_list(served):
+    """A locked node's row carries a lock marker naming who and why; an unlocked one none."""
+    from pserv.region.store.locks import lock_node
+
+    locked, free = add_node(served, "node-1"), add_node(served, "node-2")
+    served.database.run_now(lock_node, "node-1", "alice", "firmware update", served.api.now())
+    table = (await get(served, "/nodes", served.session(Role.VIEWER))).html.one("table", id="nodes")
+    marker = table.one("tr", data_node=str(locked["id"])).one("span", data_field="locked")
+    assert marker.attrs["title"] == "locked by alice: firmware update"
+    assert not table.one("tr", data_node=str(free["id"])).all("span", data_field="locked")
