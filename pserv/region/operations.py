@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 
 from pserv.region.auth import Requester, requester
 from pserv.region.store import actions, locks, nodes
-from pserv.region.store.ended import ended_of
+from pserv.region.store.ended import Ended, ended_of, superseded_by
 from pserv.util.times import moment_from_iso
 
 
@@ -65,7 +65,9 @@ class Operations:
         """
         if "boot_device" in options:
             options["power_types"] = self.power_types
-        action, created = await self.database.run_grouped(_request_power, ref, kind, who, self.now(), **options)
+        action, created, ended = await self.database.run_grouped(_request_power, ref, kind, who, self.now(),
+                                                                 **options)
+        self.clusters.metrics.actions_ended(ended)
         if created:
             self._hand_over([action])
         return action, created
@@ -86,8 +88,9 @@ class Operations:
         """
         if "boot_device" in options:
             options["power_types"] = self.power_types
-        batch, done, locked = await self.database.run(actions.request_bulk, refs, filters, kind, who, self.now(),
-                                                      **options)
+        batch, done, locked, ended = await self.database.run(_request_bulk, refs, filters, kind, who, self.now(),
+                                                             **options)
+        self.clusters.metrics.actions_ended(ended)
         self._hand_over(done)
         return batch, done, locked
 
@@ -125,6 +128,17 @@ class Operations:
 
 
 def _request_power(connection: Connection, ref: str, kind: str, who: Requester, now: datetime,
-                   **options: Any) -> tuple[dict[str, Any], bool]:
-    """The store's ``request_power``, by who asks, a token checked first in the same transaction."""
-    return actions.request_power(connection, ref, kind, requester(connection, who), now, **options)
+                   **options: Any) -> tuple[dict[str, Any], bool, list[Ended]]:
+    """
+    The store's ``request_power``, by who asks, a token checked first in
+    the same transaction; with the pending actions it superseded, for the metrics.
+    """
+    action, created = actions.request_power(connection, ref, kind, requester(connection, who), now, **options)
+    return action, created, superseded_by(connection, [action["id"]], now) if created else []
+
+
+def _request_bulk(connection: Connection, refs: Any, filters: Any, kind: str, who: str, now: datetime,
+                  **options: Any) -> tuple[int, list[dict[str, Any]], list[dict[str, Any]], list[Ended]]:
+    """The store's ``request_bulk``; with the pending actions it superseded, for the metrics."""
+    batch, made, locked = actions.request_bulk(connection, refs, filters, kind, who, now, **options)
+    return batch, made, locked, superseded_by(connection, [a["id"] for a in made], now)

@@ -123,6 +123,30 @@ async def test_a_pending_action_cancelled_here_counts_in_the_metrics_one_in_flig
 
 
 @pytest_twisted.ensureDeferred
+async def test_a_pending_action_a_request_supersedes_counts_in_the_metrics_once(region):
+    """A pending on superseded by an off counts as superseded, alone or in bulk; a request that only joins counts nothing."""
+    from tests.region.test_metrics import samples
+
+    from datetime import timedelta
+    from itertools import count
+
+    ticks = count()
+    region.now = lambda: datetime(2026, 11, 22, 12, 0) + timedelta(seconds=next(ticks))  # as a real clock runs
+    await region.enrol_node({**NODE, "cluster": None})
+    await region.ask_for_power("node-1", "on", "alice")
+    await region.ask_for_power("node-1", "off", "alice")
+    await region.ask_for_power("node-1", "off", "alice")
+    await region.ask_for_bulk_power(["node-1"], None, "on", "alice")
+    await region.ask_for_bulk_power(["node-1"], None, "on", "alice")
+    found = samples(region.clusters.metrics)
+    superseded = {labels: v for (name, labels), v in found.items()
+                  if name == "pserv_actions_total" and ("status", "superseded") in labels}
+    assert superseded[(("kind", "on"), ("status", "superseded"))] == 1.0
+    assert superseded[(("kind", "off"), ("status", "superseded"))] == 1.0
+    assert sum(v for (name, _), v in found.items() if name == "pserv_actions_total") == 2.0
+
+
+@pytest_twisted.ensureDeferred
 async def test_a_power_request_s_token_is_checked_in_its_own_transaction(region):
     """A TokenCheck as who asks: its name is the requester; revoked, it is refused and nothing is written or handed over."""
     await region.enrol_node(NODE)

@@ -21,7 +21,7 @@ from typing import Any, Iterable, Mapping, NamedTuple
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from pserv.power.states import FINAL, values
+from pserv.power.states import FINAL, ActionStatus, values
 from pserv.region import schema
 from pserv.region.store.actions import expire_stuck
 from pserv.region.store.common import chunks, utc
@@ -45,6 +45,24 @@ def ended_at(connection: Connection, action_ids: Iterable[int], now: datetime) -
         found += connection.execute(
             select(table.c.id, table.c.kind, table.c.status, table.c.requested_at, table.c.finished_at)
             .where(table.c.id.in_(ids), table.c.status.in_(values(FINAL)), table.c.finished_at == utc(now))
+        ).all()
+    return [Ended(row.kind, row.status, _seconds(row.requested_at, row.finished_at))
+            for row in sorted(found, key=lambda row: row.id)]
+
+
+def superseded_by(connection: Connection, newer: Iterable[int], now: datetime) -> list[Ended]:
+    """
+    The pending actions that the actions ``newer`` superseded at ``now``
+    (the region ends them itself: no cluster ever had them), in id order;
+    none for an action of ``newer`` that a request only joined.
+    """
+    table = schema.power_actions
+    found = []
+    for ids in chunks(sorted(set(newer))):
+        found += connection.execute(
+            select(table.c.id, table.c.kind, table.c.status, table.c.requested_at, table.c.finished_at)
+            .where(table.c.superseded_by.in_(ids), table.c.status == ActionStatus.SUPERSEDED.value,
+                   table.c.finished_at == utc(now))
         ).all()
     return [Ended(row.kind, row.status, _seconds(row.requested_at, row.finished_at))
             for row in sorted(found, key=lambda row: row.id)]

@@ -4,7 +4,7 @@ a piece of work ended, each counted once.
 """
 
 from pserv.region.store.actions import request_power
-from pserv.region.store.ended import Ended, ended_at, ended_of, expire_stuck_ended, report_actions_ended
+from pserv.region.store.ended import Ended, ended_at, ended_of, expire_stuck_ended, report_actions_ended, superseded_by
 from pserv.region.store.reports import mark_sent
 from tests.region.store.test_report_batches import enrol, outcome, sent
 
@@ -65,3 +65,13 @@ def action_time(action):
     from pserv.region.store.common import utc
 
     return utc(moment_from_rfc3339(action["requested_at"]))
+
+
+def test_superseded_by_names_what_a_new_action_superseded_then_not_what_it_joined_later(run, moments):
+    """The pending on an off superseded is Ended as superseded at the off's moment, and not again at a later moment."""
+    enrol(run, moments, "ended-6")
+    run(request_power, "ended-6", "on", "op", moments())
+    now = moments(2)
+    off, _ = run(request_power, "ended-6", "off", "op", now)
+    assert [(e.kind, e.status) for e in run(superseded_by, [off["id"]], now)] == [("on", "superseded")]
+    assert run(superseded_by, [off["id"]], moments(1)) == []
