@@ -43,7 +43,7 @@ from pserv.region.store import batches
 from pserv.region.store.actions import check_reason
 from pserv.region.ui.formats import node_count
 from pserv.region.ui.live import Live, newest_then
-from pserv.region.ui.node import boot_fields
+from pserv.region.ui.node import boot_fields, request_time
 from pserv.region.ui.nodes import MOST_ROWS
 from pserv.region.ui.view import link, show
 
@@ -176,27 +176,31 @@ class BulkPages:
         if chosen.empty:
             raise Invalid("node: no node is selected", "node")
         reason = _last(form, "reason").strip() or None
+        not_before = _last(form, "not_before").strip()
         kind = self.contract.body("BulkPowerRequest", chosen.body(_last(form, "action")))["action"]
+        typed = {"reason": reason or "", "not_before": not_before}
         try:
             check_reason(reason)
+            if not_before:
+                self.contract.body("BulkPowerRequest", {**chosen.body(kind), "not_before": not_before})
         except Invalid as e:
-            return await self._preview_page(request, credential, chosen, kind, e.status, {"reason": e.message},
-                                            reason or "")
+            return await self._preview_page(request, credential, chosen, kind, e.status, {e.field: e.message}, typed)
         expected = _last(form, "expected")
         if chosen.all_matching and expected.isdigit():
             preview = await self.database.run(batches.bulk_preview, *chosen.named, kind)
             if preview["nodes"] != int(expected):
-                return await self._preview_page(request, credential, chosen, kind, 409, typed_reason=reason or "",
+                return await self._preview_page(request, credential, chosen, kind, 409, typed=typed,
                                                 changed_from=int(expected))
         boot = boot_fields({"action": kind, **{name: _last(form, name) for name in ("boot_device", "boot_persistent")}})
         try:
             batch, _, _ = await self.ask_for_bulk_power(*chosen.named, kind, credential.name, reason=reason,
+                                                        not_before=request_time(not_before or None),
                                                         **boot_options(boot))
         except RegionError as e:
-            if e.field not in ("boot_device", "boot_persistent") and not (isinstance(e, Conflict) and e.field == "action"):
+            if e.field not in ("boot_device", "boot_persistent", "not_before") and not (
+                    isinstance(e, Conflict) and e.field == "action"):
                 raise
-            return await self._preview_page(request, credential, chosen, kind, e.status, {e.field: e.message},
-                                            reason or "")
+            return await self._preview_page(request, credential, chosen, kind, e.status, {e.field: e.message}, typed)
         return redirect(request, f"/batches/{batch}")
 
     @routes.route("/batches/<int:batch>", methods=["GET"])
@@ -214,13 +218,13 @@ class BulkPages:
         return show(request, "batch_actions.html", credential, self.now(), batch=found, actions=listed, shown=SHOWN)
 
     async def _preview_page(self, request: Any, credential: Credential, chosen: Selection, kind: str,
-                            status: int = 200, errors: Mapping[str, str] | None = None, typed_reason: str = "",
-                            changed_from: int | None = None) -> bytes:
+                            status: int = 200, errors: Mapping[str, str] | None = None,
+                            typed: Mapping[str, str] | None = None, changed_from: int | None = None) -> bytes:
         """The dry run's counts and the confirmation form."""
         preview, names = await self.database.run(_read_preview, chosen, kind)
         return show(request, "bulk_preview.html", credential, self.now(), status, section="nodes", chosen=chosen,
                     kind=kind, preview=preview, names=names, button=said(kind, preview["nodes"]),
-                    warning=WARNINGS.get(kind), errors=errors or {}, typed_reason=typed_reason,
+                    warning=WARNINGS.get(kind), errors=errors or {}, typed=typed or {},
                     boot_devices=[d.value for d in BootDevice] if kind in {k.value for k in BOOT_KINDS} else [],
                     changed_from=changed_from)
 

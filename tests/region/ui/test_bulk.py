@@ -6,6 +6,8 @@ fragment, and the refusals (nothing selected, a viewer, no CSRF token, a
 bad reason, a filter that changed meanwhile), none of which asks for anything.
 """
 
+from datetime import datetime, timezone
+
 import pytest
 import pytest_twisted
 from sqlalchemy import func, select, update
@@ -154,6 +156,25 @@ async def test_a_bulk_cycle_may_set_a_boot_device(served, three):
     table = schema.power_actions
     booted = served.database.run_now(lambda c: c.execute(select(table.c.boot_device)).scalars().all())
     assert booted == ["pxe", "pxe"]
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_bulk_request_may_be_scheduled_and_a_bad_time_is_shown_next_to_its_field(served, three):
+    """The confirmation takes a not-before time: each action carries it; a time that is none is a 400 preview at the field, nothing asked."""
+    session = served.session(Role.OPERATOR)
+    ids = [str(three[0]["id"]), str(three[1]["id"])]
+    bad = await post(served, "/power", [("action", "off"), ("not_before", "tomorrow"), *(("node", i) for i in ids)],
+                     session)
+    assert bad.status == 400 and nothing_asked(served)
+    field = bad.html.one("input", id="not_before")
+    assert field.attrs["aria-invalid"] == "true" and field.attrs["value"] == "tomorrow"
+    later = datetime.fromtimestamp(served.clock.seconds() + 3600, timezone.utc)
+    answer = await post(served, "/power", [("action", "off"), ("not_before", later.isoformat()),
+                                           *(("node", i) for i in ids)], session)
+    assert answer.status == 303
+    table = schema.power_actions
+    held = served.database.run_now(lambda c: c.execute(select(table.c.not_before)).scalars().all())
+    assert held == [later.replace(tzinfo=None)] * 2
 
 
 @pytest_twisted.ensureDeferred
