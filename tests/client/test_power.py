@@ -46,7 +46,7 @@ async def test_escalate_after_only_with_soft_off(api, stub, capsys):
 async def test_on_or_cycle_may_name_a_boot_device(api, stub, capsys):
     """--boot-device (and --persistent) go with an on or a cycle, to one node or in bulk, as boot_device and boot_persistent."""
     stub.on("POST", "/api/v1/nodes/n1/power", 202, action(10, kind="cycle"))
-    stub.on("POST", "/api/v1/power", 202, {"batch": 7, "actions": [action(11, 1), action(12, 2)]})
+    stub.on("POST", "/api/v1/power", 202, {"batch": 7, "actions": [action(11, 1), action(12, 2)], "locked": []})
     assert await run(["power", "cycle", "n1", "--boot-device", "pxe"], api) == 0
     assert await run(["power", "on", "n1", "n2", "--boot-device", "disk", "--persistent"], api) == 0
     assert [r.body for r in stub.requests] == [
