@@ -44,6 +44,7 @@ from sqlalchemy.engine import Engine
 from pserv.power.registry import ActionEvent
 from pserv.power.states import DEFINITE, FINAL, ActionKind, PowerState, values
 from pserv.region import schema
+from pserv.region.store.locks import SWITCHING_OFF
 from pserv.sim.process import Process
 from pserv.sim.truth import BMCTruth
 
@@ -188,7 +189,8 @@ class Checker:
         if self.truth.settled_since(address, TARGET[operation], running.started_at):
             self.fail(4, f"{what}: the node has been {TARGET[operation].value} since before the action started")
         if operation in SWITCHING_OFF_COMMANDS:
-            for action in self._requested_while_locked(running.riders):
+            switching = [i for i, row in rows.items() if ActionKind(row.kind) in SWITCHING_OFF]  # a query may ride
+            for action in self._requested_while_locked(switching):
                 self.fail(6, f"{what}: action {action} was requested while the node was locked")
         earliest = max(self.region_offsets)
         for row in rows.values():
@@ -203,7 +205,7 @@ class Checker:
         table = schema.power_actions
         with self.engine.connect() as connection:
             rows = connection.execute(
-                select(table.c.id, table.c.status, table.c.progress, table.c.not_before).where(table.c.id.in_(ids))
+                select(table.c.id, table.c.kind, table.c.status, table.c.progress, table.c.not_before).where(table.c.id.in_(ids))
             ).all()
         return {row.id: row for row in rows}
 

@@ -226,6 +226,24 @@ def test_an_off_asked_after_an_unlock_keeps_invariant_6(world):
     assert [v for v in checker.violations if v.invariant == 6] == []
 
 
+def test_a_query_asked_while_locked_riding_a_later_off_keeps_invariant_6(world):
+    """A query may be asked of a locked node: one that rides an off asked after the unlock breaks nothing (soak seed 10055)."""
+    clock, checker, process = world
+    ask(checker, 5, "query", events=("node_locked",))
+    with checker.engine.begin() as connection:
+        now = datetime(2027, 1, 1)
+        connection.execute(schema.events.insert().values(at=now, kind="node_unlocked", message="m", node_id=1))
+        connection.execute(schema.power_actions.insert().values(
+            id=7, node_id=1, kind="off", generation=3, status="running", requested_by="a", requested_at=now,
+            cancel_requested=False))
+        connection.execute(schema.events.insert().values(at=now, kind="power_requested", message="m", node_id=1,
+                                                         action_id=7))
+    start(checker, process, 7, "off")
+    checker.registry_event(process, ActionEvent("joined", "1", Action(7, ActionKind.OFF, None), "5"))
+    checker.call_started(process, "bmc-1", "power_off")
+    assert [v for v in checker.violations if v.invariant == 6] == []
+
+
 def test_a_command_before_its_not_before_breaks_invariant_7(world):
     """A command sent before the earliest region clock reached the action's not_before is a violation; after, none."""
     clock, checker, process = world
