@@ -22,7 +22,12 @@ A call is bounded by the lease as well as by its own timeout: one still
 waiting for its BMC's answer when the lease ends is given up then (as a
 call that times out is), so no call of this cluster outlasts its lease
 and the node's next holder, given it only after the lease and a grace,
-never has a call in flight beside one of this cluster's.
+never has a call in flight beside one of this cluster's.  And a control
+serves one *term* of the lease (from a renewal after an end to the next
+end): an action fenced while it waited (a soft off watching for the
+shutdown) never calls its BMC again, even once the cluster's lease is
+renewed, since its node may be another member's by then; what recovery
+hands back runs anew, with a control of the new term.
 """
 
 from __future__ import annotations
@@ -52,6 +57,8 @@ class Lease:
         self.clock = clock
         self.on_end = on_end
         self.until: float | None = None
+        self.term = 0
+        """Counts the lease's ends: a control made in one term acts in no other."""
         self._timer: IDelayedCall | None = None
         self._calls: set[Deferred[Any]] = set()
 
@@ -97,6 +104,7 @@ class Lease:
     def _ended(self) -> None:
         self._cancel_timer()
         self.until = None
+        self.term += 1
         self.on_end()
         calls, self._calls = self._calls, set()
         for call in calls:
@@ -114,8 +122,9 @@ class LeasedControl(ControlWrapper):
     def __init__(self, control: PowerControl, lease: Lease) -> None:
         super().__init__(control)
         self._lease = lease
+        self._term = lease.term
 
     def _call(self, operation: str, call: Callable[[], Deferred[Any]]) -> Deferred[Any]:
-        if not self._lease.check():
+        if not self._lease.check() or self._lease.term != self._term:
             return fail(LeaseEnded(f"{self.description}: this cluster's lease has ended; sent nothing"))
         return self._lease.bound(call())

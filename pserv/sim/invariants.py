@@ -85,6 +85,8 @@ class Running:
     sent: list[str] = field(default_factory=list)
     boot: str | None = None
     boot_set: str | None = None
+    play: object = None
+    """The registry's action itself: a fenced action run again has the same id, in another play."""
 
 
 @dataclass
@@ -239,7 +241,7 @@ class Checker:
             riders = [action.id] if action.id > 0 else []
             waiting = self._joined.setdefault(process, {}).pop(action.id, [])
             running[event.node] = Running(action.id, action.kind.value, self.clock.seconds(), riders + waiting,
-                                          boot=None if action.boot is None else str(action.boot))
+                                          boot=None if action.boot is None else str(action.boot), play=action)
         elif event.name == "joined" and event.detail is not None:
             current = running.get(event.node)
             if current is not None and current.id == action.id:
@@ -248,7 +250,7 @@ class Checker:
                 self._joined.setdefault(process, {}).setdefault(action.id, []).append(int(event.detail))
         elif event.name == "ended":
             current = running.get(event.node)
-            if current is not None and current.id == action.id:
+            if current is not None and current.play is action:
                 del running[event.node]
             self._joined.setdefault(process, {}).pop(action.id, None)
 

@@ -113,3 +113,19 @@ def test_a_boot_device_is_set_only_while_the_lease_runs():
     clock.rightNow = 11.0
     control.set_boot_device(BootDevice.DISK, True).addErrback(lambda f: results.append(f.check(LeaseEnded)))
     assert results[-1] is LeaseEnded and bmc.boot == BootSetting(BootDevice.PXE)
+
+
+def test_a_control_of_an_ended_term_sends_nothing_once_the_lease_is_renewed():
+    """A control made before the lease ended refuses every call after a renewal; one made after acts."""
+    clock = Clock()
+    lease, ended = lease_on(clock)
+    bmc, old = leased_bmc(clock, lease)
+    clock.advance(11)
+    lease.renew(11.0, 10.0)
+    refused = []
+    old.power_on().addErrback(lambda f: refused.append(f.check(LeaseEnded)))
+    assert refused == [LeaseEnded] and ended == [11.0]
+    new = LeasedControl(bmc, lease)
+    answered = []
+    new.power_on().addCallback(answered.append)
+    assert answered == [None] and [operation for _, operation in bmc.commands] == ["power_on"]

@@ -258,3 +258,16 @@ def test_a_command_before_its_not_before_breaks_invariant_7(world):
     start(checker, Process("rack-1#2", "10.0.1.1", clock), 7, "on")
     checker.call_started(Process("rack-1#2", "10.0.1.1", clock), "bmc-1", "power_on")
     assert [v.invariant for v in checker.violations if v.invariant == 7] == []
+
+
+def test_a_second_play_of_one_action_ending_leaves_the_first_running(world):
+    """A fenced action run again is a second play of one id: the second ending unstarted leaves the first running (soak seed 10090); the first ending ends it."""
+    clock, checker, process = world
+    first, second = Action(7, ActionKind.SOFT_OFF), Action(7, ActionKind.SOFT_OFF)
+    checker.registry_event(process, ActionEvent("started", "1", first))
+    checker.registry_event(process, ActionEvent("ended", "1", second))
+    checker.call_ended(checker.call_started(process, "bmc-1", "query"))
+    assert checker.violations == []
+    checker.registry_event(process, ActionEvent("ended", "1", first))
+    checker.call_started(process, "bmc-1", "query")
+    assert [v.invariant for v in checker.violations] == [4]
