@@ -357,8 +357,13 @@ class PowerActionRegistry(CancelRules):
         return []
 
     def _forget_if_idle(self, node: str, slot: Slot) -> None:
-        if slot.in_flight is None and slot.waiting is None:
-            self._slots.pop(node, None)
+        """
+        Drop the idle ``slot`` of ``node``, if it is still the node's: an
+        action that ended before its start returned (its control refused at
+        once) may have let a new request make the node a slot of its own.
+        """
+        if slot.in_flight is None and slot.waiting is None and self._slots.get(node) is slot:
+            del self._slots[node]
 
     def _drain(self) -> None:
         if self._delivering:

@@ -386,3 +386,28 @@ def test_an_on_taking_over_a_cancelled_cycle_keeps_its_boot_device(clock, regist
     advance_until_idle(clock)
     assert (cycle[0].status, on[0].status, on[0].action_id) == (OutcomeStatus.CANCELLED, DONE, 11)
     assert [s for _, s in bmc.boot_sets] == [PXE] and sent(bmc) == ["power_on"]
+
+
+def test_a_query_that_fails_at_once_after_its_action_ends_leaves_the_next_request_its_node(clock, registry):
+    """
+    A cancelled cycle's riding query reads for itself and fails before
+    its start returns (its control refuses at once, as a fenced member's
+    does), while the cycle's answer asks for the node again: the new
+    action keeps its slot and ends (soak seed 10090: the new action's slot
+    was dropped under it, it could not end, and its action stayed running).
+    """
+    from pserv.power.errors import PowerFatalError
+
+    bmc = FakeBMC(clock, power=ON, latency=1.0)
+    refusing = FakeBMC(clock, power=ON, latency=0)
+    refusing.fail_next("query", PowerFatalError("refused at once"), times=10)
+    again = []
+    cycle = registry.request("n", "cycle", bmc)
+    query = registry.request("n", "query", refusing)
+    cycle.addCallback(lambda _: again.append(registry.request("n", "on", bmc)))
+    clock.advance(0.1)
+    registry.cancel("n", registry.in_play("n")[0].id)
+    advance_until_idle(clock)
+    [on] = results(again)
+    assert results([query])[0].status is OutcomeStatus.FAILED
+    assert on.status is DONE and registry.in_play("n") == (None, None)
