@@ -66,6 +66,7 @@ def test_a_cycle_with_a_boot_device_from_the_node_page(page, operator, api):
     expect(row.locator('[data-field="boot"]')).to_have_text("boot pxe")
     expect(row).to_have_attribute("data-status", "done")
     page.get_by_label("Boot device (on and cycle)").select_option("pxe")
+    page.locator("#power").evaluate("section => section.scrollIntoView()")  # the form and the actions below it
     shoot(page, "node-boot-device")
 
 
