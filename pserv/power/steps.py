@@ -388,14 +388,24 @@ class PowerAction:
             except PowerError as e:
                 last_error = e
             attempt += 1
-            waited = self.clock.seconds() - started
-            remaining = self.policy.query_deadline - waited
-            if remaining <= 0:
-                raise PowerTransientError(
-                    f"could not read the power state after {waited:g}s and "
-                    f"{attempt} read(s), so {withheld}; last error: {last_error}"
-                )
-            await self._pause(min(self.policy.backoff(attempt - 1), remaining), safe_for)
+            await self._again(started, attempt, safe_for, lambda waited, tried: PowerTransientError(
+                f"could not read the power state after {waited:g}s and "
+                f"{tried} read(s), so {withheld}; last error: {last_error}"
+            ))
+
+    def _again(self, started: float, attempt: int, safe_for: frozenset[ActionKind | None],
+               gave_up: Callable[[float, int], PowerError]) -> Generator[Deferred[None], None, None]:
+        """
+        The backoff before try ``attempt`` + 1 of something retried within
+        the policy's ``query_deadline`` since ``started``.
+
+        :raises PowerError: ``gave_up(waited, attempt)``, once the deadline has passed.
+        """
+        waited = self.clock.seconds() - started
+        remaining = self.policy.query_deadline - waited
+        if remaining <= 0:
+            raise gave_up(waited, attempt)
+        return self._pause(min(self.policy.backoff(attempt - 1), remaining), safe_for)
 
     async def _set_boot(self) -> None:
         """
@@ -452,14 +462,10 @@ class PowerAction:
             except Exception as e:
                 last_error = e
             attempt += 1
-            waited = self.clock.seconds() - started
-            remaining = self.policy.query_deadline - waited
-            if remaining <= 0:
-                raise PowerTransientError(
-                    f"{self.control.description}: could not {doing} the boot device after {waited:g}s "
-                    f"and {attempt} attempt(s), so no power command was sent; last error: {last_error}"
-                )
-            await self._pause(min(self.policy.backoff(attempt - 1), remaining), ALWAYS)
+            await self._again(started, attempt, ALWAYS, lambda waited, tried: PowerTransientError(
+                f"{self.control.description}: could not {doing} the boot device after {waited:g}s "
+                f"and {tried} attempt(s), so no power command was sent; last error: {last_error}"
+            ))
 
     async def _command(
         self,
