@@ -2,8 +2,13 @@
 Real pserv processes for system tests, and waiting on what they print.
 """
 
+import json
 import re
+import shutil
+import subprocess
 import sys
+
+import treq
 
 from twisted.internet.defer import Deferred
 from twisted.internet.protocol import ProcessProtocol
@@ -88,3 +93,32 @@ async def start_cluster(reactor, rpc, secret_file, *extra):
                     "--name", "rack-1", "--secret-file", str(secret_file), "--sync-interval", "3600", *extra)
     await cluster.wait_for(r"recovered \d+ node", 0)
     return cluster
+
+
+def init_region(tmp_path):
+    """
+    ``pserv-region init`` in ``tmp_path/region``: its data directory, the
+    admin token it printed once, and a copy of its secret for a cluster.
+    """
+    data = tmp_path / "region"
+    done = subprocess.run([sys.executable, "-m", "pserv.scripts.region", "--data-dir", str(data), "init"],
+                          capture_output=True, text=True, timeout=60, check=True)
+    token = done.stdout.split("admin token (shown once): ")[1].strip()
+    secret = tmp_path / "secret"
+    shutil.copy(data / "secret", secret)
+    secret.chmod(0o600)
+    return data, token, secret
+
+
+async def api_call(world, method, path, body=None):
+    """One request to ``world["url"]`` with ``world["token"]``: its status and JSON body."""
+    headers = {"Authorization": [f"Bearer {world['token']}"]}
+    response = await treq.request(method, world["url"] + path, json=body, headers=headers)
+    return response.code, json.loads(await response.content() or b"null")
+
+
+async def stop_all(*processes):
+    """SIGTERM each process still running, and wait for it."""
+    for process in processes:
+        if not process.ended.called:
+            await process.kill("TERM")

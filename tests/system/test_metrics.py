@@ -5,13 +5,12 @@ over HTTP after a power action and read with Prometheus' own text parser.
 """
 
 import json
-import shutil
-import subprocess
-import sys
 
 import pytest_twisted
 import treq
 from prometheus_client.parser import text_string_to_metric_families
+
+from tests.system.processes import api_call, stop_all
 
 PASSWORD = "s3cret-pw"
 NODE = "metrics-node-n1"
@@ -22,33 +21,22 @@ async def system(tmp_path):
     from twisted.internet import reactor
 
     from pserv.testing.emulators.ipmi_emulators import PyghmiBMCs
-    from tests.system.processes import start_cluster, start_region
+    from tests.system.processes import init_region, start_cluster, start_region
 
     bmcs = PyghmiBMCs(reactor, 1, "admin", PASSWORD)
     (port,) = await bmcs.start()
-    data = tmp_path / "region"
-    done = subprocess.run([sys.executable, "-m", "pserv.scripts.region", "--data-dir", str(data), "init"],
-                          capture_output=True, text=True, timeout=60, check=True)
-    token = done.stdout.split("admin token (shown once): ")[1].strip()
-    secret = tmp_path / "secret"
-    shutil.copy(data / "secret", secret)
-    secret.chmod(0o600)
+    data, token, secret = init_region(tmp_path)
     region, url, rpc = await start_region(reactor, data)
     cluster = await start_cluster(reactor, rpc, secret, "--metrics-listen", "127.0.0.1:0")
     metrics = await cluster.wait_for(r"metrics on (http://[\d.]+:\d+/metrics)", 0)
     world = {"bmc_port": port, "token": token, "url": url, "metrics": metrics.group(1), "region": region,
              "cluster": cluster}
     yield world
-    for process in (cluster, region):
-        if not process.ended.called:
-            await process.kill("TERM")
+    await stop_all(cluster, region)
     await bmcs.stop()
 
 
-async def call(world, method, path, body=None):
-    headers = {"Authorization": [f"Bearer {world['token']}"]}
-    response = await treq.request(method, world["url"] + path, json=body, headers=headers)
-    return response.code, json.loads(await response.content() or b"null")
+call = api_call
 
 
 async def scrape(url, headers=None):

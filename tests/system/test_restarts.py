@@ -4,13 +4,9 @@ loopback, driving an emulated IPMI BMC (pyghmi's BMC server, in its own
 process, which records every chassis control it receives).
 """
 
-import json
-import shutil
-import subprocess
-import sys
-
 import pytest_twisted
-import treq
+
+from tests.system.processes import api_call, stop_all
 
 SECRET = "restart-bmc-secret"
 ON, OFF = 1, 0
@@ -21,17 +17,11 @@ async def system(tmp_path):
     from twisted.internet import reactor
 
     from pserv.testing.emulators.ipmi_emulators import PyghmiBMCs
-    from tests.system.processes import start_cluster, start_region
+    from tests.system.processes import init_region, start_cluster, start_region
 
     bmcs = PyghmiBMCs(reactor, 1, "admin", SECRET)
     (port,) = await bmcs.start()
-    data = tmp_path / "region"
-    done = subprocess.run([sys.executable, "-m", "pserv.scripts.region", "--data-dir", str(data), "init"],
-                          capture_output=True, text=True, timeout=60, check=True)
-    token = done.stdout.split("admin token (shown once): ")[1].strip()
-    secret = tmp_path / "secret"
-    shutil.copy(data / "secret", secret)
-    secret.chmod(0o600)
+    data, token, secret = init_region(tmp_path)
     region, url, rpc = await start_region(reactor, data)
     cluster = await start_cluster(reactor, rpc, secret)
     world = {"reactor": reactor, "bmcs": bmcs, "bmc_port": port, "data": data, "token": token,
@@ -40,16 +30,11 @@ async def system(tmp_path):
             "power_parameters": {"address": "127.0.0.1", "port": port, "username": "admin", "password": SECRET}}
     assert (await call(world, "POST", "/api/v1/nodes", node))[0] == 201
     yield world
-    for process in (world["cluster"], world["region"]):
-        if not process.ended.called:
-            await process.kill("TERM")
+    await stop_all(world["cluster"], world["region"])
     await bmcs.stop()
 
 
-async def call(world, method, path, body=None):
-    headers = {"Authorization": [f"Bearer {world['token']}"]}
-    response = await treq.request(method, world["url"] + path, json=body, headers=headers)
-    return response.code, json.loads(await response.content() or b"null")
+call = api_call
 
 
 async def controls(world):
