@@ -134,11 +134,11 @@ def _request_power(connection: Connection, ref: str, kind: str, who: Requester, 
     the same transaction; with the pending actions it superseded, for the metrics.
     """
     action, created = actions.request_power(connection, ref, kind, requester(connection, who), now, **options)
-    return action, created, superseded_by(connection, [action["id"]], now) if created else []
+    return action, created, superseded_by(connection, [action], now) if created else []
 
 
 def _request_bulk(connection: Connection, refs: Any, filters: Any, kind: str, who: str, now: datetime,
                   **options: Any) -> tuple[int, list[dict[str, Any]], list[dict[str, Any]], list[Ended]]:
     """The store's ``request_bulk``; with the pending actions it superseded, for the metrics."""
     batch, made, locked = actions.request_bulk(connection, refs, filters, kind, who, now, **options)
-    return batch, made, locked, superseded_by(connection, [a["id"] for a in made], now)
+    return batch, made, locked, superseded_by(connection, made, now)

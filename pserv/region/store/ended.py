@@ -50,19 +50,22 @@ def ended_at(connection: Connection, action_ids: Iterable[int], now: datetime) -
             for row in sorted(found, key=lambda row: row.id)]
 
 
-def superseded_by(connection: Connection, newer: Iterable[int], now: datetime) -> list[Ended]:
+def superseded_by(connection: Connection, newer: Iterable[Mapping[str, Any]], now: datetime) -> list[Ended]:
     """
-    The pending actions that the actions ``newer`` superseded at ``now``
-    (the region ends them itself: no cluster ever had them), in id order;
-    none for an action of ``newer`` that a request only joined.
+    The pending actions that the actions ``newer`` (as the store answers
+    them) superseded at ``now`` (the region ends them itself: no cluster
+    ever had them), in id order; none for an action of ``newer`` that a
+    request only joined.  Read by node and status (the index both use), so
+    the cost follows the nodes asked for, not every action ever superseded.
     """
     table = schema.power_actions
+    by_node = {int(action["node"]): int(action["id"]) for action in newer}
     found = []
-    for ids in chunks(sorted(set(newer))):
+    for nodes in chunks(sorted(by_node)):
         found += connection.execute(
             select(table.c.id, table.c.kind, table.c.status, table.c.requested_at, table.c.finished_at)
-            .where(table.c.superseded_by.in_(ids), table.c.status == ActionStatus.SUPERSEDED.value,
-                   table.c.finished_at == utc(now))
+            .where(table.c.node_id.in_(nodes), table.c.status == ActionStatus.SUPERSEDED.value,
+                   table.c.superseded_by.in_([by_node[n] for n in nodes]), table.c.finished_at == utc(now))
         ).all()
     return [Ended(row.kind, row.status, _seconds(row.requested_at, row.finished_at))
             for row in sorted(found, key=lambda row: row.id)]

@@ -73,5 +73,5 @@ def test_superseded_by_names_what_a_new_action_superseded_then_not_what_it_joine
     run(request_power, "ended-6", "on", "op", moments())
     now = moments(2)
     off, _ = run(request_power, "ended-6", "off", "op", now)
-    assert [(e.kind, e.status) for e in run(superseded_by, [off["id"]], now)] == [("on", "superseded")]
-    assert run(superseded_by, [off["id"]], moments(1)) == []
+    assert [(e.kind, e.status) for e in run(superseded_by, [off], now)] == [("on", "superseded")]
+    assert run(superseded_by, [off], moments(1)) == []
