@@ -44,6 +44,7 @@ clusters = Table(
     Column("last_heartbeat_at", DateTime),
     Column("lease_expires_at", DateTime),
     Column("draining", Boolean, nullable=False, server_default=false()),
+    Column("budget", String(63)),
 )
 
 nodes = Table(
@@ -72,6 +73,7 @@ nodes = Table(
     Column("locked_by", String(63)),
     Column("lock_reason", Text),
     Column("locked_at", DateTime),
+    Column("budget", String(63), index=True),
     sqlite_autoincrement=True,
 )
 
@@ -121,6 +123,39 @@ power_batch_actions = Table(
     metadata,
     Column("batch_id", Integer, ForeignKey("power_batches.id"), primary_key=True),
     Column("action_id", Integer, ForeignKey("power_actions.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+budgets = Table(
+    "budgets",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(63), nullable=False, unique=True),
+    Column("starts", Integer, nullable=False),
+    Column("per_seconds", Float, nullable=False),
+    Column("in_flight", Integer),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    sqlite_autoincrement=True,
+)
+
+budget_waits = Table(
+    "budget_waits",
+    metadata,
+    Column("action_id", Integer, ForeignKey("power_actions.id", ondelete="CASCADE"), primary_key=True),
+    Column("budget", String(63), nullable=False),
+    Column("asked_at", DateTime, nullable=False),
+    Index("ix_budget_waits_budget_action_id", "budget", "action_id"),
+)
+
+budget_starts = Table(
+    "budget_starts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("budget", String(63), nullable=False),
+    Column("action_id", Integer, nullable=False),
+    Column("at", DateTime, nullable=False),
+    Index("ix_budget_starts_budget_at", "budget", "at"),
+    sqlite_autoincrement=True,
 )
 
 events = Table(
