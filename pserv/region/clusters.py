@@ -26,7 +26,7 @@ from twisted.python.reflect import qual
 from pserv.region.db import Database
 from pserv.region.metrics import RegionMetrics
 from pserv.region.peers import Alone, PeerMessage, Peers
-from pserv.region.store import actions, clusters, moves, recovery, reports, schedules
+from pserv.region.store import actions, budget_line, clusters, moves, recovery, reports, schedules
 from pserv.region.store.ended import report_actions_ended
 from pserv.rpc import wire
 from pserv.rpc.messages import (
@@ -40,6 +40,9 @@ from pserv.rpc.messages import (
     RecoveryQuery,
     ReleaseRequest,
     ReportsAnswer,
+    BudgetPlace,
+    StartAsk,
+    StartsAnswer,
 )
 
 log = Logger()
@@ -96,6 +99,8 @@ class ConnectedClusters:
         self._timers: dict[int, Deferred[int | None]] = {}
         self.on_grouped: Callable[[], object] = lambda: None
         """Called when a member of a cluster group connects, here or to another region."""
+        self.budget_clock: Callable[[], datetime] = self.now
+        """The time power budgets are measured by on SQLite (on PostgreSQL, the server's clock is)."""
 
     def now(self) -> datetime:
         """The clock's time, as the store keeps it."""
@@ -224,6 +229,12 @@ class ConnectedClusters:
         """The cluster is alive: its lease runs :attr:`lease` seconds more; answers those seconds."""
         beating = self.database.run(clusters.heartbeat, cluster, self.region, self.now(), self.lease)
         return beating.addCallback(lambda _: self.lease)
+
+    def take_starts(self, cluster: str, asks: Sequence[StartAsk]) -> Deferred[StartsAnswer]:
+        """Which of ``cluster``'s actions asking may send their power-on now (:mod:`pserv.region.store.budget_line`)."""
+        taking = self.database.run(budget_line.take_starts, cluster, [(a.action, a.node) for a in asks],
+                                   self.budget_clock())
+        return taking.addCallback(_starts_answer)
 
     # Delivery.
 
@@ -414,6 +425,14 @@ class ConnectedClusters:
     def _released(self, _: Any, key: tuple[ClusterConnection, int]) -> None:
         for waiter in self._releasing.pop(key, []):
             waiter.callback(None)
+
+
+def _starts_answer(taken: budget_line.Taken) -> StartsAnswer:
+    """What :func:`~pserv.region.store.budget_line.take_starts` decided, as ``TakeStarts`` answers it."""
+    return StartsAnswer(
+        granted=tuple(taken.granted), refused=tuple(taken.refused), retry_after=taken.retry_after,
+        waiting=tuple(BudgetPlace(action=p.action, budget=p.budget, place=p.place, of=p.of) for p in taken.waiting),
+    )
 
 
 def _seconds(at: datetime) -> float:

@@ -18,10 +18,12 @@ from pserv.rpc.cluster import AdoptNodes, CancelAction, ClusterResponder, Perfor
 from pserv.rpc.common import VERSION, AuthenticationFailed, InvalidRequest, NotAuthenticated, version_mismatch
 from pserv.rpc.messages import (
     ActionReports, AdoptRequest, CancelRequest, ObservedState, PowerRequest, RecoveryNode, RecoveryQuery, ReleaseRequest,
-    ReportsAnswer,
+    ReportsAnswer, StartAsk, StartsAnswer,
 )
 from pserv.rpc.protocol import GuardedAMP, command_names, describe_peer, empty
-from pserv.rpc.region import Authenticate, Heartbeat, Prove, Recover, ReportActions, ReportPowerStates
+from pserv.rpc.region import (
+    MAX_ASKS, Authenticate, Heartbeat, Prove, Recover, ReportActions, ReportPowerStates, TakeStarts,
+)
 from pserv.rpc.session import SessionInput, SessionState
 
 log = Logger()
@@ -210,6 +212,28 @@ class ClusterRPC(GuardedAMP):
         for ok, result in await DeferredList(sent, consumeErrors=True):
             if not ok:
                 result.raiseException()
+
+    def take_starts(self, asks: Sequence[StartAsk]) -> Deferred[StartsAnswer]:
+        """
+        Ask which of ``asks`` may send their power-on now, in as many
+        ``TakeStarts`` of at most :data:`~pserv.rpc.region.MAX_ASKS` as it
+        takes (sent together); fires with their answers as one.
+        """
+        return Deferred.fromCoroutine(self._take_starts(asks))
+
+    async def _take_starts(self, asks: Sequence[StartAsk]) -> StartsAnswer:
+        calls = [self._call(TakeStarts, asks=tuple(asks[i:i + MAX_ASKS])) for i in range(0, len(asks), MAX_ASKS)]
+        answers = []
+        for ok, result in await DeferredList(calls, consumeErrors=True):
+            if not ok:
+                result.raiseException()
+            answers.append(result["answer"])
+        return StartsAnswer(
+            granted=tuple(a for answer in answers for a in answer.granted),
+            waiting=tuple(w for answer in answers for w in answer.waiting),
+            refused=tuple(a for answer in answers for a in answer.refused),
+            retry_after=min((answer.retry_after for answer in answers), default=1.0),
+        )
 
     def heartbeat(self) -> Deferred[float | None]:
         """Send a heartbeat; fires when the region answers, with the seconds the cluster's lease now runs."""

@@ -10,7 +10,7 @@ No command is answered by both sides; each side's commands live in
 
 from __future__ import annotations
 
-VERSION = 6
+VERSION = 7
 """
 The RPC protocol version this release speaks.  Each side sends it in the
 handshake (``Authenticate`` and its answer) and refuses a peer of another

@@ -71,6 +71,9 @@ class PowerRequest:
         before the first power command; ``None``: none.
     :ivar boot_persistent: with ``boot_device``: for every boot, not the
         next only.
+    :ivar budget: the power budget the node is under (its own, or its
+        cluster's default), if any: the action asks the region for a start
+        (``TakeStarts``) before it sends a power-on.
     """
 
     action: int
@@ -84,6 +87,7 @@ class PowerRequest:
     epoch: int = 0
     boot_device: BootDevice | None = None
     boot_persistent: bool = False
+    budget: str | None = None
 
     @property
     def boot(self) -> BootSetting | None:
@@ -138,7 +142,7 @@ class RecoveryAction:
 
 @attrs.frozen
 class RecoveryNode:
-    """A recovery entry: one node and everything outstanding for it."""
+    """A recovery entry: one node and everything outstanding for it (``budget`` as in :class:`PowerRequest`)."""
 
     node: int
     name: str
@@ -148,6 +152,7 @@ class RecoveryNode:
     generation: int
     actions: tuple[RecoveryAction, ...]
     epoch: int = 0
+    budget: str | None = None
 
     def request(self, action: RecoveryAction, kind: ActionKind | None = None) -> PowerRequest:
         """
@@ -167,6 +172,7 @@ class RecoveryNode:
             epoch=self.epoch,
             boot_device=action.boot_device if booting else None,
             boot_persistent=action.boot_persistent if booting else False,
+            budget=self.budget,
         )
 
 
@@ -295,6 +301,44 @@ class ReportsAnswer:
 
 
 @attrs.frozen
+class StartAsk:
+    """One entry of ``TakeStarts``: ``action`` of ``node`` is about to send its power-on under a budget."""
+
+    action: int
+    node: int
+
+
+@attrs.frozen
+class BudgetPlace:
+    """An action that waits in ``budget``'s line: its ``place`` (1 is next) of how many wait (``of``)."""
+
+    action: int
+    budget: str
+    place: int
+    of: int
+
+
+@attrs.frozen
+class StartsAnswer:
+    """
+    ``TakeStarts``'s answer.
+
+    :ivar granted: the actions that may send their power-on now.
+    :ivar waiting: the others, each with its place in its budget's line.
+    :ivar refused: the actions that may not start at all: the region has
+        ended them, or their node is not this cluster's any more.  They
+        wait for the cancel on its way, or for good.
+    :ivar retry_after: seconds until the cluster asks again for those
+        still waiting (it asks again sooner for new ones).
+    """
+
+    granted: tuple[int, ...] = ()
+    waiting: tuple[BudgetPlace, ...] = ()
+    refused: tuple[int, ...] = ()
+    retry_after: float = 1.0
+
+
+@attrs.frozen
 class ObservedState:
     """
     One entry of ``ReportPowerStates``: a node's power as the cluster read
@@ -311,5 +355,6 @@ class ObservedState:
 MESSAGES: tuple[type, ...] = (
     PowerRequest, CancelRequest, ReleaseRequest, RecoveryQuery, RecoveryPage, RecoveryNode, RecoveryAction,
     RunningReport, ProgressReport, OutcomeReport, ActionReports, ReportsAnswer, ObservedState,
+    StartAsk, BudgetPlace, StartsAnswer,
 )
 """Every message class, in the order ``docs/rpc.md`` describes them."""

@@ -18,11 +18,14 @@ from pserv.rpc.arguments import Message, ParsesMessages
 from pserv.rpc.common import COMMAND_ERRORS, HANDSHAKE_ERRORS, SESSION_ERRORS
 from pserv.rpc.messages import (
     ActionReports, AdoptRequest, CancelRequest, ObservedState, PowerRequest, RecoveryPage, RecoveryQuery, ReleaseRequest,
-    ReportsAnswer,
+    ReportsAnswer, StartAsk, StartsAnswer,
 )
 
 #: The most nodes one ``Recover`` page may ask for.
 MAX_PAGE = 1000
+
+#: The most actions one ``TakeStarts`` may ask for (its answer then fits one AMP value).
+MAX_ASKS = 500
 
 
 class Authenticate(amp.Command):
@@ -100,6 +103,22 @@ class ReportPowerStates(ParsesMessages, amp.Command):
     fatalErrors = SESSION_ERRORS
 
 
+class TakeStarts(ParsesMessages, amp.Command):
+    """
+    Sent by a cluster for the actions about to send a power-on under a
+    power budget, all at once: which may start now, and where the others
+    wait in their budget's line (:mod:`pserv.region.store.budget_line`).
+    The cluster asks again, for those still waiting, after the answer's
+    ``retry_after``.  Not idempotent: each start granted counts against the
+    budget, whether or not the cluster uses it.
+    """
+
+    arguments = [(b"asks", Message(tuple[StartAsk, ...], "asks"))]
+    response = [(b"answer", Message(StartsAnswer, "answer"))]
+    errors = COMMAND_ERRORS
+    fatalErrors = SESSION_ERRORS
+
+
 class Heartbeat(amp.Command):
     """
     Sent by a cluster every few seconds; an answer shows the connection is
@@ -171,3 +190,6 @@ class RegionResponder(Protocol):
 
     def heartbeat(self, cluster: str) -> Any:
         """The cluster is alive: the seconds its lease now runs (or ``None``)."""
+
+    def take_starts(self, cluster: str, asks: tuple[StartAsk, ...]) -> Any:
+        """Which of ``asks`` may send their power-on now: a :class:`~pserv.rpc.messages.StartsAnswer`."""

@@ -25,10 +25,11 @@ from pserv.rpc.common import (
 )
 from pserv.rpc.messages import (
     ActionReports, AdoptRequest, CancelRequest, ObservedState, PowerRequest, RecoveryPage, RecoveryQuery, ReleaseRequest,
+    StartAsk,
 )
 from pserv.rpc.protocol import GuardedAMP, command_names, describe_peer, empty
 from pserv.rpc.region import (
-    MAX_PAGE, Authenticate, Heartbeat, Prove, Recover, RegionResponder, ReportActions, ReportPowerStates,
+    MAX_ASKS, MAX_PAGE, Authenticate, Heartbeat, Prove, Recover, RegionResponder, ReportActions, ReportPowerStates, TakeStarts,
 )
 from pserv.rpc.session import SessionInput
 from pserv.rpc.tls import ensure_certificate
@@ -43,7 +44,7 @@ class RegionRPC(GuardedAMP):
     gets in ``cluster_connected``.
     """
 
-    served = command_names([Recover, ReportActions, ReportPowerStates, Heartbeat])
+    served = command_names([Recover, ReportActions, ReportPowerStates, TakeStarts, Heartbeat])
     handshake = command_names([Authenticate, Prove])
     side = "region"
     factory: RegionRPCFactory
@@ -155,6 +156,13 @@ class RegionRPC(GuardedAMP):
     def _report_power_states(self, states: tuple[ObservedState, ...]) -> Deferred[dict[str, Any]]:
         answered = self._answer("report_power_states", self.responder.report_power_states, self.cluster, states)
         return answered.addCallback(empty)
+
+    @TakeStarts.responder
+    def _take_starts(self, asks: tuple[StartAsk, ...]) -> Deferred[dict[str, Any]]:
+        if len(asks) > MAX_ASKS:
+            raise InvalidRequest(f"asks: at most {MAX_ASKS} in one call")
+        answered = self._answer("take_starts", self.responder.take_starts, self.cluster, asks)
+        return answered.addCallback(lambda answer: {"answer": answer})
 
     @Heartbeat.responder
     def _heartbeat(self) -> Deferred[dict[str, Any]]:

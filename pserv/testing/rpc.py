@@ -23,7 +23,7 @@ from pserv.rpc.cluster_protocol import ClusterRPC
 from pserv.rpc.common import AuthenticationFailed, NotAuthenticated
 from pserv.rpc.messages import (
     ActionReports, AdoptRequest, CancelRequest, ObservedState, OutcomeReport, PowerRequest, RecoveryAction, RecoveryNode,
-    RecoveryPage, RecoveryQuery, ReleaseRequest, ReportsAnswer,
+    RecoveryPage, RecoveryQuery, ReleaseRequest, ReportsAnswer, StartAsk, StartsAnswer,
 )
 from pserv.rpc.region import Prove
 from pserv.rpc.region_protocol import RegionRPC, RegionRPCFactory
@@ -101,6 +101,11 @@ class RecordingRegion:
     def heartbeat(self, cluster: str) -> Deferred[None] | float | None:
         self.calls.append(("heartbeat", cluster))
         return self.heartbeats
+
+    def take_starts(self, cluster: str, asks: tuple[StartAsk, ...]) -> StartsAnswer:
+        """Every action asking may start."""
+        self.calls.append(("take_starts", cluster, asks))
+        return StartsAnswer(granted=tuple(ask.action for ask in asks))
 
     def names(self) -> list[str]:
         """The names of the methods called, in order."""

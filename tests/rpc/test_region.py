@@ -8,9 +8,11 @@ import pytest
 
 from pserv.rpc.arguments import Message
 from pserv.rpc.messages import (
-    ActionReports, ObservedState, ProgressReport, RecoveryPage, RecoveryQuery, ReportsAnswer, RunningReport,
+    ActionReports, BudgetPlace, ObservedState, ProgressReport, RecoveryPage, RecoveryQuery, ReportsAnswer, RunningReport,
+    StartAsk, StartsAnswer,
 )
-from pserv.rpc.region import MAX_PAGE, Recover, RegionResponder, ReportActions, ReportPowerStates
+from pserv.rpc.common import InvalidRequest
+from pserv.rpc.region import MAX_ASKS, MAX_PAGE, Recover, RegionResponder, ReportActions, ReportPowerStates, TakeStarts
 
 from pserv.power.states import ActionStatus, PowerState
 from pserv.testing.rpc import InMemory, RecordingRegion, observed, outcome, recovery_node
@@ -93,11 +95,38 @@ def test_heartbeat(memory):
     assert memory.region.calls == [("heartbeat", "rack-1")]
 
 
+def test_take_starts(memory):
+    """TakeStarts carries the asks, and the region's answer back: granted, waiting with places, refused, retry_after."""
+    answer = StartsAnswer(granted=(1,), waiting=(BudgetPlace(2, "pdu-1", 1, 3),), refused=(3,), retry_after=2.5)
+    memory.region.take_starts = lambda cluster, asks: answer
+    asks = (StartAsk(1, 10), StartAsk(2, 20), StartAsk(3, 30))
+    assert memory.call(memory.client.take_starts(asks)) == answer
+
+
+def test_take_starts_splits_many_asks_and_joins_the_answers(memory):
+    """More asks than one call may carry go in several, answered as one, with the soonest retry_after."""
+    asks = [StartAsk(i, i) for i in range(MAX_ASKS * 2 + 1)]
+    retries = iter([3.0, 1.0, 2.0])
+    memory.region.take_starts = lambda cluster, batch: StartsAnswer(granted=tuple(a.action for a in batch),
+                                                                     retry_after=next(retries))
+    answer = memory.call(memory.client.take_starts(asks))
+    assert answer.granted == tuple(range(MAX_ASKS * 2 + 1)) and answer.retry_after == 1.0
+
+
+def test_take_starts_refuses_too_many_asks(memory):
+    """A TakeStarts of more than MAX_ASKS is refused naming the field, and the responder never hears it."""
+    asks = tuple(StartAsk(i, i) for i in range(MAX_ASKS + 1))
+    with pytest.raises(InvalidRequest, match="asks: at most"):
+        memory.call(memory.client.callRemote(TakeStarts, asks=asks))
+    assert memory.region.calls == []
+
+
 def test_the_cluster_name_comes_from_the_session():
     """No region command but Authenticate carries a cluster name."""
     from pserv.rpc import region
 
-    commands = [region.Recover, region.ReportActions, region.ReportPowerStates, region.Heartbeat, region.Prove]
+    commands = [region.Recover, region.ReportActions, region.ReportPowerStates, region.TakeStarts, region.Heartbeat,
+                region.Prove]
     assert all(b"cluster" not in dict(c.arguments) for c in commands)
 
 

@@ -29,9 +29,10 @@ two regions on one database hand out its starts one after the other):
   its cluster asks again).
 
 Each start handed out is a row of ``budget_starts`` at the time it was
-handed out, by the clock the region passes (the database's, where several
-regions share one: see :class:`pserv.region.db.Database`), which is what a
-budget is measured by.  A cluster sends the power-on as soon as it has the
+handed out, which is what a budget is measured by: on PostgreSQL, by the
+database server's clock, read once the budget's row is locked (one clock
+for every region that shares the database, however far apart theirs are);
+on SQLite (one region), by the time the region passes.  A cluster sends the power-on as soon as it has the
 answer, or asks again if the answer came late (:mod:`pserv.cluster.starts`).
 """
 
@@ -42,12 +43,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy import and_, delete, false, func, insert, select, text, update
 from sqlalchemy.engine import Connection
 
 from pserv.power.states import OUTSTANDING, values
 from pserv.region import schema
 from pserv.region.store.common import utc
+
+MAX_WINDOW = 3600.0
+"""The longest ``per_seconds`` a budget may have."""
 
 STALE_ASK = 15.0
 """Seconds after its last ask that an action's place in a line lapses."""
@@ -124,6 +128,7 @@ def take_starts(connection: Connection, cluster: str, asks: Sequence[tuple[int, 
             lines[budget].append(action)
     for budget in sorted(lines):
         _serve(connection, budget, lines[budget], moment, taken)
+    taken.granted.sort()
     taken.retry_after = min(max(taken.retry_after, MIN_RETRY), MAX_RETRY)
     return taken
 
@@ -163,6 +168,7 @@ def _serve(connection: Connection, budget: str, askers: list[int], now: datetime
     if row is None:  # deleted since the nodes named it: nothing holds them back
         taken.granted.extend(askers)
         return
+    now = measured_at(connection, now)
     _renew(connection, budget, askers, now)
     window = timedelta(seconds=row.per_seconds)
     recent = _recent_starts(connection, budget, now - window)
@@ -180,6 +186,17 @@ def _serve(connection: Connection, budget: str, askers: list[int], now: datetime
             taken.waiting.append(Place(action, budget, place, len(rest)))
     if rest:
         taken.retry_after = min(taken.retry_after, _next_free(recent, row, window, now, len(granted)))
+
+
+def measured_at(connection: Connection, now: datetime) -> datetime:
+    """
+    The time a budget is measured by now: the database server's clock on
+    PostgreSQL (naive UTC, read now, not at the transaction's start), else
+    ``now``.
+    """
+    if connection.dialect.name == "postgresql":
+        return connection.execute(text("SELECT CAST(timezone('UTC', clock_timestamp()) AS timestamp)")).scalar_one()
+    return now
 
 
 def _locked_budget(connection: Connection, name: str) -> Any:
@@ -225,11 +242,11 @@ def _line(connection: Connection, budget: str, now: datetime) -> list[int]:
     of actions that have ended are dropped first.
     """
     waits, actions = schema.budget_waits, schema.power_actions
-    ended = select(actions.c.id).where(
+    still_wanted = select(actions.c.id).where(
         actions.c.id == waits.c.action_id, actions.c.status.in_(values(OUTSTANDING)),
-        actions.c.cancel_requested.is_(False))
+        actions.c.cancel_requested == false())
     connection.execute(delete(waits).where(
-        waits.c.budget == budget, (waits.c.asked_at <= now - timedelta(seconds=STALE_ASK)) | ~ended.exists()))
+        waits.c.budget == budget, (waits.c.asked_at <= now - timedelta(seconds=STALE_ASK)) | ~still_wanted.exists()))
     return list(connection.execute(
         select(waits.c.action_id).where(waits.c.budget == budget).order_by(waits.c.action_id)).scalars())
 
@@ -257,10 +274,6 @@ def _forget_old(connection: Connection, budget: str, now: datetime) -> None:
         starts.c.budget == budget, starts.c.at < now - timedelta(seconds=MAX_WINDOW), ~outstanding.exists()))
 
 
-MAX_WINDOW = 3600.0
-"""The longest ``per_seconds`` a budget may have."""
-
-
 def _next_free(recent: list[datetime], row: Any, window: timedelta, now: datetime, granted: int) -> float:
     """
     Seconds until a start of ``row``'s window lapses, for the actions still
@@ -286,7 +299,7 @@ def places(connection: Connection, action_ids: Iterable[int], now: datetime) -> 
     if not mine:
         return {}
     live = and_(waits.c.asked_at > utc(now) - timedelta(seconds=STALE_ASK),
-                actions.c.status.in_(values(OUTSTANDING)))
+                actions.c.status.in_(values(OUTSTANDING)), actions.c.cancel_requested == false())
     found: dict[int, Place] = {}
     for budget in sorted({row.budget for row in mine}):
         line = list(connection.execute(

@@ -21,6 +21,7 @@ from sqlalchemy.engine import Connection
 from pserv.power.boot import BootDevice
 from pserv.power.states import OUTSTANDING, ActionKind, ActionStatus, PowerState, values
 from pserv.region import schema
+from pserv.region.store.budget_line import budget_of
 from pserv.region.store.reports import mark_sent
 from pserv.region.store.schedules import due, held
 from pserv.rpc.messages import PowerRequest, RecoveryAction, RecoveryNode, RecoveryPage
@@ -46,13 +47,20 @@ def recover(connection: Connection, cluster: str, after: int | None, limit: int,
     pending = [a.id for actions in outstanding.values() for a in actions
                if a.status == ActionStatus.PENDING and a.id not in waiting]
     mark_sent(connection, pending, now)
+    default = _default_budget(connection, cluster)
     return RecoveryPage(
-        nodes=tuple(_entry(row, outstanding.get(row.id, []), waiting) for row in page),
+        nodes=tuple(_entry(row, outstanding.get(row.id, []), waiting, default) for row in page),
         next=page[-1].id if more else None,
     )
 
 
-def _entry(row: Any, actions: list[Any], waiting: set[int]) -> RecoveryNode:
+def _default_budget(connection: Connection, cluster: str) -> str | None:
+    """The budget ``cluster`` names for its nodes that name none, if any."""
+    table = schema.clusters
+    return connection.execute(select(table.c.budget).where(table.c.name == cluster)).scalar()
+
+
+def _entry(row: Any, actions: list[Any], waiting: set[int], default_budget: str | None) -> RecoveryNode:
     """
     A node as recovery tells it.  An action held for its time
     (:mod:`pserv.region.store.schedules`) is left out, and so is the
@@ -68,6 +76,7 @@ def _entry(row: Any, actions: list[Any], waiting: set[int]) -> RecoveryNode:
         desired_power_state=PowerState(row.desired_power_state if first is None else first.desired_before),
         generation=row.generation if first is None else first.generation - 1,
         epoch=row.epoch,
+        budget=budget_of(row.budget, default_budget),
         actions=tuple(
             RecoveryAction(
                 id=a.id,
@@ -142,11 +151,13 @@ def claim_for_delivery(
     """
     if not clusters:
         return []
-    actions, nodes = schema.power_actions, schema.nodes
+    actions, nodes, known = schema.power_actions, schema.nodes, schema.clusters
     query = (
         select(actions, nodes.c.name, nodes.c.cluster, nodes.c.power_type, nodes.c.power_parameters,
-               nodes.c.power_secrets, nodes.c.epoch)
+               nodes.c.power_secrets, nodes.c.epoch, nodes.c.budget.label("node_budget"),
+               known.c.budget.label("cluster_budget"))
         .join(nodes, nodes.c.id == actions.c.node_id)
+        .outerjoin(known, known.c.name == nodes.c.cluster)
         .where(actions.c.status == ActionStatus.PENDING.value, nodes.c.cluster.in_(clusters),
                nodes.c.moving_from.is_(None), due(now))
         .order_by(actions.c.node_id, actions.c.id).with_for_update(of=nodes)
@@ -154,9 +165,7 @@ def claim_for_delivery(
     if action_ids is not None:
         query = query.where(actions.c.id.in_(action_ids))
     if region is not None:
-        known = schema.clusters
-        query = query.where(nodes.c.cluster.in_(
-            select(known.c.name).where(known.c.name.in_(clusters), known.c.region == region)))
+        query = query.where(known.c.region == region)
     rows = sorted(connection.execute(query).all(), key=lambda row: row.id)
     mark_sent(connection, [row.id for row in rows], now)
     return [(row.cluster, _request(row)) for row in rows]
@@ -167,4 +176,5 @@ def _request(row: Any) -> PowerRequest:
         action=row.id, node=row.node_id, name=row.name, kind=ActionKind(row.kind), generation=row.generation,
         power_type=row.power_type, power_parameters=_settings(row), escalate_after=row.escalate_after,
         epoch=row.epoch, boot_device=_boot_device(row), boot_persistent=bool(row.boot_persistent),
+        budget=budget_of(row.node_budget, row.cluster_budget),
     )
