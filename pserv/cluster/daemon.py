@@ -18,12 +18,13 @@ from pserv.cluster.nodes import NodeBook
 from pserv.cluster.observer import PowerObserver
 from pserv.cluster.power import ClusterPower
 from pserv.cluster.reports import RegionLink, ReportQueue
+from pserv.cluster.starts import StartsLink
 from pserv.rpc.messages import AdoptRequest, CancelRequest, PowerRequest, RecoveryNode, ReleaseRequest
 
 log = Logger()
 
 
-class RegionSession(RegionLink, Protocol):
+class RegionSession(RegionLink, StartsLink, Protocol):
     """An authenticated connection to the region."""
 
     def recover_all(self) -> Deferred[list[RecoveryNode]]: ...
@@ -134,6 +135,7 @@ class ClusterDaemon:
     def _link_up(self, session: RegionSession) -> None:
         """Let held reports go through ``session``, and hold them again when it is lost."""
         self.reports.link_up(session)
+        self.power.permits.link_up(session)
         session.when_lost().addCallback(lambda _: self.region_lost(session))
 
     def fence(self) -> None:
@@ -154,6 +156,7 @@ class ClusterDaemon:
         if session is None or session is self._session:
             self._session = None
             self.reports.link_down()
+            self.power.permits.link_down()
 
     def stop(self) -> Deferred[object]:
         """Stop sweeping and close the drivers."""

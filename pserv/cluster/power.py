@@ -27,6 +27,7 @@ from twisted.python.failure import Failure
 from pserv.cluster.driver_set import DriverSet
 from pserv.cluster.lease import Lease, LeasedControl
 from pserv.cluster.reports import ReportQueue, Taken
+from pserv.cluster.starts import BudgetedControl, StartPermits
 from pserv.power.actions import PowerAction
 from pserv.power.errors import PowerSettingsError
 from pserv.power.lifecycle import ActionState
@@ -58,6 +59,7 @@ class ClusterPower:
         self.reports = reports
         self.lease = lease
         self.registry = PowerActionRegistry(clock, ids=count(-1, -1), checkpoint=self._checkpoint)
+        self.permits = StartPermits(clock, self._serving)
         self.registry.add_listener(self._follow)
         self._outstanding: dict[int, int] = {}
         self._ended: OrderedDict[int, None] = OrderedDict()
@@ -90,6 +92,8 @@ class ClusterPower:
             return
         if self.lease is not None:
             control = LeasedControl(control, self.lease)
+        if request.budget is not None:
+            control = BudgetedControl(control, self.permits, request.node)
         self._outstanding[action] = request.node
         ran = self.registry.request(
             str(request.node), request.kind, control, action_id=action, generation=request.generation,
@@ -145,6 +149,10 @@ class ClusterPower:
     def outstanding(self) -> frozenset[int]:
         """The region actions this cluster owes an outcome."""
         return frozenset(self._outstanding)
+
+    def _serving(self, node: int, action: PowerAction) -> list[int]:
+        """The region actions ``action`` of ``node`` serves, oldest first, for its budget's line."""
+        return sorted(i for i in self.registry.serving(str(node), action, queries=False) if i > 0)
 
     def _region_ids(self, event: ActionEvent) -> list[int]:
         """The region actions riding the event's action (the cluster numbers its own below zero)."""

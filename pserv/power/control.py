@@ -68,6 +68,8 @@ class ControlWrapper:
         if hasattr(control, "can_query"):
             self.can_query = control.can_query
         self.can_set_boot: bool = getattr(control, "can_set_boot", False)
+        if hasattr(control, "permit"):
+            self.permit = control.permit
 
     def power_on(self) -> Deferred[None]:
         return self._call("power_on", self._control.power_on)

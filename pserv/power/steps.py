@@ -145,6 +145,9 @@ class PowerAction:
         first power command, if the request named one.
     :ivar boot_set: whether it has set :attr:`boot` (and read it back, where
         the BMC can say).
+
+    A control may offer ``permit(action)``, a Deferred to wait for before
+    each ``power_on`` (a power budget: :mod:`pserv.cluster.starts`).
     """
 
     kind: ClassVar[ActionKind]
@@ -486,8 +489,14 @@ class PowerAction:
         """
         Send one command.  A transient failure is returned, not raised: the
         command may have reached the BMC, so it is verified, never re-sent.
+        A power-on under a power budget first waits for its start (a safe
+        point: superseded meanwhile, it sends nothing).
         """
         self._safe_point(ALWAYS)
+        if command == "power_on":
+            permit = getattr(self.control, "permit", None)
+            if permit is not None:
+                await self._wait(permit(self), ALWAYS)
         self.commands.append(command)
         self.state = self.observed_at = None
         self.shutdown_until = self.clock.seconds() + self.policy.soft_off_timeout if command == "soft_off" else None
