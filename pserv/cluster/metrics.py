@@ -166,6 +166,8 @@ class DaemonState(Collector):
         yield _gauge("pserv_cluster_region_connected", "1 while the cluster is connected to a region, else 0",
                      int(self.daemon.connected))
         yield _gauge("pserv_cluster_nodes", "Nodes this cluster holds", len(self.daemon.book))
+        yield _gauge("pserv_cluster_actions_waiting_for_budget", "Power actions waiting for the region to grant "
+                     "their power-on a start under its power budget", self.daemon.power.permits.waiting)
         yield _gauge("pserv_cluster_sweep_lag_seconds", "Seconds the last complete power sweep is overdue "
                      "(0 while sweeps keep their interval)", self.daemon.observer.lag(self.clock.seconds()))
         sessions = GaugeMetricFamily("pserv_cluster_sessions_open", "BMC sessions open now, by driver",

@@ -4,6 +4,7 @@ calls timed and their failures counted by kind, and the daemon's state
 read at every scrape, parsed with Prometheus' own text parser.
 """
 
+import attrs
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from twisted.internet.defer import CancelledError
@@ -118,6 +119,15 @@ def test_actions_in_flight_and_waiting_and_reports_queued_are_read_at_scrape_tim
     assert {labels[0][1] for (name, labels), v in found.items() if name.endswith("waiting") and v} == {"off"}
     assert found[("pserv_cluster_reports_queued", ())] == daemon.reports.pending >= 1
     assert (found[("pserv_cluster_region_connected", ())], found[("pserv_cluster_nodes", ())]) == (0.0, 1.0)
+    daemon.stop()
+
+
+def test_power_ons_waiting_for_budget_are_counted_at_scrape_time():
+    """An on under a budget whose start the region has not granted shows in the waiting-for-budget gauge."""
+    clock, fleet, daemon, metrics = watched()
+    daemon.perform_power(attrs.evolve(request(8, 8, ActionKind.ON, "b8"), budget="pdu-1"))
+    advance_until_idle(clock)
+    assert samples(metrics)[("pserv_cluster_actions_waiting_for_budget", ())] == 1.0
     daemon.stop()
 
 

@@ -411,3 +411,54 @@ def test_a_query_that_fails_at_once_after_its_action_ends_leaves_the_next_reques
     [on] = results(again)
     assert results([query])[0].status is OutcomeStatus.FAILED
     assert on.status is DONE and registry.in_play("n") == (None, None)
+
+
+class Budgeted:
+    """A BMC whose power-ons wait for a start the test grants (a power budget)."""
+
+    def __init__(self, bmc):
+        self.bmc = bmc
+        self.permits = []
+        for name in ("verify_policy", "description", "power_on", "power_off", "soft_off", "query"):
+            setattr(self, name, getattr(bmc, name))
+
+    def permit(self, action):
+        from twisted.internet.defer import Deferred
+
+        waiting = Deferred()
+        self.permits.append(waiting)
+        return waiting
+
+
+def test_a_power_on_waits_for_its_start(clock, registry):
+    """An on whose control offers a permit sends power_on only once the permit fires."""
+    bmc = Budgeted(FakeBMC(clock, power=OFF, latency=0.5))
+    fired = results([registry.request("n", "on", bmc)])
+    advance_until_idle(clock)
+    assert sent(bmc.bmc) == [] and len(bmc.permits) == 1
+    bmc.permits[0].callback(None)
+    advance_until_idle(clock)
+    assert sent(bmc.bmc) == ["power_on"] and fired[0].status is DONE
+
+
+def test_an_off_while_waiting_for_a_start_sends_no_power_on(clock, registry):
+    """An off superseding an on that waits for its start withdraws the wait: no power_on is ever sent."""
+    bmc = Budgeted(FakeBMC(clock, power=OFF, latency=0.5))
+    on = results([registry.request("n", "on", bmc)])
+    advance_until_idle(clock)
+    off = results([registry.request("n", "off", bmc)])
+    advance_until_idle(clock)
+    assert sent(bmc.bmc) == [] and bmc.permits[0].called  # cancelled: withdrawn from the line
+    assert on[0].status is SUPERSEDED and (off[0].status, off[0].state) == (DONE, OFF)
+
+
+def test_a_duplicate_on_while_waiting_for_a_start_joins_it(clock, registry):
+    """A second on for a node waiting for its start coalesces: one wait, one power_on, one outcome for both."""
+    bmc = Budgeted(FakeBMC(clock, power=OFF, latency=0.5))
+    first = results([registry.request("n", "on", bmc)])
+    advance_until_idle(clock)
+    second = results([registry.request("n", "on", bmc)])
+    bmc.permits[0].callback(None)
+    advance_until_idle(clock)
+    assert sent(bmc.bmc) == ["power_on"] and len(bmc.permits) == 1
+    assert first[0].action_id == second[0].action_id and second[0].status is DONE
