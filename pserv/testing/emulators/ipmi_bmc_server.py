@@ -45,6 +45,7 @@ import selectors
 import struct
 import sys
 import threading
+import time
 from typing import Any
 
 from pyghmi.ipmi import bmc as pyghmi_bmc
@@ -124,7 +125,14 @@ class EmulatedBMC(pyghmi_bmc.Bmc):
         self.opens = self.rakp1 = self.established = self.closes = 0
         self.active = self.refused = self.requests = 0
         self.controls: list[int] = []
+        self.controlled_at: list[float] = []
+        """When each of :attr:`controls` came, by the machine's wall clock (``time.time()``, which every process shares)."""
         self.boot_flags = [0, 0]
+
+    def _control(self, code: int) -> None:
+        """Log one chassis control, with when it came."""
+        self.controls.append(code)
+        self.controlled_at.append(time.time())
 
     def get_power_state(self) -> str:
         if not self.query_supported:
@@ -132,17 +140,17 @@ class EmulatedBMC(pyghmi_bmc.Bmc):
         return self.power
 
     def power_on(self) -> int:
-        self.controls.append(1)
+        self._control(1)
         self.power = "on"
         return 0
 
     def power_off(self) -> int:
-        self.controls.append(0)
+        self._control(0)
         self.power = "off"
         return 0
 
     def power_shutdown(self) -> int:
-        self.controls.append(5)
+        self._control(5)
         if not self.soft_supported:
             raise NotImplementedError
         if self.power == "off":
@@ -151,7 +159,7 @@ class EmulatedBMC(pyghmi_bmc.Bmc):
         return 0
 
     def power_reset(self) -> int:
-        self.controls.append(3)
+        self._control(3)
         return 0xD5 if self.power == "off" else 0
 
     def set_system_boot_options(self, request: Any, session: Any) -> None:
@@ -191,6 +199,7 @@ class EmulatedBMC(pyghmi_bmc.Bmc):
             "refused": self.refused,
             "requests": self.requests,
             "controls": list(self.controls),
+            "controlled_at": list(self.controlled_at),
             "boot_flags": list(self.boot_flags),
         }
 

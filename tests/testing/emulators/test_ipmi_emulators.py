@@ -8,6 +8,7 @@ The emulators speak real IPMI: Debian's ipmitool agrees with the driver.
 from __future__ import annotations
 
 import shutil
+import time
 from typing import Any
 
 import pytest
@@ -58,6 +59,20 @@ async def test_ipmitool_lanplus_and_driver_agree(pyghmi_bmcs: PyghmiBMCs, make_d
     assert "Chassis Power is on" in await _ipmitool("lanplus", port, "chassis", "power", "status")
     await _ipmitool("lanplus", port, "chassis", "power", "off")
     assert await driver.query(params) == PowerState.OFF
+
+
+@pytest_twisted.ensureDeferred
+async def test_pyghmi_bmc_logs_when_each_control_came(pyghmi_bmcs: PyghmiBMCs, make_driver: Any) -> None:
+    """Each chassis control is logged with the wall-clock time it came, in order, one time per control."""
+    port = pyghmi_bmcs.ports[3]
+    params = {"address": "127.0.0.1", "port": port, "username": USERNAME, "password": PASSWORD}
+    driver = make_driver()
+    before = time.time()
+    await driver.power_on(params)
+    await driver.power_off(params)
+    stats = await pyghmi_bmcs.stats(port)
+    assert stats["controls"][-2:] == [1, 0] and len(stats["controlled_at"]) == len(stats["controls"])
+    assert before <= stats["controlled_at"][-2] <= stats["controlled_at"][-1] <= time.time()
 
 
 @pytest_twisted.ensureDeferred
