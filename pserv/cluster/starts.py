@@ -55,7 +55,7 @@ Serving = Callable[[int, Any], list[int]]
 class _Waiter:
     """One action waiting for its start."""
 
-    __slots__ = ("node", "action", "granted", "refused", "asked_by")
+    __slots__ = ("node", "action", "granted", "refused", "asked_by", "asked")
 
     def __init__(self, node: int, action: Any, granted: Deferred[None]) -> None:
         self.node = node
@@ -64,6 +64,8 @@ class _Waiter:
         self.refused: set[int] = set()
         self.asked_by: int | None = None
         """The region action it was last asked for by."""
+        self.asked = False
+        """Whether it has been asked for yet."""
 
 
 class StartPermits:
@@ -146,7 +148,7 @@ class StartPermits:
         asks = []
         for waiter in self._waiters.values():
             ids = [i for i in self._serving(waiter.node, waiter.action) if i > 0 and i not in waiter.refused]
-            waiter.asked_by = ids[0] if ids else None
+            waiter.asked_by, waiter.asked = (ids[0] if ids else None), True
             if waiter.asked_by is not None:
                 asks.append(StartAsk(action=waiter.asked_by, node=waiter.node))
         return asks
@@ -170,7 +172,8 @@ class StartPermits:
             log.info("{count} start(s) granted {seconds:.1f}s after asking, later than {late:g}s: not used, asking "
                      "again", count=len(granted), seconds=self.clock.seconds() - asked_at, late=LATE_ANSWER)
         if self._waiters:
-            self._soon(0 if late or refused else answer.retry_after)
+            fresh = any(not waiter.asked for waiter in self._waiters.values())  # came while this ask was out
+            self._soon(0 if late or refused or fresh else answer.retry_after)
 
     def _not_answered(self, failure: Any) -> None:
         self._asking = False

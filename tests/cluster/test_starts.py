@@ -277,3 +277,21 @@ def test_cancelling_a_permit_withdraws_it():
     granted.cancel()
     clock.advance(1)
     assert link.asks == [] and permits.waiting == 0
+
+
+def test_an_action_arriving_while_an_ask_is_out_is_asked_for_as_soon_as_it_is_answered():
+    """A new waiter is not left until the next retry_after: it is asked for once the ask out is answered."""
+    clock, link = Clock(), ScriptedLink()
+    first, second = Action(), Action()
+    permits = permits_for(clock, {first: [7], second: [8]})
+    permits.link_up(link)
+    permits.permit(1, first)
+    clock.advance(0)
+    granted = permits.permit(2, second)
+    clock.advance(0)
+    assert link.asks == [[7]]
+    link.answers[0].callback(StartsAnswer(waiting=(BudgetPlace(7, "pdu-1", 1, 1),), retry_after=5.0))
+    clock.advance(0)
+    assert link.asks == [[7], [7, 8]]
+    link.answers[1].callback(StartsAnswer(granted=(8,), waiting=(BudgetPlace(7, "pdu-1", 1, 1),), retry_after=5.0))
+    assert granted.called
