@@ -298,7 +298,7 @@ def places(connection: Connection, action_ids: Iterable[int], now: datetime) -> 
     mine = connection.execute(select(waits.c.action_id, waits.c.budget).where(waits.c.action_id.in_(ids))).all()
     if not mine:
         return {}
-    live = and_(waits.c.asked_at > utc(now) - timedelta(seconds=STALE_ASK),
+    live = and_(waits.c.asked_at > measured_at(connection, utc(now)) - timedelta(seconds=STALE_ASK),
                 actions.c.status.in_(values(OUTSTANDING)), actions.c.cancel_requested == false())
     found: dict[int, Place] = {}
     for budget in sorted({row.budget for row in mine}):
