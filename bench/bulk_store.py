@@ -69,7 +69,7 @@ def measure(name: str, engine: Engine, count: int) -> None:
     upgrade(engine)
     populate(engine, count)
     now = datetime.now(timezone.utc).replace(tzinfo=None)
-    seconds, statements, (_, actions) = timed(
+    seconds, statements, (_, actions, _) = timed(
         engine, request_bulk, None, {"cluster": "rack-1"}, "on", "bench", now)
     print(f"{name}_request_bulk_seconds: {seconds:.2f}")
     print(f"{name}_request_bulk_statements: {statements}")
