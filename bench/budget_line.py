@@ -17,13 +17,12 @@ Usage: python bench/budget_line.py [--nodes 10000] [--postgres URL] [--only sqli
 
 from __future__ import annotations
 
-import argparse
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import insert, update
 from sqlalchemy.engine import Engine
 
-from bulk_store import POSTGRES, populate, postgres_engine, sqlite_engine, timed
+from bulk_store import main, populate, timed
 from pserv.region import schema
 from pserv.region.migrate import upgrade
 from pserv.region.store import budget_line
@@ -72,15 +71,4 @@ def measure(name: str, engine: Engine, count: int) -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
-    parser.add_argument("--nodes", type=int, default=10_000)
-    parser.add_argument("--postgres", default=POSTGRES, help="a PostgreSQL database to make a schema in")
-    parser.add_argument("--only", choices=["sqlite", "postgresql"])
-    arguments = parser.parse_args()
-    print(f"nodes: {arguments.nodes}")
-    if arguments.only in (None, "sqlite"):
-        for engine in sqlite_engine():
-            measure("sqlite", engine, arguments.nodes)
-    if arguments.only in (None, "postgresql"):
-        for engine in postgres_engine(arguments.postgres):
-            measure("postgresql", engine, arguments.nodes)
+    main(measure, __doc__)

@@ -102,8 +102,9 @@ def postgres_engine(url: str) -> Iterator[Engine]:
         admin.dispose()
 
 
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
+def main(measure: Callable[[str, Engine, int], None], doc: str) -> None:
+    """Parse ``--nodes``, ``--postgres`` and ``--only``, and ``measure`` on each database asked for."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[1])
     parser.add_argument("--nodes", type=int, default=10_000)
     parser.add_argument("--postgres", default=POSTGRES, help="a PostgreSQL database to make a schema in")
     parser.add_argument("--only", choices=["sqlite", "postgresql"])
@@ -115,3 +116,7 @@ if __name__ == "__main__":
     if arguments.only in (None, "postgresql"):
         for engine in postgres_engine(arguments.postgres):
             measure("postgresql", engine, arguments.nodes)
+
+
+if __name__ == "__main__":
+    main(measure, __doc__)

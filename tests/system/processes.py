@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 
 import treq
 
@@ -122,3 +123,27 @@ async def stop_all(*processes):
     for process in processes:
         if not process.ended.called:
             await process.kill("TERM")
+
+
+async def pause(seconds):
+    """Let ``seconds`` pass on the reactor (between polls, never before an assertion)."""
+    from twisted.internet import reactor
+    from twisted.internet.task import deferLater
+
+    await deferLater(reactor, seconds, lambda: None)
+
+
+async def until(check, what, timeout):
+    """
+    Poll ``check`` (async; a true answer ends the wait) every 0.2 s until
+    it answers, or fail naming ``what`` and its last answer after
+    ``timeout`` seconds.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        answer = await check()
+        if answer:
+            return answer
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {timeout:g}s; last seen: {answer!r}")
+        await pause(0.2)

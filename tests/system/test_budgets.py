@@ -16,7 +16,7 @@ import time
 
 import pytest_twisted
 
-from tests.system.processes import api_call, stop_all
+from tests.system.processes import api_call, stop_all, until
 
 SECRET = "budget-bmc-secret"
 COUNT = 40
@@ -25,30 +25,8 @@ LATE_ANSWER = 1.0
 """A power-on reaches its BMC within about this long of its grant (pserv.cluster.starts)."""
 ON = 1
 FINAL = {"done", "failed", "superseded", "cancelled"}
-
-
-def _reactor():
-    from twisted.internet import reactor
-
-    return reactor
-
-
-async def _pause(seconds):
-    from twisted.internet.task import deferLater
-
-    await deferLater(_reactor(), seconds, lambda: None)
-
-
-async def until(check, what, timeout=120.0):
-    """Poll ``check`` (async) every 0.2 s until it answers true; fail naming ``what`` after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        answer = await check()
-        if answer:
-            return answer
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {timeout:g}s; last seen: {answer!r}")
-        await _pause(0.2)
+FINISH = 120.0
+"""The most any wait for actions to end may take."""
 
 
 call = api_call
@@ -59,7 +37,8 @@ async def system(tmp_path):
     from pserv.testing.emulators.ipmi_emulators import PyghmiBMCs
     from tests.system.processes import init_region, start_cluster, start_region
 
-    reactor = _reactor()
+    from twisted.internet import reactor
+
     bmcs = PyghmiBMCs(reactor, COUNT, "admin", SECRET)
     ports = await bmcs.start()
     data, token, secret = init_region(tmp_path)
@@ -103,7 +82,7 @@ async def all_final(system, ids):
         code, page = await call(system, "GET", f"/api/v1/actions?ids={chunk}")
         actions = {a["id"]: a for a in page["items"]}
         return actions if len(actions) == len(ids) and all(a["status"] in FINAL for a in actions.values()) else False
-    return await until(check, f"every action of {sorted(ids)} final")
+    return await until(check, f"every action of {sorted(ids)} final", FINISH)
 
 
 @pytest_twisted.ensureDeferred
@@ -149,7 +128,7 @@ async def test_after_a_site_power_loss_enforced_nodes_come_back_in_waves(system)
         sent = await power_ons(system, since=lost)
         return sent if all(sent.values()) else False
 
-    sent = await until(all_back_on, "every node switched back on after the power loss")
+    sent = await until(all_back_on, "every node switched back on after the power loss", FINISH)
     every = [t for times in sent.values() for t in times]
     assert len(every) == COUNT
     assert most_in_a_window(every, PER_SECONDS - LATE_ANSWER) <= STARTS

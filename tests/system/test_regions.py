@@ -25,6 +25,8 @@ import treq
 from sqlalchemy import create_engine, text
 from twisted.internet.protocol import Protocol
 
+from tests.system.processes import pause, until
+
 POSTGRES = os.environ.get("PSERV_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 SECRET = "regions-bmc-secret"
 LEASE = 6.0
@@ -49,28 +51,6 @@ def _reactor():
     from twisted.internet import reactor
 
     return reactor
-
-
-async def _pause(seconds):
-    from twisted.internet.task import deferLater
-
-    await deferLater(_reactor(), seconds, lambda: None)
-
-
-async def until(check, what, timeout):
-    """
-    Poll ``check`` (async; a true answer ends the wait) every 0.2 s until
-    it answers, or fail naming ``what`` and its last answer after
-    ``timeout`` seconds.
-    """
-    deadline = time.monotonic() + timeout
-    while True:
-        answer = await check()
-        if answer:
-            return answer
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {timeout:g}s; last seen: {answer!r}")
-        await _pause(0.2)
 
 
 class World:
@@ -451,7 +431,7 @@ async def test_frozen_cluster_sends_nothing_for_the_nodes_it_lost(world):
     expected = {name: [OFF, ON] if name in lost else [] for name in world.nodes}
     assert await world.controls() == expected
     # The scenario, not an assertion: frozen for three leases in all.
-    await _pause(max(0.0, stopped_at + 3 * LEASE - time.monotonic()))
+    await pause(max(0.0, stopped_at + 3 * LEASE - time.monotonic()))
     process.transport.signalProcess(signal.SIGCONT)
     ended = await process.wait_for(r"cluster lease ended", mark, timeout=FINISH)
     await process.wait_for(r"recovered \d+ node", ended.end(), timeout=FINISH)
