@@ -97,6 +97,7 @@ async def test_a_node_under_a_budget_is_delivered_naming_it_and_its_starts_are_t
     answer = await hub.take_starts("rack-1", [StartAsk(r.action, r.node) for r in rack1.performed])
     first, second = rack1.performed
     assert answer.granted == (first.action,) and answer.waiting == (BudgetPlace(second.action, "pdu-1", 1, 1),)
+    assert b'pserv_budget_starts_total{budget="pdu-1"} 1.0' in hub.metrics.exposition()
 
 
 @pytest_twisted.ensureDeferred
