@@ -234,7 +234,11 @@ class ConnectedClusters:
         """Which of ``cluster``'s actions asking may send their power-on now (:mod:`pserv.region.store.budget_line`)."""
         taking = self.database.run(budget_line.take_starts, cluster, [(a.action, a.node) for a in asks],
                                    self.budget_clock())
-        return taking.addCallback(_starts_answer)
+        return taking.addCallback(self._started)
+
+    def _started(self, taken: budget_line.Taken) -> StartsAnswer:
+        self.metrics.starts_granted(taken.started)
+        return _starts_answer(taken)
 
     # Delivery.
 

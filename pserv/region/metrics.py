@@ -10,7 +10,8 @@ region holds in memory, so a scrape never waits for the database.
 
 No label carries a node's name, an address or a secret: labels are drawn
 from closed sets (action kinds and statuses, route templates, methods,
-status codes, the store's work functions).  docs/operations.md lists
+status codes, the store's work functions) or from the names of the power
+budgets an admin made.  docs/operations.md lists
 every metric and the alerts to set on them.
 """
 
@@ -69,6 +70,9 @@ class RegionMetrics:
         self.reports = Counter(
             "pserv_reports", "Reports received from clusters, by kind (running, progress, outcome, observed)",
             ["kind"], registry=self.registry)
+        self.budget_starts = Counter(
+            "pserv_budget_starts", "Power-on starts granted under each power budget", ["budget"],
+            registry=self.registry)
         self.recording = Gauge(
             "pserv_report_batches_recording", "Batches of clusters' reports received and not yet recorded",
             registry=self.registry)
@@ -113,6 +117,11 @@ class RegionMetrics:
             self.actions.labels(action.kind, action.status).inc()
             if action.seconds is not None:
                 self.action_seconds.labels(action.kind).observe(max(action.seconds, 0.0))
+
+    def starts_granted(self, started: dict[str, int]) -> None:
+        """Power-ons were granted their starts, so many under each budget."""
+        for budget, count in started.items():
+            self.budget_starts.labels(budget).inc(count)
 
     def actions_timed_out(self, count: int) -> None:
         """The sweep timed out ``count`` actions handed to clusters (they stay open for their outcome)."""

@@ -17,7 +17,9 @@ from pserv.region.db import Database
 from pserv.region.store.actions import get_action, request_power
 from pserv.region.store.clusters import list_clusters
 from pserv.region.store.nodes import create_node, get_node, update_node
-from pserv.rpc.messages import ActionReports, OutcomeReport, RecoveryQuery, ReportsAnswer, RunningReport
+from pserv.rpc.messages import (
+    ActionReports, BudgetPlace, OutcomeReport, RecoveryQuery, ReportsAnswer, RunningReport, StartAsk,
+)
 from pserv.testing.fake_driver import POWER_TYPES_WITH_FAKE
 
 
@@ -70,6 +72,32 @@ async def test_connected_cluster_gets_its_actions(hub, moments):
     assert rack2.performed == []
     described = hub.database.run_now(list_clusters, hub.now())
     assert [(c["name"], c["connected"], c["region"]) for c in described] == [("rack-1", True, "region")]
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_node_under_a_budget_is_delivered_naming_it_and_its_starts_are_taken(hub, moments, monkeypatch):
+    """A request names the node's budget (its cluster's default here); TakeStarts grants the budget's one start."""
+    from sqlalchemy import insert, update
+
+    from pserv.region import schema
+    from pserv.region.store import budget_line
+
+    monkeypatch.setattr(budget_line, "measured_at", lambda connection, now: now)
+    rack1 = RecordingConnection()
+    await hub.cluster_connected("rack-1", rack1)
+    now = moments()
+    hub.database.run_now(lambda c: c.execute(insert(schema.budgets).values(
+        name="pdu-1", starts=1, per_seconds=10.0, created_at=now, updated_at=now)))
+    hub.database.run_now(lambda c: c.execute(update(schema.clusters).values(budget="pdu-1")))
+    for name in ("n0", "n1"):
+        enrol(hub, moments, name, "rack-1")
+        hub.database.run_now(request_power, name, "on", "a", moments())
+    await hub.deliver()
+    assert [r.budget for r in rack1.performed] == ["pdu-1", "pdu-1"]
+    answer = await hub.take_starts("rack-1", [StartAsk(r.action, r.node) for r in rack1.performed])
+    first, second = rack1.performed
+    assert answer.granted == (first.action,) and answer.waiting == (BudgetPlace(second.action, "pdu-1", 1, 1),)
+    assert b'pserv_budget_starts_total{budget="pdu-1"} 1.0' in hub.metrics.exposition()
 
 
 @pytest_twisted.ensureDeferred

@@ -84,12 +84,15 @@ class Taken:
     :ivar refused: the actions that may not start at all: ended, or their
         node is not the asking cluster's (it moved, or failed over).
     :ivar retry_after: seconds until the next ask is worth making.
+    :ivar started: how many of ``granted`` each budget gave a start (those
+        under no budget are not counted).
     """
 
     granted: list[int] = field(default_factory=list)
     waiting: list[Place] = field(default_factory=list)
     refused: list[int] = field(default_factory=list)
     retry_after: float = MAX_RETRY
+    started: dict[str, int] = field(default_factory=dict)
 
 
 def budget_of(node_budget: str | None, cluster_budget: str | None) -> str | None:
@@ -180,6 +183,8 @@ def _serve(connection: Connection, budget: str, askers: list[int], now: datetime
     granted = [action for action in line[:max(free, 0)] if action in asking]
     _grant(connection, budget, granted, now)
     taken.granted.extend(granted)
+    if granted:
+        taken.started[budget] = len(granted)
     rest = [action for action in line if action not in set(granted)]
     for place, action in enumerate(rest, 1):
         if action in asking:

@@ -67,7 +67,7 @@ def test_starts_are_handed_out_in_waves_of_the_budget(run, moments):
     asks = enrol(run, moments, 5)
     taken = run(take_starts, "rack-1", asks, moments())
     ids = [a for a, _ in asks]
-    assert taken.granted == ids[:2]
+    assert taken.granted == ids[:2] and taken.started == {"pdu-1": 2}
     assert taken.waiting == [Place(ids[2], "pdu-1", 1, 3), Place(ids[3], "pdu-1", 2, 3), Place(ids[4], "pdu-1", 3, 3)]
     assert taken.retry_after == min(10.0, MAX_RETRY)  # asked again within the window, to keep its place
     assert run(take_starts, "rack-1", asks[2:], moments(5)).granted == []

@@ -148,3 +148,22 @@ def test_recovery_and_delivery_carry_the_boot_device(run, moments):
     assert [(a.kind, a.boot_device, a.boot_persistent) for e in entries for a in e.actions] == [
         ("on", BootDevice.PXE, False), ("cycle", BootDevice.BIOS, True)]
     assert entries[1].request(entries[1].actions[0], ActionKind.ON).boot == BootSetting(BootDevice.BIOS, True)
+
+
+def test_recovery_names_each_nodes_budget(run, moments):
+    """A recovery entry, and the request re-running its action, name the node's budget, else its cluster's default."""
+    from datetime import datetime
+
+    from sqlalchemy import insert, update
+
+    from pserv.region import schema
+
+    enrol(run, moments, "own", "rack-1")
+    enrol(run, moments, "plain", "rack-1")
+    run(lambda c: c.execute(insert(schema.clusters).values(name="rack-1", created_at=datetime(2026, 1, 1),
+                                                            budget="rack-default")))
+    run(lambda c: c.execute(update(schema.nodes).where(schema.nodes.c.name == "own").values(budget="pdu-1")))
+    run(request_power, "own", "on", "a", moments())
+    entries = {n.name: n for n in run(recover, "rack-1", None, 100, moments()).nodes}
+    assert (entries["own"].budget, entries["plain"].budget) == ("pdu-1", "rack-default")
+    assert entries["own"].request(entries["own"].actions[0]).budget == "pdu-1"
