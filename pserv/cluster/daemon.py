@@ -124,6 +124,7 @@ class ClusterDaemon:
         try:
             nodes = recovery.fresh(await session.recover_all())
             self.book.replace(nodes)
+            self.drivers.gates.keep({node.node for node in nodes})  # the BMC limits of nodes held no more go
             if recovered is not None:
                 recovered(session)
             self.power.converge(nodes)

@@ -4,10 +4,11 @@ One driver instance per power type, made on first use.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Hashable, Mapping
 
 from twisted.internet.defer import Deferred, gatherResults, maybeDeferred
 
+from pserv.cluster.bmc_gate import BmcGates, GatedControl
 from pserv.power.control import PowerControl
 from pserv.power.drivers.base import PowerDriver
 from pserv.power.drivers import driver_class
@@ -26,6 +27,8 @@ class DriverSet:
     def __init__(self, reactor: Any, overrides: Mapping[str, PowerDriver] | None = None) -> None:
         self.reactor = reactor
         self._drivers: dict[str, PowerDriver] = dict(overrides or {})
+        self.gates = BmcGates(reactor)
+        """The BMCs' gates: every control of a power type that talks to a BMC takes turns at its BMC's."""
         self.wrap: Callable[[str, PowerControl], PowerControl] | None = None
         """Wraps each control made, given its power type: the cluster's metrics time its calls."""
 
@@ -40,13 +43,20 @@ class DriverSet:
             found = self._drivers[power_type] = driver_class(power_type)(self.reactor)
         return found
 
-    def control(self, power_type: str, params: Mapping[str, Any]) -> PowerControl:
+    def control(self, power_type: str, params: Mapping[str, Any], node: Hashable = None) -> PowerControl:
         """
-        A node's power, bound to its validated settings.
+        A node's power, bound to its validated settings, taking turns at its
+        BMC's gate (:mod:`pserv.cluster.bmc_gate`).
 
+        :param node: the node, whose BMC limits (``min_command_interval``,
+            ``max_concurrent``) replace what it named before.
         :raises PowerSettingsError: naming the bad field.
         """
         control = self.driver(power_type).bind(params)
+        validated = getattr(control, "params", None)  # a BoundControl's, validated with defaults filled in
+        gate = self.gates.gate(power_type, validated if validated is not None else params, node)
+        if gate is not None:
+            control = GatedControl(control, gate)
         return control if self.wrap is None else self.wrap(power_type, control)
 
     def open_sessions(self) -> dict[str, int]:

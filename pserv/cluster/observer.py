@@ -122,7 +122,7 @@ class PowerObserver:
         if self.book.get(node.id) is None:
             return  # given up (moved to another cluster) while this read waited for a slot
         try:
-            control = self.power.drivers.control(node.power_type, node.power_parameters)
+            control = self.power.drivers.control(node.power_type, node.power_parameters, node.id)
         except PowerSettingsError as e:
             self._failed(node, str(e))
             return

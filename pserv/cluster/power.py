@@ -86,7 +86,7 @@ class ClusterPower:
                      "holds the node)", action=action)
             return
         try:
-            control = self.drivers.control(request.power_type, request.power_parameters)
+            control = self.drivers.control(request.power_type, request.power_parameters, request.node)
         except PowerSettingsError as e:
             self.reports.outcome(OutcomeReport.failed(request, str(e)))
             return

@@ -58,7 +58,8 @@ class ControlWrapper:
     """
     A node's power that passes every call of another control through
     :meth:`_call` (the cluster's lease, its metrics), keeping what the
-    wrapped control declares.
+    wrapped control declares and offers (a budget's ``permit``, a BMC's
+    ``turn``).
     """
 
     def __init__(self, control: PowerControl) -> None:
@@ -70,6 +71,8 @@ class ControlWrapper:
         self.can_set_boot: bool = getattr(control, "can_set_boot", False)
         if hasattr(control, "permit"):
             self.permit = control.permit
+        if hasattr(control, "turn"):
+            self.turn = control.turn
 
     def power_on(self) -> Deferred[None]:
         return self._call("power_on", self._control.power_on)

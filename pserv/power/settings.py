@@ -288,9 +288,12 @@ def _number(setting: Setting, value: Any) -> float:
     if isinstance(value, bool):
         raise setting.error("must be a number")
     try:
-        return float(value)
+        number = float(value)
     except (TypeError, ValueError):
         raise setting.error("must be a number") from None
+    if not math.isfinite(number):
+        raise setting.error("must be a number")
+    return number
 
 
 def _boolean(setting: Setting, value: Any) -> bool:

@@ -12,6 +12,8 @@ sends each command once; verification only reads.
 ``cancel()`` stops an action at its next **safe point**:
 
 * before it sends a command (always);
+* while it waits for its BMC's turn before a call (as the call's own
+  wait is; always, before a command);
 * while it reads or pauses before any command is unsettled (always);
 * while it waits for a graceful shutdown, if the successor will force the
   node off anyway (``off`` or ``cycle``).
@@ -147,7 +149,10 @@ class PowerAction:
         the BMC can say).
 
     A control may offer ``permit(action)``, a Deferred to wait for before
-    each ``power_on`` (a power budget: :mod:`pserv.cluster.starts`).
+    each ``power_on`` (a power budget: :mod:`pserv.cluster.starts`), and
+    ``turn()``, a Deferred (or ``None``) to wait for before every call to
+    its BMC (per-BMC limits: :mod:`pserv.cluster.bmc_gate`); the turn it
+    fires with is ended (``over()``) when the call ends.
     """
 
     kind: ClassVar[ActionKind]
@@ -309,6 +314,23 @@ class PowerAction:
             call.addTimeout(seconds, self.clock)
         return call
 
+    def _turn(self) -> Deferred[Any] | None:
+        """
+        The turn to wait for before a call to the node's BMC, if its control
+        offers turns (``turn()``: :mod:`pserv.cluster.bmc_gate`) and the BMC
+        has limits; else ``None``.  Every call waits for it before it is
+        made and bounded, so the wait is a safe point (for what the call's
+        own wait is safe for, and always before a command) and never counts
+        against ``read_timeout`` or ``command_timeout``.
+        """
+        turn = getattr(self.control, "turn", None)
+        return None if turn is None else turn()
+
+    @staticmethod
+    def _in_turn(calling: Deferred[T], turn: Any) -> Deferred[T]:
+        """``calling``, which ends ``turn`` (if any) when it ends: answered, failed, timed out or cancelled."""
+        return calling if turn is None else calling.addBoth(turn.over)
+
     def _pause(self, seconds: float, safe_for: frozenset[ActionKind | None]) -> Generator[Deferred[None], None, None]:
         """
         Wait ``seconds``, a safe point for ``safe_for`` before and during;
@@ -330,7 +352,9 @@ class PowerAction:
 
     async def _read(self, safe_for: frozenset[ActionKind | None]) -> PowerState:
         self._safe_point(safe_for)
-        reading = self._bounded(_call(self.control.query), self.policy.read_timeout)
+        asked = self._turn()
+        turn = None if asked is None else await self._wait(asked, safe_for)
+        reading = self._in_turn(self._bounded(_call(self.control.query), self.policy.read_timeout), turn)
         try:
             if reading.called and not reading.paused:
                 state = _result(reading)
@@ -454,7 +478,9 @@ class PowerAction:
         attempt = 0
         while True:
             self._safe_point(ALWAYS)
-            calling = self._bounded(_call(operation), self.policy.command_timeout)
+            asked = self._turn()
+            turn = None if asked is None else await self._wait(asked, ALWAYS)
+            calling = self._in_turn(self._bounded(_call(operation), self.policy.command_timeout), turn)
             try:
                 return await self._wait(calling, ALWAYS)
             except (_Stopped, PowerFatalError):
@@ -490,17 +516,20 @@ class PowerAction:
         Send one command.  A transient failure is returned, not raised: the
         command may have reached the BMC, so it is verified, never re-sent.
         A power-on under a power budget first waits for its start (a safe
-        point: superseded meanwhile, it sends nothing).
+        point: superseded meanwhile, it sends nothing); then any command
+        waits for its BMC's turn, as every call does (:meth:`_turn`).
         """
         self._safe_point(ALWAYS)
         if command == "power_on":
             permit = getattr(self.control, "permit", None)
             if permit is not None:
                 await self._wait(permit(self), ALWAYS)
+        asked = self._turn()
+        turn = None if asked is None else await self._wait(asked, ALWAYS)
         self.commands.append(command)
         self.state = self.observed_at = None
         self.shutdown_until = self.clock.seconds() + self.policy.soft_off_timeout if command == "soft_off" else None
-        sending = self._bounded(_call(getattr(self.control, command)), self.policy.command_timeout)
+        sending = self._in_turn(self._bounded(_call(getattr(self.control, command)), self.policy.command_timeout), turn)
         try:
             if sending.called and not sending.paused:
                 _result(sending)

@@ -22,6 +22,7 @@ from pserv.power.drivers.base import PowerDriver
 from pserv.power.settings import Setting, SettingsSchema, SettingType
 from pserv.power.states import PowerState
 from pserv.power.types import POWER_TYPES, PowerType
+from pserv.power.types.bmc_limits import BMC_LIMITS
 from pserv.testing.power import FakeBMC, FakeFleet
 
 FAKE = PowerType(
@@ -33,6 +34,7 @@ FAKE = PowerType(
         Setting("password", "Password", secret=True),
         Setting("latency", "Latency (s)", SettingType.NUMBER, minimum=0,
                 help="seconds each call takes; the fleet's default if not set"),
+        *BMC_LIMITS,
     ),
     can_set_boot=True,
 )

@@ -145,3 +145,9 @@ def test_address_pattern_is_no_looser(address):
 def test_typed_value(kind, value, sent):
     """A typed value takes its setting's JSON type when it converts, and stays as typed when it does not."""
     assert typed_value(kind, value) == sent
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), "-inf", "nan"])
+def test_number_refuses_what_is_not_finite(value):
+    """A number setting refuses NaN and infinities, which slip past every bound, naming the field."""
+    assert field_of({"address": "10.0.0.1", "delay": value}) == ("delay", "delay: must be a number")

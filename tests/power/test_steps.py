@@ -15,6 +15,7 @@ from pserv.power.errors import (
     PowerVerifyError,
 )
 from pserv.power.lifecycle import ActionState, InvalidTransition
+from pserv.power.policy import VerifyPolicy
 from pserv.power.states import ActionKind, PowerState
 from pserv.testing.power import FakeBMC, advance_until_idle
 from tests.power.running import run, sent
@@ -298,3 +299,101 @@ def test_each_read_that_answers_is_told(clock):
     action.start()
     advance_until_idle(clock)
     assert seen[0] is PowerState.OFF and seen[-1] is PowerState.ON and len(seen) == bmc.reads
+
+
+class Line:
+    """A BMC's turns, given by hand while ``holding`` (else at once): what a control's ``turn()`` offers."""
+
+    def __init__(self):
+        self.holding = False
+        self.waiting = []
+        self.ended = 0
+
+    def turn(self):
+        if not self.holding:
+            return succeed(self)
+        waiter = Deferred(lambda d: self.waiting.remove(d))
+        self.waiting.append(waiter)
+        return waiter
+
+    def give(self):
+        self.waiting.pop(0).callback(self)
+
+    def over(self, result=None):
+        self.ended += 1
+        return result
+
+
+def in_line(bmc):
+    line = Line()
+    bmc.turn = line.turn
+    return line
+
+
+def test_superseded_while_waiting_for_its_bmc_turn_sends_nothing(clock):
+    """An on superseded while its power_on waits for the BMC's turn stops there: nothing sent, out of the line."""
+    bmc = FakeBMC(clock, power=OFF)
+    line = in_line(bmc)
+    line.holding = True
+    action = OnAction(bmc, clock)
+    action.start()
+    line.give()  # the first read's
+    assert len(line.waiting) == 1 and bmc.reads == 1
+    action.cancel(ActionKind.OFF)
+    assert action.stopped and sent(bmc) == [] and line.waiting == []
+
+
+def test_cancelled_while_the_first_read_waits_reads_nothing(clock):
+    """A query cancelled while its read waits for the BMC's turn ends without reading."""
+    bmc = FakeBMC(clock, power=OFF)
+    line = in_line(bmc)
+    line.holding = True
+    action = QueryAction(bmc, clock)
+    action.start()
+    action.cancel()
+    assert action.stopped and bmc.reads == 0 and line.waiting == []
+
+
+def test_waiting_for_the_turn_does_not_count_against_command_timeout(clock):
+    """A power_on that waits 100 s for its BMC's turn, past its 5 s command_timeout, is sent then and succeeds."""
+    bmc = FakeBMC(clock, power=OFF, latency=1.0)
+    line = in_line(bmc)
+    line.holding = True
+    action = OnAction(bmc, clock, policy=VerifyPolicy(command_timeout=5.0, read_timeout=5.0))
+    action.start()
+    line.give()
+    clock.advance(1.0)  # the first read answers; power_on waits for its turn
+    clock.advance(100.0)
+    assert sent(bmc) == [] and len(line.waiting) == 1
+    line.holding = False
+    line.give()
+    advance_until_idle(clock)
+    assert (action.error, action.state, sent(bmc)) == (None, ON, ["power_on"])
+    assert bmc.commands[0][0] == 102.0  # given its turn at 101, answered a second later
+
+
+def test_every_call_ends_its_turn(clock):
+    """Each read and command, answered or timed out, ends the turn it took."""
+    bmc = FakeBMC(clock, power=OFF)
+    line = in_line(bmc)
+    bmc.hang("power_on")
+    action = run(OnAction, bmc, clock, policy=VerifyPolicy(command_timeout=1.0, deadline=2.0))
+    assert (action.commands, sent(bmc)) == (["power_on"], [])  # sent, never answered: timed out
+    assert line.ended == bmc.reads + 1 and action.done.called
+
+
+def test_verifying_read_waiting_for_its_turn_is_not_a_safe_point(clock):
+    """After power_on is sent, a verifying read waiting for its turn is not interrupted by a successor: the effect is verified."""
+    bmc = FakeBMC(clock, power=OFF)
+    line = in_line(bmc)
+    action = OnAction(bmc, clock)
+    action.start()
+    assert sent(bmc) == ["power_on"]
+    line.holding = True
+    clock.advance(0.5)
+    assert len(line.waiting) == 1
+    action.cancel(ActionKind.OFF)
+    line.holding = False
+    line.give()
+    advance_until_idle(clock)
+    assert action.lifecycle.state is ActionState.DONE and (action.state, action.error) == (ON, None)

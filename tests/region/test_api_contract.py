@@ -164,4 +164,5 @@ async def test_power_settings_change_with_their_type(api):
     both = await api.call("PATCH", "/api/v1/nodes/{node}", node="node-1", body={
         "power_type": "fake", "power_parameters": {"address": "b", "password": "set"}})
     assert (both.status, both.body["power_parameters"]) == (200, {
-        "address": "b", "username": "admin", "latency": None, "password": "set"})
+        "address": "b", "username": "admin", "latency": None, "min_command_interval": None, "max_concurrent": None,
+        "password": "set"})

@@ -15,6 +15,7 @@ from typing import Any, Mapping
 
 from pserv.power.settings import DEFAULTED, HOSTNAME_PATTERN, PRINTABLE_ASCII, Setting, SettingsSchema, SettingType
 from pserv.power.types.base import Check, PowerType
+from pserv.power.types.bmc_limits import BMC_LIMITS
 
 BACKENDS = ("pyghmi", "python-ipmi")
 """The ``backend`` choices; the first is the default."""
@@ -65,6 +66,7 @@ SETTINGS = SettingsSchema(
         choices=BACKENDS,
         help="pyghmi: IPMI 2.0 (lanplus). python-ipmi: IPMI 1.5 (lan), for old BMCs.",
     ),
+    *BMC_LIMITS,
 )
 """The ``ipmi`` settings, in form order."""
 

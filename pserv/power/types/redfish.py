@@ -10,6 +10,7 @@ from typing import Any, Mapping
 from pserv.power.errors import PowerSettingsError
 from pserv.power.settings import ADDRESS_MAX, HOSTNAME_PATTERN, IPV6_PATTERN, Setting, SettingsSchema, SettingType
 from pserv.power.types.base import PowerType
+from pserv.power.types.bmc_limits import BMC_LIMITS
 from pserv.power.types.redfish_endpoint import Endpoint, parse_address
 
 SYSTEMS_PATH = "/redfish/v1/"
@@ -24,6 +25,7 @@ SETTINGS = SettingsSchema(
             help="the ComputerSystem's Id or path; needed when the BMC has several"),
     Setting("verify_tls", "Verify TLS certificate", SettingType.BOOLEAN, default=True,
             help="turn off only for a BMC with a self-signed certificate"),
+    *BMC_LIMITS,
 )
 """The ``redfish`` settings, in form order."""
 

@@ -10,6 +10,7 @@ from typing import Any, Mapping
 
 from pserv.power.settings import Setting, SettingsSchema, SettingType
 from pserv.power.types.base import PowerType
+from pserv.power.types.bmc_limits import BMC_LIMITS
 from pserv.power.types.snmp_vendors import AUTO, vendor_names
 
 AUTH_PROTOCOL_NAMES = ("MD5", "SHA", "SHA224", "SHA256", "SHA384", "SHA512")
@@ -52,6 +53,7 @@ SETTINGS = SettingsSchema(
         "cycle_delay", "Seconds off during a power cycle", SettingType.NUMBER,
         default=5.0, minimum=0, maximum=3600,
     ),
+    *BMC_LIMITS,
 )
 """The ``snmp_pdu`` settings, in form order."""
 

@@ -8,7 +8,7 @@ from pserv.power.drivers.base import PowerDriver
 from pserv.power.drivers import DRIVER_PATHS, driver_class, driver_names
 from pserv.power.errors import PowerSettingsError
 from pserv.power.types import POWER_TYPES
-from tests.power.types.answers import settings_answers
+from tests.power.types.answers import as_captured, settings_answers
 
 
 def test_fake_is_not_listed():
@@ -49,7 +49,7 @@ def test_drivers_answer_as_before(name):
     cases = [c for c in settings_answers() if c["power_type"] == name and isinstance(c["raw"], dict)]
     for case in cases:
         try:
-            cleaned = driver.validate(case["raw"])
+            cleaned = as_captured(driver.validate(case["raw"]))
         except PowerSettingsError as error:
             assert {"error": str(error), "field": error.field} == case["outcome"], case["raw"]
         else:

@@ -30,7 +30,8 @@ async def test_a_viewer_sees_the_node_and_no_button(served):
     assert answer.status == 200 and SECRET not in answer.text
     page = answer.html
     settings = {row.one("th").text(): row.one("td").text() for row in page.one("section", id="settings").all("tr")}
-    assert settings == {"BMC name": "bmc-1", "Username": "admin", "Password": "set", "Latency (s)": "none"}
+    assert settings == {"BMC name": "bmc-1", "Username": "admin", "Password": "set", "Latency (s)": "none",
+                        "Minimum seconds between calls to this BMC": "none", "Calls in flight at once to this BMC": "none"}
     [action] = page.one("section", id="actions").all("tr", data_action=True)
     assert action.attrs["data-status"] == "pending" and "alice" in action.text()
     events = [row.text() for row in page.one("section", id="events").all("tr", data_event=True)]

@@ -280,6 +280,8 @@ def test_driver_name_and_schema() -> None:
         "cipher_suite",
         "kg",
         "backend",
+        "min_command_interval",
+        "max_concurrent",
     ]
     assert {s.name for s in IPMIDriver.settings if s.secret} == {"password", "kg"}
     assert issubclass(IPMIStateError, PowerError)

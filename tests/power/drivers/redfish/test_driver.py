@@ -72,7 +72,8 @@ def count_requests(driver: RedfishDriver) -> list[tuple[str, str]]:
 def test_settings_are_the_documented_ones() -> None:
     """The schema has exactly address, username, password (secret), system_id, verify_tls (default true)."""
     schema = RedfishDriver.settings
-    assert [s.name for s in schema] == ["address", "username", "password", "system_id", "verify_tls"]
+    assert [s.name for s in schema] == ["address", "username", "password", "system_id", "verify_tls",
+                                       "min_command_interval", "max_concurrent"]
     assert schema["address"].required and schema["password"].secret
     assert schema["verify_tls"].default is True and schema["verify_tls"].type.value == "boolean"
     assert schema.redact({"password": PASSWORD})["password"] == "set"

@@ -61,12 +61,12 @@ async def failure_of(deferred) -> PowerError:
 
 
 def test_settings_are_named_as_the_issue_says():
-    """The schema has exactly the issue's setting names, secrets marked secret."""
+    """The schema has exactly the issue's setting names and the per-BMC limits, secrets marked secret."""
     names = [s.name for s in SNMPPDUDriver.settings]
     assert names == [
         "address", "port", "vendor", "outlet", "version", "community", "write_community",
         "v3_user", "v3_auth_protocol", "v3_auth_key", "v3_priv_protocol", "v3_priv_key",
-        "cycle_delay",
+        "cycle_delay", "min_command_interval", "max_concurrent",
     ]
     secret = {s.name for s in SNMPPDUDriver.settings if s.secret}
     assert secret == {"community", "write_community", "v3_auth_key", "v3_priv_key"}
