@@ -12,6 +12,10 @@ still waiting after the answer's ``retry_after``, so that its place in
 line is kept.  While the region cannot be reached, nothing starts and the
 asks are made again with backoff.
 
+An action the region refuses a start (ended there, or of a node this
+cluster does not hold) is asked for by the next region action it serves,
+if any; with none left it fails, fatally, having sent nothing.
+
 Waiting is a safe point: an action superseded or cancelled while it waits
 (an ``off`` arriving for a node waiting to be switched on) withdraws, and
 no power-on is ever sent for it.  A start granted but answered later than
@@ -30,6 +34,7 @@ from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.logger import Logger
 
 from pserv.power.control import ControlWrapper, PowerControl
+from pserv.power.errors import PowerFatalError
 from pserv.rpc.messages import BudgetPlace, StartAsk, StartsAnswer
 from pserv.util.backoff import Backoff, exponential
 
@@ -84,7 +89,8 @@ class StartPermits:
         self._backoff = backoff
         self._link: StartsLink | None = None
         self._waiters: dict[int, _Waiter] = {}
-        self._asking = False
+        self._asking: Deferred[None] | None = None
+        """The ask out, if one is: a new link abandons it (its answer may never come)."""
         self._next: IDelayedCall | None = None
         self._failures = 0
         self.places: dict[int, BudgetPlace] = {}
@@ -107,12 +113,20 @@ class StartPermits:
 
     def link_up(self, link: StartsLink) -> None:
         """The region is reachable through ``link``: ask at once for every waiting action."""
+        self._abandon()
         self._link, self._failures = link, 0
         self._soon(0, now=True)
 
     def link_down(self) -> None:
         """The region is not reachable: ask nothing until it is back."""
+        self._abandon()
         self._link = None
+
+    def _abandon(self) -> None:
+        """Give up the ask out, if any: on a link that is gone, its answer may never come."""
+        asking, self._asking = self._asking, None
+        if asking is not None:
+            asking.cancel()
 
     def _withdraw(self, key: int) -> None:
         waiter = self._waiters.pop(key, None)
@@ -130,31 +144,40 @@ class StartPermits:
 
     def _ask(self) -> None:
         self._next = None
-        if self._asking or not self._waiters:
+        if self._asking is not None or not self._waiters:
             return
         if self._link is None:
             return  # link_up asks
         asks = self._asks()
         if not asks:
             return
-        self._asking = True
         asked_at = self.clock.seconds()
-        asking = self._link.take_starts(asks)
-        asking.addCallbacks(self._answered, self._not_answered, callbackArgs=(asked_at,))
-        asking.addErrback(lambda f: log.failure("handling a TakeStarts answer failed", f))
+        asking: Deferred[None] = Deferred()
+        self._asking = asking
+        answered = self._link.take_starts(asks)
+        answered.addCallbacks(self._answered, self._not_answered, callbackArgs=(asked_at, asking),
+                              errbackArgs=(asking,))
+        answered.addErrback(lambda f: log.failure("handling a TakeStarts answer failed", f))
+        asking.addErrback(lambda f: f.trap(CancelledError))
 
     def _asks(self) -> list[StartAsk]:
         """One ask per waiting action, by the oldest region action it serves that was not refused."""
         asks = []
         for waiter in self._waiters.values():
-            ids = [i for i in self._serving(waiter.node, waiter.action) if i > 0 and i not in waiter.refused]
+            ids = self._ids(waiter)
             waiter.asked_by, waiter.asked = (ids[0] if ids else None), True
             if waiter.asked_by is not None:
                 asks.append(StartAsk(action=waiter.asked_by, node=waiter.node))
         return asks
 
-    def _answered(self, answer: StartsAnswer, asked_at: float) -> None:
-        self._asking, self._failures = False, 0
+    def _ids(self, waiter: _Waiter) -> list[int]:
+        """The region actions ``waiter`` may be asked for by: those it serves, oldest first, not refused."""
+        return [i for i in self._serving(waiter.node, waiter.action) if i > 0 and i not in waiter.refused]
+
+    def _answered(self, answer: StartsAnswer, asked_at: float, asking: Deferred[None]) -> None:
+        if asking is not self._asking:
+            return  # abandoned: a newer ask, on a newer link, answers for these
+        self._asking, self._failures = None, 0
         late = self.clock.seconds() - asked_at > LATE_ANSWER
         granted, refused = set(answer.granted), set(answer.refused)
         for place in answer.waiting:
@@ -168,6 +191,11 @@ class StartPermits:
             elif by in refused:
                 waiter.refused.add(by)
                 self.places.pop(by, None)
+                if not self._ids(waiter):
+                    del self._waiters[key]
+                    waiter.granted.errback(PowerFatalError(
+                        f"the region refused action {by} a start under its power budget (it has ended, or the "
+                        "node is not this cluster's); no power command was sent"))
         if late and granted:
             log.info("{count} start(s) granted {seconds:.1f}s after asking, later than {late:g}s: not used, asking "
                      "again", count=len(granted), seconds=self.clock.seconds() - asked_at, late=LATE_ANSWER)
@@ -175,8 +203,10 @@ class StartPermits:
             fresh = any(not waiter.asked for waiter in self._waiters.values())  # came while this ask was out
             self._soon(0 if late or refused or fresh else answer.retry_after)
 
-    def _not_answered(self, failure: Any) -> None:
-        self._asking = False
+    def _not_answered(self, failure: Any, asking: Deferred[None]) -> None:
+        if asking is not self._asking:
+            return  # abandoned
+        self._asking = None
         if failure.check(CancelledError):
             return
         log.info("asking the region for power-on starts failed ({why}); asking again", why=failure.getErrorMessage())

@@ -30,6 +30,11 @@ The promises the simulation checks, after every step and at the end.
 8. A boot device asked for is set before the power goes on: every
    ``power_on`` sent for an action with a boot device is preceded, on
    that BMC and since the action started, by setting that boot device.
+9. No power budget is ever exceeded in the region's ledger: the starts
+   it granted under a budget (``budget_starts``, stamped by the one
+   database's clock, the world's true time) are never more than the
+   budget's ``starts`` in any window of its ``per_seconds`` (checked at
+   the end; the budget does not change during a run).
 """
 
 from __future__ import annotations
@@ -367,6 +372,21 @@ class Checker:
                      f"when the BMC was {shown.value}")
 
     # At the end: invariant 2.
+
+    def check_budgets(self) -> None:
+        """Invariant 9, over the whole run's ledger."""
+        budgets, starts = schema.budgets, schema.budget_starts
+        with self.engine.connect() as connection:
+            limits = connection.execute(select(budgets.c.name, budgets.c.starts, budgets.c.per_seconds)).all()
+            for name, most, seconds in limits:
+                times = [_stamp(at) for at in connection.execute(
+                    select(starts.c.at).where(starts.c.budget == name).order_by(starts.c.at)).scalars()]
+                for i, first in enumerate(times):
+                    within = sum(1 for t in times[i:] if t < first + seconds)
+                    if within > most:
+                        self.fail(9, f"budget {name}: {within} starts granted within {seconds:g}s from "
+                                     f"{first:.3f}, more than its {most}")
+                        break
 
     def unended(self) -> list[int]:
         """Acknowledged actions with no terminal event."""

@@ -18,6 +18,8 @@ the tests over real TCP.
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from pathlib import Path
 from random import Random
 from typing import Any, Callable, Protocol
@@ -104,6 +106,7 @@ class SimRegion:
         region = self.region = Region(self.config, reactor=process.clock, clock=process.clock, database=database,
                                       power_types=POWER_TYPES_WITH_FAKE, peers=peers)
         region.clusters.region = self.name
+        region.clusters.budget_clock = self._true_now  # the one database's clock, as PostgreSQL's is
         for hook in self.on_start:
             hook(region)
         peers.start(self.name, region.clusters.hear)
@@ -111,6 +114,10 @@ class SimRegion:
         self.network.listen(self.http, region.site(), process)
         self.network.listen(self.rpc, rpc, process)
         region.start_sweeping()
+
+    def _true_now(self) -> datetime:
+        """The world's true time, as the store keeps times: what power budgets are measured by."""
+        return datetime.fromtimestamp(self.clock.seconds(), timezone.utc).replace(tzinfo=None)
 
     def crash(self) -> None:
         """Kill the region process; committed work stays in the database, and another region leads."""

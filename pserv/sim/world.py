@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from random import Random
 from typing import Any, Callable, Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select, update
 
 from pserv.power.registry import ActionEvent
 from pserv.power.states import DEFINITE, PowerState
@@ -40,6 +40,9 @@ from pserv.sim.truth import BMCTruth
 from pserv.sim.workload import Workload
 
 START = 1_800_000_000.0
+BUDGET = "pdu-a"
+BUDGET_AT = 5
+"""The step at which the world makes its power budget (its first nodes are enrolled by then)."""
 """The simulated clock's start (2027-01-15), so stored times look real."""
 GROUP = "row-a"
 """The cluster group of the world's grouped clusters."""
@@ -55,6 +58,9 @@ class Shape:
     regions: int = 2
     grouped: int = 2
     """How many of the clusters (the first ones) are members of the group :data:`GROUP`."""
+    budget: tuple[int, float] | None = (2, 10.0)
+    """The power budget ``pdu-a`` (starts per seconds) the world puts half its first nodes and rack-1's default
+    under, after :data:`BUDGET_AT` seconds; ``None``: no budget."""
     settle_limit: float = 900.0
     skew: float = 5.0
     """Each process's clock is off the world's by up to this many seconds, either way."""
@@ -169,7 +175,9 @@ class World:
         self.start()
         for _ in range(self.shape.nodes):
             self.workload.add_node(self.rng)
-        for _ in range(self.shape.steps):
+        for step in range(self.shape.steps):
+            if step == BUDGET_AT and self.shape.budget is not None:
+                self._make_budget(*self.shape.budget)
             self.workload.step()
             self.faults.step()
             self._second()
@@ -197,9 +205,26 @@ class World:
                 return self.clock.seconds() - started
         return None
 
+    def _make_budget(self, starts: int, per_seconds: float) -> None:
+        """
+        The power budget :data:`BUDGET`, as an admin makes it: the nodes
+        enrolled so far with an even id under it, and rack-1's default for
+        its nodes that name none (so nodes enrolled later come under it
+        too). Written as rows, as the budgets' API would.
+        """
+        now = self.now()
+        with self.engine.begin() as connection:
+            connection.execute(insert(schema.budgets).values(
+                name=BUDGET, starts=starts, per_seconds=per_seconds, created_at=now, updated_at=now))
+            connection.execute(update(schema.nodes).where(schema.nodes.c.id % 2 == 0).values(budget=BUDGET))
+            connection.execute(update(schema.clusters).where(schema.clusters.c.name == "rack-1").values(
+                budget=BUDGET))
+        self.log(f"budget {BUDGET}: {starts} starts per {per_seconds:g}s")
+
     def _result(self, converged_after: float | None) -> Result:
         for action in self.checker.unended():
             self.checker.fail(2, f"acknowledged action {action} never reached an outcome")
+        self.checker.check_budgets()
         if converged_after is None:
             reasons = self.unconverged()
             self.checker.fail(3, f"not converged {self.shape.settle_limit:g}s after the faults stopped: "

@@ -295,3 +295,36 @@ def test_an_action_arriving_while_an_ask_is_out_is_asked_for_as_soon_as_it_is_an
     assert link.asks == [[7], [7, 8]]
     link.answers[1].callback(StartsAnswer(granted=(8,), waiting=(BudgetPlace(7, "pdu-1", 1, 1),), retry_after=5.0))
     assert granted.called
+
+
+def test_an_action_refused_with_no_other_request_fails_having_sent_nothing():
+    """A refusal for the only region action an action serves fails its wait, fatally: nothing waits for ever."""
+    from pserv.power.errors import PowerFatalError
+
+    clock, link, action = Clock(), ScriptedLink(), Action()
+    permits = permits_for(clock, {action: [7]})
+    permits.link_up(link)
+    granted = permits.permit(1, action)
+    failures = []
+    granted.addErrback(failures.append)
+    clock.advance(0)
+    link.answers[0].callback(StartsAnswer(refused=(7,)))
+    assert failures and failures[0].check(PowerFatalError) and permits.waiting == 0
+    assert "no power command was sent" in failures[0].getErrorMessage()
+
+
+def test_a_new_link_abandons_an_ask_whose_answer_never_came():
+    """An ask out on a link that is gone is given up: the new link is asked at once."""
+    clock, link, action = Clock(), ScriptedLink(), Action()
+    permits = permits_for(clock, {action: [7]})
+    permits.link_up(link)
+    granted = permits.permit(1, action)
+    clock.advance(0)
+    permits.link_down()
+    permits.link_up(link)
+    clock.advance(0)
+    assert link.asks == [[7], [7]]
+    link.answers[0].callback(StartsAnswer(granted=(7,)))  # the abandoned ask's late answer counts for nothing
+    assert not granted.called
+    link.answers[1].callback(StartsAnswer(granted=(7,)))
+    assert granted.called

@@ -82,7 +82,8 @@ class Taken:
     :ivar granted: the actions that may send their power-on now.
     :ivar waiting: the others that wait in a line, with their place.
     :ivar refused: the actions that may not start at all: ended, or their
-        node is not the asking cluster's (it moved, or failed over).
+        node is not the asking cluster's (it failed over; a node moving
+        away is still its old cluster's until that cluster gives it up).
     :ivar retry_after: seconds until the next ask is worth making.
     :ivar started: how many of ``granted`` each budget gave a start (those
         under no budget are not counted).
@@ -148,7 +149,7 @@ def _askers(connection: Connection, cluster: str, asks: Sequence[tuple[int, int]
     actions, nodes, clusters = schema.power_actions, schema.nodes, schema.clusters
     rows = connection.execute(
         select(actions.c.id, actions.c.node_id, actions.c.status, actions.c.cancel_requested,
-               nodes.c.cluster, nodes.c.budget, clusters.c.budget.label("default"))
+               nodes.c.cluster, nodes.c.moving_from, nodes.c.budget, clusters.c.budget.label("default"))
         .join(nodes, nodes.c.id == actions.c.node_id)
         .outerjoin(clusters, clusters.c.name == nodes.c.cluster)
         .where(actions.c.id.in_(sorted(wanted)))
@@ -157,7 +158,7 @@ def _askers(connection: Connection, cluster: str, asks: Sequence[tuple[int, int]
     askers = []
     for action in sorted(wanted):
         row = found.get(action)
-        if (row is None or row.node_id != wanted[action] or row.cluster != cluster
+        if (row is None or row.node_id != wanted[action] or cluster not in (row.cluster, row.moving_from)
                 or row.status not in values(OUTSTANDING) or row.cancel_requested):
             taken.refused.append(action)
         else:

@@ -159,3 +159,12 @@ def test_budgets_are_measured_by_the_database_clock_on_postgresql(engine, by_mom
         assert abs(measured - datetime.utcnow()) < timedelta(minutes=5)
     else:
         assert measured == passed
+
+
+def test_a_node_moving_away_is_still_its_old_clusters_to_start(run, moments):
+    """While a node moves, the old cluster, which still runs its action, may take its start; a third may not."""
+    budget(run, moments)
+    asks = enrol(run, moments, 1)
+    run(lambda c: c.execute(update(schema.nodes).values(cluster="rack-2", moving_from="rack-1")))
+    assert run(take_starts, "rack-3", asks, moments()).refused == [asks[0][0]]
+    assert run(take_starts, "rack-1", asks, moments()).granted == [asks[0][0]]
