@@ -186,7 +186,8 @@ def _serve(connection: Connection, budget: str, askers: list[int], now: datetime
     taken.granted.extend(granted)
     if granted:
         taken.started[budget] = len(granted)
-    rest = [action for action in line if action not in set(granted)]
+    started = set(granted)
+    rest = [action for action in line if action not in started]
     for place, action in enumerate(rest, 1):
         if action in asking:
             taken.waiting.append(Place(action, budget, place, len(rest)))
@@ -302,6 +303,7 @@ def places(connection: Connection, action_ids: Iterable[int], now: datetime) -> 
         return {}
     waits, actions = schema.budget_waits, schema.power_actions
     mine = connection.execute(select(waits.c.action_id, waits.c.budget).where(waits.c.action_id.in_(ids))).all()
+    wanted = set(ids)
     if not mine:
         return {}
     live = and_(waits.c.asked_at > measured_at(connection, utc(now)) - timedelta(seconds=STALE_ASK),
@@ -312,6 +314,6 @@ def places(connection: Connection, action_ids: Iterable[int], now: datetime) -> 
             select(waits.c.action_id).join(actions, actions.c.id == waits.c.action_id)
             .where(waits.c.budget == budget, live).order_by(waits.c.action_id)).scalars())
         for place, action in enumerate(line, 1):
-            if action in ids:
+            if action in wanted:
                 found[action] = Place(action, budget, place, len(line))
     return found
